@@ -218,3 +218,13 @@ type Store interface {
 	Driver() string
 	Close() error
 }
+
+// OrgImportRow is one organization to import, with its contacts. ParentCode
+// names the parent (empty for a root); a parent must be stored already or
+// come earlier in the same import.
+type OrgImportRow struct {
+	Line       int
+	ParentCode string
+	Org        org.Organization
+	Contacts   []org.Contact
+}

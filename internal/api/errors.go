@@ -1,0 +1,125 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/rampart-cert/rampart/internal/asset"
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/org"
+	"github.com/rampart-cert/rampart/internal/scope"
+	"github.com/rampart-cert/rampart/internal/store"
+	"github.com/rampart-cert/rampart/internal/transfer"
+)
+
+// Code is a stable, machine-readable error code. Clients switch on it; the
+// message beside it is for people and may change.
+type Code string
+
+// The error codes of the API.
+const (
+	CodeBadRequest      Code = "bad_request"       // malformed JSON, bad parameter
+	CodeInvalid         Code = "invalid"           // well-formed but fails validation
+	CodeUnauthorized    Code = "unauthorized"      // no or bad credentials
+	CodeForbidden       Code = "forbidden"         // authenticated, not allowed
+	CodeNotFound        Code = "not_found"         // no such object (or not yours)
+	CodeConflict        Code = "conflict"          // duplicate, or still referenced
+	CodeThrottled       Code = "throttled"         // too many failed logins
+	CodeImportFailed    Code = "import_failed"     // a row of an import is bad; nothing stored
+	CodeOutOfScope      Code = "out_of_scope"      // no registered asset covers the target
+	CodeTooLarge        Code = "payload_too_large" // body over the limit
+	CodeUnsupportedType Code = "unsupported_media_type"
+	CodeMethod          Code = "method_not_allowed"
+	CodeUnavailable     Code = "unavailable" // a dependency is not ready
+	CodeInternal        Code = "internal"    // our fault; see the server log
+)
+
+// Error is the body of every error response:
+//
+//	{"error": {"code": "not_found", "message": "...", "line": 12}}
+type Error struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+	Line    int    `json:"line,omitempty"` // for import_failed
+}
+
+type errorBody struct {
+	Error Error `json:"error"`
+}
+
+var statusOf = map[Code]int{
+	CodeBadRequest: 400, CodeInvalid: 422, CodeUnauthorized: 401, CodeForbidden: 403,
+	CodeNotFound: 404, CodeConflict: 409, CodeThrottled: 429, CodeImportFailed: 422,
+	CodeOutOfScope: 404, CodeTooLarge: 413, CodeUnsupportedType: 415, CodeMethod: 405,
+	CodeUnavailable: 503, CodeInternal: 500,
+}
+
+// apiError is an error that already knows its code.
+type apiError struct {
+	code Code
+	msg  string
+	line int
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func errf(code Code, msg string) error { return &apiError{code: code, msg: msg} }
+
+// classify maps an error from the domain or the store to what the client sees.
+func classify(err error) Error {
+	var ae *apiError
+	var ie *store.ImportError
+	var le *transfer.LineError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+		return Error{Code: ae.code, Message: ae.msg, Line: ae.line}
+	case errors.As(err, &ie):
+		return Error{Code: CodeImportFailed, Message: ie.Error(), Line: ie.Line}
+	case errors.As(err, &le):
+		return Error{Code: CodeImportFailed, Message: le.Error(), Line: le.Line}
+	case errors.As(err, &mbe):
+		return Error{Code: CodeTooLarge, Message: "request body too large"}
+	case errors.Is(err, asset.ErrOutOfScope):
+		return Error{Code: CodeOutOfScope, Message: err.Error()}
+	case errors.Is(err, scope.ErrNotReady):
+		return Error{Code: CodeUnavailable, Message: err.Error()}
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, org.ErrNotFound), errors.Is(err, asset.ErrNotFound):
+		return Error{Code: CodeNotFound, Message: "not found"}
+	case errors.Is(err, store.ErrForbidden), errors.Is(err, auth.ErrForbidden):
+		return Error{Code: CodeForbidden, Message: err.Error()}
+	case errors.Is(err, store.ErrConflict):
+		return Error{Code: CodeConflict, Message: err.Error()}
+	case errors.Is(err, store.ErrInvalid), errors.Is(err, asset.ErrInvalid), errors.Is(err, org.ErrInvalid), errors.Is(err, auth.ErrInvalid):
+		return Error{Code: CodeInvalid, Message: err.Error()}
+	case errors.Is(err, auth.ErrThrottled):
+		return Error{Code: CodeThrottled, Message: err.Error()}
+	case errors.Is(err, auth.ErrBadCredentials), errors.Is(err, auth.ErrTokenExpired):
+		return Error{Code: CodeUnauthorized, Message: err.Error()}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return Error{Code: CodeUnavailable, Message: "request cancelled or timed out"}
+	}
+	return Error{Code: CodeInternal, Message: "internal error"}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := classify(err)
+	if e.Code == CodeInternal {
+		s.log.Error("api: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if e.Code == CodeUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="rampart"`)
+	}
+	writeJSON(w, statusOf[e.Code], errorBody{Error: e})
+}

@@ -1,0 +1,132 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/store"
+	"github.com/rampart-cert/rampart/internal/transfer"
+)
+
+type importSummary = store.ImportSummary
+
+// importFormat picks the format from ?format=, the Content-Type, or the
+// first bytes of the body.
+func importFormat(r *http.Request, br *bufio.Reader) (transfer.Format, error) {
+	switch f := strings.ToLower(r.URL.Query().Get("format")); f {
+	case "csv":
+		return transfer.CSV, nil
+	case "json":
+		return transfer.JSON, nil
+	case "":
+	default:
+		return "", errf(CodeBadRequest, "format must be csv or json")
+	}
+	head, _ := br.Peek(64)
+	return transfer.Sniff(r.Header.Get("Content-Type"), head), nil
+}
+
+func (s *Server) importAssets(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.Can(auth.PermWriteAssets) {
+		return errf(CodeForbidden, "your role may not import assets")
+	}
+	br := bufio.NewReader(http.MaxBytesReader(w, r.Body, maxImportBody))
+	f, err := importFormat(r, br)
+	if err != nil {
+		return err
+	}
+	rows, err := transfer.ReadAssets(br, f, strings.TrimSpace(r.URL.Query().Get("org_code")))
+	if err != nil {
+		return err
+	}
+	sum, err := s.Store.ImportAssets(r.Context(), p, rows)
+	if err != nil {
+		return err
+	}
+	if sum.Created+sum.Updated > 0 {
+		s.invalidate()
+	}
+	writeJSON(w, 200, sum)
+	return nil
+}
+
+// orgImporter is implemented by stores that import organizations.
+type orgImporter interface {
+	ImportOrgs(ctx context.Context, p auth.Principal, rows []store.OrgImportRow) (store.ImportSummary, error)
+}
+
+func (s *Server) importOrgs(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.Can(auth.PermWriteOrgs) {
+		return errf(CodeForbidden, "your role may not import organizations")
+	}
+	imp, ok := s.Store.(orgImporter)
+	if !ok {
+		return errf(CodeUnavailable, "this store cannot import organizations")
+	}
+	br := bufio.NewReader(http.MaxBytesReader(w, r.Body, maxImportBody))
+	f, err := importFormat(r, br)
+	if err != nil {
+		return err
+	}
+	rows, err := transfer.ReadOrgs(br, f)
+	if err != nil {
+		return err
+	}
+	sum, err := imp.ImportOrgs(r.Context(), p, rows)
+	if err != nil {
+		return err
+	}
+	s.invalidate()
+	writeJSON(w, 200, sum)
+	return nil
+}
+
+func exportFormat(r *http.Request) (transfer.Format, string, error) {
+	switch strings.ToLower(r.URL.Query().Get("format")) {
+	case "", "csv":
+		return transfer.CSV, "text/csv; charset=utf-8", nil
+	case "json":
+		return transfer.JSON, "application/json; charset=utf-8", nil
+	}
+	return "", "", errf(CodeBadRequest, "format must be csv or json")
+}
+
+func (s *Server) exportAssets(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	f, ct, err := exportFormat(r)
+	if err != nil {
+		return err
+	}
+	root, err := queryInt(r, "org_id")
+	if err != nil {
+		return err
+	}
+	// Render into memory first: an error must become a JSON error, not a
+	// half-written file.
+	var buf bytes.Buffer
+	if err := transfer.ExportAssets(r.Context(), s.Store, p, &buf, f, root); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", `attachment; filename="assets.`+string(f)+`"`)
+	_, err = buf.WriteTo(w)
+	return err
+}
+
+func (s *Server) exportOrgs(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	f, ct, err := exportFormat(r)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := transfer.ExportOrgs(r.Context(), s.Store, p, &buf, f); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", `attachment; filename="orgs.`+string(f)+`"`)
+	_, err = buf.WriteTo(w)
+	return err
+}

@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/rampart-cert/rampart/internal/api"
+	"github.com/rampart-cert/rampart/internal/scan"
+	"github.com/rampart-cert/rampart/internal/scope"
+)
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	fs, f := flags(env, "serve", true)
+	noWorker := fs.Bool("no-worker", false, "do not run an in-process worker (jobs go to `rampart worker` processes)")
+	c, err := load(env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	log := logger(env, c)
+	log.Info("starting rampart", "version", Version, "config", c.Redacted())
+
+	st, err := openStore(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := bootstrap(ctx, st, c, env.Stdout, log); err != nil {
+		return err
+	}
+
+	q, err := openQueue(ctx, c, "rampart-serve", log)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	if q.Embedded() {
+		log.Info("embedded NATS with JetStream", "client_url", q.ClientURL(), "store", c.Data+"/nats")
+	}
+
+	guard := scope.New(st, 5*time.Second, log)
+	if err := guard.Refresh(ctx); err != nil {
+		return err
+	}
+	bg, cancelBG := context.WithCancel(ctx)
+	defer cancelBG()
+	go guard.Run(bg)
+
+	// The results ingester. Job types arrive with the scanning engine;
+	// until then every result is acknowledged once logged.
+	ing, err := scan.ConsumeResults(bg, q, "ingester", "", func(ctx context.Context, r scan.Result) error {
+		log.Debug("result", "job", r.JobID, "type", r.Type, "worker", r.Worker, "error", r.Error)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	defer ing.Stop()
+
+	if !*noWorker {
+		host, _ := os.Hostname()
+		w, err := scan.StartWorker(bg, q, scan.NewRegistry(), scan.WorkerConfig{Name: host + "/serve", Region: c.Region, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer w.Stop()
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := api.New(api.Deps{Store: st, Guard: guard, Queue: q, Logger: log, Registry: reg, Version: Version})
+
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Listen, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // imports can be large
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(env.Stdout, "Rampart is listening on http://%s (API under /api/v1)\n", ln.Addr())
+	log.Info("listening", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	case <-ctx.Done():
+		log.Info("shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	return nil
+}
+
+func runWorker(ctx context.Context, env *Env, args []string) error {
+	fs, f := flags(env, "worker", false)
+	concurrency := fs.Int("concurrency", 4, "jobs to run at once")
+	c, err := load(env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	if c.NATS == "" {
+		return fmt.Errorf("%w: worker needs --nats URL (or RAMPART_NATS): the NATS of the platform it works for", errUsage)
+	}
+	log := logger(env, c)
+	q, err := openQueue(ctx, c, "rampart-worker-"+c.Region, log)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	host, _ := os.Hostname()
+	w, err := scan.StartWorker(ctx, q, scan.NewRegistry(), scan.WorkerConfig{Name: host, Region: c.Region, Concurrency: *concurrency, Logger: log})
+	if err != nil {
+		return err
+	}
+	log.Info("worker taking jobs", "region", c.Region, "nats", c.Redacted().NATS)
+	<-ctx.Done()
+	log.Info("worker stopping")
+	w.Stop()
+	return nil
+}
+
+func runMigrate(ctx context.Context, env *Env, args []string) error {
+	fs, f := flags(env, "migrate", false)
+	c, err := load(env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c, logger(env, c))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(env.Stdout, "database (%s) is up to date\n", st.Driver())
+	return nil
+}
