@@ -1,0 +1,373 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+)
+
+// Config is the whole configuration of a Rampart process. See the package
+// documentation for each setting, its environment variable and its flag.
+type Config struct {
+	Data          string        `yaml:"data"`
+	Database      string        `yaml:"database"`
+	NATS          string        `yaml:"nats"`
+	Listen        string        `yaml:"listen"`
+	Region        string        `yaml:"region"`
+	LogLevel      string        `yaml:"log_level"`
+	LogFormat     string        `yaml:"log_format"`
+	AdminPassword string        `yaml:"admin_password"`
+	AdminToken    string        `yaml:"admin_token"`
+	PublicURL     string        `yaml:"public_url"`
+	Scanner       ScannerConfig `yaml:"scanner"`
+}
+
+// ScannerConfig is how the scanner presents itself to targets.
+type ScannerConfig struct {
+	UserAgent string `yaml:"user_agent"` // "" = DefaultUserAgent
+	Contact   string `yaml:"contact"`    // e-mail address for target operators
+}
+
+// Database drivers, as returned by Config.DatabaseDriver.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// redacted replaces secrets in Config.Redacted.
+const redacted = "REDACTED"
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("config: invalid")
+
+var regionPattern = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+
+// Default returns the built-in defaults, the bottom layer of Load.
+func Default() Config {
+	return Config{
+		Data:      "./rampart-data",
+		Listen:    "127.0.0.1:8080",
+		Region:    "default",
+		LogLevel:  "info",
+		LogFormat: "text",
+	}
+}
+
+// Validate checks every setting and reports all problems at once, so an
+// operator fixes a file in one pass. Errors wrap ErrInvalid.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...))
+	}
+	if strings.TrimSpace(c.Data) == "" {
+		bad("data: must not be empty")
+	}
+	if err := checkDatabase(c.Database); err != nil {
+		bad("database %q: %v", redactURL(c.Database), err)
+	}
+	if err := checkNATS(c.NATS); err != nil {
+		bad("nats %q: %v", redactNATS(c.NATS), err)
+	}
+	if err := checkListen(c.Listen); err != nil {
+		bad("listen %q: %v", c.Listen, err)
+	}
+	if !regionPattern.MatchString(c.Region) {
+		bad("region %q: want 1-32 characters of a-z, 0-9 and -", c.Region)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("log_format %q: want text or json", c.LogFormat)
+	}
+	if c.PublicURL != "" {
+		if err := checkPublicURL(c.PublicURL); err != nil {
+			bad("public_url %q: %v", c.PublicURL, err)
+		}
+	}
+	if c.AdminPassword != "" {
+		if err := auth.ValidatePassword(c.AdminPassword); err != nil {
+			bad("admin_password: %s", strings.TrimPrefix(err.Error(), auth.ErrInvalid.Error()+": "))
+		}
+	}
+	if c.AdminToken != "" && (len(c.AdminToken) < 32 || !printableNoSpace(c.AdminToken)) {
+		bad("admin_token: want at least 32 printable characters without spaces")
+	}
+	if ua := c.Scanner.UserAgent; ua != "" && (len(ua) > 256 || !printable(ua)) {
+		bad("scanner.user_agent: want at most 256 printable ASCII characters")
+	}
+	if c.Scanner.Contact != "" {
+		if _, err := mail.ParseAddress(c.Scanner.Contact); err != nil {
+			bad("scanner.contact %q: not an e-mail address", c.Scanner.Contact)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkDatabase(s string) error {
+	if s == "" {
+		return nil
+	}
+	scheme, _, _ := strings.Cut(s, "://")
+	switch strings.ToLower(scheme) {
+	case "sqlite":
+		if sqlitePath(s) == "" {
+			return errors.New("no file path (want sqlite:///path/file.db)")
+		}
+		return nil
+	case "postgres", "postgresql":
+		if _, err := url.Parse(s); err != nil {
+			return errors.New("not a valid URL")
+		}
+		return nil
+	}
+	return errors.New("want sqlite://, postgres:// or postgresql://")
+}
+
+func checkNATS(s string) error {
+	if s == "" {
+		return nil
+	}
+	for _, one := range strings.Split(s, ",") {
+		u, err := url.Parse(strings.TrimSpace(one))
+		if err != nil {
+			return errors.New("not a list of URLs")
+		}
+		if u.Scheme != "nats" && u.Scheme != "tls" {
+			return fmt.Errorf("scheme %q: want nats:// or tls://", u.Scheme)
+		}
+		if u.Hostname() == "" {
+			return errors.New("URL without a host")
+		}
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				return fmt.Errorf("port %q out of range", p)
+			}
+		}
+		if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
+			return errors.New("URL with a path or query")
+		}
+	}
+	return nil
+}
+
+func checkListen(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return errors.New("want host:port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q out of range", port)
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("host %q is not a host name or address", host)
+	}
+	return nil
+}
+
+func checkPublicURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("want an absolute http:// or https:// URL")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("want no user, query or fragment")
+	}
+	return nil
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func printableNoSpace(s string) bool { return printable(s) && !strings.Contains(s, " ") }
+
+// DatabaseDriver returns DriverSQLite or DriverPostgres. Call it on a
+// validated Config.
+func (c Config) DatabaseDriver() string {
+	scheme, _, _ := strings.Cut(c.Database, "://")
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		return DriverPostgres
+	}
+	return DriverSQLite
+}
+
+// SQLitePath returns the SQLite database file: <data>/rampart.db when
+// database is empty, the path of a sqlite:// URL otherwise, and "" when the
+// database is PostgreSQL.
+func (c Config) SQLitePath() string {
+	switch {
+	case c.Database == "":
+		return filepath.Join(c.Data, "rampart.db")
+	case c.DatabaseDriver() == DriverSQLite:
+		return sqlitePath(c.Database)
+	}
+	return ""
+}
+
+// sqlitePath is the file part of a sqlite:// URL. It is not parsed as a URL:
+// "sqlite://rel/x.db" would make "rel" a host. Query parameters are dropped.
+func sqlitePath(s string) string {
+	_, p, _ := strings.Cut(s, "://")
+	p, _, _ = strings.Cut(p, "?")
+	return p
+}
+
+// NATSURLs returns the external NATS servers, or nil for the embedded one.
+func (c Config) NATSURLs() []string {
+	if c.NATS == "" {
+		return nil
+	}
+	var out []string
+	for _, u := range strings.Split(c.NATS, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// SlogLevel returns LogLevel as a slog.Level (info if it is not valid).
+func (c Config) SlogLevel() slog.Level {
+	switch c.LogLevel {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// ScannerUserAgent returns the scanner's User-Agent: the configured one, or
+// DefaultUserAgent for this build's version.
+func (c Config) ScannerUserAgent(version string) string {
+	if c.Scanner.UserAgent != "" {
+		return c.Scanner.UserAgent
+	}
+	return DefaultUserAgent(version, c.PublicURL, c.Scanner.Contact)
+}
+
+// DefaultUserAgent is "Rampart-Scanner/<version> (+<public_url>/scanner)",
+// pointing a target's operator at a page that explains the scan. Without a
+// public URL it names the contact address instead, if any.
+func DefaultUserAgent(version, publicURL, contact string) string {
+	if version == "" {
+		version = "dev"
+	}
+	ua := "Rampart-Scanner/" + version
+	switch {
+	case publicURL != "":
+		ua += " (+" + strings.TrimRight(publicURL, "/") + "/scanner)"
+	case contact != "":
+		if a, err := mail.ParseAddress(contact); err == nil {
+			ua += " (+mailto:" + a.Address + ")"
+		}
+	}
+	return ua
+}
+
+// Redacted returns c with secrets masked, for logs and `rampart config`
+// output: the admin password and token, and passwords and tokens inside
+// the database and NATS URLs.
+func (c Config) Redacted() Config {
+	if c.AdminPassword != "" {
+		c.AdminPassword = redacted
+	}
+	if c.AdminToken != "" {
+		c.AdminToken = redacted
+	}
+	c.Database = redactURL(c.Database)
+	c.NATS = redactNATS(c.NATS)
+	return c
+}
+
+// redactURL masks the password of a database URL, in the user part and in
+// a libpq-style password= query parameter.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		if strings.Contains(s, "@") {
+			return redacted // cannot tell where the secret ends: hide it all
+		}
+		return s
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), redacted)
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", redacted)
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// redactNATS masks the whole user part of each NATS URL: a NATS user part
+// without a password is a token ("nats://s3cret@host").
+func redactNATS(s string) string {
+	if s == "" {
+		return s
+	}
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		switch {
+		case err != nil && strings.Contains(p, "@"):
+			parts[i] = redacted
+		case err == nil && u.User != nil:
+			u.User = url.User(redacted)
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// String formats the redacted configuration, so printing a Config by
+// accident (%v, a panic) does not leak a secret.
+func (c Config) String() string {
+	r := c.Redacted()
+	return fmt.Sprintf("data=%q database=%q nats=%q listen=%q region=%q log_level=%q log_format=%q public_url=%q admin_password=%q admin_token=%q scanner.user_agent=%q scanner.contact=%q",
+		r.Data, r.Database, r.NATS, r.Listen, r.Region, r.LogLevel, r.LogFormat, r.PublicURL, r.AdminPassword, r.AdminToken, r.Scanner.UserAgent, r.Scanner.Contact)
+}
+
+// GoString is String, for %#v.
+func (c Config) GoString() string { return "config.Config{" + c.String() + "}" }
+
+// LogValue makes slog log the redacted configuration.
+func (c Config) LogValue() slog.Value {
+	r := c.Redacted()
+	return slog.GroupValue(
+		slog.String("data", r.Data),
+		slog.String("database", r.Database),
+		slog.String("nats", r.NATS),
+		slog.String("listen", r.Listen),
+		slog.String("region", r.Region),
+		slog.String("log_level", r.LogLevel),
+		slog.String("log_format", r.LogFormat),
+		slog.String("public_url", r.PublicURL),
+		slog.String("admin_password", r.AdminPassword),
+		slog.String("admin_token", r.AdminToken),
+		slog.Group("scanner", slog.String("user_agent", r.Scanner.UserAgent), slog.String("contact", r.Scanner.Contact)),
+	)
+}
