@@ -1,0 +1,90 @@
+// Package natsq implements queue.Queue on NATS JetStream, either on a
+// nats-server embedded in the process or on an external server or cluster.
+//
+// It is an adapter: it may import the queue contract and the NATS client and
+// server libraries, and must not be imported by the domain packages.
+//
+// # Embedded or external
+//
+// With an empty Options.URL, Open starts an in-process nats-server with
+// JetStream storing under Options.DataDir and listening on 127.0.0.1 at a
+// random port. Other processes on the machine (for example `rampart worker`)
+// join it through the address that ClientURL returns:
+//
+//	q, err := natsq.Open(ctx, natsq.Options{DataDir: filepath.Join(dataDir, "nats")})
+//	if err != nil {
+//		return err
+//	}
+//	defer q.Close()
+//	log.Printf("workers can connect to %s", q.ClientURL())
+//
+// With a URL (a comma-separated list of servers is allowed), Open connects
+// to an external server or cluster and reconnects forever when the link
+// drops:
+//
+//	q, err := natsq.Open(ctx, natsq.Options{
+//		URL:      "nats://10.0.0.1:4222,nats://10.0.0.2:4222",
+//		Name:     "rampart-worker-hanoi",
+//		Replicas: 3,
+//	})
+//
+// Either way Open creates or updates the three streams named in package
+// queue (RAMPART_JOBS, RAMPART_RESULTS, RAMPART_EVENTS). Doing so is
+// idempotent, so several processes may open the same server at once.
+//
+// # Publishing
+//
+// Publish waits for JetStream to store the message. The msgID becomes the
+// Nats-Msg-Id header, so a republish of the same ID within the stream's
+// duplicate window (two minutes) is stored once:
+//
+//	err := q.Publish(ctx, "rampart.jobs.hanoi.scan", body, jobID, map[string]string{"Org": "42"})
+//
+// Header keys starting with "Nats-" are reserved for the protocol and
+// refused.
+//
+// # Consuming
+//
+// Consume creates (or updates) a durable pull consumer and runs up to
+// Concurrency handlers at once. Processes using the same Durable name share
+// the work; a restarted process resumes where the last one stopped:
+//
+//	c, err := q.Consume(ctx, queue.ConsumerConfig{
+//		Stream:        queue.StreamJobs,
+//		Durable:       "worker-hanoi",
+//		FilterSubject: "rampart.jobs.hanoi.>",
+//		AckWait:       time.Minute,
+//		Concurrency:   8,
+//	}, func(ctx context.Context, m *queue.Message) error {
+//		return runJob(ctx, m.Data)
+//	})
+//	...
+//	c.Stop() // stops fetching and waits for running handlers
+//
+// A handler returning nil acknowledges its message (and waits for the server
+// to confirm it). An error, or a recovered panic, negatively acknowledges it
+// with a delay that grows with the attempt number, so the message comes back
+// later. While a handler runs longer than half the AckWait the consumer tells
+// the server the message is still in progress, so long scans are not handed
+// to another worker. If the process dies, the server redelivers after
+// AckWait (and then after growing back-off steps). After MaxDeliver attempts
+// the server stops delivering the message; on a work-queue stream it stays
+// stored, and counted by Pending, until an operator deals with it.
+//
+// JetStream refuses two consumers with overlapping filter subjects on a
+// work-queue stream (RAMPART_JOBS, RAMPART_RESULTS): each region's workers
+// share one durable name and one filter. The events stream keeps messages
+// for seven days (capped in size) and may have any number of consumers.
+//
+// # Shutdown
+//
+// Close stops every consumer (cancelling the context of running handlers and
+// waiting a bounded time for them), drains the connection and, in embedded
+// mode, shuts the server down and waits for it, so the same DataDir can be
+// opened again at once. Only one process may use a DataDir at a time.
+//
+// Messages are written to the store before Publish returns, so they survive
+// the process being killed. They are synced to disk periodically by the
+// server, so a power loss may lose the last seconds unless the server runs
+// with sync_interval: always.
+package natsq
