@@ -345,3 +345,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, status, map[string]any{"ready": ok, "checks": checks})
 }
+
+// RouteKeys lists "METHOD /path" of every API route, for tests and tools.
+func (s *Server) RouteKeys() []string {
+	out := make([]string, len(s.routes))
+	for i, rt := range s.routes {
+		out[i] = rt.method + " " + rt.path
+	}
+	return out
+}

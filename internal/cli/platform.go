@@ -100,8 +100,8 @@ func bootstrap(ctx context.Context, st store.Store, c config.Config, out io.Writ
 	if c.AdminToken == "" {
 		return nil
 	}
-	if len(c.AdminToken) < 20 || len(c.AdminToken) > 256 {
-		return errors.New("RAMPART_ADMIN_TOKEN must be 20 to 256 characters")
+	if len(c.AdminToken) < 32 || len(c.AdminToken) > 256 {
+		return errors.New("RAMPART_ADMIN_TOKEN must be 32 to 256 characters")
 	}
 	hash := auth.HashToken(c.AdminToken)
 	if _, err := st.TokenForAuth(ctx, hash); err == nil {

@@ -1,0 +1,157 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/org"
+)
+
+// probe is one request a tenant A credential makes against tenant B.
+type probe struct {
+	method, path string
+	body         any
+}
+
+// TestTenancyEveryRoute walks every API route with credentials of
+// organization ALFA against organization BETA's objects: nothing of BETA's
+// may be read, and nothing may be written. A route added without a probe
+// here fails the test.
+func TestTenancyEveryRoute(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sys := auth.SystemPrincipal
+	vn := e.createOrg(e.admin, "VN", "national", 0)
+	alfa := e.createOrg(e.admin, "ALFA", "ministry", vn)
+	alfa1 := e.createOrg(e.admin, "ALFA-1", "agency", alfa)
+	beta := e.createOrg(e.admin, "BETA", "ministry", vn)
+	beta1 := e.createOrg(e.admin, "BETA-1", "agency", beta)
+	e.createAsset(e.admin, alfa, "ipv4", "198.51.100.7")
+	e.createAsset(e.admin, alfa1, "domain", "alfa.gov.vn")
+	bAsset := e.createAsset(e.admin, beta, "domain", "beta.gov.vn")
+	e.createAsset(e.admin, beta, "cidr", "198.51.100.0/24") // covers ALFA's address: an overlap
+	c := org.Contact{OrgID: beta, Name: "Beta Contact", Email: "contact@beta.gov.vn"}
+	c.Normalize()
+	if err := e.st.CreateContact(ctx, sys, &c); err != nil {
+		t.Fatal(err)
+	}
+	bToken := e.user("beta-admin", auth.RoleOrgAdmin, beta)
+	bUser, err := e.st.UserForLogin(ctx, "beta-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := e.st.ListTokens(ctx, sys, storePage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bTokenID int64
+	for _, tk := range tokens.Items {
+		if tk.OrgID == beta {
+			bTokenID = tk.ID
+		}
+	}
+	e.refresh()
+
+	// What BETA looks like before; compared after the walk.
+	before := e.snapshot([]string{
+		fmt.Sprintf("/api/v1/orgs/%d", beta), fmt.Sprintf("/api/v1/orgs/%d", beta1),
+		fmt.Sprintf("/api/v1/assets/%d", bAsset), fmt.Sprintf("/api/v1/orgs/%d/contacts", beta),
+		fmt.Sprintf("/api/v1/users/%d", bUser.ID),
+	})
+
+	// Strings that must never appear in a successful answer to ALFA.
+	secrets := []string{"BETA", "beta.gov.vn", "198.51.100.0/24", "contact@beta.gov.vn", "beta-admin"}
+
+	probes := map[string][]probe{
+		"GET /api/v1/orgs": {{"GET", "/api/v1/orgs", nil}, {"GET", fmt.Sprintf("/api/v1/orgs?parent_id=%d", beta), nil},
+			{"GET", fmt.Sprintf("/api/v1/orgs?root=%d", beta), nil}, {"GET", "/api/v1/orgs?q=BETA", nil}, {"GET", fmt.Sprintf("/api/v1/orgs?root=%d", vn), nil}},
+		"POST /api/v1/orgs": {{"POST", "/api/v1/orgs", map[string]any{"code": "EVIL", "name": "x", "kind": "agency", "parent_id": beta}},
+			{"POST", "/api/v1/orgs", map[string]any{"code": "EVIL2", "name": "x", "kind": "national"}}},
+		"GET /api/v1/orgs/{id}": {{"GET", fmt.Sprintf("/api/v1/orgs/%d", beta), nil}, {"GET", fmt.Sprintf("/api/v1/orgs/%d", beta1), nil}, {"GET", fmt.Sprintf("/api/v1/orgs/%d", vn), nil}},
+		"PATCH /api/v1/orgs/{id}": {{"PATCH", fmt.Sprintf("/api/v1/orgs/%d", beta1), map[string]any{"name": "pwned"}},
+			{"PATCH", fmt.Sprintf("/api/v1/orgs/%d", alfa1), map[string]any{"parent_id": beta}},
+			{"PATCH", fmt.Sprintf("/api/v1/orgs/%d", alfa), map[string]any{"parent_id": beta}}},
+		"DELETE /api/v1/orgs/{id}":        {{"DELETE", fmt.Sprintf("/api/v1/orgs/%d", beta1), nil}},
+		"GET /api/v1/orgs/{id}/contacts":  {{"GET", fmt.Sprintf("/api/v1/orgs/%d/contacts", beta), nil}},
+		"POST /api/v1/orgs/{id}/contacts": {{"POST", fmt.Sprintf("/api/v1/orgs/%d/contacts", beta), map[string]any{"name": "x", "email": "x@evil.vn"}}},
+		"DELETE /api/v1/contacts/{id}":    {{"DELETE", fmt.Sprintf("/api/v1/contacts/%d", c.ID), nil}},
+		"GET /api/v1/assets": {{"GET", "/api/v1/assets", nil}, {"GET", fmt.Sprintf("/api/v1/assets?org_id=%d", beta), nil},
+			{"GET", fmt.Sprintf("/api/v1/assets?org_id=%d&subtree=true", vn), nil}, {"GET", "/api/v1/assets?q=beta", nil}},
+		"POST /api/v1/assets":        {{"POST", "/api/v1/assets", map[string]any{"org_id": beta, "kind": "domain", "value": "evil.vn"}}},
+		"GET /api/v1/assets/{id}":    {{"GET", fmt.Sprintf("/api/v1/assets/%d", bAsset), nil}},
+		"PATCH /api/v1/assets/{id}":  {{"PATCH", fmt.Sprintf("/api/v1/assets/%d", bAsset), map[string]any{"criticality": "national"}}},
+		"DELETE /api/v1/assets/{id}": {{"DELETE", fmt.Sprintf("/api/v1/assets/%d", bAsset), nil}},
+		"POST /api/v1/import/assets": {{"POST", "/api/v1/import/assets", "org_code,kind,value\nBETA,domain,evil.beta.gov.vn\n"},
+			{"POST", "/api/v1/import/assets", []byte(`[{"org_code":"BETA-1","kind":"ipv4","value":"192.0.2.66"}]`)},
+			{"POST", "/api/v1/import/assets", "org_code,kind,value,criticality\nBETA,domain,beta.gov.vn,national\n"}},
+		"POST /api/v1/import/orgs": {{"POST", "/api/v1/import/orgs", "code,name,kind,parent_code\nEVIL,x,agency,BETA\n"},
+			{"POST", "/api/v1/import/orgs", "code,name,kind,parent_code\nBETA-1,pwned,agency,BETA\n"},
+			{"POST", "/api/v1/import/orgs", "code,name,kind,parent_code\nALFA-1,moved,agency,BETA\n"}},
+		"GET /api/v1/export/assets": {{"GET", "/api/v1/export/assets", nil}, {"GET", "/api/v1/export/assets?format=json", nil},
+			{"GET", fmt.Sprintf("/api/v1/export/assets?org_id=%d", beta), nil}},
+		"GET /api/v1/export/orgs":          {{"GET", "/api/v1/export/orgs", nil}, {"GET", "/api/v1/export/orgs?format=json", nil}},
+		"GET /api/v1/scope":                {{"GET", "/api/v1/scope?target=www.beta.gov.vn", nil}, {"GET", "/api/v1/scope?target=198.51.100.9", nil}},
+		"GET /api/v1/scope/overlaps":       {{"GET", "/api/v1/scope/overlaps", nil}},
+		"GET /api/v1/users":                {{"GET", "/api/v1/users", nil}},
+		"POST /api/v1/users":               {{"POST", "/api/v1/users", map[string]any{"name": "evil", "role": "viewer", "org_id": beta}}, {"POST", "/api/v1/users", map[string]any{"name": "evil2", "role": "platform-admin"}}},
+		"GET /api/v1/users/{id}":           {{"GET", fmt.Sprintf("/api/v1/users/%d", bUser.ID), nil}},
+		"POST /api/v1/users/{id}/password": {{"POST", fmt.Sprintf("/api/v1/users/%d/password", bUser.ID), map[string]any{"password": "a-new-long-password"}}},
+		"GET /api/v1/tokens":               {{"GET", "/api/v1/tokens", nil}},
+		"POST /api/v1/tokens":              {{"POST", "/api/v1/tokens", map[string]any{"name": "evil", "role": "viewer", "org_id": beta}}, {"POST", "/api/v1/tokens", map[string]any{"name": "evil", "role": "worker"}}},
+		"DELETE /api/v1/tokens/{id}":       {{"DELETE", fmt.Sprintf("/api/v1/tokens/%d", bTokenID), nil}},
+		"GET /api/v1/audit":                {{"GET", "/api/v1/audit", nil}, {"GET", fmt.Sprintf("/api/v1/audit?object_type=org&object_id=%d", beta), nil}},
+	}
+	// Routes that involve no other organization's object.
+	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/openapi.json": true, "GET /api/v1/me": true}
+
+	for _, role := range []auth.Role{auth.RoleOrgAdmin, auth.RoleOrgMember, auth.RoleViewer} {
+		token := e.user("alfa-"+string(role), role, alfa)
+		for _, key := range e.srv.RouteKeys() {
+			if public[key] {
+				continue
+			}
+			ps, ok := probes[key]
+			if !ok {
+				t.Errorf("route %s has no tenancy probe: add one", key)
+				continue
+			}
+			for _, p := range ps {
+				r := e.do(token, p.method, p.path, p.body)
+				if r.status >= 300 {
+					continue
+				}
+				for _, s := range secrets {
+					if strings.Contains(string(r.body), s) {
+						t.Errorf("%s: %s %s answered %d with %q: %s", role, p.method, p.path, r.status, s, r.body)
+					}
+				}
+				if p.method != "GET" {
+					t.Errorf("%s: %s %s succeeded (%d): %s", role, p.method, p.path, r.status, r.body)
+				}
+			}
+		}
+	}
+	after := e.snapshot(nil)
+	for path, b := range before {
+		if after[path] != b {
+			t.Errorf("%s changed:\nbefore %s\nafter  %s", path, b, after[path])
+		}
+	}
+	e.mustDo(bToken, "GET", "/api/v1/me", nil, 200) // BETA's token still works
+}
+
+// snapshot GETs paths as the platform admin; with nil it repeats the last set.
+func (e *env) snapshot(paths []string) map[string]string {
+	if paths == nil {
+		paths = e.lastSnap
+	}
+	e.lastSnap = paths
+	out := map[string]string{}
+	for _, p := range paths {
+		out[p] = string(e.mustDo(e.admin, "GET", p, nil, 200).body)
+	}
+	return out
+}
