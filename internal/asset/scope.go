@@ -261,9 +261,12 @@ func (ix *Index) Lookup(target string) (Match, error) {
 	}
 	switch {
 	case strings.Contains(t, "://"):
-		u, err := normalizeURL(t)
-		if err != nil {
-			return Match{}, invalidTarget(target, err)
+		u, ok := fastURL(t)
+		if !ok {
+			var err error
+			if u, err = normalizeURL(t); err != nil {
+				return Match{}, invalidTarget(target, err)
+			}
 		}
 		if ent, ok := ix.lookupURL(u); ok {
 			return ix.match(ent, u, TargetURL), nil
@@ -466,6 +469,66 @@ func (ix *Index) lookupURL(u string) (int32, bool) {
 	}
 	return ix.lookupName(host)
 }
+
+// fastURL returns the normalized form of the common URL target that needs
+// no rewriting except dropping its query and fragment: a lower-case http
+// or https scheme, a canonical host name without port, and a non-empty path
+// of plain characters without dot segments. The result is a substring of t,
+// so the lookup does not allocate. Anything else goes to normalizeURL.
+func fastURL(t string) (string, bool) {
+	var rest string
+	switch {
+	case strings.HasPrefix(t, "https://"):
+		rest = t[len("https://"):]
+	case strings.HasPrefix(t, "http://"):
+		rest = t[len("http://"):]
+	default:
+		return "", false
+	}
+	slash := strings.IndexByte(rest, '/')
+	if slash <= 0 {
+		return "", false
+	}
+	host := rest[:slash]
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return "", false
+		}
+	}
+	if looksIPv4(host) {
+		if _, err := parseIPv4(host); err != nil {
+			return "", false
+		}
+	} else if h, err := normalizeName(KindHostname, host); err != nil || h != host {
+		return "", false
+	}
+	end := len(t)
+	segStart := len(t) - len(rest) + slash + 1
+	for i := segStart; i < len(t); i++ {
+		c := t[i]
+		if c == '?' || c == '#' {
+			end = i
+			break
+		}
+		if c == '/' {
+			if isDotSegment(t[segStart:i]) {
+				return "", false
+			}
+			segStart = i + 1
+			continue
+		}
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return "", false
+		}
+	}
+	if isDotSegment(t[segStart:end]) {
+		return "", false
+	}
+	return t[:end], true
+}
+
+func isDotSegment(s string) bool { return s == "." || s == ".." }
 
 // urlPathStart returns the index of the path's leading slash in a
 // normalized URL.

@@ -398,6 +398,11 @@ func FuzzLookup(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, target string) {
+		if u, ok := fastURL(target); ok {
+			if slow, err := normalizeURL(target); err != nil || slow != u {
+				t.Fatalf("fastURL(%q) = %q, normalizeURL = %q, %v", target, u, slow, err)
+			}
+		}
 		m, err := ix.Lookup(target)
 		switch {
 		case err == nil:
@@ -426,4 +431,24 @@ func (r *rand) next() uint64 {
 	r.s ^= r.s << 25
 	r.s ^= r.s >> 27
 	return r.s * 0x2545F4914F6CDD1D
+}
+
+// TestLookupConcurrent runs lookups from many goroutines; run with -race.
+func TestLookupConcurrent(t *testing.T) {
+	ix := buildIndex(t, scopeEntries)
+	targets := []string{"10.1.2.3", "www.example.gov.vn", "https://a.vn/app/x", "2001:db8::1", "AS64500", "1.1.1.1"}
+	done := make(chan struct{})
+	for g := 0; g < 8; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 2000; i++ {
+				ix.Lookup(targets[i%len(targets)])
+				ix.LookupAddr(netip.AddrFrom4([4]byte{10, 1, 2, byte(i)}))
+				ix.LookupName("portal.example.gov.vn")
+			}
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		<-done
+	}
 }
