@@ -325,7 +325,7 @@ func (c *consumer) handle(jm jetstream.Msg) {
 	ticking := make(chan struct{})
 	go func() {
 		defer close(ticking)
-		t := time.NewTicker(c.cfg.AckWait / 2)
+		t := time.NewTicker(max(c.cfg.AckWait/2, 10*time.Millisecond))
 		defer t.Stop()
 		for {
 			select {

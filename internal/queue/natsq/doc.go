@@ -81,7 +81,8 @@
 // Close stops every consumer (cancelling the context of running handlers and
 // waiting a bounded time for them), drains the connection and, in embedded
 // mode, shuts the server down and waits for it, so the same DataDir can be
-// opened again at once. Only one process may use a DataDir at a time.
+// opened again at once. Only one embedded server may use a DataDir at a
+// time: Open refuses one that is held with ErrDataDirInUse.
 //
 // Messages are written to the store before Publish returns, so they survive
 // the process being killed. They are synced to disk periodically by the

@@ -2,6 +2,7 @@ package natsq
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,9 +11,12 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
+// ErrDataDirInUse means another embedded server holds the data dir.
+var ErrDataDirInUse = errors.New("natsq: data dir in use")
+
 // startEmbedded runs a single-node nats-server with JetStream storing under
 // o.DataDir and waits until it accepts clients.
-func startEmbedded(ctx context.Context, o Options) (*server.Server, error) {
+func startEmbedded(ctx context.Context, o Options) (srv *server.Server, unlock func(), err error) {
 	host := o.ListenHost
 	if host == "" {
 		host = "127.0.0.1"
@@ -23,8 +27,17 @@ func startEmbedded(ctx context.Context, o Options) (*server.Server, error) {
 		port = server.RANDOM_PORT
 	}
 	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("natsq: embedded server: %w", err)
+		return nil, nil, fmt.Errorf("natsq: embedded server: %w", err)
 	}
+	unlock, err = lockDataDir(o.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			unlock()
+		}
+	}()
 	sopts := &server.Options{
 		ServerName:             "rampart-embedded",
 		Host:                   host,
@@ -36,9 +49,9 @@ func startEmbedded(ctx context.Context, o Options) (*server.Server, error) {
 		// Handlers may stall for a moment; do not cut slow local clients.
 		WriteDeadline: 10 * time.Second,
 	}
-	srv, err := server.NewServer(sopts)
+	srv, err = server.NewServer(sopts)
 	if err != nil {
-		return nil, fmt.Errorf("natsq: embedded server: %w", err)
+		return nil, nil, fmt.Errorf("natsq: embedded server: %w", err)
 	}
 	srv.SetLoggerV2(serverLogger{o.Logger.With("component", "nats-server")}, false, false, false)
 	srv.Start()
@@ -50,14 +63,14 @@ func startEmbedded(ctx context.Context, o Options) (*server.Server, error) {
 	if !srv.ReadyForConnections(wait) {
 		srv.Shutdown()
 		srv.WaitForShutdown()
-		return nil, fmt.Errorf("natsq: embedded server on %s:%d not ready after %s", host, port, wait.Round(time.Millisecond))
+		return nil, nil, fmt.Errorf("natsq: embedded server on %s:%d not ready after %s", host, port, wait.Round(time.Millisecond))
 	}
 	if !srv.JetStreamEnabled() {
 		srv.Shutdown()
 		srv.WaitForShutdown()
-		return nil, fmt.Errorf("natsq: embedded server: jetstream did not start (store %s)", o.DataDir)
+		return nil, nil, fmt.Errorf("natsq: embedded server: jetstream did not start (store %s)", o.DataDir)
 	}
-	return srv, nil
+	return srv, unlock, nil
 }
 
 // serverLogger sends nats-server's log lines to slog. Notices are chatty

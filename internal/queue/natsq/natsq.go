@@ -71,6 +71,7 @@ type Options struct {
 type Queue struct {
 	log      *slog.Logger
 	srv      *server.Server // nil in external mode
+	unlock   func()         // releases the embedded data dir
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	url      string
@@ -114,11 +115,11 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		if o.Replicas != 1 {
 			return nil, fmt.Errorf("natsq: replicas %d needs an external cluster: %w", o.Replicas, queue.ErrInvalid)
 		}
-		srv, err := startEmbedded(ctx, o)
+		srv, unlock, err := startEmbedded(ctx, o)
 		if err != nil {
 			return nil, err
 		}
-		q.srv = srv
+		q.srv, q.unlock = srv, unlock
 		q.url = srv.ClientURL()
 	} else {
 		q.url = o.URL
@@ -515,6 +516,7 @@ func (q *Queue) stopServer() {
 	}
 	q.srv.Shutdown()
 	q.srv.WaitForShutdown()
+	q.unlock()
 }
 
 func (q *Queue) isClosed() bool {

@@ -374,6 +374,20 @@ func TestOpenOptions(t *testing.T) {
 	}
 }
 
+func TestDataDirLocked(t *testing.T) {
+	dir := t.TempDir()
+	q := openEmbedded(t, dir)
+	_, err := Open(testCtx(t), Options{DataDir: dir, Logger: testLogger()})
+	if !errors.Is(err, ErrDataDirInUse) {
+		t.Errorf("second Open on a data dir in use: %v, want ErrDataDirInUse", err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	q = openEmbedded(t, dir) // free again after Close
+	q.Close()
+}
+
 func TestPublishReservedHeader(t *testing.T) {
 	q := openEmbedded(t, t.TempDir())
 	defer q.Close()
