@@ -2,7 +2,8 @@
 // hostnames, addresses, networks, ASNs, URLs, mail domains), how their values
 // are normalized, and the scope guard that answers "who owns this target?".
 //
-// It is a domain package: it imports the standard library only.
+// It is a domain package: it imports the standard library and
+// golang.org/x/net/idna only.
 package asset
 
 import (
