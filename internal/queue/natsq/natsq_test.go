@@ -477,3 +477,34 @@ func BenchmarkRoundTrip(b *testing.B) {
 		<-got
 	}
 }
+
+// TestMaxDeliverGivesUp: after MaxDeliver failed attempts the message is no
+// longer delivered but stays in the work queue, counted by Pending.
+func TestMaxDeliverGivesUp(t *testing.T) {
+	t.Parallel()
+	q := openEmbedded(t, t.TempDir())
+	defer q.Close()
+	var mu sync.Mutex
+	var attempts []int
+	c, err := q.Consume(testCtx(t), queue.ConsumerConfig{
+		Stream: queue.StreamJobs, Durable: "w", FilterSubject: "rampart.jobs.hanoi.>", AckWait: time.Second, MaxDeliver: 2,
+	}, func(_ context.Context, m *queue.Message) error {
+		mu.Lock()
+		attempts = append(attempts, m.Attempt)
+		mu.Unlock()
+		return errors.New("always fails")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	publishN(t, q, "poison", 1)
+	time.Sleep(3500 * time.Millisecond) // nak delay 1s, then nothing more
+	mu.Lock()
+	got := fmt.Sprint(attempts)
+	mu.Unlock()
+	if got != "[1 2]" {
+		t.Errorf("attempts = %s, want [1 2]", got)
+	}
+	waitPending(t, q, "rampart.jobs.hanoi.>", 1)
+}
