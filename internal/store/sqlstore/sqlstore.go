@@ -1,0 +1,279 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers driver "sqlite"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/store"
+)
+
+// Store is the SQL implementation of store.Store.
+type Store struct {
+	d   dialect
+	w   *sql.DB // writes; on SQLite a single connection, so writers queue instead of failing with SQLITE_BUSY
+	r   *sql.DB // reads; on PostgreSQL the same pool as w
+	log *slog.Logger
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database without migrating it; call Migrate.
+//
+// driver is "sqlite", with dsn a file path (":memory:" is not supported:
+// readers and the writer must share one file), or "postgres", with dsn a
+// postgres:// URL or key=value string. Unknown URL parameters become
+// PostgreSQL run-time parameters, e.g. ?search_path=rampart.
+func Open(ctx context.Context, driver, dsn string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{d: dialect{name: driver}, log: logger}
+	switch driver {
+	case "sqlite":
+		if dsn == "" || strings.Contains(dsn, ":memory:") || strings.Contains(dsn, "mode=memory") {
+			return nil, fmt.Errorf("sqlstore: open sqlite: %w: dsn must be a file path", store.ErrInvalid)
+		}
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		// The writer sets WAL (a property of the file) before any reader opens.
+		common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
+		w, err := sql.Open("sqlite", dsn+sep+"_pragma=journal_mode(WAL)&"+common+"&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		w.SetConnMaxIdleTime(0)
+		if err := w.PingContext(ctx); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", dsn, err)
+		}
+		r, err := sql.Open("sqlite", dsn+sep+common+"&_pragma=query_only(1)")
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+		}
+		n := max(4, runtime.GOMAXPROCS(0))
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+		s.w, s.r = w, r
+	case "postgres":
+		c, err := newPGConnector(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: open postgres: %w: %w", store.ErrInvalid, err)
+		}
+		db := sql.OpenDB(c)
+		db.SetMaxOpenConns(max(8, 2*runtime.GOMAXPROCS(0)))
+		db.SetMaxIdleConns(max(8, 2*runtime.GOMAXPROCS(0)))
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
+		}
+		s.w, s.r = db, db
+	default:
+		return nil, fmt.Errorf("sqlstore: open: %w: unknown driver %q (want sqlite or postgres)", store.ErrInvalid, driver)
+	}
+	return s, nil
+}
+
+// Driver names the engine: "sqlite" or "postgres".
+func (s *Store) Driver() string { return s.d.name }
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w", err)
+	}
+	return nil
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: close: %w", err)
+	}
+	return nil
+}
+
+// DB returns the pool that writes (SQLite: one connection), for tools such
+// as the benchmark seeder that load data in bulk. Writes through it bypass
+// tenancy and the audit log.
+func (s *Store) DB() *sql.DB { return s.w }
+
+// querier is what *sql.DB, *sql.Tx and *sql.Conn have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// now is the time written into rows: UTC, to the microsecond both engines keep.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// fail wraps err for operation op, mapping driver errors onto the store
+// sentinels so callers can use errors.Is.
+func (s *Store) fail(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *store.ImportError
+	switch {
+	case errors.As(err, &ie),
+		errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict),
+		errors.Is(err, store.ErrForbidden), errors.Is(err, store.ErrInvalid),
+		errors.Is(err, auth.ErrTokenExpired),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	if sentinel := s.d.classify(err); sentinel != nil {
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, sentinel, err)
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// write runs fn in a write transaction and commits it. On SQLite the
+// transaction begins IMMEDIATE on the single writer connection.
+func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return s.fail(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(op, err)
+	}
+	return nil
+}
+
+// q rebinds a query for the dialect.
+func (s *Store) q(query string) string { return s.d.rebind(query) }
+
+// Errors used inside operations; fail adds the "sqlstore: op:" prefix.
+func notFound(what string, id any) error {
+	return fmt.Errorf("%w: %s %v", store.ErrNotFound, what, id)
+}
+
+func forbidden(why string) error { return fmt.Errorf("%w: %s", store.ErrForbidden, why) }
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", store.ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// Cursors are the last ID of the page, base64url-encoded so clients treat
+// them as opaque.
+
+func encodeCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return 0, invalid("bad page cursor")
+	}
+	id, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || id < 0 {
+		return 0, invalid("bad page cursor")
+	}
+	return id, nil
+}
+
+func pageLimit(pr store.PageRequest) (int, error) {
+	switch {
+	case pr.Limit < 0:
+		return 0, invalid("limit must not be negative")
+	case pr.Limit == 0:
+		return store.DefaultLimit, nil
+	case pr.Limit > store.MaxLimit:
+		return store.MaxLimit, nil
+	}
+	return pr.Limit, nil
+}
+
+// finishPage trims the extra row fetched to detect a following page.
+func finishPage[T any](items []T, limit int, id func(T) int64) store.Page[T] {
+	p := store.Page[T]{Items: items}
+	if len(items) > limit {
+		p.Items = items[:limit]
+		p.Next = encodeCursor(id(p.Items[limit-1]))
+	}
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	return p
+}
+
+// where builds a conjunction of conditions and their arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) String() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// nullInt64 stores 0 as NULL for optional references.
+func nullInt64(v int64) any {
+	if v == 0 {
+		return nil
+	}
+	return v
+}
+
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+func timePtr(nt sql.NullTime) *time.Time {
+	if !nt.Valid {
+		return nil
+	}
+	t := nt.Time.UTC()
+	return &t
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("sqlstore: marshal %T: %v", v, err)) // only our own plain structs are marshalled
+	}
+	return string(b)
+}
