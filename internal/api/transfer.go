@@ -3,7 +3,6 @@ package api
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"net/http"
 	"strings"
 
@@ -54,18 +53,9 @@ func (s *Server) importAssets(w http.ResponseWriter, r *http.Request, p auth.Pri
 	return nil
 }
 
-// orgImporter is implemented by stores that import organizations.
-type orgImporter interface {
-	ImportOrgs(ctx context.Context, p auth.Principal, rows []store.OrgImportRow) (store.ImportSummary, error)
-}
-
 func (s *Server) importOrgs(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if !p.Can(auth.PermWriteOrgs) {
 		return errf(CodeForbidden, "your role may not import organizations")
-	}
-	imp, ok := s.Store.(orgImporter)
-	if !ok {
-		return errf(CodeUnavailable, "this store cannot import organizations")
 	}
 	br := bufio.NewReader(http.MaxBytesReader(w, r.Body, maxImportBody))
 	f, err := importFormat(r, br)
@@ -76,7 +66,7 @@ func (s *Server) importOrgs(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	sum, err := imp.ImportOrgs(r.Context(), p, rows)
+	sum, err := s.Store.ImportOrgs(r.Context(), p, rows)
 	if err != nil {
 		return err
 	}

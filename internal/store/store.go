@@ -142,6 +142,12 @@ type Orgs interface {
 	// otherwise ErrConflict.
 	DeleteOrg(ctx context.Context, p auth.Principal, id int64) error
 
+	// ImportOrgs upserts organizations (and their contacts) keyed by code
+	// in one transaction: all rows or none. Re-importing the same rows
+	// changes nothing and writes no audit entry. A bad row returns
+	// *ImportError.
+	ImportOrgs(ctx context.Context, p auth.Principal, rows []OrgImportRow) (ImportSummary, error)
+
 	CreateContact(ctx context.Context, p auth.Principal, c *org.Contact) error
 	ListContacts(ctx context.Context, p auth.Principal, orgID int64) ([]org.Contact, error)
 	DeleteContact(ctx context.Context, p auth.Principal, id int64) error

@@ -74,35 +74,40 @@ func (s *Store) CreateOrg(ctx context.Context, p auth.Principal, o *org.Organiza
 		if err != nil {
 			return err
 		}
-		parentPath := ""
-		if o.ParentID == 0 {
-			if !sc.all || !p.Can(auth.PermWriteOrgs) {
-				return forbidden("only platform administrators create root organizations")
-			}
-		} else {
-			parent, err := s.loadOrg(ctx, tx, sc, o.ParentID, true)
-			if err != nil {
-				return fmt.Errorf("parent: %w", err)
-			}
-			if !p.Can(auth.PermWriteOrgs) {
-				return forbidden("creating organizations needs " + string(auth.PermWriteOrgs))
-			}
-			parentPath = parent.Path
-		}
-		t := now()
-		err = tx.QueryRowContext(ctx, s.q(`INSERT INTO orgs (parent_id, code, name, name_en, kind, path, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, '', ?, ?) RETURNING id`),
-			nullInt64(o.ParentID), o.Code, o.Name, o.NameEN, string(o.Kind), t, t).Scan(&o.ID)
-		if err != nil {
-			return err
-		}
-		o.Path = org.ChildPath(parentPath, o.ID)
-		if _, err := tx.ExecContext(ctx, s.q("UPDATE orgs SET path = ? WHERE id = ?"), o.Path, o.ID); err != nil {
-			return err
-		}
-		o.CreatedAt, o.UpdatedAt = t, t
-		return s.audit(ctx, tx, p, change{orgID: o.ID, orgPath: o.Path, action: "org.create", objType: "org", objID: o.ID, after: o})
+		return s.createOrgTx(ctx, tx, p, sc, o)
 	})
+}
+
+// createOrgTx is CreateOrg inside a transaction that holds the tree lock.
+func (s *Store) createOrgTx(ctx context.Context, tx *sql.Tx, p auth.Principal, sc scope, o *org.Organization) error {
+	parentPath := ""
+	if o.ParentID == 0 {
+		if !sc.all || !p.Can(auth.PermWriteOrgs) {
+			return forbidden("only platform administrators create root organizations")
+		}
+	} else {
+		parent, err := s.loadOrg(ctx, tx, sc, o.ParentID, true)
+		if err != nil {
+			return fmt.Errorf("parent: %w", err)
+		}
+		if !p.Can(auth.PermWriteOrgs) {
+			return forbidden("creating organizations needs " + string(auth.PermWriteOrgs))
+		}
+		parentPath = parent.Path
+	}
+	t := now()
+	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO orgs (parent_id, code, name, name_en, kind, path, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, '', ?, ?) RETURNING id`),
+		nullInt64(o.ParentID), o.Code, o.Name, o.NameEN, string(o.Kind), t, t).Scan(&o.ID)
+	if err != nil {
+		return err
+	}
+	o.Path = org.ChildPath(parentPath, o.ID)
+	if _, err := tx.ExecContext(ctx, s.q("UPDATE orgs SET path = ? WHERE id = ?"), o.Path, o.ID); err != nil {
+		return err
+	}
+	o.CreatedAt, o.UpdatedAt = t, t
+	return s.audit(ctx, tx, p, change{orgID: o.ID, orgPath: o.Path, action: "org.create", objType: "org", objID: o.ID, after: o})
 }
 
 // GetOrg returns one organization in the principal's subtree.
@@ -220,45 +225,51 @@ func (s *Store) UpdateOrg(ctx context.Context, p auth.Principal, o *org.Organiza
 		if err != nil {
 			return err
 		}
-		if !p.Can(auth.PermWriteOrgs) {
-			return forbidden("editing organizations needs " + string(auth.PermWriteOrgs))
+		return s.updateOrgTx(ctx, tx, p, sc, cur, o)
+	})
+}
+
+// updateOrgTx is UpdateOrg inside a transaction that holds the tree lock;
+// cur is the stored organization, already checked to be in scope.
+func (s *Store) updateOrgTx(ctx context.Context, tx *sql.Tx, p auth.Principal, sc scope, cur org.Organization, o *org.Organization) error {
+	if !p.Can(auth.PermWriteOrgs) {
+		return forbidden("editing organizations needs " + string(auth.PermWriteOrgs))
+	}
+	o.Path = cur.Path
+	if o.ParentID != cur.ParentID {
+		if sc.isOwnRoot(cur.Path) {
+			return forbidden("an organization administrator cannot move its own organization")
 		}
-		o.Path = cur.Path
-		if o.ParentID != cur.ParentID {
-			if sc.isOwnRoot(cur.Path) {
-				return forbidden("an organization administrator cannot move its own organization")
+		parentPath := ""
+		if o.ParentID == 0 {
+			if !sc.all {
+				return forbidden("only platform administrators create root organizations")
 			}
-			parentPath := ""
-			if o.ParentID == 0 {
-				if !sc.all {
-					return forbidden("only platform administrators create root organizations")
-				}
-			} else {
-				parent, err := s.loadOrg(ctx, tx, sc, o.ParentID, true)
-				if err != nil {
-					return fmt.Errorf("new parent: %w", err)
-				}
-				if strings.HasPrefix(parent.Path, cur.Path) {
-					return invalid("cannot move organization %d under itself or its descendant %d", cur.ID, parent.ID)
-				}
-				parentPath = parent.Path
-			}
-			o.Path = org.ChildPath(parentPath, o.ID)
-			cond, args := subtreeRange("path", cur.Path)
-			_, err := tx.ExecContext(ctx, s.q("UPDATE orgs SET path = ? || substr(path, ?) WHERE "+cond),
-				append([]any{o.Path, len(cur.Path) + 1}, args...)...)
+		} else {
+			parent, err := s.loadOrg(ctx, tx, sc, o.ParentID, true)
 			if err != nil {
-				return err
+				return fmt.Errorf("new parent: %w", err)
 			}
+			if strings.HasPrefix(parent.Path, cur.Path) {
+				return invalid("cannot move organization %d under itself or its descendant %d", cur.ID, parent.ID)
+			}
+			parentPath = parent.Path
 		}
-		o.CreatedAt, o.UpdatedAt = cur.CreatedAt, now()
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE orgs SET parent_id = ?, code = ?, name = ?, name_en = ?, kind = ?, updated_at = ? WHERE id = ?`),
-			nullInt64(o.ParentID), o.Code, o.Name, o.NameEN, string(o.Kind), o.UpdatedAt, o.ID)
+		o.Path = org.ChildPath(parentPath, o.ID)
+		cond, args := subtreeRange("path", cur.Path)
+		_, err := tx.ExecContext(ctx, s.q("UPDATE orgs SET path = ? || substr(path, ?) WHERE "+cond),
+			append([]any{o.Path, len(cur.Path) + 1}, args...)...)
 		if err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, p, change{orgID: o.ID, orgPath: o.Path, action: "org.update", objType: "org", objID: o.ID, before: cur, after: o})
-	})
+	}
+	o.CreatedAt, o.UpdatedAt = cur.CreatedAt, now()
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE orgs SET parent_id = ?, code = ?, name = ?, name_en = ?, kind = ?, updated_at = ? WHERE id = ?`),
+		nullInt64(o.ParentID), o.Code, o.Name, o.NameEN, string(o.Kind), o.UpdatedAt, o.ID)
+	if err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, p, change{orgID: o.ID, orgPath: o.Path, action: "org.update", objType: "org", objID: o.ID, before: cur, after: o})
 }
 
 // DeleteOrg removes an organization that has no children, assets, users or

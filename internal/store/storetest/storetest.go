@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"Import", testImport},
 		{"ImportErrors", testImportErrors},
+		{"ImportOrgs", testImportOrgs},
 		{"Users", testUsers},
 		{"Tokens", testTokens},
 		{"ConcurrentWriters", testConcurrentWriters},
