@@ -51,8 +51,16 @@ func commands() []command {
 // errUsage marks an error whose message is the usage text.
 var errUsage = errors.New("usage")
 
-// Main runs the command line and returns the exit status.
+// Main runs the command line until SIGINT or SIGTERM and returns the exit
+// status.
 func Main(args []string, env *Env) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, args, env)
+}
+
+// Run runs the command line until ctx ends and returns the exit status.
+func Run(ctx context.Context, args []string, env *Env) int {
 	if env.Getenv == nil {
 		env.Getenv = os.Getenv
 	}
@@ -67,8 +75,6 @@ func Main(args []string, env *Env) int {
 		if c.name != args[0] {
 			continue
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
 		err := c.run(ctx, env, args[1:])
 		switch {
 		case err == nil:
