@@ -423,8 +423,12 @@ func (s *Store) RevokeToken(ctx context.Context, p auth.Principal, id int64) err
 	})
 }
 
-// lastUsedEvery bounds how often TokenForAuth writes last_used_at.
-const lastUsedEvery = time.Minute
+// lastUsedEvery bounds how often TokenForAuth writes last_used_at, and
+// lastUsedWait how long it waits for the writer to do so.
+const (
+	lastUsedEvery = time.Minute
+	lastUsedWait  = 500 * time.Millisecond
+)
 
 // TokenForAuth finds a live token by hash. Unknown and revoked tokens, and
 // tokens of a disabled user, are ErrNotFound; expired ones
@@ -445,13 +449,16 @@ func (s *Store) TokenForAuth(ctx context.Context, hash string) (auth.Token, erro
 		return auth.Token{}, s.fail(op, fmt.Errorf("token %d: %w", t.ID, auth.ErrTokenExpired))
 	}
 	if t.LastUsedAt == nil || tnow.Sub(*t.LastUsedAt) >= lastUsedEvery {
-		// The condition repeats the check so concurrent requests write once.
-		res, err := s.w.ExecContext(ctx, s.q("UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)"),
+		// Best effort: a busy writer (a long import on SQLite) must not
+		// delay or fail authentication. The condition repeats the check so
+		// concurrent requests write once.
+		uctx, cancel := context.WithTimeout(ctx, lastUsedWait)
+		res, err := s.w.ExecContext(uctx, s.q("UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)"),
 			tnow, t.ID, tnow.Add(-lastUsedEvery))
+		cancel()
 		if err != nil {
-			return auth.Token{}, s.fail(op, err)
-		}
-		if n, _ := res.RowsAffected(); n > 0 {
+			s.log.Warn("sqlstore: token last_used_at not updated", "token", t.ID, "err", err)
+		} else if n, _ := res.RowsAffected(); n > 0 {
 			t.LastUsedAt = &tnow
 		}
 	}
