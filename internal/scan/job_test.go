@@ -1,0 +1,142 @@
+package scan_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/queue"
+	"github.com/rampart-cert/rampart/internal/queue/natsq"
+	"github.com/rampart-cert/rampart/internal/scan"
+)
+
+func openQueues(t *testing.T) map[string]queue.Queue {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	out := map[string]queue.Queue{}
+	q, err := natsq.Open(context.Background(), natsq.Options{DataDir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	out["embedded"] = q
+	url := os.Getenv("RAMPART_TEST_NATS_URL")
+	if url == "" {
+		url = "nats://127.0.0.1:4222"
+	}
+	if c, err := net.DialTimeout("tcp", url[len("nats://"):], time.Second); err == nil {
+		c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		xq, err := natsq.Open(ctx, natsq.Options{URL: url, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { xq.Close() })
+		out["external"] = xq
+	} else if os.Getenv("CI") == "true" {
+		t.Fatalf("external NATS at %s unreachable in CI: %v", url, err)
+	} else {
+		t.Logf("external NATS at %s unreachable, testing the embedded server only: %v", url, err)
+	}
+	return out
+}
+
+func TestWorkerRunsJobsAndPublishesResults(t *testing.T) {
+	for mode, q := range openQueues(t) {
+		t.Run(mode, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			region := fmt.Sprintf("r%d", time.Now().UnixNano()%1e9)
+			reg := scan.NewRegistry()
+			var attempts sync.Map
+			reg.Register("flaky", func(ctx context.Context, j scan.Job) (json.RawMessage, error) {
+				n, _ := attempts.LoadOrStore(j.ID, new(int))
+				*n.(*int)++
+				if *n.(*int) == 1 {
+					return nil, errors.New("transient")
+				}
+				return json.RawMessage(`{"ok":true}`), nil
+			})
+			reg.Register("broken", func(ctx context.Context, j scan.Job) (json.RawMessage, error) {
+				return nil, scan.Permanent(errors.New("target refused"))
+			})
+			w, err := scan.StartWorker(ctx, q, reg, scan.WorkerConfig{Name: "t", Region: region, AckWait: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Stop()
+			if nq, ok := q.(*natsq.Queue); ok {
+				t.Cleanup(func() {
+					for _, d := range []struct{ stream, name string }{{queue.StreamJobs, "worker-" + region}, {queue.StreamResults, "ingest-" + region}} {
+						_ = nq.DeleteConsumer(context.Background(), d.stream, d.name)
+					}
+				})
+			}
+
+			results := make(chan scan.Result, 10)
+			typ := ""
+			c, err := scan.ConsumeResults(ctx, q, "ingest-"+region, typ, func(ctx context.Context, r scan.Result) error {
+				if r.Region == region {
+					results <- r
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Stop()
+
+			jobs := []scan.Job{
+				{ID: region + "-1", Type: "ping", Region: region, Params: json.RawMessage(`{"x":1}`)},
+				{ID: region + "-2", Type: "flaky", Region: region},
+				{ID: region + "-3", Type: "broken", Region: region},
+				{ID: region + "-4", Type: "nosuch", Region: region},
+			}
+			for _, j := range jobs {
+				if err := scan.Publish(ctx, q, j); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// A job for another region is not taken.
+			if err := scan.Publish(ctx, q, scan.Job{ID: region + "-other", Type: "ping", Region: region + "x"}); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]scan.Result{}
+			timeout := time.After(20 * time.Second)
+			for len(got) < len(jobs) {
+				select {
+				case r := <-results:
+					got[r.JobID] = r
+				case <-timeout:
+					t.Fatalf("results: %+v", got)
+				}
+			}
+			if string(got[region+"-1"].Data) != `{"x":1}` || got[region+"-2"].Error != "" || string(got[region+"-2"].Data) != `{"ok":true}` {
+				t.Errorf("results: %+v", got)
+			}
+			if got[region+"-3"].Error != "target refused" || got[region+"-4"].Error == "" {
+				t.Errorf("failures not reported: %+v %+v", got[region+"-3"], got[region+"-4"])
+			}
+			if _, ok := got[region+"-other"]; ok {
+				t.Error("worker took another region's job")
+			}
+		})
+	}
+}
+
+func TestJobValidate(t *testing.T) {
+	for _, j := range []scan.Job{{ID: "", Type: "ping", Region: "a"}, {ID: "1", Type: "Ping", Region: "a"}, {ID: "1", Type: "ping", Region: "a.b"}} {
+		if err := j.Validate(); !errors.Is(err, scan.ErrInvalidJob) {
+			t.Errorf("%+v: %v", j, err)
+		}
+	}
+}
