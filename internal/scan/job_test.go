@@ -57,8 +57,13 @@ func TestWorkerRunsJobsAndPublishesResults(t *testing.T) {
 			defer cancel()
 			region := fmt.Sprintf("r%d", time.Now().UnixNano()%1e9)
 			reg := scan.NewRegistry()
+			// Job types unique to this run: on a work-queue stream two
+			// consumers may not share a filter, and the external server
+			// outlives test runs.
+			echo, flaky, broken, nosuch := "echo-"+region, "flaky-"+region, "broken-"+region, "nosuch-"+region
+			reg.Register(echo, func(ctx context.Context, j scan.Job) (json.RawMessage, error) { return j.Params, nil })
 			var attempts sync.Map
-			reg.Register("flaky", func(ctx context.Context, j scan.Job) (json.RawMessage, error) {
+			reg.Register(flaky, func(ctx context.Context, j scan.Job) (json.RawMessage, error) {
 				n, _ := attempts.LoadOrStore(j.ID, new(int))
 				*n.(*int)++
 				if *n.(*int) == 1 {
@@ -66,7 +71,7 @@ func TestWorkerRunsJobsAndPublishesResults(t *testing.T) {
 				}
 				return json.RawMessage(`{"ok":true}`), nil
 			})
-			reg.Register("broken", func(ctx context.Context, j scan.Job) (json.RawMessage, error) {
+			reg.Register(broken, func(ctx context.Context, j scan.Job) (json.RawMessage, error) {
 				return nil, scan.Permanent(errors.New("target refused"))
 			})
 			w, err := scan.StartWorker(ctx, q, reg, scan.WorkerConfig{Name: "t", Region: region, AckWait: 5 * time.Second})
@@ -76,30 +81,30 @@ func TestWorkerRunsJobsAndPublishesResults(t *testing.T) {
 			defer w.Stop()
 			if nq, ok := q.(*natsq.Queue); ok {
 				t.Cleanup(func() {
-					for _, d := range []struct{ stream, name string }{{queue.StreamJobs, "worker-" + region}, {queue.StreamResults, "ingest-" + region}} {
-						_ = nq.DeleteConsumer(context.Background(), d.stream, d.name)
-					}
+					_ = nq.DeleteConsumer(context.Background(), queue.StreamJobs, "worker-"+region)
 				})
 			}
 
 			results := make(chan scan.Result, 10)
-			typ := ""
-			c, err := scan.ConsumeResults(ctx, q, "ingest-"+region, typ, func(ctx context.Context, r scan.Result) error {
-				if r.Region == region {
+			for _, typ := range []string{echo, flaky, broken, nosuch} {
+				c, err := scan.ConsumeResults(ctx, q, "ingest-"+typ, typ, func(ctx context.Context, r scan.Result) error {
 					results <- r
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
 				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
+				defer c.Stop()
+				if nq, ok := q.(*natsq.Queue); ok {
+					t.Cleanup(func() { _ = nq.DeleteConsumer(context.Background(), queue.StreamResults, "ingest-"+typ) })
+				}
 			}
-			defer c.Stop()
 
 			jobs := []scan.Job{
-				{ID: region + "-1", Type: "ping", Region: region, Params: json.RawMessage(`{"x":1}`)},
-				{ID: region + "-2", Type: "flaky", Region: region},
-				{ID: region + "-3", Type: "broken", Region: region},
-				{ID: region + "-4", Type: "nosuch", Region: region},
+				{ID: region + "-1", Type: echo, Region: region, Params: json.RawMessage(`{"x":1}`)},
+				{ID: region + "-2", Type: flaky, Region: region},
+				{ID: region + "-3", Type: broken, Region: region},
+				{ID: region + "-4", Type: nosuch, Region: region},
 			}
 			for _, j := range jobs {
 				if err := scan.Publish(ctx, q, j); err != nil {
@@ -107,7 +112,7 @@ func TestWorkerRunsJobsAndPublishesResults(t *testing.T) {
 				}
 			}
 			// A job for another region is not taken.
-			if err := scan.Publish(ctx, q, scan.Job{ID: region + "-other", Type: "ping", Region: region + "x"}); err != nil {
+			if err := scan.Publish(ctx, q, scan.Job{ID: region + "-other", Type: echo, Region: region + "x"}); err != nil {
 				t.Fatal(err)
 			}
 			got := map[string]scan.Result{}
