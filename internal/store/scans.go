@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+)
+
+// JobState is where a scan job is.
+type JobState string
+
+// The job states.
+const (
+	JobQueued      JobState = "queued"      // published, no worker has it yet
+	JobRunning     JobState = "running"     // a worker started it
+	JobDone        JobState = "done"        // results stored
+	JobFailed      JobState = "failed"      // the job itself failed (bad target, internal error)
+	JobUnreachable JobState = "unreachable" // nothing answered: observations and findings left as they were
+)
+
+// ScanJob is one scan of one asset (or a part of it), from request to
+// stored results.
+type ScanJob struct {
+	ID          string          `json:"id"` // also the queue message ID
+	OrgID       int64           `json:"org_id"`
+	AssetID     int64           `json:"asset_id"`
+	Type        string          `json:"type"`   // job type: "portscan", ...
+	Region      string          `json:"region"` // vantage point
+	Reason      string          `json:"reason"` // "schedule", "manual", "verify"
+	Target      string          `json:"target"` // what the worker probes (IP, CIDR, name, URL)
+	Params      json.RawMessage `json:"params,omitempty"`
+	State       JobState        `json:"state"`
+	RequestedBy string          `json:"requested_by"`
+	Error       string          `json:"error,omitempty"`
+	Stats       json.RawMessage `json:"stats,omitempty"` // hosts, probes, open, elapsed
+	Worker      string          `json:"worker,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+	StartedAt   *time.Time      `json:"started_at,omitempty"`
+	FinishedAt  *time.Time      `json:"finished_at,omitempty"`
+}
+
+// JobFilter narrows ListScanJobs.
+type JobFilter struct {
+	PageRequest
+	OrgID   int64 // with its subtree
+	AssetID int64
+	State   JobState
+	Region  string
+}
+
+// Observation is one thing a scan saw on the network: an open (or formerly
+// open) port with what answers there. Observations are never deleted: a
+// port that closes is marked closed, so history stays.
+type Observation struct {
+	ID        int64           `json:"id"`
+	OrgID     int64           `json:"org_id"`
+	AssetID   int64           `json:"asset_id"`
+	IP        string          `json:"ip"`
+	Port      int             `json:"port"`
+	Proto     string          `json:"proto"`          // "tcp"
+	Host      string          `json:"host,omitempty"` // the name it was reached by, if any
+	State     string          `json:"state"`          // "open" or "closed"
+	Service   string          `json:"service,omitempty"`
+	Product   string          `json:"product,omitempty"`
+	Version   string          `json:"version,omitempty"`
+	CPE       string          `json:"cpe,omitempty"`
+	TLS       bool            `json:"tls"`
+	Banner    string          `json:"banner,omitempty"`
+	Cert      json.RawMessage `json:"cert,omitempty"` // certificate summary, when TLS
+	FirstSeen time.Time       `json:"first_seen"`
+	LastSeen  time.Time       `json:"last_seen"`
+	ClosedAt  *time.Time      `json:"closed_at,omitempty"`
+	JobID     string          `json:"job_id"` // the last job that saw or closed it
+}
+
+// ObservationFilter narrows ListObservations.
+type ObservationFilter struct {
+	PageRequest
+	OrgID   int64 // with its subtree
+	AssetID int64
+	IP      string
+	Port    int
+	Service string
+	State   string // "open" (default when empty: all), "closed"
+}
+
+// ScanReport is what one finished job saw, for RecordScan.
+type ScanReport struct {
+	JobID   string
+	OrgID   int64
+	AssetID int64
+	At      time.Time
+	// Hosts are the addresses the job probed and reached; ports of these
+	// hosts in Ports that are not in Open get closed.
+	Hosts []string
+	Ports []int // the port set probed
+	Open  []Observation
+}
+
+// ScanPolicy is an organization's scanning rules.
+type ScanPolicy struct {
+	// Exclusions are targets never to probe: IPs, CIDRs or names (a name
+	// excludes its subdomains too).
+	Exclusions []string `json:"exclusions"`
+	// Blackouts are weekly windows, in Asia/Ho_Chi_Minh time, when no scan
+	// of the organization starts.
+	Blackouts []Window `json:"blackouts"`
+}
+
+// Window is a weekly time window. Days are 0 (Sunday) to 6; Start and End
+// are "HH:MM"; an End before Start runs past midnight.
+type Window struct {
+	Days  []int  `json:"days"`
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+// DueAsset is an asset the scheduler may scan, with its scan state.
+type DueAsset struct {
+	AssetID    int64      `json:"asset_id"`
+	OrgID      int64      `json:"org_id"`
+	LastScanAt *time.Time `json:"last_scan_at,omitempty"`
+	NextScanAt *time.Time `json:"next_scan_at,omitempty"`
+}
+
+// Scans keeps scan jobs, observations and scan policies.
+//
+// Job and observation writes come from the platform (the scheduler, the
+// ingester) acting as auth.SystemPrincipal, or from people asking for a
+// scan (they need auth.PermWriteAssets on the asset's organization). Reads
+// follow the usual tenancy rules.
+type Scans interface {
+	// CreateScanJob stores j in state queued; j.ID must be set and unique
+	// (a second create with the same ID is a no-op that returns nil, so a
+	// republished schedule never duplicates a job).
+	CreateScanJob(ctx context.Context, p auth.Principal, j *ScanJob) error
+	GetScanJob(ctx context.Context, p auth.Principal, id string) (ScanJob, error)
+	ListScanJobs(ctx context.Context, p auth.Principal, f JobFilter) (Page[ScanJob], error)
+	// SetJobState moves a job (system only). Finished states set
+	// FinishedAt; running sets StartedAt and Worker. A job already
+	// finished is left alone (redelivery safe).
+	SetJobState(ctx context.Context, id string, state JobState, worker, errMsg string, stats json.RawMessage) error
+
+	// RecordScan upserts what a job saw, in one transaction, idempotently:
+	// an (asset, ip, port, proto) seen again moves LastSeen (and reopens a
+	// closed one); open observations of the reported Hosts on Ports that
+	// the report does not list become closed. Replaying the same report
+	// changes nothing.
+	RecordScan(ctx context.Context, r ScanReport) error
+	ListObservations(ctx context.Context, p auth.Principal, f ObservationFilter) (Page[Observation], error)
+
+	GetScanPolicy(ctx context.Context, p auth.Principal, orgID int64) (ScanPolicy, error)
+	// SetScanPolicy needs auth.PermWriteAssets on the organization.
+	SetScanPolicy(ctx context.Context, p auth.Principal, orgID int64, sp ScanPolicy) error
+
+	// DueAssets lists up to limit assets whose NextScanAt is unset or not
+	// after now, oldest first (system only).
+	DueAssets(ctx context.Context, now time.Time, limit int) ([]DueAsset, error)
+	// SetAssetSchedule records when an asset was last scanned and when it
+	// is next due (system only).
+	SetAssetSchedule(ctx context.Context, assetID int64, last, next time.Time) error
+}
