@@ -54,7 +54,7 @@ func addrs(ts []Target) []string {
 
 func TestExpand(t *testing.T) {
 	r := mapResolver{
-		"www.example.gov.vn": {"127.0.0.5", "::1"},
+		"www.example.gov.vn":  {"127.0.0.5", "::1"},
 		"mail.example.gov.vn": {"127.0.9.9"},
 	}
 	tests := []struct {
