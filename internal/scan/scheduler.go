@@ -1,0 +1,254 @@
+package scan
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/asset"
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/queue"
+	"github.com/rampart-cert/rampart/internal/store"
+)
+
+// JobPortscan is the job type that scans an asset's ports, fingerprints
+// what answers and runs the checks.
+const JobPortscan = "portscan"
+
+// PortscanParams are the parameters of a portscan job. The asset travels
+// with the job so a worker (which has no database) can check every probe
+// against it: nothing outside the asset, and nothing excluded, is touched.
+type PortscanParams struct {
+	AssetKind   asset.Kind `json:"asset_kind"`
+	AssetValue  string     `json:"asset_value"`
+	Exclusions  []string   `json:"exclusions,omitempty"`
+	Ports       string     `json:"ports"` // as for --ports: top100, top1000, all, 22,80,1000-2000
+	Rate        int        `json:"rate,omitempty"`
+	PerHostRate int        `json:"per_host_rate,omitempty"`
+	Concurrency int        `json:"concurrency,omitempty"`
+	TimeoutMS   int        `json:"timeout_ms,omitempty"`
+	Retries     int        `json:"retries,omitempty"`
+	Checks      []string   `json:"checks,omitempty"` // check families; empty: none
+}
+
+// Posture tells the scheduler how bad an asset currently is; nil means
+// every asset counts as clean.
+type Posture interface {
+	Worst(ctx context.Context, assetID int64) (worst finding.Severity, kev bool, err error)
+}
+
+// SchedulerStore is what the scheduler reads and writes.
+type SchedulerStore interface {
+	DueAssets(ctx context.Context, now time.Time, limit int) ([]store.DueAsset, error)
+	GetAsset(ctx context.Context, p auth.Principal, id int64) (asset.Asset, error)
+	GetScanPolicy(ctx context.Context, p auth.Principal, orgID int64) (store.ScanPolicy, error)
+	CreateScanJob(ctx context.Context, p auth.Principal, j *store.ScanJob) error
+	SetAssetSchedule(ctx context.Context, assetID int64, last, next time.Time) error
+}
+
+// ScopeChecker is the scope guard's lookup.
+type ScopeChecker interface {
+	Lookup(target string) (asset.Match, error)
+}
+
+// SchedulerConfig configures a scheduler.
+type SchedulerConfig struct {
+	Region   string        // where jobs go
+	Cadence  Cadence       // default DefaultCadence
+	Ports    string        // default "top1000"
+	Checks   []string      // default ["all"]
+	Every    time.Duration // how often to look for due assets; default 1m
+	Batch    int           // assets per tick; default 500
+	Defaults PortscanParams
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Scheduler plans scans of due assets and publishes their jobs.
+type Scheduler struct {
+	st      SchedulerStore
+	q       queue.Queue
+	scope   ScopeChecker
+	posture Posture
+	cfg     SchedulerConfig
+}
+
+// NewScheduler returns a scheduler; posture may be nil.
+func NewScheduler(st SchedulerStore, q queue.Queue, scope ScopeChecker, posture Posture, cfg SchedulerConfig) *Scheduler {
+	if cfg.Cadence == (Cadence{}) {
+		cfg.Cadence = DefaultCadence
+	}
+	if cfg.Ports == "" {
+		cfg.Ports = "top1000"
+	}
+	if cfg.Checks == nil {
+		cfg.Checks = []string{"all"}
+	}
+	if cfg.Every <= 0 {
+		cfg.Every = time.Minute
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 500
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Scheduler{st: st, q: q, scope: scope, posture: posture, cfg: cfg}
+}
+
+// Run ticks until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Every)
+	defer t.Stop()
+	for {
+		if n, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("scheduler: tick failed", "err", err)
+		} else if n > 0 {
+			s.cfg.Logger.Info("scheduler: jobs queued", "jobs", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Tick queues a job for every due asset and returns how many it queued.
+func (s *Scheduler) Tick(ctx context.Context) (int, error) {
+	now := s.cfg.Now().UTC()
+	due, err := s.st.DueAssets(ctx, now, s.cfg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	queued := 0
+	for _, d := range due {
+		ok, err := s.plan(ctx, d, now)
+		if err != nil {
+			s.cfg.Logger.Warn("scheduler: asset not scheduled", "asset_id", d.AssetID, "err", err)
+			// Try again after a short while rather than every tick.
+			_ = s.st.SetAssetSchedule(ctx, d.AssetID, lastOr(d, now), now.Add(time.Hour))
+			continue
+		}
+		if ok {
+			queued++
+		}
+	}
+	return queued, nil
+}
+
+func lastOr(d store.DueAsset, now time.Time) time.Time {
+	if d.LastScanAt != nil {
+		return *d.LastScanAt
+	}
+	return time.Time{}
+}
+
+// plan queues the job of one due asset; false when it is not scanned now
+// (blackout window, nothing to probe).
+func (s *Scheduler) plan(ctx context.Context, d store.DueAsset, now time.Time) (bool, error) {
+	sys := auth.SystemPrincipal
+	a, err := s.st.GetAsset(ctx, sys, d.AssetID)
+	if err != nil {
+		return false, err
+	}
+	pol, err := s.st.GetScanPolicy(ctx, sys, a.OrgID)
+	if err != nil {
+		return false, err
+	}
+	if InBlackout(pol.Blackouts, now) {
+		// Look again in a quarter of an hour; the window will end.
+		return false, s.st.SetAssetSchedule(ctx, a.ID, lastOr(d, now), now.Add(15*time.Minute))
+	}
+	interval := s.cfg.Cadence.Clean
+	if s.posture != nil {
+		worst, kev, err := s.posture.Worst(ctx, a.ID)
+		if err != nil {
+			return false, err
+		}
+		interval = s.cfg.Cadence.Interval(worst, kev)
+	}
+	if a.Kind == asset.KindASN {
+		// ASNs carry no address until routing data is imported.
+		return false, s.st.SetAssetSchedule(ctx, a.ID, lastOr(d, now), now.Add(interval))
+	}
+	j, err := s.Job(a, pol, "schedule", "scheduler", now)
+	if err != nil {
+		return false, err
+	}
+	if err := s.Queue(ctx, &j); err != nil {
+		return false, err
+	}
+	return true, s.st.SetAssetSchedule(ctx, a.ID, lastOr(d, now), now.Add(interval))
+}
+
+// Job builds the portscan job of asset a. Its ID is derived from the
+// asset and the minute, so planning the same asset twice in a minute (two
+// schedulers, a retried tick) yields one job.
+func (s *Scheduler) Job(a asset.Asset, pol store.ScanPolicy, reason, by string, now time.Time) (store.ScanJob, error) {
+	target := ScanTarget(a)
+	if _, err := s.scope.Lookup(target); err != nil {
+		return store.ScanJob{}, fmt.Errorf("scan: asset %d target %s: %w", a.ID, target, err)
+	}
+	p := s.cfg.Defaults
+	p.AssetKind, p.AssetValue, p.Exclusions = a.Kind, a.Value, pol.Exclusions
+	if p.Ports == "" {
+		p.Ports = s.cfg.Ports
+	}
+	if p.Checks == nil {
+		p.Checks = s.cfg.Checks
+	}
+	params, err := json.Marshal(p)
+	if err != nil {
+		return store.ScanJob{}, err
+	}
+	return store.ScanJob{
+		ID:          fmt.Sprintf("a%d-%s-%s", a.ID, reason, now.UTC().Format("20060102T1504")),
+		OrgID:       a.OrgID,
+		AssetID:     a.ID,
+		Type:        JobPortscan,
+		Region:      s.cfg.Region,
+		Reason:      reason,
+		Target:      target,
+		Params:      params,
+		State:       store.JobQueued,
+		RequestedBy: by,
+		CreatedAt:   now.UTC(),
+	}, nil
+}
+
+// Queue stores the job and publishes it. Both steps are idempotent by job
+// ID, so a crash between them is repaired by doing both again.
+func (s *Scheduler) Queue(ctx context.Context, j *store.ScanJob) error {
+	if err := s.st.CreateScanJob(ctx, auth.SystemPrincipal, j); err != nil && !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	return Publish(ctx, s.q, Job{ID: j.ID, Type: j.Type, Region: j.Region, OrgID: j.OrgID, AssetID: j.AssetID,
+		Target: j.Target, Params: j.Params, CreatedAt: j.CreatedAt})
+}
+
+// ScanTarget is what a worker probes for an asset: the address, network or
+// name itself, or a URL's host.
+func ScanTarget(a asset.Asset) string {
+	if a.Kind == asset.KindURL {
+		return urlHost(a.Value)
+	}
+	return a.Value
+}
+
+// urlHost returns the host of a normalized URL ("https://h:8443/p" → "h").
+func urlHost(u string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	return pu.Hostname()
+}
