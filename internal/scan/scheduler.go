@@ -187,7 +187,7 @@ func (s *Scheduler) plan(ctx context.Context, d store.DueAsset, now time.Time) (
 	if err := s.Queue(ctx, &j); err != nil {
 		return false, err
 	}
-	return true, s.st.SetAssetSchedule(ctx, a.ID, lastOr(d, now), now.Add(interval))
+	return true, s.st.SetAssetSchedule(ctx, a.ID, now, now.Add(interval))
 }
 
 // Job builds the portscan job of asset a. Its ID is derived from the

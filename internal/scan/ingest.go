@@ -1,0 +1,179 @@
+package scan
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/queue"
+	"github.com/rampart-cert/rampart/internal/store"
+	"github.com/rampart-cert/rampart/internal/target"
+)
+
+// JobStarted is the result type a worker sends when it begins a job, so
+// the platform shows the job running (and where).
+const JobStarted = "started"
+
+// OpenPort is one open port a portscan job saw, with its fingerprint.
+type OpenPort struct {
+	IP      string          `json:"ip"`
+	Port    int             `json:"port"`
+	Host    string          `json:"host,omitempty"`
+	Service string          `json:"service,omitempty"`
+	Product string          `json:"product,omitempty"`
+	Version string          `json:"version,omitempty"`
+	CPE     string          `json:"cpe,omitempty"`
+	TLS     bool            `json:"tls,omitempty"`
+	Banner  string          `json:"banner,omitempty"`
+	Cert    json.RawMessage `json:"cert,omitempty"`
+}
+
+// PortscanResult is the Data of a portscan job's result.
+type PortscanResult struct {
+	Hosts       []string   `json:"hosts"` // addresses that answered at all
+	Ports       string     `json:"ports"` // the port spec probed
+	Open        []OpenPort `json:"open"`
+	Unreachable bool       `json:"unreachable,omitempty"` // nothing answered
+	Stats       ScanStats  `json:"stats"`
+}
+
+// ScanStats summarizes a scan.
+type ScanStats struct {
+	Hosts     int     `json:"hosts"`
+	Probed    int     `json:"probed"`
+	Open      int     `json:"open"`
+	ElapsedMS int64   `json:"elapsed_ms"`
+	Rate      float64 `json:"rate"` // probes per second
+}
+
+// IngestStore is what the ingester writes.
+type IngestStore interface {
+	GetScanJob(ctx context.Context, p auth.Principal, id string) (store.ScanJob, error)
+	SetJobState(ctx context.Context, id string, state store.JobState, worker, errMsg string, stats json.RawMessage) error
+	RecordScan(ctx context.Context, r store.ScanReport) error
+}
+
+// Ingester stores the results workers send. Every step is idempotent, so a
+// redelivered result changes nothing.
+type Ingester struct {
+	st    IngestStore
+	scope ScopeChecker
+	log   *slog.Logger
+	// After is called with each stored portscan result (the check
+	// pipeline hooks in here); an error makes the result come back.
+	After func(ctx context.Context, job store.ScanJob, r PortscanResult) error
+}
+
+// NewIngester returns an ingester.
+func NewIngester(st IngestStore, scope ScopeChecker, log *slog.Logger) *Ingester {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Ingester{st: st, scope: scope, log: log}
+}
+
+// Start consumes results under the durable "ingester" until ctx ends.
+func (in *Ingester) Start(ctx context.Context, q queue.Queue) (queue.Consumer, error) {
+	return ConsumeResults(ctx, q, "ingester", "", in.Handle)
+}
+
+// Handle stores one result.
+func (in *Ingester) Handle(ctx context.Context, r Result) error {
+	job, err := in.st.GetScanJob(ctx, auth.SystemPrincipal, r.JobID)
+	if errors.Is(err, store.ErrNotFound) {
+		// A job published outside the platform's records (a ping, a
+		// test): nothing to store.
+		in.log.Debug("result", "job", r.JobID, "type", r.Type, "worker", r.Worker, "error", r.Error)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case r.Type == JobStarted:
+		return in.st.SetJobState(ctx, r.JobID, store.JobRunning, r.Worker, "", nil)
+	case r.Error != "":
+		return in.st.SetJobState(ctx, r.JobID, store.JobFailed, r.Worker, r.Error, nil)
+	case r.Type == JobPortscan:
+		return in.portscan(ctx, job, r)
+	}
+	return in.st.SetJobState(ctx, r.JobID, store.JobDone, r.Worker, "", r.Data)
+}
+
+func (in *Ingester) portscan(ctx context.Context, job store.ScanJob, r Result) error {
+	var pr PortscanResult
+	if err := json.Unmarshal(r.Data, &pr); err != nil {
+		return in.st.SetJobState(ctx, job.ID, store.JobFailed, r.Worker, "malformed result: "+err.Error(), nil)
+	}
+	stats, _ := json.Marshal(pr.Stats)
+	if pr.Unreachable {
+		// Silence is not a fix: observations stay as they were.
+		return in.st.SetJobState(ctx, job.ID, store.JobUnreachable, r.Worker, "no host answered", stats)
+	}
+	ports16, err := target.ParsePorts(pr.Ports)
+	if err != nil {
+		return in.st.SetJobState(ctx, job.ID, store.JobFailed, r.Worker, "bad port spec in result: "+err.Error(), nil)
+	}
+	ports := make([]int, len(ports16))
+	for i, p := range ports16 {
+		ports[i] = int(p)
+	}
+	for _, rep := range in.reports(job, pr, ports, r.Finished) {
+		if err := in.st.RecordScan(ctx, rep); err != nil {
+			return fmt.Errorf("scan: record job %s: %w", job.ID, err)
+		}
+	}
+	if in.After != nil {
+		if err := in.After(ctx, job, pr); err != nil {
+			return err
+		}
+	}
+	return in.st.SetJobState(ctx, job.ID, store.JobDone, r.Worker, "", stats)
+}
+
+// reports splits what a job saw by owning asset: an address registered as
+// its own asset (possibly another organization's, the most specific owner)
+// belongs there; the rest to the job's asset.
+func (in *Ingester) reports(job store.ScanJob, pr PortscanResult, ports []int, at time.Time) []store.ScanReport {
+	type owner struct{ org, asset int64 }
+	byOwner := map[owner]*store.ScanReport{}
+	ownerOf := func(ip string) owner {
+		if in.scope != nil {
+			if m, err := in.scope.Lookup(ip); err == nil && m.AssetID != job.AssetID {
+				return owner{m.OrgID, m.AssetID}
+			}
+		}
+		return owner{job.OrgID, job.AssetID}
+	}
+	get := func(o owner) *store.ScanReport {
+		if rep, ok := byOwner[o]; ok {
+			return rep
+		}
+		rep := &store.ScanReport{JobID: job.ID, OrgID: o.org, AssetID: o.asset, At: at, Ports: ports}
+		byOwner[o] = rep
+		return rep
+	}
+	for _, h := range pr.Hosts {
+		rep := get(ownerOf(h))
+		rep.Hosts = append(rep.Hosts, h)
+	}
+	for _, op := range pr.Open {
+		rep := get(ownerOf(op.IP))
+		rep.Open = append(rep.Open, store.Observation{
+			IP: op.IP, Port: op.Port, Proto: "tcp", Host: op.Host, State: "open",
+			Service: op.Service, Product: op.Product, Version: op.Version, CPE: op.CPE,
+			TLS: op.TLS, Banner: op.Banner, Cert: op.Cert,
+		})
+	}
+	out := make([]store.ScanReport, 0, len(byOwner))
+	for _, rep := range byOwner {
+		out = append(out, *rep)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].AssetID < out[j].AssetID })
+	return out
+}
