@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/finding"
 )
@@ -278,12 +280,46 @@ func dmarcAt(ctx context.Context, c *client, name string) ([]string, check.Evide
 	return recs, ev, nil
 }
 
+// dmarcFor finds the DMARC record that governs name: at _dmarc.<name>,
+// else at _dmarc.<organizational domain> (RFC 7489 6.6.3), in which case
+// inherited is true and the record's sp applies.
+func dmarcFor(ctx context.Context, c *client, name string) (recs []string, where string, inherited bool, ev check.Evidence, err error) {
+	recs, ev, err = dmarcAt(ctx, c, name)
+	if err != nil || len(recs) > 0 {
+		return recs, name, false, ev, err
+	}
+	org := orgDomain(name)
+	if org == "" || org == name {
+		return nil, name, false, ev, nil
+	}
+	orgRecs, orgEv, err := dmarcAt(ctx, c, org)
+	if err != nil {
+		return nil, name, false, ev, err
+	}
+	ev.Request += "\n" + orgEv.Request
+	ev.Response = check.Cap(ev.Response + "\n\n" + orgEv.Response)
+	if len(orgRecs) == 0 {
+		return nil, name, false, ev, nil
+	}
+	return orgRecs, org, true, ev, nil
+}
+
+// orgDomain is the organizational domain of name: the public suffix plus
+// one label ("mail.mof.gov.vn." -> "mof.gov.vn."), "" when there is none.
+func orgDomain(name string) string {
+	o, err := publicsuffix.EffectiveTLDPlusOne(shortName(name))
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(o) + "."
+}
+
 func runDMARCMissing(ctx context.Context, c *client, _ *check.Env, name string) ([]check.Result, error) {
-	recs, ev, err := dmarcAt(ctx, c, name)
+	recs, where, _, ev, err := dmarcFor(ctx, c, name)
 	if err != nil {
 		return nil, err
 	}
-	d := shortName(name)
+	d, w := shortName(name), shortName(where)
 	res := check.Result{Check: "dns.dmarc-missing", Severity: finding.Medium}
 	switch len(recs) {
 	case 0:
@@ -292,23 +328,26 @@ func runDMARCMissing(ctx context.Context, c *client, _ *check.Env, name string) 
 			return nil, err
 		}
 		res.Title = fmt.Sprintf("No DMARC record at _dmarc.%s", d)
+		if org := orgDomain(name); org != "" && org != name {
+			res.Title += " nor at _dmarc." + shortName(org)
+		}
 		res.Evidence = withFields(ev, "domain", d)
 	case 1:
 		_, perr := ParseDMARC(recs[0])
 		if perr == nil {
 			return nil, nil
 		}
-		res.Title = fmt.Sprintf("The DMARC record of %s is invalid, so receivers ignore it", d)
-		res.Evidence = withFields(ev, "domain", d, "record", recs[0], "error", perr.Error())
+		res.Title = fmt.Sprintf("The DMARC record of %s is invalid, so receivers ignore it", w)
+		res.Evidence = withFields(ev, "domain", d, "record_at", "_dmarc."+w, "record", recs[0], "error", perr.Error())
 	default:
-		res.Title = fmt.Sprintf("%s publishes %d DMARC records, so receivers ignore them all", d, len(recs))
-		res.Evidence = withFields(ev, "domain", d, "records", strings.Join(recs, "\n"))
+		res.Title = fmt.Sprintf("%s publishes %d DMARC records, so receivers ignore them all", w, len(recs))
+		res.Evidence = withFields(ev, "domain", d, "record_at", "_dmarc."+w, "records", strings.Join(recs, "\n"))
 	}
 	return []check.Result{res}, nil
 }
 
 func runDMARCPolicyNone(ctx context.Context, c *client, _ *check.Env, name string) ([]check.Result, error) {
-	recs, ev, err := dmarcAt(ctx, c, name)
+	recs, where, inherited, ev, err := dmarcFor(ctx, c, name)
 	if err != nil || len(recs) != 1 {
 		return nil, err
 	}
@@ -316,9 +355,17 @@ func runDMARCPolicyNone(ctx context.Context, c *client, _ *check.Env, name strin
 	if perr != nil {
 		return nil, nil
 	}
-	d := shortName(name)
-	ev = withFields(ev, "domain", d, "record", recs[0], "p", rec.Policy, "sp", rec.SubdomainPolicy)
+	d, w := shortName(name), shortName(where)
+	ev = withFields(ev, "domain", d, "record_at", "_dmarc."+w, "record", recs[0], "p", rec.Policy, "sp", rec.SubdomainPolicy)
 	switch {
+	case inherited && rec.SubdomainPolicy == "none":
+		return []check.Result{{
+			Check: "dns.dmarc-policy-none", Severity: finding.Low, Subject: "p",
+			Title:    fmt.Sprintf("The DMARC policy for %s, inherited from %s, is none: forged mail is only reported, not stopped", d, w),
+			Evidence: ev,
+		}}, nil
+	case inherited:
+		return nil, nil
 	case rec.Policy == "none":
 		return []check.Result{{
 			Check: "dns.dmarc-policy-none", Severity: finding.Low, Subject: "p",

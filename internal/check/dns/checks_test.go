@@ -84,6 +84,11 @@ func TestChecks(t *testing.T) {
 		{check: "dns.dmarc-missing", host: "invalid.test", want: []string{""}, title: "invalid"},
 		{check: "dns.dmarc-missing", host: "gone.nospf.test"},
 		{check: "dns.dmarc-missing", host: "weak.test"},
+		{check: "dns.dmarc-missing", host: "mail.hardened.test"}, // inherits the organizational record
+		{check: "dns.dmarc-missing", host: "www.nospf.test", want: []string{""}, title: "nor at _dmarc.nospf.test"},
+		{check: "dns.dmarc-policy-none", host: "mail.hardened.test"},
+		{check: "dns.dmarc-policy-none", host: "mail.spnone.test", want: []string{"p"}, title: "inherited from spnone.test"},
+		{check: "dns.dmarc-policy-none", host: "www.weak.test", want: []string{"p"}}, // inherits p=none; sp unset means sp = p
 		{check: "dns.dmarc-policy-none", host: "weak.test", want: []string{"p"}, sev: finding.Low, title: "p=none"},
 		{check: "dns.dmarc-policy-none", host: "spnone.test", want: []string{"sp"}, title: "sp=none"},
 		{check: "dns.dmarc-policy-none", host: "redirect.test"},

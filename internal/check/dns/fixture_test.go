@@ -73,7 +73,7 @@ var testZones = []dnstest.Zone{
 	zone("dup.test.", `@ TXT "v=spf1 -all"`+"\n"+`@ TXT "v=spf1 mx -all"`+"\n"+
 		`_dmarc TXT "v=DMARC1; p=reject"`+"\n"+`_dmarc TXT "v=DMARC1; p=none"`+"\n"),
 	zone("invalid.test.", `@ TXT "v=spf1 foo:bar -all"`+"\n"+`_dmarc TXT "v=DMARC1; p=block"`+"\n"),
-	zone("spnone.test.", `@ TXT "v=spf1 -all"`+"\n"+`_dmarc TXT "v=DMARC1; p=reject; sp=none"`+"\n"),
+	zone("spnone.test.", `@ TXT "v=spf1 -all"`+"\n"+`_dmarc TXT "v=DMARC1; p=reject; sp=none"`+"\n"+"mail A 127.0.0.25\n"),
 	zone("lookups.test.", `@ TXT "v=spf1 include:a.lookups.test include:b.lookups.test include:c.lookups.test include:d.lookups.test -all"`+"\n"+
 		`a TXT "v=spf1 a mx -all"`+"\n"+`b TXT "v=spf1 a mx -all"`+"\n"+`c TXT "v=spf1 a mx -all"`+"\n"+`d TXT "v=spf1 a mx -all"`+"\n"),
 	zone("loop.test.", `@ TXT "v=spf1 include:loop.test -all"`+"\n"),

@@ -336,6 +336,9 @@ func renderMsg(m *mdns.Msg) string {
 		}
 	}
 	b.WriteString("\n")
+	if len(m.Answer) == 0 {
+		b.WriteString(";; no answer records\n")
+	}
 	b.WriteString(renderRRs(m.Answer))
 	return b.String()
 }
