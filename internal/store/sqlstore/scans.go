@@ -1,0 +1,351 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/store"
+)
+
+// This file keeps scan jobs; scans_observations.go keeps what they saw and
+// scans_policy.go the scan policies and the schedule.
+//
+// A job belongs to the organization it was requested for and keeps the id
+// of its asset without a foreign key, so deleting the asset leaves the job
+// listable. Listings page newest first by seq, a column both engines fill
+// in insertion order (job ids are queue message ids, not ordered).
+
+var _ store.Scans = (*Store)(nil)
+
+const maxJobIDLen = 200
+
+const jobCols = "j.seq, j.id, j.org_id, j.asset_id, j.type, j.region, j.reason, j.target, j.params, j.state, j.requested_by, j.error, j.stats, j.worker, j.created_at, j.started_at, j.finished_at"
+
+// jobRow is a job with its seq, the keyset of listings.
+type jobRow struct {
+	seq int64
+	job store.ScanJob
+}
+
+func scanJob(sc scanner, extra ...any) (jobRow, error) {
+	var (
+		r                 jobRow
+		j                 = &r.job
+		state             string
+		params, stats     []byte
+		started, finished sql.NullTime
+	)
+	dest := append([]any{&r.seq, &j.ID, &j.OrgID, &j.AssetID, &j.Type, &j.Region, &j.Reason, &j.Target, &params, &state,
+		&j.RequestedBy, &j.Error, &stats, &j.Worker, &j.CreatedAt, &started, &finished}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return r, err
+	}
+	j.State = store.JobState(state)
+	j.Params, j.Stats = rawJSON(params), rawJSON(stats)
+	j.CreatedAt = j.CreatedAt.UTC()
+	j.StartedAt, j.FinishedAt = timePtr(started), timePtr(finished)
+	return r, nil
+}
+
+// rawJSON turns a nullable JSON column into a RawMessage (nil for NULL).
+func rawJSON(b []byte) json.RawMessage {
+	if b == nil {
+		return nil
+	}
+	return json.RawMessage(append([]byte(nil), b...))
+}
+
+// jsonArg checks an optional JSON value and returns it as a column value:
+// NULL when empty or JSON null.
+func jsonArg(what string, v json.RawMessage) (any, error) {
+	s := strings.TrimSpace(string(v))
+	if s == "" || s == "null" {
+		return nil, nil
+	}
+	if !json.Valid([]byte(s)) {
+		return nil, invalid("%s is not valid JSON", what)
+	}
+	return s, nil
+}
+
+func jobFinished(st store.JobState) bool {
+	return st == store.JobDone || st == store.JobFailed || st == store.JobUnreachable
+}
+
+// loadJob reads one job with its organization's path; jobs outside sc are
+// not found.
+func (s *Store) loadJob(ctx context.Context, q querier, sc scope, id string, lock bool) (store.ScanJob, string, error) {
+	query := "SELECT " + jobCols + ", o.path FROM scan_jobs j JOIN orgs o ON o.id = j.org_id WHERE j.id = ?"
+	if lock {
+		query += s.d.forUpdate()
+	}
+	var path string
+	r, err := scanJob(q.QueryRowContext(ctx, s.q(query), id), &path)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !sc.contains(path)) {
+		return store.ScanJob{}, "", notFound("scan job", id)
+	}
+	if err != nil {
+		return store.ScanJob{}, "", err
+	}
+	return r.job, path, nil
+}
+
+// CreateScanJob stores j in state queued.
+//
+//   - j.ID is required (the queue message id, at most 200 bytes), and so
+//     are AssetID and Type; Params must be JSON when set. OrgID zero means
+//     the asset's organization; otherwise it must be the asset's
+//     organization (ErrInvalid).
+//   - A person needs the organization in the subtree (ErrNotFound), the
+//     asset in the subtree (ErrNotFound) and auth.PermWriteAssets
+//     (ErrForbidden); RequestedBy becomes their name and the request is
+//     audited as "scan.request" on the asset (object type "asset": audit
+//     object ids are numbers, job ids are not), with the job as after.
+//     The system principal is not audited: scheduling is bookkeeping.
+//   - Target defaults to the asset's value.
+//   - State, Error, Stats, Worker, StartedAt and FinishedAt are ignored:
+//     a new job is queued.
+//   - A job with the same ID already stored is left alone and j is filled
+//     from the stored row (nil error), so a republished request never
+//     duplicates a job; when the stored job lies outside the principal's
+//     subtree the answer is ErrConflict instead, so nothing of it leaks.
+func (s *Store) CreateScanJob(ctx context.Context, p auth.Principal, j *store.ScanJob) error {
+	const op = "create scan job"
+	if err := prepareJob(j); err != nil {
+		return s.fail(op, err)
+	}
+	return s.write(ctx, op, func(tx *sql.Tx) error {
+		sc, err := s.scopeOf(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		a, path, err := s.loadAsset(ctx, tx, sc, j.AssetID, false)
+		if err != nil {
+			return err
+		}
+		if j.OrgID == 0 {
+			j.OrgID = a.OrgID
+		} else if j.OrgID != a.OrgID {
+			if _, err := s.loadOrg(ctx, tx, sc, j.OrgID, false); err != nil {
+				return err
+			}
+			return invalid("asset %d belongs to organization %d, not %d", a.ID, a.OrgID, j.OrgID)
+		}
+		if !p.Can(auth.PermWriteAssets) {
+			return forbidden("requesting a scan needs " + string(auth.PermWriteAssets))
+		}
+		if j.Target == "" {
+			j.Target = a.Value
+		}
+		if !p.System {
+			j.RequestedBy, _ = actorOf(p)
+		} else if j.RequestedBy == "" {
+			j.RequestedBy = "system"
+		}
+		params, _ := jsonArg("params", j.Params) // checked by prepareJob
+		j.CreatedAt = now()
+		var seq int64
+		err = tx.QueryRowContext(ctx, s.q(`INSERT INTO scan_jobs (id, org_id, asset_id, type, region, reason, target, params, state, requested_by, error, stats, worker, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', NULL, '', ?) ON CONFLICT (id) DO NOTHING RETURNING seq`),
+			j.ID, j.OrgID, j.AssetID, j.Type, j.Region, j.Reason, j.Target, params, string(store.JobQueued), j.RequestedBy, j.CreatedAt).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			// Already stored: a republished request.
+			cur, _, err := s.loadJob(ctx, tx, sc, j.ID, false)
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w: scan job id %q is taken", store.ErrConflict, j.ID)
+			}
+			if err != nil {
+				return err
+			}
+			*j = cur
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if p.System {
+			return nil
+		}
+		return s.audit(ctx, tx, p, change{orgID: j.OrgID, orgPath: path, action: "scan.request", objType: "asset", objID: j.AssetID, after: j})
+	})
+}
+
+// prepareJob checks and resets the fields a new job takes from the caller.
+func prepareJob(j *store.ScanJob) error {
+	j.Type, j.Region, j.Reason = strings.TrimSpace(j.Type), strings.TrimSpace(j.Region), strings.TrimSpace(j.Reason)
+	j.Target = strings.TrimSpace(j.Target)
+	switch {
+	case j.ID == "":
+		return invalid("scan job id is required")
+	case len(j.ID) > maxJobIDLen:
+		return invalid("scan job id is longer than %d bytes", maxJobIDLen)
+	case j.AssetID <= 0:
+		return invalid("scan job asset is required")
+	case j.Type == "":
+		return invalid("scan job type is required")
+	}
+	if _, err := jsonArg("params", j.Params); err != nil {
+		return err
+	}
+	j.State = store.JobQueued
+	j.Error, j.Stats, j.Worker, j.StartedAt, j.FinishedAt = "", nil, "", nil, nil
+	return nil
+}
+
+// GetScanJob returns one job in the principal's subtree.
+func (s *Store) GetScanJob(ctx context.Context, p auth.Principal, id string) (store.ScanJob, error) {
+	const op = "get scan job"
+	if err := needRead(p); err != nil {
+		return store.ScanJob{}, s.fail(op, err)
+	}
+	sc, err := s.scopeOf(ctx, s.r, p)
+	if err != nil {
+		return store.ScanJob{}, s.fail(op, err)
+	}
+	j, _, err := s.loadJob(ctx, s.r, sc, id, false)
+	return j, s.fail(op, err)
+}
+
+// orgScopeWhere restricts col (an organization id) to the filter's
+// organization and its subtree, or else to the principal's scope.
+func (s *Store) orgScopeWhere(ctx context.Context, w *where, sc scope, col string, orgID int64) error {
+	switch {
+	case orgID != 0:
+		o, err := s.loadOrg(ctx, s.r, sc, orgID, false)
+		if err != nil {
+			return err
+		}
+		cond, args := subtreeRange("path", o.Path)
+		w.add(col+" IN (SELECT id FROM orgs WHERE "+cond+")", args...)
+	case sc.none():
+		w.add("1 = 0")
+	case !sc.all:
+		cond, args := sc.cond("path")
+		w.add(col+" IN (SELECT id FROM orgs WHERE "+cond+")", args...)
+	}
+	return nil
+}
+
+// ListScanJobs lists jobs in the principal's subtree, newest first.
+func (s *Store) ListScanJobs(ctx context.Context, p auth.Principal, f store.JobFilter) (store.Page[store.ScanJob], error) {
+	const op = "list scan jobs"
+	var page store.Page[store.ScanJob]
+	if err := needRead(p); err != nil {
+		return page, s.fail(op, err)
+	}
+	limit, err := pageLimit(f.PageRequest)
+	if err != nil {
+		return page, s.fail(op, err)
+	}
+	after, err := decodeCursor(f.After)
+	if err != nil {
+		return page, s.fail(op, err)
+	}
+	if f.State != "" && !validJobState(f.State) {
+		return page, s.fail(op, invalid("unknown job state %q", f.State))
+	}
+	sc, err := s.scopeOf(ctx, s.r, p)
+	if err != nil {
+		return page, s.fail(op, err)
+	}
+	var w where
+	if err := s.orgScopeWhere(ctx, &w, sc, "j.org_id", f.OrgID); err != nil {
+		return page, s.fail(op, err)
+	}
+	if f.AssetID != 0 {
+		w.add("j.asset_id = ?", f.AssetID)
+	}
+	if f.State != "" {
+		w.add("j.state = ?", string(f.State))
+	}
+	if f.Region != "" {
+		w.add("j.region = ?", f.Region)
+	}
+	if after > 0 {
+		w.add("j.seq < ?", after)
+	}
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+jobCols+" FROM scan_jobs j"+w.String()+" ORDER BY j.seq DESC LIMIT ?"), append(w.args, limit+1)...)
+	if err != nil {
+		return page, s.fail(op, err)
+	}
+	defer rows.Close()
+	var items []jobRow
+	for rows.Next() {
+		r, err := scanJob(rows)
+		if err != nil {
+			return page, s.fail(op, err)
+		}
+		items = append(items, r)
+	}
+	if err := rows.Err(); err != nil {
+		return page, s.fail(op, err)
+	}
+	rp := finishPage(items, limit, func(r jobRow) int64 { return r.seq })
+	page.Next = rp.Next
+	page.Items = make([]store.ScanJob, len(rp.Items))
+	for i, r := range rp.Items {
+		page.Items[i] = r.job
+	}
+	return page, nil
+}
+
+func validJobState(st store.JobState) bool {
+	return st == store.JobQueued || st == store.JobRunning || jobFinished(st)
+}
+
+// SetJobState moves a job along queued → running → done, failed or
+// unreachable. Running may repeat (a redelivered job started again by
+// another worker: Worker and StartedAt follow the latest start); a queued
+// job may finish without having been seen running (the running update was
+// lost). A finished job is never changed again and the call returns nil,
+// so a redelivered result is harmless. Moving back to queued, or an unknown
+// state, is ErrInvalid; an unknown job ErrNotFound. Finishing sets
+// FinishedAt, Error and Stats (JSON), and Worker when given. No audit
+// entry: this is the platform's bookkeeping.
+func (s *Store) SetJobState(ctx context.Context, id string, state store.JobState, worker, errMsg string, stats json.RawMessage) error {
+	const op = "set scan job state"
+	if state == store.JobQueued || !validJobState(state) {
+		return s.fail(op, invalid("cannot move a job to state %q", state))
+	}
+	statsArg, err := jsonArg("stats", stats)
+	if err != nil {
+		return s.fail(op, err)
+	}
+	return s.write(ctx, op, func(tx *sql.Tx) error {
+		var cur string
+		err := tx.QueryRowContext(ctx, s.q("SELECT state FROM scan_jobs WHERE id = ?"+s.d.forUpdate()), id).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("scan job", id)
+		}
+		if err != nil {
+			return err
+		}
+		if jobFinished(store.JobState(cur)) {
+			return nil
+		}
+		t := now()
+		if state == store.JobRunning {
+			_, err = tx.ExecContext(ctx, s.q("UPDATE scan_jobs SET state = ?, worker = ?, started_at = ? WHERE id = ?"),
+				string(state), worker, t, id)
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE scan_jobs SET state = ?, worker = CASE WHEN ? <> '' THEN ? ELSE worker END,
+			error = ?, stats = ?, finished_at = ? WHERE id = ?`),
+			string(state), worker, worker, errMsg, statsArg, t, id)
+		return err
+	})
+}
+
+// timeArg stores the zero time as NULL.
+func timeArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
