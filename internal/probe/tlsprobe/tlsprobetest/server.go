@@ -105,8 +105,10 @@ func (s *Server) answer(c net.Conn) {
 		chain = nil
 	}
 	_, _ = c.Write(tlsprobe.ServerFlight(v, suite, chain))
-	// Wait for the client's next flight (or its hanging up), then hang up:
-	// the fake cannot finish a handshake.
+	// Wait briefly for the client's next flight (or its hanging up), then
+	// hang up: the fake cannot finish a handshake, and a client that does
+	// not like the hello may wait for more instead of closing.
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 	_, _ = c.Read(make([]byte, 4096))
 }
 
