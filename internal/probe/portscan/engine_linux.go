@@ -1,3 +1,5 @@
+//go:build linux && !386
+
 package portscan
 
 import (
@@ -5,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // ipBindAddressNoPort (IP_BIND_ADDRESS_NO_PORT, Linux 4.2) defers the
@@ -15,12 +19,25 @@ import (
 const ipBindAddressNoPort = 24
 
 // socketEngine drives non-blocking connect()s through epoll from the
-// scanner's goroutine: socket, connect, wait for writability, read
-// SO_ERROR, close. No goroutine, runtime poller or timer per probe.
+// scanner's goroutine, with no goroutine, runtime poller or timer per probe.
+//
+// Sockets are reused. On Linux a TCP socket whose connection attempt ended
+// can connect again, and connect() itself is the cheapest way to learn how
+// an attempt ended: called again on a socket in progress it returns
+// EALREADY while the SYN is unanswered, the error (ECONNREFUSED) after a
+// reset — and returns the socket to the unconnected state — or success
+// once the handshake is complete. A connected socket is reset with
+// connect(AF_UNSPEC), which sends an RST like a close with linger 0. So a
+// closed port costs two connect() calls and nothing else, instead of
+// socket, setsockopt, connect, epoll_ctl, getsockopt and close; loopback and
+// other fast paths often answer before the first connect() returns. Only a
+// timed-out socket is closed, since its late answer could still arrive.
 type socketEngine struct {
 	epfd   int
 	slots  []slot // indexed by descriptor
 	n      int
+	idle4  []int
+	idle6  []int
 	timers timerHeap
 	ready  []outcome
 	events []syscall.EpollEvent
@@ -29,9 +46,10 @@ type socketEngine struct {
 }
 
 type slot struct {
-	p      probe
-	gen    uint32
-	active bool
+	p          probe
+	gen        uint32
+	active     bool
+	registered bool // in the epoll set
 }
 
 type timerEntry struct {
@@ -64,19 +82,100 @@ func newSocketEngine(cfg Config) (engine, error) {
 	return e, nil
 }
 
-func (e *socketEngine) inflight() int { return e.n }
+func (e *socketEngine) inflight() int { return e.n + len(e.ready) }
+
+// rawAddr is a sockaddr_in or sockaddr_in6 built on the stack.
+type rawAddr struct {
+	buf [syscall.SizeofSockaddrInet6]byte
+	len uintptr
+}
+
+func makeRawAddr(a netip.Addr, port uint16) rawAddr {
+	var r rawAddr
+	if a.Is4() {
+		sa := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&r.buf))
+		sa.Family = syscall.AF_INET
+		sa.Addr = a.As4()
+		r.len = syscall.SizeofSockaddrInet4
+	} else {
+		sa := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&r.buf))
+		sa.Family = syscall.AF_INET6
+		sa.Addr = a.As16()
+		r.len = syscall.SizeofSockaddrInet6
+	}
+	r.buf[2], r.buf[3] = byte(port>>8), byte(port) // network order
+	return r
+}
+
+func connectRaw(fd int, r *rawAddr) error {
+	_, _, errno := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&r.buf)), r.len)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// disconnect resets a socket to the unconnected state; an established
+// connection gets an RST.
+func disconnect(fd int) error {
+	sa := syscall.RawSockaddr{Family: syscall.AF_UNSPEC}
+	_, _, errno := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+func (e *socketEngine) socket(v4 bool) (int, error) {
+	idle := &e.idle6
+	if v4 {
+		idle = &e.idle4
+	}
+	if n := len(*idle); n > 0 {
+		fd := (*idle)[n-1]
+		*idle = (*idle)[:n-1]
+		return fd, nil
+	}
+	family := syscall.AF_INET6
+	if v4 {
+		family = syscall.AF_INET
+	}
+	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
+	if err != nil {
+		return -1, err
+	}
+	// Linger 0: closing a connected socket resets it instead of closing it
+	// gracefully, so no TIME_WAIT on either side.
+	_ = syscall.SetsockoptLinger(fd, syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1, Linger: 0})
+	if err := e.bindSource(fd, v4); err != nil {
+		syscall.Close(fd)
+		return -1, err
+	}
+	for fd >= len(e.slots) {
+		e.slots = append(e.slots, make([]slot, max(64, len(e.slots)))...)
+	}
+	e.slots[fd].registered = false
+	return fd, nil
+}
+
+// recycle returns an unconnected socket to the idle pool.
+func (e *socketEngine) recycle(fd int, v4 bool) {
+	if v4 {
+		e.idle4 = append(e.idle4, fd)
+	} else {
+		e.idle6 = append(e.idle6, fd)
+	}
+}
+
+func (e *socketEngine) destroy(fd int) {
+	e.slots[fd].registered = false
+	syscall.Close(fd)
+}
 
 func (e *socketEngine) start(p probe) error {
 	addr := p.h.t.Addr
-	family := syscall.AF_INET6
-	var sa syscall.Sockaddr
-	if addr.Is4() {
-		family = syscall.AF_INET
-		sa = &syscall.SockaddrInet4{Port: int(p.port), Addr: addr.As4()}
-	} else {
-		sa = &syscall.SockaddrInet6{Port: int(p.port), Addr: addr.As16()}
-	}
-	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
+	v4 := addr.Is4()
+	fd, err := e.socket(v4)
 	if err != nil {
 		if isLocal(err) {
 			return err
@@ -84,44 +183,87 @@ func (e *socketEngine) start(p probe) error {
 		e.ready = append(e.ready, outcome{p: p, res: resUnreachable, err: err})
 		return nil
 	}
-	// Linger 0: close() resets an established connection instead of
-	// closing it gracefully, so no TIME_WAIT on either side.
-	_ = syscall.SetsockoptLinger(fd, syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1, Linger: 0})
-	if err := e.bindSource(fd, addr.Is4()); err != nil {
-		syscall.Close(fd)
-		if isLocal(err) {
-			return err
-		}
-		e.ready = append(e.ready, outcome{p: p, res: resUnreachable, err: err})
-		return nil
-	}
+	ra := makeRawAddr(addr, p.port)
 	p.start = time.Now()
-	err = syscall.Connect(fd, sa)
-	switch {
-	case err == syscall.EINPROGRESS:
-		ev := syscall.EpollEvent{Events: syscall.EPOLLOUT, Fd: int32(fd)}
-		if err := syscall.EpollCtl(e.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
-			syscall.Close(fd)
-			return err
+	err = connectRaw(fd, &ra)
+	if err == syscall.EINPROGRESS {
+		// Fast networks (loopback above all) have often answered already.
+		err = connectRaw(fd, &ra)
+		if err == syscall.EALREADY || err == syscall.EINPROGRESS {
+			if aerr := e.arm(fd); aerr != nil {
+				e.destroy(fd)
+				return aerr
+			}
+			sl := &e.slots[fd]
+			sl.gen++
+			sl.p, sl.active = p, true
+			heap.Push(&e.timers, timerEntry{deadline: p.start.Add(p.timeout), fd: int32(fd), gen: sl.gen})
+			e.n++
+			return nil
 		}
-		for fd >= len(e.slots) {
-			e.slots = append(e.slots, make([]slot, max(64, len(e.slots)))...)
-		}
-		sl := &e.slots[fd]
-		sl.gen++
-		sl.p, sl.active = p, true
-		heap.Push(&e.timers, timerEntry{deadline: p.start.Add(p.timeout), fd: int32(fd), gen: sl.gen})
-		e.n++
-		return nil
-	case isLocal(err):
-		syscall.Close(fd)
+	}
+	if isLocal(err) {
+		e.recycle(fd, v4)
 		return err
 	}
-	// Answered inside connect() itself, as loopback often is.
-	rtt := time.Since(p.start)
-	syscall.Close(fd)
-	e.ready = append(e.ready, outcome{p: p, res: classifyErrno(err), rtt: rtt, err: err})
+	e.ready = append(e.ready, e.finish(fd, p, err, time.Since(p.start)))
 	return nil
+}
+
+// arm asks epoll for one notification when the attempt on fd ends.
+func (e *socketEngine) arm(fd int) error {
+	ev := syscall.EpollEvent{Events: syscall.EPOLLOUT | syscall.EPOLLONESHOT, Fd: int32(fd)}
+	op := syscall.EPOLL_CTL_MOD
+	if !e.slots[fd].registered {
+		op = syscall.EPOLL_CTL_ADD
+	}
+	if err := syscall.EpollCtl(e.epfd, op, fd, &ev); err != nil {
+		return err
+	}
+	e.slots[fd].registered = true
+	return nil
+}
+
+// finish turns the result of a status connect() into an outcome and puts
+// the socket back in the pool, unconnected.
+func (e *socketEngine) finish(fd int, p probe, err error, rtt time.Duration) outcome {
+	v4 := p.h.t.Addr.Is4()
+	o := outcome{p: p, rtt: rtt, err: err}
+	switch err {
+	case nil, syscall.EISCONN:
+		o.res, o.err = resOpen, nil
+		if p.h.t.Addr.IsLoopback() && selfConnected(fd) {
+			o.res = resClosed // TCP simultaneous open with itself, not a listener
+		}
+		if disconnect(fd) != nil {
+			e.destroy(fd)
+			return o
+		}
+	case syscall.ECONNRESET, syscall.EPIPE:
+		// Reset after the handshake completed: the port is open.
+		o.res = resOpen
+	default:
+		o.res = classifyErrno(err)
+	}
+	e.recycle(fd, v4)
+	return o
+}
+
+func selfConnected(fd int) bool {
+	la, err1 := syscall.Getsockname(fd)
+	ra, err2 := syscall.Getpeername(fd)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	switch l := la.(type) {
+	case *syscall.SockaddrInet4:
+		r, ok := ra.(*syscall.SockaddrInet4)
+		return ok && l.Port == r.Port && l.Addr == r.Addr
+	case *syscall.SockaddrInet6:
+		r, ok := ra.(*syscall.SockaddrInet6)
+		return ok && l.Port == r.Port && l.Addr == r.Addr
+	}
+	return false
 }
 
 func (e *socketEngine) bindSource(fd int, v4 bool) error {
@@ -131,11 +273,10 @@ func (e *socketEngine) bindSource(fd int, v4 bool) error {
 	case v4 && e.src4 == nil, !v4 && e.src6 == nil:
 		return errors.New("portscan: the source address is of the other family")
 	}
+	_ = syscall.SetsockoptInt(fd, syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
 	if v4 {
-		_ = syscall.SetsockoptInt(fd, syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
 		return syscall.Bind(fd, e.src4)
 	}
-	_ = syscall.SetsockoptInt(fd, syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
 	return syscall.Bind(fd, e.src6)
 }
 
@@ -151,9 +292,9 @@ func isLocal(err error) bool {
 
 func classifyErrno(err error) result {
 	switch err {
-	case nil, syscall.EISCONN:
+	case nil, syscall.EISCONN, syscall.ECONNRESET, syscall.EPIPE:
 		return resOpen
-	case syscall.ECONNREFUSED, syscall.ECONNRESET:
+	case syscall.ECONNREFUSED:
 		return resClosed
 	case syscall.ETIMEDOUT:
 		return resTimeout
@@ -168,16 +309,14 @@ func (e *socketEngine) wait(d time.Duration, out []outcome) []outcome {
 	if e.timers.Len() > 0 {
 		d = min(d, max(0, time.Until(e.timers[0].deadline)))
 	}
-	// epoll_wait counts milliseconds; round up so a deadline is never
-	// checked early, and zero stays a poll.
-	ms := int((d + time.Millisecond - 1) / time.Millisecond)
-	if e.n == 0 && len(e.ready) == 0 {
+	if e.n == 0 {
 		if d > 0 {
 			time.Sleep(d)
 		}
-		ms = 0
-	}
-	if e.n > 0 || ms == 0 {
+	} else {
+		// epoll_wait counts milliseconds; round up so a deadline is
+		// never checked early, and zero stays a poll.
+		ms := int((d + time.Millisecond - 1) / time.Millisecond)
 		n, err := syscall.EpollWait(e.epfd, e.events, ms)
 		if err != nil {
 			n = 0 // EINTR: just look at the timers
@@ -189,22 +328,24 @@ func (e *socketEngine) wait(d time.Duration, out []outcome) []outcome {
 				continue
 			}
 			sl := &e.slots[fd]
-			soerr, gerr := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ERROR)
-			var res result
-			var cause error
-			switch {
-			case gerr != nil:
-				res, cause = resUnreachable, gerr
-			case soerr == 0 && ev.Events&(syscall.EPOLLERR|syscall.EPOLLHUP) == 0:
-				res = resOpen
-			case soerr == 0:
-				res, cause = resClosed, syscall.ECONNRESET
-			default:
-				cause = syscall.Errno(soerr)
-				res = classifyErrno(cause)
+			ra := makeRawAddr(sl.p.h.t.Addr, sl.p.port)
+			err := connectRaw(fd, &ra)
+			if err == syscall.EALREADY {
+				// Woken early; wait for the real answer.
+				if e.arm(fd) == nil {
+					continue
+				}
+				err = syscall.ETIMEDOUT
 			}
-			out = append(out, outcome{p: sl.p, res: res, rtt: now.Sub(sl.p.start), err: cause})
-			e.release(fd)
+			p := sl.p
+			sl.active, sl.p = false, probe{}
+			e.n--
+			if err == syscall.ETIMEDOUT {
+				e.destroy(fd)
+				out = append(out, outcome{p: p, res: resTimeout, rtt: now.Sub(p.start), err: err})
+				continue
+			}
+			out = append(out, e.finish(fd, p, err, now.Sub(p.start)))
 		}
 	}
 	out = append(out, e.ready...)
@@ -217,29 +358,29 @@ func (e *socketEngine) wait(d time.Duration, out []outcome) []outcome {
 		if !sl.active || sl.gen != t.gen {
 			continue
 		}
-		out = append(out, outcome{p: sl.p, res: resTimeout, rtt: now.Sub(sl.p.start), err: syscall.ETIMEDOUT})
-		e.release(int(t.fd))
+		p := sl.p
+		sl.active, sl.p = false, probe{}
+		e.n--
+		e.destroy(int(t.fd))
+		out = append(out, outcome{p: p, res: resTimeout, rtt: now.Sub(p.start), err: syscall.ETIMEDOUT})
 	}
 	return out
-}
-
-// release closes a descriptor in flight; closing also removes it from the
-// epoll set.
-func (e *socketEngine) release(fd int) {
-	sl := &e.slots[fd]
-	sl.active = false
-	sl.p = probe{}
-	e.n--
-	syscall.Close(fd)
 }
 
 func (e *socketEngine) close() {
 	for fd := range e.slots {
 		if e.slots[fd].active {
-			e.release(fd)
+			e.slots[fd].active = false
+			e.destroy(fd)
 		}
 	}
-	e.timers = nil
+	for _, fd := range e.idle4 {
+		syscall.Close(fd)
+	}
+	for _, fd := range e.idle6 {
+		syscall.Close(fd)
+	}
+	e.idle4, e.idle6, e.timers = nil, nil, nil
 	syscall.Close(e.epfd)
 }
 

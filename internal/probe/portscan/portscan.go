@@ -1,6 +1,7 @@
 package portscan
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"iter"
 	"net"
 	"net/netip"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/target"
@@ -23,6 +26,7 @@ const (
 	DefaultProgressInterval = 250 * time.Millisecond
 	fdReserve               = 128 // descriptors left for the rest of the process
 	maxWait                 = 50 * time.Millisecond
+	publishInterval         = 20 * time.Millisecond
 )
 
 // Errors.
@@ -59,8 +63,13 @@ type Config struct {
 	// built-in socket engine; it must honor ctx's deadline. It exists for
 	// tests (simulating silent ports) and unusual transports.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
-	// HostBatch is how many targets are interleaved at a time (default 1024).
+	// HostBatch is how many targets are interleaved at a time (default 1024),
+	// dealt round-robin to the workers.
 	HostBatch int
+	// Workers is how many scanning goroutines share the work, each with
+	// its own sockets and a share of Concurrency (default GOMAXPROCS; 1
+	// when Dial is set). A host belongs to one worker.
+	Workers int
 	// Progress, when set, is called with the running totals about every
 	// ProgressInterval (default 250ms) and once at the end, from the
 	// scanning goroutine: it must return quickly.
@@ -100,7 +109,7 @@ func (c Config) normalize() (Config, error) {
 			return c, fmt.Errorf("%w: port 0", ErrConfig)
 		}
 	}
-	if c.Rate < 0 || c.PerHostRate < 0 || c.Concurrency < 0 || c.Timeout < 0 || c.MinTimeout < 0 || c.HostBatch < 0 {
+	if c.Rate < 0 || c.PerHostRate < 0 || c.Concurrency < 0 || c.Workers < 0 || c.Timeout < 0 || c.MinTimeout < 0 || c.HostBatch < 0 {
 		return c, fmt.Errorf("%w: negative rate, concurrency, timeout or batch", ErrConfig)
 	}
 	if c.Concurrency == 0 {
@@ -179,9 +188,10 @@ type engine interface {
 }
 
 // Scan probes every port of cfg.Ports on every target and calls onOpen (if
-// not nil) for each open port, from the calling goroutine, as it is found.
-// It returns when all probes are answered or timed out, or when ctx ends
-// (then with ctx's error and the totals so far).
+// not nil) for each open port as it is found; calls to onOpen (and to
+// cfg.Progress) are serialized but may come from different goroutines. It
+// returns when all probes are answered or timed out, or when ctx ends (then
+// with ctx's error and the totals so far).
 func Scan(ctx context.Context, cfg Config, targets iter.Seq[target.Target], onOpen func(Open)) (Stats, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
@@ -190,25 +200,70 @@ func Scan(ctx context.Context, cfg Config, targets iter.Seq[target.Target], onOp
 	if limit, err := RaiseFDLimit(); err == nil && limit > fdReserve*2 {
 		cfg.Concurrency = int(min(uint64(cfg.Concurrency), limit-max(fdReserve, limit/10)))
 	}
-	var eng engine
-	if cfg.Dial != nil {
-		eng = newDialEngine(cfg.Dial, cfg.Concurrency)
-	} else if eng, err = newSocketEngine(cfg); err != nil {
-		return Stats{}, err
+	workers := 1
+	if cfg.Dial == nil {
+		workers = cmp.Or(cfg.Workers, runtime.GOMAXPROCS(0))
+		workers = max(1, min(workers, cfg.Concurrency, 64))
 	}
-	defer eng.close()
-	s := newScanner(cfg, eng, onOpen)
 	next, stop := iter.Pull(targets)
 	defer stop()
-	s.pull = next
-	return s.run(ctx)
+	sh := newShared(cfg, workers, next, onOpen)
+	parent := ctx
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+
+	scanners := make([]*scanner, workers)
+	for i := range scanners {
+		var eng engine
+		if cfg.Dial != nil {
+			eng = newDialEngine(cfg.Dial, cfg.Concurrency)
+		} else if eng, err = newSocketEngine(cfg); err != nil {
+			for _, s := range scanners[:i] {
+				s.eng.close()
+			}
+			return Stats{}, err
+		}
+		conc := cfg.Concurrency / workers
+		if i < cfg.Concurrency%workers {
+			conc++
+		}
+		scanners[i] = newScanner(cfg, eng, sh, i, conc)
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for i, s := range scanners {
+		wg.Add(1)
+		run := func() {
+			defer wg.Done()
+			defer s.eng.close()
+			if errs[i] = s.run(ctx); errs[i] != nil {
+				cancel()
+			}
+		}
+		if i == workers-1 {
+			run()
+		} else {
+			go run()
+		}
+	}
+	wg.Wait()
+	st := sh.final()
+	if err := parent.Err(); err != nil {
+		return st, err
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return st, err
+		}
+	}
+	return st, nil
 }
 
 type scanner struct {
-	cfg    Config
-	eng    engine
-	onOpen func(Open)
-	pull   func() (target.Target, bool)
+	cfg Config
+	eng engine
+	sh  *shared
+	id  int
 
 	order   []uint16 // cfg.Ports in probe order
 	batch   []*host
@@ -219,22 +274,17 @@ type scanner struct {
 	retries []probe // FIFO of probes to try again
 	delayed delayHeap
 
-	global     bucket
+	maxConc    int // this worker's share of cfg.Concurrency
 	conc       int // effective concurrency
 	localFails int
 	sinceCut   int
 
-	began, lastProgress time.Time
-	stats               Stats
+	lastPublish time.Time
+	stats       Stats
 }
 
-func newScanner(cfg Config, eng engine, onOpen func(Open)) *scanner {
-	now := time.Now()
-	s := &scanner{cfg: cfg, eng: eng, onOpen: onOpen, conc: cfg.Concurrency, began: now, lastProgress: now}
-	s.order = permute(cfg.Ports)
-	s.global = newBucket(cfg.Rate, float64(cfg.Rate)/100, now)
-	s.drained = false
-	return s
+func newScanner(cfg Config, eng engine, sh *shared, id, conc int) *scanner {
+	return &scanner{cfg: cfg, eng: eng, sh: sh, id: id, maxConc: conc, conc: conc, order: sh.order, lastPublish: time.Now()}
 }
 
 // permute returns the ports in a fixed pseudo-random order: index i of the
@@ -261,13 +311,14 @@ func gcd(a, b int) int {
 	return a
 }
 
-func (s *scanner) run(ctx context.Context) (Stats, error) {
+func (s *scanner) run(ctx context.Context) error {
 	var outs []outcome
 	done := ctx.Done()
 	for {
 		select {
 		case <-done:
-			return s.finish(), ctx.Err()
+			s.publish(time.Now())
+			return ctx.Err()
 		default:
 		}
 		now := time.Now()
@@ -280,7 +331,7 @@ func (s *scanner) run(ctx context.Context) (Stats, error) {
 				}
 				break
 			}
-			if ok, d := s.global.allow(now); !ok {
+			if ok, d := s.sh.allow(now); !ok {
 				s.held = &p
 				if at := now.Add(d); at.Before(wake) {
 					wake = at
@@ -290,7 +341,8 @@ func (s *scanner) run(ctx context.Context) (Stats, error) {
 			p.timeout = s.timeout(p)
 			if err := s.eng.start(p); err != nil {
 				if err := s.localFailure(p, err); err != nil {
-					return s.finish(), err
+					s.publish(time.Now())
+					return err
 				}
 				if s.eng.inflight() == 0 {
 					wake = now.Add(10 * time.Millisecond)
@@ -300,17 +352,15 @@ func (s *scanner) run(ctx context.Context) (Stats, error) {
 			s.localFails = 0
 		}
 		if s.eng.inflight() == 0 && s.idle() {
-			return s.finish(), nil
+			s.publish(time.Now())
+			return nil
 		}
 		outs = s.eng.wait(max(0, time.Until(wake)), outs[:0])
 		for _, o := range outs {
 			s.handle(o)
 		}
-		if s.cfg.Progress != nil {
-			if now := time.Now(); now.Sub(s.lastProgress) >= s.cfg.ProgressInterval {
-				s.lastProgress = now
-				s.cfg.Progress(s.snapshot(now))
-			}
+		if now := time.Now(); now.Sub(s.lastPublish) >= publishInterval {
+			s.publish(now)
 		}
 	}
 }
@@ -363,7 +413,7 @@ func (s *scanner) next(now time.Time) (probe, bool, time.Time) {
 	if s.delayed.Len() > 0 && !s.delayed[0].at.After(now) {
 		return heap.Pop(&s.delayed).(probe), true, time.Time{}
 	}
-	for s.delayed.Len() < 4*s.cfg.Concurrency {
+	for s.delayed.Len() < 4*s.maxConc {
 		p, ok := s.generate()
 		if !ok {
 			break
@@ -413,22 +463,18 @@ func (s *scanner) loadBatch() bool {
 		return false
 	}
 	now := time.Now()
-	batch := make([]*host, 0, min(s.cfg.HostBatch, 4096))
-	for len(batch) < s.cfg.HostBatch {
-		t, ok := s.pull()
-		if !ok {
-			s.drained = true
-			break
-		}
+	ts := s.sh.take(s.id)
+	if len(ts) == 0 {
+		s.drained, s.batch = true, nil
+		return false
+	}
+	batch := make([]*host, len(ts))
+	for i, t := range ts {
 		h := &host{t: t}
 		if s.cfg.PerHostRate > 0 {
 			h.bucket = newBucket(s.cfg.PerHostRate, float64(s.cfg.PerHostRate)/10, now)
 		}
-		batch = append(batch, h)
-	}
-	if len(batch) == 0 {
-		s.batch = nil
-		return false
+		batch[i] = h
 	}
 	s.stats.Hosts += len(batch)
 	s.batch, s.pi, s.hi = batch, 0, 0
@@ -451,9 +497,7 @@ func (s *scanner) handle(o outcome) {
 		p.h.rtt.sample(o.rtt)
 		s.stats.Open++
 		s.stats.Probed++
-		if s.onOpen != nil {
-			s.onOpen(Open{Target: p.h.t, Port: p.port, RTT: o.rtt})
-		}
+		s.sh.open(Open{Target: p.h.t, Port: p.port, RTT: o.rtt})
 	case resClosed:
 		p.h.rtt.sample(o.rtt)
 		s.stats.Closed++
@@ -477,7 +521,7 @@ func (s *scanner) handle(o outcome) {
 		return
 	}
 	// Recover concurrency slowly after a cut.
-	if s.conc < s.cfg.Concurrency {
+	if s.conc < s.maxConc {
 		if s.sinceCut++; s.sinceCut >= 64 {
 			s.sinceCut = 0
 			s.conc++
@@ -485,23 +529,13 @@ func (s *scanner) handle(o outcome) {
 	}
 }
 
-func (s *scanner) snapshot(now time.Time) Stats {
+// publish hands this worker's totals to the shared view.
+func (s *scanner) publish(now time.Time) {
+	s.lastPublish = now
 	st := s.stats
 	st.InFlight = s.eng.inflight()
 	st.Concurrency = s.conc
-	st.Elapsed = now.Sub(s.began)
-	if sec := st.Elapsed.Seconds(); sec > 0 {
-		st.Rate = float64(st.Probed) / sec
-	}
-	return st
-}
-
-func (s *scanner) finish() Stats {
-	st := s.snapshot(time.Now())
-	if s.cfg.Progress != nil {
-		s.cfg.Progress(st)
-	}
-	return st
+	s.sh.publish(s.id, st, now)
 }
 
 // delayHeap orders probes waiting for their host's token by time.

@@ -144,9 +144,12 @@ func TestScanLoopbackExact(t *testing.T) {
 	// listener holds probed on every host: most probes hit closed ports.
 	scanned := append(slices.Clone(hosts), loopbacks("127.0.1", 11, 12)...)
 	ports := slices.Clone(l.ports)
-	for _, engine := range []string{"socket", "dial"} {
+	for _, engine := range []string{"socket", "socket-3-workers", "dial"} {
 		t.Run(engine, func(t *testing.T) {
-			cfg := Config{Ports: ports, Concurrency: 64, HostBatch: 5}
+			cfg := Config{Ports: ports, Concurrency: 64, HostBatch: 5, Workers: 1}
+			if engine == "socket-3-workers" {
+				cfg.Workers = 3
+			}
 			if engine == "dial" {
 				var d net.Dialer
 				cfg.Dial = d.DialContext
