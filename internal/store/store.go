@@ -215,6 +215,7 @@ type Store interface {
 	Assets
 	Users
 	Audit
+	Scans
 	// Migrate applies the embedded migrations not yet applied; it is
 	// idempotent and safe to run from several processes at once.
 	Migrate(ctx context.Context) error

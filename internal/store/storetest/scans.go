@@ -19,14 +19,10 @@ import (
 // schedule. The parts share one fixture and run in order; each makes its
 // own assets and job ids, so they do not depend on each other.
 func testScans(t *testing.T, s store.Store) {
-	ss, ok := any(s).(scanStore)
-	if !ok {
-		t.Skipf("%T does not implement store.Scans", s)
-	}
-	f := &scanFixture{fixture: newFixture(t, s), s: ss}
+	f := newFixture(t, s)
 	for _, part := range []struct {
 		name string
-		fn   func(t *testing.T, f *scanFixture)
+		fn   func(t *testing.T, f *fixture)
 	}{
 		{"Jobs", testScanJobs},
 		{"JobStates", testScanJobStates},
@@ -43,19 +39,7 @@ func testScans(t *testing.T, s store.Store) {
 	}
 }
 
-// scanStore is a store with the Scans part.
-type scanStore interface {
-	store.Store
-	store.Scans
-}
-
-// scanFixture is the fixture with the store seen as a scanStore.
-type scanFixture struct {
-	*fixture
-	s scanStore
-}
-
-func listJobs(t *testing.T, f *scanFixture, p auth.Principal, jf store.JobFilter) []store.ScanJob {
+func listJobs(t *testing.T, f *fixture, p auth.Principal, jf store.JobFilter) []store.ScanJob {
 	t.Helper()
 	return all(t, func(after string) (store.Page[store.ScanJob], error) {
 		jf.After = after
@@ -63,7 +47,7 @@ func listJobs(t *testing.T, f *scanFixture, p auth.Principal, jf store.JobFilter
 	})
 }
 
-func listObs(t *testing.T, f *scanFixture, p auth.Principal, of store.ObservationFilter) []store.Observation {
+func listObs(t *testing.T, f *fixture, p auth.Principal, of store.ObservationFilter) []store.Observation {
 	t.Helper()
 	return all(t, func(after string) (store.Page[store.Observation], error) {
 		of.After = after
@@ -89,14 +73,14 @@ func jsonEqual(a, b json.RawMessage) bool {
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
 }
 
-func (f *scanFixture) job(t *testing.T, p auth.Principal, id string, a asset.Asset, region string) store.ScanJob {
+func (f *fixture) job(t *testing.T, p auth.Principal, id string, a asset.Asset, region string) store.ScanJob {
 	t.Helper()
 	j := store.ScanJob{ID: id, AssetID: a.ID, Type: "portscan", Region: region, Reason: "schedule"}
 	must(t, f.s.CreateScanJob(f.ctx, p, &j), "create job "+id)
 	return j
 }
 
-func testScanJobs(t *testing.T, f *scanFixture) {
+func testScanJobs(t *testing.T, f *fixture) {
 	s, ctx := f.s, f.ctx
 	member := as(auth.RoleOrgMember, f.a)
 	a1 := f.asset(t, sys, f.a1, asset.KindHostname, "jobs.a1.example.vn")
@@ -194,7 +178,7 @@ func testScanJobs(t *testing.T, f *scanFixture) {
 	wantErr(t, err, store.ErrNotFound, "unknown org filter")
 }
 
-func testScanJobStates(t *testing.T, f *scanFixture) {
+func testScanJobStates(t *testing.T, f *fixture) {
 	s, ctx := f.s, f.ctx
 	a := f.asset(t, sys, f.a1, asset.KindIPv4, "192.0.2.30")
 	f.job(t, sys, "state-1", a, "hn")
@@ -249,7 +233,7 @@ func testScanJobStates(t *testing.T, f *scanFixture) {
 	}
 }
 
-func testScanTenancy(t *testing.T, f *scanFixture) {
+func testScanTenancy(t *testing.T, f *fixture) {
 	s, ctx := f.s, f.ctx
 	mine := f.asset(t, sys, f.a1, asset.KindIPv4, "192.0.2.40")
 	theirs := f.asset(t, sys, f.b1, asset.KindIPv4, "198.51.100.40")
@@ -368,7 +352,7 @@ func testScanTenancy(t *testing.T, f *scanFixture) {
 }
 
 // obsByPort indexes one asset's observations by port and protocol.
-func obsByPort(t *testing.T, f *scanFixture, assetID int64) map[string]store.Observation {
+func obsByPort(t *testing.T, f *fixture, assetID int64) map[string]store.Observation {
 	t.Helper()
 	m := map[string]store.Observation{}
 	for _, o := range listObs(t, f, sys, store.ObservationFilter{AssetID: assetID}) {
@@ -377,7 +361,7 @@ func obsByPort(t *testing.T, f *scanFixture, assetID int64) map[string]store.Obs
 	return m
 }
 
-func testRecordScan(t *testing.T, f *scanFixture) {
+func testRecordScan(t *testing.T, f *fixture) {
 	s, ctx := f.s, f.ctx
 	a := f.asset(t, sys, f.a1, asset.KindCIDR, "192.0.2.0/28")
 	const ip = "192.0.2.10"
@@ -510,7 +494,7 @@ func testRecordScan(t *testing.T, f *scanFixture) {
 	}
 }
 
-func testRecordScanInvalid(t *testing.T, f *scanFixture) {
+func testRecordScanInvalid(t *testing.T, f *fixture) {
 	s, ctx := f.s, f.ctx
 	a := f.asset(t, sys, f.a1, asset.KindIPv4, "192.0.2.50")
 	const ip = "192.0.2.50"
@@ -543,7 +527,7 @@ func testRecordScanInvalid(t *testing.T, f *scanFixture) {
 
 // testRecordScanFullRange records reports over every TCP port, with
 // thousands open, as a full scan of a tarpit would.
-func testRecordScanFullRange(t *testing.T, f *scanFixture) {
+func testRecordScanFullRange(t *testing.T, f *fixture) {
 	s, ctx := f.s, f.ctx
 	a := f.asset(t, sys, f.a11, asset.KindIPv4, "192.0.2.60")
 	const ip = "192.0.2.60"
@@ -571,7 +555,7 @@ func testRecordScanFullRange(t *testing.T, f *scanFixture) {
 	}
 }
 
-func testObservationFilters(t *testing.T, f *scanFixture) {
+func testObservationFilters(t *testing.T, f *fixture) {
 	s, ctx := f.s, f.ctx
 	// An organization of its own, so other parts' observations stay out.
 	top := f.org(t, sys, f.a.ID, "FLT", org.KindAgency)
@@ -637,7 +621,7 @@ func testObservationFilters(t *testing.T, f *scanFixture) {
 	}
 }
 
-func testScanPolicy(t *testing.T, f *scanFixture) {
+func testScanPolicy(t *testing.T, f *fixture) {
 	s, ctx := f.s, f.ctx
 	member := as(auth.RoleOrgMember, f.a)
 	sp, err := s.GetScanPolicy(ctx, as(auth.RoleViewer, f.a), f.a1.ID)
@@ -725,7 +709,7 @@ func testScanPolicy(t *testing.T, f *scanFixture) {
 	wantErr(t, s.SetScanPolicy(ctx, analyst, f.a1.ID, store.ScanPolicy{}), store.ErrForbidden, "analyst sets a policy")
 }
 
-func testDueAssets(t *testing.T, f *scanFixture) {
+func testDueAssets(t *testing.T, f *fixture) {
 	s, ctx := f.s, f.ctx
 	now := time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)
 	var d [7]asset.Asset
@@ -794,7 +778,7 @@ func testDueAssets(t *testing.T, f *scanFixture) {
 	wantErr(t, err, store.ErrInvalid, "negative limit")
 }
 
-func testScanHistoryAfterAssetDelete(t *testing.T, f *scanFixture) {
+func testScanHistoryAfterAssetDelete(t *testing.T, f *fixture) {
 	s, ctx := f.s, f.ctx
 	hist := f.org(t, sys, f.a.ID, "HIST", org.KindUnit)
 	a := f.asset(t, sys, hist, asset.KindIPv4, "192.0.2.70")
