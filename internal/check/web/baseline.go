@@ -83,7 +83,7 @@ func Fingerprint(pageURL string, d *Doc, now time.Time) Baseline {
 	}
 	sort.Strings(ls)
 	text := Fold(d.Visible + " " + strings.Join(d.Headings, " "))
-	ms, _ := defacementMarkers(d)
+	ms := markersIn(" " + Fold(d.Title) + " " + text + " ")
 	return Baseline{URL: pageURL, Title: Fold(d.Title), SimHash: SimHash(text), Size: len(d.Visible), Links: ls, Markers: ms, TakenAt: now}
 }
 

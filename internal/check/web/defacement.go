@@ -21,20 +21,17 @@ var defacerPhrases = []marker{
 	{"hack boi", 3}, {"patch your", 2}, {"fix your security", 3},
 }
 
-// defacementMarkers returns the defacer phrases in a page (title,
-// headings, visible text) and their total weight; the structural marker
-// "tiny page with a big heading" is judged in Judge with the baseline.
-func defacementMarkers(d *Doc) ([]string, int) {
-	text := " " + Fold(d.Title+" "+strings.Join(d.Headings, " ")+" "+d.Visible) + " "
+// markersIn returns the defacer phrases in folded text (padded with
+// spaces); the structural marker "tiny page with a big heading" is judged
+// in Judge with the baseline.
+func markersIn(folded string) []string {
 	var found []string
-	score := 0
 	for _, m := range defacerPhrases {
-		if countWord(text, m.text) > 0 {
+		if countWord(folded, m.text) > 0 {
 			found = append(found, m.text)
-			score += m.weight
 		}
 	}
-	return found, score
+	return found
 }
 
 // DefacementVerdict is the judgement of a page against its baseline.

@@ -3,23 +3,64 @@ package web
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
 
+// foldTable maps accented Latin letters (Latin-1, Extended-A/B and the
+// Extended Additional block that holds Vietnamese ặ, ổ, ữ ...) to their
+// lower-case base letter. Built once from Unicode decompositions;
+// read-only afterwards.
+var foldTable = func() map[rune]rune {
+	m := map[rune]rune{'đ': 'd', 'Đ': 'd', 'Ð': 'd', 'ð': 'd'} // Eth is a common typo for Đ
+	add := func(lo, hi rune) {
+		for r := lo; r <= hi; r++ {
+			if _, ok := m[r]; ok || !unicode.IsLetter(r) {
+				continue
+			}
+			d := norm.NFD.String(string(r))
+			base, _ := utf8.DecodeRuneInString(d)
+			if base < utf8.RuneSelf {
+				m[r] = unicode.ToLower(base)
+			}
+		}
+	}
+	add(0x00C0, 0x024F)
+	add(0x1E00, 0x1EFF)
+	return m
+}()
+
 // Fold normalizes text for matching: lower case, Vietnamese diacritics
 // removed ("NHÀ CÁI" and "nha cai" both become "nha cai", "đề" becomes
-// "de"), every run of non-letters and non-digits one space, trimmed.
+// "de"), combining marks dropped, every run of non-letters and non-digits
+// one space, trimmed.
 func Fold(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := true
-	for _, r := range norm.NFD.String(s) {
+	for _, r := range s {
 		switch {
+		case r < utf8.RuneSelf:
+			switch {
+			case 'A' <= r && r <= 'Z':
+				r += 'a' - 'A'
+			case 'a' <= r && r <= 'z' || '0' <= r && r <= '9':
+			default:
+				if !space {
+					b.WriteByte(' ')
+					space = true
+				}
+				continue
+			}
+			b.WriteByte(byte(r))
+			space = false
+			continue
 		case unicode.Is(unicode.Mn, r):
 			continue
-		case r == 'đ' || r == 'Đ' || r == 'Ð' || r == 'ð': // Eth is a common typo for Đ
-			r = 'd'
+		}
+		if f, ok := foldTable[r]; ok {
+			r = f
 		}
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			b.WriteRune(unicode.ToLower(r))

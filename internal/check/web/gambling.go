@@ -102,14 +102,18 @@ func ScanGambling(d *Doc) *GamblingReport {
 	var visibleSnippets []string
 	add := func(folded, ctx, elem, link, raw string) {
 		matched := false
-		for _, t := range gamblingTerms {
-			n := countWord(folded, t.text)
-			if n == 0 {
-				continue
+		words := strings.Fields(folded)
+		for i, w := range words {
+			for _, ti := range termsByFirstWord[w] {
+				tw := termWords[ti]
+				if i+len(tw) > len(words) || !equalWords(words[i:i+len(tw)], tw) {
+					continue
+				}
+				t := gamblingTerms[ti].text
+				matched = true
+				counts[key{t, ctx}]++
+				terms[t] = true
 			}
-			matched = true
-			counts[key{t.text, ctx}] += n
-			terms[t.text] = true
 		}
 		if !matched {
 			return
@@ -239,3 +243,24 @@ var brandsLongestFirst = func() []string {
 	sort.SliceStable(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
 	return out
 }()
+
+// termWords and termsByFirstWord index gamblingTerms for a one-pass scan
+// over a text's words. Read-only after init.
+var termWords, termsByFirstWord = func() ([][]string, map[string][]int) {
+	words := make([][]string, len(gamblingTerms))
+	first := map[string][]int{}
+	for i, t := range gamblingTerms {
+		words[i] = strings.Fields(t.text)
+		first[words[i][0]] = append(first[words[i][0]], i)
+	}
+	return words, first
+}()
+
+func equalWords(a, b []string) bool {
+	for i := range b {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
