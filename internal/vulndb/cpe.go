@@ -101,7 +101,7 @@ func logical(v string) (string, error) {
 		return NA, nil
 	}
 	if !strings.ContainsRune(v, '\\') {
-		return strings.ToLower(v), nil
+		return asciiLower(v), nil
 	}
 	var b strings.Builder
 	b.Grow(len(v))
@@ -150,7 +150,7 @@ func parseCPE22(s string) (CPE, error) {
 			v = Any
 		case NA:
 		default:
-			v = strings.ToLower(v)
+			v = asciiLower(v)
 			v = strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`).Replace(v)
 		}
 		attrs[i] = v
@@ -188,6 +188,21 @@ func (c CPE) String() string {
 		}
 	}
 	return b.String()
+}
+
+// asciiLower lower-cases ASCII letters only (strings.ToLower would turn
+// invalid UTF-8 into U+FFFD) and does not allocate for lower-case input.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for k := i; k < len(b); k++ {
+				b[k] = toLower(b[k])
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // unquote removes the escapes a logical value keeps (for versions).

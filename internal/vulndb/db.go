@@ -270,7 +270,7 @@ func (db *DB) MatchProduct(vendor, product, version string) []Hit {
 	if version == "" {
 		version = Any
 	} else {
-		version = strings.ToLower(escapeValue(version))
+		version = asciiLower(escapeValue(version))
 	}
 	var hits []Hit
 	for _, vp := range db.resolve(vendor, product) {

@@ -20,7 +20,8 @@ package vulndb
 //   - When one version runs out, missing numeric tokens count as zero
 //     (1.20 == 1.20.0 and 1.2 < 1.2.1); a remaining pre-release word makes
 //     the longer version lower, any other remaining word makes it higher.
-//   - A number outranks a word at the same position: 1.0.1.1 > 1.0.1f.
+//   - At the same position a positive number outranks a suffix word and a
+//     suffix word outranks zero: 1.0.1.1 > 1.0.1f > 1.0.1.0 (= 1.0.1).
 //
 // Limits: single letters are always post-release, so Python-style "1.0a1"
 // (an alpha) sorts above 1.0; date versions and vendor build strings only
@@ -107,9 +108,9 @@ func compareTokens(ka int, a string, kb int, b string) int {
 		}
 		return compareFold(a, b)
 	case ka == tokNum:
-		return 1
+		return -numVsWord(b, a)
 	case kb == tokNum:
-		return -1
+		return numVsWord(a, b)
 	}
 	ra, rb := preRank(a), preRank(b)
 	switch {
@@ -121,6 +122,17 @@ func compareTokens(ka int, a string, kb int, b string) int {
 		return 1
 	}
 	return compareFold(a, b)
+}
+
+// numVsWord compares a word with a number at the same position. Tokens
+// are ordered pre-release words < zero (= nothing) < other words <
+// positive numbers, so padding with zeros never changes an order and the
+// comparison stays transitive.
+func numVsWord(word, num string) int {
+	if preRank(word) > 0 || trimZeros(num) != "" {
+		return -1
+	}
+	return 1
 }
 
 // preWords are the pre-release words, lowest first; equal ranks are
