@@ -409,7 +409,22 @@ func (s *Site) Fetch(ctx context.Context, req Request) (*Response, error) {
 	}
 	s.mu.Unlock()
 	e.once.Do(func() { e.resp, e.err = s.fetchFollow(ctx, target, ua, req.Follow, limit) })
+	s.forgetCanceled(ctx, key, e)
 	return e.resp, e.err
+}
+
+// forgetCanceled drops a cached failure caused by the caller's own
+// context ending, so another check with a live context asks again
+// instead of taking the target for unreachable.
+func (s *Site) forgetCanceled(ctx context.Context, key string, e *entry) {
+	if e.err == nil || ctx.Err() == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.entries[key] == e {
+		delete(s.entries, key)
+	}
+	s.mu.Unlock()
 }
 
 func (s *Site) resolve(req Request) (*url.URL, error) {
@@ -538,6 +553,7 @@ func (s *Site) NotFound(ctx context.Context, p string, follow int, limit int64) 
 		}
 		e.resp, e.err = s.fetchFollow(ctx, u, s.ua, follow, limit)
 	})
+	s.forgetCanceled(ctx, key, e)
 	return e.resp, e.err
 }
 

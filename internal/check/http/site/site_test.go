@@ -3,6 +3,7 @@ package site
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -96,5 +97,26 @@ func TestSameAnswer(t *testing.T) {
 	}
 	if SameAnswer(page(200, "A", 10), page(404, "A", 10)) {
 		t.Error("different status same")
+	}
+}
+
+func TestCanceledFetchIsNotCached(t *testing.T) {
+	s, err := New(&check.Env{Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}, check.Target{Kind: check.TargetURL, URL: "http://portal.gov.vn/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Page(ctx); err == nil {
+		t.Fatal("canceled fetch succeeded")
+	}
+	s.mu.Lock()
+	n := len(s.entries)
+	s.mu.Unlock()
+	if n != 0 {
+		t.Errorf("canceled failure cached (%d entries)", n)
 	}
 }
