@@ -1,0 +1,478 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/store"
+)
+
+// Findings.
+//
+// A finding belongs to the organization that owned its asset when a scan
+// last saw it (org_id), and tenancy follows that organization's path like
+// assets. Its asset may be deleted later: the finding and its history stay,
+// with the asset's ID (there is no foreign key on asset_id).
+//
+// Listings page by keyset on ascending id, like assets and organizations:
+// the oldest findings (usually the most overdue) come first. History is
+// oldest first.
+//
+// Scanner writes (RecordFindings) keep their trace in finding_events with
+// the job ID, not in the audit log; people's actions (TransitionFinding)
+// and the expiry of their acceptances (ExpireAcceptances) go to both.
+
+var _ store.Findings = (*Store)(nil)
+
+const findingCols = "id, key, org_id, asset_id, check_id, family, severity, target, subject, title, evidence, cve, kev, state, " +
+	"first_seen, last_seen, due_from, due_at, fixed_at, until_at, reason, approver, verify_requested_at, last_job_id, updated_at"
+
+// findingColsF is findingCols qualified with the alias f.
+var findingColsF = "f." + strings.ReplaceAll(findingCols, ", ", ", f.")
+
+// activeStates is the SQL form of finding.State.Active. It is written the
+// same everywhere so that SQLite matches it against the partial index
+// findings_due.
+const activeStates = "f.state IN ('open', 'acknowledged', 'reopened')"
+
+// acceptedStates are the states with an expiry (partial index findings_until).
+const acceptedStates = "f.state IN ('risk-accepted', 'false-positive')"
+
+// findingRow is a stored finding with what the store keeps beside it.
+type findingRow struct {
+	store.Finding
+	dueFrom time.Time // when DueAt counts from: first seen, or last reopened
+	path    string    // the organization's path, when loaded with it
+}
+
+func scanFinding(sc scanner, extra ...any) (findingRow, error) {
+	var (
+		r                         findingRow
+		f                         = &r.Finding
+		sev, state, cve           string
+		evidence                  sql.NullString
+		due, fixed, until, verify sql.NullTime
+	)
+	dest := append([]any{&f.ID, &f.Key, &f.OrgID, &f.AssetID, &f.Check, &f.Family, &sev, &f.Target, &f.Subject, &f.Title,
+		&evidence, &cve, &f.KEV, &state, &f.FirstSeen, &f.LastSeen, &r.dueFrom, &due, &fixed, &until,
+		&f.Reason, &f.Approver, &verify, &f.LastJobID, &f.UpdatedAt}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return r, err
+	}
+	f.Severity, f.State = finding.Severity(sev), finding.State(state)
+	if evidence.Valid {
+		f.Evidence = json.RawMessage(evidence.String)
+	}
+	if err := json.Unmarshal([]byte(cve), &f.CVE); err != nil {
+		return r, fmt.Errorf("finding %d: cve: %w", f.ID, err)
+	}
+	if f.CVE == nil {
+		f.CVE = []string{}
+	}
+	f.FirstSeen, f.LastSeen, f.UpdatedAt, r.dueFrom = f.FirstSeen.UTC(), f.LastSeen.UTC(), f.UpdatedAt.UTC(), r.dueFrom.UTC()
+	f.DueAt, f.FixedAt, f.Until, f.VerifyRequestedAt = timePtr(due), timePtr(fixed), timePtr(until), timePtr(verify)
+	return r, nil
+}
+
+// findingArgs are the values of findingCols after id, in order, plus
+// severity_rank last, for inserts and full updates.
+func findingArgs(r *findingRow) []any {
+	f := &r.Finding
+	return []any{f.Key, f.OrgID, f.AssetID, f.Check, f.Family, string(f.Severity), f.Target, f.Subject, f.Title,
+		evidenceArg(f.Evidence), cveJSON(f.CVE), f.KEV, string(f.State), f.FirstSeen, f.LastSeen, r.dueFrom,
+		nullTime(f.DueAt), nullTime(f.FixedAt), nullTime(f.Until), f.Reason, f.Approver, nullTime(f.VerifyRequestedAt),
+		f.LastJobID, f.UpdatedAt, f.Severity.Rank()}
+}
+
+const findingInsertCols = "key, org_id, asset_id, check_id, family, severity, target, subject, title, evidence, cve, kev, state, " +
+	"first_seen, last_seen, due_from, due_at, fixed_at, until_at, reason, approver, verify_requested_at, last_job_id, updated_at, severity_rank"
+
+const findingInsertN = 25 // columns in findingInsertCols
+
+func evidenceArg(e json.RawMessage) any {
+	if len(e) == 0 {
+		return nil
+	}
+	return string(e)
+}
+
+func cveJSON(cve []string) string {
+	if cve == nil {
+		cve = []string{}
+	}
+	return mustJSON(cve)
+}
+
+// loadFinding reads one finding with its organization's path; findings
+// outside sc are not found. lock takes a row lock on PostgreSQL.
+func (s *Store) loadFinding(ctx context.Context, q querier, sc scope, id int64, lock bool) (findingRow, error) {
+	query := "SELECT " + findingColsF + ", o.path FROM findings f JOIN orgs o ON o.id = f.org_id WHERE f.id = ?"
+	if lock && s.d.postgres() {
+		query += " FOR UPDATE OF f"
+	}
+	var path string
+	r, err := scanFinding(q.QueryRowContext(ctx, s.q(query), id), &path)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !sc.contains(path)) {
+		return findingRow{}, notFound("finding", id)
+	}
+	r.path = path
+	return r, err
+}
+
+// GetFinding returns one finding in the principal's subtree.
+func (s *Store) GetFinding(ctx context.Context, p auth.Principal, id int64) (store.Finding, error) {
+	const op = "get finding"
+	if err := needRead(p); err != nil {
+		return store.Finding{}, s.fail(op, err)
+	}
+	sc, err := s.scopeOf(ctx, s.r, p)
+	if err != nil {
+		return store.Finding{}, s.fail(op, err)
+	}
+	r, err := s.loadFinding(ctx, s.r, sc, id, false)
+	return r.Finding, s.fail(op, err)
+}
+
+// findingWhere turns a filter into conditions on findings aliased f.
+func (s *Store) findingWhere(ctx context.Context, sc scope, fl store.FindingFilter) (where, error) {
+	var w where
+	switch {
+	case fl.OrgID != 0:
+		o, err := s.loadOrg(ctx, s.r, sc, fl.OrgID, false)
+		if err != nil {
+			return w, err
+		}
+		cond, args := subtreeRange("path", o.Path)
+		w.add("f.org_id IN (SELECT id FROM orgs WHERE "+cond+")", args...)
+	case sc.none():
+		w.add("1 = 0")
+	case !sc.all:
+		cond, args := sc.cond("path")
+		w.add("f.org_id IN (SELECT id FROM orgs WHERE "+cond+")", args...)
+	}
+	if fl.AssetID != 0 {
+		w.add("f.asset_id = ?", fl.AssetID)
+	}
+	if fl.Severity != "" {
+		sev, err := finding.ParseSeverity(string(fl.Severity))
+		if err != nil {
+			return w, fmt.Errorf("%w: %w", store.ErrInvalid, err)
+		}
+		w.add("f.severity_rank = ?", sev.Rank())
+	}
+	if fl.MinSeverity != "" {
+		sev, err := finding.ParseSeverity(string(fl.MinSeverity))
+		if err != nil {
+			return w, fmt.Errorf("%w: %w", store.ErrInvalid, err)
+		}
+		w.add("f.severity_rank >= ?", sev.Rank())
+	}
+	if fl.State != "" {
+		st := finding.State(strings.ToLower(strings.TrimSpace(string(fl.State))))
+		if !st.Valid() {
+			return w, invalid("unknown finding state %q", fl.State)
+		}
+		w.add("f.state = ?", string(st))
+	}
+	if fl.Active || fl.Overdue {
+		w.add(activeStates)
+	}
+	if fl.Overdue {
+		at := fl.Now
+		if at.IsZero() {
+			at = time.Now()
+		}
+		w.add("f.due_at < ?", at.UTC().Truncate(time.Microsecond))
+	}
+	if c := strings.TrimSpace(fl.Check); c != "" {
+		if strings.HasSuffix(c, ".") {
+			// A family: the range [c, c with its last '.' raised to '/')
+			// uses the index (check_id is "C"-collated on PostgreSQL).
+			w.add("f.check_id >= ? AND f.check_id < ?", c, strings.TrimSuffix(c, ".")+"/")
+		} else {
+			w.add("f.check_id = ?", c)
+		}
+	}
+	if fl.KEV != nil {
+		w.add("f.kev = ?", *fl.KEV)
+	}
+	if q := strings.TrimSpace(fl.Query); q != "" {
+		w.add("("+s.d.like("f.target")+" OR "+s.d.like("f.title")+")", likeArg(q), likeArg(q))
+	}
+	return w, nil
+}
+
+// ListFindings lists findings in the principal's subtree in ascending ID
+// order.
+func (s *Store) ListFindings(ctx context.Context, p auth.Principal, fl store.FindingFilter) (store.Page[store.Finding], error) {
+	const op = "list findings"
+	var page store.Page[store.Finding]
+	if err := needRead(p); err != nil {
+		return page, s.fail(op, err)
+	}
+	limit, err := pageLimit(fl.PageRequest)
+	if err != nil {
+		return page, s.fail(op, err)
+	}
+	after, err := decodeCursor(fl.After)
+	if err != nil {
+		return page, s.fail(op, err)
+	}
+	sc, err := s.scopeOf(ctx, s.r, p)
+	if err != nil {
+		return page, s.fail(op, err)
+	}
+	w, err := s.findingWhere(ctx, sc, fl)
+	if err != nil {
+		return page, s.fail(op, err)
+	}
+	if after > 0 {
+		w.add("f.id > ?", after)
+	}
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+findingColsF+" FROM findings f"+w.String()+" ORDER BY f.id LIMIT ?"), append(w.args, limit+1)...)
+	if err != nil {
+		return page, s.fail(op, err)
+	}
+	defer rows.Close()
+	var items []store.Finding
+	for rows.Next() {
+		r, err := scanFinding(rows)
+		if err != nil {
+			return page, s.fail(op, err)
+		}
+		items = append(items, r.Finding)
+	}
+	if err := rows.Err(); err != nil {
+		return page, s.fail(op, err)
+	}
+	return finishPage(items, limit, func(f store.Finding) int64 { return f.ID }), nil
+}
+
+// FindingHistory returns a finding's events, oldest first.
+func (s *Store) FindingHistory(ctx context.Context, p auth.Principal, id int64) ([]store.FindingEvent, error) {
+	const op = "finding history"
+	if err := needRead(p); err != nil {
+		return nil, s.fail(op, err)
+	}
+	sc, err := s.scopeOf(ctx, s.r, p)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	if _, err := s.loadFinding(ctx, s.r, sc, id, false); err != nil {
+		return nil, s.fail(op, err)
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, finding_id, at, actor, action, from_state, to_state, reason, until_at, job_id, evidence
+		FROM finding_events WHERE finding_id = ? ORDER BY id`), id)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	defer rows.Close()
+	out := []store.FindingEvent{}
+	for rows.Next() {
+		var (
+			e        store.FindingEvent
+			action   string
+			from, to string
+			until    sql.NullTime
+			evidence sql.NullString
+		)
+		if err := rows.Scan(&e.ID, &e.FindingID, &e.At, &e.Actor, &action, &from, &to, &e.Reason, &until, &e.JobID, &evidence); err != nil {
+			return nil, s.fail(op, err)
+		}
+		e.At = e.At.UTC()
+		e.Action, e.From, e.To = finding.Action(action), finding.State(from), finding.State(to)
+		e.Until = timePtr(until)
+		if evidence.Valid {
+			e.Evidence = json.RawMessage(evidence.String)
+		}
+		out = append(out, e)
+	}
+	return out, s.fail(op, rows.Err())
+}
+
+// findingEvent is one row of finding_events to append.
+type findingEvent struct {
+	findingID int64
+	at        time.Time
+	actor     string
+	action    finding.Action
+	from, to  finding.State
+	reason    string
+	until     *time.Time
+	jobID     string
+	evidence  json.RawMessage
+}
+
+const findingEventInsert = "INSERT INTO finding_events (finding_id, at, actor, action, from_state, to_state, reason, until_at, job_id, evidence) VALUES "
+
+const findingEventN = 10
+
+// addFindingEvents appends events with multi-row inserts.
+func (s *Store) addFindingEvents(ctx context.Context, tx *sql.Tx, evs []findingEvent) error {
+	stmt := func(n int) string { return s.q(findingEventInsert + placeholders(n, findingEventN)) }
+	return batches(ctx, tx, evs, stmt, func(st *sql.Stmt, chunk []findingEvent) error {
+		args := make([]any, 0, len(chunk)*findingEventN)
+		for _, e := range chunk {
+			args = append(args, e.findingID, e.at, e.actor, string(e.action), string(e.from), string(e.to), e.reason,
+				nullTime(e.until), e.jobID, evidenceArg(e.evidence))
+		}
+		_, err := st.ExecContext(ctx, args...)
+		return err
+	})
+}
+
+// WorstForAsset returns the worst severity among the asset's active
+// findings and whether any of them is KEV-listed.
+func (s *Store) WorstForAsset(ctx context.Context, assetID int64) (finding.Severity, bool, error) {
+	const op = "worst finding for asset"
+	var rank, kev sql.NullInt64
+	err := s.r.QueryRowContext(ctx, s.q("SELECT MAX(f.severity_rank), MAX(CASE WHEN f.kev THEN 1 ELSE 0 END) FROM findings f WHERE f.asset_id = ? AND "+activeStates),
+		assetID).Scan(&rank, &kev)
+	if err != nil {
+		return "", false, s.fail(op, err)
+	}
+	if !rank.Valid {
+		return "", false, nil
+	}
+	return severityOfRank(int(rank.Int64)), kev.Int64 == 1, nil
+}
+
+func severityOfRank(r int) finding.Severity {
+	for _, sev := range finding.Severities {
+		if sev.Rank() == r {
+			return sev
+		}
+	}
+	return ""
+}
+
+// daysSince is an SQL expression for the days (fractional) from col to
+// the time given as its one argument.
+func (s *Store) daysSince(col string) string {
+	if s.d.postgres() {
+		return "CAST(EXTRACT(EPOCH FROM (CAST(? AS TIMESTAMPTZ) - " + col + ")) AS DOUBLE PRECISION) / 86400.0"
+	}
+	return "(julianday(?) - julianday(" + col + "))"
+}
+
+// Debt returns the compliance debt of every organization the principal
+// sees, each over its subtree, in ID order of the organizations.
+//
+// One query aggregates the active findings per organization, severity and
+// KEV listing (count, overdue count, and the sum of days overdue); the
+// roll-up along the materialized paths happens here. The weight of a group
+// is n × finding.DebtWeight(severity, kev, mean days overdue), which equals
+// the sum of the members' weights because DebtWeight is linear in the days
+// for every overdue finding (days > 0).
+func (s *Store) Debt(ctx context.Context, p auth.Principal, at time.Time) ([]store.OrgDebt, error) {
+	const op = "debt"
+	if err := needRead(p); err != nil {
+		return nil, s.fail(op, err)
+	}
+	if at.IsZero() {
+		at = time.Now()
+	}
+	at = at.UTC().Truncate(time.Microsecond)
+	sc, err := s.scopeOf(ctx, s.r, p)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	out := []store.OrgDebt{}
+	if sc.none() {
+		return out, nil
+	}
+	cond, cargs := sc.cond("path")
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT id, path FROM orgs WHERE "+cond+" ORDER BY id"), cargs...)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	byPath := map[string]int{}
+	var paths []string
+	for rows.Next() {
+		var (
+			id   int64
+			path string
+		)
+		if err := rows.Scan(&id, &path); err != nil {
+			rows.Close()
+			return nil, s.fail(op, err)
+		}
+		byPath[path] = len(out)
+		paths = append(paths, path)
+		d := store.OrgDebt{OrgID: id, BySeverity: make(map[finding.Severity]int, len(finding.Severities))}
+		for _, sev := range finding.Severities {
+			d.BySeverity[sev] = 0
+		}
+		out = append(out, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(op, err)
+	}
+	pathOf := make(map[int64]string, len(out))
+	for i, d := range out {
+		pathOf[d.OrgID] = paths[i]
+	}
+
+	var w where
+	w.add(activeStates)
+	if !sc.all {
+		w.add("f.org_id IN (SELECT id FROM orgs WHERE "+cond+")", cargs...)
+	}
+	query := "SELECT f.org_id, f.severity, f.kev, COUNT(*), " +
+		"SUM(CASE WHEN f.due_at < ? THEN 1 ELSE 0 END), " +
+		"SUM(CASE WHEN f.due_at < ? THEN " + s.daysSince("f.due_at") + " ELSE 0 END) " +
+		"FROM findings f" + w.String() + " GROUP BY f.org_id, f.severity, f.kev"
+	rows, err = s.r.QueryContext(ctx, s.q(query), append([]any{at, at, at}, w.args...)...)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			orgID           int64
+			sev             string
+			kev             bool
+			active, overdue int
+			days            sql.NullFloat64
+		)
+		if err := rows.Scan(&orgID, &sev, &kev, &active, &overdue, &days); err != nil {
+			return nil, s.fail(op, err)
+		}
+		var weighted float64
+		if overdue > 0 {
+			weighted = float64(overdue) * finding.DebtWeight(finding.Severity(sev), kev, days.Float64/float64(overdue))
+		}
+		path, ok := pathOf[orgID]
+		if !ok {
+			continue // an organization created after the first query
+		}
+		// Add to the organization and every ancestor in view: the
+		// prefixes of its path that end in '/'.
+		for i := 1; i < len(path); i++ {
+			if path[i] != '/' {
+				continue
+			}
+			j, ok := byPath[path[:i+1]]
+			if !ok {
+				continue
+			}
+			d := &out[j]
+			d.Active += active
+			d.Overdue += overdue
+			if kev {
+				d.KEV += active
+			}
+			d.Weighted += weighted
+			d.BySeverity[finding.Severity(sev)] += active
+		}
+	}
+	return out, s.fail(op, rows.Err())
+}
