@@ -517,3 +517,45 @@ func memcachedServer(c net.Conn) {
 		}
 	}
 }
+
+type peekConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p peekConn) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+// tlsOnlyNginx is nginx with "listen 8443 ssl": TLS clients get h, plain
+// HTTP gets nginx's 400 page.
+func tlsOnlyNginx(t testing.TB, h handler) handler {
+	inner := tlsWrap(t, nil, h)
+	return func(c net.Conn) {
+		r := bufio.NewReader(c)
+		first, err := r.Peek(1)
+		if err != nil {
+			return
+		}
+		pc := peekConn{Conn: c, r: r}
+		if first[0] == 0x16 {
+			inner(pc)
+			return
+		}
+		readHTTPRequest(r)
+		body := "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>The plain HTTP request was sent to HTTPS port</center>\r\n<hr><center>nginx/1.24.0</center>\r\n</body>\r\n</html>\r\n"
+		fmt.Fprintf(c, "HTTP/1.1 400 Bad Request\r\nServer: nginx/1.24.0\r\nContent-Type: text/html\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+	}
+}
+
+// netbiosSMB accepts a NetBIOS session request, then answers SMB2.
+func netbiosSMB(dialect uint16) handler {
+	smb := smbServer(dialect)
+	return func(c net.Conn) {
+		var hdr [4]byte
+		if _, err := io.ReadFull(c, hdr[:]); err != nil || hdr[0] != 0x81 {
+			return
+		}
+		io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint16(hdr[2:])))
+		c.Write([]byte{0x82, 0, 0, 0})
+		smb(c)
+	}
+}

@@ -160,6 +160,7 @@ func (p *Prober) Identify(ctx context.Context, addr netip.AddrPort, hostname str
 		}
 		s.ran[name] = true
 		pr := probes[name]
+		wasTLS := s.tls
 		conn := reuse
 		reuse = nil
 		if conn == nil {
@@ -175,9 +176,13 @@ func (p *Prober) Identify(ctx context.Context, addr netip.AddrPort, hostname str
 			conn.Close()
 		}
 		if next != nil {
-			// The TLS probe succeeded: everything after it runs inside TLS.
+			// The probe redirected the search: the TLS probe succeeded and
+			// everything after it runs inside TLS, or an HTTP error page
+			// said the port wants TLS.
 			queue = next
-			clear(s.ran)
+			if s.tls && !wasTLS {
+				clear(s.ran)
+			}
 		}
 	}
 	if reuse != nil {
@@ -281,6 +286,9 @@ func (s *session) read(c net.Conn, wait time.Duration, complete func([]byte) boo
 	buf := make([]byte, 0, min(max, 4096))
 	tmp := make([]byte, min(max, 4096))
 	for len(buf) < max {
+		if expired(s.ctx) {
+			break
+		}
 		dl := limit
 		if len(buf) > 0 {
 			if idle := time.Now().Add(s.p.o.IdleGap); idle.Before(dl) {
@@ -299,6 +307,9 @@ func (s *session) read(c net.Conn, wait time.Duration, complete func([]byte) boo
 			}
 			return nil, err
 		}
+	}
+	if len(buf) == 0 {
+		return nil, context.Cause(s.ctx)
 	}
 	return buf, nil
 }
@@ -433,10 +444,15 @@ var tlsNames = map[string]string{
 func (s *session) banner(c net.Conn, raw []byte) {
 	switch {
 	case raw[0] == iac:
-		all := raw
-		for round := 0; round < 3; round++ {
-			_, reply := parseTelnet(all)
-			if len(reply) == 0 || s.write(c, reply) != nil {
+		// Refuse every option the server asks about, until it shows text
+		// (its banner or login prompt) or stops negotiating.
+		all, chunk := raw, raw
+		for round := 0; round < 3 && len(all) < s.p.o.MaxRead; round++ {
+			tf, reply := parseTelnet(chunk)
+			if len(reply) == 0 || (round > 0 && strings.TrimSpace(tf["telnet.text"]) != "") {
+				break
+			}
+			if s.write(c, reply) != nil {
 				break
 			}
 			more, _ := s.read(c, min(s.p.o.Timeout, 1500*time.Millisecond), nil)
@@ -444,9 +460,7 @@ func (s *session) banner(c net.Conn, raw []byte) {
 				break
 			}
 			all = append(all, more...)
-			if len(all) >= s.p.o.MaxRead {
-				break
-			}
+			chunk = more
 		}
 		s.evaluate(KindBanner, all, parseBanner(all))
 		return

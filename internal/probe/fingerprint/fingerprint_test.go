@@ -170,6 +170,11 @@ func TestIdentify(t *testing.T) {
 		}, service: "smtps", product: "Postfix smtpd", tls: true},
 		{name: "telnet", port: 23, h: fixed(telnetServer),
 			service: "telnet", product: "Linux telnetd", extra: map[string]string{"os": "Ubuntu 22.04.4 LTS"}},
+		{name: "https needed, plain HTTP refused", h: func(t *testing.T) handler {
+			return tlsOnlyNginx(t, httpServer(map[string]httpReply{"": {headers: []string{"Server: nginx/1.24.0"}, body: "<title>shop</title>"}}))
+		}, service: "https", product: "nginx", version: "1.24.0", tls: true, extra: map[string]string{"http.title": "shop"}},
+		{name: "smb over netbios", port: 139, h: fixed(netbiosSMB(0x0210)),
+			service: "smb", extra: map[string]string{"smb.dialect": "2.1"}},
 		{name: "ssh on the https port", port: 443, h: fixed(banner("SSH-2.0-OpenSSH_8.9p1\r\n")),
 			service: "ssh", product: "OpenSSH", version: "8.9p1"},
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -134,9 +135,26 @@ func httpProbe(path string) func(*session, net.Conn) []string {
 			return nil
 		}
 		f.set("path", path)
+		if !s.tls && tlsRequired(f) {
+			// A TLS server that answers plain HTTP with an explanation;
+			// identify what is inside instead of the error page.
+			s.addExtra("http.server", f["header.server"])
+			if len(raw) > 0 && s.firstRaw == nil {
+				s.firstRaw = raw
+			}
+			return append([]string{"tls"}, genericProbes...)
+		}
 		s.evaluate(KindHTTP, raw, f)
 		return nil
 	}
+}
+
+// tlsRequiredRE matches the error pages that web servers send when plain
+// HTTP reaches a TLS port (nginx, Apache httpd, Go net/http, others).
+var tlsRequiredRE = regexp.MustCompile(`(?i)plain HTTP request was sent to HTTPS port|speaking plain HTTP to an SSL-enabled server|HTTP request to an HTTPS server|This combination of host and port requires TLS|use the HTTPS scheme`)
+
+func tlsRequired(f facts) bool {
+	return (f["status"] == "400" || f["status"] == "497") && tlsRequiredRE.MatchString(f["body"])
 }
 
 func (s *session) httpRequest(path string) []byte {
