@@ -168,15 +168,15 @@ func mysqlHandshake(version string) []byte {
 	var p bytes.Buffer
 	p.WriteByte(10)
 	p.WriteString(version + "\x00")
-	p.Write([]byte{0x2a, 0, 0, 0})           // connection id 42
-	p.WriteString("abcdefgh\x00")            // auth data part 1 + filler
-	p.Write([]byte{0xff, 0xff})              // capabilities low
-	p.WriteByte(0xff)                        // charset
-	p.Write([]byte{0x02, 0x00})              // status
-	p.Write([]byte{0xff, 0xdf})              // capabilities high (PLUGIN_AUTH set)
-	p.WriteByte(21)                          // auth data length
-	p.Write(make([]byte, 10))                // reserved
-	p.WriteString("ijklmnopqrst\x00")        // auth data part 2
+	p.Write([]byte{0x2a, 0, 0, 0})    // connection id 42
+	p.WriteString("abcdefgh\x00")     // auth data part 1 + filler
+	p.Write([]byte{0xff, 0xff})       // capabilities low
+	p.WriteByte(0xff)                 // charset
+	p.Write([]byte{0x02, 0x00})       // status
+	p.Write([]byte{0xff, 0xdf})       // capabilities high (PLUGIN_AUTH set)
+	p.WriteByte(21)                   // auth data length
+	p.Write(make([]byte, 10))         // reserved
+	p.WriteString("ijklmnopqrst\x00") // auth data part 2
 	p.WriteString("caching_sha2_password\x00")
 	n := p.Len()
 	return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), 0}, p.Bytes()...)
