@@ -317,6 +317,10 @@ func mssqlServer(major, minor byte, build, sub uint16) handler {
 }
 
 func smbServer(dialect uint16) handler {
+	return smbServerNTLM(dialect, ntlmChallenge(10, 0, 20348, map[uint16]string{1: "FILESRV01", 2: "CORP", 3: "filesrv01.corp.example", 4: "corp.example", 5: "corp.example"}))
+}
+
+func smbServerNTLM(dialect uint16, ch []byte) handler {
 	return func(c net.Conn) {
 		var nb [4]byte
 		if _, err := io.ReadFull(c, nb[:]); err != nil {
@@ -341,8 +345,53 @@ func smbServer(dialect uint16) handler {
 		binary.LittleEndian.PutUint64(body[40:], ft)
 		binary.LittleEndian.PutUint16(body[56:], 0x80)
 		c.Write(netbiosWrap(append(h, body...)))
+		// SESSION_SETUP: answer an NTLMSSP NEGOTIATE with a CHALLENGE.
+		if _, err := io.ReadFull(c, nb[:]); err != nil {
+			return
+		}
+		req := make([]byte, int(nb[1])<<16|int(nb[2])<<8|int(nb[3]))
+		if _, err := io.ReadFull(c, req); err != nil || !bytes.Contains(req, ntlmSignature) {
+			return
+		}
+		h2 := append([]byte(nil), h...)
+		binary.LittleEndian.PutUint32(h2[8:], 0xc0000016) // MORE_PROCESSING_REQUIRED
+		binary.LittleEndian.PutUint16(h2[12:], 1)
+		sb := make([]byte, 8)
+		binary.LittleEndian.PutUint16(sb[0:], 9)
+		binary.LittleEndian.PutUint16(sb[4:], 64+8)
+		binary.LittleEndian.PutUint16(sb[6:], uint16(len(ch)))
+		c.Write(netbiosWrap(append(append(h2, sb...), ch...)))
 		drain(c)
 	}
+}
+
+func ntlmChallenge(major, minor byte, build uint16, av map[uint16]string) []byte {
+	var ti []byte
+	for _, id := range []uint16{2, 1, 4, 3, 5} {
+		v, ok := av[id]
+		if !ok {
+			continue
+		}
+		var u []byte
+		for _, r := range v {
+			u = binary.LittleEndian.AppendUint16(u, uint16(r))
+		}
+		ti = binary.LittleEndian.AppendUint16(ti, id)
+		ti = binary.LittleEndian.AppendUint16(ti, uint16(len(u)))
+		ti = append(ti, u...)
+	}
+	ti = append(ti, 0, 0, 0, 0)
+	m := append([]byte(nil), ntlmSignature...)
+	m = binary.LittleEndian.AppendUint32(m, 2)
+	m = append(m, 0, 0, 0, 0, 56, 0, 0, 0) // empty target name at 56
+	m = binary.LittleEndian.AppendUint32(m, 0xe2898215)
+	m = append(m, []byte("challeng")...)
+	m = append(m, make([]byte, 8)...)
+	m = binary.LittleEndian.AppendUint16(m, uint16(len(ti)))
+	m = binary.LittleEndian.AppendUint16(m, uint16(len(ti)))
+	m = binary.LittleEndian.AppendUint32(m, 56)
+	m = append(m, major, minor, byte(build), byte(build>>8), 0, 0, 0, 15)
+	return append(m, ti...)
 }
 
 func rdpServer(reply []byte) handler {

@@ -129,7 +129,9 @@ func TestIdentify(t *testing.T) {
 		{name: "mssql 2019", port: 1433, h: fixed(mssqlServer(15, 0, 2000, 5)),
 			service: "mssql", product: "Microsoft SQL Server 2019", version: "15.0.2000.5"},
 		{name: "smb", port: 445, h: fixed(smbServer(0x0302)),
-			service: "smb", extra: map[string]string{"smb.dialect": "3.0.2", "smb.signing": "enabled"}},
+			service: "smb", product: "Microsoft Windows", version: "10.0.20348",
+			extra: map[string]string{"smb.dialect": "3.0.2", "smb.signing": "enabled", "os": "Windows Server 2022",
+				"netbios.computer": "FILESRV01", "dns.domain": "corp.example"}},
 		{name: "rdp", port: 3389, h: fixed(rdpServer(rdpWindowsCC)),
 			service: "rdp", product: "Microsoft Terminal Services", extra: map[string]string{"rdp.selected_protocol": "credssp"}},
 		{name: "vnc", port: 5900, h: fixed(vncServer("RFB 003.008\n", 1, 2)),
@@ -173,8 +175,10 @@ func TestIdentify(t *testing.T) {
 		{name: "https needed, plain HTTP refused", h: func(t *testing.T) handler {
 			return tlsOnlyNginx(t, httpServer(map[string]httpReply{"": {headers: []string{"Server: nginx/1.24.0"}, body: "<title>shop</title>"}}))
 		}, service: "https", product: "nginx", version: "1.24.0", tls: true, extra: map[string]string{"http.title": "shop"}},
+		{name: "smb samba", port: 445, h: fixed(smbServerNTLM(0x0311, ntlmChallenge(6, 1, 0, map[uint16]string{1: "NAS", 2: "WORKGROUP"}))),
+			service: "smb", product: "Samba smbd", extra: map[string]string{"smb.dialect": "3.1.1", "netbios.computer": "NAS"}},
 		{name: "smb over netbios", port: 139, h: fixed(netbiosSMB(0x0210)),
-			service: "smb", extra: map[string]string{"smb.dialect": "2.1"}},
+			service: "smb", product: "Microsoft Windows", version: "10.0.20348", extra: map[string]string{"smb.dialect": "2.1"}},
 		{name: "ssh on the https port", port: 443, h: fixed(banner("SSH-2.0-OpenSSH_8.9p1\r\n")),
 			service: "ssh", product: "OpenSSH", version: "8.9p1"},
 	}

@@ -101,6 +101,19 @@ func FuzzParseSMB(f *testing.F) {
 	})
 }
 
+func FuzzParseNTLMChallenge(f *testing.F) {
+	f.Add(ntlmChallenge(10, 0, 20348, map[uint16]string{1: "FILESRV01", 2: "CORP", 3: "filesrv01.corp.example"}))
+	f.Add(ntlmChallenge(6, 1, 0, map[uint16]string{1: "SAMBA", 2: "WORKGROUP"}))
+	f.Add(ntlmNegotiate())
+	f.Add(smb2SessionSetup(ntlmNegotiate()))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fs, err := parseNTLMChallenge(b)
+		if err == nil {
+			checkFacts(t, fs)
+		}
+	})
+}
+
 func FuzzParseRDP(f *testing.F) {
 	f.Add(rdpWindowsCC)
 	f.Add([]byte{0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0, 0, 0x12, 0x34, 0, 0x03, 0x00, 0x08, 0x00, 0x05, 0, 0, 0})

@@ -508,6 +508,17 @@ func runSMB(netbios bool) func(*session, net.Conn) []string {
 		}
 		raw := s.exchange(c, smb2Negotiate(), nbssComplete)
 		f, err := parseSMB(raw)
+		if err == nil && f["smb.protocol"] == "2" && f["smb.dialect"] != "" && !expired(s.ctx) {
+			// Same connection: ask for an NTLM challenge, which names the
+			// OS version and the host.
+			if ch := s.exchange(c, smb2SessionSetup(ntlmNegotiate()), nbssComplete); len(ch) > 0 {
+				if nf, err := parseNTLMChallenge(ch); err == nil {
+					for k, v := range nf {
+						f[k] = v
+					}
+				}
+			}
+		}
 		if (err != nil || f["smb.protocol"] == "") && !expired(s.ctx) && !netbios {
 			// Perhaps SMB1 only: try the multi-protocol negotiate.
 			if c2, derr := s.dial(); derr == nil {
