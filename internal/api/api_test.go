@@ -16,6 +16,8 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/api"
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/queue/natsq"
+	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
 	"github.com/rampart-cert/rampart/internal/store/sqlstore"
@@ -48,7 +50,14 @@ func newEnv(t *testing.T) *env {
 	if err := guard.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := api.New(api.Deps{Store: st, Guard: guard, Logger: log, Version: "test"})
+	q, err := natsq.Open(ctx, natsq.Options{DataDir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	sched := scan.NewScheduler(st, q, guard, nil, scan.SchedulerConfig{Region: "default", Logger: log})
+	srv := api.New(api.Deps{Store: st, Guard: guard, Queue: q, Scheduler: sched, Logger: log, Version: "test",
+		ScannerInfo: api.ScannerInfo{Operator: "VNCERT/CC", Contact: "scanner@vncert.vn", UserAgent: "Rampart-Scanner/test"}})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	e := &env{t: t, st: st, srv: srv, http: hs, guard: guard}

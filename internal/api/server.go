@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
 )
@@ -54,6 +55,10 @@ type Deps struct {
 	Now      func() time.Time
 	// SessionTTL is how long a token from /api/v1/auth/login lives.
 	SessionTTL time.Duration
+	// Scheduler builds and queues scan jobs for "scan now"; nil disables it.
+	Scheduler *scan.Scheduler
+	// ScannerInfo fills the public /scanner page.
+	ScannerInfo ScannerInfo
 	// TrustProxy takes the client address from X-Forwarded-For (only
 	// behind a reverse proxy that sets it).
 	TrustProxy bool
@@ -131,6 +136,7 @@ func New(d Deps) *Server {
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
 	}
+	s.mux.HandleFunc("GET /scanner", s.scanner)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry}))

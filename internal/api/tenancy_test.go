@@ -5,10 +5,22 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/org"
+	"github.com/rampart-cert/rampart/internal/store"
 )
+
+func mustList(t *testing.T, e *env, orgID int64) []asset.Asset {
+	t.Helper()
+	page, err := e.st.ListAssets(context.Background(), auth.SystemPrincipal, store.AssetFilter{OrgID: orgID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Items
+}
 
 // probe is one request a tenant A credential makes against tenant B.
 type probe struct {
@@ -53,17 +65,34 @@ func TestTenancyEveryRoute(t *testing.T) {
 			bTokenID = tk.ID
 		}
 	}
+	bJob := store.ScanJob{ID: "beta-job-1", AssetID: bAsset, Type: "portscan", Region: "default", Reason: "manual"}
+	if err := e.st.CreateScanJob(ctx, sys, &bJob); err != nil {
+		t.Fatal(err)
+	}
+	bCIDR := int64(0)
+	for _, a := range mustList(t, e, beta) {
+		if a.Kind == "cidr" {
+			bCIDR = a.ID
+		}
+	}
+	if err := e.st.RecordScan(ctx, store.ScanReport{JobID: bJob.ID, AssetID: bCIDR, At: time.Now(), Hosts: []string{"198.51.100.5"},
+		Ports: []int{22}, Open: []store.Observation{{IP: "198.51.100.5", Port: 22, Proto: "tcp", Service: "ssh", Product: "OpenSSH"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetScanPolicy(ctx, sys, beta, store.ScanPolicy{Exclusions: []string{"secret.beta.gov.vn"}}); err != nil {
+		t.Fatal(err)
+	}
 	e.refresh()
 
 	// What BETA looks like before; compared after the walk.
 	before := e.snapshot([]string{
 		fmt.Sprintf("/api/v1/orgs/%d", beta), fmt.Sprintf("/api/v1/orgs/%d", beta1),
 		fmt.Sprintf("/api/v1/assets/%d", bAsset), fmt.Sprintf("/api/v1/orgs/%d/contacts", beta),
-		fmt.Sprintf("/api/v1/users/%d", bUser.ID),
+		fmt.Sprintf("/api/v1/users/%d", bUser.ID), fmt.Sprintf("/api/v1/orgs/%d/scan-policy", beta),
 	})
 
 	// Strings that must never appear in a successful answer to ALFA.
-	secrets := []string{"BETA", "beta.gov.vn", "198.51.100.0/24", "contact@beta.gov.vn", "beta-admin"}
+	secrets := []string{"BETA", "beta.gov.vn", "198.51.100.0/24", "contact@beta.gov.vn", "beta-admin", "beta-job", "198.51.100.5"}
 
 	probes := map[string][]probe{
 		"GET /api/v1/orgs": {{"GET", "/api/v1/orgs", nil}, {"GET", fmt.Sprintf("/api/v1/orgs?parent_id=%d", beta), nil},
@@ -102,7 +131,15 @@ func TestTenancyEveryRoute(t *testing.T) {
 		"GET /api/v1/tokens":               {{"GET", "/api/v1/tokens", nil}},
 		"POST /api/v1/tokens":              {{"POST", "/api/v1/tokens", map[string]any{"name": "evil", "role": "viewer", "org_id": beta}}, {"POST", "/api/v1/tokens", map[string]any{"name": "evil", "role": "worker"}}},
 		"DELETE /api/v1/tokens/{id}":       {{"DELETE", fmt.Sprintf("/api/v1/tokens/%d", bTokenID), nil}},
-		"GET /api/v1/audit":                {{"GET", "/api/v1/audit", nil}, {"GET", fmt.Sprintf("/api/v1/audit?object_type=org&object_id=%d", beta), nil}},
+		"POST /api/v1/scans":               {{"POST", "/api/v1/scans", map[string]any{"asset_id": bAsset}}, {"POST", "/api/v1/scans", map[string]any{"org_id": beta}}},
+		"GET /api/v1/scans": {{"GET", "/api/v1/scans", nil}, {"GET", fmt.Sprintf("/api/v1/scans?org_id=%d", beta), nil},
+			{"GET", fmt.Sprintf("/api/v1/scans?asset_id=%d", bAsset), nil}},
+		"GET /api/v1/scans/{id}": {{"GET", "/api/v1/scans/beta-job-1", nil}},
+		"GET /api/v1/observations": {{"GET", "/api/v1/observations", nil}, {"GET", fmt.Sprintf("/api/v1/observations?org_id=%d", beta), nil},
+			{"GET", "/api/v1/observations?ip=198.51.100.5", nil}},
+		"GET /api/v1/orgs/{id}/scan-policy": {{"GET", fmt.Sprintf("/api/v1/orgs/%d/scan-policy", beta), nil}},
+		"PUT /api/v1/orgs/{id}/scan-policy": {{"PUT", fmt.Sprintf("/api/v1/orgs/%d/scan-policy", beta), map[string]any{"exclusions": []string{}, "blackouts": []any{}}}},
+		"GET /api/v1/audit":                 {{"GET", "/api/v1/audit", nil}, {"GET", fmt.Sprintf("/api/v1/audit?object_type=org&object_id=%d", beta), nil}},
 	}
 	// Routes that involve no other organization's object.
 	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/openapi.json": true, "GET /api/v1/me": true}

@@ -1,0 +1,223 @@
+package api
+
+import (
+	"html/template"
+	"net/http"
+
+	"github.com/rampart-cert/rampart/internal/asset"
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/store"
+)
+
+type (
+	scanJobJSON     = store.ScanJob
+	scanJobPage     = store.Page[store.ScanJob]
+	observationPage = store.Page[store.Observation]
+	scanPolicyJSON  = store.ScanPolicy
+)
+
+type scanRequest struct {
+	AssetID int64 `json:"asset_id,omitempty"` // one asset
+	OrgID   int64 `json:"org_id,omitempty"`   // every asset of the organization (not its subtree)
+}
+
+type scanRequested struct {
+	Items []store.ScanJob `json:"items"`
+}
+
+// maxOrgScan bounds how many jobs one "scan this organization" creates.
+const maxOrgScan = 10000
+
+func (s *Server) requestScan(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if s.Scheduler == nil {
+		return errf(CodeUnavailable, "scanning is not enabled on this server")
+	}
+	var req scanRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if (req.AssetID == 0) == (req.OrgID == 0) {
+		return errf(CodeBadRequest, "give exactly one of asset_id and org_id")
+	}
+	if !p.Can(auth.PermWriteAssets) {
+		return errf(CodeForbidden, "your role may not request scans")
+	}
+	var assets []asset.Asset
+	if req.AssetID != 0 {
+		a, err := s.Store.GetAsset(r.Context(), p, req.AssetID)
+		if err != nil {
+			return err
+		}
+		assets = append(assets, a)
+	} else {
+		f := store.AssetFilter{OrgID: req.OrgID, PageRequest: store.PageRequest{Limit: store.MaxLimit}}
+		for {
+			page, err := s.Store.ListAssets(r.Context(), p, f)
+			if err != nil {
+				return err
+			}
+			assets = append(assets, page.Items...)
+			if page.Next == "" || len(assets) >= maxOrgScan {
+				break
+			}
+			f.After = page.Next
+		}
+		if len(assets) == 0 {
+			if _, err := s.Store.GetOrg(r.Context(), p, req.OrgID); err != nil {
+				return err
+			}
+		}
+	}
+	out := scanRequested{Items: []store.ScanJob{}}
+	now := s.Now()
+	for _, a := range assets {
+		if a.Kind == asset.KindASN {
+			continue
+		}
+		pol, err := s.Store.GetScanPolicy(r.Context(), p, a.OrgID)
+		if err != nil {
+			return err
+		}
+		j, err := s.Scheduler.Job(a, pol, "manual", p.Name, now)
+		if err != nil {
+			return err
+		}
+		if err := s.Store.CreateScanJob(r.Context(), p, &j); err != nil {
+			return err
+		}
+		if err := s.Scheduler.Queue(r.Context(), &j); err != nil {
+			return err
+		}
+		out.Items = append(out.Items, j)
+	}
+	writeJSON(w, 202, out)
+	return nil
+}
+
+func (s *Server) listScans(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	pr, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := store.JobFilter{PageRequest: pr, State: store.JobState(q.Get("state")), Region: q.Get("region")}
+	if f.OrgID, err = queryInt(r, "org_id"); err != nil {
+		return err
+	}
+	if f.AssetID, err = queryInt(r, "asset_id"); err != nil {
+		return err
+	}
+	page, err := s.Store.ListScanJobs(r.Context(), p, f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, page)
+	return nil
+}
+
+func (s *Server) getScan(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id := r.PathValue("id")
+	if id == "" || len(id) > 128 {
+		return errf(CodeBadRequest, "bad job id")
+	}
+	j, err := s.Store.GetScanJob(r.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, j)
+	return nil
+}
+
+func (s *Server) listObservations(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	pr, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := store.ObservationFilter{PageRequest: pr, IP: q.Get("ip"), Service: q.Get("service"), State: q.Get("state")}
+	if f.OrgID, err = queryInt(r, "org_id"); err != nil {
+		return err
+	}
+	if f.AssetID, err = queryInt(r, "asset_id"); err != nil {
+		return err
+	}
+	port, err := queryInt(r, "port")
+	if err != nil || port > 65535 {
+		return errf(CodeBadRequest, "port must be 1-65535")
+	}
+	f.Port = int(port)
+	if f.State != "" && f.State != "open" && f.State != "closed" {
+		return errf(CodeBadRequest, "state must be open or closed")
+	}
+	page, err := s.Store.ListObservations(r.Context(), p, f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, page)
+	return nil
+}
+
+func (s *Server) getScanPolicy(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	sp, err := s.Store.GetScanPolicy(r.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, sp)
+	return nil
+}
+
+func (s *Server) putScanPolicy(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var sp store.ScanPolicy
+	if err := decode(w, r, &sp); err != nil {
+		return err
+	}
+	if err := s.Store.SetScanPolicy(r.Context(), p, id, sp); err != nil {
+		return err
+	}
+	sp, err = s.Store.GetScanPolicy(r.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, sp)
+	return nil
+}
+
+// ScannerInfo is what the public /scanner page says.
+type ScannerInfo struct {
+	Operator  string // who runs the scanner
+	Contact   string // where to write
+	UserAgent string
+	Ranges    []string // source addresses, if published
+}
+
+var scannerPage = template.Must(template.New("scanner").Parse(`<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Rampart scanner — Hệ thống rà quét Rampart</title>
+<style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.55;color:#1a1a1a}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}code{background:#f2f2f2;padding:.1rem .3rem}</style>
+</head><body>
+<h1>Hệ thống rà quét Rampart</h1>
+<p>Các kết nối bạn thấy từ máy quét này thuộc <strong>{{.Operator}}</strong>. Chúng tôi chỉ rà quét những địa chỉ và tên miền đã được các cơ quan, tổ chức thành viên đăng ký, nhằm phát hiện sớm lỗ hổng bảo mật trên các hệ thống kết nối Internet và thông báo cho chủ sở hữu khắc phục.</p>
+<p>Máy quét chỉ thực hiện kết nối TCP, đọc thông tin dịch vụ và các kiểm tra an toàn không phá hoại; có giới hạn tốc độ cho từng máy chủ. Yêu cầu HTTP mang User-Agent <code>{{.UserAgent}}</code>.</p>
+{{with .Contact}}<p>Liên hệ: <a href="mailto:{{.}}">{{.}}</a></p>{{end}}
+{{with .Ranges}}<p>Địa chỉ nguồn: {{range $i, $r := .}}{{if $i}}, {{end}}<code>{{$r}}</code>{{end}}</p>{{end}}
+<h2 lang="en">Rampart scanner</h2>
+<p lang="en">The connections you see from this scanner belong to <strong>{{.Operator}}</strong>. It scans only addresses and names registered by member organizations, to find security weaknesses on internet-facing systems early and tell their owners. It makes TCP connections, reads service banners and runs non-destructive checks, rate-limited per host. HTTP requests carry the User-Agent <code>{{.UserAgent}}</code>.</p>
+{{with .Contact}}<p lang="en">Contact: <a href="mailto:{{.}}">{{.}}</a>. If you believe a system of yours is scanned in error, write to us and it will be excluded.</p>{{end}}
+</body></html>
+`))
+
+func (s *Server) scanner(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	if err := scannerPage.Execute(w, s.ScannerInfo); err != nil {
+		s.log.Warn("scanner page", "err", err)
+	}
+}

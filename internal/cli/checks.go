@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/rampart-cert/rampart/internal/check/all"
+	"github.com/rampart-cert/rampart/internal/check/template"
+	"github.com/rampart-cert/rampart/internal/vulndb"
+)
+
+const checksUsage = `usage:
+  rampart checks list [--templates DIR] [--format table|json] [--lang vi|en]
+  rampart checks lint DIR`
+
+func runChecks(ctx context.Context, env *Env, args []string) error {
+	if len(args) < 1 {
+		return fmt.Errorf("%w: %s", errUsage, checksUsage)
+	}
+	switch args[0] {
+	case "list":
+		fs, f := flags(env, "checks list", false)
+		dir := fs.String("templates", "", "directory of check templates to include")
+		format := fs.String("format", "table", "table or json")
+		lang := fs.String("lang", "en", "language of titles: vi or en")
+		if _, err := load(env, fs, f, args[1:]); err != nil {
+			return err
+		}
+		reg, errs := all.Registry(*dir)
+		for _, e := range errs {
+			fmt.Fprintln(env.Stderr, "template:", e)
+		}
+		cs := reg.All()
+		if *format == "json" {
+			metas := make([]any, len(cs))
+			for i, c := range cs {
+				metas[i] = c.Meta()
+			}
+			enc := json.NewEncoder(env.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(metas)
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tFAMILY\tSEVERITY\tTITLE")
+		for _, c := range cs {
+			m := c.Meta()
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.ID, m.Family, m.Severity, m.Title.In(*lang))
+		}
+		tw.Flush()
+		fmt.Fprintf(env.Stderr, "%d checks\n", len(cs))
+		return nil
+	case "lint":
+		if len(args) != 2 {
+			return fmt.Errorf("%w: %s", errUsage, checksUsage)
+		}
+		ts, errs := template.LoadDir(args[1])
+		// A template may not reuse a built-in ID either.
+		reg, _ := all.Registry("")
+		for _, t := range ts {
+			if _, dup := reg.Get(t.ID); dup {
+				errs = append(errs, fmt.Errorf("%s: id %s is a built-in check", t.File(), t.ID))
+			}
+		}
+		for _, e := range errs {
+			fmt.Fprintln(env.Stderr, e)
+		}
+		fmt.Fprintf(env.Stdout, "%d templates parsed, %d errors\n", len(ts), len(errs))
+		if len(errs) > 0 {
+			return fmt.Errorf("%d templates have errors", len(errs))
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %s", errUsage, checksUsage)
+}
+
+func runVulnDB(ctx context.Context, env *Env, args []string) error {
+	if len(args) < 1 || args[0] != "import" {
+		return fmt.Errorf("%w: usage: rampart vulndb import FILE... (NVD API 2.0 JSON, CISA KEV JSON, EPSS CSV; .gz too)", errUsage)
+	}
+	fs, f := flags(env, "vulndb import", false)
+	c, err := load(env, fs, f, args[1:])
+	if err != nil {
+		return err
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		return fmt.Errorf("%w: no files", errUsage)
+	}
+	dir := filepath.Join(c.Data, "vulndb")
+	sum, err := vulndb.Import(dir, files...)
+	if err != nil {
+		return err
+	}
+	for _, fsum := range sum.Files {
+		fmt.Fprintf(env.Stdout, "%s (%s): %d records, %d added, %d updated, %d unchanged, %d rejected\n",
+			fsum.Name, fsum.Kind, fsum.Records, fsum.Added, fsum.Updated, fsum.Unchanged, fsum.RejectedCount)
+		for _, r := range fsum.Rejected {
+			fmt.Fprintln(env.Stderr, "  rejected:", r)
+		}
+	}
+	fmt.Fprintf(env.Stdout, "vulnerability database in %s: %d added, %d updated, %d unchanged\n", dir, sum.Added, sum.Updated, sum.Unchanged)
+	return nil
+}

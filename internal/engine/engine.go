@@ -1,0 +1,283 @@
+// Package engine runs a whole scan: it expands targets, refuses anything the
+// scope does not allow, finds open ports, fingerprints what answers and runs
+// the applicable checks, streaming every result to a sink as it comes. The
+// one-shot `rampart scan` and the platform's workers use the same engine.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/check"
+	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
+	"github.com/rampart-cert/rampart/internal/probe/portscan"
+	"github.com/rampart-cert/rampart/internal/target"
+)
+
+// ErrOutOfScope is returned when a target is refused by the scope guard.
+var ErrOutOfScope = errors.New("engine: target out of scope")
+
+// Config says what a scan does.
+type Config struct {
+	Ports []uint16
+	// Scan tunes the port scan (rates, concurrency, timeouts, retries);
+	// its Ports are taken from Ports.
+	Scan portscan.Config
+	// Prober fingerprints open ports; nil skips fingerprinting (and the
+	// service checks that need it).
+	Prober             *fingerprint.Prober
+	ProbeConcurrency   int // fingerprints at once; default 64
+	Checks             []check.Check
+	CheckEnv           *check.Env
+	CheckConcurrency   int // checks at once; default 32
+	Resolver           target.Resolver
+	// Allow decides whether a target may be probed (the scope guard);
+	// nil allows everything. A refused target is reported to the sink and
+	// skipped.
+	Allow func(t target.Target) error
+	// Names are DNS names to run domain checks on (DNS, mail); by default
+	// every name among the specifications.
+	Names []string
+	// URLs are web applications to run URL checks on; by default every
+	// URL among the specifications.
+	URLs []string
+}
+
+// Port is one open port with its fingerprint.
+type Port struct {
+	IP      netip.Addr
+	Port    uint16
+	Host    string // the name the address came from, if any
+	RTT     time.Duration
+	Service fingerprint.Service
+}
+
+// Sink receives results as they come; its methods are called from several
+// goroutines at once and must be safe for that.
+type Sink interface {
+	Port(p Port)
+	Finding(t check.Target, r check.Result)
+	// Problem reports something that did not stop the scan: a refused
+	// target, an unreachable check target, a check error.
+	Problem(what string, err error)
+}
+
+// Summary is what a scan did.
+type Summary struct {
+	portscan.Stats
+	Findings    int
+	ChecksRun   int
+	Unreachable int          // check targets that did not answer
+	Reached     []netip.Addr // addresses with at least one open port
+	Refused     int          // targets refused by Allow
+}
+
+// Run scans specs (IPs, CIDRs, ranges, names, URLs) and returns when every
+// probe and check is done or ctx ends.
+func Run(ctx context.Context, specs []string, cfg Config, sink Sink) (Summary, error) {
+	var sum Summary
+	targets, _, err := target.Expander{Resolver: cfg.Resolver, Unresolved: func(spec string, err error) {
+		sink.Problem("resolve "+spec, err)
+	}}.Expand(ctx, specs)
+	if err != nil {
+		return sum, err
+	}
+	var refused int
+	var refusedMu sync.Mutex
+	allowed := func(yield func(target.Target) bool) {
+		for t := range targets {
+			if cfg.Allow != nil {
+				if err := cfg.Allow(t); err != nil {
+					refusedMu.Lock()
+					refused++
+					refusedMu.Unlock()
+					sink.Problem("refuse "+t.Addr.String(), err)
+					continue
+				}
+			}
+			if !yield(t) {
+				return
+			}
+		}
+	}
+
+	checks := newCheckPool(ctx, cfg, sink)
+	checks.domainAndURLTargets(specs)
+
+	// Fingerprint open ports as the scan finds them.
+	opens := make(chan portscan.Open, 1024)
+	var fpWG sync.WaitGroup
+	n := cfg.ProbeConcurrency
+	if n <= 0 {
+		n = 64
+	}
+	var reachedMu sync.Mutex
+	reached := map[netip.Addr]bool{}
+	for i := 0; i < n; i++ {
+		fpWG.Add(1)
+		go func() {
+			defer fpWG.Done()
+			for o := range opens {
+				reachedMu.Lock()
+				reached[o.Target.Addr] = true
+				reachedMu.Unlock()
+				p := Port{IP: o.Target.Addr, Port: o.Port, Host: o.Target.Name, RTT: o.RTT}
+				if cfg.Prober != nil {
+					svc, err := cfg.Prober.Identify(ctx, netip.AddrPortFrom(o.Target.Addr, o.Port), o.Target.Name)
+					if err != nil && ctx.Err() == nil {
+						sink.Problem(fmt.Sprintf("fingerprint %s:%d", o.Target.Addr, o.Port), err)
+					}
+					p.Service = svc
+				}
+				sink.Port(p)
+				checks.service(p)
+			}
+		}()
+	}
+	sc := cfg.Scan
+	sc.Ports = cfg.Ports
+	stats, err := portscan.Scan(ctx, sc, iter.Seq[target.Target](allowed), func(o portscan.Open) {
+		select {
+		case opens <- o:
+		case <-ctx.Done():
+		}
+	})
+	close(opens)
+	fpWG.Wait()
+	checks.wait()
+	sum.Stats = stats
+	sum.Refused = refused
+	sum.Findings, sum.ChecksRun, sum.Unreachable = checks.counts()
+	for a := range reached {
+		sum.Reached = append(sum.Reached, a)
+	}
+	sort.Slice(sum.Reached, func(i, j int) bool { return sum.Reached[i].Less(sum.Reached[j]) })
+	if err != nil {
+		return sum, err
+	}
+	return sum, ctx.Err()
+}
+
+// checkPool runs checks with bounded concurrency.
+type checkPool struct {
+	ctx   context.Context
+	cfg   Config
+	sink  Sink
+	sem   chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	found int
+	ran   int
+	unrch int
+}
+
+func newCheckPool(ctx context.Context, cfg Config, sink Sink) *checkPool {
+	n := cfg.CheckConcurrency
+	if n <= 0 {
+		n = 32
+	}
+	if cfg.CheckEnv == nil {
+		cfg.CheckEnv = &check.Env{}
+	}
+	return &checkPool{ctx: ctx, cfg: cfg, sink: sink, sem: make(chan struct{}, n)}
+}
+
+// service runs the checks that apply to an open port.
+func (c *checkPool) service(p Port) {
+	t := check.Target{Kind: check.TargetService, Addr: netip.AddrPortFrom(p.IP, p.Port), Host: p.Host,
+		Service: p.Service.Service, Product: p.Service.Product, Version: p.Service.Version, CPE: p.Service.CPE,
+		TLS: p.Service.TLS, Banner: p.Service.Banner}
+	c.run(t)
+}
+
+// domainAndURLTargets runs the domain and URL checks of the scan.
+func (c *checkPool) domainAndURLTargets(specs []string) {
+	names, urls := c.cfg.Names, c.cfg.URLs
+	if names == nil && urls == nil {
+		for _, s := range specs {
+			sp, err := target.ParseSpec(s)
+			if err != nil {
+				continue
+			}
+			switch sp.Kind {
+			case target.KindName:
+				names = append(names, sp.Host)
+			case target.KindURL:
+				urls = append(urls, s)
+			}
+		}
+	}
+	for _, n := range names {
+		c.run(check.Target{Kind: check.TargetDomain, Host: strings.TrimSuffix(strings.ToLower(n), ".")})
+	}
+	for _, u := range urls {
+		c.run(check.Target{Kind: check.TargetURL, URL: u})
+	}
+}
+
+func (c *checkPool) run(t check.Target) {
+	var todo []check.Check
+	for _, ch := range c.cfg.Checks {
+		if ch.Applies(t) {
+			todo = append(todo, ch)
+		}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		unreachable := false
+		for _, ch := range todo {
+			select {
+			case c.sem <- struct{}{}:
+			case <-c.ctx.Done():
+				return
+			}
+			rs, err := ch.Run(c.ctx, c.cfg.CheckEnv, t)
+			<-c.sem
+			c.mu.Lock()
+			c.ran++
+			c.mu.Unlock()
+			if err != nil {
+				if errors.Is(err, check.ErrUnreachable) {
+					unreachable = true
+				}
+				if c.ctx.Err() == nil {
+					c.sink.Problem(ch.Meta().ID+" "+t.String(), err)
+				}
+				continue
+			}
+			for _, r := range rs {
+				if r.Check == "" {
+					r.Check = ch.Meta().ID
+				}
+				c.mu.Lock()
+				c.found++
+				c.mu.Unlock()
+				c.sink.Finding(t, r)
+			}
+		}
+		if unreachable {
+			c.mu.Lock()
+			c.unrch++
+			c.mu.Unlock()
+		}
+	}()
+}
+
+func (c *checkPool) wait() { c.wg.Wait() }
+
+func (c *checkPool) counts() (found, ran, unreachable int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.found, c.ran, c.unrch
+}
