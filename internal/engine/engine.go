@@ -32,12 +32,12 @@ type Config struct {
 	Scan portscan.Config
 	// Prober fingerprints open ports; nil skips fingerprinting (and the
 	// service checks that need it).
-	Prober             *fingerprint.Prober
-	ProbeConcurrency   int // fingerprints at once; default 64
-	Checks             []check.Check
-	CheckEnv           *check.Env
-	CheckConcurrency   int // checks at once; default 32
-	Resolver           target.Resolver
+	Prober           *fingerprint.Prober
+	ProbeConcurrency int // fingerprints at once; default 64
+	Checks           []check.Check
+	CheckEnv         *check.Env
+	CheckConcurrency int // checks at once; default 32
+	Resolver         target.Resolver
 	// Allow decides whether a target may be probed (the scope guard);
 	// nil allows everything. A refused target is reported to the sink and
 	// skipped.
