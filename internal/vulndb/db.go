@@ -33,8 +33,9 @@ type Hit struct {
 	EPSS float64   // EPSS probability, 0 when unknown
 	// Percentile is the EPSS percentile, 0 when unknown.
 	Percentile float64
-	// Match is the vulnerable criteria (with its range) that matched.
-	Match CPEMatch
+	// Match is the vulnerable criteria (with its range) that matched; it
+	// points into CVE.Configurations and must not be changed.
+	Match *CPEMatch
 }
 
 // NewDB returns an empty database.
@@ -58,8 +59,13 @@ func (db *DB) AddCVE(c *CVE) error {
 	if err := c.compile(); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrBadRecord, c.ID, err)
 	}
-	i, ok := db.byID[c.ID]
-	if ok {
+	return db.addCompiled(c)
+}
+
+// addCompiled adds a CVE whose criteria compile() already parsed.
+func (db *DB) addCompiled(c *CVE) error {
+	i, replace := db.byID[c.ID]
+	if replace {
 		if !c.Modified.After(db.cves[i].Modified) {
 			return nil
 		}
@@ -72,15 +78,15 @@ func (db *DB) AddCVE(c *CVE) error {
 		db.cves = append(db.cves, c)
 		db.byID[c.ID] = i
 	}
-	for _, n := range c.Configurations {
-		db.indexNode(&n, i)
+	for k := range c.Configurations {
+		db.indexNode(&c.Configurations[k], i, replace)
 	}
 	return nil
 }
 
-func (db *DB) indexNode(n *Node, i int32) {
+func (db *DB) indexNode(n *Node, i int32, replace bool) {
 	for k := range n.Children {
-		db.indexNode(&n.Children[k], i)
+		db.indexNode(&n.Children[k], i, replace)
 	}
 	for k := range n.Match {
 		m := &n.Match[k]
@@ -89,7 +95,7 @@ func (db *DB) indexNode(n *Node, i int32) {
 		}
 		v, p := m.crit.Vendor, m.crit.Product
 		if v == Any || p == Any || hasWildcard(v) || hasWildcard(p) {
-			db.wild = appendOnce(db.wild, i)
+			db.wild = appendOnce(db.wild, i, replace)
 			continue
 		}
 		key := vpKey{v, p}
@@ -97,17 +103,15 @@ func (db *DB) indexNode(n *Node, i int32) {
 		if len(list) == 0 {
 			db.products[p] = append(db.products[p], v)
 		}
-		db.index[key] = appendOnce(list, i)
+		db.index[key] = appendOnce(list, i, replace)
 	}
 }
 
-// appendOnce appends i unless it is already the last element (a CVE's
-// criteria are indexed one after the other).
-func appendOnce(list []int32, i int32) []int32 {
-	if len(list) > 0 && list[len(list)-1] == i {
-		return list
-	}
-	if slices.Contains(list, i) { // a replaced record indexed again
+// appendOnce appends i unless the list has it: a CVE's criteria are
+// indexed one after the other, so only the last element needs a look,
+// except when a replaced record is indexed again.
+func appendOnce(list []int32, i int32, replace bool) []int32 {
+	if len(list) > 0 && list[len(list)-1] == i || replace && slices.Contains(list, i) {
 		return list
 	}
 	return append(list, i)
@@ -214,7 +218,7 @@ func (db *DB) collect(hits []Hit, t *CPE) []Hit {
 }
 
 func (db *DB) hit(c *CVE, m *CPEMatch) Hit {
-	h := Hit{CVE: c, Match: *m}
+	h := Hit{CVE: c, Match: m}
 	h.KEV, _ = db.KEV(c.ID)
 	if s, ok := db.epss[c.ID]; ok {
 		h.EPSS, h.Percentile = s.EPSS, s.Percentile

@@ -206,18 +206,20 @@ func result(s seen, h vulndb.Hit) check.Result {
 		title += " (known exploited)"
 	}
 	f := map[string]string{
-		"product":  s.product,
-		"cve":      c.ID,
-		"criteria": h.Match.Criteria,
+		"product": s.product,
+		"cve":     c.ID,
+	}
+	if m := h.Match; m != nil {
+		f["criteria"] = m.Criteria
+		if r := m.Range(); r != "" {
+			f["range"] = r
+		}
 	}
 	if s.version != "" {
 		f["version"] = s.version
 	}
 	if s.cpeRaw != "" {
 		f["cpe"] = s.cpeRaw
-	}
-	if r := h.Match.Range(); r != "" {
-		f["range"] = r
 	}
 	if v := c.CVSS; v != nil {
 		f["cvss"] = strconv.FormatFloat(v.Score, 'f', 1, 64)

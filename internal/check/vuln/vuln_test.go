@@ -265,3 +265,19 @@ func golden(t *testing.T, name string, v any) {
 		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", name, got)
 	}
 }
+
+func TestCleanVersion(t *testing.T) {
+	for in, want := range map[string]string{
+		"7.4p1 Debian-10+deb9u7": "7.4p1",
+		"2.4.49 (Unix)":          "2.4.49",
+		"v1.2.3":                 "1.2.3",
+		"V10":                    "10",
+		"version":                "version",
+		"  1.20.0 ":              "1.20.0",
+		"":                       "",
+	} {
+		if got := CleanVersion(in); got != want {
+			t.Errorf("CleanVersion(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
