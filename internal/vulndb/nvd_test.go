@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -192,5 +193,35 @@ func TestReadNVDRecordCap(t *testing.T) {
 	_, _, err := readAllNVD(t, []byte(big))
 	if !errors.Is(err, ErrTooLarge) {
 		t.Errorf("err = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestPickCVSS(t *testing.T) {
+	metric := func(v string, score float64, typ string) string {
+		return `{"source":"s","type":"` + typ + `","cvssData":{"version":"` + v + `","baseScore":` + strconv.FormatFloat(score, 'f', 1, 64) + `,"baseSeverity":"X"}}`
+	}
+	tests := []struct {
+		metrics string
+		want    string
+		score   float64
+	}{
+		{`{"cvssMetricV2":[` + metric("2.0", 5, "Primary") + `],"cvssMetricV40":[` + metric("4.0", 9.3, "Secondary") + `]}`, "4.0", 9.3},
+		{`{"cvssMetricV30":[` + metric("3.0", 8.1, "Primary") + `],"cvssMetricV40":[` + metric("4.0", 9.3, "Primary") + `]}`, "3.0", 8.1},
+		{`{"cvssMetricV31":[` + metric("3.1", 9.8, "Secondary") + `,` + metric("3.1", 7.5, "Primary") + `],"cvssMetricV30":[` + metric("3.0", 5, "Primary") + `]}`, "3.1", 7.5},
+		{`{"cvssMetricV2":[{"source":"nvd","type":"Primary","baseSeverity":"MEDIUM","cvssData":{"version":"2.0","baseScore":5.0}}]}`, "2.0", 5},
+	}
+	for _, tt := range tests {
+		rec := `{"id":"CVE-2099-0001","published":"2099-01-01T00:00:00","metrics":` + tt.metrics + `}`
+		got, _, err := readAllNVD(t, []byte(rec))
+		if err != nil || len(got) != 1 || got[0].CVSS == nil {
+			t.Fatalf("%s: %v", rec, err)
+		}
+		if c := got[0].CVSS; c.Version != tt.want || c.Score != tt.score || c.Severity == "" {
+			t.Errorf("%s: picked %+v, want %s %v", tt.metrics, c, tt.want, tt.score)
+		}
+	}
+	got, _, _ := readAllNVD(t, []byte(`{"id":"CVE-2099-0001","published":"2099-01-01T00:00:00"}`))
+	if got[0].CVSS != nil {
+		t.Errorf("unscored record got %+v", got[0].CVSS)
 	}
 }

@@ -148,3 +148,38 @@ func TestImportErrors(t *testing.T) {
 	}
 	unlock()
 }
+
+func TestImportGzipAndKEVMerge(t *testing.T) {
+	dir, src := t.TempDir(), t.TempDir()
+	kev := func(name, version, action string) string {
+		p := filepath.Join(src, name)
+		data := `{"catalogVersion":"` + version + `","vulnerabilities":[{"cveID":"CVE-2099-0001","dateAdded":"2099-01-01","requiredAction":"` + action + `"}]}`
+		if err := os.WriteFile(p, gz(t, []byte(data)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	epss := filepath.Join(src, "epss.csv.gz")
+	os.WriteFile(epss, gz(t, []byte("#model_version:v1,score_date:2099-01-02T00:00:00+0000\ncve,epss,percentile\nCVE-2099-0001,0.5,0.9\n")), 0o644)
+	if _, err := Import(dir, kev("k2.json.gz", "2099.02.01", "new"), epss); err != nil {
+		t.Fatal(err)
+	}
+	// An older catalog does not overwrite the newer entry.
+	sum, err := Import(dir, kev("k1.json.gz", "2099.01.01", "old"))
+	if err != nil || sum.Updated != 0 {
+		t.Fatalf("older catalog: %+v, %v", sum, err)
+	}
+	db, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, ok := db.KEV("CVE-2099-0001"); !ok || k.RequiredAction != "new" {
+		t.Errorf("KEV = %+v", k)
+	}
+	if s, ok := db.EPSS("CVE-2099-0001"); !ok || s.EPSS != 0.5 || s.Model != "v1" {
+		t.Errorf("EPSS = %+v", s)
+	}
+	if m := db.Info(); m.KEVCatalog != "2099.02.01" || m.EPSSDate.Year() != 2099 {
+		t.Errorf("manifest = %+v", m)
+	}
+}
