@@ -268,6 +268,8 @@ func (s *scanSink) Finding(t check.Target, r check.Result) {
 		Title: r.Title, Evidence: r.Evidence, CVE: r.CVE, KEV: r.KEV})
 }
 
+func (s *scanSink) Covered(check.Target, []string) {}
+
 func (s *scanSink) Problem(what string, err error) {
 	if errors.Is(err, engine.ErrOutOfScope) {
 		s.mu.Lock()

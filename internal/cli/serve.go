@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/rampart-cert/rampart/internal/api"
+	"github.com/rampart-cert/rampart/internal/config"
+	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scope"
 )
@@ -21,6 +23,7 @@ import (
 func runServe(ctx context.Context, env *Env, args []string) error {
 	fs, f := flags(env, "serve", true)
 	noWorker := fs.Bool("no-worker", false, "do not run an in-process worker (jobs go to `rampart worker` processes)")
+	noScheduler := fs.Bool("no-scheduler", false, "do not plan scans by cadence (scans run only when asked for)")
 	c, err := load(env, fs, f, args)
 	if err != nil {
 		return err
@@ -54,20 +57,25 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	defer cancelBG()
 	go guard.Run(bg)
 
-	// The results ingester. Job types arrive with the scanning engine;
-	// until then every result is acknowledged once logged.
-	ing, err := scan.ConsumeResults(bg, q, "ingester", "", func(ctx context.Context, r scan.Result) error {
-		log.Debug("result", "job", r.JobID, "type", r.Type, "worker", r.Worker, "error", r.Error)
-		return nil
-	})
+	// The results ingester: observations, job states and findings.
+	ingester := scan.NewIngester(st, guard, log)
+	if fs, ok := st.(scan.FindingStore); ok {
+		ingester.After = scan.FindingsHook(fs, guard, finding.DefaultPolicy, nil)
+	}
+	ing, err := ingester.Start(bg, q)
 	if err != nil {
 		return err
 	}
 	defer ing.Stop()
 
+	sched := scan.NewScheduler(st, q, guard, posture(st), scan.SchedulerConfig{Region: c.Region, Logger: log})
+	if !*noScheduler {
+		go sched.Run(bg)
+	}
+
 	if !*noWorker {
 		host, _ := os.Hostname()
-		w, err := scan.StartWorker(bg, q, scan.NewRegistry(), scan.WorkerConfig{Name: host + "/serve", Region: c.Region, Logger: log})
+		w, err := scan.StartWorker(bg, q, jobRegistry(c, log), scan.WorkerConfig{Name: host + "/serve", Region: c.Region, Logger: log})
 		if err != nil {
 			return err
 		}
@@ -76,7 +84,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := api.New(api.Deps{Store: st, Guard: guard, Queue: q, Logger: log, Registry: reg, Version: Version})
+	srv := api.New(api.Deps{Store: st, Guard: guard, Queue: q, Scheduler: sched, Logger: log, Registry: reg, Version: Version,
+		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
 
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
@@ -114,6 +123,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 func runWorker(ctx context.Context, env *Env, args []string) error {
 	fs, f := flags(env, "worker", false)
 	concurrency := fs.Int("concurrency", 4, "jobs to run at once")
+	ackWait := fs.Duration("ack-wait", 60*time.Second, "how long a job may go without a sign of life before another worker takes it")
 	c, err := load(env, fs, f, args)
 	if err != nil {
 		return err
@@ -128,7 +138,7 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	}
 	defer q.Close()
 	host, _ := os.Hostname()
-	w, err := scan.StartWorker(ctx, q, scan.NewRegistry(), scan.WorkerConfig{Name: host, Region: c.Region, Concurrency: *concurrency, Logger: log})
+	w, err := scan.StartWorker(ctx, q, jobRegistry(c, log), scan.WorkerConfig{Name: host, Region: c.Region, Concurrency: *concurrency, AckWait: *ackWait, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -152,4 +162,20 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 	defer st.Close()
 	fmt.Fprintf(env.Stdout, "database (%s) is up to date\n", st.Driver())
 	return nil
+}
+
+// posture gives the scheduler each asset's worst open finding, when the
+// store keeps findings.
+func posture(st any) scan.Posture {
+	if p, ok := st.(scan.Posture); ok {
+		return p
+	}
+	return nil
+}
+
+func operatorName(c config.Config) string {
+	if c.PublicURL != "" {
+		return "Rampart (" + c.PublicURL + ")"
+	}
+	return "the national CERT's Rampart platform"
 }

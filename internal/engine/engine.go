@@ -67,6 +67,10 @@ type Sink interface {
 	// Problem reports something that did not stop the scan: a refused
 	// target, an unreachable check target, a check error.
 	Problem(what string, err error)
+	// Covered reports the checks that ran to completion on a target (not
+	// those that could not reach it): a problem those checks look for and
+	// did not report is not there.
+	Covered(t check.Target, checks []string)
 }
 
 // Summary is what a scan did.
@@ -77,6 +81,8 @@ type Summary struct {
 	Unreachable int          // check targets that did not answer
 	Reached     []netip.Addr // addresses with at least one open port
 	Refused     int          // targets refused by Allow
+	// Targets lists the addresses scanned when there were at most 16.
+	Targets []netip.Addr
 }
 
 // Run scans specs (IPs, CIDRs, ranges, names, URLs) and returns when every
@@ -90,6 +96,7 @@ func Run(ctx context.Context, specs []string, cfg Config, sink Sink) (Summary, e
 		return sum, err
 	}
 	var refused int
+	var probed []netip.Addr
 	var refusedMu sync.Mutex
 	allowed := func(yield func(target.Target) bool) {
 		for t := range targets {
@@ -102,6 +109,11 @@ func Run(ctx context.Context, specs []string, cfg Config, sink Sink) (Summary, e
 					continue
 				}
 			}
+			refusedMu.Lock()
+			if len(probed) <= 16 {
+				probed = append(probed, t.Addr)
+			}
+			refusedMu.Unlock()
 			if !yield(t) {
 				return
 			}
@@ -154,6 +166,9 @@ func Run(ctx context.Context, specs []string, cfg Config, sink Sink) (Summary, e
 	checks.wait()
 	sum.Stats = stats
 	sum.Refused = refused
+	if len(probed) <= 16 {
+		sum.Targets = probed
+	}
 	sum.Findings, sum.ChecksRun, sum.Unreachable = checks.counts()
 	for a := range reached {
 		sum.Reached = append(sum.Reached, a)
@@ -236,6 +251,7 @@ func (c *checkPool) run(t check.Target) {
 	go func() {
 		defer c.wg.Done()
 		unreachable := false
+		var covered []string
 		for _, ch := range todo {
 			select {
 			case c.sem <- struct{}{}:
@@ -256,6 +272,7 @@ func (c *checkPool) run(t check.Target) {
 				}
 				continue
 			}
+			covered = append(covered, ch.Meta().ID)
 			for _, r := range rs {
 				if r.Check == "" {
 					r.Check = ch.Meta().ID
@@ -265,6 +282,9 @@ func (c *checkPool) run(t check.Target) {
 				c.mu.Unlock()
 				c.sink.Finding(t, r)
 			}
+		}
+		if len(covered) > 0 && c.ctx.Err() == nil {
+			c.sink.Covered(t, covered)
 		}
 		if unreachable {
 			c.mu.Lock()

@@ -40,6 +40,10 @@ type PortscanResult struct {
 	Open        []OpenPort `json:"open"`
 	Unreachable bool       `json:"unreachable,omitempty"` // nothing answered
 	Stats       ScanStats  `json:"stats"`
+	// Findings are the check results; Covered the checks that completed
+	// on each target (what was looked for, so what was not found is fixed).
+	Findings []FindingOut  `json:"findings,omitempty"`
+	Covered  []CoverageOut `json:"covered,omitempty"`
 }
 
 // ScanStats summarizes a scan.

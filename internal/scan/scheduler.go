@@ -39,7 +39,7 @@ type PortscanParams struct {
 // Posture tells the scheduler how bad an asset currently is; nil means
 // every asset counts as clean.
 type Posture interface {
-	Worst(ctx context.Context, assetID int64) (worst finding.Severity, kev bool, err error)
+	WorstForAsset(ctx context.Context, assetID int64) (worst finding.Severity, kev bool, err error)
 }
 
 // SchedulerStore is what the scheduler reads and writes.
@@ -170,7 +170,7 @@ func (s *Scheduler) plan(ctx context.Context, d store.DueAsset, now time.Time) (
 	}
 	interval := s.cfg.Cadence.Clean
 	if s.posture != nil {
-		worst, kev, err := s.posture.Worst(ctx, a.ID)
+		worst, kev, err := s.posture.WorstForAsset(ctx, a.ID)
 		if err != nil {
 			return false, err
 		}

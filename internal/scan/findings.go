@@ -1,0 +1,70 @@
+package scan
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/store"
+)
+
+// FindingStore is where the ingester records check results.
+type FindingStore interface {
+	RecordFindings(ctx context.Context, b store.FindingBatch) ([]store.FindingChange, error)
+}
+
+// FindingsHook returns an Ingester.After that turns a portscan result's
+// check results into findings: each result becomes a finding of the asset
+// that owns its address (the job's asset otherwise), and each completed
+// check on a target covers that target, so a problem it no longer sees is
+// fixed. onChange, when set, is told about new, reopened and fixed
+// findings (the notifier).
+func FindingsHook(fs FindingStore, scope ScopeChecker, policy finding.Policy, onChange func(context.Context, []store.FindingChange)) func(context.Context, store.ScanJob, PortscanResult) error {
+	return func(ctx context.Context, job store.ScanJob, r PortscanResult) error {
+		owner := func(ip string) (org, asset int64) {
+			if ip != "" && scope != nil {
+				if m, err := scope.Lookup(ip); err == nil {
+					return m.OrgID, m.AssetID
+				}
+			}
+			return job.OrgID, job.AssetID
+		}
+		b := store.FindingBatch{JobID: job.ID, At: time.Now().UTC(), Policy: policy}
+		for _, c := range r.Covered {
+			org, a := owner(c.IP)
+			checks := append([]string(nil), c.Checks...)
+			sort.Strings(checks)
+			b.Covered = append(b.Covered, store.Coverage{AssetID: a, OrgID: org, Target: c.Target, Checks: checks})
+		}
+		for _, f := range r.Findings {
+			org, a := owner(f.IP)
+			sev, err := finding.ParseSeverity(f.Severity)
+			if err != nil {
+				continue
+			}
+			ev, _ := json.Marshal(f.Evidence)
+			cve := f.CVE
+			if cve == nil {
+				cve = []string{}
+			}
+			b.Seen = append(b.Seen, store.Finding{
+				Key: finding.Key(a, f.Check, f.Target, f.Subject), OrgID: org, AssetID: a,
+				Check: f.Check, Family: f.Family, Severity: sev, Target: f.Target, Subject: f.Subject,
+				Title: f.Title, Evidence: ev, CVE: cve, KEV: f.KEV,
+			})
+		}
+		if len(b.Covered) == 0 && len(b.Seen) == 0 {
+			return nil
+		}
+		changes, err := fs.RecordFindings(ctx, b)
+		if err != nil {
+			return err
+		}
+		if onChange != nil && len(changes) > 0 {
+			onChange(ctx, changes)
+		}
+		return nil
+	}
+}
