@@ -19,11 +19,13 @@
 //
 // # Speed and politeness
 //
-// On Linux the scanner drives non-blocking sockets itself from one
-// goroutine through epoll: a probe costs a handful of system calls and no
-// goroutine, timer or runtime poller registration. Elsewhere, and whenever
-// Config.Dial is set (tests use it to simulate silent ports), each probe is
-// a goroutine calling the dial function.
+// On Linux each worker (Config.Workers, default GOMAXPROCS; a host belongs
+// to one worker) drives non-blocking sockets itself through epoll: no
+// goroutine, timer or runtime poller registration per probe, and sockets
+// are reused (connect() again reports how an attempt ended and resets the
+// socket), so a closed port costs two connect() calls. Elsewhere, and
+// whenever Config.Dial is set (tests use it to simulate silent ports), each
+// probe is a goroutine calling the dial function.
 //
 // Load is spread across hosts: targets are taken from the iterator in
 // batches (Config.HostBatch) and within a batch the outer loop is over ports
