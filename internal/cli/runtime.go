@@ -19,7 +19,7 @@ import (
 // jobRegistry builds the job handlers a worker runs: the built-in ping and
 // portscan with every check family, the templates in <data>/templates and
 // the vulnerability database in <data>/vulndb when present.
-func jobRegistry(c config.Config, log *slog.Logger) *scan.Registry {
+func jobRegistry(c config.Config, log *slog.Logger, maxRate int) *scan.Registry {
 	reg := scan.NewRegistry()
 	checks, errs := all.Registry(templatesDir(c))
 	for _, e := range errs {
@@ -34,7 +34,7 @@ func jobRegistry(c config.Config, log *slog.Logger) *scan.Registry {
 	}
 	env.Extra[vuln.ExtraKey] = db
 	w := &scan.PortscanWorker{Checks: checks, Prober: fingerprint.New(nil, fingerprint.Options{UserAgent: env.UserAgent}),
-		CheckEnv: env, Resolver: net.DefaultResolver}
+		CheckEnv: env, Resolver: net.DefaultResolver, MaxRate: maxRate}
 	w.Register(reg)
 	return reg
 }

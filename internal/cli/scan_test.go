@@ -9,7 +9,13 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+)
+
+var (
+	labMu      sync.Mutex
+	labClosers = map[string]io.Closer{}
 )
 
 // lab starts a small weak host on addr: an unauthenticated Redis and a web
@@ -21,6 +27,9 @@ func lab(t *testing.T, addr string) (redisPort, webPort int) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rl.Close() })
+	labMu.Lock()
+	labClosers[rl.Addr().String()] = rl
+	labMu.Unlock()
 	go func() {
 		for {
 			c, err := rl.Accept()

@@ -68,14 +68,14 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer ing.Stop()
 
-	sched := scan.NewScheduler(st, q, guard, posture(st), scan.SchedulerConfig{Region: c.Region, Logger: log})
+	sched := scan.NewScheduler(st, q, guard, posture(st), scan.SchedulerConfig{Region: c.Region, Ports: c.Scanner.Ports, Logger: log})
 	if !*noScheduler {
 		go sched.Run(bg)
 	}
 
 	if !*noWorker {
 		host, _ := os.Hostname()
-		w, err := scan.StartWorker(bg, q, jobRegistry(c, log), scan.WorkerConfig{Name: host + "/serve", Region: c.Region, Logger: log})
+		w, err := scan.StartWorker(bg, q, jobRegistry(c, log, 0), scan.WorkerConfig{Name: host + "/serve", Region: c.Region, Logger: log})
 		if err != nil {
 			return err
 		}
@@ -123,6 +123,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 func runWorker(ctx context.Context, env *Env, args []string) error {
 	fs, f := flags(env, "worker", false)
 	concurrency := fs.Int("concurrency", 4, "jobs to run at once")
+	maxRate := fs.Int("rate", 0, "ceiling on connection attempts per second for this worker's scans (0: as each job asks)")
 	ackWait := fs.Duration("ack-wait", 60*time.Second, "how long a job may go without a sign of life before another worker takes it")
 	c, err := load(env, fs, f, args)
 	if err != nil {
@@ -138,7 +139,7 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	}
 	defer q.Close()
 	host, _ := os.Hostname()
-	w, err := scan.StartWorker(ctx, q, jobRegistry(c, log), scan.WorkerConfig{Name: host, Region: c.Region, Concurrency: *concurrency, AckWait: *ackWait, Logger: log})
+	w, err := scan.StartWorker(ctx, q, jobRegistry(c, log, *maxRate), scan.WorkerConfig{Name: host, Region: c.Region, Concurrency: *concurrency, AckWait: *ackWait, Logger: log})
 	if err != nil {
 		return err
 	}

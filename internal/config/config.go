@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/rampart-cert/rampart/internal/target"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +37,9 @@ type Config struct {
 type ScannerConfig struct {
 	UserAgent string `yaml:"user_agent"` // "" = DefaultUserAgent
 	Contact   string `yaml:"contact"`    // e-mail address for target operators
+	// Ports the platform's scheduled and requested scans probe: top100,
+	// top1000 (default), all, or a list like 22,80,1000-2000.
+	Ports string `yaml:"ports"`
 }
 
 // Database drivers, as returned by Config.DatabaseDriver.
@@ -74,6 +79,11 @@ func (c Config) Validate() error {
 	}
 	if err := checkDatabase(c.Database); err != nil {
 		bad("database %q: %v", redactURL(c.Database), err)
+	}
+	if c.Scanner.Ports != "" {
+		if _, err := target.ParsePorts(c.Scanner.Ports); err != nil {
+			bad("scanner.ports: %v", err)
+		}
 	}
 	if err := checkNATS(c.NATS); err != nil {
 		bad("nats %q: %v", redactNATS(c.NATS), err)

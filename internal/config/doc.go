@@ -46,6 +46,7 @@
 //	admin_token         RAMPART_ADMIN_TOKEN         (none)        none
 //	scanner.user_agent  RAMPART_SCANNER_USER_AGENT  (none)        Rampart-Scanner/<version> (+<public_url>/scanner)
 //	scanner.contact     RAMPART_SCANNER_CONTACT     (none)        none
+//	scanner.ports       RAMPART_SCANNER_PORTS       (none)        top1000
 //
 // (*) --listen exists on `rampart serve` only.
 //

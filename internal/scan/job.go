@@ -205,6 +205,13 @@ func (w *Worker) handle(ctx context.Context, m *queue.Message) error {
 		return nil
 	}
 	res := Result{JobID: j.ID, Type: j.Type, Region: w.cfg.Region, Worker: w.cfg.Name, Started: time.Now().UTC()}
+	// Say the job is running, and where. Best effort: a lost notice only
+	// means the job shows queued until it is done.
+	started := res
+	started.Type = JobStarted
+	if b, err := json.Marshal(started); err == nil {
+		_ = w.q.Publish(ctx, ResultSubject(JobStarted), b, fmt.Sprintf("started-%s-%d", j.ID, m.Attempt), nil)
+	}
 	h, ok := w.reg.get(j.Type)
 	if !ok {
 		res.Error = fmt.Sprintf("%v: %s", ErrUnknownType, j.Type)

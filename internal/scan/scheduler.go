@@ -190,9 +190,7 @@ func (s *Scheduler) plan(ctx context.Context, d store.DueAsset, now time.Time) (
 	return true, s.st.SetAssetSchedule(ctx, a.ID, now, now.Add(interval))
 }
 
-// Job builds the portscan job of asset a. Its ID is derived from the
-// asset and the minute, so planning the same asset twice in a minute (two
-// schedulers, a retried tick) yields one job.
+// Job builds the portscan job of asset a.
 func (s *Scheduler) Job(a asset.Asset, pol store.ScanPolicy, reason, by string, now time.Time) (store.ScanJob, error) {
 	target := ScanTarget(a)
 	if _, err := s.scope.Lookup(target); err != nil {
@@ -210,8 +208,14 @@ func (s *Scheduler) Job(a asset.Asset, pol store.ScanPolicy, reason, by string, 
 	if err != nil {
 		return store.ScanJob{}, err
 	}
+	// Scheduled jobs are keyed by the minute so two schedulers (or a
+	// retried tick) plan one job; a person's request is always a new job.
+	id := fmt.Sprintf("a%d-%s-%s", a.ID, reason, now.UTC().Format("20060102T1504"))
+	if reason != "schedule" {
+		id = fmt.Sprintf("a%d-%s-%s", a.ID, reason, now.UTC().Format("20060102T150405.000000000"))
+	}
 	return store.ScanJob{
-		ID:          fmt.Sprintf("a%d-%s-%s", a.ID, reason, now.UTC().Format("20060102T1504")),
+		ID:          id,
 		OrgID:       a.OrgID,
 		AssetID:     a.ID,
 		Type:        JobPortscan,
