@@ -1,0 +1,40 @@
+package scan
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/rampart-cert/rampart/internal/asset"
+	"github.com/rampart-cert/rampart/internal/engine"
+	"github.com/rampart-cert/rampart/internal/target"
+)
+
+func TestJobScope(t *testing.T) {
+	cases := []struct {
+		kind  asset.Kind
+		value string
+		excl  []string
+		tgt   target.Target
+		ok    bool
+	}{
+		{asset.KindCIDR, "192.0.2.0/30", nil, target.Target{Addr: netip.MustParseAddr("192.0.2.1")}, true},
+		{asset.KindCIDR, "192.0.2.0/30", nil, target.Target{Addr: netip.MustParseAddr("192.0.2.9")}, false},
+		{asset.KindCIDR, "192.0.2.0/30", []string{"192.0.2.2"}, target.Target{Addr: netip.MustParseAddr("192.0.2.2")}, false},
+		{asset.KindDomain, "a.gov.vn", nil, target.Target{Addr: netip.MustParseAddr("203.0.113.5"), Name: "www.a.gov.vn"}, true},
+		{asset.KindDomain, "a.gov.vn", []string{"test.a.gov.vn"}, target.Target{Addr: netip.MustParseAddr("203.0.113.5"), Name: "x.test.a.gov.vn"}, false},
+		{asset.KindDomain, "a.gov.vn", nil, target.Target{Addr: netip.MustParseAddr("203.0.113.5"), Name: "b.gov.vn"}, false},
+		{asset.KindURL, "https://portal.a.gov.vn/app", nil, target.Target{Addr: netip.MustParseAddr("203.0.113.5"), Name: "portal.a.gov.vn"}, true},
+		{asset.KindHostname, "mail.a.gov.vn", nil, target.Target{Addr: netip.MustParseAddr("203.0.113.6")}, false},
+	}
+	for _, c := range cases {
+		allow, err := jobScope(Job{ID: "j", AssetID: 1, OrgID: 1}, PortscanParams{AssetKind: c.kind, AssetValue: c.value, Exclusions: c.excl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = allow(c.tgt)
+		if (err == nil) != c.ok || (err != nil && !errors.Is(err, engine.ErrOutOfScope)) {
+			t.Errorf("%s %s excl %v target %+v: %v, want ok=%v", c.kind, c.value, c.excl, c.tgt, err, c.ok)
+		}
+	}
+}
