@@ -426,10 +426,12 @@ func (s *Store) Debt(ctx context.Context, p auth.Principal, at time.Time) ([]sto
 	if !sc.all {
 		w.add("f.org_id IN (SELECT id FROM orgs WHERE "+cond+")", cargs...)
 	}
-	query := "SELECT f.org_id, f.severity, f.kev, COUNT(*), " +
+	// Only columns of the partial index findings_debt, so the engines
+	// answer from it without reading the rows.
+	query := "SELECT f.org_id, f.severity_rank, f.kev, COUNT(*), " +
 		"SUM(CASE WHEN f.due_at < ? THEN 1 ELSE 0 END), " +
 		"SUM(CASE WHEN f.due_at < ? THEN " + s.daysSince("f.due_at") + " ELSE 0 END) " +
-		"FROM findings f" + w.String() + " GROUP BY f.org_id, f.severity, f.kev"
+		"FROM findings f" + w.String() + " GROUP BY f.org_id, f.severity_rank, f.kev"
 	rows, err = s.r.QueryContext(ctx, s.q(query), append([]any{at, at, at}, w.args...)...)
 	if err != nil {
 		return nil, s.fail(op, err)
@@ -438,17 +440,18 @@ func (s *Store) Debt(ctx context.Context, p auth.Principal, at time.Time) ([]sto
 	for rows.Next() {
 		var (
 			orgID           int64
-			sev             string
+			rank            int
 			kev             bool
 			active, overdue int
 			days            sql.NullFloat64
 		)
-		if err := rows.Scan(&orgID, &sev, &kev, &active, &overdue, &days); err != nil {
+		if err := rows.Scan(&orgID, &rank, &kev, &active, &overdue, &days); err != nil {
 			return nil, s.fail(op, err)
 		}
+		sev := severityOfRank(rank)
 		var weighted float64
 		if overdue > 0 {
-			weighted = float64(overdue) * finding.DebtWeight(finding.Severity(sev), kev, days.Float64/float64(overdue))
+			weighted = float64(overdue) * finding.DebtWeight(sev, kev, days.Float64/float64(overdue))
 		}
 		path, ok := pathOf[orgID]
 		if !ok {
@@ -471,7 +474,7 @@ func (s *Store) Debt(ctx context.Context, p auth.Principal, at time.Time) ([]sto
 				d.KEV += active
 			}
 			d.Weighted += weighted
-			d.BySeverity[finding.Severity(sev)] += active
+			d.BySeverity[sev] += active
 		}
 	}
 	return out, s.fail(op, rows.Err())

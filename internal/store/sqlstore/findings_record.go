@@ -2,10 +2,12 @@ package sqlstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -128,22 +130,28 @@ func (s *Store) RecordFindings(ctx context.Context, b store.FindingBatch) ([]sto
 	var changes []store.FindingChange
 	err = s.write(ctx, op, func(tx *sql.Tx) error {
 		changes = []store.FindingChange{}
-		keys := make([]any, len(seen))
-		for i, f := range seen {
-			keys[i] = f.Key
-		}
-		existing, err := s.findingsWhereIn(ctx, tx, "f.key", keys, "")
-		if err != nil {
-			return err
-		}
+		// Preload in two queries at most per 500 values: every finding of
+		// the covered assets (they hold most seen keys, and the candidates
+		// for fixing), then the seen keys not among them.
 		ids := make([]any, len(coveredAssets))
 		for i, id := range coveredAssets {
 			ids[i] = id
 		}
-		candidates, err := s.findingsWhereIn(ctx, tx, "f.asset_id", ids, activeStates)
+		existing, err := s.findingsWhereIn(ctx, tx, "f.asset_id", "BIGINT", ids)
 		if err != nil {
 			return err
 		}
+		var keys []any
+		for _, f := range seen {
+			if _, ok := existing[f.Key]; !ok {
+				keys = append(keys, f.Key)
+			}
+		}
+		more, err := s.findingsWhereIn(ctx, tx, "f.key", "TEXT", keys)
+		if err != nil {
+			return err
+		}
+		maps.Copy(existing, more)
 
 		t := now()
 		var (
@@ -198,6 +206,7 @@ func (s *Store) RecordFindings(ctx context.Context, b store.FindingBatch) ([]sto
 				ev.findingID, ev.at, ev.actor, ev.jobID, ev.evidence = cur.ID, b.At, scannerActor, b.JobID, f.Evidence
 				events = append(events, *ev)
 			}
+			upd.UpdatedAt = t
 			switch findingDiff(cur, upd) {
 			case diffNone:
 				continue
@@ -206,7 +215,6 @@ func (s *Store) RecordFindings(ctx context.Context, b store.FindingBatch) ([]sto
 			default:
 				full = append(full, upd)
 			}
-			upd.UpdatedAt = t
 			if next != cur.State {
 				changes = append(changes, store.FindingChange{Kind: store.ChangeReopened, Finding: upd.Finding})
 			}
@@ -215,8 +223,9 @@ func (s *Store) RecordFindings(ctx context.Context, b store.FindingBatch) ([]sto
 		for _, f := range seen {
 			seenKey[f.Key] = true
 		}
+		candidates := slices.SortedFunc(maps.Values(existing), func(a, b findingRow) int { return cmp.Compare(a.ID, b.ID) })
 		for _, cur := range candidates {
-			if seenKey[cur.Key] || !covered[coverKey{cur.AssetID, strings.ToLower(cur.Target), cur.Check}] || !b.At.After(cur.LastSeen) {
+			if !cur.State.Active() || seenKey[cur.Key] || !covered[coverKey{cur.AssetID, strings.ToLower(cur.Target), cur.Check}] || !b.At.After(cur.LastSeen) {
 				continue
 			}
 			next, err := finding.Next(cur.State, finding.Transition{Action: finding.ActionNotSeen, At: b.At, By: scannerActor})
@@ -305,18 +314,23 @@ func timeEq(a, b *time.Time) bool {
 	return a.Equal(*b)
 }
 
-// findingsWhereIn loads the findings whose col is one of vals (and that
-// match extra, if set), keyed by key, locking them on PostgreSQL.
-func (s *Store) findingsWhereIn(ctx context.Context, tx *sql.Tx, col string, vals []any, extra string) (map[string]findingRow, error) {
+// findingsWhereIn loads the findings whose col is one of vals, keyed by
+// key, locking them on PostgreSQL. There the values go as one array
+// parameter (col = ANY(?)): a cached generic plan of "IN ($1, ... $500)"
+// can neither hash the list nor estimate it, and ends up scanning the
+// table once per chunk.
+func (s *Store) findingsWhereIn(ctx context.Context, tx *sql.Tx, col, typ string, vals []any) (map[string]findingRow, error) {
 	out := make(map[string]findingRow, len(vals))
 	for len(vals) > 0 {
 		n := min(len(vals), batchRows)
 		query := "SELECT " + findingColsF + " FROM findings f WHERE " + col + " IN (" + placeholders(n, 1) + ")"
-		if extra != "" {
-			query += " AND " + extra
+		args := vals[:n]
+		if s.d.postgres() {
+			n = len(vals)
+			query = "SELECT " + findingColsF + " FROM findings f WHERE " + col + " = ANY(CAST(? AS " + typ + "[])) FOR UPDATE"
+			args = []any{pgArray(vals)}
 		}
-		query += s.d.forUpdate()
-		rows, err := tx.QueryContext(ctx, s.q(query), vals[:n]...)
+		rows, err := tx.QueryContext(ctx, s.q(query), args...)
 		if err != nil {
 			return nil, err
 		}
@@ -377,10 +391,41 @@ const findingUpdate = "UPDATE findings SET key = ?, org_id = ?, asset_id = ?, ch
 	"title = ?, evidence = ?, cve = ?, kev = ?, state = ?, first_seen = ?, last_seen = ?, due_from = ?, due_at = ?, fixed_at = ?, until_at = ?, " +
 	"reason = ?, approver = ?, verify_requested_at = ?, last_job_id = ?, updated_at = ?, severity_rank = ? WHERE id = ?"
 
-// updateFindings rewrites whole rows, one statement each.
+// findingTypes are the PostgreSQL types of findingInsertCols, for the
+// VALUES list of a batched update.
+var findingTypes = []string{"TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BOOLEAN", "TEXT",
+	"TIMESTAMPTZ", "TIMESTAMPTZ", "TIMESTAMPTZ", "TIMESTAMPTZ", "TIMESTAMPTZ", "TIMESTAMPTZ", "TEXT", "TEXT", "TIMESTAMPTZ", "TEXT", "TIMESTAMPTZ", "INTEGER"}
+
+// updateFindings rewrites whole rows: on PostgreSQL in batches of
+// UPDATE ... FROM (VALUES ...), saving a round trip per row; on SQLite,
+// where a statement costs no round trip, one prepared statement each.
 func (s *Store) updateFindings(ctx context.Context, tx *sql.Tx, rs []findingRow) error {
 	if len(rs) == 0 {
 		return nil
+	}
+	if s.d.postgres() && len(rs) > 1 {
+		cols := strings.Split(findingInsertCols, ", ")
+		one := make([]string, 0, len(cols)+1)
+		one = append(one, "CAST(? AS BIGINT)")
+		set := make([]string, len(cols))
+		for i, c := range cols {
+			one = append(one, "CAST(? AS "+findingTypes[i]+")")
+			set[i] = c + " = v." + c
+		}
+		row := "(" + strings.Join(one, ", ") + ")"
+		stmt := func(n int) string {
+			return s.q("UPDATE findings AS f SET " + strings.Join(set, ", ") + " FROM (VALUES " +
+				strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + ") AS v(id, " + findingInsertCols + ") WHERE f.id = v.id")
+		}
+		return batches(ctx, tx, rs, stmt, func(st *sql.Stmt, chunk []findingRow) error {
+			args := make([]any, 0, len(chunk)*(findingInsertN+1))
+			for i := range chunk {
+				args = append(args, chunk[i].ID)
+				args = append(args, findingArgs(&chunk[i])...)
+			}
+			_, err := st.ExecContext(ctx, args...)
+			return err
+		})
 	}
 	st, err := tx.PrepareContext(ctx, s.q(findingUpdate))
 	if err != nil {
@@ -395,8 +440,14 @@ func (s *Store) updateFindings(ctx context.Context, tx *sql.Tx, rs []findingRow)
 	return nil
 }
 
-// execIn runs prefix + "(?, ...)" with args followed by each chunk of ids.
+// execIn runs prefix + "(?, ...)" with args followed by each chunk of ids;
+// on PostgreSQL, one statement with the ids as an array.
 func (s *Store) execIn(ctx context.Context, tx *sql.Tx, prefix string, args []any, ids []any) error {
+	if s.d.postgres() && len(ids) > 0 {
+		prefix = strings.TrimSuffix(prefix, " IN ")
+		_, err := tx.ExecContext(ctx, s.q(prefix+" = ANY(CAST(? AS BIGINT[]))"), append(slices.Clone(args), pgArray(ids))...)
+		return err
+	}
 	for len(ids) > 0 {
 		n := min(len(ids), batchRows)
 		if _, err := tx.ExecContext(ctx, s.q(prefix+"("+placeholders(n, 1)+")"), append(slices.Clone(args), ids[:n]...)...); err != nil {
@@ -405,4 +456,26 @@ func (s *Store) execIn(ctx context.Context, tx *sql.Tx, prefix string, args []an
 		ids = ids[n:]
 	}
 	return nil
+}
+
+// pgArray writes values (strings or integers) as a PostgreSQL array
+// literal, each element quoted.
+func pgArray(vals []any) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for _, r := range fmt.Sprint(v) {
+			if r == '"' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
 }

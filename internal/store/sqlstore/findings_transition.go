@@ -12,15 +12,16 @@ import (
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
-// personActions are the actions TransitionFinding accepts; the scanner's
-// own (seen, not-seen, expire) come only through RecordFindings and
+// personAction reports whether TransitionFinding accepts a: the scanner's
+// own actions (seen, not-seen, expire) come only through RecordFindings and
 // ExpireAcceptances.
-var personActions = map[finding.Action]bool{
-	finding.ActionAcknowledge:   true,
-	finding.ActionAcceptRisk:    true,
-	finding.ActionFalsePositive: true,
-	finding.ActionReopen:        true,
-	finding.ActionRequestVerify: true,
+func personAction(a finding.Action) bool {
+	switch a {
+	case finding.ActionAcknowledge, finding.ActionAcceptRisk, finding.ActionFalsePositive,
+		finding.ActionReopen, finding.ActionRequestVerify:
+		return true
+	}
+	return false
 }
 
 // transitionError maps finding's refusals onto the store sentinels, so the
@@ -80,7 +81,7 @@ func (s *Store) TransitionFinding(ctx context.Context, p auth.Principal, id int6
 		if !p.Can(auth.PermTriage) {
 			return forbidden("changing a finding needs " + string(auth.PermTriage))
 		}
-		if !personActions[t.Action] {
+		if !personAction(t.Action) {
 			return transitionError(fmt.Errorf("%w: %q is not an action a person takes", finding.ErrInvalid, t.Action))
 		}
 		next, err := finding.Next(cur.State, t)

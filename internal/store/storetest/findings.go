@@ -227,6 +227,9 @@ func testRecordFindings(t *testing.T, f *findingFixture) {
 	if !e2.FirstSeen.Equal(t1) || !e2.LastSeen.Equal(t2) || e2.State != finding.StateOpen || string(e2.Evidence) != `{"not_after":"2025-02-01"}` || e2.LastJobID != "job-2" {
 		t.Fatalf("seen again: %+v", e2)
 	}
+	if !e2.UpdatedAt.After(e1.UpdatedAt) {
+		t.Fatalf("seen again with new evidence: updated_at %v did not move from %v", e2.UpdatedAt, e1.UpdatedAt)
+	}
 	wantTime(t, "due after seen again", e2.DueAt, t1.Add(30*day))
 	if len(f.history(t, e1.ID)) != 1 {
 		t.Fatal("seen again without a state change added history")

@@ -39,6 +39,7 @@ CREATE INDEX findings_org_state ON findings (org_id, state, severity_rank, id);
 CREATE INDEX findings_asset ON findings (asset_id, state);
 CREATE INDEX findings_check ON findings (check_id, id);
 CREATE INDEX findings_due ON findings (due_at) WHERE state IN ('open', 'acknowledged', 'reopened');
+CREATE INDEX findings_debt ON findings (org_id, severity_rank, kev, due_at) WHERE state IN ('open', 'acknowledged', 'reopened');
 CREATE INDEX findings_until ON findings (until_at) WHERE state IN ('risk-accepted', 'false-positive');
 
 CREATE TABLE finding_events (

@@ -51,6 +51,8 @@ CREATE INDEX findings_asset ON findings (asset_id, state);
 CREATE INDEX findings_check ON findings (check_id, id);
 -- Overdue (active and past due) and expiring acceptances.
 CREATE INDEX findings_due ON findings (due_at) WHERE state IN ('open', 'acknowledged', 'reopened');
+-- Debt reads active findings from this index alone (no table rows).
+CREATE INDEX findings_debt ON findings (org_id, severity_rank, kev, due_at) WHERE state IN ('open', 'acknowledged', 'reopened');
 CREATE INDEX findings_until ON findings (until_at) WHERE state IN ('risk-accepted', 'false-positive');
 
 -- finding_events is the history of every state move (and of a person's
