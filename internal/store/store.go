@@ -216,6 +216,7 @@ type Store interface {
 	Users
 	Audit
 	Scans
+	Findings
 	// Migrate applies the embedded migrations not yet applied; it is
 	// idempotent and safe to run from several processes at once.
 	Migrate(ctx context.Context) error
