@@ -290,7 +290,7 @@ func (l *Lab) startDNS(context.Context) error {
 	srv := &dnsServer{zones: zs}
 	ip := l.addr(offDNS)
 	host := HostInfo{Addr: ip, Hostname: "ns1.btttt-demo.gov.vn", OrgCode: "BTTTT-DEMO",
-		Role: Text{VI: "Máy chủ DNS có thẩm quyền của phòng thí nghiệm", EN: "The lab's authoritative DNS server"},
+		Role:     Text{VI: "Máy chủ DNS có thẩm quyền của phòng thí nghiệm", EN: "The lab's authoritative DNS server"},
 		Weakness: Text{VI: "Cho phép chuyển vùng (AXFR) vùng hcm-demo.gov.vn; không đệ quy", EN: "Allows zone transfer (AXFR) of hcm-demo.gov.vn; no recursion"},
 		Checks:   []string{}}
 	pc, ln, err := listenPair(ip, DNSPort)

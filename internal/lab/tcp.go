@@ -367,7 +367,7 @@ func (s *session) telnetLine() (string, error) {
 func smtp(hostname string) func(net.Conn) {
 	return func(c net.Conn) {
 		s := newSession(c)
-		if s.write("220 " + hostname + " ESMTP Postfix (Ubuntu)\r\n") != nil {
+		if s.write("220 "+hostname+" ESMTP Postfix (Ubuntu)\r\n") != nil {
 			return
 		}
 		greeted, from := false, false
