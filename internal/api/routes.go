@@ -100,6 +100,25 @@ func (s *Server) table() []route {
 			summary: "Replace an organization's scan exclusions and blackout windows (Asia/Ho_Chi_Minh time)",
 			body:    scanPolicyJSON{}, resp: scanPolicyJSON{}, status: 200, h: s.putScanPolicy},
 
+		// Findings
+		{method: "GET", path: "/api/v1/findings", op: "listFindings", tag: "findings",
+			summary: "List findings in your subtree", query: append(append([]param{}, findingParams...), pageParams...),
+			resp: findingPage{}, status: 200, h: s.listFindings},
+		{method: "GET", path: "/api/v1/findings/export", op: "exportFindings", tag: "findings",
+			summary: "Export findings as CSV, JSON or SARIF 2.1.0 (same filters as the list)",
+			query:   append([]param{{"format", "string", "csv (default), json or sarif"}}, findingParams...),
+			respCT:  "text/csv", status: 200, h: s.exportFindings},
+		{method: "GET", path: "/api/v1/findings/{id}", op: "getFinding", tag: "findings",
+			summary: "Get a finding with its evidence and due date", resp: findingJSON{}, status: 200, h: s.getFinding},
+		{method: "GET", path: "/api/v1/findings/{id}/history", op: "findingHistory", tag: "findings",
+			summary: "Every state change of a finding, with who and why", resp: findingHistory{}, status: 200, h: s.findingHistory},
+		{method: "POST", path: "/api/v1/findings/{id}/transition", op: "transitionFinding", tag: "findings",
+			summary: "Acknowledge, accept the risk, mark false positive, reopen, or ask for verification (a rescan)",
+			body:    transitionRequest{}, resp: findingJSON{}, status: 200, h: s.transitionFinding},
+		{method: "GET", path: "/api/v1/debt", op: "debt", tag: "findings",
+			summary: "Compliance debt (active and overdue findings, weighted) of each organization you see, rolled up its subtree",
+			resp:    debtList{}, status: 200, h: s.debt},
+
 		// Users and tokens
 		{method: "GET", path: "/api/v1/users", op: "listUsers", tag: "access", query: pageParams,
 			summary: "List users in your subtree", resp: userPage{}, status: 200, h: s.listUsers},

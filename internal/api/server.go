@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
@@ -57,6 +58,8 @@ type Deps struct {
 	SessionTTL time.Duration
 	// Scheduler builds and queues scan jobs for "scan now"; nil disables it.
 	Scheduler *scan.Scheduler
+	// Checks names and describes checks in exports (optional).
+	Checks *check.Registry
 	// ScannerInfo fills the public /scanner page.
 	ScannerInfo ScannerInfo
 	// TrustProxy takes the client address from X-Forwarded-For (only

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/org"
 	"github.com/rampart-cert/rampart/internal/store"
 )
@@ -82,6 +83,17 @@ func TestTenancyEveryRoute(t *testing.T) {
 	if err := e.st.SetScanPolicy(ctx, sys, beta, store.ScanPolicy{Exclusions: []string{"secret.beta.gov.vn"}}); err != nil {
 		t.Fatal(err)
 	}
+	bKey := finding.Key(bAsset, "http.exposed-git", "beta.gov.vn:443", "")
+	if _, err := e.st.RecordFindings(ctx, store.FindingBatch{JobID: bJob.ID, At: time.Now(), Policy: finding.DefaultPolicy,
+		Seen: []store.Finding{{Key: bKey, AssetID: bAsset, OrgID: beta, Check: "http.exposed-git", Family: "http", Severity: finding.High,
+			Target: "beta.gov.vn:443", Title: "beta-secret-finding", CVE: []string{}}}}); err != nil {
+		t.Fatal(err)
+	}
+	bFindings, err := e.st.ListFindings(ctx, sys, store.FindingFilter{OrgID: beta})
+	if err != nil || len(bFindings.Items) != 1 {
+		t.Fatalf("beta finding: %v %+v", err, bFindings)
+	}
+	bFinding := bFindings.Items[0].ID
 	e.refresh()
 
 	// What BETA looks like before; compared after the walk.
@@ -89,10 +101,11 @@ func TestTenancyEveryRoute(t *testing.T) {
 		fmt.Sprintf("/api/v1/orgs/%d", beta), fmt.Sprintf("/api/v1/orgs/%d", beta1),
 		fmt.Sprintf("/api/v1/assets/%d", bAsset), fmt.Sprintf("/api/v1/orgs/%d/contacts", beta),
 		fmt.Sprintf("/api/v1/users/%d", bUser.ID), fmt.Sprintf("/api/v1/orgs/%d/scan-policy", beta),
+		fmt.Sprintf("/api/v1/findings/%d", bFinding),
 	})
 
 	// Strings that must never appear in a successful answer to ALFA.
-	secrets := []string{"BETA", "beta.gov.vn", "198.51.100.0/24", "contact@beta.gov.vn", "beta-admin", "beta-job", "198.51.100.5"}
+	secrets := []string{"BETA", "beta.gov.vn", "198.51.100.0/24", "contact@beta.gov.vn", "beta-admin", "beta-job", "198.51.100.5", "beta-secret-finding"}
 
 	probes := map[string][]probe{
 		"GET /api/v1/orgs": {{"GET", "/api/v1/orgs", nil}, {"GET", fmt.Sprintf("/api/v1/orgs?parent_id=%d", beta), nil},
@@ -139,7 +152,16 @@ func TestTenancyEveryRoute(t *testing.T) {
 			{"GET", "/api/v1/observations?ip=198.51.100.5", nil}},
 		"GET /api/v1/orgs/{id}/scan-policy": {{"GET", fmt.Sprintf("/api/v1/orgs/%d/scan-policy", beta), nil}},
 		"PUT /api/v1/orgs/{id}/scan-policy": {{"PUT", fmt.Sprintf("/api/v1/orgs/%d/scan-policy", beta), map[string]any{"exclusions": []string{}, "blackouts": []any{}}}},
-		"GET /api/v1/audit":                 {{"GET", "/api/v1/audit", nil}, {"GET", fmt.Sprintf("/api/v1/audit?object_type=org&object_id=%d", beta), nil}},
+		"GET /api/v1/findings": {{"GET", "/api/v1/findings", nil}, {"GET", fmt.Sprintf("/api/v1/findings?org_id=%d", beta), nil},
+			{"GET", fmt.Sprintf("/api/v1/findings?asset_id=%d", bAsset), nil}, {"GET", "/api/v1/findings?q=beta", nil}},
+		"GET /api/v1/findings/export": {{"GET", "/api/v1/findings/export", nil}, {"GET", "/api/v1/findings/export?format=sarif", nil},
+			{"GET", fmt.Sprintf("/api/v1/findings/export?format=json&org_id=%d", beta), nil}},
+		"GET /api/v1/findings/{id}":         {{"GET", fmt.Sprintf("/api/v1/findings/%d", bFinding), nil}},
+		"GET /api/v1/findings/{id}/history": {{"GET", fmt.Sprintf("/api/v1/findings/%d/history", bFinding), nil}},
+		"POST /api/v1/findings/{id}/transition": {{"POST", fmt.Sprintf("/api/v1/findings/%d/transition", bFinding), map[string]any{"action": "acknowledge"}},
+			{"POST", fmt.Sprintf("/api/v1/findings/%d/transition", bFinding), map[string]any{"action": "request-verify"}}},
+		"GET /api/v1/debt":  {{"GET", "/api/v1/debt", nil}},
+		"GET /api/v1/audit": {{"GET", "/api/v1/audit", nil}, {"GET", fmt.Sprintf("/api/v1/audit?object_type=org&object_id=%d", beta), nil}},
 	}
 	// Routes that involve no other organization's object.
 	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/openapi.json": true, "GET /api/v1/me": true}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/rampart-cert/rampart/internal/api"
+	"github.com/rampart-cert/rampart/internal/check/all"
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/scan"
@@ -60,7 +61,12 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	// The results ingester: observations, job states and findings.
 	ingester := scan.NewIngester(st, guard, log)
 	if fs, ok := st.(scan.FindingStore); ok {
-		ingester.After = scan.FindingsHook(fs, guard, finding.DefaultPolicy, nil)
+		reg, _ := all.Registry(templatesDir(c))
+		var ids []string
+		for _, ch := range reg.All() {
+			ids = append(ids, ch.Meta().ID)
+		}
+		ingester.After = scan.FindingsHook(fs, guard, finding.DefaultPolicy, ids, nil)
 	}
 	ing, err := ingester.Start(bg, q)
 	if err != nil {
@@ -84,7 +90,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := api.New(api.Deps{Store: st, Guard: guard, Queue: q, Scheduler: sched, Logger: log, Registry: reg, Version: Version,
+	checkReg, _ := all.Registry(templatesDir(c))
+	srv := api.New(api.Deps{Store: st, Guard: guard, Queue: q, Scheduler: sched, Logger: log, Registry: reg, Version: Version, Checks: checkReg,
 		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
 
 	ln, err := net.Listen("tcp", c.Listen)

@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"encoding/json"
+	"net/netip"
 	"sort"
 	"time"
 
@@ -21,7 +22,10 @@ type FindingStore interface {
 // check on a target covers that target, so a problem it no longer sees is
 // fixed. onChange, when set, is told about new, reopened and fixed
 // findings (the notifier).
-func FindingsHook(fs FindingStore, scope ScopeChecker, policy finding.Policy, onChange func(context.Context, []store.FindingChange)) func(context.Context, store.ScanJob, PortscanResult) error {
+//
+// A service that closed takes every check's findings with it: allChecks
+// (the IDs of every check the platform runs) cover its "ip:port".
+func FindingsHook(fs FindingStore, scope ScopeChecker, policy finding.Policy, allChecks []string, onChange func(context.Context, []store.FindingChange)) func(context.Context, store.ScanJob, PortscanResult) error {
 	return func(ctx context.Context, job store.ScanJob, r PortscanResult) error {
 		owner := func(ip string) (org, asset int64) {
 			if ip != "" && scope != nil {
@@ -37,6 +41,14 @@ func FindingsHook(fs FindingStore, scope ScopeChecker, policy finding.Policy, on
 			checks := append([]string(nil), c.Checks...)
 			sort.Strings(checks)
 			b.Covered = append(b.Covered, store.Coverage{AssetID: a, OrgID: org, Target: c.Target, Checks: checks})
+		}
+		for _, svc := range r.ClosedNow {
+			ip := svc
+			if ap, err := netip.ParseAddrPort(svc); err == nil {
+				ip = ap.Addr().String()
+			}
+			org, a := owner(ip)
+			b.Covered = append(b.Covered, store.Coverage{AssetID: a, OrgID: org, Target: svc, Checks: allChecks})
 		}
 		for _, f := range r.Findings {
 			org, a := owner(f.IP)

@@ -44,6 +44,10 @@ type PortscanResult struct {
 	// on each target (what was looked for, so what was not found is fixed).
 	Findings []FindingOut  `json:"findings,omitempty"`
 	Covered  []CoverageOut `json:"covered,omitempty"`
+	// ClosedNow lists "ip:port" services that were open before this
+	// scan and are closed now; the ingester fills it, so every check's
+	// findings there count as fixed.
+	ClosedNow []string `json:"-"`
 }
 
 // ScanStats summarizes a scan.
@@ -60,6 +64,7 @@ type IngestStore interface {
 	GetScanJob(ctx context.Context, p auth.Principal, id string) (store.ScanJob, error)
 	SetJobState(ctx context.Context, id string, state store.JobState, worker, errMsg string, stats json.RawMessage) error
 	RecordScan(ctx context.Context, r store.ScanReport) error
+	ListObservations(ctx context.Context, p auth.Principal, f store.ObservationFilter) (store.Page[store.Observation], error)
 }
 
 // Ingester stores the results workers send. Every step is idempotent, so a
@@ -127,7 +132,13 @@ func (in *Ingester) portscan(ctx context.Context, job store.ScanJob, r Result) e
 	for i, p := range ports16 {
 		ports[i] = int(p)
 	}
-	for _, rep := range in.reports(job, pr, ports, r.Finished) {
+	reps := in.reports(job, pr, ports, r.Finished)
+	closed, err := in.closing(ctx, reps)
+	if err != nil {
+		return err
+	}
+	pr.ClosedNow = closed
+	for _, rep := range reps {
 		if err := in.st.RecordScan(ctx, rep); err != nil {
 			return fmt.Errorf("scan: record job %s: %w", job.ID, err)
 		}
@@ -180,4 +191,43 @@ func (in *Ingester) reports(job store.ScanJob, pr PortscanResult, ports []int, a
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].AssetID < out[j].AssetID })
 	return out
+}
+
+// closing lists the "ip:port" services that the reports are about to close:
+// open now, on a host the scan reached, probed, and not seen open.
+func (in *Ingester) closing(ctx context.Context, reps []store.ScanReport) ([]string, error) {
+	var out []string
+	for _, rep := range reps {
+		if len(rep.Hosts) == 0 {
+			continue
+		}
+		probed := make(map[int]bool, len(rep.Ports))
+		for _, p := range rep.Ports {
+			probed[p] = true
+		}
+		open := map[string]bool{}
+		for _, o := range rep.Open {
+			open[fmt.Sprintf("%s:%d", o.IP, o.Port)] = true
+		}
+		for _, h := range rep.Hosts {
+			f := store.ObservationFilter{AssetID: rep.AssetID, IP: h, State: "open", PageRequest: store.PageRequest{Limit: store.MaxLimit}}
+			for {
+				page, err := in.st.ListObservations(ctx, auth.SystemPrincipal, f)
+				if err != nil {
+					return nil, err
+				}
+				for _, o := range page.Items {
+					key := fmt.Sprintf("%s:%d", o.IP, o.Port)
+					if probed[o.Port] && !open[key] {
+						out = append(out, key)
+					}
+				}
+				if page.Next == "" {
+					break
+				}
+				f.After = page.Next
+			}
+		}
+	}
+	return out, nil
 }

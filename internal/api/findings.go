@@ -1,0 +1,198 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/store"
+)
+
+type (
+	findingJSON = store.Finding
+	findingPage = store.Page[store.Finding]
+	debtJSON    = store.OrgDebt
+)
+
+type findingHistory struct {
+	Items []store.FindingEvent `json:"items"`
+}
+
+type debtList struct {
+	Items []store.OrgDebt `json:"items"`
+}
+
+type transitionRequest struct {
+	Action   finding.Action `json:"action"` // acknowledge, accept-risk, false-positive, reopen, request-verify
+	Reason   string         `json:"reason,omitempty"`
+	Until    *time.Time     `json:"until,omitempty"`    // accept-risk, false-positive
+	Approver string         `json:"approver,omitempty"` // accept-risk
+}
+
+var findingParams = []param{
+	{"org_id", "integer", "this organization's subtree"}, {"asset_id", "integer", "one asset"},
+	{"severity", "string", "critical, high, medium, low or info"}, {"min_severity", "string", "this severity or worse"},
+	{"state", "string", "open, acknowledged, fixed, reopened, risk-accepted or false-positive"},
+	{"active", "boolean", "open, acknowledged or reopened"}, {"check", "string", "a check ID, or a family prefix like tls."},
+	{"kev", "boolean", "KEV-listed (true) or not (false)"}, {"overdue", "boolean", "active and past due"},
+	{"q", "string", "substring of the target or title"},
+}
+
+// findingFilter reads the finding filters shared by list and export.
+func (s *Server) findingFilter(r *http.Request) (store.FindingFilter, error) {
+	pr, err := pageRequest(r)
+	if err != nil {
+		return store.FindingFilter{}, err
+	}
+	q := r.URL.Query()
+	f := store.FindingFilter{PageRequest: pr, Check: q.Get("check"), Query: q.Get("q"), Now: s.Now()}
+	if f.OrgID, err = queryInt(r, "org_id"); err != nil {
+		return f, err
+	}
+	if f.AssetID, err = queryInt(r, "asset_id"); err != nil {
+		return f, err
+	}
+	if v := q.Get("severity"); v != "" {
+		if f.Severity, err = finding.ParseSeverity(v); err != nil {
+			return f, errf(CodeBadRequest, err.Error())
+		}
+	}
+	if v := q.Get("min_severity"); v != "" {
+		if f.MinSeverity, err = finding.ParseSeverity(v); err != nil {
+			return f, errf(CodeBadRequest, err.Error())
+		}
+	}
+	if v := q.Get("state"); v != "" {
+		f.State = finding.State(v)
+		if !f.State.Valid() {
+			return f, errf(CodeBadRequest, "unknown state "+v)
+		}
+	}
+	if f.Active, err = queryBool(r, "active"); err != nil {
+		return f, err
+	}
+	if f.Overdue, err = queryBool(r, "overdue"); err != nil {
+		return f, err
+	}
+	if v := q.Get("kev"); v != "" {
+		b, err := queryBool(r, "kev")
+		if err != nil {
+			return f, err
+		}
+		f.KEV = &b
+	}
+	return f, nil
+}
+
+func (s *Server) listFindings(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	f, err := s.findingFilter(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.Store.ListFindings(r.Context(), p, f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, page)
+	return nil
+}
+
+func (s *Server) getFinding(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	f, err := s.Store.GetFinding(r.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, f)
+	return nil
+}
+
+func (s *Server) findingHistory(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	evs, err := s.Store.FindingHistory(r.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	if evs == nil {
+		evs = []store.FindingEvent{}
+	}
+	writeJSON(w, 200, findingHistory{Items: evs})
+	return nil
+}
+
+func (s *Server) transitionFinding(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var req transitionRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	t := finding.Transition{Action: req.Action, Reason: strings.TrimSpace(req.Reason), Approve: strings.TrimSpace(req.Approver),
+		By: p.Name, ByRole: string(p.Role), At: s.Now()}
+	if req.Until != nil {
+		t.Until = req.Until.UTC()
+	}
+	switch req.Action {
+	case finding.ActionSeen, finding.ActionNotSeen, finding.ActionExpire:
+		return errf(CodeInvalid, "action "+string(req.Action)+" is the scanner's own")
+	}
+	f, err := s.Store.TransitionFinding(r.Context(), p, id, t)
+	if err != nil {
+		return err
+	}
+	if req.Action == finding.ActionRequestVerify {
+		if err := s.verify(r, p, f); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, 200, f)
+	return nil
+}
+
+// verify queues a rescan of the finding's asset ("I fixed it").
+func (s *Server) verify(r *http.Request, p auth.Principal, f store.Finding) error {
+	if s.Scheduler == nil {
+		return errf(CodeUnavailable, "scanning is not enabled on this server")
+	}
+	a, err := s.Store.GetAsset(r.Context(), auth.SystemPrincipal, f.AssetID)
+	if err != nil {
+		return err
+	}
+	pol, err := s.Store.GetScanPolicy(r.Context(), auth.SystemPrincipal, a.OrgID)
+	if err != nil {
+		return err
+	}
+	j, err := s.Scheduler.Job(a, pol, "verify", p.Name, s.Now())
+	if err != nil {
+		return err
+	}
+	// The person may triage but not necessarily edit assets: the platform
+	// queues the verification scan on their behalf.
+	if err := s.Store.CreateScanJob(r.Context(), auth.SystemPrincipal, &j); err != nil && !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	return s.Scheduler.Queue(r.Context(), &j)
+}
+
+func (s *Server) debt(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ds, err := s.Store.Debt(r.Context(), p, s.Now())
+	if err != nil {
+		return err
+	}
+	if ds == nil {
+		ds = []store.OrgDebt{}
+	}
+	writeJSON(w, 200, debtList{Items: ds})
+	return nil
+}
