@@ -230,7 +230,7 @@ func (l *Lab) startHosts(context.Context) error {
 			Weakness: Text{VI: "SPF +all cho phép mọi máy gửi thư giả mạo; không ký DNSSEC", EN: "SPF +all lets anyone send as the domain; unsigned"}},
 		{Name: "hcm-demo.gov.vn", OrgCode: "HCM-DEMO", Checks: []string{"dns.dmarc-missing", "dns.dnssec-missing", "dns.zone-transfer"},
 			Weakness: Text{VI: "Không có DMARC; cho phép chuyển vùng (AXFR); không ký DNSSEC", EN: "No DMARC; zone transfer allowed; unsigned"}},
-		{Name: "khuyenmai.hcm-demo.gov.vn", OrgCode: "HCM-DEMO", Checks: []string{"dns.dangling-cname", "dns.dmarc-missing"},
+		{Name: "khuyenmai.hcm-demo.gov.vn", OrgCode: "HCM-DEMO", Checks: []string{"dns.dangling-cname"},
 			Weakness: Text{VI: "CNAME trỏ tới dịch vụ đám mây không còn tồn tại (nguy cơ chiếm tên miền con)", EN: "CNAME to a cloud name that no longer exists (subdomain takeover)"}},
 		{Name: "epay-demo.vn", OrgCode: "EPAY-DEMO", Checks: []string{"dns.dnssec-missing"},
 			Weakness: Text{VI: "Không ký DNSSEC", EN: "Unsigned"}},
