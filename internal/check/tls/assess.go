@@ -62,6 +62,9 @@ type entry struct {
 	val     any
 	err     error
 	created time.Time
+	// dropped is set (before done closes) when the computing caller gave
+	// up: its error says nothing about the target, and waiters retry.
+	dropped bool
 }
 
 // get returns the cached value for k, computing it once.
@@ -89,6 +92,7 @@ func (a *Assessor) get(ctx context.Context, k cacheKey, compute func(context.Con
 				if a.entries[k] == e {
 					delete(a.entries, k)
 				}
+				e.dropped = true
 				a.mu.Unlock()
 			}
 			close(e.done)
@@ -100,8 +104,8 @@ func (a *Assessor) get(ctx context.Context, k cacheKey, compute func(context.Con
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		if e.err != nil && (errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded)) && ctx.Err() == nil {
-			continue // the computing caller was cancelled; try ourselves
+		if e.dropped {
+			continue // the computing caller gave up; try ourselves
 		}
 		return e.val, e.err
 	}
@@ -169,7 +173,11 @@ type CertReport struct {
 	Suite   uint16
 	// HandshakeError is why crypto/tls failed, if it did.
 	HandshakeError string
-	Connections    int
+	// NotTLS is set when neither crypto/tls nor a raw ClientHello got a
+	// TLS answer (silence or non-TLS bytes): protocol enumeration is then
+	// skipped rather than waiting out a timeout per version.
+	NotTLS      bool
+	Connections int
 }
 
 func (a *Assessor) certs(ctx context.Context, env *check.Env, t check.Target) (*CertReport, error) {
@@ -234,12 +242,12 @@ var goSuites = func() []uint16 {
 
 // grabCerts does one crypto/tls handshake without verification and keeps
 // what the server sent; verification is the checks' business.
-func grabCerts(ctx context.Context, env *check.Env, t check.Target) (*CertReport, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout(env))
+func grabCerts(parent context.Context, env *check.Env, t check.Target) (*CertReport, error) {
+	ctx, cancel := context.WithTimeout(parent, timeout(env))
 	defer cancel()
 	conn, err := dialer(env)(ctx, "tcp", t.Addr.String())
 	if err != nil {
-		if e := callerErr(ctx); e != nil {
+		if e := callerErr(parent); e != nil {
 			return nil, e
 		}
 		return nil, unreachable(t, err)
@@ -263,7 +271,7 @@ func grabCerts(ctx context.Context, env *check.Env, t check.Target) (*CertReport
 	}
 	tc := gotls.Client(&limitConn{Conn: conn, left: maxRead(env)}, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
-		if e := callerErr(ctx); e != nil {
+		if e := callerErr(parent); e != nil {
 			return nil, e
 		}
 		rep.HandshakeError = err.Error()
@@ -275,19 +283,25 @@ func grabCerts(ctx context.Context, env *check.Env, t check.Target) (*CertReport
 		// crypto/tls could not talk to it (SSLv3 only, NULL or export
 		// suites only): a raw hello offering everything shows the chain in
 		// the clear.
+		// A fresh deadline: the handshake may have spent its own.
+		ctx := parent
 		res, err := tlsprobe.Probe(ctx, dialer(env), t.Addr.String(), &tlsprobe.Hello{
 			Version: tlsprobe.TLS12, Suites: tlsprobe.Suites(0), ServerName: t.Host,
 		}, tlsprobe.Options{Timeout: timeout(env), MaxRead: maxRead(env), Certificates: true})
 		if err != nil {
-			if e := callerErr(ctx); e != nil {
+			if e := callerErr(parent); e != nil {
 				return nil, e
 			}
 			return nil, unreachable(t, err)
 		}
 		rep.Connections++
-		if res.Outcome == tlsprobe.OutcomeHello {
+		switch res.Outcome {
+		case tlsprobe.OutcomeHello:
 			raw = res.Certificates
 			rep.Source = "raw " + res.ServerHello.Summary()
+		case tlsprobe.OutcomeTimeout, tlsprobe.OutcomeGarbage:
+			rep.NotTLS = true
+			rep.HandshakeError += "; raw ClientHello: " + res.Summary()
 		}
 	}
 	for i, der := range raw {
@@ -304,14 +318,9 @@ func grabCerts(ctx context.Context, env *check.Env, t check.Target) (*CertReport
 	return rep, nil
 }
 
-// callerErr reports a cancelled caller context: that is no fact about the
-// target.
-func callerErr(ctx context.Context) error {
-	if err := ctx.Err(); err != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-		return err
-	}
-	return nil
-}
+// callerErr reports that the caller's context (never one with our own
+// per-operation timeout) ended: that is no fact about the target.
+func callerErr(parent context.Context) error { return parent.Err() }
 
 // sni returns host for the server_name extension, or "" for an address.
 func sni(host string) string {
@@ -381,6 +390,13 @@ func (p *ProtocolReport) Accepted(v tlsprobe.Version) bool {
 func enumerate(ctx context.Context, env *check.Env, t check.Target, certs *CertReport) (*ProtocolReport, error) {
 	rep := &ProtocolReport{}
 	verdicts := map[tlsprobe.Version]*ProtocolVerdict{}
+	if certs.NotTLS {
+		for _, v := range tlsprobe.Versions {
+			rep.Verdicts = append(rep.Verdicts, ProtocolVerdict{Version: v,
+				Request: "crypto/tls and raw ClientHello", Response: certs.HandshakeError})
+		}
+		return rep, nil
+	}
 	if certs.Version.Known() {
 		// crypto/tls offered TLS 1.0 to 1.3; the server picked its best.
 		for _, v := range tlsprobe.Versions {

@@ -4,8 +4,10 @@ import (
 	"context"
 	gotls "crypto/tls"
 	"errors"
+	"maps"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -382,5 +384,108 @@ func TestMeta(t *testing.T) {
 		if len(m.References) == 0 || !strings.HasPrefix(m.References[0], "CWE-") {
 			t.Errorf("%s: references %v", m.ID, m.References)
 		}
+	}
+}
+
+// A port that accepts connections but does not speak TLS (silent, or an
+// HTTP server) yields no findings and no error, and costs two connections,
+// not a timeout per protocol version.
+func TestNotTLS(t *testing.T) {
+	for name, answer := range map[string]func(net.Conn){
+		"silent": func(c net.Conn) { _, _ = c.Read(make([]byte, 4096)); time.Sleep(time.Second) },
+		"http": func(c net.Conn) {
+			_, _ = c.Read(make([]byte, 4096))
+			c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n"))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			var mu sync.Mutex
+			accepts := 0
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					mu.Lock()
+					accepts++
+					mu.Unlock()
+					go func() { defer c.Close(); answer(c) }()
+				}
+			}()
+			env := &check.Env{Timeout: 300 * time.Millisecond}
+			start := time.Now()
+			if got := runAll(t, env, target(t, ln.Addr().String())); len(got) != 0 {
+				t.Fatalf("results on a non-TLS port: %v", got)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if accepts != 2 || time.Since(start) > 2*time.Second {
+				t.Errorf("%d connections in %s, want 2 and about two timeouts", accepts, time.Since(start))
+			}
+		})
+	}
+}
+
+// A caller that gives up does not leave its cancellation behind as the
+// answer for the other checks of the scan.
+func TestCancelledCallerDoesNotPoison(t *testing.T) {
+	p := newPKI(t)
+	srv := serve(t, hardened(issue(t, p.ca, tlstest.Leaf{})))
+	a := tlscheck.NewAssessor(0, 0)
+	env := p.env()
+	tg := target(t, srv.Addr())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := a.Assess(ctx, env, tg); !errors.Is(err, context.Canceled) || errors.Is(err, check.ErrUnreachable) {
+		t.Fatalf("cancelled: %v, want context.Canceled and not unreachable", err)
+	}
+	rep, err := a.Assess(context.Background(), env, tg)
+	if err != nil || !rep.Protocols.Accepted(tlsprobe.TLS12) {
+		t.Fatalf("after a cancelled caller: %v", err)
+	}
+}
+
+func TestCacheBounded(t *testing.T) {
+	p := newPKI(t)
+	srv := serve(t, hardened(issue(t, p.ca, tlstest.Leaf{})))
+	a := tlscheck.NewAssessor(2, time.Hour)
+	tg := target(t, srv.Addr())
+	envs := []*check.Env{p.env(), p.env(), p.env()}
+	for _, env := range envs {
+		if _, err := a.Assess(context.Background(), env, tg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := srv.Accepts()
+	// Two parts per scan, two entries at most: the first scan was evicted.
+	if _, err := a.Assess(context.Background(), envs[0], tg); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Accepts() == before {
+		t.Error("an evicted result was still served")
+	}
+}
+
+func TestParseSSLScanXML(t *testing.T) {
+	b, err := os.ReadFile("testdata/sslscan-tls10-12.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tlscheck.ParseSSLScanXML(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[tlsprobe.Version]bool{tlsprobe.SSL30: false, tlsprobe.TLS10: true, tlsprobe.TLS11: true, tlsprobe.TLS12: true, tlsprobe.TLS13: false}
+	if !maps.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if _, err := tlscheck.ParseSSLScanXML([]byte("<document/>")); err == nil {
+		t.Error("no ssltest element accepted")
 	}
 }

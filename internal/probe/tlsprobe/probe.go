@@ -75,7 +75,8 @@ func (r *Result) Summary() string {
 }
 
 // Probe connects to addr, sends h and reads the answer. It returns an
-// error only when it could not connect (wrapping ErrDial) or ctx ended;
+// error only when it could not connect (wrapping ErrDial) or the caller's
+// ctx ended (its own Options.Timeout running out is OutcomeTimeout);
 // every answer of the server, including none, is a Result.
 func Probe(ctx context.Context, dial Dialer, addr string, h *Hello, opt Options) (*Result, error) {
 	if opt.Timeout <= 0 {
@@ -89,12 +90,13 @@ func Probe(ctx context.Context, dial Dialer, addr string, h *Hello, opt Options)
 		dial = d.DialContext
 	}
 	start := time.Now()
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	defer cancel()
 	conn, err := dial(ctx, "tcp", addr)
 	if err != nil {
-		if ctx.Err() != nil && context.Cause(ctx) != context.DeadlineExceeded {
-			return nil, ctx.Err()
+		if err := parent.Err(); err != nil {
+			return nil, err
 		}
 		return nil, fmt.Errorf("%w %s: %w", ErrDial, addr, err)
 	}
@@ -108,20 +110,12 @@ func Probe(ctx context.Context, dial Dialer, addr string, h *Hello, opt Options)
 	defer func() { res.Elapsed = time.Since(start) }()
 	if _, err := conn.Write(h.Marshal()); err != nil {
 		res.Outcome, res.Detail = classify(err)
-		return res, parentErr(ctx)
+		return res, parent.Err()
 	}
 	readAnswer(&capReader{r: conn, left: opt.MaxRead}, res, opt.Certificates)
-	return res, parentErr(ctx)
+	return res, parent.Err()
 }
 
-// parentErr reports a cancellation of the caller's context, which is not
-// the server's doing; our own timeout is an outcome, not an error.
-func parentErr(ctx context.Context) error {
-	if err := ctx.Err(); err != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-		return err
-	}
-	return nil
-}
 
 func classify(err error) (Outcome, string) {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
