@@ -116,7 +116,6 @@ func Probe(ctx context.Context, dial Dialer, addr string, h *Hello, opt Options)
 	return res, parent.Err()
 }
 
-
 func classify(err error) (Outcome, string) {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return OutcomeTimeout, ""
