@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
@@ -103,9 +104,11 @@ func (a apiClient) observations(assetID int64) map[int]store.Observation {
 	return out
 }
 
-// TestPlatformScanLifecycle runs the real platform: a requested scan of a
-// registered loopback host stores its open ports with services; after a
-// service stops, a rescan marks its port closed and keeps its history.
+// TestPlatformScanLifecycle runs the real platform end to end: a requested
+// scan of a registered loopback host stores its open ports with services
+// and its findings; the owner acknowledges one, stops the service and asks
+// for verification: the rescan marks the port closed (history kept) and the
+// finding fixed; the service comes back and the finding is reopened.
 func TestPlatformScanLifecycle(t *testing.T) {
 	redisPort, webPort := lab(t, "127.66.1.1")
 	stopRedis := closeOnDemand(t, "127.66.1.1", redisPort)
@@ -124,11 +127,19 @@ func TestPlatformScanLifecycle(t *testing.T) {
 		t.Fatalf("observations after the first scan: %+v", obs)
 	}
 	first := obs[redisPort].FirstSeen
-
-	stopRedis()
-	if j := a.waitJob(a.scanAsset(assetID), 90*time.Second); j.State != store.JobDone {
-		t.Fatalf("second scan: %+v", j)
+	redis := a.finding("svc.redis-unauthenticated")
+	if redis.State != finding.StateOpen || redis.Severity != finding.Critical || redis.DueAt == nil {
+		t.Fatalf("redis finding: %+v", redis)
 	}
+	if git := a.finding("http.exposed-git"); git.State != finding.StateOpen {
+		t.Fatalf(".git finding: %+v", git)
+	}
+	a.transition(redis.ID, map[string]any{"action": "acknowledge", "reason": "password coming"})
+
+	// The owner fixes it and asks for verification.
+	stopRedis()
+	a.transition(redis.ID, map[string]any{"action": "request-verify"})
+	a.waitVerify(assetID)
 	obs = a.observations(assetID)
 	if obs[redisPort].State != "closed" || obs[redisPort].ClosedAt == nil || !obs[redisPort].FirstSeen.Equal(first) {
 		t.Fatalf("stopped redis not marked closed (history kept): %+v", obs[redisPort])
@@ -136,6 +147,95 @@ func TestPlatformScanLifecycle(t *testing.T) {
 	if obs[webPort].State != "open" {
 		t.Fatalf("web port: %+v", obs[webPort])
 	}
+	if f := a.findingByID(redis.ID); f.State != finding.StateFixed || f.FixedAt == nil {
+		t.Fatalf("after verification: %+v", f)
+	}
+	if git := a.finding("http.exposed-git"); git.State != finding.StateOpen {
+		t.Fatalf(".git finding changed: %+v", git)
+	}
+
+	// The service comes back: the same finding reopens.
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.66.1.1:%d", redisPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go serveRedis(ln)
+	if j := a.waitJob(a.scanAsset(assetID), 90*time.Second); j.State != store.JobDone {
+		t.Fatalf("third scan: %+v", j)
+	}
+	if f := a.findingByID(redis.ID); f.State != finding.StateReopened {
+		t.Fatalf("redis back: %+v", f)
+	}
+
+	// Every service stops (the host still answers, refusing connections):
+	// the ports close and their findings are fixed. (A host that does not
+	// answer at all leaves everything as it was: see scan's ingester tests.)
+	ln.Close()
+	labMu.Lock()
+	labClosers[fmt.Sprintf("127.66.1.1:%d", webPort)].Close()
+	labMu.Unlock()
+	if j := a.waitJob(a.scanAsset(assetID), 90*time.Second); j.State != store.JobDone {
+		t.Fatalf("scan of a host with no service: %+v", j)
+	}
+	if git := a.finding("http.exposed-git"); git.State != finding.StateFixed {
+		t.Fatalf(".git finding after the web server stopped: %+v", git)
+	}
+	if f := a.findingByID(redis.ID); f.State != finding.StateFixed {
+		t.Fatalf("redis finding after it stopped again: %+v", f)
+	}
+	var hist struct {
+		Items []store.FindingEvent `json:"items"`
+	}
+	a.call("GET", fmt.Sprintf("/api/v1/findings/%d/history", redis.ID), nil, &hist)
+	var steps []string
+	for _, ev := range hist.Items {
+		steps = append(steps, string(ev.To))
+	}
+	if got := strings.Join(steps, ","); !strings.Contains(got, "open,acknowledged") || !strings.Contains(got, "fixed") || !strings.Contains(got, "reopened") {
+		t.Fatalf("history: %s", got)
+	}
+}
+
+func (a apiClient) finding(check string) store.Finding {
+	a.t.Helper()
+	var page store.Page[store.Finding]
+	a.call("GET", "/api/v1/findings?check="+check, nil, &page)
+	if len(page.Items) != 1 {
+		a.t.Fatalf("findings of %s: %+v", check, page.Items)
+	}
+	return page.Items[0]
+}
+
+func (a apiClient) findingByID(id int64) store.Finding {
+	a.t.Helper()
+	var f store.Finding
+	if a.call("GET", fmt.Sprintf("/api/v1/findings/%d", id), nil, &f) != 200 {
+		a.t.Fatalf("finding %d", id)
+	}
+	return f
+}
+
+func (a apiClient) transition(id int64, body map[string]any) {
+	a.t.Helper()
+	if code := a.call("POST", fmt.Sprintf("/api/v1/findings/%d/transition", id), body, nil); code != 200 {
+		a.t.Fatalf("transition %v: %d", body, code)
+	}
+}
+
+// waitVerify waits for the asset's verification job to finish.
+func (a apiClient) waitVerify(assetID int64) {
+	a.t.Helper()
+	var jobs store.Page[store.ScanJob]
+	a.call("GET", fmt.Sprintf("/api/v1/scans?asset_id=%d", assetID), nil, &jobs)
+	for _, j := range jobs.Items {
+		if j.Reason == "verify" {
+			if got := a.waitJob(j.ID, 90*time.Second); got.State != store.JobDone {
+				a.t.Fatalf("verification job: %+v", got)
+			}
+			return
+		}
+	}
+	a.t.Fatalf("no verification job: %+v", jobs.Items)
 }
 
 // closeOnDemand wraps lab's redis listener: the returned func makes the port

@@ -30,37 +30,7 @@ func lab(t *testing.T, addr string) (redisPort, webPort int) {
 	labMu.Lock()
 	labClosers[rl.Addr().String()] = rl
 	labMu.Unlock()
-	go func() {
-		for {
-			c, err := rl.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if strings.HasPrefix(line, "*") || strings.HasPrefix(line, "$") {
-						continue
-					}
-					up := strings.ToUpper(strings.TrimSpace(line))
-					switch {
-					case up == "PING":
-						io.WriteString(c, "+PONG\r\n")
-					case strings.HasPrefix(up, "INFO"):
-						body := "# Server\r\nredis_version:7.2.4\r\nredis_mode:standalone\r\nos:Linux\r\n"
-						fmt.Fprintf(c, "$%d\r\n%s\r\n", len(body), body)
-					default:
-						io.WriteString(c, "-ERR unknown command\r\n")
-					}
-				}
-			}()
-		}
-	}()
+	go serveRedis(rl)
 	wl, err := net.Listen("tcp", addr+":0")
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +46,9 @@ func lab(t *testing.T, addr string) (redisPort, webPort int) {
 			http.NotFound(w, r)
 		}
 	})}
+	labMu.Lock()
+	labClosers[wl.Addr().String()] = srv
+	labMu.Unlock()
 	go srv.Serve(wl)
 	t.Cleanup(func() { srv.Close() })
 	return rl.Addr().(*net.TCPAddr).Port, wl.Addr().(*net.TCPAddr).Port
@@ -164,5 +137,38 @@ func TestChecksCommands(t *testing.T) {
 	must(t, runCLI(t, nil, "", "checks", "lint", "../../templates"))
 	if r := runCLI(t, nil, "", "checks", "lint", "../check/template/testdata/bad"); r.code != 1 || !strings.Contains(r.stderr, "unknown-key.yaml") {
 		t.Errorf("lint of bad templates: %+v", r)
+	}
+}
+
+// serveRedis answers PING and INFO like an unauthenticated Redis.
+func serveRedis(rl net.Listener) {
+	for {
+		c, err := rl.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			r := bufio.NewReader(c)
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if strings.HasPrefix(line, "*") || strings.HasPrefix(line, "$") {
+					continue
+				}
+				up := strings.ToUpper(strings.TrimSpace(line))
+				switch {
+				case up == "PING":
+					io.WriteString(c, "+PONG\r\n")
+				case strings.HasPrefix(up, "INFO"):
+					body := "# Server\r\nredis_version:7.2.4\r\nredis_mode:standalone\r\nos:Linux\r\n"
+					fmt.Fprintf(c, "$%d\r\n%s\r\n", len(body), body)
+				default:
+					io.WriteString(c, "-ERR unknown command\r\n")
+				}
+			}
+		}()
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rampart-cert/rampart/internal/asset"
+	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/engine"
 	"github.com/rampart-cert/rampart/internal/target"
 )
@@ -38,3 +39,24 @@ func TestJobScope(t *testing.T) {
 		}
 	}
 }
+
+func TestResultReachability(t *testing.T) {
+	silent := engine.Summary{}
+	silent.Hosts, silent.TimedOut = 1, 1000
+	silent.Targets = []netip.Addr{netip.MustParseAddr("192.0.2.1")}
+	if r := (&jobSink{}).result("top1000", silent); !r.Unreachable || len(r.Hosts) != 0 {
+		t.Fatalf("silent host: %+v", r)
+	}
+	refusing := silent
+	refusing.TimedOut, refusing.Closed = 0, 1000
+	if r := (&jobSink{}).result("top1000", refusing); r.Unreachable || len(r.Hosts) != 1 {
+		t.Fatalf("refusing host: %+v", r)
+	}
+	s := &jobSink{}
+	s.Covered(checkTarget(), []string{"dns.spf-missing"})
+	if r := s.result("top1000", silent); r.Unreachable {
+		t.Fatalf("a covered check target means something answered: %+v", r)
+	}
+}
+
+func checkTarget() check.Target { return check.Target{Kind: check.TargetDomain, Host: "a.gov.vn"} }
