@@ -496,3 +496,30 @@ func TestConstituency(t *testing.T) {
 		}
 	}
 }
+
+func TestPortFallback(t *testing.T) {
+	// Someone else holds the portal's port 80: the lab moves to 8080 and
+	// says so, in HostInfo and in the URL asset.
+	busy, err := net.Listen("tcp4", "127.77.201.10:80")
+	if err != nil {
+		t.Skip("cannot hold port 80:", err)
+	}
+	defer busy.Close()
+	l, err := Start(context.Background(), Options{Base: netip.MustParseAddr("127.77.200.0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	h := hostByName(t, l, "congthongtin.hn-demo.gov.vn")
+	s := h.Services[0]
+	if s.Port != 8080 || s.Wanted != 80 || !s.Fallback() {
+		t.Errorf("service %+v", s)
+	}
+	if res, body := get(t, addrOf(h, "http"), h.Hostname, "/.git/HEAD"); res.StatusCode != 200 || body != gitHEAD {
+		t.Errorf("fallback port: %d %q", res.StatusCode, body)
+	}
+	_, assets := l.Constituency()
+	if !bytes.Contains(assets, []byte(`"http://congthongtin.hn-demo.gov.vn:8080/"`)) {
+		t.Errorf("no URL asset with the fallback port:\n%s", assets)
+	}
+}
