@@ -58,7 +58,7 @@ func runChecks(ctx context.Context, env *Env, args []string) error {
 		}
 		ts, errs := template.LoadDir(args[1])
 		// A template may not reuse a built-in ID either.
-		reg, _ := all.Registry("")
+		reg := all.Builtin()
 		for _, t := range ts {
 			if _, dup := reg.Get(t.ID); dup {
 				errs = append(errs, fmt.Errorf("%s: id %s is a built-in check", t.File(), t.ID))

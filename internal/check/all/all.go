@@ -4,6 +4,7 @@ package all
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/check/dns"
@@ -14,15 +15,39 @@ import (
 	tlscheck "github.com/rampart-cert/rampart/internal/check/tls"
 	"github.com/rampart-cert/rampart/internal/check/vuln"
 	"github.com/rampart-cert/rampart/internal/check/web"
+	"github.com/rampart-cert/rampart/templates"
 )
 
 // Families lists the built-in families in a stable order.
 var Families = []string{"tls", "http", "web", "svc", "vuln", "dns", "mail", "template"}
 
-// Registry returns a registry with every built-in check and the templates
-// found under templatesDir (none when empty). A broken template does not
+// Registry returns a registry with every built-in check, the shipped
+// templates and those found under templatesDir (none when empty or
+// missing). A broken template does not
 // stop the others: its error is returned beside the registry.
 func Registry(templatesDir string) (*check.Registry, []error) {
+	r := Builtin()
+	ts, errs := template.LoadFS(templates.FS, "shipped")
+	if templatesDir != "" {
+		if _, err := os.Stat(templatesDir); err == nil {
+			more, terrs := template.LoadDir(templatesDir)
+			errs = append(errs, terrs...)
+			ts = append(ts, more...)
+		}
+	}
+	for _, t := range ts {
+		if _, dup := r.Get(t.ID); dup {
+			continue // an operator's copy of a shipped template
+		}
+		if err := r.Register(t); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", t.File(), err))
+		}
+	}
+	return r, errs
+}
+
+// Builtin returns a registry with the checks written in Go only.
+func Builtin() *check.Registry {
 	r := check.NewRegistry()
 	for name, reg := range map[string]func(*check.Registry) error{
 		"tls": tlscheck.Register, "http": httpcheck.Register, "web": web.Register, "svc": svc.Register,
@@ -33,15 +58,5 @@ func Registry(templatesDir string) (*check.Registry, []error) {
 			panic(fmt.Sprintf("check/all: family %s: %v", name, err))
 		}
 	}
-	var errs []error
-	if templatesDir != "" {
-		ts, terrs := template.LoadDir(templatesDir)
-		errs = append(errs, terrs...)
-		for _, t := range ts {
-			if err := r.Register(t); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", t.File(), err))
-			}
-		}
-	}
-	return r, errs
+	return r
 }

@@ -69,7 +69,7 @@ func (e *eol) Run(ctx context.Context, env *check.Env, t check.Target) ([]check.
 	}
 	if en, ok := LookupEOL(e.table, t.Product, t.Version); ok && now.After(en.date) {
 		return []check.Result{{Check: e.meta.ID, Severity: e.meta.Severity, Subject: en.Product + " " + en.Cycle,
-			Title: fmt.Sprintf("%s %s reached end of life on %s", t.Product, t.Version, en.EOL),
+			Title:    fmt.Sprintf("%s %s reached end of life on %s", t.Product, t.Version, en.EOL),
 			Evidence: check.Evidence{Fields: map[string]string{"product": t.Product, "version": t.Version, "cycle": en.Cycle, "eol": en.EOL}}}}, nil
 	}
 	return nil, nil

@@ -306,10 +306,19 @@ func (t *Template) File() string { return t.file }
 // returns all templates that parse and every error, so `checks lint`
 // reports them all at once.
 func LoadDir(dir string) ([]*Template, []error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, []error{err}
+	}
+	return LoadFS(os.DirFS(dir), dir)
+}
+
+// LoadFS is LoadDir over a file system (the embedded shipped templates);
+// name prefixes the paths in errors.
+func LoadFS(fsys fs.FS, name string) ([]*Template, []error) {
 	var ts []*Template
 	var errs []error
 	seen := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			errs = append(errs, err)
 			return nil
@@ -317,21 +326,22 @@ func LoadDir(dir string) ([]*Template, []error) {
 		if d.IsDir() || !(strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
 			return nil
 		}
-		data, err := os.ReadFile(path)
+		full := filepath.Join(name, path)
+		data, err := fs.ReadFile(fsys, path)
 		if err != nil {
 			errs = append(errs, err)
 			return nil
 		}
-		t, err := Parse(path, data)
+		t, err := Parse(full, data)
 		if err != nil {
 			errs = append(errs, err)
 			return nil
 		}
 		if prev, dup := seen[t.ID]; dup {
-			errs = append(errs, fmt.Errorf("%w: %s: id %s already defined in %s", ErrTemplate, path, t.ID, prev))
+			errs = append(errs, fmt.Errorf("%w: %s: id %s already defined in %s", ErrTemplate, full, t.ID, prev))
 			return nil
 		}
-		seen[t.ID] = path
+		seen[t.ID] = full
 		ts = append(ts, t)
 		return nil
 	})
