@@ -1,0 +1,75 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/org"
+)
+
+// Overview is the posture of a part of the hierarchy at one moment: what
+// the console's dashboard and organization pages show. Counts are of
+// active findings (open, acknowledged, reopened) unless named otherwise.
+type Overview struct {
+	At         time.Time                `json:"at"`
+	Active     int                      `json:"active"`
+	Overdue    int                      `json:"overdue"` // active and past due at At
+	KEV        int                      `json:"kev"`     // active and KEV-listed
+	Weighted   float64                  `json:"weighted"`
+	BySeverity map[finding.Severity]int `json:"by_severity"` // every severity, zero included
+	// TopChecks are the checks with the most active findings, most first
+	// (ties by check ID), at most TopChecksLimit.
+	TopChecks []CheckCount `json:"top_checks"`
+	// Orgs is every organization of the requested subtree that the
+	// principal sees, in ID order, each rolled up over its own subtree
+	// exactly as Findings.Debt does, plus its asset count.
+	Orgs []OrgRollup `json:"orgs"`
+}
+
+// TopChecksLimit bounds Overview.TopChecks.
+const TopChecksLimit = 10
+
+// CheckCount is how many active findings one check has.
+type CheckCount struct {
+	Check   string `json:"check"`
+	Active  int    `json:"active"`
+	Overdue int    `json:"overdue"`
+}
+
+// OrgRollup is one organization with the debt of its subtree.
+type OrgRollup struct {
+	OrgDebt
+	ParentID int64    `json:"parent_id,omitempty"`
+	Code     string   `json:"code"`
+	Name     string   `json:"name"`
+	NameEN   string   `json:"name_en"`
+	Kind     org.Kind `json:"kind"`
+	Path     string   `json:"path"`
+	Assets   int      `json:"assets"` // assets of the subtree
+}
+
+// TrendPoint is the number of active findings at the end of one day
+// (Asia/Ho_Chi_Minh) in the requested subtree.
+type TrendPoint struct {
+	Day    time.Time `json:"day"` // midnight, Asia/Ho_Chi_Minh
+	Active int       `json:"active"`
+}
+
+// Dashboard answers the console's aggregate questions quickly, also over a
+// million findings. Reads follow tenancy like every store read: root 0
+// means everything the principal sees; a root outside it is ErrNotFound.
+type Dashboard interface {
+	// Overview aggregates the active findings of root's subtree at now.
+	Overview(ctx context.Context, p auth.Principal, root int64, now time.Time) (Overview, error)
+	// Trend returns one point per day for the days days ending with the
+	// day of now, oldest first. Past days are answered from a daily
+	// snapshot that the store computes once, from first-seen and fixed
+	// times, and keeps; the last point is counted live. Findings now
+	// risk-accepted or false-positive are left out of every day.
+	Trend(ctx context.Context, p auth.Principal, root int64, days int, now time.Time) ([]TrendPoint, error)
+}
+
+// MaxTrendDays bounds Dashboard.Trend.
+const MaxTrendDays = 400

@@ -1,0 +1,98 @@
+package web
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/store"
+)
+
+type loginData struct {
+	Name string
+	Next string
+}
+
+// loginForm shows the login form (or goes home when already logged in).
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	next := localPath(r.URL.Query().Get("next"))
+	if c.sess != nil {
+		return redirect(w, r, next, "")
+	}
+	s.ensurePre(w, c)
+	return s.page(w, r, c, "login", "login.title", "", loginData{Next: next})
+}
+
+// dummyHash is verified against for unknown names, so the time a failed
+// login takes does not tell whether the name exists.
+var dummyHash, _ = auth.HashPassword("rampart-console-dummy-password")
+
+// login checks the name, password and (when the user has one) the TOTP
+// code, throttled per name and address; on success it stores a session
+// token and sets its secret as the session cookie.
+func (s *Server) login(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	name := strings.ToLower(strings.TrimSpace(r.PostFormValue("name")))
+	next := localPath(r.PostFormValue("next"))
+	fail := func(status int, key string, cause error) error {
+		v := s.newView(r, c, "login.title", "", loginData{Name: name, Next: next})
+		v.Err = &uiError{status: status, key: key, cause: cause}
+		return s.render(w, status, "login", v)
+	}
+	ip := clientIP(r)
+	if err := s.Throttle.Allow(name, ip); err != nil {
+		return fail(http.StatusTooManyRequests, "login.throttled", err)
+	}
+	u, err := s.st.UserForLogin(r.Context(), name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	ok := false
+	if err == nil && name != "" {
+		ok, _ = auth.VerifyPassword(r.PostFormValue("password"), u.PasswordHash)
+	} else {
+		_, _ = auth.VerifyPassword(r.PostFormValue("password"), dummyHash)
+	}
+	if ok && u.TOTPSecret != "" && !auth.VerifyTOTP(u.TOTPSecret, strings.TrimSpace(r.PostFormValue("totp")), c.now) {
+		ok = false
+	}
+	if !ok {
+		s.Throttle.Fail(name, ip)
+		return fail(http.StatusUnauthorized, "login.failed", nil)
+	}
+	s.Throttle.Succeed(name, ip)
+	secret, prefix, hash, err := auth.NewToken()
+	if err != nil {
+		return err
+	}
+	exp := c.now.Add(s.SessionTTL).UTC()
+	t := auth.Token{Name: sessionName, Role: u.Role, OrgID: u.OrgID, UserID: u.ID, Hash: hash, Prefix: prefix,
+		ExpiresAt: &exp, CreatedBy: u.Name}
+	// The platform stores the session on the user's behalf: the password
+	// was just checked, and a viewer may not create tokens itself.
+	if err := s.st.CreateToken(r.Context(), auth.SystemPrincipal, &t); err != nil {
+		return err
+	}
+	s.setSessionCookie(w, secret, exp)
+	return redirect(w, r, next, "")
+}
+
+// logout revokes the session token and clears the cookie.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	if err := s.st.RevokeToken(r.Context(), c.sess.p, c.sess.tokenID); err != nil {
+		return err
+	}
+	s.clearSessionCookie(w)
+	return redirect(w, r, "/login", "flash.loggedout")
+}
+
+// clientIP is the peer address; the console does not trust forwarding
+// headers.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,198 @@
+package web
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/check"
+	"github.com/rampart-cert/rampart/internal/queue"
+	"github.com/rampart-cert/rampart/internal/scan"
+	"github.com/rampart-cert/rampart/internal/scope"
+	"github.com/rampart-cert/rampart/internal/store"
+)
+
+// Deps are what the console needs. Store and Dashboard are required; a nil
+// Scheduler hides "scan now", a nil Queue the queue depth, a nil Checks
+// the remediation texts.
+type Deps struct {
+	Store     store.Store
+	Dashboard store.Dashboard
+	Guard     *scope.Guard
+	Scheduler *scan.Scheduler
+	Queue     queue.Queue
+	Checks    *check.Registry
+	Logger    *slog.Logger
+	Version   string
+	Now       func() time.Time
+	// SecureCookies marks cookies Secure (set it when served over HTTPS).
+	SecureCookies bool
+	// SessionTTL is how long a console session lives; default 12 hours.
+	SessionTTL time.Duration
+	Throttle   *auth.Throttle
+}
+
+// findingStore is the store with its Findings part.
+type findingStore interface {
+	store.Store
+	store.Findings
+}
+
+// Server is the console. Create it with New.
+type Server struct {
+	Deps
+	st      findingStore
+	log     *slog.Logger
+	mux     *http.ServeMux
+	pages   *pages
+	cat     *catalogs
+	csrfKey []byte
+}
+
+// New builds the console: it parses the templates and catalogs and makes
+// a fresh CSRF key (so sessions survive a restart but their form tokens
+// do not: a form open across a restart must be reloaded).
+func New(d Deps) (*Server, error) {
+	if d.Store == nil || d.Dashboard == nil {
+		return nil, errors.New("web: Store and Dashboard are required")
+	}
+	st, ok := d.Store.(findingStore)
+	if !ok {
+		return nil, fmt.Errorf("web: store %T does not keep findings", d.Store)
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.SessionTTL <= 0 {
+		d.SessionTTL = 12 * time.Hour
+	}
+	if d.Throttle == nil {
+		d.Throttle = auth.NewDefaultThrottle()
+	}
+	cat, err := loadCatalogs()
+	if err != nil {
+		return nil, err
+	}
+	pg, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Deps: d, st: st, log: d.Logger, mux: http.NewServeMux(), pages: pg, cat: cat, csrfKey: make([]byte, 32)}
+	if _, err := rand.Read(s.csrfKey); err != nil {
+		return nil, fmt.Errorf("web: csrf key: %w", err)
+	}
+	s.routes()
+	return s, nil
+}
+
+// Handler serves the console. Mount it at "/" beside the API; it answers
+// everything the API does not (/api/, /healthz, /readyz, /metrics,
+// /scanner are the API's).
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /static/{file}", s.static)
+	m.HandleFunc("GET /lang/{lang}", s.switchLang)
+	m.Handle("GET /login", s.public(s.loginForm))
+	m.Handle("POST /login", s.public(s.login))
+	m.Handle("POST /logout", s.authed(s.logout))
+
+	m.Handle("GET /{$}", s.authed(s.dashboard))
+	m.Handle("GET /orgs/{id}", s.authed(s.orgPage))
+	m.Handle("GET /findings", s.authed(s.findingsList))
+	m.Handle("POST /findings/bulk", s.authed(s.findingsBulk))
+	m.Handle("GET /findings/{id}", s.authed(s.findingPage))
+	m.Handle("GET /assets", s.authed(s.assetsList))
+	m.Handle("GET /assets/new", s.authed(s.assetNewForm))
+	m.Handle("POST /assets/new", s.authed(s.assetCreate))
+	m.Handle("POST /assets/import", s.authed(s.assetImport))
+	m.Handle("GET /assets/{id}", s.authed(s.assetPage))
+	m.Handle("GET /assets/{id}/edit", s.authed(s.assetEditForm))
+	m.Handle("POST /assets/{id}/edit", s.authed(s.assetUpdate))
+	m.Handle("GET /scans", s.authed(s.scansPage))
+	m.Handle("POST /scans/now", s.authed(s.scanNow))
+	m.Handle("GET /account/totp", s.authed(s.totpForm))
+	m.Handle("POST /account/totp", s.authed(s.totpConfirm))
+	m.Handle("GET /admin/users", s.authed(s.usersPage))
+	m.Handle("POST /admin/users", s.authed(s.userCreate))
+	m.Handle("GET /admin/tokens", s.authed(s.tokensPage))
+	m.Handle("POST /admin/tokens", s.authed(s.tokenCreate))
+	m.Handle("POST /admin/tokens/{id}/revoke", s.authed(s.tokenRevoke))
+	m.Handle("GET /admin/audit", s.authed(s.auditPage))
+	m.Handle("/", s.public(func(w http.ResponseWriter, r *http.Request, c *reqCtx) error { return errNotFound }))
+}
+
+// serve adds the security headers and recovery to every response.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if s.SecureCookies {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("web: panic", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			http.Error(w, http.StatusText(500), 500)
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+// handler is what every page and action looks like.
+type handler func(w http.ResponseWriter, r *http.Request, c *reqCtx) error
+
+// public wraps a handler that needs no session (but sees one if present).
+func (s *Server) public(h handler) http.Handler { return s.wrap(h, false) }
+
+// authed wraps a handler that needs a session; without one a GET is sent
+// to the login page and anything else refused.
+func (s *Server) authed(h handler) http.Handler { return s.wrap(h, true) }
+
+func (s *Server) wrap(h handler, needSession bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := s.newCtx(w, r)
+		if needSession && c.sess == nil {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			s.renderError(w, r, c, errUnauthorized)
+			return
+		}
+		if r.Method == http.MethodPost {
+			if err := s.checkPost(w, r, c); err != nil {
+				s.renderError(w, r, c, err)
+				return
+			}
+		}
+		if err := h(w, r, c); err != nil {
+			s.renderError(w, r, c, err)
+		}
+	})
+}
+
+// pathID reads the {id} path value.
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errNotFound
+	}
+	return id, nil
+}
