@@ -329,3 +329,5 @@ func TestMain(m *testing.M) {
 
 var _ = net.Listen
 var _ = strings.Contains
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

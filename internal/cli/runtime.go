@@ -1,40 +1,60 @@
 package cli
 
 import (
+	"crypto/x509"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/check/all"
+	"github.com/rampart-cert/rampart/internal/check/dns"
 	"github.com/rampart-cert/rampart/internal/check/vuln"
 	"github.com/rampart-cert/rampart/internal/check/web"
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
 	"github.com/rampart-cert/rampart/internal/scan"
+	"github.com/rampart-cert/rampart/internal/target"
 	"github.com/rampart-cert/rampart/internal/vulndb"
 )
 
+// workerOptions are a worker's own settings beside the configuration.
+type workerOptions struct {
+	MaxRate int            // ceiling on probes per second (0: as jobs ask)
+	Roots   *x509.CertPool // trusted CAs for TLS checks (nil: the system's)
+	// AllowDNS, when set, says which name-server addresses the zone
+	// transfer check may contact.
+	AllowDNS func(netip.Addr) bool
+}
+
 // jobRegistry builds the job handlers a worker runs: the built-in ping and
-// portscan with every check family, the templates in <data>/templates and
-// the vulnerability database in <data>/vulndb when present.
-func jobRegistry(c config.Config, log *slog.Logger, maxRate int) *scan.Registry {
+// portscan with every check family, the shipped templates and those in
+// <data>/templates, and the vulnerability database in <data>/vulndb when
+// present.
+func jobRegistry(c config.Config, log *slog.Logger, o workerOptions) *scan.Registry {
 	reg := scan.NewRegistry()
 	checks, errs := all.Registry(templatesDir(c))
 	for _, e := range errs {
 		log.Warn("template not loaded", "err", e)
 	}
 	env := &check.Env{UserAgent: c.ScannerUserAgent(Version), Timeout: 5 * time.Second, Now: time.Now,
-		Resolver: net.DefaultResolver, Extra: map[string]any{web.ExtraKey: web.NewMemoryBaselines()}}
+		Roots: o.Roots, Extra: map[string]any{web.ExtraKey: web.NewMemoryBaselines(), "dns": dns.Options{AllowAddr: o.AllowDNS}}}
+	var resolver target.Resolver = net.DefaultResolver
+	env.Resolver = net.DefaultResolver
+	if c.Scanner.Resolver != "" {
+		r := target.NewResolver(c.Scanner.Resolver)
+		resolver, env.Resolver, env.DNSServer = r, r, c.Scanner.Resolver
+	}
 	db, err := vulndb.Load(filepath.Join(c.Data, "vulndb"))
 	if err != nil {
 		log.Info("no vulnerability database loaded; vuln.known-cve finds nothing until `rampart vulndb import`", "err", err)
 		db = vulndb.NewDB()
 	}
 	env.Extra[vuln.ExtraKey] = db
-	w := &scan.PortscanWorker{Checks: checks, Prober: fingerprint.New(nil, fingerprint.Options{UserAgent: env.UserAgent}),
-		CheckEnv: env, Resolver: net.DefaultResolver, MaxRate: maxRate}
+	w := &scan.PortscanWorker{Checks: checks, Prober: fingerprint.New(nil, fingerprint.Options{UserAgent: env.UserAgent, Dial: nil}),
+		CheckEnv: env, Resolver: resolver, MaxRate: o.MaxRate}
 	w.Register(reg)
 	return reg
 }

@@ -25,9 +25,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs, f := flags(env, "serve", true)
 	noWorker := fs.Bool("no-worker", false, "do not run an in-process worker (jobs go to `rampart worker` processes)")
 	noScheduler := fs.Bool("no-scheduler", false, "do not plan scans by cadence (scans run only when asked for)")
+	demo := fs.Bool("demo", false, "start with a sample constituency whose assets live on a built-in lab of weak services (127.77.0.0/16), and scan it")
 	c, err := load(env, fs, f, args)
 	if err != nil {
 		return err
+	}
+	if *demo && c.AdminPassword == "" {
+		c.AdminPassword = demoPassword
 	}
 	log := logger(env, c)
 	log.Info("starting rampart", "version", Version, "config", c.Redacted())
@@ -39,6 +43,15 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	defer st.Close()
 	if err := bootstrap(ctx, st, c, env.Stdout, log); err != nil {
 		return err
+	}
+
+	var wopts workerOptions
+	if *demo {
+		l, err := startDemo(ctx, st, &c, &wopts, log)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
 	}
 
 	q, err := openQueue(ctx, c, "rampart-serve", log)
@@ -81,7 +94,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	if !*noWorker {
 		host, _ := os.Hostname()
-		w, err := scan.StartWorker(bg, q, jobRegistry(c, log, 0), scan.WorkerConfig{Name: host + "/serve", Region: c.Region, Logger: log})
+		w, err := scan.StartWorker(bg, q, jobRegistry(c, log, wopts), scan.WorkerConfig{Name: host + "/serve", Region: c.Region, Logger: log})
 		if err != nil {
 			return err
 		}
@@ -108,6 +121,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(env.Stdout, "Rampart is listening on http://%s (API under /api/v1)\n", ln.Addr())
+	if *demo {
+		fmt.Fprintf(env.Stdout, "Demo: open http://%s and log in as admin / %s — the lab is being scanned now; findings appear within a minute.\n", ln.Addr(), c.AdminPassword)
+	}
 	log.Info("listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -146,7 +162,7 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	}
 	defer q.Close()
 	host, _ := os.Hostname()
-	w, err := scan.StartWorker(ctx, q, jobRegistry(c, log, *maxRate), scan.WorkerConfig{Name: host, Region: c.Region, Concurrency: *concurrency, AckWait: *ackWait, Logger: log})
+	w, err := scan.StartWorker(ctx, q, jobRegistry(c, log, workerOptions{MaxRate: *maxRate}), scan.WorkerConfig{Name: host, Region: c.Region, Concurrency: *concurrency, AckWait: *ackWait, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,9 @@ type ScannerConfig struct {
 	// Ports the platform's scheduled and requested scans probe: top100,
 	// top1000 (default), all, or a list like 22,80,1000-2000.
 	Ports string `yaml:"ports"`
+	// Resolver is the DNS server (ip:port) scans and DNS checks ask;
+	// empty: the system's resolver for names, and no raw-DNS checks.
+	Resolver string `yaml:"resolver"`
 }
 
 // Database drivers, as returned by Config.DatabaseDriver.
@@ -79,6 +82,11 @@ func (c Config) Validate() error {
 	}
 	if err := checkDatabase(c.Database); err != nil {
 		bad("database %q: %v", redactURL(c.Database), err)
+	}
+	if c.Scanner.Resolver != "" {
+		if _, _, err := net.SplitHostPort(c.Scanner.Resolver); err != nil {
+			bad("scanner.resolver %q: must be ip:port", c.Scanner.Resolver)
+		}
 	}
 	if c.Scanner.Ports != "" {
 		if _, err := target.ParsePorts(c.Scanner.Ports); err != nil {

@@ -47,6 +47,7 @@
 //	scanner.user_agent  RAMPART_SCANNER_USER_AGENT  (none)        Rampart-Scanner/<version> (+<public_url>/scanner)
 //	scanner.contact     RAMPART_SCANNER_CONTACT     (none)        none
 //	scanner.ports       RAMPART_SCANNER_PORTS       (none)        top1000
+//	scanner.resolver    RAMPART_SCANNER_RESOLVER    (none)        the system's resolver
 //
 // (*) --listen exists on `rampart serve` only.
 //

@@ -41,6 +41,7 @@ var settings = []setting{
 	{env: "RAMPART_SCANNER_USER_AGENT", field: func(c *Config) *string { return &c.Scanner.UserAgent }},
 	{env: "RAMPART_SCANNER_CONTACT", field: func(c *Config) *string { return &c.Scanner.Contact }},
 	{env: "RAMPART_SCANNER_PORTS", field: func(c *Config) *string { return &c.Scanner.Ports }},
+	{env: "RAMPART_SCANNER_RESOLVER", field: func(c *Config) *string { return &c.Scanner.Resolver }},
 }
 
 // EnvConfig names the configuration file when --config is not given.

@@ -48,6 +48,10 @@ type Config struct {
 	// URLs are web applications to run URL checks on; by default every
 	// URL among the specifications.
 	URLs []string
+	// DomainCheck, when set, picks which checks run on the domain
+	// targets (a host name gets the dangling-CNAME check, not the SPF and
+	// DMARC checks that only make sense for a mail or zone domain).
+	DomainCheck func(check.Check) bool
 }
 
 // Port is one open port with its fingerprint.
@@ -240,6 +244,9 @@ func (c *checkPool) domainAndURLTargets(specs []string) {
 func (c *checkPool) run(t check.Target) {
 	var todo []check.Check
 	for _, ch := range c.cfg.Checks {
+		if t.Kind == check.TargetDomain && c.cfg.DomainCheck != nil && !c.cfg.DomainCheck(ch) {
+			continue
+		}
 		if ch.Applies(t) {
 			todo = append(todo, ch)
 		}

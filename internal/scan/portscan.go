@@ -86,8 +86,13 @@ func (w *PortscanWorker) Handle(ctx context.Context, j Job) (json.RawMessage, er
 		cfg.Scan.Rate = w.MaxRate
 	}
 	switch p.AssetKind {
-	case asset.KindDomain, asset.KindHostname, asset.KindMailDomain:
+	case asset.KindDomain, asset.KindMailDomain:
 		cfg.Names = []string{p.AssetValue}
+	case asset.KindHostname:
+		// A host name is not a zone or a mail domain: only whether its
+		// name dangles is asked.
+		cfg.Names = []string{p.AssetValue}
+		cfg.DomainCheck = func(c check.Check) bool { return c.Meta().ID == "dns.dangling-cname" }
 	case asset.KindURL:
 		cfg.URLs = []string{p.AssetValue}
 	}

@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net/netip"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/config"
+	demolab "github.com/rampart-cert/rampart/internal/lab"
+	"github.com/rampart-cert/rampart/internal/store"
+	"github.com/rampart-cert/rampart/internal/transfer"
+)
+
+// demoPassword is the admin password of `serve --demo` when
+// RAMPART_ADMIN_PASSWORD is not set. It is printed; a demo is not a
+// deployment.
+const demoPassword = "rampart-demo-2026"
+
+// startDemo starts the lab, imports its constituency (idempotent: a second
+// demo start on the same data changes nothing) and points the scanner at
+// the lab's DNS and CA.
+func startDemo(ctx context.Context, st store.Store, c *config.Config, wo *workerOptions, log *slog.Logger) (*demolab.Lab, error) {
+	l, err := demolab.Start(ctx, demolab.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("demo lab: %w", err)
+	}
+	orgs, assets := l.Constituency()
+	orgRows, err := transfer.ReadOrgs(bytes.NewReader(orgs), transfer.JSON)
+	if err == nil {
+		_, err = st.ImportOrgs(ctx, auth.SystemPrincipal, orgRows)
+	}
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("demo constituency: %w", err)
+	}
+	assetRows, err := transfer.ReadAssets(bytes.NewReader(assets), transfer.JSON, "")
+	if err == nil {
+		_, err = st.ImportAssets(ctx, auth.SystemPrincipal, assetRows)
+	}
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("demo assets: %w", err)
+	}
+	c.Scanner.Resolver = l.DNSAddr()
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	pool.AppendCertsFromPEM(l.CAPEM())
+	wo.Roots = pool
+	labNet := netip.MustParsePrefix("127.77.0.0/16")
+	wo.AllowDNS = labNet.Contains
+	log.Info("demo lab started", "hosts", len(l.Hosts()), "dns", l.DNSAddr())
+	return l, nil
+}

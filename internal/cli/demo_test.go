@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/store"
+)
+
+// TestDemo starts `rampart serve --demo` as a newcomer would and expects
+// real findings from real scans of the lab within a minute.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo scans the whole lab")
+	}
+	env := map[string]string{"RAMPART_DATA": t.TempDir()}
+	base, _, _ := serve(t, env, "--demo")
+	token := login(t, base, "admin", demoPassword)
+	a := apiClient{t, base, token}
+	want := []string{"tls.cert-expired", "tls.cert-self-signed", "http.exposed-git", "svc.redis-unauthenticated",
+		"dns.spf-permissive", "web.gambling-injection", "template.cve-2021-41773"}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var page store.Page[store.Finding]
+		a.call("GET", "/api/v1/findings?limit=1000", nil, &page)
+		got := map[string]bool{}
+		for _, f := range page.Items {
+			got[f.Check] = true
+		}
+		missing := 0
+		for _, w := range want {
+			if !got[w] {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute the demo shows %d findings; missing some of %v: %v", len(page.Items), want, got)
+		}
+		time.Sleep(time.Second)
+	}
+	// The hardened host fires nothing.
+	var page store.Page[store.Finding]
+	a.call("GET", "/api/v1/findings?q=www.btttt-demo.gov.vn", nil, &page)
+	if len(page.Items) != 0 {
+		t.Fatalf("hardened host has findings: %+v", page.Items)
+	}
+}
+
+func login(t *testing.T, base, name, password string) string {
+	t.Helper()
+	code, body := post(t, base+"/api/v1/auth/login", "", map[string]any{"name": name, "password": password})
+	if code != 200 {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	var r struct {
+		Token string `json:"token"`
+	}
+	if err := jsonUnmarshal(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Token
+}
