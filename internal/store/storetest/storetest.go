@@ -48,7 +48,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Scans", testScans},
 		{"Findings", testFindings},
+		{"Notify", testNotify},
 		{"Dashboard", testDashboard},
+		{"Assessments", testAssessments},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
