@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,8 @@ import (
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scope"
+	"github.com/rampart-cert/rampart/internal/store"
+	"github.com/rampart-cert/rampart/internal/web"
 )
 
 func runServe(ctx context.Context, env *Env, args []string) error {
@@ -107,12 +110,28 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	srv := api.New(api.Deps{Store: st, Guard: guard, Queue: q, Scheduler: sched, Logger: log, Registry: reg, Version: Version, Checks: checkReg,
 		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
 
+	handler := srv.Handler()
+	if dash, ok := st.(store.Dashboard); ok {
+		console, err := web.New(web.Deps{Store: st, Dashboard: dash, Guard: guard, Scheduler: sched, Queue: q, Checks: checkReg,
+			Logger: log, Version: Version, SecureCookies: strings.HasPrefix(c.PublicURL, "https://")})
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		apiH := srv.Handler()
+		for _, p := range []string{"/api/", "/healthz", "/readyz", "/metrics", "/scanner"} {
+			mux.Handle(p, apiH)
+		}
+		mux.Handle("/", console.Handler())
+		handler = mux
+	}
+
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Listen, err)
 	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute, // imports can be large
 		WriteTimeout:      5 * time.Minute,
