@@ -51,13 +51,23 @@ type debtChart struct {
 // ministry, sector and province, the most common problems and the trend.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	p := c.p()
+	// The two aggregates read different data: ask for both at once.
+	var (
+		trend    []store.TrendPoint
+		trendErr error
+		done     = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		trend, trendErr = s.Dashboard.Trend(r.Context(), p, 0, trendDays, c.now)
+	}()
 	ov, err := s.Dashboard.Overview(r.Context(), p, 0, c.now)
+	<-done
 	if err != nil {
 		return err
 	}
-	trend, err := s.Dashboard.Trend(r.Context(), p, 0, trendDays, c.now)
-	if err != nil {
-		return err
+	if trendErr != nil {
+		return trendErr
 	}
 	l := c.lang
 	d := dashData{Ov: ov, OrgCount: len(ov.Orgs)}
