@@ -337,6 +337,20 @@ func TestLoginAndThrottle(t *testing.T) {
 	}
 	e.mustDo("", "POST", "/api/v1/auth/login", map[string]any{"name": "admin", "password": "admin-password-123"}, 200).json(t, &lr)
 	e.mustDo(lr.Token, "GET", "/api/v1/me", nil, 200)
+	// Every role logs in, not only those that manage tokens.
+	vn := e.createOrg(e.admin, "VN", "national", 0)
+	e.user("viewer1", "viewer", vn)
+	var vr struct {
+		Token string `json:"token"`
+	}
+	e.mustDo("", "POST", "/api/v1/auth/login", map[string]any{"name": "viewer1", "password": "user-password-123"}, 200).json(t, &vr)
+	var me struct {
+		Principal auth.Principal `json:"principal"`
+	}
+	e.mustDo(vr.Token, "GET", "/api/v1/me", nil, 200).json(t, &me)
+	if me.Principal.Role != auth.RoleViewer || me.Principal.OrgID != vn {
+		t.Fatalf("viewer session: %+v", me)
+	}
 	for i := 0; i < 5; i++ {
 		e.mustDo("", "POST", "/api/v1/auth/login", map[string]any{"name": "admin", "password": "wrong"}, 401)
 	}
