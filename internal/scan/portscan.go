@@ -181,7 +181,8 @@ func (s *jobSink) Port(p engine.Port) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.open = append(s.open, OpenPort{IP: p.IP.String(), Port: int(p.Port), Host: p.Host, Service: p.Service.Service,
-		Product: p.Service.Product, Version: p.Service.Version, CPE: p.Service.CPE, TLS: p.Service.TLS, Banner: p.Service.Banner})
+		Product: p.Service.Product, Version: p.Service.Version, CPE: p.Service.CPE, TLS: p.Service.TLS, Banner: p.Service.Banner,
+		Cert: certSummary(p.Service.Extra)})
 }
 
 func ipOf(t check.Target) string {
@@ -242,4 +243,21 @@ func (s *jobSink) result(ports string, sum engine.Summary) PortscanResult {
 	}
 	res.Unreachable = len(res.Hosts) == 0 && len(s.covered) == 0
 	return res
+}
+
+// certSummary keeps the certificate and TLS details a fingerprint saw
+// ("tls.cert.subject", "tls.version", ...) as a JSON object for the
+// observation; nil when there are none.
+func certSummary(extra map[string]string) json.RawMessage {
+	m := map[string]string{}
+	for k, v := range extra {
+		if strings.HasPrefix(k, "tls.") {
+			m[strings.TrimPrefix(k, "tls.")] = v
+		}
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(m)
+	return b
 }

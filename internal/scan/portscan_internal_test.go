@@ -60,3 +60,13 @@ func TestResultReachability(t *testing.T) {
 }
 
 func checkTarget() check.Target { return check.Target{Kind: check.TargetDomain, Host: "a.gov.vn"} }
+
+func TestCertSummary(t *testing.T) {
+	if certSummary(map[string]string{"http.server": "nginx"}) != nil {
+		t.Fatal("summary without TLS facts")
+	}
+	got := string(certSummary(map[string]string{"tls.version": "TLS 1.3", "tls.cert.subject.cn": "a.gov.vn", "http.title": "x"}))
+	if got != `{"cert.subject.cn":"a.gov.vn","version":"TLS 1.3"}` {
+		t.Fatalf("summary = %s", got)
+	}
+}
