@@ -195,20 +195,8 @@ func (s *Store) ListAssets(ctx context.Context, p auth.Principal, f store.AssetF
 	if after > 0 {
 		w.add("a.id > ?", after)
 	}
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+assetColsA+" FROM assets a"+w.String()+" ORDER BY a.id LIMIT ?"), append(w.args, limit+1)...)
+	items, err := queryAll(ctx, s.r, func(sc scanner) (asset.Asset, error) { return scanAsset(sc) }, s.q("SELECT "+assetColsA+" FROM assets a"+w.String()+" ORDER BY a.id LIMIT ?"), append(w.args, limit+1)...)
 	if err != nil {
-		return page, s.fail(op, err)
-	}
-	defer rows.Close()
-	var items []asset.Asset
-	for rows.Next() {
-		a, err := scanAsset(rows)
-		if err != nil {
-			return page, s.fail(op, err)
-		}
-		items = append(items, a)
-	}
-	if err := rows.Err(); err != nil {
 		return page, s.fail(op, err)
 	}
 	return finishPage(items, limit, func(a asset.Asset) int64 { return a.ID }), nil

@@ -185,20 +185,8 @@ func (s *Store) ListOrgs(ctx context.Context, p auth.Principal, f store.OrgFilte
 	if after > 0 {
 		w.add("id > ?", after)
 	}
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+orgCols+" FROM orgs"+w.String()+" ORDER BY id LIMIT ?"), append(w.args, limit+1)...)
+	items, err := queryAll(ctx, s.r, scanOrg, s.q("SELECT "+orgCols+" FROM orgs"+w.String()+" ORDER BY id LIMIT ?"), append(w.args, limit+1)...)
 	if err != nil {
-		return page, s.fail(op, err)
-	}
-	defer rows.Close()
-	var items []org.Organization
-	for rows.Next() {
-		o, err := scanOrg(rows)
-		if err != nil {
-			return page, s.fail(op, err)
-		}
-		items = append(items, o)
-	}
-	if err := rows.Err(); err != nil {
 		return page, s.fail(op, err)
 	}
 	return finishPage(items, limit, func(o org.Organization) int64 { return o.ID }), nil

@@ -270,20 +270,8 @@ func (s *Store) ListScanJobs(ctx context.Context, p auth.Principal, f store.JobF
 	if after > 0 {
 		w.add("j.seq < ?", after)
 	}
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+jobCols+" FROM scan_jobs j"+w.String()+" ORDER BY j.seq DESC LIMIT ?"), append(w.args, limit+1)...)
+	items, err := queryAll(ctx, s.r, func(sc scanner) (jobRow, error) { return scanJob(sc) }, s.q("SELECT "+jobCols+" FROM scan_jobs j"+w.String()+" ORDER BY j.seq DESC LIMIT ?"), append(w.args, limit+1)...)
 	if err != nil {
-		return page, s.fail(op, err)
-	}
-	defer rows.Close()
-	var items []jobRow
-	for rows.Next() {
-		r, err := scanJob(rows)
-		if err != nil {
-			return page, s.fail(op, err)
-		}
-		items = append(items, r)
-	}
-	if err := rows.Err(); err != nil {
 		return page, s.fail(op, err)
 	}
 	rp := finishPage(items, limit, func(r jobRow) int64 { return r.seq })

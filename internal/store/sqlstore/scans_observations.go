@@ -317,20 +317,8 @@ func (s *Store) ListObservations(ctx context.Context, p auth.Principal, f store.
 	if after > 0 {
 		w.add("id > ?", after)
 	}
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+obsCols+" FROM observations"+w.String()+" ORDER BY id LIMIT ?"), append(w.args, limit+1)...)
+	items, err := queryAll(ctx, s.r, scanObservation, s.q("SELECT "+obsCols+" FROM observations"+w.String()+" ORDER BY id LIMIT ?"), append(w.args, limit+1)...)
 	if err != nil {
-		return page, s.fail(op, err)
-	}
-	defer rows.Close()
-	var items []store.Observation
-	for rows.Next() {
-		o, err := scanObservation(rows)
-		if err != nil {
-			return page, s.fail(op, err)
-		}
-		items = append(items, o)
-	}
-	if err := rows.Err(); err != nil {
 		return page, s.fail(op, err)
 	}
 	return finishPage(items, limit, func(o store.Observation) int64 { return o.ID }), nil

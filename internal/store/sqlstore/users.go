@@ -167,20 +167,8 @@ func (s *Store) ListUsers(ctx context.Context, p auth.Principal, f store.PageReq
 	if after > 0 {
 		w.add("u.id > ?", after)
 	}
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+userColsU+" FROM users u"+w.String()+" ORDER BY u.id LIMIT ?"), append(w.args, limit+1)...)
+	items, err := queryAll(ctx, s.r, func(sc scanner) (auth.User, error) { return scanUser(sc) }, s.q("SELECT "+userColsU+" FROM users u"+w.String()+" ORDER BY u.id LIMIT ?"), append(w.args, limit+1)...)
 	if err != nil {
-		return page, s.fail(op, err)
-	}
-	defer rows.Close()
-	var items []auth.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return page, s.fail(op, err)
-		}
-		items = append(items, u)
-	}
-	if err := rows.Err(); err != nil {
 		return page, s.fail(op, err)
 	}
 	return finishPage(items, limit, func(u auth.User) int64 { return u.ID }), nil
@@ -367,20 +355,8 @@ func (s *Store) ListTokens(ctx context.Context, p auth.Principal, f store.PageRe
 	if after > 0 {
 		w.add("id > ?", after)
 	}
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+tokenCols+" FROM tokens"+w.String()+" ORDER BY id LIMIT ?"), append(w.args, limit+1)...)
+	items, err := queryAll(ctx, s.r, func(sc scanner) (auth.Token, error) { return scanToken(sc) }, s.q("SELECT "+tokenCols+" FROM tokens"+w.String()+" ORDER BY id LIMIT ?"), append(w.args, limit+1)...)
 	if err != nil {
-		return page, s.fail(op, err)
-	}
-	defer rows.Close()
-	var items []auth.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return page, s.fail(op, err)
-		}
-		items = append(items, t)
-	}
-	if err := rows.Err(); err != nil {
 		return page, s.fail(op, err)
 	}
 	return finishPage(items, limit, func(t auth.Token) int64 { return t.ID }), nil
