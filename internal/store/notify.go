@@ -267,13 +267,13 @@ type DigestMark struct {
 	WindowEnd time.Time `json:"window_end"`
 }
 
-// EscalationCandidate is an active overdue finding with the path of its
-// organization and the highest escalation level already recorded for its
-// current due date (0: none).
+// EscalationCandidate is an active overdue finding with its organization
+// (whose Path gives the ancestors to escalate to) and the highest
+// escalation level already recorded for its current due date (0: none).
 type EscalationCandidate struct {
-	Finding Finding `json:"finding"`
-	OrgPath string  `json:"org_path"`
-	Level   int     `json:"level"`
+	Finding Finding          `json:"finding"`
+	Org     org.Organization `json:"org"`
+	Level   int              `json:"level"`
 }
 
 // EscalationStep records that a finding, overdue since DueAt, was reported

@@ -690,7 +690,7 @@ func (s *Store) RecordAttempt(ctx context.Context, a store.DeliveryAttempt, stat
 // with the highest level recorded for their current due date.
 func (s *Store) EscalationCandidates(ctx context.Context, dueBefore time.Time) ([]store.EscalationCandidate, error) {
 	const op = "escalation candidates"
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+findingColsF+", o.path, (SELECT COALESCE(MAX(e.level), 0) FROM notify_escalations e WHERE e.finding_id = f.id AND e.due_at = f.due_at) "+
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+findingColsF+", o.id, o.parent_id, o.code, o.name, o.name_en, o.kind, o.path, o.created_at, o.updated_at, (SELECT COALESCE(MAX(e.level), 0) FROM notify_escalations e WHERE e.finding_id = f.id AND e.due_at = f.due_at) "+
 		"FROM findings f JOIN orgs o ON o.id = f.org_id WHERE "+activeStates+" AND f.due_at <= ? ORDER BY f.id"), utc(dueBefore))
 	if err != nil {
 		return nil, s.fail(op, err)
@@ -699,10 +699,17 @@ func (s *Store) EscalationCandidates(ctx context.Context, dueBefore time.Time) (
 	var out []store.EscalationCandidate
 	for rows.Next() {
 		var c store.EscalationCandidate
-		r, err := scanFinding(rows, &c.OrgPath, &c.Level)
+		var (
+			parent sql.NullInt64
+			kind   string
+		)
+		o := &c.Org
+		r, err := scanFinding(rows, &o.ID, &parent, &o.Code, &o.Name, &o.NameEN, &kind, &o.Path, &o.CreatedAt, &o.UpdatedAt, &c.Level)
 		if err != nil {
 			return nil, s.fail(op, err)
 		}
+		o.ParentID, o.Kind = parent.Int64, org.Kind(kind)
+		o.CreatedAt, o.UpdatedAt = o.CreatedAt.UTC(), o.UpdatedAt.UTC()
 		c.Finding = r.Finding
 		out = append(out, c)
 	}

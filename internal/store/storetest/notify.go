@@ -316,7 +316,7 @@ func testNotifyEscalation(t *testing.T, f *fixture, ns notifyStore) {
 			c = &cands[i]
 		}
 	}
-	if c == nil || c.Level != 0 || c.OrgPath != o.Path || c.Finding.DueAt == nil {
+	if c == nil || c.Level != 0 || c.Org.Path != o.Path || c.Org.Code != o.Code || c.Finding.DueAt == nil {
 		t.Fatalf("candidate: %+v", c)
 	}
 	step := store.EscalationStep{FindingID: c.Finding.ID, DueAt: *c.Finding.DueAt, Level: 1, OrgID: o.ParentID, At: base.Add(30 * 24 * time.Hour)}

@@ -1,0 +1,51 @@
+// Package notify tells organizations about their findings: a digest per
+// contact per period (never one mail per event), immediate alerts for new
+// or reopened findings at or above the organization's threshold (batched
+// per contact over a short window), escalation of overdue findings up the
+// hierarchy, by e-mail over SMTP and by signed webhooks, with every attempt
+// in the store's delivery log.
+//
+// # Delivery
+//
+// Every message becomes a store.Delivery first, then is claimed, sent and
+// its attempt recorded. A failed attempt is retried with exponential
+// backoff (Options.RetryBase doubling, capped at Options.RetryMax) until
+// Options.MaxAttempts, then stays in the log as failed. Delivery is
+// at-least-once: a claim leases the delivery (Options.Lease); a process
+// that dies between sending and recording leaves it to be sent again once
+// the lease ends, so a crash resends a message at most once. Webhooks carry
+// the delivery's key in X-Rampart-Delivery so receivers drop the repeat;
+// mails keep one Message-ID over retries.
+//
+// # Digests
+//
+// Each organization's preferences say daily or weekly, at which hour
+// (Vietnam time, UTC+7, which has no daylight saving, so no tz database is
+// needed) and whether only on business days (Monday to Friday; public
+// holidays are not modelled). A digest lists, for the contact's
+// organization and everything below it, the findings new, reopened and
+// fixed since the previous digest, plus those overdue or due within seven
+// days, each once. The period key and the window end are recorded in the
+// same transaction as the delivery (store.MarkDigest), so SendDue is
+// idempotent within a period and across notifiers. A digest with nothing
+// to list is recorded but not sent.
+//
+// # Alerts
+//
+// OnChanges (the ingester's hook) queues new and reopened findings that
+// alert (severity at or above AlertMinSeverity, or KEV-listed with
+// AlertKEV) per recipient; FlushAlerts sends one message per recipient once
+// its oldest queued finding is Options.AlertWindow old. The queue is in
+// memory: findings queued when the process dies are not alerted, but the
+// next digest lists them as new.
+//
+// # Escalation
+//
+// A finding overdue by Options.EscalateAfter days is reported to the
+// parent organization's contacts, after twice that to the grandparent, and
+// so on to the root; each (finding, due date, level) is recorded once.
+//
+// Texts come from the catalogs in catalog.go (vi and en) and one set of
+// templates (text and HTML); the contact's language, or the organization's
+// default, picks the catalog.
+package notify
