@@ -123,11 +123,12 @@ func (n *Notifier) Run(ctx context.Context) error {
 
 func (n *Notifier) tick(ctx context.Context) {
 	now := n.opts.Now()
-	for name, fn := range map[string]func(context.Context, time.Time) error{
-		"alerts": n.FlushAlerts, "digests": n.SendDue, "escalations": n.Escalate, "retries": n.Retry,
-	} {
-		if err := fn(ctx, now); err != nil && ctx.Err() == nil {
-			n.opts.Logger.Error("notify: "+name, "err", err)
+	for _, step := range []struct {
+		name string
+		fn   func(context.Context, time.Time) error
+	}{{"alerts", n.FlushAlerts}, {"digests", n.SendDue}, {"escalations", n.Escalate}, {"retries", n.Retry}} {
+		if err := step.fn(ctx, now); err != nil && ctx.Err() == nil {
+			n.opts.Logger.Error("notify: "+step.name, "err", err)
 		}
 	}
 }
@@ -273,7 +274,11 @@ func (n *Notifier) digestMail(t store.NotifyTarget, c org.Contact, l, label stri
 		for _, f := range d.Items[s] {
 			orgLabel := ""
 			if f.OrgID != t.Org.ID {
-				orgLabel = tr(l, "org") + " #" + strconv.FormatInt(f.OrgID, 10)
+				if o, ok := d.Orgs[f.OrgID]; ok {
+					orgLabel = orgName(o, l) + " (" + o.Code + ")"
+				} else {
+					orgLabel = tr(l, "org") + " #" + strconv.FormatInt(f.OrgID, 10)
+				}
 			}
 			vs.Items = append(vs.Items, item(l, f, now, orgLabel))
 		}

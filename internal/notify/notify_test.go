@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,7 +63,8 @@ func TestDigestEndToEnd(t *testing.T) {
 	}
 	// The ministry's digest covers its subtree.
 	chi := parse(t, sink.to("chi@mic.gov.vn")[0])
-	if !strings.Contains(chi.Text, "Cho phép chuyển vùng DNS") || !strings.Contains(chi.Text, "Bộ Thông tin và Truyền thông") {
+	if !strings.Contains(chi.Text, "Cho phép chuyển vùng DNS") || !strings.Contains(chi.Text, "Bộ Thông tin và Truyền thông") ||
+		!strings.Contains(chi.Text, "(Trung tâm Giám sát an toàn không gian mạng (TT-GSAT))") {
 		t.Errorf("ministry digest:\n%s", chi.Text)
 	}
 
@@ -426,5 +428,28 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRunSendsDueDigests(t *testing.T) {
+	w := newWorld(t)
+	sink := startSMTP(t, &smtpSink{})
+	clk := &clock{t: monday9}
+	w.record(w.asset, monday9.Add(-time.Hour), f("http.rce", "Lỗ hổng RCE", finding.Critical, false))
+	n := w.notifier(t, sink, clk, notify.Options{Tick: 10 * time.Millisecond})
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(sink.all()) < 4 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // a few more ticks: still one digest each
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v", err)
+	}
+	if got := len(sink.all()); got != 4 {
+		t.Fatalf("Run sent %d digests, want 4", got)
 	}
 }

@@ -238,6 +238,9 @@ type DigestQuery struct {
 type DigestFindings struct {
 	Items  map[DigestSection][]Finding `json:"items"`
 	Counts map[DigestSection]int       `json:"counts"`
+	// Orgs are the organizations of the listed findings (ID, code and
+	// names), so a digest of a subtree says whose each finding is.
+	Orgs map[int64]org.Organization `json:"orgs"`
 }
 
 // Total is the number of findings over every section.

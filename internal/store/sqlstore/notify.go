@@ -474,7 +474,7 @@ func (s *Store) NotifyTargets(ctx context.Context) ([]store.NotifyTarget, error)
 // finding of the subtree into its first matching section.
 func (s *Store) DigestFindings(ctx context.Context, q store.DigestQuery) (store.DigestFindings, error) {
 	const op = "digest findings"
-	out := store.DigestFindings{Items: map[store.DigestSection][]store.Finding{}, Counts: map[store.DigestSection]int{}}
+	out := store.DigestFindings{Items: map[store.DigestSection][]store.Finding{}, Counts: map[store.DigestSection]int{}, Orgs: map[int64]org.Organization{}}
 	var path string
 	if err := s.r.QueryRowContext(ctx, s.q("SELECT path FROM orgs WHERE id = ?"), q.OrgID).Scan(&path); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -495,7 +495,7 @@ func (s *Store) DigestFindings(ctx context.Context, q store.DigestQuery) (store.
 		WHEN ` + activeStates + ` AND f.due_at IS NOT NULL AND f.due_at <= ? THEN 'due-soon'
 		ELSE '' END`
 	cond, args := subtreeRange("o.path", path)
-	query := "SELECT * FROM (SELECT " + findingColsF + ", f.severity_rank AS sr, " + section + " AS section FROM findings f JOIN orgs o ON o.id = f.org_id WHERE " +
+	query := "SELECT * FROM (SELECT " + findingColsF + ", f.severity_rank AS sr, " + section + " AS section, o.code AS org_code, o.name AS org_name, o.name_en AS org_name_en FROM findings f JOIN orgs o ON o.id = f.org_id WHERE " +
 		cond + " AND (f.state <> 'fixed' OR f.fixed_at > ?)) x WHERE section <> '' ORDER BY sr DESC, id"
 	all := append([]any{since, at, since, at, since, at, at, soon}, args...)
 	all = append(all, since)
@@ -508,8 +508,9 @@ func (s *Store) DigestFindings(ctx context.Context, q store.DigestQuery) (store.
 		var (
 			rank int
 			sec  string
+			o    org.Organization
 		)
-		r, err := scanFinding(rows, &rank, &sec)
+		r, err := scanFinding(rows, &rank, &sec, &o.Code, &o.Name, &o.NameEN)
 		if err != nil {
 			return out, s.fail(op, err)
 		}
@@ -517,6 +518,8 @@ func (s *Store) DigestFindings(ctx context.Context, q store.DigestQuery) (store.
 		out.Counts[ds]++
 		if len(out.Items[ds]) < limit {
 			out.Items[ds] = append(out.Items[ds], r.Finding)
+			o.ID = r.OrgID
+			out.Orgs[o.ID] = o
 		}
 	}
 	return out, s.fail(op, rows.Err())

@@ -256,6 +256,9 @@ func testNotifyDigest(t *testing.T, f *fixture, ns notifyStore) {
 			t.Errorf("section %s misses %s: %+v", sec, check, d.Items[sec])
 		}
 	}
+	if o := d.Orgs[child.ID]; o.Code != "DG1" || o.Name == "" {
+		t.Errorf("digest orgs: %+v", d.Orgs)
+	}
 	if d.Items[store.SectionOverdue][0].Check != "tls.crit" {
 		t.Errorf("overdue not most severe first: %s", d.Items[store.SectionOverdue][0].Check)
 	}
