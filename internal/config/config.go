@@ -30,6 +30,8 @@ type Config struct {
 	AdminPassword string        `yaml:"admin_password"`
 	AdminToken    string        `yaml:"admin_token"`
 	PublicURL     string        `yaml:"public_url"`
+	SMTP          string        `yaml:"smtp"`      // --smtp, RAMPART_SMTP_URL: smtp://user:pass@host:port?starttls=...
+	MailFrom      string        `yaml:"mail_from"` // RAMPART_MAIL_FROM: sender address of notifications
 	Scanner       ScannerConfig `yaml:"scanner"`
 }
 
@@ -82,6 +84,16 @@ func (c Config) Validate() error {
 	}
 	if err := checkDatabase(c.Database); err != nil {
 		bad("database %q: %v", redactURL(c.Database), err)
+	}
+	if c.SMTP != "" {
+		if u, err := url.Parse(c.SMTP); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			bad("smtp %q: must be smtp://[user:pass@]host:port[?starttls=...]", redactURL(c.SMTP))
+		}
+	}
+	if c.MailFrom != "" {
+		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+			bad("mail_from %q: not an address", c.MailFrom)
+		}
 	}
 	if c.Scanner.Resolver != "" {
 		if _, _, err := net.SplitHostPort(c.Scanner.Resolver); err != nil {
@@ -318,6 +330,7 @@ func (c Config) Redacted() Config {
 	}
 	c.Database = redactURL(c.Database)
 	c.NATS = redactNATS(c.NATS)
+	c.SMTP = redactURL(c.SMTP)
 	return c
 }
 

@@ -217,3 +217,20 @@ func TestRedacted(t *testing.T) {
 		})
 	}
 }
+
+func TestSMTPSettings(t *testing.T) {
+	c := Default()
+	c.SMTP = "smtp://rampart:s3cret@127.0.0.1:2525?starttls=opportunistic"
+	c.MailFrom = "rampart@cert.example.vn"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Redacted(); strings.Contains(r.SMTP, "s3cret") {
+		t.Fatalf("password not redacted: %s", r.SMTP)
+	}
+	c.SMTP = "http://x"
+	c.MailFrom = "nobody"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "smtp") || !strings.Contains(err.Error(), "mail_from") {
+		t.Fatalf("bad mail settings accepted: %v", err)
+	}
+}

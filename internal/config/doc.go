@@ -46,6 +46,8 @@
 //	admin_token         RAMPART_ADMIN_TOKEN         (none)        none
 //	scanner.user_agent  RAMPART_SCANNER_USER_AGENT  (none)        Rampart-Scanner/<version> (+<public_url>/scanner)
 //	scanner.contact     RAMPART_SCANNER_CONTACT     (none)        none
+//	smtp                RAMPART_SMTP_URL            --smtp        none (no mail)
+//	mail_from           RAMPART_MAIL_FROM           (none)        none
 //	scanner.ports       RAMPART_SCANNER_PORTS       (none)        top1000
 //	scanner.resolver    RAMPART_SCANNER_RESOLVER    (none)        the system's resolver
 //

@@ -36,6 +36,8 @@ var settings = []setting{
 	{env: "RAMPART_LOG_LEVEL", flag: "log-level", usage: "debug, info, warn or error", field: func(c *Config) *string { return &c.LogLevel }},
 	{env: "RAMPART_LOG_FORMAT", flag: "log-format", usage: "text or json", field: func(c *Config) *string { return &c.LogFormat }},
 	{env: "RAMPART_PUBLIC_URL", flag: "public-url", usage: "URL of the console, for links in mail", field: func(c *Config) *string { return &c.PublicURL }},
+	{env: "RAMPART_SMTP_URL", flag: "smtp", usage: "mail server: smtp://user:pass@host:port?starttls=mandatory|opportunistic|none", field: func(c *Config) *string { return &c.SMTP }},
+	{env: "RAMPART_MAIL_FROM", field: func(c *Config) *string { return &c.MailFrom }},
 	{env: "RAMPART_ADMIN_PASSWORD", field: func(c *Config) *string { return &c.AdminPassword }},
 	{env: "RAMPART_ADMIN_TOKEN", field: func(c *Config) *string { return &c.AdminToken }},
 	{env: "RAMPART_SCANNER_USER_AGENT", field: func(c *Config) *string { return &c.Scanner.UserAgent }},
@@ -59,6 +61,7 @@ type Flags struct {
 	LogLevel  string
 	LogFormat string
 	PublicURL string
+	SMTP      string
 	serve     bool
 }
 
@@ -71,7 +74,7 @@ func Register(fs *flag.FlagSet, serve bool) *Flags {
 	fs.StringVar(&f.Config, "config", "", "YAML configuration file (env "+EnvConfig+")")
 	dst := map[string]*string{
 		"data": &f.Data, "database": &f.Database, "nats": &f.NATS, "listen": &f.Listen, "region": &f.Region,
-		"log-level": &f.LogLevel, "log-format": &f.LogFormat, "public-url": &f.PublicURL,
+		"log-level": &f.LogLevel, "log-format": &f.LogFormat, "public-url": &f.PublicURL, "smtp": &f.SMTP,
 	}
 	for _, s := range settings {
 		if s.flag == "" || s.serve && !serve {
