@@ -90,7 +90,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer ing.Stop()
 
-	sched := scan.NewScheduler(st, q, guard, posture(st), scan.SchedulerConfig{Region: c.Region, Ports: c.Scanner.Ports, Logger: log})
+	sched := scan.NewScheduler(st, q, guard, posture(st), scan.SchedulerConfig{Region: c.Region, Ports: c.Scanner.Ports, Logger: log,
+		// Polite by default: a target sees at most 500 connection attempts a
+		// second from us, and one scan at most 5,000 in all.
+		Defaults: scan.PortscanParams{Rate: 5000, PerHostRate: 500}})
 	if !*noScheduler {
 		go sched.Run(bg)
 	}
