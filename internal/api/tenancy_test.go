@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -94,6 +95,15 @@ func TestTenancyEveryRoute(t *testing.T) {
 		t.Fatalf("beta finding: %v %+v", err, bFindings)
 	}
 	bFinding := bFindings.Items[0].ID
+	bHook := store.Webhook{OrgID: beta, URL: "https://hooks.beta.gov.vn/rampart", Secret: "beta-hook-secret-0123456789", Enabled: true}
+	if err := e.st.CreateWebhook(ctx, sys, &bHook); err != nil {
+		t.Fatal(err)
+	}
+	bDel := &store.Delivery{Key: "beta-delivery-1", OrgID: beta, Kind: "digest", Channel: "email", ContactID: c.ID,
+		Recipient: "contact@beta.gov.vn", Subject: "beta-digest-subject", Payload: json.RawMessage(`{}`)}
+	if err := e.st.EnqueueDeliveries(ctx, []*store.Delivery{bDel}); err != nil || bDel.ID == 0 {
+		t.Fatalf("beta delivery: %v %+v", err, bDel)
+	}
 	e.refresh()
 
 	// What BETA looks like before; compared after the walk.
@@ -101,11 +111,11 @@ func TestTenancyEveryRoute(t *testing.T) {
 		fmt.Sprintf("/api/v1/orgs/%d", beta), fmt.Sprintf("/api/v1/orgs/%d", beta1),
 		fmt.Sprintf("/api/v1/assets/%d", bAsset), fmt.Sprintf("/api/v1/orgs/%d/contacts", beta),
 		fmt.Sprintf("/api/v1/users/%d", bUser.ID), fmt.Sprintf("/api/v1/orgs/%d/scan-policy", beta),
-		fmt.Sprintf("/api/v1/findings/%d", bFinding),
+		fmt.Sprintf("/api/v1/findings/%d", bFinding), fmt.Sprintf("/api/v1/orgs/%d/webhooks", beta), fmt.Sprintf("/api/v1/orgs/%d/notify-prefs", beta),
 	})
 
 	// Strings that must never appear in a successful answer to ALFA.
-	secrets := []string{"BETA", "beta.gov.vn", "198.51.100.0/24", "contact@beta.gov.vn", "beta-admin", "beta-job", "198.51.100.5", "beta-secret-finding"}
+	secrets := []string{"BETA", "beta.gov.vn", "198.51.100.0/24", "contact@beta.gov.vn", "beta-admin", "beta-job", "198.51.100.5", "beta-secret-finding", "hooks.beta.gov.vn", "beta-digest-subject", "beta-hook-secret"}
 
 	probes := map[string][]probe{
 		"GET /api/v1/orgs": {{"GET", "/api/v1/orgs", nil}, {"GET", fmt.Sprintf("/api/v1/orgs?parent_id=%d", beta), nil},
@@ -160,8 +170,17 @@ func TestTenancyEveryRoute(t *testing.T) {
 		"GET /api/v1/findings/{id}/history": {{"GET", fmt.Sprintf("/api/v1/findings/%d/history", bFinding), nil}},
 		"POST /api/v1/findings/{id}/transition": {{"POST", fmt.Sprintf("/api/v1/findings/%d/transition", bFinding), map[string]any{"action": "acknowledge"}},
 			{"POST", fmt.Sprintf("/api/v1/findings/%d/transition", bFinding), map[string]any{"action": "request-verify"}}},
-		"GET /api/v1/debt":  {{"GET", "/api/v1/debt", nil}},
-		"GET /api/v1/audit": {{"GET", "/api/v1/audit", nil}, {"GET", fmt.Sprintf("/api/v1/audit?object_type=org&object_id=%d", beta), nil}},
+		"GET /api/v1/debt":                   {{"GET", "/api/v1/debt", nil}},
+		"GET /api/v1/orgs/{id}/notify-prefs": {{"GET", fmt.Sprintf("/api/v1/orgs/%d/notify-prefs", beta), nil}},
+		"PUT /api/v1/orgs/{id}/notify-prefs": {{"PUT", fmt.Sprintf("/api/v1/orgs/%d/notify-prefs", beta),
+			map[string]any{"language": "en", "channels": []string{"email"}, "alert_min_severity": "low", "digest_period": "daily", "digest_hour": 3}}},
+		"GET /api/v1/orgs/{id}/webhooks":       {{"GET", fmt.Sprintf("/api/v1/orgs/%d/webhooks", beta), nil}},
+		"POST /api/v1/orgs/{id}/webhooks":      {{"POST", fmt.Sprintf("/api/v1/orgs/%d/webhooks", beta), map[string]any{"url": "https://evil.example/x", "secret": "0123456789abcdef0123"}}},
+		"PATCH /api/v1/webhooks/{id}":          {{"PATCH", fmt.Sprintf("/api/v1/webhooks/%d", bHook.ID), map[string]any{"url": "https://evil.example/x"}}},
+		"DELETE /api/v1/webhooks/{id}":         {{"DELETE", fmt.Sprintf("/api/v1/webhooks/%d", bHook.ID), nil}},
+		"GET /api/v1/deliveries":               {{"GET", "/api/v1/deliveries", nil}, {"GET", fmt.Sprintf("/api/v1/deliveries?org_id=%d", beta), nil}},
+		"GET /api/v1/deliveries/{id}/attempts": {{"GET", fmt.Sprintf("/api/v1/deliveries/%d/attempts", bDel.ID), nil}},
+		"GET /api/v1/audit":                    {{"GET", "/api/v1/audit", nil}, {"GET", fmt.Sprintf("/api/v1/audit?object_type=org&object_id=%d", beta), nil}},
 	}
 	// Routes that involve no other organization's object.
 	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/openapi.json": true, "GET /api/v1/me": true}

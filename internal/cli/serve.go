@@ -20,7 +20,6 @@ import (
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scope"
-	"github.com/rampart-cert/rampart/internal/store"
 	"github.com/rampart-cert/rampart/internal/web"
 )
 
@@ -74,6 +73,12 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	defer cancelBG()
 	go guard.Run(bg)
 
+	notifier, err := newNotifier(c, st, log)
+	if err != nil {
+		return err
+	}
+	go notifier.Run(bg)
+
 	// The results ingester: observations, job states and findings.
 	ingester := scan.NewIngester(st, guard, log)
 	if fs, ok := st.(scan.FindingStore); ok {
@@ -82,7 +87,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		for _, ch := range reg.All() {
 			ids = append(ids, ch.Meta().ID)
 		}
-		ingester.After = scan.FindingsHook(fs, guard, finding.DefaultPolicy, ids, nil)
+		ingester.After = scan.FindingsHook(fs, guard, finding.DefaultPolicy, ids, notifier.OnChanges)
 	}
 	ing, err := ingester.Start(bg, q)
 	if err != nil {
@@ -114,8 +119,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
 
 	handler := srv.Handler()
-	if dash, ok := st.(store.Dashboard); ok {
-		console, err := web.New(web.Deps{Store: st, Dashboard: dash, Guard: guard, Scheduler: sched, Queue: q, Checks: checkReg,
+	{
+		console, err := web.New(web.Deps{Store: st, Dashboard: st, Guard: guard, Scheduler: sched, Queue: q, Checks: checkReg,
 			Logger: log, Version: Version, SecureCookies: strings.HasPrefix(c.PublicURL, "https://")})
 		if err != nil {
 			return err

@@ -217,6 +217,8 @@ type Store interface {
 	Audit
 	Scans
 	Findings
+	Notifications
+	Dashboard
 	// Migrate applies the embedded migrations not yet applied; it is
 	// idempotent and safe to run from several processes at once.
 	Migrate(ctx context.Context) error

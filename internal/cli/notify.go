@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/rampart-cert/rampart/internal/config"
+	"github.com/rampart-cert/rampart/internal/notify"
+	"github.com/rampart-cert/rampart/internal/store"
+)
+
+// newNotifier builds the notifier from the mail settings. Without --smtp
+// e-mail deliveries are still recorded, and fail visibly in the delivery
+// log until a mail server is configured; webhooks work regardless.
+func newNotifier(c config.Config, st store.Store, log *slog.Logger) (*notify.Notifier, error) {
+	o := notify.Options{Logger: log, ConsoleURL: c.PublicURL}
+	if c.SMTP != "" {
+		so, err := notify.ParseSMTPURL(c.SMTP)
+		if err != nil {
+			return nil, err
+		}
+		from := c.MailFrom
+		if from == "" {
+			from = "rampart@localhost"
+		}
+		m, err := notify.NewSMTPMailer(so, from)
+		if err != nil {
+			return nil, err
+		}
+		o.Mailer = m
+	} else {
+		log.Warn("no mail server configured (--smtp or RAMPART_SMTP_URL): e-mail notifications will show as failed in the delivery log")
+	}
+	return notify.New(st, o), nil
+}
+
+const notifyUsage = "usage: rampart notify digest --now [--smtp URL]"
+
+func runNotify(ctx context.Context, env *Env, args []string) error {
+	if len(args) < 1 || args[0] != "digest" {
+		return fmt.Errorf("%w: %s", errUsage, notifyUsage)
+	}
+	fs, f := flags(env, "notify digest", false)
+	now := fs.Bool("now", false, "send the digests that are due now, at once")
+	c, err := load(env, fs, f, args[1:])
+	if err != nil {
+		return err
+	}
+	if !*now {
+		return fmt.Errorf("%w: %s (serve sends digests on schedule)", errUsage, notifyUsage)
+	}
+	log := logger(env, c)
+	st, err := openStore(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := newNotifier(c, st, log)
+	if err != nil {
+		return err
+	}
+	if err := n.SendDigestsNow(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "digests sent; see the delivery log (GET /api/v1/deliveries) for each outcome")
+	return nil
+}
