@@ -48,6 +48,7 @@ type OrgRollup struct {
 	Kind     org.Kind `json:"kind"`
 	Path     string   `json:"path"`
 	Assets   int      `json:"assets"` // assets of the subtree
+	Units    int      `json:"units"`  // organizations of the subtree that own assets
 }
 
 // TrendPoint is the number of active findings at the end of one day

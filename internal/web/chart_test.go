@@ -2,7 +2,9 @@ package web
 
 import (
 	"encoding/xml"
+	"github.com/rampart-cert/rampart/internal/report"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -58,29 +60,22 @@ func TestCharts(t *testing.T) {
 }
 
 func TestScore(t *testing.T) {
-	roll := func(assets int, crit, high, kev, overdue int) store.OrgRollup {
-		r := store.OrgRollup{Assets: assets}
+	// The console scores with the platform's one formula (report.Score,
+	// docs/scoring.md): the same rollup gives the same score everywhere.
+	roll := func(units, crit, high, kev int, debt float64) store.OrgRollup {
+		r := store.OrgRollup{Units: units}
 		r.BySeverity = map[finding.Severity]int{finding.Critical: crit, finding.High: high}
-		r.KEV, r.Overdue = kev, overdue
+		r.KEV, r.Weighted = kev, debt
 		return r
 	}
-	for _, tc := range []struct {
-		r     store.OrgRollup
-		score int
-		grade string
-	}{
-		{roll(0, 0, 0, 0, 0), 100, "A"},
-		{roll(100, 0, 1, 0, 0), 100, "A"}, // 10×5/100 = 0.5: 99.5 rounds up
-		{roll(10, 1, 0, 0, 0), 90, "A"},
-		{roll(10, 1, 1, 0, 1), 83, "B"},
-		{roll(1, 1, 0, 1, 1), 0, "F"},
-		{roll(50, 2, 3, 0, 2), 92, "A"}, // 10×39/50 = 7.8
-		{roll(20, 2, 4, 1, 3), 72, "C"}, // (20+20+10+6)×10/20 = 28
-
-	} {
-		got := Score(tc.r)
-		if got.Score != tc.score || got.Grade != tc.grade {
-			t.Errorf("Score(%+v) = %+v, want %d %s", tc.r, got, tc.score, tc.grade)
+	for _, r := range []store.OrgRollup{roll(0, 0, 0, 0, 0), roll(1, 1, 0, 0, 0), roll(5, 2, 3, 1, 12.5), roll(50, 20, 40, 3, 300)} {
+		got := Score(r)
+		want := report.Score(report.Exposure{BySeverity: r.BySeverity, KEV: r.KEV, Debt: r.Weighted, Units: r.Units})
+		if float64(got.Score) != math.Round(want.Score) || got.Grade != want.Grade {
+			t.Errorf("Score(%+v) = %+v, report.Score = %+v", r, got, want)
 		}
+	}
+	if c := Score(roll(0, 0, 0, 0, 0)); c.Score != 100 || c.Grade != "A" {
+		t.Errorf("clean organization: %+v", c)
 	}
 }

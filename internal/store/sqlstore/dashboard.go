@@ -220,7 +220,12 @@ func (s *Store) Overview(ctx context.Context, p auth.Principal, root int64, now 
 	}
 	for id, n := range assets {
 		if path, ok := pathOf[id]; ok {
-			ancestors(path, func(i int) { orgs[i].Assets += n })
+			ancestors(path, func(i int) {
+				orgs[i].Assets += n
+				if n > 0 {
+					orgs[i].Units++
+				}
+			})
 		}
 	}
 	// Sort the groups so float sums come out the same on every run.
