@@ -191,7 +191,14 @@ func Build(ctx context.Context, st Source, p auth.Principal, rootOrgID int64, no
 
 	// Assets and units, rolled up.
 	owned := map[int64]int{}
-	if err := st.EachAsset(ctx, p, func(a asset.Asset) error { owned[a.OrgID]++; return nil }); err != nil {
+	var rootAssets []int64
+	if err := st.EachAsset(ctx, p, func(a asset.Asset) error {
+		owned[a.OrgID]++
+		if a.OrgID == rootOrgID && rootOrgID != 0 {
+			rootAssets = append(rootAssets, a.ID)
+		}
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("report: assets: %w", err)
 	}
 	for id, n := range owned {
@@ -247,7 +254,7 @@ func Build(ctx context.Context, st Source, p auth.Principal, rootOrgID int64, no
 	}
 
 	// Findings of the subtree: problems, rows, overdue by severity, MTTR.
-	if err := r.scanFindings(ctx, st, p, root, cards, now, o); err != nil {
+	if err := r.scanFindings(ctx, st, p, root, rootAssets, cards, now, o); err != nil {
 		return nil, err
 	}
 
@@ -336,7 +343,7 @@ func peers(cards map[int64]*Scorecard) {
 	}
 }
 
-func (r *Report) scanFindings(ctx context.Context, st Source, p auth.Principal, root org.Organization, cards map[int64]*Scorecard, now time.Time, o options) error {
+func (r *Report) scanFindings(ctx context.Context, st Source, p auth.Principal, root org.Organization, rootAssets []int64, cards map[int64]*Scorecard, now time.Time, o options) error {
 	sev := map[finding.Severity]*SeverityRow{}
 	for _, s := range finding.Severities {
 		row := &SeverityRow{Severity: s}
@@ -353,7 +360,19 @@ func (r *Report) scanFindings(ctx context.Context, st Source, p auth.Principal, 
 		}
 		return "#" + strconv.FormatInt(id, 10)
 	}
-	err := eachFinding(ctx, st, p, store.FindingFilter{OrgID: root.ID, Active: true}, func(f store.Finding) error {
+	// One pass over every finding of the subtree: a state filter would make
+	// the store sort each page of its keyset (the state index is not in
+	// id order), which is quadratic over 200,000 findings.
+	from := now.Add(-MTTRWindow)
+	sums := map[int64]float64{}
+	err := subtreeFindings(ctx, st, p, root, rootAssets, cards, func(f store.Finding) error {
+		if f.State == finding.StateFixed {
+			r.addFixed(f, root, cards, sums, from, now)
+			return nil
+		}
+		if !f.State.Active() {
+			return nil
+		}
 		row := sev[f.Severity]
 		if row == nil {
 			return nil
@@ -431,33 +450,6 @@ func (r *Report) scanFindings(ctx context.Context, st Source, p auth.Principal, 
 		return a.DaysOverdue > b.DaysOverdue
 	})
 
-	// Mean time to remediate, rolled up.
-	from := now.Add(-MTTRWindow)
-	sums := map[int64]float64{}
-	err = eachFinding(ctx, st, p, store.FindingFilter{OrgID: root.ID, State: finding.StateFixed}, func(f store.Finding) error {
-		if f.FixedAt == nil || f.FixedAt.Before(from) || f.FixedAt.After(now) {
-			return nil
-		}
-		c := cards[f.OrgID]
-		if c == nil {
-			return nil
-		}
-		d := f.FixedAt.Sub(f.FirstSeen).Hours() / 24
-		for _, id := range pathIDs(c.Org.Path) {
-			if a := cards[id]; a != nil {
-				a.Fixed++
-				sums[id] += d
-			}
-		}
-		if root.ID == 0 {
-			r.Root.Fixed++
-			sums[0] += d
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("report: fixed findings: %w", err)
-	}
 	for id, s := range sums {
 		if c := cards[id]; c != nil && c.Fixed > 0 {
 			c.MTTRDays = math.Round(10*s/float64(c.Fixed)) / 10
@@ -467,6 +459,87 @@ func (r *Report) scanFindings(ctx context.Context, st Source, p auth.Principal, 
 		r.Root.MTTRDays = math.Round(10*sums[0]/float64(r.Root.Fixed)) / 10
 	}
 	return nil
+}
+
+// subtreeFindings calls fn for every finding of root's subtree. A listing
+// of a large subtree pages slowly (the store probes every organization of
+// the subtree for each page), so it lists each child's subtree apart, and
+// the root's own findings by its assets; when those do not add up to the
+// root's own active findings (a finding of a deleted asset), it lists the
+// root's subtree once more for the rest of its own.
+func subtreeFindings(ctx context.Context, st Source, p auth.Principal, root org.Organization, rootAssets []int64, cards map[int64]*Scorecard, fn func(store.Finding) error) error {
+	var children []*Scorecard
+	for _, c := range cards {
+		if c.Org.ParentID == root.ID && (root.ID == 0 || strings.HasPrefix(c.Org.Path, root.Path)) {
+			children = append(children, c)
+		}
+	}
+	if len(children) == 0 {
+		return eachFinding(ctx, st, p, store.FindingFilter{OrgID: root.ID}, fn)
+	}
+	sort.Slice(children, func(i, j int) bool { return children[i].Org.ID < children[j].Org.ID })
+	expect := 0
+	if rc := cards[root.ID]; rc != nil {
+		expect = rc.Active
+	}
+	for _, c := range children {
+		expect -= c.Active
+		if err := eachFinding(ctx, st, p, store.FindingFilter{OrgID: c.Org.ID}, fn); err != nil {
+			return err
+		}
+	}
+	if root.ID == 0 {
+		return nil // the virtual whole owns nothing
+	}
+	seen := map[int64]bool{}
+	active := 0
+	for _, a := range rootAssets {
+		err := eachFinding(ctx, st, p, store.FindingFilter{OrgID: root.ID, AssetID: a}, func(f store.Finding) error {
+			if f.OrgID != root.ID {
+				return nil // a child's, listed already
+			}
+			seen[f.ID] = true
+			if f.State.Active() {
+				active++
+			}
+			return fn(f)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if active == expect {
+		return nil
+	}
+	return eachFinding(ctx, st, p, store.FindingFilter{OrgID: root.ID}, func(f store.Finding) error {
+		if f.OrgID != root.ID || seen[f.ID] {
+			return nil
+		}
+		return fn(f)
+	})
+}
+
+// addFixed counts a fixed finding towards the mean time to remediate of
+// its organization and every ancestor, when it was fixed in the window.
+func (r *Report) addFixed(f store.Finding, root org.Organization, cards map[int64]*Scorecard, sums map[int64]float64, from, now time.Time) {
+	if f.FixedAt == nil || f.FixedAt.Before(from) || f.FixedAt.After(now) {
+		return
+	}
+	c := cards[f.OrgID]
+	if c == nil {
+		return
+	}
+	d := f.FixedAt.Sub(f.FirstSeen).Hours() / 24
+	for _, id := range pathIDs(c.Org.Path) {
+		if a := cards[id]; a != nil {
+			a.Fixed++
+			sums[id] += d
+		}
+	}
+	if root.ID == 0 {
+		r.Root.Fixed++
+		sums[0] += d
+	}
 }
 
 func (r *Report) addAssessments(ctx context.Context, st store.Assessments, p auth.Principal, root org.Organization, all []org.Organization, cat *assess.Catalog) error {
