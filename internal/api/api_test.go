@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/api"
+	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/check/all"
 	"github.com/rampart-cert/rampart/internal/queue/natsq"
 	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scope"
@@ -56,7 +58,13 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { q.Close() })
 	sched := scan.NewScheduler(st, q, guard, nil, scan.SchedulerConfig{Region: "default", Logger: log})
-	srv := api.New(api.Deps{Store: st, Guard: guard, Queue: q, Scheduler: sched, Logger: log, Version: "test",
+	reg, _ := all.Registry("")
+	cat, err := assess.NewCatalog("", reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := api.New(api.Deps{Store: st, Guard: guard, Queue: q, Scheduler: sched, Logger: log, Version: "test", Checks: reg,
+		Assess:      &assess.Service{Store: st, Frameworks: cat},
 		ScannerInfo: api.ScannerInfo{Operator: "VNCERT/CC", Contact: "scanner@vncert.vn", UserAgent: "Rampart-Scanner/test"}})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

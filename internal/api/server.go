@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/scan"
@@ -58,6 +59,8 @@ type Deps struct {
 	SessionTTL time.Duration
 	// Scheduler builds and queues scan jobs for "scan now"; nil disables it.
 	Scheduler *scan.Scheduler
+	// Assess runs assessment campaigns and questionnaires; nil disables them.
+	Assess *assess.Service
 	// Checks names and describes checks in exports (optional).
 	Checks *check.Registry
 	// ScannerInfo fills the public /scanner page.

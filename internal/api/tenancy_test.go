@@ -95,6 +95,18 @@ func TestTenancyEveryRoute(t *testing.T) {
 		t.Fatalf("beta finding: %v %+v", err, bFindings)
 	}
 	bFinding := bFindings.Items[0].ID
+	bCamp := store.Campaign{OwnerOrg: beta, Framework: "baseline", Title: "beta-campaign-title", Deadline: time.Now().Add(30 * 24 * time.Hour), TargetRoot: beta}
+	if err := e.st.CreateCampaign(ctx, sys, &bCamp); err != nil {
+		t.Fatal(err)
+	}
+	bAssess, _, err := e.st.OpenAssessment(ctx, sys, store.Assessment{OrgID: beta, Framework: "baseline", CampaignID: bCamp.ID, Level: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bEv := store.EvidenceFile{AssessmentID: bAssess.ID, ControlID: "BL-TLS-1", Name: "beta-evidence.pdf", ContentType: "application/pdf", Data: []byte("%PDF beta")}
+	if err := e.st.AddEvidence(ctx, sys, &bEv); err != nil {
+		t.Fatal(err)
+	}
 	bHook := store.Webhook{OrgID: beta, URL: "https://hooks.beta.gov.vn/rampart", Secret: "beta-hook-secret-0123456789", Enabled: true}
 	if err := e.st.CreateWebhook(ctx, sys, &bHook); err != nil {
 		t.Fatal(err)
@@ -111,11 +123,12 @@ func TestTenancyEveryRoute(t *testing.T) {
 		fmt.Sprintf("/api/v1/orgs/%d", beta), fmt.Sprintf("/api/v1/orgs/%d", beta1),
 		fmt.Sprintf("/api/v1/assets/%d", bAsset), fmt.Sprintf("/api/v1/orgs/%d/contacts", beta),
 		fmt.Sprintf("/api/v1/users/%d", bUser.ID), fmt.Sprintf("/api/v1/orgs/%d/scan-policy", beta),
-		fmt.Sprintf("/api/v1/findings/%d", bFinding), fmt.Sprintf("/api/v1/orgs/%d/webhooks", beta), fmt.Sprintf("/api/v1/orgs/%d/notify-prefs", beta),
+		fmt.Sprintf("/api/v1/findings/%d", bFinding), fmt.Sprintf("/api/v1/orgs/%d/webhooks", beta), fmt.Sprintf("/api/v1/campaigns/%d", bCamp.ID),
+		fmt.Sprintf("/api/v1/assessments/%d", bAssess.ID), fmt.Sprintf("/api/v1/orgs/%d/notify-prefs", beta),
 	})
 
 	// Strings that must never appear in a successful answer to ALFA.
-	secrets := []string{"BETA", "beta.gov.vn", "198.51.100.0/24", "contact@beta.gov.vn", "beta-admin", "beta-job", "198.51.100.5", "beta-secret-finding", "hooks.beta.gov.vn", "beta-digest-subject", "beta-hook-secret"}
+	secrets := []string{"BETA", "beta.gov.vn", "198.51.100.0/24", "contact@beta.gov.vn", "beta-admin", "beta-job", "198.51.100.5", "beta-secret-finding", "hooks.beta.gov.vn", "beta-digest-subject", "beta-hook-secret", "beta-campaign-title", "beta-evidence"}
 
 	probes := map[string][]probe{
 		"GET /api/v1/orgs": {{"GET", "/api/v1/orgs", nil}, {"GET", fmt.Sprintf("/api/v1/orgs?parent_id=%d", beta), nil},
@@ -170,8 +183,26 @@ func TestTenancyEveryRoute(t *testing.T) {
 		"GET /api/v1/findings/{id}/history": {{"GET", fmt.Sprintf("/api/v1/findings/%d/history", bFinding), nil}},
 		"POST /api/v1/findings/{id}/transition": {{"POST", fmt.Sprintf("/api/v1/findings/%d/transition", bFinding), map[string]any{"action": "acknowledge"}},
 			{"POST", fmt.Sprintf("/api/v1/findings/%d/transition", bFinding), map[string]any{"action": "request-verify"}}},
-		"GET /api/v1/debt":                   {{"GET", "/api/v1/debt", nil}},
-		"GET /api/v1/orgs/{id}/notify-prefs": {{"GET", fmt.Sprintf("/api/v1/orgs/%d/notify-prefs", beta), nil}},
+		"GET /api/v1/debt": {{"GET", "/api/v1/debt", nil}},
+		"GET /api/v1/reports": {{"GET", "/api/v1/reports", nil}, {"GET", fmt.Sprintf("/api/v1/reports?org_id=%d&format=csv", beta), nil},
+			{"GET", "/api/v1/reports?format=csv", nil}},
+		"GET /api/v1/frameworks": {{"GET", "/api/v1/frameworks", nil}},
+		"POST /api/v1/campaigns": {{"POST", "/api/v1/campaigns", map[string]any{"owner_org_id": beta, "framework": "baseline", "title": "x", "deadline": time.Now().Add(time.Hour), "target_root": beta}},
+			{"POST", "/api/v1/campaigns", map[string]any{"owner_org_id": alfa, "framework": "baseline", "title": "x", "deadline": time.Now().Add(time.Hour), "target_org_ids": []int64{beta1}}}},
+		"GET /api/v1/campaigns":                {{"GET", "/api/v1/campaigns", nil}},
+		"GET /api/v1/campaigns/{id}":           {{"GET", fmt.Sprintf("/api/v1/campaigns/%d", bCamp.ID), nil}},
+		"POST /api/v1/campaigns/{id}/remind":   {{"POST", fmt.Sprintf("/api/v1/campaigns/%d/remind", bCamp.ID), map[string]any{}}},
+		"GET /api/v1/campaigns/{id}/synthesis": {{"GET", fmt.Sprintf("/api/v1/campaigns/%d/synthesis", bCamp.ID), nil}},
+		"POST /api/v1/assessments": {{"POST", "/api/v1/assessments", map[string]any{"org_id": beta, "framework": "baseline"}},
+			{"POST", "/api/v1/assessments", map[string]any{"org_id": alfa, "framework": "baseline", "campaign_id": bCamp.ID}}},
+		"GET /api/v1/assessments/{id}": {{"GET", fmt.Sprintf("/api/v1/assessments/%d", bAssess.ID), nil}},
+		"PUT /api/v1/assessments/{id}/answers": {{"PUT", fmt.Sprintf("/api/v1/assessments/%d/answers", bAssess.ID),
+			map[string]any{"answers": []map[string]any{{"control_id": "BL-TLS-1", "answer": "implemented"}}}}},
+		"POST /api/v1/assessments/{id}/submit":   {{"POST", fmt.Sprintf("/api/v1/assessments/%d/submit", bAssess.ID), map[string]any{}}},
+		"POST /api/v1/assessments/{id}/reopen":   {{"POST", fmt.Sprintf("/api/v1/assessments/%d/reopen", bAssess.ID), map[string]any{"reason": "x"}}},
+		"POST /api/v1/assessments/{id}/evidence": {{"POST", fmt.Sprintf("/api/v1/assessments/%d/evidence?control=BL-TLS-1&name=evil.txt", bAssess.ID), "evil"}},
+		"GET /api/v1/evidence/{id}":              {{"GET", fmt.Sprintf("/api/v1/evidence/%d", bEv.ID), nil}},
+		"GET /api/v1/orgs/{id}/notify-prefs":     {{"GET", fmt.Sprintf("/api/v1/orgs/%d/notify-prefs", beta), nil}},
 		"PUT /api/v1/orgs/{id}/notify-prefs": {{"PUT", fmt.Sprintf("/api/v1/orgs/%d/notify-prefs", beta),
 			map[string]any{"language": "en", "channels": []string{"email"}, "alert_min_severity": "low", "digest_period": "daily", "digest_hour": 3}}},
 		"GET /api/v1/orgs/{id}/webhooks":       {{"GET", fmt.Sprintf("/api/v1/orgs/%d/webhooks", beta), nil}},

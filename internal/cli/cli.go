@@ -45,6 +45,7 @@ func commands() []command {
 		{"scan", "scan targets now: open ports, services and security checks", runScan},
 		{"checks", "list the checks, or lint a directory of check templates", runChecks},
 		{"vulndb", "import vulnerability data (NVD JSON, CISA KEV, EPSS) for offline matching", runVulnDB},
+		{"report", "render an assessment report (html, pdf, csv, xlsx) of an organization or the whole constituency", runReport},
 		{"notify", "send notification digests now: notify digest --now", runNotify},
 		{"import", "import organizations or assets from a CSV or JSON file", runImport},
 		{"export", "export organizations or assets as CSV or JSON", runExport},

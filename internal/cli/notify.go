@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/notify"
 	"github.com/rampart-cert/rampart/internal/store"
@@ -64,5 +65,14 @@ func runNotify(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintln(env.Stdout, "digests sent; see the delivery log (GET /api/v1/deliveries) for each outcome")
+	return nil
+}
+
+// reminders gives campaigns the notifier as their reminder channel when it
+// can send reminders.
+func reminders(n any) assess.Reminders {
+	if r, ok := n.(assess.Reminders); ok {
+		return r
+	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -62,4 +63,14 @@ func jobRegistry(c config.Config, log *slog.Logger, o workerOptions) *scan.Regis
 // templatesDir is where an operator drops check templates.
 func templatesDir(c config.Config) string {
 	return filepath.Join(c.Data, "templates")
+}
+
+// frameworksDir is where a national control framework is dropped beside
+// the shipped baseline; "" when the directory does not exist.
+func frameworksDir(c config.Config) string {
+	dir := filepath.Join(c.Data, "frameworks")
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return ""
+	}
+	return dir
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/rampart-cert/rampart/internal/api"
+	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/check/all"
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/finding"
@@ -115,7 +116,12 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	checkReg, _ := all.Registry(templatesDir(c))
-	srv := api.New(api.Deps{Store: st, Guard: guard, Queue: q, Scheduler: sched, Logger: log, Registry: reg, Version: Version, Checks: checkReg,
+	frameworks, err := assess.NewCatalog(frameworksDir(c), checkReg)
+	if err != nil {
+		return err
+	}
+	assessSvc := &assess.Service{Store: st, Frameworks: frameworks, Reminders: reminders(notifier)}
+	srv := api.New(api.Deps{Assess: assessSvc, Store: st, Guard: guard, Queue: q, Scheduler: sched, Logger: log, Registry: reg, Version: Version, Checks: checkReg,
 		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
 
 	handler := srv.Handler()

@@ -219,6 +219,7 @@ type Store interface {
 	Findings
 	Notifications
 	Dashboard
+	Assessments
 	// Migrate applies the embedded migrations not yet applied; it is
 	// idempotent and safe to run from several processes at once.
 	Migrate(ctx context.Context) error
