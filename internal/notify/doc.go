@@ -45,6 +45,25 @@
 // parent organization's contacts, after twice that to the grandparent, and
 // so on to the root; each (finding, due date, level) is recorded once.
 //
+// # Campaign reminders
+//
+// Remind (assess.Reminders) enqueues one mail per contact of each late
+// organization, in the contact's language: the campaign, its deadline in
+// Vietnam time, the days left, a link to the campaign in the console and
+// what to do. Deliveries are of kind KindReminder, keyed by (campaign,
+// organization, contact, day), so a second reminder the same day sends
+// nothing; they go through the retry machinery like any other (Run sends
+// them at once) and a failure stays in the log.
+//
+// # Reports
+//
+// With Options.Reports (ReportPDFs adapts package report), every weekly
+// digest and Monday's daily digest carry the organization's report as a
+// PDF attachment in the contact's language, and go out even when they
+// list nothing. The PDF is part of the delivery's payload, so a retry
+// sends the same bytes; a report that fails to build is logged and the
+// digest goes without it.
+//
 // Texts come from the catalogs in catalog.go (vi and en) and one set of
 // templates (text and HTML); the contact's language, or the organization's
 // default, picks the catalog.

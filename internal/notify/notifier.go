@@ -32,6 +32,9 @@ type Options struct {
 	ConsoleURL string       // linked from messages; empty: no link
 	Logger     *slog.Logger
 	Now        func() time.Time // the clock; nil: time.Now
+	// Reports renders an organization's report as PDF; when set, weekly
+	// digests and Monday's daily digest carry it (see ReportPDFs).
+	Reports ReportSource
 
 	Tick          time.Duration // how often Run works; 0: 30s
 	AlertWindow   time.Duration // alerts batch this long per recipient; 0: 1 minute
@@ -87,6 +90,8 @@ type Notifier struct {
 
 	mu      sync.Mutex
 	batches map[string]*alertBatch // by recipient key
+
+	wake chan struct{} // Run delivers at once (Remind)
 }
 
 // alertBatch is the alerts queued for one recipient.
@@ -102,21 +107,30 @@ type alertBatch struct {
 // New returns a notifier over st.
 func New(st Store, o Options) *Notifier {
 	o.defaults()
-	return &Notifier{st: st, opts: o, batches: map[string]*alertBatch{}}
+	return &Notifier{st: st, opts: o, batches: map[string]*alertBatch{}, wake: make(chan struct{}, 1)}
 }
 
 // Run works every Options.Tick until ctx ends: flushes alert batches,
-// sends due digests and escalations, retries deliveries. Errors are
-// logged, never fatal. It returns ctx's error.
+// sends due digests and escalations, retries deliveries; between ticks it
+// delivers what Remind enqueues at once. Errors are logged, never fatal.
+// It returns ctx's error.
 func (n *Notifier) Run(ctx context.Context) error {
 	t := time.NewTicker(n.opts.Tick)
 	defer t.Stop()
 	for {
 		n.tick(ctx)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+				break wait
+			case <-n.wake:
+				if err := n.Retry(ctx, n.opts.Now()); err != nil && ctx.Err() == nil {
+					n.opts.Logger.Error("notify: retries", "err", err)
+				}
+			}
 		}
 	}
 }
@@ -208,7 +222,10 @@ func (n *Notifier) digestTarget(ctx context.Context, t store.NotifyTarget, now t
 		}
 		return d, err
 	}
-	one := func(recipient string, build func(d store.DigestFindings) (*store.Delivery, error)) error {
+	// A digest that carries the report goes out even with nothing to list.
+	withReport := n.reportDue(t, now)
+	pdfs := map[string]*Attachment{} // by language; nil: no report
+	one := func(recipient string, always bool, build func(d store.DigestFindings) (*store.Delivery, error)) error {
 		mark, err := n.st.DigestMark(ctx, recipient)
 		if err != nil || mark.Period == period {
 			return err
@@ -222,7 +239,7 @@ func (n *Notifier) digestTarget(ctx context.Context, t store.NotifyTarget, now t
 			return err
 		}
 		var ds []*store.Delivery
-		if d.Total() > 0 {
+		if d.Total() > 0 || always {
 			dl, err := build(d)
 			if err != nil {
 				return err
@@ -234,10 +251,18 @@ func (n *Notifier) digestTarget(ctx context.Context, t store.NotifyTarget, now t
 	}
 	var errs []error
 	for _, c := range contacts {
-		errs = append(errs, one(contactKey(c), func(d store.DigestFindings) (*store.Delivery, error) {
+		errs = append(errs, one(contactKey(c), withReport, func(d store.DigestFindings) (*store.Delivery, error) {
 			l := contactLang(t, c)
 			_, label, _ := duePeriod(t.Prefs, now, l)
-			m, err := n.digestMail(t, c, l, label, d, now)
+			var pdf *Attachment
+			if withReport {
+				var ok bool
+				if pdf, ok = pdfs[l]; !ok {
+					pdf = n.reportAttachment(ctx, t, l, period, now)
+					pdfs[l] = pdf
+				}
+			}
+			m, err := n.digestMail(t, c, l, label, d, pdf, now)
 			if err != nil {
 				return nil, err
 			}
@@ -246,7 +271,7 @@ func (n *Notifier) digestTarget(ctx context.Context, t store.NotifyTarget, now t
 		}))
 	}
 	for _, w := range hooks {
-		errs = append(errs, one(webhookKey(w), func(d store.DigestFindings) (*store.Delivery, error) {
+		errs = append(errs, one(webhookKey(w), false, func(d store.DigestFindings) (*store.Delivery, error) {
 			key := "digest/" + webhookKey(w) + "/" + period
 			ev := event{Event: store.NotifyDigest, Period: period, Counts: map[string]int{}}
 			for s, c := range d.Counts {
@@ -263,9 +288,12 @@ func (n *Notifier) digestTarget(ctx context.Context, t store.NotifyTarget, now t
 	return errors.Join(errs...)
 }
 
-func (n *Notifier) digestMail(t store.NotifyTarget, c org.Contact, l, label string, d store.DigestFindings, now time.Time) (Mail, error) {
+func (n *Notifier) digestMail(t store.NotifyTarget, c org.Contact, l, label string, d store.DigestFindings, pdf *Attachment, now time.Time) (Mail, error) {
 	name := orgName(t.Org, l)
 	v := view{Lang: l, Title: tr(l, "digest.title"), Greeting: tr(l, "greeting", c.Name), Intro: tr(l, "digest.intro", name, label)}
+	if pdf != nil {
+		v.Details = []string{tr(l, "report.attached", name, pdf.Name)}
+	}
 	for _, s := range store.DigestSections {
 		if d.Counts[s] == 0 {
 			continue
@@ -288,8 +316,15 @@ func (n *Notifier) digestMail(t store.NotifyTarget, c org.Contact, l, label stri
 		v.Sections = append(v.Sections, vs)
 	}
 	v.Summary = tr(l, "summary.counts", d.Total())
+	if d.Total() == 0 {
+		v.Summary = tr(l, "summary.none")
+	}
 	v.Footer, v.Link = footer(l, n.opts.ConsoleURL)
-	return render(tr(l, "digest.subject", name, label), v)
+	m, err := render(tr(l, "digest.subject", name, label), v)
+	if pdf != nil {
+		m.Attachments = []Attachment{*pdf}
+	}
+	return m, err
 }
 
 // event is the JSON body of a webhook.

@@ -19,7 +19,8 @@ var templateFS embed.FS
 
 // The templates only lay out; every word comes from the catalogs.
 var (
-	textTmpl = texttemplate.Must(texttemplate.ParseFS(templateFS, "templates/message.txt.tmpl"))
+	textTmpl = texttemplate.Must(texttemplate.New("message.txt.tmpl").Funcs(texttemplate.FuncMap{"inc": func(i int) int { return i + 1 }}).
+			ParseFS(templateFS, "templates/message.txt.tmpl"))
 	htmlTmpl = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/message.html.tmpl"))
 )
 
@@ -29,10 +30,14 @@ type view struct {
 	Title    string
 	Greeting string
 	Intro    string
-	Sections []viewSection
-	Summary  string
-	Footer   string
-	Link     string
+	Details  []string // lines under the introduction (a reminder's campaign and deadline, an attached report)
+	// StepsTitle and Steps are what the reader is asked to do, in order.
+	StepsTitle string
+	Steps      []string
+	Sections   []viewSection
+	Summary    string
+	Footer     string
+	Link       string
 }
 
 type viewSection struct {
@@ -60,6 +65,15 @@ type Mail struct {
 	Text      string `json:"text"`
 	HTML      string `json:"html"`
 	MessageID string `json:"message_id,omitempty"`
+	// Attachments are sent after the text and HTML parts (multipart/mixed).
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// Attachment is a file sent with a mail.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"` // empty: application/octet-stream
+	Data        []byte `json:"data"`
 }
 
 func render(subject string, v view) (Mail, error) {

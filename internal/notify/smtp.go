@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -137,7 +138,8 @@ type Mailer interface {
 }
 
 // SMTPMailer sends mail through an SMTP server with go-mail: multipart
-// text and HTML, UTF-8, quoted-printable bodies, an encoded subject.
+// text and HTML, UTF-8, quoted-printable bodies, an encoded subject, and
+// base64 attachments (then multipart/mixed).
 type SMTPMailer struct {
 	opts SMTPOptions
 	from string
@@ -212,6 +214,15 @@ func (s *SMTPMailer) Send(ctx context.Context, m Mail) error {
 	msg.SetUserAgent("Rampart")
 	msg.SetBodyString(mail.TypeTextPlain, m.Text)
 	msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
+	for _, a := range m.Attachments {
+		ct := a.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		if err := msg.AttachReader(a.Name, bytes.NewReader(a.Data), mail.WithFileContentType(mail.ContentType(ct))); err != nil {
+			return fmt.Errorf("%w: attach %q: %v", ErrSend, a.Name, err)
+		}
+	}
 	c, err := s.client()
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrSend, err)
