@@ -6,8 +6,10 @@ import (
 	"log/slog"
 
 	"github.com/rampart-cert/rampart/internal/assess"
+	"github.com/rampart-cert/rampart/internal/check/all"
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/notify"
+	"github.com/rampart-cert/rampart/internal/report"
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
@@ -16,6 +18,14 @@ import (
 // log until a mail server is configured; webhooks work regardless.
 func newNotifier(c config.Config, st store.Store, log *slog.Logger) (*notify.Notifier, error) {
 	o := notify.Options{Logger: log, ConsoleURL: c.PublicURL}
+	// Weekly digests (and Monday's daily one) carry the organization's
+	// report as a PDF.
+	reg, _ := all.Registry(templatesDir(c))
+	ropts := []report.Option{report.WithChecks(reg)}
+	if cat, err := assess.NewCatalog(frameworksDir(c), reg); err == nil {
+		ropts = append(ropts, report.WithFrameworks(cat))
+	}
+	o.Reports = notify.ReportPDFs(st, ropts...)
 	if c.SMTP != "" {
 		so, err := notify.ParseSMTPURL(c.SMTP)
 		if err != nil {

@@ -38,10 +38,11 @@ const (
 	NotifyDigest     = "digest"     // the periodic summary
 	NotifyAlert      = "alert"      // new or reopened findings at or above the threshold, batched
 	NotifyEscalation = "escalation" // overdue findings of a descendant organization
+	NotifyReminder   = "reminder"   // an assessment campaign's reminder
 )
 
 // NotifyKinds lists every notification kind.
-var NotifyKinds = []string{NotifyDigest, NotifyAlert, NotifyEscalation}
+var NotifyKinds = []string{NotifyDigest, NotifyAlert, NotifyEscalation, NotifyReminder}
 
 // NotifyPrefs is how an organization wants to hear about its findings.
 // Hours and weekdays are in Vietnam's time (UTC+7, no daylight saving).
