@@ -89,7 +89,7 @@ func TestFindingsThroughAPI(t *testing.T) {
 	for _, ev := range hist.Items {
 		actions = append(actions, string(ev.Action)+":"+ev.Actor)
 	}
-	if got := strings.Join(actions, ","); !strings.Contains(got, "accept-risk:token:test") || !strings.Contains(got, "reopen:token:test") {
+	if got := strings.Join(actions, ","); !strings.Contains(got, "accept-risk:admin (token:test)") || !strings.Contains(got, "reopen:admin (token:test)") {
 		t.Fatalf("history: %s", got)
 	}
 

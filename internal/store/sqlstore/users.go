@@ -239,6 +239,22 @@ func (s *Store) PrincipalForUser(ctx context.Context, u auth.User) (auth.Princip
 // PrincipalForToken builds the principal of a token: "token:<name>".
 func (s *Store) PrincipalForToken(ctx context.Context, t auth.Token) (auth.Principal, error) {
 	p := auth.Principal{UserID: t.UserID, TokenID: t.ID, Name: "token:" + t.Name, Role: t.Role, OrgID: t.OrgID}
+	if t.UserID != 0 {
+		// A person's token acts in their name: sessions simply as the
+		// person, other tokens as "person (token:name)", so the audit log
+		// and finding history say who did what.
+		var user string
+		err := s.r.QueryRowContext(ctx, s.q("SELECT name FROM users WHERE id = ?"), t.UserID).Scan(&user)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return auth.Principal{}, s.fail("principal for token", err)
+		}
+		if user != "" {
+			p.Name = user + " (token:" + t.Name + ")"
+			if t.Name == "session" || t.Name == "web-session" {
+				p.Name = user
+			}
+		}
+	}
 	path, err := s.pathForPrincipal(ctx, t.OrgID)
 	p.OrgPath = path
 	return p, s.fail("principal for token", err)
