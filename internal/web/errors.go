@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/finding"
@@ -28,7 +29,8 @@ func classify(err error) *uiError {
 		return &uiError{status: http.StatusConflict, key: "error.transition", cause: err, detail: true}
 	case errors.As(err, &ie), errors.Is(err, store.ErrInvalid), errors.Is(err, asset.ErrInvalid),
 		errors.Is(err, org.ErrInvalid), errors.Is(err, finding.ErrInvalid), errors.Is(err, auth.ErrInvalid),
-		errors.Is(err, transfer.ErrFormat), errors.Is(err, asset.ErrOutOfScope):
+		errors.Is(err, transfer.ErrFormat), errors.Is(err, asset.ErrOutOfScope),
+		errors.Is(err, assess.ErrUnknown), errors.Is(err, store.ErrInvalid):
 		return &uiError{status: http.StatusBadRequest, key: "error.invalid", cause: err, detail: true}
 	}
 	return &uiError{status: http.StatusInternalServerError, key: "error.internal", cause: err}

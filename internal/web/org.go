@@ -23,6 +23,7 @@ type orgData struct {
 	SevChart   template.HTML
 	Checks     []checkRow
 	CanScan    bool
+	CanAssess  bool
 }
 
 // orgPage shows one organization: its scorecard, the roll-ups of its
@@ -73,6 +74,7 @@ func (s *Server) orgPage(w http.ResponseWriter, r *http.Request, c *reqCtx) erro
 		return err
 	}
 	d.CanScan = s.Scheduler != nil && p.Can("assets:write")
+	d.CanAssess = s.Assess != nil && p.Can("assets:write")
 	v := s.newView(r, c, "org.title", "dash", d)
 	v.TitleArg = l.OrgName(o)
 	return s.render(w, http.StatusOK, "org", v)

@@ -87,6 +87,7 @@ type view struct {
 	Now      time.Time
 	Version  string
 	Flash    string // catalog key of a success message
+	Assess   bool   // the assessment pages are on
 	Err      *uiError
 	Data     any
 }
@@ -124,7 +125,7 @@ func (v *view) ErrDetail() string {
 
 func (s *Server) newView(r *http.Request, c *reqCtx, title, nav string, data any) *view {
 	v := &view{Lang: c.lang, Title: title, Nav: nav, CSRF: s.csrfToken(c), Path: r.URL.RequestURI(),
-		Now: c.now, Version: s.Version, Data: data}
+		Now: c.now, Version: s.Version, Data: data, Assess: s.Assess != nil}
 	if c.sess != nil {
 		v.P, v.LoggedIn = c.sess.p, true
 	}

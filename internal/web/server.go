@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/queue"
@@ -20,7 +21,7 @@ import (
 
 // Deps are what the console needs. Store and Dashboard are required; a nil
 // Scheduler hides "scan now", a nil Queue the queue depth, a nil Checks
-// the remediation texts.
+// the remediation texts, a nil Assess the campaigns and questionnaires.
 type Deps struct {
 	Store     store.Store
 	Dashboard store.Dashboard
@@ -28,6 +29,7 @@ type Deps struct {
 	Scheduler *scan.Scheduler
 	Queue     queue.Queue
 	Checks    *check.Registry
+	Assess    *assess.Service
 	Logger    *slog.Logger
 	Version   string
 	Now       func() time.Time
@@ -129,6 +131,25 @@ func (s *Server) routes() {
 	m.Handle("POST /admin/tokens", s.authed(s.tokenCreate))
 	m.Handle("POST /admin/tokens/{id}/revoke", s.authed(s.tokenRevoke))
 	m.Handle("GET /admin/audit", s.authed(s.auditPage))
+	m.Handle("GET /reports", s.authed(s.reportsPage))
+	m.Handle("GET /reports/download", s.authed(s.reportDownload))
+	m.Handle("GET /campaigns", s.authed(s.campaignsList))
+	m.Handle("POST /campaigns", s.authed(s.campaignCreate))
+	m.Handle("GET /campaigns/{id}", s.authed(s.campaignPage))
+	m.Handle("POST /campaigns/{id}/remind", s.authed(s.campaignRemind))
+	m.Handle("POST /campaigns/{id}/start", s.authed(s.campaignStart))
+	m.Handle("GET /assessments/{id}", s.authed(s.assessmentPage))
+	m.Handle("POST /assessments/{id}", s.authed(s.assessmentSave))
+	m.Handle("POST /assessments/{id}/reopen", s.authed(s.assessmentReopen))
+	m.Handle("POST /assessments/{id}/evidence", s.authed(s.evidenceUpload))
+	m.Handle("GET /evidence/{id}", s.authed(s.evidenceDownload))
+	m.Handle("POST /evidence/{id}/delete", s.authed(s.evidenceDelete))
+	m.Handle("POST /orgs/{id}/self-assessment", s.authed(s.selfAssessment))
+	m.Handle("GET /orgs/{id}/notifications", s.authed(s.notifyPage))
+	m.Handle("POST /orgs/{id}/notifications", s.authed(s.notifyPrefsSave))
+	m.Handle("POST /orgs/{id}/webhooks", s.authed(s.webhookCreate))
+	m.Handle("POST /orgs/{id}/webhooks/{wid}/enabled", s.authed(s.webhookEnable))
+	m.Handle("POST /orgs/{id}/webhooks/{wid}/delete", s.authed(s.webhookDelete))
 	m.Handle("/", s.public(func(w http.ResponseWriter, r *http.Request, c *reqCtx) error { return errNotFound }))
 }
 
