@@ -126,7 +126,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	handler := srv.Handler()
 	{
-		console, err := web.New(web.Deps{Store: st, Dashboard: st, Guard: guard, Scheduler: sched, Queue: q, Checks: checkReg,
+		console, err := web.New(web.Deps{Store: st, Dashboard: st, Guard: guard, Scheduler: sched, Queue: q, Checks: checkReg, Assess: assessSvc,
 			Logger: log, Version: Version, SecureCookies: strings.HasPrefix(c.PublicURL, "https://")})
 		if err != nil {
 			return err

@@ -42,7 +42,10 @@ func columnChart(l *Lang, id, title string, bars []bar) template.HTML {
 		maxV = max(maxV, b.Value)
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t"><title id="%s-t">%s</title>`, w, h, id, id, esc(title))
+	// A margin either side keeps long labels under the outer columns
+	// ("Nghiêm trọng") inside the picture.
+	const pad = 24
+	fmt.Fprintf(&sb, `<svg class="chart" viewBox="%d 0 %d %d" role="img" aria-labelledby="%s-t"><title id="%s-t">%s</title>`, -pad, w+2*pad, h, id, id, esc(title))
 	slot := float64(w) / float64(max(len(bars), 1))
 	bw := slot * 0.6
 	for i, b := range bars {
@@ -67,7 +70,8 @@ func columnChart(l *Lang, id, title string, bars []bar) template.HTML {
 // barList draws horizontal bars, one per row, for rankings (debt by
 // ministry, province, sector).
 func barList(l *Lang, id, title string, bars []bar) template.HTML {
-	const w, row, labelW = 560, 26, 220
+	// Narrow enough to stay legible in a third of the page.
+	const w, row, labelW = 340, 26, 150
 	h := row*len(bars) + 8
 	if len(bars) == 0 {
 		h = row
@@ -89,8 +93,8 @@ func barList(l *Lang, id, title string, bars []bar) template.HTML {
 			fmt.Fprintf(&sb, `<a href="%s">`, esc(b.Href))
 		}
 		name := b.Label
-		if r := []rune(name); len(r) > 30 {
-			name = string(r[:29]) + "…"
+		if r := []rune(name); len(r) > 22 {
+			name = string(r[:21]) + "…"
 		}
 		fmt.Fprintf(&sb, `<g class="%s"><title>%s</title><text x="0" y="%d" class="lbl">%s</text>`, esc(b.Class), esc(label), y+15, esc(name))
 		fmt.Fprintf(&sb, `<rect x="%d" y="%d" width="%.1f" height="%d" rx="2"/>`, labelW, y+2, math.Max(bw, 1), row-8)

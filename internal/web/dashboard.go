@@ -85,7 +85,8 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *reqCtx) er
 // total is the whole overview as one roll-up, for its scorecard.
 func total(ov store.Overview) store.OrgRollup {
 	r := store.OrgRollup{OrgDebt: store.OrgDebt{Active: ov.Active, Overdue: ov.Overdue, KEV: ov.KEV, Weighted: ov.Weighted, BySeverity: ov.BySeverity}}
-	// Assets: the sum over the topmost organizations in view.
+	// Assets and units: the sums over the topmost organizations in view,
+	// so the headline score is the score of everything in view.
 	in := map[int64]bool{}
 	for _, o := range ov.Orgs {
 		in[o.OrgID] = true
@@ -93,6 +94,7 @@ func total(ov store.Overview) store.OrgRollup {
 	for _, o := range ov.Orgs {
 		if !in[o.ParentID] {
 			r.Assets += o.Assets
+			r.Units += o.Units
 		}
 	}
 	return r
