@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -163,16 +164,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p auth.Princ
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	u, err := s.Store.GetUser(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, u)
-	return nil
+	return getByID(w, r, func(ctx context.Context, id int64) (auth.User, error) { return s.Store.GetUser(ctx, p, id) })
 }
 
 func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

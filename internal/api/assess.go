@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"mime"
 	"net/http"
@@ -143,16 +144,7 @@ func (s *Server) remindCampaign(w http.ResponseWriter, r *http.Request, p auth.P
 	if err != nil {
 		return err
 	}
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	rem, err := svc.Remind(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, rem)
-	return nil
+	return getByID(w, r, func(ctx context.Context, id int64) (store.Reminder, error) { return svc.Remind(ctx, p, id) })
 }
 
 func (s *Server) campaignSynthesis(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -160,16 +152,7 @@ func (s *Server) campaignSynthesis(w http.ResponseWriter, r *http.Request, p aut
 	if err != nil {
 		return err
 	}
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	syn, err := svc.Synthesis(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, syn)
-	return nil
+	return getByID(w, r, func(ctx context.Context, id int64) (*assess.Synthesis, error) { return svc.Synthesis(ctx, p, id) })
 }
 
 func (s *Server) startAssessment(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -194,16 +177,9 @@ func (s *Server) getAssessment(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	q, err := svc.Questionnaire(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, q)
-	return nil
+	return getByID(w, r, func(ctx context.Context, id int64) (*assess.Questionnaire, error) {
+		return svc.Questionnaire(ctx, p, id)
+	})
 }
 
 func (s *Server) answerAssessment(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

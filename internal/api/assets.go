@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/rampart-cert/rampart/internal/asset"
@@ -78,16 +79,7 @@ func (s *Server) createAsset(w http.ResponseWriter, r *http.Request, p auth.Prin
 }
 
 func (s *Server) getAsset(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	a, err := s.Store.GetAsset(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, a)
-	return nil
+	return getByID(w, r, func(ctx context.Context, id int64) (asset.Asset, error) { return s.Store.GetAsset(ctx, p, id) })
 }
 
 func (s *Server) updateAsset(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

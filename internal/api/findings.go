@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -101,16 +102,7 @@ func (s *Server) listFindings(w http.ResponseWriter, r *http.Request, p auth.Pri
 }
 
 func (s *Server) getFinding(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	f, err := s.Store.GetFinding(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, f)
-	return nil
+	return getByID(w, r, func(ctx context.Context, id int64) (store.Finding, error) { return s.Store.GetFinding(ctx, p, id) })
 }
 
 func (s *Server) findingHistory(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

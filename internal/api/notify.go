@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/rampart-cert/rampart/internal/auth"
@@ -29,16 +30,9 @@ type webhookRequest struct {
 }
 
 func (s *Server) getNotifyPrefs(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	np, err := s.Store.GetNotifyPrefs(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, np)
-	return nil
+	return getByID(w, r, func(ctx context.Context, id int64) (store.NotifyPrefs, error) {
+		return s.Store.GetNotifyPrefs(ctx, p, id)
+	})
 }
 
 func (s *Server) putNotifyPrefs(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/rampart-cert/rampart/internal/auth"
@@ -83,16 +84,7 @@ func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, p auth.Princi
 }
 
 func (s *Server) getOrg(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	o, err := s.Store.GetOrg(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, o)
-	return nil
+	return getByID(w, r, func(ctx context.Context, id int64) (org.Organization, error) { return s.Store.GetOrg(ctx, p, id) })
 }
 
 func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"html/template"
 	"net/http"
 
@@ -158,16 +159,9 @@ func (s *Server) listObservations(w http.ResponseWriter, r *http.Request, p auth
 }
 
 func (s *Server) getScanPolicy(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	sp, err := s.Store.GetScanPolicy(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, sp)
-	return nil
+	return getByID(w, r, func(ctx context.Context, id int64) (store.ScanPolicy, error) {
+		return s.Store.GetScanPolicy(ctx, p, id)
+	})
 }
 
 func (s *Server) putScanPolicy(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

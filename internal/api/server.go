@@ -366,3 +366,18 @@ func (s *Server) RouteKeys() []string {
 	}
 	return out
 }
+
+// getByID answers a request about one object: the {id} path value, looked
+// up by get, written as JSON.
+func getByID[T any](w http.ResponseWriter, r *http.Request, get func(ctx context.Context, id int64) (T, error)) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	v, err := get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, v)
+	return nil
+}
