@@ -23,8 +23,8 @@ const demoPassword = "rampart-demo-2026"
 // startDemo starts the lab, imports its constituency (idempotent: a second
 // demo start on the same data changes nothing) and points the scanner at
 // the lab's DNS and CA.
-func startDemo(ctx context.Context, st store.Store, c *config.Config, wo *workerOptions, log *slog.Logger) (*demolab.Lab, error) {
-	l, err := demolab.Start(ctx, demolab.Options{Logger: log})
+func startDemo(ctx context.Context, st store.Store, c *config.Config, wo *workerOptions, base netip.Addr, log *slog.Logger) (*demolab.Lab, error) {
+	l, err := demolab.Start(ctx, demolab.Options{Base: base, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("demo lab: %w", err)
 	}

@@ -14,7 +14,7 @@ func TestDemo(t *testing.T) {
 		t.Skip("the demo scans the whole lab")
 	}
 	env := map[string]string{"RAMPART_DATA": t.TempDir()}
-	base, _, _ := serve(t, env, "--demo")
+	base, _, _ := serve(t, env, "--demo", "--demo-base", "127.77.64.0")
 	token := login(t, base, "admin", demoPassword)
 	a := apiClient{t, base, token}
 	want := []string{"tls.cert-expired", "tls.cert-self-signed", "http.exposed-git", "svc.redis-unauthenticated",

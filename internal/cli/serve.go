@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs, f := flags(env, "serve", true)
 	noWorker := fs.Bool("no-worker", false, "do not run an in-process worker (jobs go to `rampart worker` processes)")
 	noScheduler := fs.Bool("no-scheduler", false, "do not plan scans by cadence (scans run only when asked for)")
+	demoBase := fs.String("demo-base", "127.77.0.0", "with --demo: the base address of the lab (inside 127.77.0.0/16)")
 	demo := fs.Bool("demo", false, "start with a sample constituency whose assets live on a built-in lab of weak services (127.77.0.0/16), and scan it")
 	c, err := load(env, fs, f, args)
 	if err != nil {
@@ -50,7 +52,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	var wopts workerOptions
 	if *demo {
-		l, err := startDemo(ctx, st, &c, &wopts, log)
+		base, err := netip.ParseAddr(*demoBase)
+		if err != nil {
+			return fmt.Errorf("%w: --demo-base: %v", errUsage, err)
+		}
+		l, err := startDemo(ctx, st, &c, &wopts, base, log)
 		if err != nil {
 			return err
 		}

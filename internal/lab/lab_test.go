@@ -24,9 +24,11 @@ import (
 	"github.com/rampart-cert/rampart/internal/transfer"
 )
 
+// Tests use bases of their own, so they never compete for ports with a
+// demo that another test package (or a person) runs on the default base.
 func startLab(t testing.TB) *Lab {
 	t.Helper()
-	l, err := Start(context.Background(), Options{})
+	l, err := Start(context.Background(), Options{Base: netip.MustParseAddr("127.77.32.0")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func TestStartCloseRestart(t *testing.T) {
 	var ports []string
 	for round := range 2 {
 		begin := time.Now()
-		l, err := Start(context.Background(), Options{})
+		l, err := Start(context.Background(), Options{Base: netip.MustParseAddr("127.77.48.0")})
 		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}

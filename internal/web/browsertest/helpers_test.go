@@ -153,7 +153,7 @@ func startPlatform(t *testing.T) *platform {
 	env := &cli.Env{Stdout: p.stdout, Stderr: p.stderr, Stdin: strings.NewReader(""),
 		Getenv: func(string) string { return "" }} // nothing from the developer's environment
 	go func() {
-		done <- cli.Run(ctx, []string{"serve", "--demo", "--listen", "127.0.0.1:0", "--data", data}, env)
+		done <- cli.Run(ctx, []string{"serve", "--demo", "--demo-base", "127.77.128.0", "--listen", "127.0.0.1:0", "--data", data}, env)
 	}()
 	t.Cleanup(func() {
 		cancel()
