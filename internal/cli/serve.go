@@ -17,11 +17,13 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/api"
 	"github.com/rampart-cert/rampart/internal/assess"
+	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/check/all"
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scope"
+	"github.com/rampart-cert/rampart/internal/store"
 	"github.com/rampart-cert/rampart/internal/web"
 )
 
@@ -79,6 +81,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	bg, cancelBG := context.WithCancel(ctx)
 	defer cancelBG()
 	go guard.Run(bg)
+	go keepTrendWarm(bg, st, log)
 
 	notifier, err := newNotifier(c, st, log)
 	if err != nil {
@@ -241,4 +244,24 @@ func operatorName(c config.Config) string {
 		return "Rampart (" + c.PublicURL + ")"
 	}
 	return "the national CERT's Rampart platform"
+}
+
+// keepTrendWarm builds the dashboard's daily trend snapshot at start and
+// every hour, so no page request pays for computing past days.
+func keepTrendWarm(ctx context.Context, d store.Dashboard, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		start := time.Now()
+		if _, err := d.Trend(ctx, auth.SystemPrincipal, 0, 90, start); err != nil && ctx.Err() == nil {
+			log.Warn("dashboard trend snapshot", "err", err)
+		} else {
+			log.Debug("dashboard trend snapshot ready", "took", time.Since(start))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
