@@ -115,7 +115,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	if !*noWorker {
 		host, _ := os.Hostname()
-		w, err := scan.StartWorker(bg, q, jobRegistry(c, log, wopts), scan.WorkerConfig{Name: host + "/serve", Region: c.Region, Logger: log})
+		w, err := scan.StartWorker(bg, q, jobRegistry(c, log, wopts), scan.WorkerConfig{Name: host + "/serve", Region: c.Region, Concurrency: workerConcurrency(*demo), Logger: log})
 		if err != nil {
 			return err
 		}
@@ -264,4 +264,13 @@ func keepTrendWarm(ctx context.Context, d store.Dashboard, log *slog.Logger) {
 		case <-t.C:
 		}
 	}
+}
+
+// workerConcurrency is how many jobs the in-process worker runs at once:
+// the demo scans its whole lab at start, so it takes more at a time.
+func workerConcurrency(demo bool) int {
+	if demo {
+		return 12
+	}
+	return 4
 }
