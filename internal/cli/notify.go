@@ -2,8 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"syscall"
+	"time"
 
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/check/all"
@@ -17,7 +23,7 @@ import (
 // e-mail deliveries are still recorded, and fail visibly in the delivery
 // log until a mail server is configured; webhooks work regardless.
 func newNotifier(c config.Config, st store.Store, log *slog.Logger) (*notify.Notifier, error) {
-	o := notify.Options{Logger: log, ConsoleURL: c.PublicURL}
+	o := notify.Options{Logger: log, ConsoleURL: c.PublicURL, HTTPClient: webhookClient()}
 	// Weekly digests (and Monday's daily one) carry the organization's
 	// report as a PDF.
 	reg, _ := all.Registry(templatesDir(c))
@@ -83,6 +89,35 @@ func runNotify(ctx context.Context, env *Env, args []string) error {
 func reminders(n any) assess.Reminders {
 	if r, ok := n.(assess.Reminders); ok {
 		return r
+	}
+	return nil
+}
+
+// webhookClient posts webhooks. Members choose webhook URLs, so the dialer
+// refuses this machine's own addresses and link-local ones (cloud metadata
+// services): a webhook must not become a way to reach the platform's own
+// database or queue. Private networks stay allowed, since a ministry's SOC
+// often listens on one.
+func webhookClient() *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
+		return refuseOwnAddress(address)
+	}}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil, DialContext: d.DialContext,
+		TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: 20 * time.Second, MaxIdleConnsPerHost: 2},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// errOwnAddress is returned for webhook addresses on this machine.
+var errOwnAddress = errors.New("notify: webhook address is loopback, link-local or unspecified")
+
+func refuseOwnAddress(address string) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return err
+	}
+	a := ap.Addr().Unmap()
+	if a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsUnspecified() || a.IsMulticast() {
+		return fmt.Errorf("%w: %s", errOwnAddress, a)
 	}
 	return nil
 }
