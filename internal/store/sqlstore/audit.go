@@ -67,15 +67,7 @@ func (s *Store) ListAudit(ctx context.Context, p auth.Principal, f store.AuditFi
 	if !p.Can(auth.PermReadAudit) {
 		return page, s.fail(op, forbidden("reading the audit log needs "+string(auth.PermReadAudit)))
 	}
-	limit, err := pageLimit(f.PageRequest)
-	if err != nil {
-		return page, s.fail(op, err)
-	}
-	after, err := decodeCursor(f.After)
-	if err != nil {
-		return page, s.fail(op, err)
-	}
-	sc, err := s.scopeOf(ctx, s.r, p)
+	limit, after, sc, err := s.listStart(ctx, p, f.PageRequest)
 	if err != nil {
 		return page, s.fail(op, err)
 	}

@@ -217,15 +217,7 @@ func (s *Store) ListFindings(ctx context.Context, p auth.Principal, fl store.Fin
 	if err := needRead(p); err != nil {
 		return page, s.fail(op, err)
 	}
-	limit, err := pageLimit(fl.PageRequest)
-	if err != nil {
-		return page, s.fail(op, err)
-	}
-	after, err := decodeCursor(fl.After)
-	if err != nil {
-		return page, s.fail(op, err)
-	}
-	sc, err := s.scopeOf(ctx, s.r, p)
+	limit, after, sc, err := s.listStart(ctx, p, fl.PageRequest)
 	if err != nil {
 		return page, s.fail(op, err)
 	}

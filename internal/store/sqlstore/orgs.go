@@ -149,15 +149,7 @@ func (s *Store) ListOrgs(ctx context.Context, p auth.Principal, f store.OrgFilte
 	if err := needRead(p); err != nil {
 		return page, s.fail(op, err)
 	}
-	limit, err := pageLimit(f.PageRequest)
-	if err != nil {
-		return page, s.fail(op, err)
-	}
-	after, err := decodeCursor(f.After)
-	if err != nil {
-		return page, s.fail(op, err)
-	}
-	sc, err := s.scopeOf(ctx, s.r, p)
+	limit, after, sc, err := s.listStart(ctx, p, f.PageRequest)
 	if err != nil {
 		return page, s.fail(op, err)
 	}

@@ -239,11 +239,7 @@ func (s *Store) ListScanJobs(ctx context.Context, p auth.Principal, f store.JobF
 	if err := needRead(p); err != nil {
 		return page, s.fail(op, err)
 	}
-	limit, err := pageLimit(f.PageRequest)
-	if err != nil {
-		return page, s.fail(op, err)
-	}
-	after, err := decodeCursor(f.After)
+	limit, after, err := pageStart(f.PageRequest)
 	if err != nil {
 		return page, s.fail(op, err)
 	}

@@ -272,11 +272,7 @@ func (s *Store) ListObservations(ctx context.Context, p auth.Principal, f store.
 	if err := needRead(p); err != nil {
 		return page, s.fail(op, err)
 	}
-	limit, err := pageLimit(f.PageRequest)
-	if err != nil {
-		return page, s.fail(op, err)
-	}
-	after, err := decodeCursor(f.After)
+	limit, after, err := pageStart(f.PageRequest)
 	if err != nil {
 		return page, s.fail(op, err)
 	}

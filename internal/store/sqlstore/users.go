@@ -147,15 +147,7 @@ func (s *Store) ListUsers(ctx context.Context, p auth.Principal, f store.PageReq
 	if !p.Can(auth.PermManageUsers) {
 		return page, s.fail(op, forbidden("listing users needs "+string(auth.PermManageUsers)))
 	}
-	limit, err := pageLimit(f)
-	if err != nil {
-		return page, s.fail(op, err)
-	}
-	after, err := decodeCursor(f.After)
-	if err != nil {
-		return page, s.fail(op, err)
-	}
-	sc, err := s.scopeOf(ctx, s.r, p)
+	limit, after, sc, err := s.listStart(ctx, p, f)
 	if err != nil {
 		return page, s.fail(op, err)
 	}
@@ -344,11 +336,7 @@ func (s *Store) CreateToken(ctx context.Context, p auth.Principal, t *auth.Token
 func (s *Store) ListTokens(ctx context.Context, p auth.Principal, f store.PageRequest) (store.Page[auth.Token], error) {
 	const op = "list tokens"
 	var page store.Page[auth.Token]
-	limit, err := pageLimit(f)
-	if err != nil {
-		return page, s.fail(op, err)
-	}
-	after, err := decodeCursor(f.After)
+	limit, after, err := pageStart(f)
 	if err != nil {
 		return page, s.fail(op, err)
 	}
