@@ -68,19 +68,30 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, p auth.Pri
 	return nil
 }
 
+// webhookFrom reads a webhook request body into a webhook (enabled unless
+// said otherwise).
+func webhookFrom(w http.ResponseWriter, r *http.Request) (store.Webhook, error) {
+	var req webhookRequest
+	if err := decode(w, r, &req); err != nil {
+		return store.Webhook{}, err
+	}
+	h := store.Webhook{URL: req.URL, Secret: req.Secret, Enabled: true, Events: req.Events}
+	if req.Enabled != nil {
+		h.Enabled = *req.Enabled
+	}
+	return h, nil
+}
+
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	var req webhookRequest
-	if err := decode(w, r, &req); err != nil {
+	h, err := webhookFrom(w, r)
+	if err != nil {
 		return err
 	}
-	h := store.Webhook{OrgID: id, URL: req.URL, Secret: req.Secret, Enabled: true, Events: req.Events}
-	if req.Enabled != nil {
-		h.Enabled = *req.Enabled
-	}
+	h.OrgID = id
 	if err := s.Store.CreateWebhook(r.Context(), p, &h); err != nil {
 		return err
 	}
@@ -94,14 +105,11 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	var req webhookRequest
-	if err := decode(w, r, &req); err != nil {
+	h, err := webhookFrom(w, r)
+	if err != nil {
 		return err
 	}
-	h := store.Webhook{ID: id, URL: req.URL, Secret: req.Secret, Enabled: true, Events: req.Events}
-	if req.Enabled != nil {
-		h.Enabled = *req.Enabled
-	}
+	h.ID = id
 	if err := s.Store.UpdateWebhook(r.Context(), p, &h); err != nil {
 		return err
 	}
