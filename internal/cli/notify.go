@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rampart-cert/rampart/internal/assess"
-	"github.com/rampart-cert/rampart/internal/check/all"
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/notify"
 	"github.com/rampart-cert/rampart/internal/report"
@@ -22,16 +20,11 @@ import (
 // newNotifier builds the notifier from the mail settings. Without --smtp
 // e-mail deliveries are still recorded, and fail visibly in the delivery
 // log until a mail server is configured; webhooks work regardless.
-func newNotifier(c config.Config, st store.Store, log *slog.Logger) (*notify.Notifier, error) {
+func newNotifier(c config.Config, st store.Store, cats catalogs, log *slog.Logger) (*notify.Notifier, error) {
 	o := notify.Options{Logger: log, ConsoleURL: c.PublicURL, HTTPClient: webhookClient()}
 	// Weekly digests (and Monday's daily one) carry the organization's
 	// report as a PDF.
-	reg, _ := all.Registry(templatesDir(c))
-	ropts := []report.Option{report.WithChecks(reg)}
-	if cat, err := assess.NewCatalog(frameworksDir(c), reg); err == nil {
-		ropts = append(ropts, report.WithFrameworks(cat))
-	}
-	o.Reports = notify.ReportPDFs(st, ropts...)
+	o.Reports = notify.ReportPDFs(st, report.WithChecks(cats.Checks), report.WithFrameworks(cats.Frameworks))
 	if c.SMTP != "" {
 		so, err := notify.ParseSMTPURL(c.SMTP)
 		if err != nil {
@@ -73,7 +66,11 @@ func runNotify(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	n, err := newNotifier(c, st, log)
+	cats, err := loadCatalogs(c, log)
+	if err != nil {
+		return err
+	}
+	n, err := newNotifier(c, st, cats, log)
 	if err != nil {
 		return err
 	}
@@ -81,15 +78,6 @@ func runNotify(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintln(env.Stdout, "digests sent; see the delivery log (GET /api/v1/deliveries) for each outcome")
-	return nil
-}
-
-// reminders gives campaigns the notifier as their reminder channel when it
-// can send reminders.
-func reminders(n any) assess.Reminders {
-	if r, ok := n.(assess.Reminders); ok {
-		return r
-	}
 	return nil
 }
 

@@ -9,9 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
-	"github.com/rampart-cert/rampart/internal/check/all"
 	"github.com/rampart-cert/rampart/internal/report"
 )
 
@@ -62,12 +60,11 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 		}
 		root = o.ID
 	}
-	reg, _ := all.Registry(templatesDir(c))
-	opts := []report.Option{report.WithChecks(reg)}
-	if cat, err := assess.NewCatalog(frameworksDir(c), reg); err == nil {
-		opts = append(opts, report.WithFrameworks(cat))
+	cats, err := loadCatalogs(c, logger(env, c))
+	if err != nil {
+		return err
 	}
-	r, err := report.Build(ctx, st, p, root, time.Now(), opts...)
+	r, err := report.Build(ctx, st, p, root, time.Now(), report.WithChecks(cats.Checks), report.WithFrameworks(cats.Frameworks))
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/check/all"
 	"github.com/rampart-cert/rampart/internal/check/dns"
@@ -34,12 +35,8 @@ type workerOptions struct {
 // portscan with every check family, the shipped templates and those in
 // <data>/templates, and the vulnerability database in <data>/vulndb when
 // present.
-func jobRegistry(c config.Config, log *slog.Logger, o workerOptions) *scan.Registry {
+func jobRegistry(c config.Config, log *slog.Logger, checks *check.Registry, o workerOptions) *scan.Registry {
 	reg := scan.NewRegistry()
-	checks, errs := all.Registry(templatesDir(c))
-	for _, e := range errs {
-		log.Warn("template not loaded", "err", e)
-	}
 	env := &check.Env{UserAgent: c.ScannerUserAgent(Version), Timeout: 5 * time.Second, Now: time.Now,
 		Roots: o.Roots, Extra: map[string]any{web.ExtraKey: web.NewMemoryBaselines(), "dns": dns.Options{AllowAddr: o.AllowDNS}}}
 	var resolver target.Resolver = net.DefaultResolver
@@ -73,4 +70,36 @@ func frameworksDir(c config.Config) string {
 		return ""
 	}
 	return dir
+}
+
+// catalogs are the check registry (built-in checks and templates) and the
+// control frameworks, loaded once per process.
+type catalogs struct {
+	Checks     *check.Registry
+	Frameworks *assess.Catalog
+}
+
+// loadCatalogs reads the shipped checks and templates with those in
+// <data>/templates, and the baseline framework with those in
+// <data>/frameworks. A broken template is logged and left out; a broken
+// framework is an error.
+func loadCatalogs(c config.Config, log *slog.Logger) (catalogs, error) {
+	checks, errs := all.Registry(templatesDir(c))
+	for _, e := range errs {
+		log.Warn("template not loaded", "err", e)
+	}
+	fw, err := assess.NewCatalog(frameworksDir(c), checks)
+	if err != nil {
+		return catalogs{}, err
+	}
+	return catalogs{Checks: checks, Frameworks: fw}, nil
+}
+
+// checkIDs lists every check ID of a registry.
+func checkIDs(r *check.Registry) []string {
+	var ids []string
+	for _, ch := range r.All() {
+		ids = append(ids, ch.Meta().ID)
+	}
+	return ids
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/rampart-cert/rampart/internal/api"
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
-	"github.com/rampart-cert/rampart/internal/check/all"
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/scan"
@@ -83,7 +82,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	go guard.Run(bg)
 	go keepTrendWarm(bg, st, log)
 
-	notifier, err := newNotifier(c, st, log)
+	cats, err := loadCatalogs(c, log)
+	if err != nil {
+		return err
+	}
+	notifier, err := newNotifier(c, st, cats, log)
 	if err != nil {
 		return err
 	}
@@ -91,21 +94,14 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	// The results ingester: observations, job states and findings.
 	ingester := scan.NewIngester(st, guard, log)
-	if fs, ok := st.(scan.FindingStore); ok {
-		reg, _ := all.Registry(templatesDir(c))
-		var ids []string
-		for _, ch := range reg.All() {
-			ids = append(ids, ch.Meta().ID)
-		}
-		ingester.After = scan.FindingsHook(fs, guard, finding.DefaultPolicy, ids, notifier.OnChanges)
-	}
+	ingester.After = scan.FindingsHook(st, guard, finding.DefaultPolicy, checkIDs(cats.Checks), notifier.OnChanges)
 	ing, err := ingester.Start(bg, q)
 	if err != nil {
 		return err
 	}
 	defer ing.Stop()
 
-	sched := scan.NewScheduler(st, q, guard, posture(st), scan.SchedulerConfig{Region: c.Region, Ports: c.Scanner.Ports, Logger: log,
+	sched := scan.NewScheduler(st, q, guard, st, scan.SchedulerConfig{Region: c.Region, Ports: c.Scanner.Ports, Logger: log,
 		// Polite by default: a target sees at most 500 connection attempts a
 		// second from us, and one scan at most 5,000 in all.
 		Defaults: scan.PortscanParams{Rate: 5000, PerHostRate: 500}})
@@ -115,7 +111,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	if !*noWorker {
 		host, _ := os.Hostname()
-		w, err := scan.StartWorker(bg, q, jobRegistry(c, log, wopts), scan.WorkerConfig{Name: host + "/serve", Region: c.Region, Concurrency: workerConcurrency(*demo), Logger: log})
+		w, err := scan.StartWorker(bg, q, jobRegistry(c, log, cats.Checks, wopts), scan.WorkerConfig{Name: host + "/serve", Region: c.Region, Concurrency: workerConcurrency(*demo), Logger: log})
 		if err != nil {
 			return err
 		}
@@ -124,12 +120,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	checkReg, _ := all.Registry(templatesDir(c))
-	frameworks, err := assess.NewCatalog(frameworksDir(c), checkReg)
-	if err != nil {
-		return err
-	}
-	assessSvc := &assess.Service{Store: st, Frameworks: frameworks, Reminders: reminders(notifier)}
+	checkReg := cats.Checks
+	assessSvc := &assess.Service{Store: st, Frameworks: cats.Frameworks, Reminders: notifier}
 	srv := api.New(api.Deps{Assess: assessSvc, Store: st, Guard: guard, Queue: q, Scheduler: sched, Logger: log, Registry: reg, Version: Version, Checks: checkReg,
 		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
 
@@ -204,7 +196,11 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	}
 	defer q.Close()
 	host, _ := os.Hostname()
-	w, err := scan.StartWorker(ctx, q, jobRegistry(c, log, workerOptions{MaxRate: *maxRate}), scan.WorkerConfig{Name: host, Region: c.Region, Concurrency: *concurrency, AckWait: *ackWait, Logger: log})
+	cats, err := loadCatalogs(c, log)
+	if err != nil {
+		return err
+	}
+	w, err := scan.StartWorker(ctx, q, jobRegistry(c, log, cats.Checks, workerOptions{MaxRate: *maxRate}), scan.WorkerConfig{Name: host, Region: c.Region, Concurrency: *concurrency, AckWait: *ackWait, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -227,15 +223,6 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 	}
 	defer st.Close()
 	fmt.Fprintf(env.Stdout, "database (%s) is up to date\n", st.Driver())
-	return nil
-}
-
-// posture gives the scheduler each asset's worst open finding, when the
-// store keeps findings.
-func posture(st any) scan.Posture {
-	if p, ok := st.(scan.Posture); ok {
-		return p
-	}
 	return nil
 }
 

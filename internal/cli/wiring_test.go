@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rampart-cert/rampart/internal/assess"
+
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/store"
 	"github.com/rampart-cert/rampart/internal/store/sqlstore"
@@ -18,13 +20,17 @@ func TestNotifierRemindsCampaigns(t *testing.T) {
 	c := config.Default()
 	c.Data = t.TempDir()
 	var st store.Store = (*sqlstore.Store)(nil)
-	n, err := newNotifier(c, st, logger(&Env{Stderr: discard{}}, c))
+	log := logger(&Env{Stderr: discard{}}, c)
+	cats, err := loadCatalogs(c, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reminders(n) == nil {
-		t.Fatal("the notifier does not send campaign reminders")
+	n, err := newNotifier(c, st, cats, log)
+	if err != nil {
+		t.Fatal(err)
 	}
+	var _ assess.Reminders = n // serve hands the notifier to assessments
+
 }
 
 type discard struct{}
