@@ -13,6 +13,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/store"
+	"github.com/rampart-cert/rampart/internal/transfer"
 )
 
 // maxExport bounds one export.
@@ -83,18 +84,10 @@ func writeFindingsCSV(buf *bytes.Buffer, fs []store.Finding) {
 	for _, f := range fs {
 		_ = cw.Write([]string{strconv.FormatInt(f.ID, 10), strconv.FormatInt(f.OrgID, 10), strconv.FormatInt(f.AssetID, 10),
 			f.Check, string(f.Severity), string(f.State), strconv.FormatBool(f.KEV), strings.Join(f.CVE, " "),
-			cell(f.Target), cell(f.Subject), cell(f.Title), f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339),
+			transfer.SafeCell(f.Target), transfer.SafeCell(f.Subject), transfer.SafeCell(f.Title), f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339),
 			ts(f.DueAt), ts(f.FixedAt)})
 	}
 	cw.Flush()
-}
-
-// cell defuses spreadsheet formulas in text taken from targets.
-func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // SARIF 2.1.0, the subset code-scanning tools read.

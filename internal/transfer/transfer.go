@@ -161,7 +161,7 @@ func WriteAssets(w io.Writer, f Format, assets []asset.Asset, orgCode func(int64
 	_ = cw.Write(assetColumns)
 	for _, a := range assets {
 		_ = cw.Write([]string{orgCode(a.OrgID), string(a.Kind), a.Value, string(a.Criticality),
-			strconv.Itoa(a.SecurityLevel), strings.Join(a.Tags, ";"), safeCell(a.Notes)})
+			strconv.Itoa(a.SecurityLevel), strings.Join(a.Tags, ";"), SafeCell(a.Notes)})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
@@ -170,8 +170,9 @@ func WriteAssets(w io.Writer, f Format, assets []asset.Asset, orgCode func(int64
 	return bw.Flush()
 }
 
-// safeCell defuses spreadsheet formula injection in free text.
-func safeCell(s string) string {
+// SafeCell defuses spreadsheet formula injection in free text written to
+// CSV: a cell starting with =, +, -, @, tab or CR gets a leading quote.
+func SafeCell(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
@@ -263,7 +264,7 @@ func WriteOrgs(w io.Writer, f Format, orgs []org.Organization, contacts map[int6
 		if o.ParentID != 0 {
 			parent = code(o.ParentID)
 		}
-		_ = cw.Write([]string{o.Code, safeCell(o.Name), safeCell(o.NameEN), string(o.Kind), parent})
+		_ = cw.Write([]string{o.Code, SafeCell(o.Name), SafeCell(o.NameEN), string(o.Kind), parent})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
