@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/csv"
 	"fmt"
+	"github.com/rampart-cert/rampart/internal/transfer"
 	"io"
 	"strconv"
 
@@ -49,6 +50,8 @@ func renderCSV(w io.Writer, r *Report, l loc) error {
 			switch x := v.(type) {
 			case float64:
 				rec[i] = strconv.FormatFloat(x, 'f', -1, 64)
+			case string:
+				rec[i] = transfer.SafeCell(x) // names come from members
 			default:
 				rec[i] = fmt.Sprint(x)
 			}
