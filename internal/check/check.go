@@ -1,6 +1,6 @@
 // Package check defines what a security check is and keeps the registry of
 // checks. Each family lives in its own folder (check/tls, check/http,
-// check/dns, check/svc, check/vuln, check/web, check/template) with a
+// check/dns, check/svc, check/vuln, check/website, check/template) with a
 // README, and registers its checks with a Registry; check/all decides what
 // ships.
 //

@@ -14,7 +14,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/check/all"
 	"github.com/rampart-cert/rampart/internal/check/dns"
 	"github.com/rampart-cert/rampart/internal/check/vuln"
-	"github.com/rampart-cert/rampart/internal/check/web"
+	"github.com/rampart-cert/rampart/internal/check/website"
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
 	"github.com/rampart-cert/rampart/internal/scan"
@@ -38,7 +38,7 @@ type workerOptions struct {
 func jobRegistry(c config.Config, log *slog.Logger, checks *check.Registry, o workerOptions) *scan.Registry {
 	reg := scan.NewRegistry()
 	env := &check.Env{UserAgent: c.ScannerUserAgent(Version), Timeout: 5 * time.Second, Now: time.Now,
-		Roots: o.Roots, Extra: map[string]any{web.ExtraKey: web.NewMemoryBaselines(), "dns": dns.Options{AllowAddr: o.AllowDNS}}}
+		Roots: o.Roots, Extra: map[string]any{website.ExtraKey: website.NewMemoryBaselines(), "dns": dns.Options{AllowAddr: o.AllowDNS}}}
 	var resolver target.Resolver = net.DefaultResolver
 	env.Resolver = net.DefaultResolver
 	if c.Scanner.Resolver != "" {

@@ -14,7 +14,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/check/template"
 	tlscheck "github.com/rampart-cert/rampart/internal/check/tls"
 	"github.com/rampart-cert/rampart/internal/check/vuln"
-	"github.com/rampart-cert/rampart/internal/check/web"
+	"github.com/rampart-cert/rampart/internal/check/website"
 	"github.com/rampart-cert/rampart/templates"
 )
 
@@ -50,7 +50,7 @@ func Registry(templatesDir string) (*check.Registry, []error) {
 func Builtin() *check.Registry {
 	r := check.NewRegistry()
 	for name, reg := range map[string]func(*check.Registry) error{
-		"tls": tlscheck.Register, "http": httpcheck.Register, "web": web.Register, "svc": svc.Register,
+		"tls": tlscheck.Register, "http": httpcheck.Register, "web": website.Register, "svc": svc.Register,
 		"vuln": vuln.Register, "dns": dns.Register, "mail": mail.Register,
 	} {
 		if err := reg(r); err != nil {

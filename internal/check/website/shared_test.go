@@ -1,4 +1,4 @@
-package web_test
+package website_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/check"
 	rhttp "github.com/rampart-cert/rampart/internal/check/http"
 	"github.com/rampart-cert/rampart/internal/check/http/site"
-	"github.com/rampart-cert/rampart/internal/check/web"
+	"github.com/rampart-cert/rampart/internal/check/website"
 )
 
 // Both families, run concurrently on one target with the scan-wide site
@@ -31,8 +31,8 @@ func TestFamiliesShareOnePageFetch(t *testing.T) {
 		p.ServeHTTP(w, r)
 	}))
 	t.Cleanup(s.Close)
-	env := newEnv(loopback{"sovhtt.gov.vn:80": s.Listener.Addr().String()}, web.NewMemoryBaselines())
-	checks := append(rhttp.Checks(site.NewCache()), web.Checks(site.NewCache(), nil)...)
+	env := newEnv(loopback{"sovhtt.gov.vn:80": s.Listener.Addr().String()}, website.NewMemoryBaselines())
+	checks := append(rhttp.Checks(site.NewCache()), website.Checks(site.NewCache(), nil)...)
 	var wg sync.WaitGroup
 	for _, c := range checks {
 		wg.Add(1)

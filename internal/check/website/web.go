@@ -1,4 +1,4 @@
-// Package web is the website-integrity check family: gambling spam
+// Package website is the website-integrity check family: gambling spam
 // injected into pages (the commonest compromise of Vietnamese government
 // sites, often cloaked so only search engines see it) and defacement
 // measured against a stored baseline of the page.
@@ -10,7 +10,7 @@
 // alike. Baselines live behind the Baselines interface, found in
 // env.Extra[ExtraKey]; the platform stores them, tests use
 // MemoryBaselines. See README.md.
-package web
+package website
 
 import (
 	"context"

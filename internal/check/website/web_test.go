@@ -1,4 +1,4 @@
-package web_test
+package website_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/check/http/site"
-	"github.com/rampart-cert/rampart/internal/check/web"
+	"github.com/rampart-cert/rampart/internal/check/website"
 )
 
 // loopback routes host:port to fixture listeners on 127.0.0.1 and refuses
@@ -75,17 +75,17 @@ func fixture(t *testing.T, body, bot string) (*page, loopback) {
 
 var target = check.Target{Kind: check.TargetURL, URL: "http://sovhtt.gov.vn/"}
 
-func newEnv(routes loopback, baselines web.Baselines) *check.Env {
+func newEnv(routes loopback, baselines website.Baselines) *check.Env {
 	return &check.Env{
 		Dial: routes.dial, UserAgent: "Rampart-test/1", Timeout: 3 * time.Second, MaxRead: 1 << 20,
 		Now:   func() time.Time { return time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC) },
-		Extra: map[string]any{web.ExtraKey: baselines, site.ExtraKey: site.NewCache()},
+		Extra: map[string]any{website.ExtraKey: baselines, site.ExtraKey: site.NewCache()},
 	}
 }
 
 func run(t *testing.T, id string, env *check.Env) []check.Result {
 	t.Helper()
-	for _, c := range web.Checks(site.NewCache(), nil) {
+	for _, c := range website.Checks(site.NewCache(), nil) {
 		if c.Meta().ID != id {
 			continue
 		}
@@ -137,7 +137,7 @@ func TestGamblingFires(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, routes := fixture(t, tt.body, tt.bot)
-			res := run(t, "web.gambling-injection", newEnv(routes, web.NewMemoryBaselines()))
+			res := run(t, "web.gambling-injection", newEnv(routes, website.NewMemoryBaselines()))
 			if len(res) != 1 {
 				t.Fatalf("results = %d, want 1", len(res))
 			}
@@ -155,7 +155,7 @@ func TestGamblingFires(t *testing.T) {
 
 func TestGamblingEvidenceNamesElementsAndLinks(t *testing.T) {
 	_, routes := fixture(t, govHead+govNews+hiddenSpam+govFoot, "")
-	r := run(t, "web.gambling-injection", newEnv(routes, web.NewMemoryBaselines()))[0]
+	r := run(t, "web.gambling-injection", newEnv(routes, website.NewMemoryBaselines()))[0]
 	for _, want := range []string{"https://fb88.example/", "https://nhacaiuytin.example/"} {
 		if !strings.Contains(r.Evidence.Fields["links"], want) {
 			t.Errorf("links %q lack %s", r.Evidence.Fields["links"], want)
@@ -180,7 +180,7 @@ func TestGamblingSilentOnHonestPages(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, routes := fixture(t, body, "")
-			if res := run(t, "web.gambling-injection", newEnv(routes, web.NewMemoryBaselines())); len(res) != 0 {
+			if res := run(t, "web.gambling-injection", newEnv(routes, website.NewMemoryBaselines())); len(res) != 0 {
 				t.Errorf("fired: %s\n%s", res[0].Title, res[0].Evidence.Response)
 			}
 		})
@@ -189,13 +189,13 @@ func TestGamblingSilentOnHonestPages(t *testing.T) {
 
 func TestDefacement(t *testing.T) {
 	p, routes := fixture(t, cleanPage, "")
-	store := web.NewMemoryBaselines()
+	store := website.NewMemoryBaselines()
 	scan := func() []check.Result { return run(t, "web.defacement", newEnv(routes, store)) }
 
 	if res := scan(); len(res) != 0 {
 		t.Fatalf("first scan fired: %v", res)
 	}
-	if _, ok, _ := store.Get(context.Background(), web.BaselineKey("http://sovhtt.gov.vn/")); !ok {
+	if _, ok, _ := store.Get(context.Background(), website.BaselineKey("http://sovhtt.gov.vn/")); !ok {
 		t.Fatal("first scan stored no baseline")
 	}
 	if res := scan(); len(res) != 0 {
@@ -239,8 +239,8 @@ func TestDefacement(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	env := newEnv(loopback{}, web.NewMemoryBaselines())
-	for _, c := range web.Checks(site.NewCache(), web.NewMemoryBaselines()) {
+	env := newEnv(loopback{}, website.NewMemoryBaselines())
+	for _, c := range website.Checks(site.NewCache(), website.NewMemoryBaselines()) {
 		if _, err := c.Run(context.Background(), env, target); !errors.Is(err, check.ErrUnreachable) {
 			t.Errorf("%s: %v", c.Meta().ID, err)
 		}
@@ -249,7 +249,7 @@ func TestUnreachable(t *testing.T) {
 
 func TestRegister(t *testing.T) {
 	r := check.NewRegistry()
-	if err := web.Register(r); err != nil {
+	if err := website.Register(r); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(r.Select([]string{"web"})); n != 2 {
