@@ -2,63 +2,17 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/finding"
 )
 
-// Finding is one problem on one asset, deduplicated by Key.
-type Finding struct {
-	ID       int64            `json:"id"`
-	Key      string           `json:"key"` // finding.Key(asset, check, target, subject)
-	OrgID    int64            `json:"org_id"`
-	AssetID  int64            `json:"asset_id"`
-	Check    string           `json:"check"`  // "tls.cert-expired"
-	Family   string           `json:"family"` // "tls"
-	Severity finding.Severity `json:"severity"`
-	Target   string           `json:"target"`            // "ip:port", a name or a URL
-	Subject  string           `json:"subject,omitempty"` // a path, a cipher, a CVE
-	Title    string           `json:"title"`
-	Evidence json.RawMessage  `json:"evidence,omitempty"` // check.Evidence as JSON
-	CVE      []string         `json:"cve"`
-	KEV      bool             `json:"kev"`
-	State    finding.State    `json:"state"`
-
-	FirstSeen time.Time  `json:"first_seen"`
-	LastSeen  time.Time  `json:"last_seen"`
-	DueAt     *time.Time `json:"due_at,omitempty"` // from the policy; nil: no deadline
-	FixedAt   *time.Time `json:"fixed_at,omitempty"`
-	// Acceptance (risk-accepted, false-positive): until when, why, by whom.
-	Until    *time.Time `json:"until,omitempty"`
-	Reason   string     `json:"reason,omitempty"`
-	Approver string     `json:"approver,omitempty"`
-	// VerifyRequestedAt is set when the owner asks for a rescan.
-	VerifyRequestedAt *time.Time `json:"verify_requested_at,omitempty"`
-	LastJobID         string     `json:"last_job_id,omitempty"`
-	UpdatedAt         time.Time  `json:"updated_at"`
-}
-
-// Overdue reports whether f counts as compliance debt at now.
-func (f Finding) Overdue(now time.Time) bool {
-	return f.State.Active() && f.DueAt != nil && now.After(*f.DueAt)
-}
+// Finding is one problem on one asset (the domain type).
+type Finding = finding.Finding
 
 // FindingEvent is one entry of a finding's history.
-type FindingEvent struct {
-	ID        int64           `json:"id"`
-	FindingID int64           `json:"finding_id"`
-	At        time.Time       `json:"at"`
-	Actor     string          `json:"actor"` // a person, or "scanner"
-	Action    finding.Action  `json:"action"`
-	From      finding.State   `json:"from"`
-	To        finding.State   `json:"to"`
-	Reason    string          `json:"reason,omitempty"`
-	Until     *time.Time      `json:"until,omitempty"`
-	JobID     string          `json:"job_id,omitempty"`
-	Evidence  json.RawMessage `json:"evidence,omitempty"` // what the scan saw, for scanner events
-}
+type FindingEvent = finding.HistoryEntry
 
 // FindingFilter narrows ListFindings.
 type FindingFilter struct {
@@ -76,42 +30,25 @@ type FindingFilter struct {
 	Query       string    // substring of target or title
 }
 
-// Coverage says what a job examined on one asset: these checks on this
-// target. A finding of the asset with one of these checks on this target
-// that the job did not see is fixed.
-type Coverage struct {
-	AssetID int64
-	OrgID   int64
-	Target  string
-	Checks  []string
-}
+// Coverage says what a source examined (finding.Coverage).
+type Coverage = finding.Coverage
 
-// FindingBatch is what one job saw, for RecordFindings.
-type FindingBatch struct {
-	JobID   string
-	At      time.Time
-	Policy  finding.Policy // due dates for new findings
-	Covered []Coverage
-	// Seen are the problems found; Key, OrgID, AssetID, Check, Family,
-	// Severity, Target, Subject, Title, Evidence, CVE, KEV are set.
-	Seen []Finding
-}
+// FindingBatch is what one report of a source saw, for RecordFindings
+// (finding.Batch).
+type FindingBatch = finding.Batch
 
-// ChangeKind says what RecordFindings did to a finding.
-type ChangeKind string
+// ChangeKind says what happened to a finding.
+type ChangeKind = finding.ChangeKind
 
 // The change kinds; the notifier reacts to these.
 const (
-	ChangeNew      ChangeKind = "new"
-	ChangeReopened ChangeKind = "reopened"
-	ChangeFixed    ChangeKind = "fixed"
+	ChangeNew      = finding.ChangeNew
+	ChangeReopened = finding.ChangeReopened
+	ChangeFixed    = finding.ChangeFixed
 )
 
 // FindingChange is one finding whose state moved.
-type FindingChange struct {
-	Kind    ChangeKind `json:"kind"`
-	Finding Finding    `json:"finding"`
-}
+type FindingChange = finding.Change
 
 // OrgDebt is the compliance debt of one organization's subtree.
 type OrgDebt struct {
@@ -129,16 +66,11 @@ type OrgDebt struct {
 // own (system principal); the rest follow tenancy. Changing a finding's
 // state needs auth.PermTriage in its organization's subtree.
 type Findings interface {
-	// RecordFindings applies one job's results in one transaction,
-	// idempotently (a replayed batch changes nothing):
-	//   - a seen key that is new is stored open, due by Policy;
-	//   - a seen key that exists moves LastSeen and takes the new
-	//     evidence and severity; a fixed one is reopened (due date
-	//     restarts from now);
-	//   - a stored active finding inside Covered (same asset, target and
-	//     one of the checks) whose key was not seen becomes fixed;
-	// every state move is kept in the history with the job ID. It returns
-	// the changes (new, reopened, fixed).
+	// RecordFindings applies one report of a source in one transaction,
+	// idempotently (a replayed batch changes nothing), as
+	// finding.Reconcile decides; every state move is kept in the history
+	// with the job ID, and every change's event goes to the Outbox in the
+	// same transaction. It returns the changes (new, reopened, fixed).
 	RecordFindings(ctx context.Context, b FindingBatch) ([]FindingChange, error)
 
 	GetFinding(ctx context.Context, p auth.Principal, id int64) (Finding, error)

@@ -32,7 +32,7 @@ import (
 var _ store.Findings = (*Store)(nil)
 
 const findingCols = "id, key, org_id, asset_id, check_id, family, severity, target, subject, title, evidence, cve, kev, state, " +
-	"first_seen, last_seen, due_from, due_at, fixed_at, until_at, reason, approver, verify_requested_at, last_job_id, updated_at"
+	"first_seen, last_seen, due_from, due_at, fixed_at, until_at, reason, approver, verify_requested_at, last_job_id, updated_at, source, source_ref"
 
 // findingColsF is findingCols qualified with the alias f.
 var findingColsF = "f." + strings.ReplaceAll(findingCols, ", ", ", f.")
@@ -48,25 +48,24 @@ const acceptedStates = "f.state IN ('risk-accepted', 'false-positive')"
 // findingRow is a stored finding with what the store keeps beside it.
 type findingRow struct {
 	store.Finding
-	dueFrom time.Time // when DueAt counts from: first seen, or last reopened
-	path    string    // the organization's path, when loaded with it
+	path string // the organization's path, when loaded with it
 }
 
 func scanFinding(sc scanner, extra ...any) (findingRow, error) {
 	var (
 		r                         findingRow
 		f                         = &r.Finding
-		sev, state, cve           string
+		sev, state, cve, src      string
 		evidence                  sql.NullString
 		due, fixed, until, verify sql.NullTime
 	)
 	dest := append([]any{&f.ID, &f.Key, &f.OrgID, &f.AssetID, &f.Check, &f.Family, &sev, &f.Target, &f.Subject, &f.Title,
-		&evidence, &cve, &f.KEV, &state, &f.FirstSeen, &f.LastSeen, &r.dueFrom, &due, &fixed, &until,
-		&f.Reason, &f.Approver, &verify, &f.LastJobID, &f.UpdatedAt}, extra...)
+		&evidence, &cve, &f.KEV, &state, &f.FirstSeen, &f.LastSeen, &f.DueFrom, &due, &fixed, &until,
+		&f.Reason, &f.Approver, &verify, &f.LastJobID, &f.UpdatedAt, &src, &f.SourceRef}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return r, err
 	}
-	f.Severity, f.State = finding.Severity(sev), finding.State(state)
+	f.Severity, f.State, f.Source = finding.Severity(sev), finding.State(state), finding.Source(src)
 	if evidence.Valid {
 		f.Evidence = json.RawMessage(evidence.String)
 	}
@@ -76,25 +75,29 @@ func scanFinding(sc scanner, extra ...any) (findingRow, error) {
 	if f.CVE == nil {
 		f.CVE = []string{}
 	}
-	f.FirstSeen, f.LastSeen, f.UpdatedAt, r.dueFrom = f.FirstSeen.UTC(), f.LastSeen.UTC(), f.UpdatedAt.UTC(), r.dueFrom.UTC()
+	f.FirstSeen, f.LastSeen, f.UpdatedAt, f.DueFrom = f.FirstSeen.UTC(), f.LastSeen.UTC(), f.UpdatedAt.UTC(), f.DueFrom.UTC()
 	f.DueAt, f.FixedAt, f.Until, f.VerifyRequestedAt = timePtr(due), timePtr(fixed), timePtr(until), timePtr(verify)
 	return r, nil
 }
 
 // findingArgs are the values of findingCols after id, in order, plus
 // severity_rank last, for inserts and full updates.
-func findingArgs(r *findingRow) []any {
-	f := &r.Finding
+func findingArgs(f *store.Finding) []any {
+	src := f.Source
+	if src == "" {
+		src = finding.SourceScan
+	}
 	return []any{f.Key, f.OrgID, f.AssetID, f.Check, f.Family, string(f.Severity), f.Target, f.Subject, f.Title,
-		evidenceArg(f.Evidence), cveJSON(f.CVE), f.KEV, string(f.State), f.FirstSeen, f.LastSeen, r.dueFrom,
+		evidenceArg(f.Evidence), cveJSON(f.CVE), f.KEV, string(f.State), f.FirstSeen, f.LastSeen, f.DueFrom,
 		nullTime(f.DueAt), nullTime(f.FixedAt), nullTime(f.Until), f.Reason, f.Approver, nullTime(f.VerifyRequestedAt),
-		f.LastJobID, f.UpdatedAt, f.Severity.Rank()}
+		f.LastJobID, f.UpdatedAt, f.Severity.Rank(), string(src), f.SourceRef}
 }
 
 const findingInsertCols = "key, org_id, asset_id, check_id, family, severity, target, subject, title, evidence, cve, kev, state, " +
-	"first_seen, last_seen, due_from, due_at, fixed_at, until_at, reason, approver, verify_requested_at, last_job_id, updated_at, severity_rank"
+	"first_seen, last_seen, due_from, due_at, fixed_at, until_at, reason, approver, verify_requested_at, last_job_id, updated_at, severity_rank, " +
+	"source, source_ref"
 
-const findingInsertN = 25 // columns in findingInsertCols
+const findingInsertN = 27 // columns in findingInsertCols
 
 func evidenceArg(e json.RawMessage) any {
 	if len(e) == 0 {
@@ -289,31 +292,18 @@ func (s *Store) FindingHistory(ctx context.Context, p auth.Principal, id int64) 
 	return out, s.fail(op, rows.Err())
 }
 
-// findingEvent is one row of finding_events to append.
-type findingEvent struct {
-	findingID int64
-	at        time.Time
-	actor     string
-	action    finding.Action
-	from, to  finding.State
-	reason    string
-	until     *time.Time
-	jobID     string
-	evidence  json.RawMessage
-}
-
 const findingEventInsert = "INSERT INTO finding_events (finding_id, at, actor, action, from_state, to_state, reason, until_at, job_id, evidence) VALUES "
 
 const findingEventN = 10
 
 // addFindingEvents appends events with multi-row inserts.
-func (s *Store) addFindingEvents(ctx context.Context, tx *sql.Tx, evs []findingEvent) error {
+func (s *Store) addFindingEvents(ctx context.Context, tx *sql.Tx, evs []finding.HistoryEntry) error {
 	stmt := func(n int) string { return s.q(findingEventInsert + placeholders(n, findingEventN)) }
-	return batches(ctx, tx, evs, stmt, func(st *sql.Stmt, chunk []findingEvent) error {
+	return batches(ctx, tx, evs, stmt, func(st *sql.Stmt, chunk []finding.HistoryEntry) error {
 		args := make([]any, 0, len(chunk)*findingEventN)
 		for _, e := range chunk {
-			args = append(args, e.findingID, e.at, e.actor, string(e.action), string(e.from), string(e.to), e.reason,
-				nullTime(e.until), e.jobID, evidenceArg(e.evidence))
+			args = append(args, e.FindingID, e.At, e.Actor, string(e.Action), string(e.From), string(e.To), e.Reason,
+				nullTime(e.Until), e.JobID, evidenceArg(e.Evidence))
 		}
 		_, err := st.ExecContext(ctx, args...)
 		return err

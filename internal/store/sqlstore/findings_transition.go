@@ -12,18 +12,6 @@ import (
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
-// personAction reports whether TransitionFinding accepts a: the scanner's
-// own actions (seen, not-seen, expire) come only through RecordFindings and
-// ExpireAcceptances.
-func personAction(a finding.Action) bool {
-	switch a {
-	case finding.ActionAcknowledge, finding.ActionAcceptRisk, finding.ActionFalsePositive,
-		finding.ActionReopen, finding.ActionRequestVerify:
-		return true
-	}
-	return false
-}
-
 // transitionError maps finding's refusals onto the store sentinels, so the
 // API answers 409 for a move the lifecycle forbids and 422 for a bad
 // request, while errors.Is still finds finding.ErrTransition and
@@ -39,19 +27,11 @@ func transitionError(err error) error {
 }
 
 // TransitionFinding applies a person's action to a finding in the
-// principal's subtree; it needs auth.PermTriage.
-//
-//   - t.At defaults to now, t.By to the principal's name and t.ByRole to its
-//     role;
-//   - accept-risk and false-positive store Until, Reason and the approver
-//     (t.Approve; optional for a false positive); reopen clears them and
-//     keeps the original due date, so the debt is back at once;
-//   - request-verify sets VerifyRequestedAt and changes no state;
-//   - acknowledge keeps its reason in the history only;
-//   - scanner actions (seen, not-seen, expire) are finding.ErrInvalid here.
-//
-// Every accepted action appends a history entry and an audit entry
-// ("finding.<action>", before and after).
+// principal's subtree; it needs auth.PermTriage. finding.Apply decides what
+// the action does; t.At defaults to now, t.By to the principal's name and
+// t.ByRole to its role. Every accepted action appends a history entry, an
+// audit entry ("finding.<action>", before and after) and its event to the
+// outbox.
 func (s *Store) TransitionFinding(ctx context.Context, p auth.Principal, id int64, t finding.Transition) (store.Finding, error) {
 	const op = "transition finding"
 	if t.At.IsZero() {
@@ -81,36 +61,24 @@ func (s *Store) TransitionFinding(ctx context.Context, p auth.Principal, id int6
 		if !p.Can(auth.PermTriage) {
 			return forbidden("changing a finding needs " + string(auth.PermTriage))
 		}
-		if !personAction(t.Action) {
-			return transitionError(fmt.Errorf("%w: %q is not an action a person takes", finding.ErrInvalid, t.Action))
-		}
-		next, err := finding.Next(cur.State, t)
+		upd, h, c, err := finding.Apply(cur.Finding, t)
 		if err != nil {
 			return transitionError(err)
 		}
-		upd := cur
-		ev := findingEvent{findingID: id, at: t.At, actor: t.By, action: t.Action, from: cur.State, to: next, reason: t.Reason}
-		switch t.Action {
-		case finding.ActionAcceptRisk, finding.ActionFalsePositive:
-			until := t.Until
-			upd.Until, upd.Reason, upd.Approver = &until, t.Reason, t.Approve
-			ev.until = &until
-		case finding.ActionReopen:
-			upd.Until, upd.Reason, upd.Approver = nil, "", ""
-		case finding.ActionRequestVerify:
-			at := t.At
-			upd.VerifyRequestedAt = &at
-		}
-		upd.State, upd.UpdatedAt = next, now()
-		if err := s.updateFindings(ctx, tx, []findingRow{upd}); err != nil {
+		upd.UpdatedAt = now()
+		c.Finding.UpdatedAt = upd.UpdatedAt
+		if err := s.updateFindings(ctx, tx, []finding.Finding{upd}); err != nil {
 			return err
 		}
-		if err := s.addFindingEvents(ctx, tx, []findingEvent{ev}); err != nil {
+		if err := s.addFindingEvents(ctx, tx, []finding.HistoryEntry{h}); err != nil {
 			return err
 		}
-		out = upd.Finding
+		if err := s.enqueueChanges(ctx, tx, []finding.Change{c}); err != nil {
+			return err
+		}
+		out = upd
 		return s.audit(ctx, tx, p, change{orgID: cur.OrgID, orgPath: cur.path, action: "finding." + string(t.Action),
-			objType: "finding", objID: id, before: cur.Finding, after: upd.Finding})
+			objType: "finding", objID: id, before: cur.Finding, after: upd})
 	})
 	if err != nil {
 		return store.Finding{}, err
@@ -162,20 +130,20 @@ func (s *Store) ExpireAcceptances(ctx context.Context, at time.Time) (int, error
 		t := now()
 		sys := auth.SystemPrincipal
 		ids := make([]any, 0, len(due))
-		events := make([]findingEvent, 0, len(due))
+		events := make([]finding.HistoryEntry, 0, len(due))
+		changes := make([]finding.Change, 0, len(due))
 		audits := make([]change, 0, len(due))
 		for _, cur := range due {
-			next, err := finding.Next(cur.State, finding.Transition{Action: finding.ActionExpire, At: at, By: "system"})
-			if err != nil {
-				return err
+			upd, h, c, ok := finding.ExpireAcceptance(cur.Finding, at)
+			if !ok {
+				continue
 			}
-			upd := cur
-			upd.State, upd.Until, upd.Reason, upd.Approver, upd.UpdatedAt = next, nil, "", "", t
+			upd.UpdatedAt, c.Finding.UpdatedAt = t, t
 			ids = append(ids, cur.ID)
-			events = append(events, findingEvent{findingID: cur.ID, at: at, actor: "system", action: finding.ActionExpire,
-				from: cur.State, to: next, reason: cur.Reason, until: cur.Until})
+			events = append(events, h)
+			changes = append(changes, c)
 			audits = append(audits, change{orgID: cur.OrgID, orgPath: cur.path, action: "finding." + string(finding.ActionExpire),
-				objType: "finding", objID: cur.ID, before: cur.Finding, after: upd.Finding})
+				objType: "finding", objID: cur.ID, before: cur.Finding, after: upd})
 		}
 		if err := s.execIn(ctx, tx, "UPDATE findings SET state = ?, until_at = NULL, reason = '', approver = '', updated_at = ? WHERE id IN ",
 			[]any{string(finding.StateOpen), t}, ids); err != nil {
@@ -184,10 +152,13 @@ func (s *Store) ExpireAcceptances(ctx context.Context, at time.Time) (int, error
 		if err := s.addFindingEvents(ctx, tx, events); err != nil {
 			return err
 		}
+		if err := s.enqueueChanges(ctx, tx, changes); err != nil {
+			return err
+		}
 		if err := s.auditBatch(ctx, tx, sys, t, audits); err != nil {
 			return err
 		}
-		n = len(due)
+		n = len(ids)
 		return nil
 	})
 	if err != nil {
