@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/queue/natsq"
-	"github.com/rampart-cert/rampart/internal/scan"
+	"github.com/rampart-cert/rampart/internal/scan/scanjob"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
@@ -250,7 +250,7 @@ func TestServeRestartKeepsStateAndJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	jobID := fmt.Sprintf("restart-%d", time.Now().UnixNano())
-	if err := scan.Publish(context.Background(), q, scan.Job{ID: jobID, Type: "ping", Region: "default", Params: json.RawMessage(`{"n":1}`)}); err != nil {
+	if err := scanjob.Publish(context.Background(), q, scanjob.Job{ID: jobID, Type: "ping", Region: "default", Params: json.RawMessage(`{"n":1}`)}); err != nil {
 		t.Fatal(err)
 	}
 	q.Close()

@@ -17,9 +17,9 @@ import (
 	"github.com/rampart-cert/rampart/internal/check/website"
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
-	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/target"
 	"github.com/rampart-cert/rampart/internal/vulndb"
+	"github.com/rampart-cert/rampart/internal/worker"
 )
 
 // workerOptions are a worker's own settings beside the configuration.
@@ -35,8 +35,8 @@ type workerOptions struct {
 // portscan with every check family, the shipped templates and those in
 // <data>/templates, and the vulnerability database in <data>/vulndb when
 // present.
-func jobRegistry(c config.Config, log *slog.Logger, checks *check.Registry, o workerOptions) *scan.Registry {
-	reg := scan.NewRegistry()
+func jobRegistry(c config.Config, log *slog.Logger, checks *check.Registry, o workerOptions) *worker.Registry {
+	reg := worker.NewRegistry()
 	env := &check.Env{UserAgent: c.ScannerUserAgent(Version), Timeout: 5 * time.Second, Now: time.Now,
 		Roots: o.Roots, Extra: map[string]any{website.ExtraKey: website.NewMemoryBaselines(), "dns": dns.Options{AllowAddr: o.AllowDNS}}}
 	var resolver target.Resolver = net.DefaultResolver
@@ -51,7 +51,7 @@ func jobRegistry(c config.Config, log *slog.Logger, checks *check.Registry, o wo
 		db = vulndb.NewDB()
 	}
 	env.Extra[vuln.ExtraKey] = db
-	w := &scan.PortscanWorker{Checks: checks, Prober: fingerprint.New(nil, fingerprint.Options{UserAgent: env.UserAgent, Dial: nil}),
+	w := &worker.PortscanWorker{Checks: checks, Prober: fingerprint.New(nil, fingerprint.Options{UserAgent: env.UserAgent, Dial: nil}),
 		CheckEnv: env, Resolver: resolver, MaxRate: o.MaxRate}
 	w.Register(reg)
 	return reg

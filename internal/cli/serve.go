@@ -21,9 +21,11 @@ import (
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/scan"
+	"github.com/rampart-cert/rampart/internal/scan/scanjob"
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
 	"github.com/rampart-cert/rampart/internal/web"
+	"github.com/rampart-cert/rampart/internal/worker"
 )
 
 func runServe(ctx context.Context, env *Env, args []string) error {
@@ -104,14 +106,14 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	sched := scan.NewScheduler(st, q, guard, st, scan.SchedulerConfig{Region: c.Region, Ports: c.Scanner.Ports, Logger: log,
 		// Polite by default: a target sees at most 500 connection attempts a
 		// second from us, and one scan at most 5,000 in all.
-		Defaults: scan.PortscanParams{Rate: 5000, PerHostRate: 500}})
+		Defaults: scanjob.PortscanParams{Rate: 5000, PerHostRate: 500}})
 	if !*noScheduler {
 		go sched.Run(bg)
 	}
 
 	if !*noWorker {
 		host, _ := os.Hostname()
-		w, err := scan.StartWorker(bg, q, jobRegistry(c, log, cats.Checks, wopts), scan.WorkerConfig{Name: host + "/serve", Region: c.Region, Concurrency: workerConcurrency(*demo), Logger: log})
+		w, err := worker.Start(bg, q, jobRegistry(c, log, cats.Checks, wopts), worker.Config{Name: host + "/serve", Region: c.Region, Concurrency: workerConcurrency(*demo), Logger: log})
 		if err != nil {
 			return err
 		}
@@ -200,7 +202,7 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	w, err := scan.StartWorker(ctx, q, jobRegistry(c, log, cats.Checks, workerOptions{MaxRate: *maxRate}), scan.WorkerConfig{Name: host, Region: c.Region, Concurrency: *concurrency, AckWait: *ackWait, Logger: log})
+	w, err := worker.Start(ctx, q, jobRegistry(c, log, cats.Checks, workerOptions{MaxRate: *maxRate}), worker.Config{Name: host, Region: c.Region, Concurrency: *concurrency, AckWait: *ackWait, Logger: log})
 	if err != nil {
 		return err
 	}

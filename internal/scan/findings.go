@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/scan/scanjob"
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
@@ -25,8 +26,8 @@ type FindingStore interface {
 //
 // A service that closed takes every check's findings with it: allChecks
 // (the IDs of every check the platform runs) cover its "ip:port".
-func FindingsHook(fs FindingStore, scope ScopeChecker, policy finding.Policy, allChecks []string, onChange func(context.Context, []store.FindingChange)) func(context.Context, store.ScanJob, PortscanResult) error {
-	return func(ctx context.Context, job store.ScanJob, r PortscanResult) error {
+func FindingsHook(fs FindingStore, scope ScopeChecker, policy finding.Policy, allChecks []string, onChange func(context.Context, []store.FindingChange)) func(context.Context, store.ScanJob, scanjob.PortscanResult) error {
+	return func(ctx context.Context, job store.ScanJob, r scanjob.PortscanResult) error {
 		owner := func(ip string) (org, asset int64) {
 			if ip != "" && scope != nil {
 				if m, err := scope.Lookup(ip); err == nil {

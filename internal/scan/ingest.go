@@ -11,53 +11,10 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/queue"
+	"github.com/rampart-cert/rampart/internal/scan/scanjob"
 	"github.com/rampart-cert/rampart/internal/store"
 	"github.com/rampart-cert/rampart/internal/target"
 )
-
-// JobStarted is the result type a worker sends when it begins a job, so
-// the platform shows the job running (and where).
-const JobStarted = "started"
-
-// OpenPort is one open port a portscan job saw, with its fingerprint.
-type OpenPort struct {
-	IP      string          `json:"ip"`
-	Port    int             `json:"port"`
-	Host    string          `json:"host,omitempty"`
-	Service string          `json:"service,omitempty"`
-	Product string          `json:"product,omitempty"`
-	Version string          `json:"version,omitempty"`
-	CPE     string          `json:"cpe,omitempty"`
-	TLS     bool            `json:"tls,omitempty"`
-	Banner  string          `json:"banner,omitempty"`
-	Cert    json.RawMessage `json:"cert,omitempty"`
-}
-
-// PortscanResult is the Data of a portscan job's result.
-type PortscanResult struct {
-	Hosts       []string   `json:"hosts"` // addresses that answered at all
-	Ports       string     `json:"ports"` // the port spec probed
-	Open        []OpenPort `json:"open"`
-	Unreachable bool       `json:"unreachable,omitempty"` // nothing answered
-	Stats       ScanStats  `json:"stats"`
-	// Findings are the check results; Covered the checks that completed
-	// on each target (what was looked for, so what was not found is fixed).
-	Findings []FindingOut  `json:"findings,omitempty"`
-	Covered  []CoverageOut `json:"covered,omitempty"`
-	// ClosedNow lists "ip:port" services that were open before this
-	// scan and are closed now; the ingester fills it, so every check's
-	// findings there count as fixed.
-	ClosedNow []string `json:"-"`
-}
-
-// ScanStats summarizes a scan.
-type ScanStats struct {
-	Hosts     int     `json:"hosts"`
-	Probed    int     `json:"probed"`
-	Open      int     `json:"open"`
-	ElapsedMS int64   `json:"elapsed_ms"`
-	Rate      float64 `json:"rate"` // probes per second
-}
 
 // IngestStore is what the ingester writes.
 type IngestStore interface {
@@ -75,7 +32,7 @@ type Ingester struct {
 	log   *slog.Logger
 	// After is called with each stored portscan result (the check
 	// pipeline hooks in here); an error makes the result come back.
-	After func(ctx context.Context, job store.ScanJob, r PortscanResult) error
+	After func(ctx context.Context, job store.ScanJob, r scanjob.PortscanResult) error
 }
 
 // NewIngester returns an ingester.
@@ -88,11 +45,11 @@ func NewIngester(st IngestStore, scope ScopeChecker, log *slog.Logger) *Ingester
 
 // Start consumes results under the durable "ingester" until ctx ends.
 func (in *Ingester) Start(ctx context.Context, q queue.Queue) (queue.Consumer, error) {
-	return ConsumeResults(ctx, q, "ingester", "", in.Handle)
+	return scanjob.ConsumeResults(ctx, q, "ingester", "", in.Handle)
 }
 
 // Handle stores one result.
-func (in *Ingester) Handle(ctx context.Context, r Result) error {
+func (in *Ingester) Handle(ctx context.Context, r scanjob.Result) error {
 	job, err := in.st.GetScanJob(ctx, auth.SystemPrincipal, r.JobID)
 	if errors.Is(err, store.ErrNotFound) {
 		// A job published outside the platform's records (a ping, a
@@ -104,18 +61,18 @@ func (in *Ingester) Handle(ctx context.Context, r Result) error {
 		return err
 	}
 	switch {
-	case r.Type == JobStarted:
+	case r.Type == scanjob.JobStarted:
 		return in.st.SetJobState(ctx, r.JobID, store.JobRunning, r.Worker, "", nil)
 	case r.Error != "":
 		return in.st.SetJobState(ctx, r.JobID, store.JobFailed, r.Worker, r.Error, nil)
-	case r.Type == JobPortscan:
+	case r.Type == scanjob.JobPortscan:
 		return in.portscan(ctx, job, r)
 	}
 	return in.st.SetJobState(ctx, r.JobID, store.JobDone, r.Worker, "", r.Data)
 }
 
-func (in *Ingester) portscan(ctx context.Context, job store.ScanJob, r Result) error {
-	var pr PortscanResult
+func (in *Ingester) portscan(ctx context.Context, job store.ScanJob, r scanjob.Result) error {
+	var pr scanjob.PortscanResult
 	if err := json.Unmarshal(r.Data, &pr); err != nil {
 		return in.st.SetJobState(ctx, job.ID, store.JobFailed, r.Worker, "malformed result: "+err.Error(), nil)
 	}
@@ -154,7 +111,7 @@ func (in *Ingester) portscan(ctx context.Context, job store.ScanJob, r Result) e
 // reports splits what a job saw by owning asset: an address registered as
 // its own asset (possibly another organization's, the most specific owner)
 // belongs there; the rest to the job's asset.
-func (in *Ingester) reports(job store.ScanJob, pr PortscanResult, ports []int, at time.Time) []store.ScanReport {
+func (in *Ingester) reports(job store.ScanJob, pr scanjob.PortscanResult, ports []int, at time.Time) []store.ScanReport {
 	type owner struct{ org, asset int64 }
 	byOwner := map[owner]*store.ScanReport{}
 	ownerOf := func(ip string) owner {

@@ -14,6 +14,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/org"
 	"github.com/rampart-cert/rampart/internal/scan"
+	"github.com/rampart-cert/rampart/internal/scan/scanjob"
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
 	"github.com/rampart-cert/rampart/internal/store/sqlstore"
@@ -40,23 +41,23 @@ func TestIngestUnreachableFixesNothing(t *testing.T) {
 	in.After = scan.FindingsHook(st, guard, finding.DefaultPolicy, []string{"svc.redis-unauthenticated"}, nil)
 
 	job := func(id string) {
-		j := store.ScanJob{ID: id, AssetID: a.ID, Type: scan.JobPortscan, Region: "default", Reason: "schedule"}
+		j := store.ScanJob{ID: id, AssetID: a.ID, Type: scanjob.JobPortscan, Region: "default", Reason: "schedule"}
 		must(t, st.CreateScanJob(ctx, sys, &j))
 	}
-	result := func(id string, pr scan.PortscanResult) scan.Result {
+	result := func(id string, pr scanjob.PortscanResult) scanjob.Result {
 		data, _ := json.Marshal(pr)
-		return scan.Result{JobID: id, Type: scan.JobPortscan, Worker: "w", Finished: time.Now().UTC(), Data: data}
+		return scanjob.Result{JobID: id, Type: scanjob.JobPortscan, Worker: "w", Finished: time.Now().UTC(), Data: data}
 	}
-	seen := scan.PortscanResult{Hosts: []string{"192.0.2.7"}, Ports: "6379,80",
-		Open:     []scan.OpenPort{{IP: "192.0.2.7", Port: 6379, Service: "redis"}},
-		Findings: []scan.FindingOut{{Check: "svc.redis-unauthenticated", Family: "svc", Severity: "critical", Target: "192.0.2.7:6379", IP: "192.0.2.7", Title: "Redis open"}},
-		Covered:  []scan.CoverageOut{{Target: "192.0.2.7:6379", IP: "192.0.2.7", Checks: []string{"svc.redis-unauthenticated"}}}}
+	seen := scanjob.PortscanResult{Hosts: []string{"192.0.2.7"}, Ports: "6379,80",
+		Open:     []scanjob.OpenPort{{IP: "192.0.2.7", Port: 6379, Service: "redis"}},
+		Findings: []scanjob.FindingOut{{Check: "svc.redis-unauthenticated", Family: "svc", Severity: "critical", Target: "192.0.2.7:6379", IP: "192.0.2.7", Title: "Redis open"}},
+		Covered:  []scanjob.CoverageOut{{Target: "192.0.2.7:6379", IP: "192.0.2.7", Checks: []string{"svc.redis-unauthenticated"}}}}
 	job("j1")
 	must(t, in.Handle(ctx, result("j1", seen)))
 	must(t, in.Handle(ctx, result("j1", seen))) // redelivered
 
 	job("j2")
-	must(t, in.Handle(ctx, result("j2", scan.PortscanResult{Ports: "6379,80", Unreachable: true})))
+	must(t, in.Handle(ctx, result("j2", scanjob.PortscanResult{Ports: "6379,80", Unreachable: true})))
 	j2, err := st.GetScanJob(ctx, sys, "j2")
 	must(t, err)
 	if j2.State != store.JobUnreachable {
@@ -75,7 +76,7 @@ func TestIngestUnreachableFixesNothing(t *testing.T) {
 
 	// A reachable scan where the port is closed fixes it.
 	job("j3")
-	must(t, in.Handle(ctx, result("j3", scan.PortscanResult{Hosts: []string{"192.0.2.7"}, Ports: "6379,80"})))
+	must(t, in.Handle(ctx, result("j3", scanjob.PortscanResult{Hosts: []string{"192.0.2.7"}, Ports: "6379,80"})))
 	fs, err = st.ListFindings(ctx, sys, store.FindingFilter{AssetID: a.ID})
 	must(t, err)
 	if fs.Items[0].State != finding.StateFixed {

@@ -6,35 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/queue"
+	"github.com/rampart-cert/rampart/internal/scan/scanjob"
 	"github.com/rampart-cert/rampart/internal/store"
 )
-
-// JobPortscan is the job type that scans an asset's ports, fingerprints
-// what answers and runs the checks.
-const JobPortscan = "portscan"
-
-// PortscanParams are the parameters of a portscan job. The asset travels
-// with the job so a worker (which has no database) can check every probe
-// against it: nothing outside the asset, and nothing excluded, is touched.
-type PortscanParams struct {
-	AssetKind   asset.Kind `json:"asset_kind"`
-	AssetValue  string     `json:"asset_value"`
-	Exclusions  []string   `json:"exclusions,omitempty"`
-	Ports       string     `json:"ports"` // as for --ports: top100, top1000, all, 22,80,1000-2000
-	Rate        int        `json:"rate,omitempty"`
-	PerHostRate int        `json:"per_host_rate,omitempty"`
-	Concurrency int        `json:"concurrency,omitempty"`
-	TimeoutMS   int        `json:"timeout_ms,omitempty"`
-	Retries     int        `json:"retries,omitempty"`
-	Checks      []string   `json:"checks,omitempty"` // check families; empty: none
-}
 
 // Posture tells the scheduler how bad an asset currently is; nil means
 // every asset counts as clean.
@@ -64,7 +44,7 @@ type SchedulerConfig struct {
 	Checks   []string      // default ["all"]
 	Every    time.Duration // how often to look for due assets; default 1m
 	Batch    int           // assets per tick; default 500
-	Defaults PortscanParams
+	Defaults scanjob.PortscanParams
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
@@ -192,7 +172,7 @@ func (s *Scheduler) plan(ctx context.Context, d store.DueAsset, now time.Time) (
 
 // Job builds the portscan job of asset a.
 func (s *Scheduler) Job(a asset.Asset, pol store.ScanPolicy, reason, by string, now time.Time) (store.ScanJob, error) {
-	target := ScanTarget(a)
+	target := scanjob.TargetOf(a)
 	if _, err := s.scope.Lookup(target); err != nil {
 		return store.ScanJob{}, fmt.Errorf("scan: asset %d target %s: %w", a.ID, target, err)
 	}
@@ -218,7 +198,7 @@ func (s *Scheduler) Job(a asset.Asset, pol store.ScanPolicy, reason, by string, 
 		ID:          id,
 		OrgID:       a.OrgID,
 		AssetID:     a.ID,
-		Type:        JobPortscan,
+		Type:        scanjob.JobPortscan,
 		Region:      s.cfg.Region,
 		Reason:      reason,
 		Target:      target,
@@ -235,24 +215,6 @@ func (s *Scheduler) Queue(ctx context.Context, j *store.ScanJob) error {
 	if err := s.st.CreateScanJob(ctx, auth.SystemPrincipal, j); err != nil && !errors.Is(err, store.ErrConflict) {
 		return err
 	}
-	return Publish(ctx, s.q, Job{ID: j.ID, Type: j.Type, Region: j.Region, OrgID: j.OrgID, AssetID: j.AssetID,
+	return scanjob.Publish(ctx, s.q, scanjob.Job{ID: j.ID, Type: j.Type, Region: j.Region, OrgID: j.OrgID, AssetID: j.AssetID,
 		Target: j.Target, Params: j.Params, CreatedAt: j.CreatedAt})
-}
-
-// ScanTarget is what a worker probes for an asset: the address, network or
-// name itself, or a URL's host.
-func ScanTarget(a asset.Asset) string {
-	if a.Kind == asset.KindURL {
-		return urlHost(a.Value)
-	}
-	return a.Value
-}
-
-// urlHost returns the host of a normalized URL ("https://h:8443/p" → "h").
-func urlHost(u string) string {
-	pu, err := url.Parse(u)
-	if err != nil {
-		return u
-	}
-	return pu.Hostname()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/queue"
 	"github.com/rampart-cert/rampart/internal/queue/natsq"
 	"github.com/rampart-cert/rampart/internal/scan"
+	"github.com/rampart-cert/rampart/internal/scan/scanjob"
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
 	"github.com/rampart-cert/rampart/internal/store/sqlstore"
@@ -78,7 +79,7 @@ func TestSchedulerTick(t *testing.T) {
 	jobs, err := st.ListScanJobs(ctx, sys, store.JobFilter{})
 	must(t, err)
 	for _, j := range jobs.Items {
-		var p scan.PortscanParams
+		var p scanjob.PortscanParams
 		must(t, json.Unmarshal(j.Params, &p))
 		if j.State != store.JobQueued || j.Region != "hn" || p.Ports != "top100" || j.Reason != "schedule" {
 			t.Errorf("job %+v params %+v", j, p)

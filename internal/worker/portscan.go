@@ -1,4 +1,4 @@
-package scan
+package worker
 
 import (
 	"context"
@@ -15,30 +15,9 @@ import (
 	"github.com/rampart-cert/rampart/internal/engine"
 	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
 	"github.com/rampart-cert/rampart/internal/probe/portscan"
+	"github.com/rampart-cert/rampart/internal/scan/scanjob"
 	"github.com/rampart-cert/rampart/internal/target"
 )
-
-// FindingOut is one check result in a portscan job's result.
-type FindingOut struct {
-	Check    string         `json:"check"`
-	Family   string         `json:"family"`
-	Severity string         `json:"severity"`
-	Target   string         `json:"target"` // check.Target.String()
-	Host     string         `json:"host,omitempty"`
-	IP       string         `json:"ip,omitempty"` // service targets: the address, for ownership
-	Subject  string         `json:"subject,omitempty"`
-	Title    string         `json:"title"`
-	Evidence check.Evidence `json:"evidence"`
-	CVE      []string       `json:"cve,omitempty"`
-	KEV      bool           `json:"kev,omitempty"`
-}
-
-// CoverageOut says which checks completed on one target.
-type CoverageOut struct {
-	Target string   `json:"target"`
-	IP     string   `json:"ip,omitempty"`
-	Checks []string `json:"checks"`
-}
 
 // PortscanWorker runs portscan jobs on a worker. Every probe is checked
 // against the job's own asset and exclusions, so a worker needs no
@@ -53,17 +32,17 @@ type PortscanWorker struct {
 }
 
 // Register adds the portscan job type to a registry.
-func (w *PortscanWorker) Register(r *Registry) { r.Register(JobPortscan, w.Handle) }
+func (w *PortscanWorker) Register(r *Registry) { r.Register(scanjob.JobPortscan, w.Handle) }
 
 // Handle runs one portscan job.
-func (w *PortscanWorker) Handle(ctx context.Context, j Job) (json.RawMessage, error) {
-	var p PortscanParams
+func (w *PortscanWorker) Handle(ctx context.Context, j scanjob.Job) (json.RawMessage, error) {
+	var p scanjob.PortscanParams
 	if err := json.Unmarshal(j.Params, &p); err != nil {
-		return nil, Permanent(fmt.Errorf("scan: job %s: bad params: %w", j.ID, err))
+		return nil, Permanent(fmt.Errorf("worker: job %s: bad params: %w", j.ID, err))
 	}
 	ports, err := target.ParsePorts(p.Ports)
 	if err != nil {
-		return nil, Permanent(fmt.Errorf("scan: job %s: ports: %w", j.ID, err))
+		return nil, Permanent(fmt.Errorf("worker: job %s: ports: %w", j.ID, err))
 	}
 	allow, err := jobScope(j, p)
 	if err != nil {
@@ -103,21 +82,21 @@ func (w *PortscanWorker) Handle(ctx context.Context, j Job) (json.RawMessage, er
 	sum, err := engine.Run(ctx, []string{j.Target}, cfg, sink)
 	if err != nil {
 		// Cancelled (shutdown) or broken: let the job come back.
-		return nil, fmt.Errorf("scan: job %s: %w", j.ID, err)
+		return nil, fmt.Errorf("worker: job %s: %w", j.ID, err)
 	}
 	res := sink.result(p.Ports, sum)
 	return json.Marshal(res)
 }
 
 // jobScope allows exactly what the job's asset covers, minus exclusions.
-func jobScope(j Job, p PortscanParams) (func(target.Target) error, error) {
+func jobScope(j scanjob.Job, p scanjob.PortscanParams) (func(target.Target) error, error) {
 	b := asset.NewBuilder()
 	entry := asset.Entry{AssetID: max(j.AssetID, 1), OrgID: max(j.OrgID, 1), Kind: p.AssetKind, Value: p.AssetValue}
 	urlHost := ""
 	if p.AssetKind == asset.KindURL {
-		urlHost = ScanTarget(asset.Asset{Kind: asset.KindURL, Value: p.AssetValue})
+		urlHost = scanjob.TargetOf(asset.Asset{Kind: asset.KindURL, Value: p.AssetValue})
 	} else if err := b.Add(entry); err != nil {
-		return nil, fmt.Errorf("scan: job %s: asset: %w", j.ID, err)
+		return nil, fmt.Errorf("worker: job %s: asset: %w", j.ID, err)
 	}
 	ix := b.Build()
 	ex := asset.NewBuilder()
@@ -172,15 +151,15 @@ func exclusionKind(e string) asset.Kind {
 // jobSink collects a job's results.
 type jobSink struct {
 	mu       sync.Mutex
-	open     []OpenPort
-	findings []FindingOut
-	covered  []CoverageOut
+	open     []scanjob.OpenPort
+	findings []scanjob.FindingOut
+	covered  []scanjob.CoverageOut
 }
 
 func (s *jobSink) Port(p engine.Port) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.open = append(s.open, OpenPort{IP: p.IP.String(), Port: int(p.Port), Host: p.Host, Service: p.Service.Service,
+	s.open = append(s.open, scanjob.OpenPort{IP: p.IP.String(), Port: int(p.Port), Host: p.Host, Service: p.Service.Service,
 		Product: p.Service.Product, Version: p.Service.Version, CPE: p.Service.CPE, TLS: p.Service.TLS, Banner: p.Service.Banner,
 		Cert: certSummary(p.Service.Extra)})
 }
@@ -196,14 +175,14 @@ func (s *jobSink) Finding(t check.Target, r check.Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fam, _, _ := strings.Cut(r.Check, ".")
-	s.findings = append(s.findings, FindingOut{Check: r.Check, Family: fam, Severity: string(r.Severity), Target: FindingTarget(t),
-		Host: t.Host, IP: ipOf(t), Subject: r.Subject, Title: r.Title, Evidence: r.Evidence, CVE: r.CVE, KEV: r.KEV})
+	s.findings = append(s.findings, scanjob.FindingOut{Check: r.Check, Family: fam, Severity: string(r.Severity), Target: FindingTarget(t),
+		Host: t.Host, IP: ipOf(t), Subject: r.Subject, Title: r.Title, Evidence: scanjob.Evidence(r.Evidence), CVE: r.CVE, KEV: r.KEV})
 }
 
 func (s *jobSink) Covered(t check.Target, checks []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.covered = append(s.covered, CoverageOut{Target: FindingTarget(t), IP: ipOf(t), Checks: checks})
+	s.covered = append(s.covered, scanjob.CoverageOut{Target: FindingTarget(t), IP: ipOf(t), Checks: checks})
 }
 
 func (s *jobSink) Problem(string, error) {}
@@ -221,7 +200,7 @@ func FindingTarget(t check.Target) string {
 	return t.URL
 }
 
-func (s *jobSink) result(ports string, sum engine.Summary) PortscanResult {
+func (s *jobSink) result(ports string, sum engine.Summary) scanjob.PortscanResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sort.Slice(s.open, func(i, j int) bool {
@@ -230,8 +209,8 @@ func (s *jobSink) result(ports string, sum engine.Summary) PortscanResult {
 		}
 		return s.open[i].Port < s.open[j].Port
 	})
-	res := PortscanResult{Ports: ports, Open: s.open, Findings: s.findings, Covered: s.covered,
-		Stats: ScanStats{Hosts: sum.Hosts, Probed: sum.Probed, Open: sum.Open, ElapsedMS: sum.Elapsed.Milliseconds(), Rate: sum.Rate}}
+	res := scanjob.PortscanResult{Ports: ports, Open: s.open, Findings: s.findings, Covered: s.covered,
+		Stats: scanjob.ScanStats{Hosts: sum.Hosts, Probed: sum.Probed, Open: sum.Open, ElapsedMS: sum.Elapsed.Milliseconds(), Rate: sum.Rate}}
 	for _, a := range sum.Reached {
 		res.Hosts = append(res.Hosts, a.String())
 	}

@@ -1,6 +1,7 @@
-package scan
+package worker
 
 import (
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/engine"
+	"github.com/rampart-cert/rampart/internal/scan/scanjob"
 	"github.com/rampart-cert/rampart/internal/target"
 )
 
@@ -29,7 +31,7 @@ func TestJobScope(t *testing.T) {
 		{asset.KindHostname, "mail.a.gov.vn", nil, target.Target{Addr: netip.MustParseAddr("203.0.113.6")}, false},
 	}
 	for _, c := range cases {
-		allow, err := jobScope(Job{ID: "j", AssetID: 1, OrgID: 1}, PortscanParams{AssetKind: c.kind, AssetValue: c.value, Exclusions: c.excl})
+		allow, err := jobScope(scanjob.Job{ID: "j", AssetID: 1, OrgID: 1}, scanjob.PortscanParams{AssetKind: c.kind, AssetValue: c.value, Exclusions: c.excl})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,5 +70,17 @@ func TestCertSummary(t *testing.T) {
 	got := string(certSummary(map[string]string{"tls.version": "TLS 1.3", "tls.cert.subject.cn": "a.gov.vn", "http.title": "x"}))
 	if got != `{"cert.subject.cn":"a.gov.vn","version":"TLS 1.3"}` {
 		t.Fatalf("summary = %s", got)
+	}
+}
+
+// TestEvidenceWire: the evidence a worker sends is the JSON the check
+// wrote, field for field (the conversion guards the fields, this the tags).
+func TestEvidenceWire(t *testing.T) {
+	for _, e := range []check.Evidence{{}, {Request: "GET / HTTP/1.1", Response: "200", Fields: map[string]string{"server": "nginx"}}} {
+		want, _ := json.Marshal(e)
+		got, _ := json.Marshal(scanjob.Evidence(e))
+		if string(got) != string(want) {
+			t.Errorf("evidence on the wire %s, check wrote %s", got, want)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package scan_test
+package worker_test
 
 import (
 	"context"
@@ -15,7 +15,8 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/queue"
 	"github.com/rampart-cert/rampart/internal/queue/natsq"
-	"github.com/rampart-cert/rampart/internal/scan"
+	"github.com/rampart-cert/rampart/internal/scan/scanjob"
+	"github.com/rampart-cert/rampart/internal/worker"
 )
 
 func openQueues(t *testing.T) map[string]queue.Queue {
@@ -56,14 +57,14 @@ func TestWorkerRunsJobsAndPublishesResults(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			region := fmt.Sprintf("r%d", time.Now().UnixNano()%1e9)
-			reg := scan.NewRegistry()
+			reg := worker.NewRegistry()
 			// Job types unique to this run: on a work-queue stream two
 			// consumers may not share a filter, and the external server
 			// outlives test runs.
 			echo, flaky, broken, nosuch := "echo-"+region, "flaky-"+region, "broken-"+region, "nosuch-"+region
-			reg.Register(echo, func(ctx context.Context, j scan.Job) (json.RawMessage, error) { return j.Params, nil })
+			reg.Register(echo, func(ctx context.Context, j scanjob.Job) (json.RawMessage, error) { return j.Params, nil })
 			var attempts sync.Map
-			reg.Register(flaky, func(ctx context.Context, j scan.Job) (json.RawMessage, error) {
+			reg.Register(flaky, func(ctx context.Context, j scanjob.Job) (json.RawMessage, error) {
 				n, _ := attempts.LoadOrStore(j.ID, new(int))
 				*n.(*int)++
 				if *n.(*int) == 1 {
@@ -71,10 +72,10 @@ func TestWorkerRunsJobsAndPublishesResults(t *testing.T) {
 				}
 				return json.RawMessage(`{"ok":true}`), nil
 			})
-			reg.Register(broken, func(ctx context.Context, j scan.Job) (json.RawMessage, error) {
-				return nil, scan.Permanent(errors.New("target refused"))
+			reg.Register(broken, func(ctx context.Context, j scanjob.Job) (json.RawMessage, error) {
+				return nil, worker.Permanent(errors.New("target refused"))
 			})
-			w, err := scan.StartWorker(ctx, q, reg, scan.WorkerConfig{Name: "t", Region: region, AckWait: 5 * time.Second})
+			w, err := worker.Start(ctx, q, reg, worker.Config{Name: "t", Region: region, AckWait: 5 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,9 +86,9 @@ func TestWorkerRunsJobsAndPublishesResults(t *testing.T) {
 				})
 			}
 
-			results := make(chan scan.Result, 10)
+			results := make(chan scanjob.Result, 10)
 			for _, typ := range []string{echo, flaky, broken, nosuch} {
-				c, err := scan.ConsumeResults(ctx, q, "ingest-"+typ, typ, func(ctx context.Context, r scan.Result) error {
+				c, err := scanjob.ConsumeResults(ctx, q, "ingest-"+typ, typ, func(ctx context.Context, r scanjob.Result) error {
 					results <- r
 					return nil
 				})
@@ -100,22 +101,22 @@ func TestWorkerRunsJobsAndPublishesResults(t *testing.T) {
 				}
 			}
 
-			jobs := []scan.Job{
+			jobs := []scanjob.Job{
 				{ID: region + "-1", Type: echo, Region: region, Params: json.RawMessage(`{"x":1}`)},
 				{ID: region + "-2", Type: flaky, Region: region},
 				{ID: region + "-3", Type: broken, Region: region},
 				{ID: region + "-4", Type: nosuch, Region: region},
 			}
 			for _, j := range jobs {
-				if err := scan.Publish(ctx, q, j); err != nil {
+				if err := scanjob.Publish(ctx, q, j); err != nil {
 					t.Fatal(err)
 				}
 			}
 			// A job for another region is not taken.
-			if err := scan.Publish(ctx, q, scan.Job{ID: region + "-other", Type: echo, Region: region + "x"}); err != nil {
+			if err := scanjob.Publish(ctx, q, scanjob.Job{ID: region + "-other", Type: echo, Region: region + "x"}); err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]scan.Result{}
+			got := map[string]scanjob.Result{}
 			timeout := time.After(20 * time.Second)
 			for len(got) < len(jobs) {
 				select {
@@ -135,13 +136,5 @@ func TestWorkerRunsJobsAndPublishesResults(t *testing.T) {
 				t.Error("worker took another region's job")
 			}
 		})
-	}
-}
-
-func TestJobValidate(t *testing.T) {
-	for _, j := range []scan.Job{{ID: "", Type: "ping", Region: "a"}, {ID: "1", Type: "Ping", Region: "a"}, {ID: "1", Type: "ping", Region: "a.b"}} {
-		if err := j.Validate(); !errors.Is(err, scan.ErrInvalidJob) {
-			t.Errorf("%+v: %v", j, err)
-		}
 	}
 }
