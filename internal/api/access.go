@@ -86,7 +86,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ auth.Principal)
 	} else {
 		// Spend the same time on unknown names, so timing does not tell
 		// which names exist.
-		_, _ = auth.VerifyPassword(req.Password, dummyHash)
+		_, _ = auth.VerifyPassword(req.Password, auth.DummyHash())
 	}
 	if ok && u.TOTPSecret != "" && !auth.VerifyTOTP(u.TOTPSecret, req.TOTP, s.Now()) {
 		ok = false
@@ -111,9 +111,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ auth.Principal)
 	writeJSON(w, 200, loginResponse{Token: secret, ExpiresAt: exp, User: u})
 	return nil
 }
-
-// dummyHash is verified against for unknown user names.
-var dummyHash, _ = auth.HashPassword("rampart-dummy-password")
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	writeJSON(w, 200, meResponse{Principal: p})

@@ -25,10 +25,6 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, c *reqCtx) er
 	return s.page(w, r, c, "login", "login.title", "", loginData{Next: next})
 }
 
-// dummyHash is verified against for unknown names, so the time a failed
-// login takes does not tell whether the name exists.
-var dummyHash, _ = auth.HashPassword("rampart-console-dummy-password")
-
 // login checks the name, password and (when the user has one) the TOTP
 // code, throttled per name and address; on success it stores a session
 // token and sets its secret as the session cookie.
@@ -52,7 +48,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *reqCtx) error 
 	if err == nil && name != "" {
 		ok, _ = auth.VerifyPassword(r.PostFormValue("password"), u.PasswordHash)
 	} else {
-		_, _ = auth.VerifyPassword(r.PostFormValue("password"), dummyHash)
+		// Unknown name: spend the same time, so a failed login does not
+		// tell whether the name exists.
+		_, _ = auth.VerifyPassword(r.PostFormValue("password"), auth.DummyHash())
 	}
 	if ok && u.TOTPSecret != "" && !auth.VerifyTOTP(u.TOTPSecret, strings.TrimSpace(r.PostFormValue("totp")), c.now) {
 		ok = false
