@@ -6,11 +6,15 @@
 // message; one that returns an error, panics or whose process dies has the
 // message redelivered after the consumer's AckWait. Publishers give each
 // message an ID so a republished message is stored once.
+//
+// Queues that implement KVStore also keep small key-value buckets on the
+// same server, for state every worker must share.
 package queue
 
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -84,4 +88,71 @@ type Queue interface {
 type Consumer interface {
 	// Stop ends delivery and waits for running handlers to return.
 	Stop()
+}
+
+// KVMaxValue caps one value in a key-value bucket. It stays well under
+// the server's message payload limit (1 MiB by default).
+const KVMaxValue = 256 << 10
+
+// KVStore is implemented by queues whose server also keeps small
+// key-value buckets, so state that every worker must see (a page's
+// defacement baseline) lives on the platform rather than in one worker's
+// memory. It is separate from Queue so that queues and fakes without
+// buckets still satisfy Queue; callers test for it.
+type KVStore interface {
+	// KeyValue opens the bucket named bucket ([A-Za-z0-9_-]+), creating it
+	// on first use. Opening is idempotent and safe from several processes
+	// at once. The returned KV stays valid until the queue is closed.
+	KeyValue(ctx context.Context, bucket string) (KV, error)
+}
+
+// KV is one bucket of values by key, shared by every process connected to
+// the same server. It keeps the latest value of each key only. It is safe
+// for concurrent use.
+//
+// Keys are 1 to 256 characters of [A-Za-z0-9-_=/.], not starting or
+// ending with a dot nor holding two dots in a row; callers with arbitrary
+// keys hash them. A bad key or a value over KVMaxValue is ErrInvalid; a
+// closed queue is ErrClosed.
+type KV interface {
+	// Get returns the value of key. found is false, with a nil error,
+	// for a key never put or deleted.
+	Get(ctx context.Context, key string) (val []byte, found bool, err error)
+	// Put stores val under key, replacing what was there, and returns
+	// once the server has stored it.
+	Put(ctx context.Context, key string, val []byte) error
+	// Delete removes key; deleting an absent key is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+// ValidKey reports whether key is allowed in a KV bucket (see KV).
+func ValidKey(key string) bool {
+	if key == "" || len(key) > 256 || key[0] == '.' || key[len(key)-1] == '.' || strings.Contains(key, "..") {
+		return false
+	}
+	for _, c := range []byte(key) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '_', c == '=', c == '/', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ValidBucket reports whether bucket is an allowed bucket name
+// ([A-Za-z0-9_-]+, at most 64 characters).
+func ValidBucket(bucket string) bool {
+	if bucket == "" || len(bucket) > 64 {
+		return false
+	}
+	for _, c := range []byte(bucket) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }

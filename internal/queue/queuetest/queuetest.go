@@ -1,8 +1,9 @@
 // Package queuetest is a conformance suite for queue.Queue implementations.
 // A driver's tests call Run with a Harness that opens connections to one
 // server; the suite then checks delivery, acknowledgement, deduplication,
-// redelivery, subject filters and concurrency the same way for every
-// driver and deployment (embedded or external).
+// redelivery, subject filters, concurrency and, for queues that are also
+// a queue.KVStore, key-value buckets the same way for every driver and
+// deployment (embedded or external).
 //
 // The suite only publishes to subjects and creates durables that carry a
 // token unique to the run, so it can run repeatedly against a shared
@@ -44,6 +45,12 @@ type ConsumerDeleter interface {
 	DeleteConsumer(ctx context.Context, stream, durable string) error
 }
 
+// KVDeleter is implemented by queues that can remove a key-value bucket;
+// the suite uses it to clean up after itself.
+type KVDeleter interface {
+	DeleteKeyValue(ctx context.Context, bucket string) error
+}
+
 // Run runs the suite. Subtests run in parallel.
 func Run(t *testing.T, h Harness) {
 	run := runID()
@@ -64,6 +71,7 @@ func Run(t *testing.T, h Harness) {
 		{"StopWaitsForHandlers", testStopWaitsForHandlers},
 		{"ContextEndStopsConsumer", testContextEndStopsConsumer},
 		{"PingCloseInvalid", testPingCloseInvalid},
+		{"KeyValue", testKeyValue},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -595,5 +603,114 @@ func testPingCloseInvalid(t *testing.T, e *env) {
 	}
 	if _, err := q.Pending(e.ctx, queue.StreamJobs, ""); !errors.Is(err, queue.ErrClosed) {
 		t.Errorf("Pending after Close: %v, want ErrClosed", err)
+	}
+}
+
+// testKeyValue checks the key-value contract: what one connection puts,
+// another (a restarted worker, a second worker) reads, also after the
+// writer has gone.
+func testKeyValue(t *testing.T, e *env) {
+	q := e.open(t)
+	st, ok := q.(queue.KVStore)
+	if !ok {
+		t.Skip("queue is not a queue.KVStore")
+	}
+	bucket := e.tok + "-kv"
+	t.Cleanup(func() {
+		if d, ok := q.(KVDeleter); ok {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := d.DeleteKeyValue(ctx, bucket); err != nil && !errors.Is(err, queue.ErrClosed) {
+				t.Logf("delete bucket %s: %v", bucket, err)
+			}
+		}
+	})
+	open := func(st queue.KVStore) queue.KV {
+		t.Helper()
+		kv, err := st.KeyValue(e.ctx, bucket)
+		if err != nil {
+			t.Fatalf("KeyValue %s: %v", bucket, err)
+		}
+		return kv
+	}
+	get := func(kv queue.KV, key string) (string, bool) {
+		t.Helper()
+		v, found, err := kv.Get(e.ctx, key)
+		if err != nil {
+			t.Fatalf("Get %s: %v", key, err)
+		}
+		return string(v), found
+	}
+	a := open(st)
+	if v, found := get(a, "absent"); found {
+		t.Errorf("Get absent = %q, found; want not found", v)
+	}
+	for _, kv := range []struct{ k, v string }{{"page/1", "one"}, {"page/1", "one again"}, {"a-b_c=d.e", "x"}} {
+		if err := a.Put(e.ctx, kv.k, []byte(kv.v)); err != nil {
+			t.Fatalf("Put %s: %v", kv.k, err)
+		}
+	}
+	if v, found := get(a, "page/1"); !found || v != "one again" {
+		t.Errorf("Get page/1 = %q, %v; want the latest value", v, found)
+	}
+
+	// A second connection, as another process, sees the same bucket
+	// and keeps seeing it after the first connection is gone.
+	q2 := e.open(t)
+	b := open(q2.(queue.KVStore))
+	if v, found := get(b, "a-b_c=d.e"); !found || v != "x" {
+		t.Errorf("second connection: Get = %q, %v; want x", v, found)
+	}
+	if err := b.Put(e.ctx, "page/2", []byte("two")); err != nil {
+		t.Fatalf("Put page/2: %v", err)
+	}
+	if v, found := get(a, "page/2"); !found || v != "two" {
+		t.Errorf("first connection: Get page/2 = %q, %v; want two", v, found)
+	}
+
+	if err := b.Delete(e.ctx, "page/2"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if v, found := get(a, "page/2"); found {
+		t.Errorf("Get after Delete = %q, found", v)
+	}
+	if err := b.Delete(e.ctx, "never-put"); err != nil {
+		t.Errorf("Delete of an absent key: %v", err)
+	}
+
+	big := make([]byte, queue.KVMaxValue)
+	if err := a.Put(e.ctx, "big", big); err != nil {
+		t.Errorf("Put of KVMaxValue bytes: %v", err)
+	}
+	if err := a.Put(e.ctx, "big", append(big, 0)); !errors.Is(err, queue.ErrInvalid) {
+		t.Errorf("Put over KVMaxValue: %v, want ErrInvalid", err)
+	}
+	for _, key := range []string{"", ".a", "a.", "a..b", "a b", "a*", "a>", "é"} {
+		if err := a.Put(e.ctx, key, nil); !errors.Is(err, queue.ErrInvalid) {
+			t.Errorf("Put %q: %v, want ErrInvalid", key, err)
+		}
+		if _, _, err := a.Get(e.ctx, key); !errors.Is(err, queue.ErrInvalid) {
+			t.Errorf("Get %q: %v, want ErrInvalid", key, err)
+		}
+	}
+	if _, err := st.KeyValue(e.ctx, "bad.bucket"); !errors.Is(err, queue.ErrInvalid) {
+		t.Errorf("KeyValue bad.bucket: %v, want ErrInvalid", err)
+	}
+
+	// Opening again is idempotent and keeps the values.
+	if v, found := get(open(q2.(queue.KVStore)), "page/1"); !found || v != "one again" {
+		t.Errorf("reopened bucket: Get = %q, %v", v, found)
+	}
+	if err := q2.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, _, err := b.Get(e.ctx, "page/1"); !errors.Is(err, queue.ErrClosed) {
+		t.Errorf("Get after Close: %v, want ErrClosed", err)
+	}
+	if err := b.Put(e.ctx, "page/1", nil); !errors.Is(err, queue.ErrClosed) {
+		t.Errorf("Put after Close: %v, want ErrClosed", err)
+	}
+	if v, found := get(a, "page/1"); !found || v != "one again" {
+		t.Errorf("after the other connection closed: Get = %q, %v", v, found)
 	}
 }
