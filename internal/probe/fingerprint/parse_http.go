@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Limits on what one HTTP reply may contribute.
@@ -16,7 +17,7 @@ const (
 	maxJSONDepth = 8
 )
 
-var titleRE = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
+var titleRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`) })
 
 // parseHTTPResponse reads an HTTP/1.x response. Facts: http.version,
 // status, reason, header.<lower-case name> (repeated headers joined with
@@ -74,7 +75,7 @@ func parseHTTPResponse(b []byte) (facts, error) {
 		body = dechunk(body)
 	}
 	f.set("body", string(body))
-	if m := titleRE.FindSubmatch(body); m != nil {
+	if m := titleRE().FindSubmatch(body); m != nil {
 		t := strings.Join(strings.Fields(html.UnescapeString(string(m[1]))), " ")
 		f.set("title", clip(t, 256))
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // probe is one way of making a service talk. run uses the connection it is
@@ -151,10 +152,12 @@ func httpProbe(path string) func(*session, net.Conn) []string {
 
 // tlsRequiredRE matches the error pages that web servers send when plain
 // HTTP reaches a TLS port (nginx, Apache httpd, Go net/http, others).
-var tlsRequiredRE = regexp.MustCompile(`(?i)plain HTTP request was sent to HTTPS port|speaking plain HTTP to an SSL-enabled server|HTTP request to an HTTPS server|This combination of host and port requires TLS|use the HTTPS scheme`)
+var tlsRequiredRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)plain HTTP request was sent to HTTPS port|speaking plain HTTP to an SSL-enabled server|HTTP request to an HTTPS server|This combination of host and port requires TLS|use the HTTPS scheme`)
+})
 
 func tlsRequired(f facts) bool {
-	return (f["status"] == "400" || f["status"] == "497") && tlsRequiredRE.MatchString(f["body"])
+	return (f["status"] == "400" || f["status"] == "497") && tlsRequiredRE().MatchString(f["body"])
 }
 
 func (s *session) httpRequest(path string) []byte {

@@ -139,7 +139,7 @@ func (s *stringList) UnmarshalYAML(n *yaml.Node) error {
 	return fmt.Errorf("line %d: probe: want a name or a list of names", n.Line)
 }
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+var idPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`) })
 
 // ParseRules parses one YAML rules document. name is used in messages.
 func ParseRules(name string, data []byte) (*Rules, error) {
@@ -242,8 +242,8 @@ func compileRule(s ruleSpec, where string, node *yaml.Node) (*rule, error) {
 		}
 		return fmt.Errorf("%w: %s: rule %q: %s", ErrRules, w, s.ID, fmt.Sprintf(format, args...))
 	}
-	if !idPattern.MatchString(s.ID) {
-		return nil, fail(0, "id must match %s", idPattern)
+	if !idPattern().MatchString(s.ID) {
+		return nil, fail(0, "id must match %s", idPattern())
 	}
 	if s.Service == "" {
 		return nil, fail(0, "service is required")
@@ -585,7 +585,7 @@ type tmplPart struct {
 	name string // placeholder when lit == "" and name != ""
 }
 
-var namePattern = regexp.MustCompile(`^[^{}\s|]+$`)
+var namePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^{}\s|]+$`) })
 
 func parseTemplate(s string) (template, error) {
 	var t template
@@ -603,7 +603,7 @@ func parseTemplate(s string) (template, error) {
 			return nil, fmt.Errorf("unterminated {{ in %q", s)
 		}
 		name := strings.TrimSpace(s[i+2 : i+j])
-		if !namePattern.MatchString(name) {
+		if !namePattern().MatchString(name) {
 			return nil, fmt.Errorf("bad placeholder {{%s}}", name)
 		}
 		t = append(t, tmplPart{name: name})
