@@ -66,6 +66,12 @@ func (s *MemoryBaselines) Put(_ context.Context, key string, b Baseline) error {
 	return nil
 }
 
+// Caps that keep a baseline small (under 140 KiB of JSON with 64 links).
+const (
+	maxLinkLen  = 2048
+	maxTitleLen = 1024
+)
+
 // Fingerprint makes the baseline of a parsed page.
 func Fingerprint(pageURL string, d *Doc, now time.Time) Baseline {
 	links := map[string]bool{}
@@ -73,7 +79,9 @@ func Fingerprint(pageURL string, d *Doc, now time.Time) Baseline {
 		if len(links) >= 64 {
 			break
 		}
-		if h := strings.TrimSpace(l.Href); h != "" && !strings.HasPrefix(h, "#") && !l.Hidden {
+		// Over-long targets (data: URIs, tracking junk) are left out so a
+		// baseline stays small enough for the platform's store.
+		if h := strings.TrimSpace(l.Href); h != "" && len(h) <= maxLinkLen && !strings.HasPrefix(h, "#") && !l.Hidden {
 			links[h] = true
 		}
 	}
@@ -84,7 +92,7 @@ func Fingerprint(pageURL string, d *Doc, now time.Time) Baseline {
 	sort.Strings(ls)
 	text := Fold(d.Visible + " " + strings.Join(d.Headings, " "))
 	ms := markersIn(" " + Fold(d.Title) + " " + text + " ")
-	return Baseline{URL: pageURL, Title: Fold(d.Title), SimHash: SimHash(text), Size: len(d.Visible), Links: ls, Markers: ms, TakenAt: now}
+	return Baseline{URL: pageURL, Title: truncate(Fold(d.Title), maxTitleLen), SimHash: SimHash(text), Size: len(d.Visible), Links: ls, Markers: ms, TakenAt: now}
 }
 
 // SimHash returns the 64-bit simhash of folded text over 3-word shingles

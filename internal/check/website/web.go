@@ -29,8 +29,18 @@ import (
 // Family is the family name of these checks.
 const Family = "web"
 
-// ErrBaselines wraps failures of the baseline store.
-var ErrBaselines = errors.New("web: baseline store")
+// Sentinel errors.
+var (
+	// ErrBaselines wraps failures of the baseline store.
+	ErrBaselines = errors.New("web: baseline store")
+	// ErrBaselineTaken is what the defacement check returns when it had no
+	// baseline for a page and took one. It judged nothing, so the run must
+	// not count as coverage: a baseline can be lost (a store wiped, a
+	// worker without the platform's store) and the page it is taken from
+	// may be the defaced one, which would otherwise mark an open
+	// web.defacement finding fixed.
+	ErrBaselineTaken = errors.New("web: no baseline for the page yet; one was taken, the page is judged from the next scan")
+)
 
 // Register adds the web checks to r, with their own site cache and an
 // in-memory baseline store used when the env carries none.
@@ -223,7 +233,10 @@ func (d *Defacement) store(env *check.Env) Baselines {
 func BaselineKey(pageURL string) string { return "web.defacement " + pageURL }
 
 // Run fingerprints the page and judges it against the stored baseline.
-// The first scan stores a baseline and reports nothing. A page judged
+// The first scan stores a baseline, reports nothing and returns an error
+// wrapping ErrBaselineTaken, so the engine does not count the page as
+// covered by this check (check.Check: only a nil error is coverage). A
+// page judged
 // defaced is reported and the baseline is kept, so the finding stays
 // open until the page is restored. Any other page, changed or not,
 // becomes the new baseline: content updates are accepted as they come.
@@ -260,7 +273,7 @@ func (d *Defacement) Run(ctx context.Context, env *check.Env, t check.Target) ([
 		if err := store.Put(ctx, key, cur); err != nil {
 			return nil, fmt.Errorf("%s: %w: put %s: %w", id, ErrBaselines, key, err)
 		}
-		return nil, nil
+		return nil, fmt.Errorf("%s %s: %w", id, first, ErrBaselineTaken)
 	}
 	v := Judge(old, cur, doc)
 	if !v.Defaced {

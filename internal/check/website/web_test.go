@@ -85,18 +85,22 @@ func newEnv(routes loopback, baselines website.Baselines) *check.Env {
 
 func run(t *testing.T, id string, env *check.Env) []check.Result {
 	t.Helper()
+	res, err := runErr(t, id, env)
+	if err != nil {
+		t.Fatalf("%s: %v", id, err)
+	}
+	return res
+}
+
+func runErr(t *testing.T, id string, env *check.Env) ([]check.Result, error) {
+	t.Helper()
 	for _, c := range website.Checks(site.NewCache(), nil) {
-		if c.Meta().ID != id {
-			continue
+		if c.Meta().ID == id {
+			return c.Run(context.Background(), env, target)
 		}
-		res, err := c.Run(context.Background(), env, target)
-		if err != nil {
-			t.Fatalf("%s: %v", id, err)
-		}
-		return res
 	}
 	t.Fatalf("no check %s", id)
-	return nil
+	return nil, nil
 }
 
 const govHead = `<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Sở Văn hóa, Thể thao và Du lịch tỉnh Hòa Bình</title>
@@ -112,6 +116,8 @@ const govNews = `<main>
 const govFoot = `<footer><p>Bản quyền thuộc Sở Văn hóa, Thể thao và Du lịch. Địa chỉ: số 1 đường Trần Hưng Đạo.</p><a href="https://chinhphu.vn">Cổng Chính phủ</a></footer></body></html>`
 
 var cleanPage = govHead + govNews + govFoot
+
+const defacedPage = `<html><head><title>Hacked by VN-Gh0st</title></head><body style="background:black;color:lime"><center><h1>HACKED BY VN-GH0ST</h1><h2>Your security is low!</h2><p>Greetz: all members of Gh0st Cyber Team</p></center></body></html>`
 
 // hiddenSpam is what attackers inject into government templates.
 const hiddenSpam = `<div style="position:absolute; left:-9999px; top:-9999px">
@@ -192,8 +198,8 @@ func TestDefacement(t *testing.T) {
 	store := website.NewMemoryBaselines()
 	scan := func() []check.Result { return run(t, "web.defacement", newEnv(routes, store)) }
 
-	if res := scan(); len(res) != 0 {
-		t.Fatalf("first scan fired: %v", res)
+	if res, err := runErr(t, "web.defacement", newEnv(routes, store)); len(res) != 0 || !errors.Is(err, website.ErrBaselineTaken) {
+		t.Fatalf("first scan: %v, %v; want no result and ErrBaselineTaken", res, err)
 	}
 	if _, ok, _ := store.Get(context.Background(), website.BaselineKey("http://sovhtt.gov.vn/")); !ok {
 		t.Fatal("first scan stored no baseline")
@@ -217,8 +223,7 @@ func TestDefacement(t *testing.T) {
 	p.set(updated, "")
 	scan()
 
-	defaced := `<html><head><title>Hacked by VN-Gh0st</title></head><body style="background:black;color:lime"><center><h1>HACKED BY VN-GH0ST</h1><h2>Your security is low!</h2><p>Greetz: all members of Gh0st Cyber Team</p></center></body></html>`
-	p.set(defaced, "")
+	p.set(defacedPage, "")
 	res := scan()
 	if len(res) != 1 {
 		t.Fatalf("defaced page: %d results", len(res))
@@ -235,6 +240,29 @@ func TestDefacement(t *testing.T) {
 	p.set(updated, "")
 	if res := scan(); len(res) != 0 {
 		t.Fatalf("restored page fired: %s", res[0].Title)
+	}
+}
+
+// A page first seen already defaced becomes the baseline (as before: a
+// page about hacking legitimately carries the words) and the run that took
+// it is not coverage, so an open finding is not marked fixed by it. Later
+// scans judge against that baseline and stay silent, which is why
+// baselines live on the platform rather than in a worker (README).
+func TestDefacementFreshBaselineIsNotCoverage(t *testing.T) {
+	_, routes := fixture(t, defacedPage, "")
+	store := website.NewMemoryBaselines()
+	res, err := runErr(t, "web.defacement", newEnv(routes, store))
+	if len(res) != 0 || !errors.Is(err, website.ErrBaselineTaken) {
+		t.Fatalf("fresh baseline of a defaced page: %v, %v; want no result and ErrBaselineTaken", res, err)
+	}
+	if errors.Is(err, check.ErrUnreachable) {
+		t.Errorf("a taken baseline is not an unreachable target: %v", err)
+	}
+	if _, ok, _ := store.Get(context.Background(), website.BaselineKey("http://sovhtt.gov.vn/")); !ok {
+		t.Fatal("no baseline stored")
+	}
+	if res := run(t, "web.defacement", newEnv(routes, store)); len(res) != 0 {
+		t.Errorf("second scan judged against the defaced baseline fired: %s", res[0].Title)
 	}
 }
 
