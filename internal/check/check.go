@@ -19,10 +19,12 @@ import (
 	"net/netip"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/finding/catalog"
 )
 
 // Sentinel errors.
@@ -34,19 +36,9 @@ var (
 	ErrInvalidMeta = errors.New("check: invalid metadata")
 )
 
-// Text is a string in both console languages.
-type Text struct {
-	EN string `json:"en" yaml:"en"`
-	VI string `json:"vi" yaml:"vi"`
-}
-
-// In returns the text in lang ("vi" or "en"), falling back to the other.
-func (t Text) In(lang string) string {
-	if lang == "en" && t.EN != "" || t.VI == "" {
-		return t.EN
-	}
-	return t.VI
-}
+// Text is a string in both console languages; it lives in the finding
+// catalog, which holds the texts of every finding kind.
+type Text = catalog.Text
 
 // Meta describes a check.
 type Meta struct {
@@ -66,6 +58,8 @@ func (m Meta) Validate() error {
 	switch {
 	case !idRE.MatchString(m.ID):
 		return fmt.Errorf("%w: id %q must look like family.name", ErrInvalidMeta, m.ID)
+	case strings.HasSuffix(m.ID, "."):
+		return fmt.Errorf("%w: id %q ends in '.', which the finding catalog keeps for prefix kinds", ErrInvalidMeta, m.ID)
 	case m.Family == "":
 		return fmt.Errorf("%w: %s: family is empty", ErrInvalidMeta, m.ID)
 	case !m.Severity.Valid():
@@ -76,6 +70,12 @@ func (m Meta) Validate() error {
 		return fmt.Errorf("%w: %s: remediation needs en and vi", ErrInvalidMeta, m.ID)
 	}
 	return nil
+}
+
+// Kind is m as a finding kind of the catalog, reported by scans.
+func (m Meta) Kind() catalog.Kind {
+	return catalog.Kind{ID: m.ID, Family: m.Family, Source: finding.SourceScan, Severity: m.Severity,
+		Title: m.Title, Description: m.Description, Remediation: m.Remediation, References: m.References}
 }
 
 // TargetKind says what a target is.
@@ -177,16 +177,28 @@ type Check interface {
 	Run(ctx context.Context, env *Env, t Target) ([]Result, error)
 }
 
-// Registry holds checks by ID. Safe for concurrent use.
+// Registry holds checks by ID, and registers each check's Meta as a kind
+// of its finding catalog. Safe for concurrent use.
 type Registry struct {
 	mu     sync.RWMutex
 	checks map[string]Check
+	cat    *catalog.Catalog
 }
 
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{checks: map[string]Check{}} }
+// NewRegistry returns an empty registry with an empty catalog of its own.
+func NewRegistry() *Registry { return NewRegistryIn(catalog.New()) }
 
-// Register adds checks; an invalid or duplicate ID is an error.
+// NewRegistryIn returns an empty registry whose checks register their
+// kinds into cat (which may already hold the kinds of other sources).
+func NewRegistryIn(cat *catalog.Catalog) *Registry {
+	return &Registry{checks: map[string]Check{}, cat: cat}
+}
+
+// Catalog returns the finding catalog the registry's checks are in.
+func (r *Registry) Catalog() *catalog.Catalog { return r.cat }
+
+// Register adds checks and their kinds to the catalog; an invalid ID, or
+// one already in the registry or the catalog, is an error.
 func (r *Registry) Register(cs ...Check) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -197,6 +209,12 @@ func (r *Registry) Register(cs ...Check) error {
 		}
 		if _, dup := r.checks[m.ID]; dup {
 			return fmt.Errorf("%w: %s", ErrDuplicateID, m.ID)
+		}
+		if err := r.cat.Register(m.Kind()); err != nil {
+			if errors.Is(err, catalog.ErrDuplicateID) {
+				return fmt.Errorf("%w: %s is already a finding kind", ErrDuplicateID, m.ID)
+			}
+			return fmt.Errorf("%w: %w", ErrInvalidMeta, err)
 		}
 		r.checks[m.ID] = c
 	}

@@ -15,6 +15,7 @@ import (
 	tlscheck "github.com/rampart-cert/rampart/internal/check/tls"
 	"github.com/rampart-cert/rampart/internal/check/vuln"
 	"github.com/rampart-cert/rampart/internal/check/website"
+	"github.com/rampart-cert/rampart/internal/finding/catalog"
 	"github.com/rampart-cert/rampart/templates"
 )
 
@@ -25,6 +26,8 @@ var Families = []string{"tls", "http", "web", "svc", "vuln", "dns", "mail", "tem
 // templates and those found under templatesDir (none when empty or
 // missing). A broken template does not
 // stop the others: its error is returned beside the registry.
+// Registry.Catalog is the finding catalog of what ships: every check's
+// kind and those of the other sources.
 func Registry(templatesDir string) (*check.Registry, []error) {
 	r := Builtin()
 	ts, errs := template.LoadFS(templates.FS, "shipped")
@@ -46,9 +49,11 @@ func Registry(templatesDir string) (*check.Registry, []error) {
 	return r, errs
 }
 
-// Builtin returns a registry with the checks written in Go only.
+// Builtin returns a registry with the checks written in Go only. Its
+// catalog (Registry.Catalog) holds their kinds and the built-in kinds of
+// the other finding sources (catalog.Builtin).
 func Builtin() *check.Registry {
-	r := check.NewRegistry()
+	r := check.NewRegistryIn(catalog.Builtin())
 	for name, reg := range map[string]func(*check.Registry) error{
 		"tls": tlscheck.Register, "http": httpcheck.Register, "web": website.Register, "svc": svc.Register,
 		"vuln": vuln.Register, "dns": dns.Register, "mail": mail.Register,
