@@ -94,7 +94,9 @@ func (k Kind) Validate() error {
 }
 
 // Catalog holds kinds by ID. Safe for concurrent use; the zero value is
-// not usable, create one with New.
+// not usable, create one with New. A nil *Catalog is an empty one to
+// readers (Get, Lookup, Describe, Title, All, Families, HasFamily), so an
+// optional catalog needs no nil checks.
 type Catalog struct {
 	mu    sync.RWMutex
 	kinds map[string]Kind
@@ -121,6 +123,9 @@ func (c *Catalog) Register(k Kind) error {
 
 // Get returns the kind registered under exactly id.
 func (c *Catalog) Get(id string) (Kind, bool) {
+	if c == nil {
+		return Kind{}, false
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	k, ok := c.kinds[id]
@@ -134,6 +139,9 @@ func (c *Catalog) Get(id string) (Kind, bool) {
 // when nothing covers id; readers then fall back to the finding's own
 // title.
 func (c *Catalog) Lookup(id string) (k Kind, ok bool) {
+	if c == nil {
+		return Kind{}, false
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if k, ok := c.kinds[id]; ok {
@@ -154,12 +162,23 @@ func (c *Catalog) Lookup(id string) (k Kind, ok bool) {
 	}
 }
 
-// Title is the title of kind id in lang (via Lookup), or "" when the
-// catalog does not cover id. A nil catalog covers nothing.
-func (c *Catalog) Title(id, lang string) string {
-	if c == nil {
-		return ""
+// Describe returns the kind that explains a finding of kind id whose
+// source titled it title. It is Lookup, except that when only a prefix
+// kind covers id ("import.nuclei." for an imported template) the
+// finding's own title, more specific than the family's, replaces the
+// kind's in both languages; the description and remediation stay the
+// family's bilingual texts.
+func (c *Catalog) Describe(id, title string) (Kind, bool) {
+	k, ok := c.Lookup(id)
+	if ok && k.ID != id && title != "" {
+		k.Title = Text{EN: title, VI: title}
 	}
+	return k, ok
+}
+
+// Title is the title of kind id in lang (via Lookup), or "" when the
+// catalog does not cover id.
+func (c *Catalog) Title(id, lang string) string {
 	if k, ok := c.Lookup(id); ok {
 		return k.Title.In(lang)
 	}
@@ -168,6 +187,9 @@ func (c *Catalog) Title(id, lang string) string {
 
 // All returns every kind, prefix kinds included, sorted by ID.
 func (c *Catalog) All() []Kind {
+	if c == nil {
+		return nil
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	out := make([]Kind, 0, len(c.kinds))
@@ -181,6 +203,9 @@ func (c *Catalog) All() []Kind {
 // Families returns the families of the registered kinds, sorted and
 // without repeats.
 func (c *Catalog) Families() []string {
+	if c == nil {
+		return nil
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	var out []string
@@ -193,6 +218,9 @@ func (c *Catalog) Families() []string {
 
 // HasFamily reports whether some registered kind belongs to family.
 func (c *Catalog) HasFamily(family string) bool {
+	if c == nil {
+		return false
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for _, k := range c.kinds {

@@ -129,9 +129,22 @@ func TestLookup(t *testing.T) {
 	if got := c.Title("import.nuclei.x", "vi"); got != "tiêu đề import.nuclei." {
 		t.Errorf("Title = %q", got)
 	}
+	if k, ok := c.Describe("import.nuclei.cve-2021-41773", "Apache 2.4.49 path traversal"); !ok || k.ID != "import.nuclei." ||
+		k.Title.In("vi") != "Apache 2.4.49 path traversal" || k.Remediation.VI != "sửa" {
+		t.Errorf("Describe(prefix) = %+v, %v", k, ok)
+	}
+	if k, ok := c.Describe("intel.listed-ip", "1.2.3.4 on a list"); !ok || k.Title.EN != "title intel.listed-ip" {
+		t.Errorf("Describe(exact) = %+v, %v: an exact kind keeps its own title", k, ok)
+	}
+	if k, ok := c.Describe("import.nuclei.x", ""); !ok || k.Title.EN != "title import.nuclei." {
+		t.Errorf("Describe(prefix, no title) = %+v, %v", k, ok)
+	}
 	var nilCat *Catalog
 	if got := nilCat.Title("x.y", "en"); got != "" {
 		t.Errorf("nil Title = %q", got)
+	}
+	if _, ok := nilCat.Describe("x.y", "t"); ok || nilCat.All() != nil || nilCat.HasFamily("x") {
+		t.Error("a nil catalog is not empty")
 	}
 }
 
