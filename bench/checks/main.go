@@ -81,7 +81,7 @@ func main() {
 			ln.Close()
 		}
 	}()
-	reg, errs := all.Registry("templates")
+	reg, errs := all.Registry("internal/check/template/builtin")
 	for _, e := range errs {
 		fmt.Fprintln(os.Stderr, "template:", e)
 	}

@@ -128,13 +128,13 @@ func TestScanScopeAndArguments(t *testing.T) {
 }
 
 func TestChecksCommands(t *testing.T) {
-	r := must(t, runCLI(t, nil, "", "checks", "list", "--templates", "../../templates"))
+	r := must(t, runCLI(t, nil, "", "checks", "list", "--templates", "../check/template/builtin"))
 	for _, id := range []string{"tls.cert-expired", "svc.redis-unauthenticated", "template.cve-2021-41773"} {
 		if !strings.Contains(r.stdout, id) {
 			t.Errorf("checks list lacks %s", id)
 		}
 	}
-	must(t, runCLI(t, nil, "", "checks", "lint", "../../templates"))
+	must(t, runCLI(t, nil, "", "checks", "lint", "../check/template/builtin"))
 	if r := runCLI(t, nil, "", "checks", "lint", "../check/template/testdata/bad"); r.code != 1 || !strings.Contains(r.stderr, "unknown-key.yaml") {
 		t.Errorf("lint of bad templates: %+v", r)
 	}

@@ -111,7 +111,7 @@ func TestChecksFire(t *testing.T) {
 		t.Skip("full scan of the lab")
 	}
 	l := startLab(t)
-	reg, errs := all.Registry("../../templates")
+	reg, errs := all.Registry("../check/template/builtin")
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

@@ -12,11 +12,11 @@ import (
 	"github.com/rampart-cert/rampart/internal/check/mail"
 	"github.com/rampart-cert/rampart/internal/check/svc"
 	"github.com/rampart-cert/rampart/internal/check/template"
+	"github.com/rampart-cert/rampart/internal/check/template/builtin"
 	tlscheck "github.com/rampart-cert/rampart/internal/check/tls"
 	"github.com/rampart-cert/rampart/internal/check/vuln"
 	"github.com/rampart-cert/rampart/internal/check/website"
 	"github.com/rampart-cert/rampart/internal/finding/catalog"
-	"github.com/rampart-cert/rampart/templates"
 )
 
 // Families lists the built-in families in a stable order.
@@ -30,7 +30,7 @@ var Families = []string{"tls", "http", "web", "svc", "vuln", "dns", "mail", "tem
 // kind and those of the other sources.
 func Registry(templatesDir string) (*check.Registry, []error) {
 	r := Builtin()
-	ts, errs := template.LoadFS(templates.FS, "shipped")
+	ts, errs := template.LoadFS(builtin.FS, "shipped")
 	if templatesDir != "" {
 		if _, err := os.Stat(templatesDir); err == nil {
 			more, terrs := template.LoadDir(templatesDir)

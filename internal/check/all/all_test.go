@@ -17,7 +17,7 @@ vuln.known-cve
 dns.spf-missing dns.spf-permissive dns.dmarc-missing dns.dmarc-policy-none dns.zone-transfer dns.dangling-cname dns.dnssec-missing dns.open-resolver mail.starttls-missing`)
 
 func TestCatalogShips(t *testing.T) {
-	r, errs := Registry("../../../templates")
+	r, errs := Registry("../template/builtin")
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

@@ -166,7 +166,7 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestShippedTemplatesLint(t *testing.T) {
-	ts, errs := LoadDir("../../../templates")
+	ts, errs := LoadDir("builtin")
 	if len(errs) > 0 || len(ts) == 0 {
 		t.Fatalf("shipped templates: %d ok, errors %v", len(ts), errs)
 	}
