@@ -9,7 +9,7 @@ import (
 // Every check that ships is a kind of the finding catalog, with the same
 // texts, reported by scans; the other sources' kinds are there beside them.
 func TestChecksInCatalog(t *testing.T) {
-	r, errs := Registry("../../../templates")
+	r, errs := Registry("../template/builtin")
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
