@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// BenchmarkImport imports the real KEV catalog and the 47 NVD records into
-// a fresh snapshot directory, as `rampart vulndb import` does.
+// BenchmarkImport imports the sample KEV catalog and NVD records of
+// testdata into a fresh snapshot directory, as `rampart vulndb import` does.
 func BenchmarkImport(b *testing.B) {
 	files := append(nvdFiles(b), kevFile(b))
 	records := 0
@@ -41,7 +41,7 @@ func BenchmarkReimport(b *testing.B) {
 	}
 }
 
-// BenchmarkLoad loads the snapshot of the shared samples.
+// BenchmarkLoad loads the snapshot of the samples in testdata.
 func BenchmarkLoad(b *testing.B) {
 	dir := b.TempDir()
 	if _, err := Import(dir, append(nvdFiles(b), kevFile(b))...); err != nil {

@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// TestMatchSharedSamples asserts matches against the real NVD records; the
+// TestMatchSamples asserts matches against the real NVD records; the
 // ranges quoted are the records' own.
-func TestMatchSharedSamples(t *testing.T) {
+func TestMatchSamples(t *testing.T) {
 	db := sampleDB(t)
 	tests := []struct {
 		cpe      string

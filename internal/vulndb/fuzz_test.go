@@ -13,7 +13,7 @@ import (
 
 func FuzzReadNVD(f *testing.F) {
 	for _, name := range []string{"CVE-2021-41773.json", "CVE-2017-7269.json"} {
-		data, err := os.ReadFile(filepath.Join("testdata", name))
+		data, err := os.ReadFile(filepath.Join("testdata", "nvd", name))
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -6,37 +6,30 @@ import (
 	"testing"
 )
 
-// sharedData returns the directory of the shared real samples
-// (../shared/data seen from the repository root). It skips the test when
-// they are absent, and fails it under CI.
-func sharedData(tb testing.TB) string {
-	tb.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "data")
-	if _, err := os.Stat(filepath.Join(dir, "nvd")); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("shared samples missing at %s: %v", dir, err)
-		}
-		tb.Skipf("shared samples not found at %s (%v); they live beside the repository", dir, err)
-	}
-	return dir
-}
+// The real records in testdata (see testdata/README.md): the NVD records
+// the tests quote, and the KEV catalog trimmed to its three newest entries
+// and those of these CVEs.
+const (
+	sampleCVEs       = 14
+	sampleKEV        = 10
+	sampleKEVVersion = "2025.08.25"
+)
 
-// nvdFiles lists the shared NVD records.
+// nvdFiles lists the NVD records in testdata/nvd.
 func nvdFiles(tb testing.TB) []string {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join(sharedData(tb), "nvd", "CVE-*.json"))
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("no NVD samples: %v", err)
+	files, err := filepath.Glob(filepath.Join("testdata", "nvd", "CVE-*.json"))
+	if err != nil || len(files) != sampleCVEs {
+		tb.Fatalf("NVD samples: %d files, want %d: %v", len(files), sampleCVEs, err)
 	}
 	return files
 }
 
-func kevFile(tb testing.TB) string {
-	return filepath.Join(sharedData(tb), "kev", "known_exploited_vulnerabilities.json")
-}
+// kevFile is the trimmed KEV catalog.
+func kevFile(tb testing.TB) string { return filepath.Join("testdata", "kev_sample.json") }
 
-// sampleDB builds a DB from every shared NVD record, the KEV catalog and
-// the EPSS sample.
+// sampleDB builds a DB from every NVD record, the KEV catalog and the EPSS
+// sample in testdata.
 func sampleDB(tb testing.TB) *DB {
 	tb.Helper()
 	db := NewDB()

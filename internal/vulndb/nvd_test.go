@@ -23,7 +23,7 @@ func readAllNVD(t *testing.T, data []byte) ([]*CVE, []*RecordError, error) {
 	return got, bad, err
 }
 
-func TestReadNVDSharedSamples(t *testing.T) {
+func TestReadNVDSamples(t *testing.T) {
 	for _, f := range nvdFiles(t) {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -44,7 +44,7 @@ func TestReadNVDSharedSamples(t *testing.T) {
 }
 
 func TestReadNVDFields(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "CVE-2021-41773.json"))
+	data, err := os.ReadFile(filepath.Join("testdata", "nvd", "CVE-2021-41773.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,11 +76,11 @@ func TestReadNVDFields(t *testing.T) {
 // TestReadNVDShapes reads the same records as a single object, a wrapped
 // element, an API response, an array, and gzip'd.
 func TestReadNVDShapes(t *testing.T) {
-	a, err := os.ReadFile(filepath.Join("testdata", "CVE-2021-41773.json"))
+	a, err := os.ReadFile(filepath.Join("testdata", "nvd", "CVE-2021-41773.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join("testdata", "CVE-2017-7269.json"))
+	b, err := os.ReadFile(filepath.Join("testdata", "nvd", "CVE-2017-7269.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

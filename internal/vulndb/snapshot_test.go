@@ -16,11 +16,11 @@ func TestImportLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sum.Changed || sum.Added != 47+1404+5 || sum.Rejected != 0 || len(sum.Files) != len(files) {
+	if !sum.Changed || sum.Added != sampleCVEs+sampleKEV+5 || sum.Rejected != 0 || len(sum.Files) != len(files) {
 		t.Errorf("summary: changed %v added %d rejected %d files %d", sum.Changed, sum.Added, sum.Rejected, len(sum.Files))
 	}
 	m := sum.Manifest
-	if m.CVEs != 47 || m.KEV != 1404 || m.EPSS != 5 || m.KEVCatalog != "2025.08.25" || m.Generation != 1 ||
+	if m.CVEs != sampleCVEs || m.KEV != sampleKEV || m.EPSS != 5 || m.KEVCatalog != sampleKEVVersion || m.Generation != 1 ||
 		m.NewestModified.IsZero() || m.EPSSDate.IsZero() || len(m.Sources) != len(files) {
 		t.Errorf("manifest = %+v", m)
 	}
@@ -31,7 +31,7 @@ func TestImportLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum2.Changed || sum2.Added != 0 || sum2.Updated != 0 || sum2.Unchanged != 47+1404+5 {
+	if sum2.Changed || sum2.Added != 0 || sum2.Updated != 0 || sum2.Unchanged != sampleCVEs+sampleKEV+5 {
 		t.Errorf("re-import: %+v", sum2)
 	}
 	manifest2, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
@@ -43,7 +43,7 @@ func TestImportLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := db.Stats(); s.CVEs != 47 || s.KEV != 1404 || s.EPSS != 5 {
+	if s := db.Stats(); s.CVEs != sampleCVEs || s.KEV != sampleKEV || s.EPSS != 5 {
 		t.Errorf("loaded %+v", s)
 	}
 	if db.Info().Generation != 1 {
