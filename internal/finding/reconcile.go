@@ -182,7 +182,9 @@ type coverKey struct {
 //     (DueFrom); the policy alone changing moves no due date.
 //   - Old news changes nothing: a seen finding last seen after b.At, or
 //     fixed at or after b.At, is left alone; a finding is fixed only if
-//     it was last seen before b.At.
+//     it was last seen before b.At. Nor does the same report twice: a
+//     finding whose last report is b.JobID (a re-imported file, another
+//     part of the same job's results) is left alone.
 //   - A seen finding whose verification was requested at or before b.At
 //     has the request cleared (the rescan answered); if it is still seen
 //     the history says so, with the evidence.
@@ -215,6 +217,9 @@ func Reconcile(b Batch, seen []Finding, existing map[string]Finding, now time.Ti
 		}
 		if b.At.Before(cur.LastSeen) || (cur.State == StateFixed && cur.FixedAt != nil && !b.At.After(*cur.FixedAt)) {
 			continue // older than what is stored
+		}
+		if b.JobID != "" && cur.LastJobID == b.JobID {
+			continue // this very report was applied already (a re-import, another chunk of the job)
 		}
 		next, err := Next(cur.State, Transition{Action: ActionSeen, At: b.At, By: actor})
 		if err != nil {
@@ -279,7 +284,8 @@ func Reconcile(b Batch, seen []Finding, existing map[string]Finding, now time.Ti
 	}
 	candidates := slices.SortedFunc(maps.Values(existing), func(x, y Finding) int { return cmp.Compare(x.ID, y.ID) })
 	for _, cur := range candidates {
-		if !cur.State.Active() || seenKey[cur.Key] || sourceOf(cur) != b.Source || cur.SourceRef != b.Ref || !b.At.After(cur.LastSeen) {
+		if !cur.State.Active() || seenKey[cur.Key] || sourceOf(cur) != b.Source || cur.SourceRef != b.Ref || !b.At.After(cur.LastSeen) ||
+			(b.JobID != "" && cur.LastJobID == b.JobID) {
 			continue
 		}
 		t := strings.ToLower(cur.Target)

@@ -153,6 +153,19 @@ func TestReconcile(t *testing.T) {
 			},
 		},
 		{
+			name:  "the same report applied again (a re-import) changes nothing, even later",
+			batch: Batch{Source: SourceImport, Ref: "nmap", JobID: "import-1", At: at, Policy: DefaultPolicy, Covered: []Coverage{{AssetID: 1, Target: "127.0.0.1", All: true}},
+				Seen: []Finding{seenOf("import.nmap.x", "127.0.0.1", High)}},
+			existing: func() []Finding {
+				seen := stored(1, "import.nmap.x", "127.0.0.1", StateOpen, t0)
+				seen.Source, seen.SourceRef, seen.LastJobID = SourceImport, "nmap", "import-1"
+				seen.Key = KeyOf(SourceImport, "nmap", 1, "import.nmap.x", "127.0.0.1", "")
+				gone := stored(2, "import.nmap.y", "127.0.0.1", StateOpen, t0) // reported by another part of the same report
+				gone.Source, gone.SourceRef, gone.LastJobID = SourceImport, "nmap", "import-1"
+				return []Finding{seen, gone}
+			}(),
+		},
+		{
 			name:  "a feed fixes nothing by coverage",
 			batch: Batch{Source: SourceIntel, Ref: "urlhaus", At: at, Policy: DefaultPolicy, Covered: []Coverage{{AssetID: 1, Target: "127.0.0.1:443", All: true}}},
 			existing: func() []Finding {
