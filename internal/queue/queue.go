@@ -84,6 +84,24 @@ type Queue interface {
 	Close() error
 }
 
+// Outgoing is one message to publish, for BatchPublisher.
+type Outgoing struct {
+	Subject string
+	Data    []byte
+	MsgID   string // as Publish's msgID: empty means no dedup
+	Header  map[string]string
+}
+
+// BatchPublisher is a Queue that can publish many messages at once, for
+// throughput (the event relay). It is optional: callers fall back to
+// Publish one message at a time.
+type BatchPublisher interface {
+	// PublishBatch stores every message, in order, before returning nil.
+	// On error any prefix of msgs may have been stored; publishing the
+	// same messages again is safe when they carry message IDs.
+	PublishBatch(ctx context.Context, msgs []Outgoing) error
+}
+
 // Consumer is a running subscription.
 type Consumer interface {
 	// Stop ends delivery and waits for running handlers to return.
