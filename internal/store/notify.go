@@ -364,3 +364,37 @@ type Notifications interface {
 	// returns false (another notifier did it).
 	RecordEscalation(ctx context.Context, steps []EscalationStep, ds []*Delivery) (bool, error)
 }
+
+// QueuedAlert is one alert-worthy finding change waiting, for one
+// recipient, for that recipient's batch to go out.
+type QueuedAlert struct {
+	ID        int64         `json:"id"`
+	Recipient string        `json:"recipient"` // "contact:12", "webhook:3"
+	OrgID     int64         `json:"org_id"`    // the recipient's organization
+	EventID   string        `json:"event_id"`  // Change.EventID(): queuing the same event twice stores it once
+	Change    FindingChange `json:"change"`
+	QueuedAt  time.Time     `json:"queued_at"` // the notifier's clock
+}
+
+// AlertQueue keeps the notifier's alert batches in the database, so an
+// event acknowledged on the queue is never lost to a crash before its
+// alert goes out. The platform's own (no tenancy).
+type AlertQueue interface {
+	// QueueAlerts stores alerts in one transaction and returns how many
+	// were new: an alert whose (Recipient, EventID) is stored already,
+	// waiting or sent, is skipped.
+	QueueAlerts(ctx context.Context, alerts []QueuedAlert) (int, error)
+	// DueAlerts returns the waiting alerts of every recipient whose oldest
+	// waiting alert was queued at or before firstBefore, ordered by
+	// recipient, then ID.
+	DueAlerts(ctx context.Context, firstBefore time.Time) ([]QueuedAlert, error)
+	// SendAlerts marks the alerts ids sent at now and enqueues ds (none:
+	// the recipient is gone and the alerts are dropped) in one
+	// transaction, unless one of them is no longer waiting (another
+	// notifier sent it): then it stores nothing and returns false.
+	SendAlerts(ctx context.Context, ids []int64, ds []*Delivery, now time.Time) (bool, error)
+	// PruneAlerts deletes alerts sent before before, and returns how
+	// many. Keep them as long as the events stream keeps events, so a
+	// redelivered event still finds its alert sent.
+	PruneAlerts(ctx context.Context, before time.Time) (int, error)
+}

@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Scans", testScans},
 		{"Findings", testFindings},
 		{"Notify", testNotify},
+		{"AlertQueue", testAlertQueue},
+		{"Deadlines", testDeadlines},
 		{"Dashboard", testDashboard},
 		{"Assessments", testAssessments},
 	}
