@@ -1,32 +1,25 @@
 package cli
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// sharedData finds ../shared/data beside the repository.
-func sharedData(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "data")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared data missing in CI: %v", err)
-		}
-		t.Skipf("shared data not found at %s", dir)
-	}
-	return dir
-}
+// vulndbSamples is where the vulnerability database's own tests keep their
+// real records: 14 NVD records and the KEV catalog trimmed to 10 entries.
+var vulndbSamples = filepath.Join("..", "vulndb", "testdata")
 
 func TestVulnDBImportCommand(t *testing.T) {
-	shared := sharedData(t)
 	data := filepath.Join(t.TempDir(), "data")
-	nvd, _ := filepath.Glob(filepath.Join(shared, "nvd", "*.json"))
-	args := append([]string{"vulndb", "import", "--data", data, filepath.Join(shared, "kev", "known_exploited_vulnerabilities.json")}, nvd...)
+	nvd, err := filepath.Glob(filepath.Join(vulndbSamples, "nvd", "CVE-*.json"))
+	if err != nil || len(nvd) != 14 {
+		t.Fatalf("NVD samples: %d files, %v", len(nvd), err)
+	}
+	args := append([]string{"vulndb", "import", "--data", data, filepath.Join(vulndbSamples, "kev_sample.json")}, nvd...)
 	r := must(t, runCLI(t, nil, "", args...))
-	if !strings.Contains(r.stdout, "1404 records") || !strings.Contains(r.stdout, "vulnerability database in") {
+	if !strings.Contains(r.stdout, "kev_sample.json (kev): 10 records, 10 added") || !strings.Contains(r.stdout, "CVE-2021-41773.json (nvd): 1 records, 1 added") ||
+		!strings.Contains(r.stdout, "vulnerability database in") {
 		t.Fatalf("import: %s", r.stdout)
 	}
 	r = must(t, runCLI(t, nil, "", args...))
