@@ -17,6 +17,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/api"
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/findings"
 	"github.com/rampart-cert/rampart/internal/check/all"
 	"github.com/rampart-cert/rampart/internal/queue/natsq"
 	"github.com/rampart-cert/rampart/internal/scan"
@@ -59,11 +60,12 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { q.Close() })
 	sched := scan.NewScheduler(st, q, guard, nil, scan.SchedulerConfig{Region: "default", Logger: log})
 	reg, _ := all.Registry("")
-	cat, err := assess.NewCatalog("", reg)
+	cat, err := assess.NewCatalog("", reg.Catalog())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := api.New(api.Deps{Store: st, Guard: guard, Queue: q, Scheduler: sched, Logger: log, Version: "test", Checks: reg,
+	svc := findings.New(findings.Deps{Store: st, Scheduler: sched, Scope: guard, Logger: log})
+	srv := api.New(api.Deps{Store: st, Guard: guard, Queue: q, Findings: svc, Logger: log, Version: "test", Catalog: reg.Catalog(),
 		Assess:      &assess.Service{Store: st, Frameworks: cat},
 		ScannerInfo: api.ScannerInfo{Operator: "VNCERT/CC", Contact: "scanner@vncert.vn", UserAgent: "Rampart-Scanner/test"}})
 	hs := httptest.NewServer(srv.Handler())

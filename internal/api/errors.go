@@ -8,6 +8,8 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/findings"
 	"github.com/rampart-cert/rampart/internal/org"
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
@@ -84,15 +86,17 @@ func classify(err error) Error {
 		return Error{Code: CodeTooLarge, Message: "request body too large"}
 	case errors.Is(err, asset.ErrOutOfScope):
 		return Error{Code: CodeOutOfScope, Message: err.Error()}
-	case errors.Is(err, scope.ErrNotReady):
+	case errors.Is(err, scope.ErrNotReady), errors.Is(err, findings.ErrNoScanner):
 		return Error{Code: CodeUnavailable, Message: err.Error()}
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, org.ErrNotFound), errors.Is(err, asset.ErrNotFound):
 		return Error{Code: CodeNotFound, Message: "not found"}
 	case errors.Is(err, store.ErrForbidden), errors.Is(err, auth.ErrForbidden):
 		return Error{Code: CodeForbidden, Message: err.Error()}
-	case errors.Is(err, store.ErrConflict):
+	case errors.Is(err, store.ErrConflict), errors.Is(err, finding.ErrTransition):
 		return Error{Code: CodeConflict, Message: err.Error()}
-	case errors.Is(err, store.ErrInvalid), errors.Is(err, asset.ErrInvalid), errors.Is(err, org.ErrInvalid), errors.Is(err, auth.ErrInvalid):
+	case errors.Is(err, findings.ErrBadRequest):
+		return Error{Code: CodeBadRequest, Message: err.Error()}
+	case errors.Is(err, store.ErrInvalid), errors.Is(err, finding.ErrInvalid), errors.Is(err, asset.ErrInvalid), errors.Is(err, org.ErrInvalid), errors.Is(err, auth.ErrInvalid):
 		return Error{Code: CodeInvalid, Message: err.Error()}
 	case errors.Is(err, auth.ErrThrottled):
 		return Error{Code: CodeThrottled, Message: err.Error()}

@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/auth"
@@ -130,51 +128,16 @@ func (s *Server) transitionFinding(w http.ResponseWriter, r *http.Request, p aut
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	t := finding.Transition{Action: req.Action, Reason: strings.TrimSpace(req.Reason), Approve: strings.TrimSpace(req.Approver),
-		By: p.Name, ByRole: string(p.Role), At: s.Now()}
+	t := finding.Transition{Action: req.Action, Reason: req.Reason, Approve: req.Approver, At: s.Now()}
 	if req.Until != nil {
 		t.Until = req.Until.UTC()
 	}
-	switch req.Action {
-	case finding.ActionSeen, finding.ActionNotSeen, finding.ActionExpire:
-		return errf(CodeInvalid, "action "+string(req.Action)+" is the scanner's own")
-	}
-	f, err := s.Store.TransitionFinding(r.Context(), p, id, t)
+	f, err := s.Findings.Transition(r.Context(), p, id, t)
 	if err != nil {
 		return err
-	}
-	if req.Action == finding.ActionRequestVerify {
-		if err := s.verify(r, p, f); err != nil {
-			return err
-		}
 	}
 	writeJSON(w, 200, f)
 	return nil
-}
-
-// verify queues a rescan of the finding's asset ("I fixed it").
-func (s *Server) verify(r *http.Request, p auth.Principal, f store.Finding) error {
-	if s.Scheduler == nil {
-		return errf(CodeUnavailable, "scanning is not enabled on this server")
-	}
-	a, err := s.Store.GetAsset(r.Context(), auth.SystemPrincipal, f.AssetID)
-	if err != nil {
-		return err
-	}
-	pol, err := s.Store.GetScanPolicy(r.Context(), auth.SystemPrincipal, a.OrgID)
-	if err != nil {
-		return err
-	}
-	j, err := s.Scheduler.Job(a, pol, "verify", p.Name, s.Now())
-	if err != nil {
-		return err
-	}
-	// The person may triage but not necessarily edit assets: the platform
-	// queues the verification scan on their behalf.
-	if err := s.Store.CreateScanJob(r.Context(), auth.SystemPrincipal, &j); err != nil && !errors.Is(err, store.ErrConflict) {
-		return err
-	}
-	return s.Scheduler.Queue(r.Context(), &j)
 }
 
 func (s *Server) debt(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

@@ -5,8 +5,8 @@ import (
 	"html/template"
 	"net/http"
 
-	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/findings"
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
@@ -26,72 +26,16 @@ type scanRequested struct {
 	Items []store.ScanJob `json:"items"`
 }
 
-// maxOrgScan bounds how many jobs one "scan this organization" creates.
-const maxOrgScan = 10000
-
 func (s *Server) requestScan(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if s.Scheduler == nil {
-		return errf(CodeUnavailable, "scanning is not enabled on this server")
-	}
 	var req scanRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if (req.AssetID == 0) == (req.OrgID == 0) {
-		return errf(CodeBadRequest, "give exactly one of asset_id and org_id")
+	jobs, err := s.Findings.RequestScan(r.Context(), p, findings.ScanRequest{AssetID: req.AssetID, OrgID: req.OrgID})
+	if err != nil {
+		return err
 	}
-	if !p.Can(auth.PermWriteAssets) {
-		return errf(CodeForbidden, "your role may not request scans")
-	}
-	var assets []asset.Asset
-	if req.AssetID != 0 {
-		a, err := s.Store.GetAsset(r.Context(), p, req.AssetID)
-		if err != nil {
-			return err
-		}
-		assets = append(assets, a)
-	} else {
-		f := store.AssetFilter{OrgID: req.OrgID, PageRequest: store.PageRequest{Limit: store.MaxLimit}}
-		for {
-			page, err := s.Store.ListAssets(r.Context(), p, f)
-			if err != nil {
-				return err
-			}
-			assets = append(assets, page.Items...)
-			if page.Next == "" || len(assets) >= maxOrgScan {
-				break
-			}
-			f.After = page.Next
-		}
-		if len(assets) == 0 {
-			if _, err := s.Store.GetOrg(r.Context(), p, req.OrgID); err != nil {
-				return err
-			}
-		}
-	}
-	out := scanRequested{Items: []store.ScanJob{}}
-	now := s.Now()
-	for _, a := range assets {
-		if a.Kind == asset.KindASN {
-			continue
-		}
-		pol, err := s.Store.GetScanPolicy(r.Context(), p, a.OrgID)
-		if err != nil {
-			return err
-		}
-		j, err := s.Scheduler.Job(a, pol, "manual", p.Name, now)
-		if err != nil {
-			return err
-		}
-		if err := s.Store.CreateScanJob(r.Context(), p, &j); err != nil {
-			return err
-		}
-		if err := s.Scheduler.Queue(r.Context(), &j); err != nil {
-			return err
-		}
-		out.Items = append(out.Items, j)
-	}
-	writeJSON(w, 202, out)
+	writeJSON(w, 202, scanRequested{Items: jobs})
 	return nil
 }
 

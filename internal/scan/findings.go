@@ -12,21 +12,21 @@ import (
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
-// FindingStore is where the ingester records check results.
-type FindingStore interface {
-	RecordFindings(ctx context.Context, b store.FindingBatch) ([]store.FindingChange, error)
+// Recorder records what a source saw: the findings service.
+type Recorder interface {
+	Record(ctx context.Context, b finding.Batch) ([]finding.Change, error)
 }
 
 // FindingsHook returns an Ingester.After that turns a portscan result's
-// check results into findings: each result becomes a finding of the asset
-// that owns its address (the job's asset otherwise), and each completed
-// check on a target covers that target, so a problem it no longer sees is
-// fixed. onChange, when set, is told about new, reopened and fixed
-// findings (the notifier).
+// check results into one batch for the findings service: each result
+// becomes a finding of the asset that owns its address (the job's asset
+// otherwise), and each completed check on a target covers that target, so
+// a problem it no longer sees is fixed. The service's store writes each
+// change's event to the outbox; the notifier hears of it from the queue.
 //
 // A service that closed takes every check's findings with it: allChecks
 // (the IDs of every check the platform runs) cover its "ip:port".
-func FindingsHook(fs FindingStore, scope ScopeChecker, policy finding.Policy, allChecks []string, onChange func(context.Context, []store.FindingChange)) func(context.Context, store.ScanJob, scanjob.PortscanResult) error {
+func FindingsHook(rec Recorder, scope ScopeChecker, allChecks []string) func(context.Context, store.ScanJob, scanjob.PortscanResult) error {
 	return func(ctx context.Context, job store.ScanJob, r scanjob.PortscanResult) error {
 		owner := func(ip string) (org, asset int64) {
 			if ip != "" && scope != nil {
@@ -36,12 +36,12 @@ func FindingsHook(fs FindingStore, scope ScopeChecker, policy finding.Policy, al
 			}
 			return job.OrgID, job.AssetID
 		}
-		b := store.FindingBatch{JobID: job.ID, At: time.Now().UTC(), Policy: policy}
+		b := finding.Batch{Source: finding.SourceScan, JobID: job.ID, At: time.Now().UTC()}
 		for _, c := range r.Covered {
 			org, a := owner(c.IP)
 			checks := append([]string(nil), c.Checks...)
 			sort.Strings(checks)
-			b.Covered = append(b.Covered, store.Coverage{AssetID: a, OrgID: org, Target: c.Target, Checks: checks})
+			b.Covered = append(b.Covered, finding.Coverage{AssetID: a, OrgID: org, Target: c.Target, Checks: checks})
 		}
 		for _, svc := range r.ClosedNow {
 			ip := svc
@@ -49,7 +49,7 @@ func FindingsHook(fs FindingStore, scope ScopeChecker, policy finding.Policy, al
 				ip = ap.Addr().String()
 			}
 			org, a := owner(ip)
-			b.Covered = append(b.Covered, store.Coverage{AssetID: a, OrgID: org, Target: svc, Checks: allChecks})
+			b.Covered = append(b.Covered, finding.Coverage{AssetID: a, OrgID: org, Target: svc, Checks: allChecks})
 		}
 		for _, f := range r.Findings {
 			org, a := owner(f.IP)
@@ -62,7 +62,7 @@ func FindingsHook(fs FindingStore, scope ScopeChecker, policy finding.Policy, al
 			if cve == nil {
 				cve = []string{}
 			}
-			b.Seen = append(b.Seen, store.Finding{
+			b.Seen = append(b.Seen, finding.Finding{
 				Key: finding.Key(a, f.Check, f.Target, f.Subject), OrgID: org, AssetID: a,
 				Check: f.Check, Family: f.Family, Severity: sev, Target: f.Target, Subject: f.Subject,
 				Title: f.Title, Evidence: ev, CVE: cve, KEV: f.KEV,
@@ -71,13 +71,7 @@ func FindingsHook(fs FindingStore, scope ScopeChecker, policy finding.Policy, al
 		if len(b.Covered) == 0 && len(b.Seen) == 0 {
 			return nil
 		}
-		changes, err := fs.RecordFindings(ctx, b)
-		if err != nil {
-			return err
-		}
-		if onChange != nil && len(changes) > 0 {
-			onChange(ctx, changes)
-		}
-		return nil
+		_, err := rec.Record(ctx, b)
+		return err
 	}
 }

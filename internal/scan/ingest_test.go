@@ -12,6 +12,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/findings"
 	"github.com/rampart-cert/rampart/internal/org"
 	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scan/scanjob"
@@ -38,7 +39,7 @@ func TestIngestUnreachableFixesNothing(t *testing.T) {
 	guard := scope.New(st, time.Hour, log)
 	must(t, guard.Refresh(ctx))
 	in := scan.NewIngester(st, guard, log)
-	in.After = scan.FindingsHook(st, guard, finding.DefaultPolicy, []string{"svc.redis-unauthenticated"}, nil)
+	in.After = scan.FindingsHook(findings.New(findings.Deps{Store: st}), guard, []string{"svc.redis-unauthenticated"})
 
 	job := func(id string) {
 		j := store.ScanJob{ID: id, AssetID: a.ID, Type: scanjob.JobPortscan, Region: "default", Reason: "schedule"}

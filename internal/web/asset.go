@@ -34,7 +34,7 @@ func (s *Server) assetPage(w http.ResponseWriter, r *http.Request, c *reqCtx) er
 		return err
 	}
 	d := assetData{A: a, CanWrite: p.Can(auth.PermWriteAssets)}
-	d.CanScan = d.CanWrite && s.Scheduler != nil && a.Kind != asset.KindASN
+	d.CanScan = d.CanWrite && s.Findings.ScanningEnabled() && a.Kind != asset.KindASN
 	if d.Org, err = s.st.GetOrg(ctx, p, a.OrgID); err != nil {
 		return err
 	}

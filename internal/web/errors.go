@@ -8,6 +8,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/findings"
 	"github.com/rampart-cert/rampart/internal/org"
 	"github.com/rampart-cert/rampart/internal/store"
 	"github.com/rampart-cert/rampart/internal/transfer"
@@ -25,12 +26,14 @@ func classify(err error) *uiError {
 		return &uiError{status: http.StatusForbidden, key: "error.forbidden", cause: err}
 	case errors.Is(err, store.ErrConflict):
 		return &uiError{status: http.StatusConflict, key: "error.conflict", cause: err, detail: true}
+	case errors.Is(err, findings.ErrNoScanner):
+		return &uiError{status: http.StatusServiceUnavailable, key: "error.noscanner", cause: err}
 	case errors.Is(err, finding.ErrTransition):
 		return &uiError{status: http.StatusConflict, key: "error.transition", cause: err, detail: true}
 	case errors.As(err, &ie), errors.Is(err, store.ErrInvalid), errors.Is(err, asset.ErrInvalid),
 		errors.Is(err, org.ErrInvalid), errors.Is(err, finding.ErrInvalid), errors.Is(err, auth.ErrInvalid),
 		errors.Is(err, transfer.ErrFormat), errors.Is(err, asset.ErrOutOfScope),
-		errors.Is(err, assess.ErrUnknown), errors.Is(err, store.ErrInvalid):
+		errors.Is(err, assess.ErrUnknown), errors.Is(err, findings.ErrBadRequest):
 		return &uiError{status: http.StatusBadRequest, key: "error.invalid", cause: err, detail: true}
 	}
 	return &uiError{status: http.StatusInternalServerError, key: "error.internal", cause: err}

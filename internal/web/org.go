@@ -73,7 +73,7 @@ func (s *Server) orgPage(w http.ResponseWriter, r *http.Request, c *reqCtx) erro
 	if d.Contacts, err = s.st.ListContacts(ctx, p, id); err != nil {
 		return err
 	}
-	d.CanScan = s.Scheduler != nil && p.Can("assets:write")
+	d.CanScan = s.Findings.ScanningEnabled() && p.Can("assets:write")
 	d.CanAssess = s.Assess != nil && p.Can("assets:write")
 	v := s.newView(r, c, "org.title", "dash", d)
 	v.TitleArg = l.OrgName(o)
