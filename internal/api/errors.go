@@ -44,7 +44,9 @@ const (
 type Error struct {
 	Code    Code   `json:"code"`
 	Message string `json:"message"`
-	Line    int    `json:"line,omitempty"` // for import_failed
+	Line    int    `json:"line,omitempty"` // for import_failed: the first bad line
+	// Lines lists every refused line of a findings import.
+	Lines []findings.LineError `json:"lines,omitempty"`
 }
 
 type errorBody struct {
@@ -75,7 +77,14 @@ func classify(err error) Error {
 	var ie *store.ImportError
 	var le *transfer.LineError
 	var mbe *http.MaxBytesError
+	var fr *findings.ImportRefused
 	switch {
+	case errors.As(err, &fr):
+		e := Error{Code: CodeImportFailed, Message: fr.Error(), Lines: fr.Lines}
+		if len(fr.Lines) > 0 {
+			e.Line = fr.Lines[0].Line
+		}
+		return e
 	case errors.As(err, &ae):
 		return Error{Code: ae.code, Message: ae.msg, Line: ae.line}
 	case errors.As(err, &ie):

@@ -1,6 +1,10 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/rampart-cert/rampart/internal/findings"
+)
 
 // table is the whole API. Adding a route here registers it and documents it.
 func (s *Server) table() []route {
@@ -60,6 +64,10 @@ func (s *Server) table() []route {
 			summary: "Import organizations (and contacts, JSON) from CSV or JSON; all rows or none, idempotent",
 			query:   []param{{"format", "string", "csv or json (default: from Content-Type)"}},
 			bodyCT:  "text/csv", resp: importSummary{}, status: 200, h: s.importOrgs},
+		{method: "POST", path: "/api/v1/import/findings", op: "importFindings", tag: "findings",
+			summary: "Import a third-party tool's results (SARIF 2.1.0, Nuclei JSON lines, Nmap XML) as findings of their hosts' owners; every line in scope or nothing, idempotent",
+			query:   []param{{"tool", "string", "sarif, nuclei or nmap"}},
+			bodyCT:  "application/octet-stream", resp: findings.ImportReport{}, status: 200, h: s.importFindings},
 		{method: "GET", path: "/api/v1/export/assets", op: "exportAssets", tag: "assets",
 			summary: "Export the assets you see as CSV or JSON (the import format)",
 			query:   []param{{"format", "string", "csv (default) or json"}, {"org_id", "integer", "only this organization's subtree"}},

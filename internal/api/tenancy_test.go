@@ -152,6 +152,8 @@ func TestTenancyEveryRoute(t *testing.T) {
 		"POST /api/v1/import/assets": {{"POST", "/api/v1/import/assets", "org_code,kind,value\nBETA,domain,evil.beta.gov.vn\n"},
 			{"POST", "/api/v1/import/assets", []byte(`[{"org_code":"BETA-1","kind":"ipv4","value":"192.0.2.66"}]`)},
 			{"POST", "/api/v1/import/assets", "org_code,kind,value,criticality\nBETA,domain,beta.gov.vn,national\n"}},
+		"POST /api/v1/import/findings": {{"POST", "/api/v1/import/findings?tool=nuclei", `{"template-id":"x","info":{"severity":"high"},"host":"https://beta.gov.vn/"}` + "\n"},
+			{"POST", "/api/v1/import/findings?tool=nuclei", `{"template-id":"x","info":{"severity":"high"},"host":"198.51.100.5","ip":"198.51.100.5"}` + "\n"}},
 		"POST /api/v1/import/orgs": {{"POST", "/api/v1/import/orgs", "code,name,kind,parent_code\nEVIL,x,agency,BETA\n"},
 			{"POST", "/api/v1/import/orgs", "code,name,kind,parent_code\nBETA-1,pwned,agency,BETA\n"},
 			{"POST", "/api/v1/import/orgs", "code,name,kind,parent_code\nALFA-1,moved,agency,BETA\n"}},
