@@ -94,7 +94,7 @@ func main() {
 	}
 
 	reg, _ := all.Registry("")
-	srv, err := web.New(web.Deps{Store: st, Dashboard: st, Checks: reg, Version: "bench"})
+	srv, err := web.New(web.Deps{Store: st, Dashboard: st, Catalog: reg.Catalog(), Version: "bench"})
 	check(err)
 	h := srv.Handler()
 

@@ -309,8 +309,8 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return errf(CodeBadRequest, "lang must be vi or en")
 	}
 	opts := []report.Option{}
-	if s.Checks != nil {
-		opts = append(opts, report.WithChecks(s.Checks))
+	if s.Catalog != nil {
+		opts = append(opts, report.WithCatalog(s.Catalog))
 	}
 	if s.Assess != nil {
 		opts = append(opts, report.WithFrameworks(s.Assess.Frameworks))

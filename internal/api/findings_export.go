@@ -162,13 +162,12 @@ func (s *Server) sarif(fs []store.Finding) sarifLog {
 		if _, ok := rules[f.Check]; !ok {
 			r := sarifRule{ID: f.Check, ShortDescription: sarifText{f.Check}, FullDescription: sarifText{f.Check}, Help: sarifText{f.Check},
 				Properties: map[string]any{"security-severity": securitySeverity[f.Severity], "tags": []string{"security", f.Family}}}
-			if s.Checks != nil {
-				if c, ok := s.Checks.Get(f.Check); ok {
-					m := c.Meta()
-					r.ShortDescription = sarifText{m.Title.EN}
-					r.FullDescription = sarifText{m.Description.EN}
-					r.Help = sarifText{m.Remediation.EN}
-					r.Properties["security-severity"] = securitySeverity[m.Severity]
+			if k, ok := s.Catalog.Lookup(f.Check); ok {
+				r.ShortDescription = sarifText{k.Title.EN}
+				r.FullDescription = sarifText{k.Description.EN}
+				r.Help = sarifText{k.Remediation.EN}
+				if k.ID == f.Check { // a prefix kind's severity is only a default
+					r.Properties["security-severity"] = securitySeverity[k.Severity]
 				}
 			}
 			rules[f.Check] = r

@@ -28,7 +28,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
-	"github.com/rampart-cert/rampart/internal/check"
+	"github.com/rampart-cert/rampart/internal/finding/catalog"
 	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
@@ -61,8 +61,9 @@ type Deps struct {
 	Scheduler *scan.Scheduler
 	// Assess runs assessment campaigns and questionnaires; nil disables them.
 	Assess *assess.Service
-	// Checks names and describes checks in exports (optional).
-	Checks *check.Registry
+	// Catalog names and describes finding kinds in exports and reports
+	// (optional).
+	Catalog *catalog.Catalog
 	// ScannerInfo fills the public /scanner page.
 	ScannerInfo ScannerInfo
 	// TrustProxy takes the client address from X-Forwarded-For (only

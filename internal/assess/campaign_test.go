@@ -64,7 +64,7 @@ func TestCampaignEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "e2e.yaml", e2eFramework)
 	reg, _ := all.Registry("")
-	cat, err := NewCatalog(dir, reg)
+	cat, err := NewCatalog(dir, reg.Catalog())
 	if err != nil {
 		t.Fatal(err)
 	}

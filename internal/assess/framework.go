@@ -16,7 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/rampart-cert/rampart/internal/check"
+	"github.com/rampart-cert/rampart/internal/finding/catalog"
 )
 
 //go:embed frameworks/*.yaml
@@ -30,11 +30,11 @@ var (
 
 // Framework is a set of controls an organization assesses itself against.
 type Framework struct {
-	ID          string     `yaml:"id" json:"id"`
-	Version     string     `yaml:"version" json:"version"`
-	Title       check.Text `yaml:"title" json:"title"`
-	Description check.Text `yaml:"description" json:"description"`
-	Controls    []Control  `yaml:"controls" json:"controls"`
+	ID          string       `yaml:"id" json:"id"`
+	Version     string       `yaml:"version" json:"version"`
+	Title       catalog.Text `yaml:"title" json:"title"`
+	Description catalog.Text `yaml:"description" json:"description"`
+	Controls    []Control    `yaml:"controls" json:"controls"`
 	// File is where the framework was read from ("builtin:baseline.yaml"
 	// for the shipped ones).
 	File string `yaml:"-" json:"file"`
@@ -42,16 +42,17 @@ type Framework struct {
 
 // Control is one requirement.
 type Control struct {
-	ID       string     `yaml:"id" json:"id"`
-	Group    check.Text `yaml:"group" json:"group"`
-	Title    check.Text `yaml:"title" json:"title"`
-	Guidance check.Text `yaml:"guidance" json:"guidance"`
+	ID       string       `yaml:"id" json:"id"`
+	Group    catalog.Text `yaml:"group" json:"group"`
+	Title    catalog.Text `yaml:"title" json:"title"`
+	Guidance catalog.Text `yaml:"guidance" json:"guidance"`
 	// Levels are the security levels (1-5) of information systems the
 	// control applies to.
 	Levels []int `yaml:"levels" json:"levels"`
-	// Checks and Families name the automatic checks whose open findings
-	// are evidence against the control. A control with neither is answered
-	// by the organization alone.
+	// Checks and Families name the automatic checks (finding kinds and
+	// their families, of any source) whose open findings are evidence
+	// against the control. A control with neither is answered by the
+	// organization alone.
 	Checks     []string `yaml:"checks" json:"checks,omitempty"`
 	Families   []string `yaml:"families" json:"families,omitempty"`
 	References []string `yaml:"references" json:"references,omitempty"`
@@ -170,9 +171,10 @@ func LoadFrameworks(dir string) ([]*Framework, error) {
 }
 
 // NewCatalog loads the built-in frameworks and those of dir (none when dir
-// is empty), validates each against reg (check IDs and families must exist;
-// nil skips that) and refuses two frameworks with one ID.
-func NewCatalog(dir string, reg *check.Registry) (*Catalog, error) {
+// is empty), validates each against kinds (the finding kinds and families
+// controls name must exist; nil skips that) and refuses two frameworks
+// with one ID.
+func NewCatalog(dir string, kinds *catalog.Catalog) (*Catalog, error) {
 	fws, err := Builtin()
 	if err != nil {
 		return nil, err
@@ -186,7 +188,7 @@ func NewCatalog(dir string, reg *check.Registry) (*Catalog, error) {
 	}
 	c := &Catalog{byID: map[string]*Framework{}}
 	for _, f := range fws {
-		if err := f.Validate(reg); err != nil {
+		if err := f.Validate(kinds); err != nil {
 			return nil, err
 		}
 		if prev, dup := c.byID[f.ID]; dup {
@@ -225,8 +227,8 @@ func ParseFramework(name string, data []byte) (*Framework, error) {
 }
 
 // Validate checks f: its ID, both languages everywhere, unique control
-// IDs, levels 1-5, and with reg the referenced checks and families.
-func (f *Framework) Validate(reg *check.Registry) error {
+// IDs, levels 1-5, and with kinds the referenced checks and families.
+func (f *Framework) Validate(kinds *catalog.Catalog) error {
 	at := func(line int, format string, args ...any) error {
 		where := f.File
 		if line > 0 {
@@ -242,13 +244,6 @@ func (f *Framework) Validate(reg *check.Registry) error {
 	}
 	if len(f.Controls) == 0 {
 		return at(0, "no controls")
-	}
-	var families map[string]bool
-	if reg != nil {
-		families = map[string]bool{}
-		for _, c := range reg.All() {
-			families[c.Meta().Family] = true
-		}
 	}
 	seen := map[string]int{}
 	for _, c := range f.Controls {
@@ -273,15 +268,12 @@ func (f *Framework) Validate(reg *check.Registry) error {
 			}
 		}
 		for _, id := range c.Checks {
-			if reg == nil {
-				continue
-			}
-			if _, ok := reg.Get(id); !ok {
+			if _, ok := kinds.Get(id); kinds != nil && !ok {
 				return at(c.Line, "control %s: unknown check %s", c.ID, id)
 			}
 		}
 		for _, fam := range c.Families {
-			if families != nil && !families[fam] {
+			if kinds != nil && !kinds.HasFamily(fam) {
 				return at(c.Line, "control %s: unknown check family %s", c.ID, fam)
 			}
 		}

@@ -15,7 +15,7 @@ func TestBaselineValidatesAgainstCatalog(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	c, err := NewCatalog("", reg)
+	c, err := NewCatalog("", reg.Catalog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestLoadFrameworksBesideBaseline(t *testing.T) {
 	write(t, dir, "national.yaml", national)
 	write(t, dir, "README.txt", "not a framework")
 	reg, _ := all.Registry("")
-	c, err := NewCatalog(dir, reg)
+	c, err := NewCatalog(dir, reg.Catalog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestLoadFrameworksBesideBaseline(t *testing.T) {
 		t.Fatalf("national = %+v", f)
 	}
 	write(t, dir, "again.yml", strings.Replace(national, "vn-national", "baseline", 1))
-	if _, err := NewCatalog(dir, reg); err == nil || !strings.Contains(err.Error(), "already defined") {
+	if _, err := NewCatalog(dir, reg.Catalog()); err == nil || !strings.Contains(err.Error(), "already defined") {
 		t.Fatalf("duplicate framework ID: %v", err)
 	}
 }
@@ -118,7 +118,7 @@ func TestFrameworkErrors(t *testing.T) {
 	for _, c := range cases {
 		f, err := ParseFramework("f.yaml", []byte(c.yaml))
 		if err == nil {
-			err = f.Validate(reg)
+			err = f.Validate(reg.Catalog())
 		}
 		if err == nil || !errors.Is(err, ErrFramework) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want %q", c.name, err, c.want)

@@ -24,7 +24,7 @@ func newNotifier(c config.Config, st store.Store, cats catalogs, log *slog.Logge
 	o := notify.Options{Logger: log, ConsoleURL: c.PublicURL, HTTPClient: webhookClient()}
 	// Weekly digests (and Monday's daily one) carry the organization's
 	// report as a PDF.
-	o.Reports = notify.ReportPDFs(st, report.WithChecks(cats.Checks), report.WithFrameworks(cats.Frameworks))
+	o.Reports = notify.ReportPDFs(st, report.WithCatalog(cats.Kinds), report.WithFrameworks(cats.Frameworks))
 	if c.SMTP != "" {
 		so, err := notify.ParseSMTPURL(c.SMTP)
 		if err != nil {

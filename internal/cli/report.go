@@ -64,7 +64,7 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := report.Build(ctx, st, p, root, time.Now(), report.WithChecks(cats.Checks), report.WithFrameworks(cats.Frameworks))
+	r, err := report.Build(ctx, st, p, root, time.Now(), report.WithCatalog(cats.Kinds), report.WithFrameworks(cats.Frameworks))
 	if err != nil {
 		return err
 	}

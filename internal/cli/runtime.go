@@ -16,6 +16,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/check/vuln"
 	"github.com/rampart-cert/rampart/internal/check/website"
 	"github.com/rampart-cert/rampart/internal/config"
+	"github.com/rampart-cert/rampart/internal/finding/catalog"
 	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
 	"github.com/rampart-cert/rampart/internal/target"
 	"github.com/rampart-cert/rampart/internal/vulndb"
@@ -72,10 +73,12 @@ func frameworksDir(c config.Config) string {
 	return dir
 }
 
-// catalogs are the check registry (built-in checks and templates) and the
-// control frameworks, loaded once per process.
+// catalogs are the check registry (built-in checks and templates), the
+// finding catalog (every check's kind and those of the other sources) and
+// the control frameworks, loaded once per process.
 type catalogs struct {
 	Checks     *check.Registry
+	Kinds      *catalog.Catalog
 	Frameworks *assess.Catalog
 }
 
@@ -88,11 +91,11 @@ func loadCatalogs(c config.Config, log *slog.Logger) (catalogs, error) {
 	for _, e := range errs {
 		log.Warn("template not loaded", "err", e)
 	}
-	fw, err := assess.NewCatalog(frameworksDir(c), checks)
+	fw, err := assess.NewCatalog(frameworksDir(c), checks.Catalog())
 	if err != nil {
 		return catalogs{}, err
 	}
-	return catalogs{Checks: checks, Frameworks: fw}, nil
+	return catalogs{Checks: checks, Kinds: checks.Catalog(), Frameworks: fw}, nil
 }
 
 // checkIDs lists every check ID of a registry.

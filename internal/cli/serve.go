@@ -122,14 +122,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	checkReg := cats.Checks
 	assessSvc := &assess.Service{Store: st, Frameworks: cats.Frameworks, Reminders: notifier}
-	srv := api.New(api.Deps{Assess: assessSvc, Store: st, Guard: guard, Queue: q, Scheduler: sched, Logger: log, Registry: reg, Version: Version, Checks: checkReg,
+	srv := api.New(api.Deps{Assess: assessSvc, Store: st, Guard: guard, Queue: q, Scheduler: sched, Logger: log, Registry: reg, Version: Version, Catalog: cats.Kinds,
 		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
 
 	handler := srv.Handler()
 	{
-		console, err := web.New(web.Deps{Store: st, Dashboard: st, Guard: guard, Scheduler: sched, Queue: q, Checks: checkReg, Assess: assessSvc,
+		console, err := web.New(web.Deps{Store: st, Dashboard: st, Guard: guard, Scheduler: sched, Queue: q, Catalog: cats.Kinds, Assess: assessSvc,
 			Logger: log, Version: Version, SecureCookies: strings.HasPrefix(c.PublicURL, "https://")})
 		if err != nil {
 			return err

@@ -13,7 +13,7 @@ import (
 // ReportPDFs is the ReportSource of package report: report.Build of the
 // organization's subtree as the platform sees it (auth.SystemPrincipal,
 // so peers are ranked against the whole constituency), with opts
-// (report.WithChecks for the problems' bilingual titles,
+// (report.WithCatalog for the problems' bilingual titles,
 // report.WithFrameworks for campaign syntheses), rendered as PDF.
 func ReportPDFs(st report.Source, opts ...report.Option) ReportSource {
 	return reportPDFs{st: st, opts: opts}

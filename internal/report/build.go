@@ -12,8 +12,8 @@ import (
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
-	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/finding/catalog"
 	"github.com/rampart-cert/rampart/internal/org"
 	"github.com/rampart-cert/rampart/internal/store"
 )
@@ -75,7 +75,7 @@ type SeverityRow struct {
 // Problem is one check across the report's scope.
 type Problem struct {
 	Check    string           `json:"check"`
-	Title    check.Text       `json:"title"`
+	Title    catalog.Text     `json:"title"`
 	Severity finding.Severity `json:"severity"` // the worst seen
 	Findings int              `json:"findings"`
 	Orgs     int              `json:"orgs"`
@@ -123,12 +123,13 @@ type Report struct {
 type Option func(*options)
 
 type options struct {
-	checks     *check.Registry
+	kinds      *catalog.Catalog
 	frameworks *assess.Catalog
 }
 
-// WithChecks gives problems their bilingual titles from the check catalog.
-func WithChecks(r *check.Registry) Option { return func(o *options) { o.checks = r } }
+// WithCatalog gives problems their bilingual titles from the finding
+// catalog.
+func WithCatalog(c *catalog.Catalog) Option { return func(o *options) { o.kinds = c } }
 
 // WithFrameworks includes the syntheses of the latest campaigns with
 // targets in the report's scope (when the source keeps assessments).
@@ -389,11 +390,9 @@ func (r *Report) scanFindings(ctx context.Context, st Source, p auth.Principal, 
 		}
 		a := probs[f.Check]
 		if a == nil {
-			a = &agg{Problem: Problem{Check: f.Check, Severity: f.Severity, Title: check.Text{EN: f.Title, VI: f.Title}}, orgs: map[int64]bool{}}
-			if o.checks != nil {
-				if c, ok := o.checks.Get(f.Check); ok {
-					a.Title = c.Meta().Title
-				}
+			a = &agg{Problem: Problem{Check: f.Check, Severity: f.Severity, Title: catalog.Text{EN: f.Title, VI: f.Title}}, orgs: map[int64]bool{}}
+			if k, ok := o.kinds.Describe(f.Check, f.Title); ok {
+				a.Title = k.Title
 			}
 			probs[f.Check] = a
 		}

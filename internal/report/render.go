@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/rampart-cert/rampart/internal/assess"
-	"github.com/rampart-cert/rampart/internal/check"
+	"github.com/rampart-cert/rampart/internal/finding/catalog"
 )
 
 // Formats lists what Render writes.
@@ -41,7 +41,7 @@ func Render(w io.Writer, r *Report, format, lang string) error {
 var templateFS embed.FS
 
 var pageTmpl = template.Must(template.New("report.html").Funcs(template.FuncMap{
-	"text":  func(l loc, t check.Text) string { return t.In(l.lang) },
+	"text":  func(l loc, t catalog.Text) string { return t.In(l.lang) },
 	"grade": func(g string) string { return "g" + strings.ToLower(g) },
 	"indent": func(depth int) template.CSS {
 		return template.CSS(fmt.Sprintf("padding-left:%.1fem", 0.4+1.2*float64(max(depth, 0))))

@@ -140,7 +140,7 @@ func newSample(t testing.TB) *sample {
 
 	// A campaign on the baseline: three agencies submit, one drafts.
 	reg, _ := all.Registry("")
-	cat, err := assess.NewCatalog("", reg)
+	cat, err := assess.NewCatalog("", reg.Catalog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func fam(check string) string {
 func (s *sample) build(t testing.TB, p auth.Principal, root string) *Report {
 	t.Helper()
 	reg, _ := all.Registry("")
-	r, err := Build(context.Background(), s.st, p, s.orgs[root].ID, sampleNow, WithChecks(reg), WithFrameworks(s.cat))
+	r, err := Build(context.Background(), s.st, p, s.orgs[root].ID, sampleNow, WithCatalog(reg.Catalog()), WithFrameworks(s.cat))
 	if err != nil {
 		t.Fatal(err)
 	}

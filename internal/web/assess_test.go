@@ -33,7 +33,7 @@ func newAssessWorld(t *testing.T) (*world, *reminded) {
 	t.Helper()
 	w := newWorld(t)
 	reg, _ := all.Registry("")
-	cat, err := assess.NewCatalog("", reg)
+	cat, err := assess.NewCatalog("", reg.Catalog())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,13 +157,11 @@ func (s *Server) checkRows(l *Lang, cs []store.CheckCount) []checkRow {
 	return out
 }
 
-// checkTitle is a check's title in the current language, or its ID when
-// the registry does not know it.
+// checkTitle is a finding kind's title in the current language, or its ID
+// when the catalog does not know it.
 func (s *Server) checkTitle(l *Lang, id string) string {
-	if s.Checks != nil {
-		if ch, ok := s.Checks.Get(id); ok {
-			return l.Text(ch.Meta().Title)
-		}
+	if t := s.Catalog.Title(id, l.Code); t != "" {
+		return t
 	}
 	return id
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
-	"github.com/rampart-cert/rampart/internal/check"
+	"github.com/rampart-cert/rampart/internal/finding/catalog"
 	"github.com/rampart-cert/rampart/internal/org"
 	"github.com/rampart-cert/rampart/internal/store"
 )
@@ -16,7 +16,7 @@ type findingData struct {
 	Overdue   bool
 	Org       org.Organization
 	Asset     *asset.Asset
-	Meta      *check.Meta
+	Meta      *catalog.Kind
 	History   []store.FindingEvent
 	CanTriage bool
 	Back      string
@@ -43,11 +43,8 @@ func (s *Server) findingPage(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	if s.Checks != nil {
-		if ch, ok := s.Checks.Get(f.Check); ok {
-			m := ch.Meta()
-			d.Meta = &m
-		}
+	if k, ok := s.Catalog.Describe(f.Check, f.Title); ok {
+		d.Meta = &k
 	}
 	if d.History, err = s.st.FindingHistory(ctx, p, id); err != nil {
 		return err

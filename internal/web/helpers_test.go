@@ -126,7 +126,7 @@ func newWorld(t *testing.T) *world {
 		}
 	}
 	reg, _ := all.Registry("")
-	srv, err := New(Deps{Store: st, Dashboard: st, Checks: reg, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), Version: "test",
+	srv, err := New(Deps{Store: st, Dashboard: st, Catalog: reg.Catalog(), Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), Version: "test",
 		Now: func() time.Time { return testNow }, Throttle: auth.NewThrottle(3, time.Minute, time.Minute, func() time.Time { return testNow })})
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rampart-cert/rampart/internal/check"
+	"github.com/rampart-cert/rampart/internal/finding/catalog"
 	"github.com/rampart-cert/rampart/internal/org"
 )
 
@@ -115,8 +115,9 @@ func (l *Lang) Name(vi, en string) string {
 	return vi
 }
 
-// Text is a check text in this language.
-func (l *Lang) Text(t check.Text) string { return t.In(l.Code) }
+// Text is a catalog text (a finding kind's, a framework's) in this
+// language.
+func (l *Lang) Text(t catalog.Text) string { return t.In(l.Code) }
 
 // Date formats t as a date in Asia/Ho_Chi_Minh.
 func (l *Lang) Date(t any) string { return l.format(t, "02/01/2006", "2006-01-02") }

@@ -164,8 +164,8 @@ func (s *Server) reportDownload(w http.ResponseWriter, r *http.Request, c *reqCt
 		return &uiError{status: http.StatusBadRequest, key: "error.format"}
 	}
 	opts := []report.Option{}
-	if s.Checks != nil {
-		opts = append(opts, report.WithChecks(s.Checks))
+	if s.Catalog != nil {
+		opts = append(opts, report.WithCatalog(s.Catalog))
 	}
 	if s.Assess != nil {
 		opts = append(opts, report.WithFrameworks(s.Assess.Frameworks))

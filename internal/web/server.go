@@ -12,7 +12,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
-	"github.com/rampart-cert/rampart/internal/check"
+	"github.com/rampart-cert/rampart/internal/finding/catalog"
 	"github.com/rampart-cert/rampart/internal/queue"
 	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scope"
@@ -20,7 +20,7 @@ import (
 )
 
 // Deps are what the console needs. Store and Dashboard are required; a nil
-// Scheduler hides "scan now", a nil Queue the queue depth, a nil Checks
+// Scheduler hides "scan now", a nil Queue the queue depth, a nil Catalog
 // the remediation texts, a nil Assess the campaigns and questionnaires.
 type Deps struct {
 	Store     store.Store
@@ -28,7 +28,7 @@ type Deps struct {
 	Guard     *scope.Guard
 	Scheduler *scan.Scheduler
 	Queue     queue.Queue
-	Checks    *check.Registry
+	Catalog   *catalog.Catalog
 	Assess    *assess.Service
 	Logger    *slog.Logger
 	Version   string
