@@ -30,6 +30,9 @@ type workerOptions struct {
 	// AllowDNS, when set, says which name-server addresses the zone
 	// transfer check may contact.
 	AllowDNS func(netip.Addr) bool
+	// Baselines keeps the defacement check's page baselines (see
+	// platformBaselines); nil keeps them in this process's memory.
+	Baselines website.Baselines
 }
 
 // jobRegistry builds the job handlers a worker runs: the built-in ping and
@@ -39,7 +42,7 @@ type workerOptions struct {
 func jobRegistry(c config.Config, log *slog.Logger, checks *check.Registry, o workerOptions) *worker.Registry {
 	reg := worker.NewRegistry()
 	env := &check.Env{UserAgent: c.ScannerUserAgent(Version), Timeout: 5 * time.Second, Now: time.Now,
-		Roots: o.Roots, Extra: map[string]any{website.ExtraKey: website.NewMemoryBaselines(), "dns": dns.Options{AllowAddr: o.AllowDNS}}}
+		Roots: o.Roots, Extra: map[string]any{website.ExtraKey: o.baselines(), "dns": dns.Options{AllowAddr: o.AllowDNS}}}
 	var resolver target.Resolver = net.DefaultResolver
 	env.Resolver = net.DefaultResolver
 	if c.Scanner.Resolver != "" {

@@ -113,6 +113,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	if !*noWorker {
 		host, _ := os.Hostname()
+		if wopts.Baselines, err = platformBaselines(bg, q); err != nil {
+			return err
+		}
 		w, err := worker.Start(bg, q, jobRegistry(c, log, cats.Checks, wopts), worker.Config{Name: host + "/serve", Region: c.Region, Concurrency: workerConcurrency(*demo), Logger: log})
 		if err != nil {
 			return err
@@ -201,7 +204,11 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	w, err := worker.Start(ctx, q, jobRegistry(c, log, cats.Checks, workerOptions{MaxRate: *maxRate}), worker.Config{Name: host, Region: c.Region, Concurrency: *concurrency, AckWait: *ackWait, Logger: log})
+	baselines, err := platformBaselines(ctx, q)
+	if err != nil {
+		return err
+	}
+	w, err := worker.Start(ctx, q, jobRegistry(c, log, cats.Checks, workerOptions{MaxRate: *maxRate, Baselines: baselines}), worker.Config{Name: host, Region: c.Region, Concurrency: *concurrency, AckWait: *ackWait, Logger: log})
 	if err != nil {
 		return err
 	}
