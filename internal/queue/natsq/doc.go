@@ -76,6 +76,17 @@
 // share one durable name and one filter. The events stream keeps messages
 // for seven days (capped in size) and may have any number of consumers.
 //
+// # Key-value buckets
+//
+// Queue is also a queue.KVStore: KeyValue opens a JetStream key-value
+// bucket (created on first use with the queue's replicas, history 1 and
+// values capped at queue.KVMaxValue) for state every worker shares, such
+// as the defacement check's page baselines:
+//
+//	kv, err := q.KeyValue(ctx, "RAMPART_WEB_BASELINES")
+//	...
+//	err = kv.Put(ctx, "web/"+hexDigest, value)
+//
 // # Shutdown
 //
 // Close stops every consumer (cancelling the context of running handlers and
