@@ -85,6 +85,10 @@ type Findings interface {
 	// ExpireAcceptances reopens risk acceptances and false positives whose
 	// Until passed, and returns how many.
 	ExpireAcceptances(ctx context.Context, now time.Time) (int, error)
+	// ExpireStale fixes the active findings of sources closed by expiry
+	// (finding.Source.Closure) not reported for longer than ttl(source),
+	// as finding.Stale decides, and returns how many.
+	ExpireStale(ctx context.Context, ttl func(finding.Source) time.Duration, now time.Time) (int, error)
 	// WorstForAsset returns the worst severity among the asset's active
 	// findings ("" when none) and whether any is KEV-listed.
 	WorstForAsset(ctx context.Context, assetID int64) (finding.Severity, bool, error)

@@ -34,6 +34,7 @@ func testFindings(t *testing.T, s store.Store) {
 		{"Tenancy", testFindingTenancy},
 		{"Filters", testFindingFilters},
 		{"Expire", testExpireAcceptances},
+		{"Sources", testFindingSources},
 		{"WorstForAsset", testWorstForAsset},
 		{"Debt", testDebt},
 	} {

@@ -1,0 +1,60 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/finding"
+)
+
+// ExpireStale fixes the active findings of sources that close by expiry
+// (feeds, sensors, protective DNS, discovery, monitoring) that their source
+// has not reported for longer than ttl(source); finding.Stale decides,
+// this loads and saves, with history and outbox events. A source whose ttl
+// is zero or less never expires. It returns how many were fixed.
+func (s *Store) ExpireStale(ctx context.Context, ttl func(finding.Source) time.Duration, at time.Time) (int, error) {
+	const op = "expire stale findings"
+	if at.IsZero() {
+		at = now()
+	}
+	at = at.UTC().Truncate(time.Microsecond)
+	n := 0
+	for _, src := range finding.Sources {
+		d := ttl(src)
+		if src.Closure() != finding.ClosedByExpiry || d <= 0 {
+			continue
+		}
+		err := s.write(ctx, op, func(tx *sql.Tx) error {
+			query := "SELECT " + findingColsF + " FROM findings f WHERE f.source = ? AND " + activeStates + " AND f.last_seen < ? ORDER BY f.id LIMIT 5000"
+			if s.d.postgres() {
+				query += " FOR UPDATE"
+			}
+			rows, err := tx.QueryContext(ctx, s.q(query), string(src), at.Add(-d))
+			if err != nil {
+				return err
+			}
+			var stale []finding.Finding
+			for rows.Next() {
+				r, err := scanFinding(rows)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				stale = append(stale, r.Finding)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			plan := finding.Stale(stale, ttl, at)
+			changes, err := s.savePlan(ctx, tx, plan)
+			n += len(changes)
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
