@@ -13,9 +13,21 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/finding"
 )
+
+// AlertWindowDuration is AlertWindow parsed; 0 when it is not set (the
+// notifier's default, one minute).
+func (c Config) AlertWindowDuration() time.Duration {
+	d, err := time.ParseDuration(c.AlertWindow)
+	if err != nil {
+		return 0
+	}
+	return d
+}
 
 // Config is the whole configuration of a Rampart process. See the package
 // documentation for each setting, its environment variable and its flag.
@@ -30,9 +42,15 @@ type Config struct {
 	AdminPassword string        `yaml:"admin_password"`
 	AdminToken    string        `yaml:"admin_token"`
 	PublicURL     string        `yaml:"public_url"`
-	SMTP          string        `yaml:"smtp"`      // --smtp, RAMPART_SMTP_URL: smtp://user:pass@host:port?starttls=...
-	MailFrom      string        `yaml:"mail_from"` // RAMPART_MAIL_FROM: sender address of notifications
+	SMTP          string        `yaml:"smtp"`         // --smtp, RAMPART_SMTP_URL: smtp://user:pass@host:port?starttls=...
+	MailFrom      string        `yaml:"mail_from"`    // RAMPART_MAIL_FROM: sender address of notifications
+	AlertWindow   string        `yaml:"alert_window"` // RAMPART_ALERT_WINDOW: alerts batch this long per recipient (a Go duration); empty: 1m
 	Scanner       ScannerConfig `yaml:"scanner"`
+	// FindingsExpiry overrides how many days a source that closes its
+	// findings by expiry (intel, sensor, dns, discovery, monitor) may stop
+	// reporting one before it counts as fixed: "intel=30,monitor=3".
+	// Sources not named keep findings.DefaultExpiry; 0 never expires.
+	FindingsExpiry string `yaml:"findings_expiry"`
 }
 
 // ScannerConfig is how the scanner presents itself to targets.
@@ -90,9 +108,17 @@ func (c Config) Validate() error {
 			bad("smtp %q: must be smtp://[user:pass@]host:port[?starttls=...]", redactURL(c.SMTP))
 		}
 	}
+	if _, err := c.ExpiryDays(); err != nil {
+		bad("findings_expiry %q: %v", c.FindingsExpiry, err)
+	}
 	if c.MailFrom != "" {
 		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
 			bad("mail_from %q: not an address", c.MailFrom)
+		}
+	}
+	if c.AlertWindow != "" {
+		if d, err := time.ParseDuration(c.AlertWindow); err != nil || d < 100*time.Millisecond || d > 24*time.Hour {
+			bad("alert_window %q: must be a duration from 100ms to 24h, like 1m", c.AlertWindow)
 		}
 	}
 	if c.Scanner.Resolver != "" {
@@ -401,4 +427,26 @@ func (c Config) LogValue() slog.Value {
 		slog.String("admin_token", r.AdminToken),
 		slog.Group("scanner", slog.String("user_agent", r.Scanner.UserAgent), slog.String("contact", r.Scanner.Contact)),
 	)
+}
+
+// ExpiryDays reads FindingsExpiry: source name → days (0..3650). Only
+// sources that close by expiry may be named.
+func (c Config) ExpiryDays() (map[finding.Source]int, error) {
+	out := map[finding.Source]int{}
+	if strings.TrimSpace(c.FindingsExpiry) == "" {
+		return out, nil
+	}
+	for _, part := range strings.Split(c.FindingsExpiry, ",") {
+		name, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		src := finding.Source(strings.TrimSpace(name))
+		if !ok || !src.Valid() || src.Closure() != finding.ClosedByExpiry {
+			return nil, fmt.Errorf("%q: want source=days with a source of intel, sensor, dns, discovery or monitor", part)
+		}
+		d, err := strconv.Atoi(strings.TrimSpace(val))
+		if err != nil || d < 0 || d > 3650 {
+			return nil, fmt.Errorf("%q: days must be 0..3650", part)
+		}
+		out[src] = d
+	}
+	return out, nil
 }

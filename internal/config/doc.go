@@ -48,8 +48,10 @@
 //	scanner.contact     RAMPART_SCANNER_CONTACT     (none)        none
 //	smtp                RAMPART_SMTP_URL            --smtp        none (no mail)
 //	mail_from           RAMPART_MAIL_FROM           (none)        none
+//	alert_window        RAMPART_ALERT_WINDOW        (none)        1m
 //	scanner.ports       RAMPART_SCANNER_PORTS       (none)        top1000
 //	scanner.resolver    RAMPART_SCANNER_RESOLVER    (none)        the system's resolver
+//	findings_expiry     RAMPART_FINDINGS_EXPIRY     (none)        intel=30,sensor=7,dns=7,discovery=30,monitor=3
 //
 // (*) --listen exists on `rampart serve` only.
 //

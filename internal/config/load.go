@@ -38,12 +38,14 @@ var settings = []setting{
 	{env: "RAMPART_PUBLIC_URL", flag: "public-url", usage: "URL of the console, for links in mail", field: func(c *Config) *string { return &c.PublicURL }},
 	{env: "RAMPART_SMTP_URL", flag: "smtp", usage: "mail server: smtp://user:pass@host:port?starttls=mandatory|opportunistic|none", field: func(c *Config) *string { return &c.SMTP }},
 	{env: "RAMPART_MAIL_FROM", field: func(c *Config) *string { return &c.MailFrom }},
+	{env: "RAMPART_ALERT_WINDOW", field: func(c *Config) *string { return &c.AlertWindow }},
 	{env: "RAMPART_ADMIN_PASSWORD", field: func(c *Config) *string { return &c.AdminPassword }},
 	{env: "RAMPART_ADMIN_TOKEN", field: func(c *Config) *string { return &c.AdminToken }},
 	{env: "RAMPART_SCANNER_USER_AGENT", field: func(c *Config) *string { return &c.Scanner.UserAgent }},
 	{env: "RAMPART_SCANNER_CONTACT", field: func(c *Config) *string { return &c.Scanner.Contact }},
 	{env: "RAMPART_SCANNER_PORTS", field: func(c *Config) *string { return &c.Scanner.Ports }},
 	{env: "RAMPART_SCANNER_RESOLVER", field: func(c *Config) *string { return &c.Scanner.Resolver }},
+	{env: "RAMPART_FINDINGS_EXPIRY", field: func(c *Config) *string { return &c.FindingsExpiry }},
 }
 
 // EnvConfig names the configuration file when --config is not given.

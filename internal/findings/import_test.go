@@ -230,3 +230,15 @@ func TestImportMalformed(t *testing.T) {
 		t.Fatalf("stored %d findings from bad imports", n)
 	}
 }
+
+func TestExpiryTTL(t *testing.T) {
+	svc := findings.New(findings.Deps{Expiry: map[finding.Source]int{finding.SourceMonitor: 1, finding.SourceIntel: 0}})
+	for src, want := range map[finding.Source]time.Duration{
+		finding.SourceMonitor: 24 * time.Hour, finding.SourceIntel: 0, finding.SourceSensor: 7 * 24 * time.Hour,
+		finding.SourceScan: 0, finding.SourceImport: 0, finding.SourceManual: 0,
+	} {
+		if got := svc.TTL(src); got != want {
+			t.Errorf("TTL(%s) = %v, want %v", src, got, want)
+		}
+	}
+}

@@ -62,8 +62,10 @@ type Deps struct {
 	// what an imported result reports (a rule or CVE), so the service asks
 	// for a verification scan of its asset. Nil: never.
 	PlatformCheck func(ruleID string, cves []string) bool
-	Now           func() time.Time
-	Logger        *slog.Logger
+	// Expiry overrides DefaultExpiry: days per source closed by expiry.
+	Expiry map[finding.Source]int
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Service is the findings service. Create it with New; it is safe for
