@@ -22,6 +22,12 @@ import (
 // log until a mail server is configured; webhooks work regardless.
 func newNotifier(c config.Config, st store.Store, cats catalogs, log *slog.Logger) (*notify.Notifier, error) {
 	o := notify.Options{Logger: log, ConsoleURL: c.PublicURL, HTTPClient: webhookClient()}
+	if w := c.AlertWindowDuration(); w > 0 {
+		o.AlertWindow = w
+		// Alerts go out on the notifier's tick: a short window needs
+		// ticks to match.
+		o.Tick = min(30*time.Second, max(w/2, 100*time.Millisecond))
+	}
 	// Weekly digests (and Monday's daily one) carry the organization's
 	// report as a PDF.
 	o.Reports = notify.ReportPDFs(st, report.WithCatalog(cats.Kinds), report.WithFrameworks(cats.Frameworks))

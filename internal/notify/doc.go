@@ -32,12 +32,21 @@
 //
 // # Alerts
 //
-// OnChanges (the ingester's hook) queues new and reopened findings that
+// The notifier reads finding events from the queue on a durable consumer
+// (Consume, durable "notifier", subjects rampart.events.finding.>; see
+// package events). HandleChanges keeps the new and reopened findings that
 // alert (severity at or above AlertMinSeverity, or KEV-listed with
-// AlertKEV) per recipient; FlushAlerts sends one message per recipient once
-// its oldest queued finding is Options.AlertWindow old. The queue is in
-// memory: findings queued when the process dies are not alerted, but the
-// next digest lists them as new.
+// AlertKEV) in the store, one row per recipient keyed by the event's ID,
+// before the event is acknowledged: a redelivered event adds nothing, and
+// a crash between a finding's commit and its alert loses nothing (the
+// outbox keeps the event until the queue has it, the queue until the
+// notifier stored it, the store until the batch's delivery is enqueued).
+// FlushAlerts sends one message per recipient once its oldest queued
+// finding is Options.AlertWindow old, marking the batch sent in the same
+// transaction that enqueues the delivery, so it goes out once.
+//
+// On each tick Run also emits the deadline events (store.Deadlines:
+// due soon within seven days, overdue), once per finding per due date.
 //
 // # Escalation
 //

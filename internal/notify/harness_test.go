@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"log/slog"
 	"net/mail"
 	"path/filepath"
 	"strings"
@@ -24,9 +25,12 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/events"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/notify"
 	"github.com/rampart-cert/rampart/internal/org"
+	"github.com/rampart-cert/rampart/internal/queue"
+	"github.com/rampart-cert/rampart/internal/queue/natsq"
 	"github.com/rampart-cert/rampart/internal/store"
 	"github.com/rampart-cert/rampart/internal/store/sqlstore"
 )
@@ -389,4 +393,78 @@ func (w *world) deliveries(p store.DeliveryFilter) []store.Delivery {
 		w.t.Fatal(err)
 	}
 	return page.Items
+}
+
+// ---- the path finding events take in serve ----
+
+// pipe is the outbox relay on an embedded queue and a notifier's durable
+// consumer of finding events, as serve runs them.
+type pipe struct {
+	t     *testing.T
+	w     *world
+	q     *natsq.Queue
+	relay *events.Relay
+	cons  queue.Consumer
+}
+
+// pipeline starts the relay over w's store and n's consumer; what the
+// store records reaches n through the queue.
+func (w *world) pipeline(t *testing.T, n *notify.Notifier) *pipe {
+	t.Helper()
+	q, err := natsq.Open(w.ctx, natsq.Options{DataDir: t.TempDir(), Name: "notify-test", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	p := &pipe{t: t, w: w, q: q, relay: events.NewRelay(w.st, q, events.RelayOptions{Interval: 10 * time.Millisecond})}
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan struct{})
+	go func() { p.relay.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	p.cons, err = n.Consume(w.ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.cons.Stop)
+	return p
+}
+
+// settle waits until the outbox is empty and the notifier acknowledged
+// every finding event.
+func (p *pipe) settle() {
+	p.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		left, err := p.w.st.OutboxPending(p.w.ctx, 1)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		pending, err := p.q.Pending(p.w.ctx, queue.StreamEvents, events.FindingSubjects)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		if len(left) == 0 && pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("events not consumed: %d in the outbox, %d pending on the queue", len(left), pending)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// republish publishes changes again without a message ID, as a relay that
+// died after publishing and came back after the queue's duplicate window
+// would: the notifier must ignore them itself.
+func (p *pipe) republish(changes []store.FindingChange) {
+	p.t.Helper()
+	for _, c := range changes {
+		data, err := json.Marshal(c)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		if err := p.q.Publish(p.w.ctx, events.FindingSubject(c.Kind), data, "", nil); err != nil {
+			p.t.Fatal(err)
+		}
+	}
 }

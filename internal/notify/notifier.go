@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,13 +15,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rampart-cert/rampart/internal/events"
 	"github.com/rampart-cert/rampart/internal/org"
+	"github.com/rampart-cert/rampart/internal/queue"
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
-// Store is what the notifier needs from the state.
+// Store is what the notifier needs from the state. When it also
+// implements store.Deadlines, Run emits the deadline events on each tick.
 type Store interface {
 	store.Notifications
+	store.AlertQueue
 }
 
 // Options configure a Notifier. Zero values take the defaults noted.
@@ -88,26 +91,19 @@ type Notifier struct {
 	st   Store
 	opts Options
 
-	mu      sync.Mutex
-	batches map[string]*alertBatch // by recipient key
+	// targets caches NotifyTargets for HandleChanges, which runs for
+	// every batch of events.
+	mu        sync.Mutex
+	targets   map[int64]store.NotifyTarget // by organization
+	targetsAt time.Time                    // when loaded, by the wall clock
 
 	wake chan struct{} // Run delivers at once (Remind)
-}
-
-// alertBatch is the alerts queued for one recipient.
-type alertBatch struct {
-	target    store.NotifyTarget
-	contact   *org.Contact
-	webhook   *store.Webhook
-	first     time.Time
-	findings  map[int64]store.FindingChange
-	recipient string
 }
 
 // New returns a notifier over st.
 func New(st Store, o Options) *Notifier {
 	o.defaults()
-	return &Notifier{st: st, opts: o, batches: map[string]*alertBatch{}, wake: make(chan struct{}, 1)}
+	return &Notifier{st: st, opts: o, wake: make(chan struct{}, 1)}
 }
 
 // Run works every Options.Tick until ctx ends: flushes alert batches,
@@ -137,10 +133,20 @@ func (n *Notifier) Run(ctx context.Context) error {
 
 func (n *Notifier) tick(ctx context.Context) {
 	now := n.opts.Now()
-	for _, step := range []struct {
+	steps := []struct {
 		name string
 		fn   func(context.Context, time.Time) error
-	}{{"alerts", n.FlushAlerts}, {"digests", n.SendDue}, {"escalations", n.Escalate}, {"retries", n.Retry}} {
+	}{{"alerts", n.FlushAlerts}, {"digests", n.SendDue}, {"escalations", n.Escalate}, {"retries", n.Retry}, {"alert pruning", n.pruneAlerts}}
+	if d, ok := n.st.(store.Deadlines); ok {
+		// Deadline events go out through the outbox like every finding
+		// event; they feed the consumers, not this notifier's alerts.
+		mark := func(ctx context.Context, now time.Time) error { _, err := d.MarkDeadlines(ctx, now); return err }
+		steps = append([]struct {
+			name string
+			fn   func(context.Context, time.Time) error
+		}{{"deadlines", mark}}, steps...)
+	}
+	for _, step := range steps {
 		if err := step.fn(ctx, now); err != nil && ctx.Err() == nil {
 			n.opts.Logger.Error("notify: "+step.name, "err", err)
 		}
@@ -409,122 +415,204 @@ func alerts(p store.NotifyPrefs, c store.FindingChange) bool {
 	return c.Finding.Severity.AtLeast(p.AlertMinSeverity) || (p.AlertKEV && c.Finding.KEV)
 }
 
-// OnChanges queues the changes that alert at once; FlushAlerts (or Run)
-// sends them batched per recipient. It is the ingester's onChange hook.
-func (n *Notifier) OnChanges(ctx context.Context, changes []store.FindingChange) {
-	if len(changes) == 0 {
-		return
+// Durable is the name of the notifier's consumer of finding events.
+// Notifiers sharing it (several serve processes) share the work.
+const Durable = "notifier"
+
+// Consume takes finding events from q on the durable consumer Durable
+// until ctx ends or the consumer is stopped: HandleChanges stores the
+// alert-worthy ones before each is acknowledged, in batches.
+func (n *Notifier) Consume(ctx context.Context, q queue.Queue) (queue.Consumer, error) {
+	return events.ConsumeFindingBatches(ctx, q, events.ConsumeOptions{Durable: Durable, Logger: n.opts.Logger}, n.HandleChanges)
+}
+
+// targetsTTL is how long HandleChanges trusts its copy of the
+// organizations' preferences, contacts and webhooks.
+const targetsTTL = 5 * time.Second
+
+// notifyTargets returns the notify targets by organization, from a copy
+// at most targetsTTL old.
+func (n *Notifier) notifyTargets(ctx context.Context) (map[int64]store.NotifyTarget, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.targets != nil && time.Since(n.targetsAt) < targetsTTL {
+		return n.targets, nil
 	}
 	targets, err := n.st.NotifyTargets(ctx)
 	if err != nil {
-		n.opts.Logger.Error("notify: alerts: targets", "err", err)
-		return
+		return nil, err
 	}
 	byOrg := make(map[int64]store.NotifyTarget, len(targets))
 	for _, t := range targets {
 		byOrg[t.Org.ID] = t
 	}
+	n.targets, n.targetsAt = byOrg, time.Now()
+	return byOrg, nil
+}
+
+// HandleChanges queues, in the store, the changes that alert at once,
+// one per recipient (contact or webhook), keyed by the change's EventID so
+// a redelivered event adds nothing; FlushAlerts (or Run) sends them
+// batched per recipient. It returns only once they are stored: it is the
+// handler of the notifier's events consumer, which acknowledges an event
+// after it returns nil, so an alert survives a crash at any point.
+func (n *Notifier) HandleChanges(ctx context.Context, changes []store.FindingChange) error {
+	var byOrg map[int64]store.NotifyTarget
 	now := n.opts.Now()
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	var queued []store.QueuedAlert
 	for _, ch := range changes {
+		if ch.Kind != store.ChangeNew && ch.Kind != store.ChangeReopened {
+			continue
+		}
+		if byOrg == nil {
+			var err error
+			if byOrg, err = n.notifyTargets(ctx); err != nil {
+				return fmt.Errorf("notify: alerts: %w", err)
+			}
+		}
 		t, ok := byOrg[ch.Finding.OrgID]
 		if !ok || !alerts(t.Prefs, ch) {
 			continue
 		}
 		contacts, hooks := recipients(t, store.NotifyAlert)
-		add := func(key string, c *org.Contact, w *store.Webhook) {
-			b := n.batches[key]
-			if b == nil {
-				b = &alertBatch{target: t, contact: c, webhook: w, first: now, findings: map[int64]store.FindingChange{}, recipient: key}
-				n.batches[key] = b
-			}
-			b.findings[ch.Finding.ID] = ch
+		add := func(key string) {
+			queued = append(queued, store.QueuedAlert{Recipient: key, OrgID: t.Org.ID, EventID: ch.EventID(), Change: ch, QueuedAt: now})
 		}
-		for i := range contacts {
-			add(contactKey(contacts[i]), &contacts[i], nil)
+		for _, c := range contacts {
+			add(contactKey(c))
 		}
-		for i := range hooks {
-			add(webhookKey(hooks[i]), nil, &hooks[i])
+		for _, w := range hooks {
+			add(webhookKey(w))
 		}
 	}
+	if _, err := n.st.QueueAlerts(ctx, queued); err != nil {
+		return fmt.Errorf("notify: alerts: %w", err)
+	}
+	return nil
+}
+
+// alertRetention is how long sent alerts stay in the store to deduplicate
+// redelivered events: longer than the events stream keeps them.
+const alertRetention = 8 * 24 * time.Hour
+
+func (n *Notifier) pruneAlerts(ctx context.Context, now time.Time) error {
+	_, err := n.st.PruneAlerts(ctx, now.Add(-alertRetention))
+	return err
+}
+
+// recipient is one contact or webhook of a target.
+type recipient struct {
+	target  store.NotifyTarget
+	contact *org.Contact
+	webhook *store.Webhook
 }
 
 // FlushAlerts sends every alert batch whose oldest finding was queued at
-// least Options.AlertWindow before now: one message per recipient.
+// least Options.AlertWindow before now: one message per recipient, with
+// each finding once (its latest change). The batch is marked sent in the
+// transaction that enqueues its delivery, so it goes out once, even with
+// several notifiers. The alerts of a recipient that no longer takes
+// alerts (removed, disabled, channel turned off) are dropped.
 func (n *Notifier) FlushAlerts(ctx context.Context, now time.Time) error {
-	n.mu.Lock()
-	var ready []*alertBatch
-	for k, b := range n.batches {
-		if !now.Before(b.first.Add(n.opts.AlertWindow)) {
-			ready = append(ready, b)
-			delete(n.batches, k)
+	due, err := n.st.DueAlerts(ctx, now.Add(-n.opts.AlertWindow))
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	targets, err := n.st.NotifyTargets(ctx)
+	if err != nil {
+		return err
+	}
+	byKey := map[string]recipient{}
+	for _, t := range targets {
+		contacts, hooks := recipients(t, store.NotifyAlert)
+		for i := range contacts {
+			byKey[contactKey(contacts[i])] = recipient{target: t, contact: &contacts[i]}
+		}
+		for i := range hooks {
+			byKey[webhookKey(hooks[i])] = recipient{target: t, webhook: &hooks[i]}
 		}
 	}
-	n.mu.Unlock()
-	if len(ready) == 0 {
-		return nil
-	}
-	var ds []*store.Delivery
 	var errs []error
-	for _, b := range ready {
-		fs := make([]store.Finding, 0, len(b.findings))
-		kinds := map[int64]store.ChangeKind{}
-		for id, ch := range b.findings {
-			fs = append(fs, ch.Finding)
-			kinds[id] = ch.Kind
+	for start := 0; start < len(due); {
+		end := start + 1
+		for end < len(due) && due[end].Recipient == due[start].Recipient {
+			end++
 		}
-		slices.SortFunc(fs, severityFirst)
-		key := "alert/" + b.recipient + "/" + b.first.UTC().Format("20060102T150405.000000000") + "-" + randomHex(4)
-		var (
-			d   *store.Delivery
-			err error
-		)
-		if b.contact != nil {
-			l := contactLang(b.target, *b.contact)
-			name := orgName(b.target.Org, l)
-			v := view{Lang: l, Title: tr(l, "alert.title"), Greeting: tr(l, "greeting", b.contact.Name), Intro: tr(l, "alert.intro", name)}
-			vs := viewSection{Count: len(fs)}
-			for _, f := range fs {
-				sec := tr(l, "section.new")
-				if kinds[f.ID] == store.ChangeReopened {
-					sec = tr(l, "section.reopened")
-				}
-				it := item(l, f, now, "")
-				it.Notes = append([]string{sec}, it.Notes...)
-				vs.Items = append(vs.Items, it)
-			}
-			vs.Title = tr(l, "alert.title")
-			v.Sections = []viewSection{vs}
-			v.Footer, v.Link = footer(l, n.opts.ConsoleURL)
-			var m Mail
-			m, err = render(tr(l, "alert.subject", alertCount(fs), name), v)
-			if err == nil {
-				d, err = n.mailDelivery(key, store.NotifyAlert, b.target.Org.ID, *b.contact, m, now)
-			}
-		} else {
-			ev := event{Event: store.NotifyAlert}
-			for _, f := range fs {
-				ev.Findings = append(ev.Findings, eventFinding(f, string(kinds[f.ID])))
-			}
-			d, err = n.hookDelivery(key, b.target, *b.webhook, ev, now)
-		}
-		if err != nil {
+		if err := n.sendBatch(ctx, due[start:end], byKey, now); err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		ds = append(ds, d)
-	}
-	if err := n.st.EnqueueDeliveries(ctx, ds); err != nil {
-		return errors.Join(append(errs, err)...)
+		start = end
 	}
 	return errors.Join(append(errs, n.Retry(ctx, now))...)
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+// sendBatch turns one recipient's waiting alerts into one delivery.
+func (n *Notifier) sendBatch(ctx context.Context, batch []store.QueuedAlert, byKey map[string]recipient, now time.Time) error {
+	key := batch[0].Recipient
+	ids := make([]int64, len(batch))
+	first := batch[0].QueuedAt
+	latest := map[int64]store.FindingChange{} // by finding: the last change queued wins
+	for i, a := range batch {
+		ids[i] = a.ID
+		if a.QueuedAt.Before(first) {
+			first = a.QueuedAt
+		}
+		latest[a.Change.Finding.ID] = a.Change
+	}
+	r, ok := byKey[key]
+	if !ok {
+		n.opts.Logger.Warn("notify: alerts dropped: the recipient no longer takes alerts", "recipient", key, "alerts", len(batch))
+		_, err := n.st.SendAlerts(ctx, ids, nil, now)
+		return err
+	}
+	fs := make([]store.Finding, 0, len(latest))
+	kinds := map[int64]store.ChangeKind{}
+	for id, ch := range latest {
+		fs = append(fs, ch.Finding)
+		kinds[id] = ch.Kind
+	}
+	slices.SortFunc(fs, severityFirst)
+	// The key names the batch by its recipient, its start and its first
+	// alert, so the same batch always makes the same delivery.
+	dkey := "alert/" + key + "/" + first.UTC().Format("20060102T150405.000000000") + "-" + strconv.FormatInt(batch[0].ID, 10)
+	var (
+		d   *store.Delivery
+		err error
+	)
+	if r.contact != nil {
+		l := contactLang(r.target, *r.contact)
+		name := orgName(r.target.Org, l)
+		v := view{Lang: l, Title: tr(l, "alert.title"), Greeting: tr(l, "greeting", r.contact.Name), Intro: tr(l, "alert.intro", name)}
+		vs := viewSection{Count: len(fs)}
+		for _, f := range fs {
+			sec := tr(l, "section.new")
+			if kinds[f.ID] == store.ChangeReopened {
+				sec = tr(l, "section.reopened")
+			}
+			it := item(l, f, now, "")
+			it.Notes = append([]string{sec}, it.Notes...)
+			vs.Items = append(vs.Items, it)
+		}
+		vs.Title = tr(l, "alert.title")
+		v.Sections = []viewSection{vs}
+		v.Footer, v.Link = footer(l, n.opts.ConsoleURL)
+		var m Mail
+		m, err = render(tr(l, "alert.subject", alertCount(fs), name), v)
+		if err == nil {
+			d, err = n.mailDelivery(dkey, store.NotifyAlert, r.target.Org.ID, *r.contact, m, now)
+		}
+	} else {
+		ev := event{Event: store.NotifyAlert}
+		for _, f := range fs {
+			ev.Findings = append(ev.Findings, eventFinding(f, string(kinds[f.ID])))
+		}
+		d, err = n.hookDelivery(dkey, r.target, *r.webhook, ev, now)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = n.st.SendAlerts(ctx, ids, []*store.Delivery{d}, now)
+	return err
 }
 
 // ancestors returns the IDs of the organizations above the one with path

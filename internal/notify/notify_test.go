@@ -157,20 +157,25 @@ func TestAlertsBatchedPerContact(t *testing.T) {
 
 	clk := &clock{t: monday9.Add(2 * time.Hour)}
 	n := w.notifier(t, sink, clk, notify.Options{})
+	p := w.pipeline(t, n)
 	var seen []store.Finding
 	for i := range 50 {
 		x := f(fmt.Sprintf("vuln.cve-%02d", i), fmt.Sprintf("Lỗ hổng nghiêm trọng số %d", i), finding.Critical, false)
 		seen = append(seen, x)
 	}
 	seen = append(seen, f("tls.old", "Giao thức TLS cũ", finding.Medium, false), f("vuln.kev", "Lỗ hổng đang bị khai thác", finding.Low, true))
-	changes := w.record(w.asset, clk.Now(), seen...)
+	// Two scans 20 seconds apart; their events reach the notifier through
+	// the outbox, the relay and the queue.
+	changes := w.record(w.asset, clk.Now(), seen[:30]...)
+	p.settle()
+	clk.Set(clk.Now().Add(20 * time.Second))
+	changes = append(changes, w.record(w.asset, clk.Now(), seen[30:]...)...)
 	if len(changes) != 52 {
 		t.Fatalf("%d changes", len(changes))
 	}
-	n.OnChanges(w.ctx, changes[:30])
-	clk.Set(clk.Now().Add(20 * time.Second))
-	n.OnChanges(w.ctx, changes[30:])
-	n.OnChanges(w.ctx, changes[:10]) // a redelivered result: no duplicates
+	p.settle()
+	p.republish(changes[:10]) // redelivered events: no duplicates
+	p.settle()
 	must(t, n.FlushAlerts(w.ctx, clk.Now().Add(30*time.Second)))
 	if got := len(sink.all()); got != 0 {
 		t.Fatalf("%d alerts inside the window", got)
@@ -451,5 +456,38 @@ func TestRunSendsDueDigests(t *testing.T) {
 	}
 	if got := len(sink.all()); got != 4 {
 		t.Fatalf("Run sent %d digests, want 4", got)
+	}
+}
+
+// TestAlertsSurviveARestart: a notifier takes a critical finding's event
+// and dies before its alert window ends; a new notifier, with nothing in
+// memory, sends the alert once. Events delivered again after the restart
+// add nothing.
+func TestAlertsSurviveARestart(t *testing.T) {
+	w := newWorld(t)
+	sink := startSMTP(t, &smtpSink{})
+	clk := &clock{t: monday9.Add(3 * time.Hour)}
+	first := w.notifier(t, sink, clk, notify.Options{})
+	p := w.pipeline(t, first)
+	changes := w.record(w.asset, clk.Now(), f("http.rce", "Lỗ hổng RCE trên cổng quản trị", finding.Critical, false))
+	p.settle()
+	p.cons.Stop() // the process dies: nothing flushed
+
+	clk.Set(clk.Now().Add(2 * time.Minute))
+	second := w.notifier(t, sink, clk, notify.Options{})
+	cons, err := second.Consume(w.ctx, p.q)
+	must(t, err)
+	defer cons.Stop()
+	p.republish(changes)
+	p.settle()
+	must(t, second.FlushAlerts(w.ctx, clk.Now()))
+	must(t, second.FlushAlerts(w.ctx, clk.Now().Add(time.Hour)))
+	for _, who := range []string{"an@attt.gov.vn", "bob@attt.gov.vn"} {
+		if got := len(sink.to(who)); got != 1 {
+			t.Fatalf("%s got %d alerts, want 1", who, got)
+		}
+	}
+	if got := len(sink.all()); got != 2 {
+		t.Fatalf("%d mails, want 2", got)
 	}
 }

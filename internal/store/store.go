@@ -218,8 +218,11 @@ type Store interface {
 	Scans
 	Findings
 	Notifications
+	AlertQueue
 	Dashboard
 	Assessments
+	Deadlines
+	Outbox
 	// Migrate applies the embedded migrations not yet applied; it is
 	// idempotent and safe to run from several processes at once.
 	Migrate(ctx context.Context) error
