@@ -19,6 +19,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/config"
+	"github.com/rampart-cert/rampart/internal/events"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scan/scanjob"
@@ -93,6 +94,15 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	go notifier.Run(bg)
+	// Finding events: the relay publishes what the store's outbox holds on
+	// the queue; the notifier takes them on its durable consumer and keeps
+	// its alert batches in the database.
+	go events.NewRelay(st, q, events.RelayOptions{Logger: log}).Run(bg)
+	alerts, err := notifier.Consume(bg, q)
+	if err != nil {
+		return err
+	}
+	defer alerts.Stop()
 
 	// The results ingester: observations, job states and findings.
 	ingester := scan.NewIngester(st, guard, log)
