@@ -29,7 +29,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/finding/catalog"
-	"github.com/rampart-cert/rampart/internal/scan"
+	"github.com/rampart-cert/rampart/internal/findings"
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
 )
@@ -57,8 +57,9 @@ type Deps struct {
 	Now      func() time.Time
 	// SessionTTL is how long a token from /api/v1/auth/login lives.
 	SessionTTL time.Duration
-	// Scheduler builds and queues scan jobs for "scan now"; nil disables it.
-	Scheduler *scan.Scheduler
+	// Findings is the findings service: transitions, verification and
+	// scan requests, imports. Nil makes one over Store without scanning.
+	Findings *findings.Service
 	// Assess runs assessment campaigns and questionnaires; nil disables them.
 	Assess *assess.Service
 	// Catalog names and describes finding kinds in exports and reports
@@ -124,6 +125,9 @@ func New(d Deps) *Server {
 	}
 	if d.SessionTTL == 0 {
 		d.SessionTTL = 12 * time.Hour
+	}
+	if d.Findings == nil {
+		d.Findings = findings.New(findings.Deps{Store: d.Store, Scope: d.Guard, Now: d.Now, Logger: d.Logger})
 	}
 	s := &Server{Deps: d, log: d.Logger, mux: http.NewServeMux()}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -47,7 +47,7 @@ func commands() []command {
 		{"vulndb", "import vulnerability data (NVD JSON, CISA KEV, EPSS) for offline matching", runVulnDB},
 		{"report", "render an assessment report (html, pdf, csv, xlsx) of an organization or the whole constituency", runReport},
 		{"notify", "send notification digests now: notify digest --now", runNotify},
-		{"import", "import organizations or assets from a CSV or JSON file", runImport},
+		{"import", "import organizations or assets (CSV, JSON), or findings of a third-party tool (SARIF, Nuclei, Nmap)", runImport},
 		{"export", "export organizations or assets as CSV or JSON", runExport},
 		{"version", "print the version", runVersion},
 	}

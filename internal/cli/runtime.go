@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/assess"
@@ -108,4 +109,27 @@ func checkIDs(r *check.Registry) []string {
 		ids = append(ids, ch.Meta().ID)
 	}
 	return ids
+}
+
+// platformCheck reports whether a platform check looks for what an
+// imported result reports: a check whose ID ends in the tool's rule ID
+// ("template.cve-2021-41773" for Nuclei's "CVE-2021-41773"), or any CVE
+// when the known-vulnerable-version check runs. Such an import asks for a
+// verification scan of its asset.
+func platformCheck(r *check.Registry) func(rule string, cves []string) bool {
+	ids := map[string]bool{}
+	for _, ch := range r.All() {
+		id := ch.Meta().ID
+		ids[id] = true
+		if _, name, ok := strings.Cut(id, "."); ok {
+			ids["."+name] = true
+		}
+	}
+	return func(rule string, cves []string) bool {
+		rule = strings.ToLower(strings.TrimSpace(rule))
+		if rule != "" && (ids[rule] || ids["."+rule]) {
+			return true
+		}
+		return len(cves) > 0 && ids["vuln.known-cve"]
+	}
 }

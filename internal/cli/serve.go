@@ -21,6 +21,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/events"
 	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/findings"
 	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scan/scanjob"
 	"github.com/rampart-cert/rampart/internal/scope"
@@ -104,19 +105,25 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer alerts.Stop()
 
-	// The results ingester: observations, job states and findings.
+	sched := scan.NewScheduler(st, q, guard, st, scan.SchedulerConfig{Region: c.Region, Ports: c.Scanner.Ports, Logger: log,
+		// Polite by default: a target sees at most 500 connection attempts a
+		// second from us, and one scan at most 5,000 in all.
+		Defaults: scanjob.PortscanParams{Rate: 5000, PerHostRate: 500}})
+	// The findings service is the one door for every source of findings
+	// and for people's actions on them; the results ingester feeds it
+	// scan results.
+	expiry, _ := c.ExpiryDays() // validated by load
+	svc := findings.New(findings.Deps{Store: st, Scheduler: sched, Scope: guard, Policy: finding.DefaultPolicy,
+		PlatformCheck: platformCheck(cats.Checks), Expiry: expiry, Logger: log})
+	go svc.Run(bg, 0)
 	ingester := scan.NewIngester(st, guard, log)
-	ingester.After = scan.FindingsHook(st, guard, finding.DefaultPolicy, checkIDs(cats.Checks), notifier.OnChanges)
+	ingester.After = scan.FindingsHook(svc, guard, checkIDs(cats.Checks))
 	ing, err := ingester.Start(bg, q)
 	if err != nil {
 		return err
 	}
 	defer ing.Stop()
 
-	sched := scan.NewScheduler(st, q, guard, st, scan.SchedulerConfig{Region: c.Region, Ports: c.Scanner.Ports, Logger: log,
-		// Polite by default: a target sees at most 500 connection attempts a
-		// second from us, and one scan at most 5,000 in all.
-		Defaults: scanjob.PortscanParams{Rate: 5000, PerHostRate: 500}})
 	if !*noScheduler {
 		go sched.Run(bg)
 	}
@@ -136,12 +143,12 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	assessSvc := &assess.Service{Store: st, Frameworks: cats.Frameworks, Reminders: notifier}
-	srv := api.New(api.Deps{Assess: assessSvc, Store: st, Guard: guard, Queue: q, Scheduler: sched, Logger: log, Registry: reg, Version: Version, Catalog: cats.Kinds,
+	srv := api.New(api.Deps{Assess: assessSvc, Store: st, Guard: guard, Queue: q, Findings: svc, Logger: log, Registry: reg, Version: Version, Catalog: cats.Kinds,
 		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
 
 	handler := srv.Handler()
 	{
-		console, err := web.New(web.Deps{Store: st, Dashboard: st, Guard: guard, Scheduler: sched, Queue: q, Catalog: cats.Kinds, Assess: assessSvc,
+		console, err := web.New(web.Deps{Store: st, Dashboard: st, Guard: guard, Findings: svc, Queue: q, Catalog: cats.Kinds, Assess: assessSvc,
 			Logger: log, Version: Version, SecureCookies: strings.HasPrefix(c.PublicURL, "https://")})
 		if err != nil {
 			return err

@@ -15,9 +15,13 @@ import (
 )
 
 const importUsage = `usage: rampart import orgs|assets FILE [--format csv|json] [--org CODE]
+       rampart import findings --tool sarif|nuclei|nmap FILE
 FILE may be - for standard input. All rows are stored, or none.`
 
 func runImport(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "findings" {
+		return runImportFindings(ctx, env, args[1:])
+	}
 	if len(args) < 2 || (args[0] != "orgs" && args[0] != "assets") {
 		return fmt.Errorf("%w: %s", errUsage, importUsage)
 	}

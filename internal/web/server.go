@@ -13,20 +13,20 @@ import (
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/finding/catalog"
+	"github.com/rampart-cert/rampart/internal/findings"
 	"github.com/rampart-cert/rampart/internal/queue"
-	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
 // Deps are what the console needs. Store and Dashboard are required; a nil
-// Scheduler hides "scan now", a nil Queue the queue depth, a nil Catalog
+// Findings is made over Store without scanning, which hides "scan now"; a nil Queue the queue depth, a nil Catalog
 // the remediation texts, a nil Assess the campaigns and questionnaires.
 type Deps struct {
 	Store     store.Store
 	Dashboard store.Dashboard
 	Guard     *scope.Guard
-	Scheduler *scan.Scheduler
+	Findings  *findings.Service
 	Queue     queue.Queue
 	Catalog   *catalog.Catalog
 	Assess    *assess.Service
@@ -79,6 +79,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.Throttle == nil {
 		d.Throttle = auth.NewDefaultThrottle()
+	}
+	if d.Findings == nil {
+		d.Findings = findings.New(findings.Deps{Store: d.Store, Scope: d.Guard, Now: d.Now, Logger: d.Logger})
 	}
 	cat, err := loadCatalogs()
 	if err != nil {

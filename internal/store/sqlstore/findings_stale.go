@@ -8,6 +8,10 @@ import (
 	"github.com/rampart-cert/rampart/internal/finding"
 )
 
+// feedSources is the SQL form of "a source closed by expiry", written as
+// the partial index findings_feed_seen has it.
+const feedSources = "f.source IN ('intel', 'sensor', 'dns', 'discovery', 'monitor')"
+
 // ExpireStale fixes the active findings of sources that close by expiry
 // (feeds, sensors, protective DNS, discovery, monitoring) that their source
 // has not reported for longer than ttl(source); finding.Stale decides,
@@ -26,11 +30,15 @@ func (s *Store) ExpireStale(ctx context.Context, ttl func(finding.Source) time.D
 			continue
 		}
 		err := s.write(ctx, op, func(tx *sql.Tx) error {
-			query := "SELECT " + findingColsF + " FROM findings f WHERE f.source = ? AND " + activeStates + " AND f.last_seen < ? ORDER BY f.id LIMIT 5000"
+			// The source is a literal (one of finding.Sources) and the
+			// feed-source term is repeated, so both engines match the
+			// partial index findings_feed_seen.
+			query := "SELECT " + findingColsF + " FROM findings f WHERE " + feedSources + " AND f.source = '" + string(src) + "' AND " +
+				activeStates + " AND f.last_seen < ? ORDER BY f.last_seen LIMIT 5000"
 			if s.d.postgres() {
 				query += " FOR UPDATE"
 			}
-			rows, err := tx.QueryContext(ctx, s.q(query), string(src), at.Add(-d))
+			rows, err := tx.QueryContext(ctx, s.q(query), at.Add(-d))
 			if err != nil {
 				return err
 			}
