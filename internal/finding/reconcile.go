@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,6 +151,7 @@ type Plan struct {
 	Insert  []Finding
 	Update  []Finding
 	Touch   []Finding // only LastSeen, LastJobID and UpdatedAt differ
+	Refresh []Finding // as Touch, and the evidence, title or CVE list: nothing a store indexes
 	Fixed   []Finding // now fixed: State, FixedAt, VerifyRequestedAt, LastJobID, UpdatedAt differ
 	History []HistoryEntry
 	Changes []Change
@@ -159,7 +159,7 @@ type Plan struct {
 
 // Empty reports whether the plan writes nothing.
 func (p Plan) Empty() bool {
-	return len(p.Insert)+len(p.Update)+len(p.Touch)+len(p.Fixed)+len(p.History) == 0
+	return len(p.Insert)+len(p.Update)+len(p.Touch)+len(p.Refresh)+len(p.Fixed)+len(p.History) == 0
 }
 
 type coverKey struct {
@@ -256,6 +256,8 @@ func Reconcile(b Batch, seen []Finding, existing map[string]Finding, now time.Ti
 			continue
 		case diffTouch:
 			p.Touch = append(p.Touch, upd)
+		case diffRefresh:
+			p.Refresh = append(p.Refresh, upd)
 		default:
 			p.Update = append(p.Update, upd)
 		}
@@ -282,16 +284,21 @@ func Reconcile(b Batch, seen []Finding, existing map[string]Finding, now time.Ti
 	for _, f := range seen {
 		seenKey[f.Key] = true
 	}
-	candidates := slices.SortedFunc(maps.Values(existing), func(x, y Finding) int { return cmp.Compare(x.ID, y.ID) })
-	for _, cur := range candidates {
+	// Filter before sorting: most stored findings of a covered asset were
+	// seen again, and sorting whole findings moves a lot of memory.
+	var candidates []Finding
+	for _, cur := range existing {
 		if !cur.State.Active() || seenKey[cur.Key] || sourceOf(cur) != b.Source || cur.SourceRef != b.Ref || !b.At.After(cur.LastSeen) ||
 			(b.JobID != "" && cur.LastJobID == b.JobID) {
 			continue
 		}
 		t := strings.ToLower(cur.Target)
-		if !covered[coverKey{cur.AssetID, t, cur.Check}] && !covered[coverKey{cur.AssetID, t, ""}] {
-			continue
+		if covered[coverKey{cur.AssetID, t, cur.Check}] || covered[coverKey{cur.AssetID, t, ""}] {
+			candidates = append(candidates, cur)
 		}
+	}
+	slices.SortFunc(candidates, func(x, y Finding) int { return cmp.Compare(x.ID, y.ID) })
+	for _, cur := range candidates {
 		next, err := Next(cur.State, Transition{Action: ActionNotSeen, At: b.At, By: actor})
 		if err != nil {
 			return Plan{}, err
@@ -356,21 +363,23 @@ func dueAt(p Policy, sev Severity, kev bool, from time.Time) *time.Time {
 type diff int
 
 const (
-	diffNone  diff = iota
-	diffTouch      // only LastSeen and LastJobID differ
+	diffNone    diff = iota
+	diffTouch        // only LastSeen and LastJobID differ
+	diffRefresh      // and Evidence, Title or CVE
 	diffFull
 )
 
 // diffOf compares a stored finding with its update, ignoring UpdatedAt.
 func diffOf(a, b Finding) diff {
 	same := a.OrgID == b.OrgID && a.Family == b.Family && a.Severity == b.Severity && a.Target == b.Target &&
-		a.Subject == b.Subject && a.Title == b.Title && bytes.Equal(a.Evidence, b.Evidence) && slices.Equal(a.CVE, b.CVE) &&
-		a.KEV == b.KEV && a.State == b.State && a.DueFrom.Equal(b.DueFrom) && timeEq(a.DueAt, b.DueAt) &&
+		a.Subject == b.Subject && a.KEV == b.KEV && a.State == b.State && a.DueFrom.Equal(b.DueFrom) && timeEq(a.DueAt, b.DueAt) &&
 		timeEq(a.FixedAt, b.FixedAt) && timeEq(a.Until, b.Until) && a.Reason == b.Reason && a.Approver == b.Approver &&
 		timeEq(a.VerifyRequestedAt, b.VerifyRequestedAt) && a.FirstSeen.Equal(b.FirstSeen)
 	switch {
 	case !same:
 		return diffFull
+	case a.Title != b.Title || !bytes.Equal(a.Evidence, b.Evidence) || !slices.Equal(a.CVE, b.CVE):
+		return diffRefresh
 	case a.LastSeen.Equal(b.LastSeen) && a.LastJobID == b.LastJobID:
 		return diffNone
 	}

@@ -30,8 +30,8 @@ func TestReconcile(t *testing.T) {
 	at := t0.Add(48 * time.Hour)
 	cover := []Coverage{{AssetID: 1, Target: "127.0.0.1:443", Checks: []string{"tls.a", "tls.b"}}}
 	type want struct {
-		insert, update, touch, fixed int
-		kinds                        []ChangeKind
+		insert, update, touch, refresh, fixed int
+		kinds                                 []ChangeKind
 	}
 	cases := []struct {
 		name     string
@@ -59,6 +59,21 @@ func TestReconcile(t *testing.T) {
 			batch:    Batch{At: at, Policy: DefaultPolicy, Covered: cover, Seen: []Finding{seenOf("tls.a", "127.0.0.1:443", High)}},
 			existing: []Finding{stored(1, "tls.a", "127.0.0.1:443", StateOpen, t0)},
 			want:     want{touch: 1},
+		},
+		{
+			name: "seen again with new evidence refreshes it and nothing else",
+			batch: Batch{At: at, Policy: DefaultPolicy, Covered: cover, Seen: []Finding{func() Finding {
+				f := seenOf("tls.a", "127.0.0.1:443", High)
+				f.Evidence = []byte(`{"banner":"new"}`)
+				return f
+			}()}},
+			existing: []Finding{stored(1, "tls.a", "127.0.0.1:443", StateOpen, t0)},
+			want:     want{refresh: 1},
+			check: func(t *testing.T, p Plan) {
+				if string(p.Refresh[0].Evidence) != `{"banner":"new"}` || !p.Refresh[0].LastSeen.Equal(at) || len(p.History) != 0 {
+					t.Fatalf("refresh %+v", p)
+				}
+			},
 		},
 		{
 			name:     "covered and not seen is fixed; not covered stays",
@@ -153,7 +168,7 @@ func TestReconcile(t *testing.T) {
 			},
 		},
 		{
-			name:  "the same report applied again (a re-import) changes nothing, even later",
+			name: "the same report applied again (a re-import) changes nothing, even later",
 			batch: Batch{Source: SourceImport, Ref: "nmap", JobID: "import-1", At: at, Policy: DefaultPolicy, Covered: []Coverage{{AssetID: 1, Target: "127.0.0.1", All: true}},
 				Seen: []Finding{seenOf("import.nmap.x", "127.0.0.1", High)}},
 			existing: func() []Finding {
@@ -190,11 +205,11 @@ func TestReconcile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := want{len(p.Insert), len(p.Update), len(p.Touch), len(p.Fixed), nil}
+			got := want{len(p.Insert), len(p.Update), len(p.Touch), len(p.Refresh), len(p.Fixed), nil}
 			for _, c := range p.Changes {
 				got.kinds = append(got.kinds, c.Kind)
 			}
-			if got.insert != tc.want.insert || got.update != tc.want.update || got.touch != tc.want.touch || got.fixed != tc.want.fixed || len(got.kinds) != len(tc.want.kinds) {
+			if got.insert != tc.want.insert || got.update != tc.want.update || got.touch != tc.want.touch || got.refresh != tc.want.refresh || got.fixed != tc.want.fixed || len(got.kinds) != len(tc.want.kinds) {
 				t.Fatalf("plan %+v, want %+v", got, tc.want)
 			}
 			for i := range got.kinds {
@@ -207,7 +222,7 @@ func TestReconcile(t *testing.T) {
 			}
 			// Applying the plan and reconciling the same batch again plans
 			// nothing: a replayed batch changes nothing.
-			for _, f := range append(append(append(p.Insert, p.Update...), p.Touch...), p.Fixed...) {
+			for _, f := range append(append(append(append(p.Insert, p.Update...), p.Touch...), p.Refresh...), p.Fixed...) {
 				ex[f.Key] = f
 			}
 			again, err := Reconcile(b, seen, ex, at.Add(time.Minute))

@@ -92,6 +92,9 @@ func (s *Store) savePlan(ctx context.Context, tx *sql.Tx, p finding.Plan) ([]fin
 	if err := s.updateFindings(ctx, tx, p.Update); err != nil {
 		return nil, err
 	}
+	if err := s.refreshFindings(ctx, tx, p.Refresh); err != nil {
+		return nil, err
+	}
 	// Touched rows share one last sighting per batch; group by it.
 	type touch struct {
 		at  time.Time
@@ -209,9 +212,19 @@ func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, fs []finding.Fin
 	return ids, err
 }
 
-const findingUpdate = "UPDATE findings SET key = ?, org_id = ?, asset_id = ?, check_id = ?, family = ?, severity = ?, target = ?, subject = ?, " +
-	"title = ?, evidence = ?, cve = ?, kev = ?, state = ?, first_seen = ?, last_seen = ?, due_from = ?, due_at = ?, fixed_at = ?, until_at = ?, " +
-	"reason = ?, approver = ?, verify_requested_at = ?, last_job_id = ?, updated_at = ?, severity_rank = ?, source = ?, source_ref = ? WHERE id = ?"
+// findingUpdate rewrites what may change of a stored finding: not its
+// identity (key, asset, check, source, first sighting), so SQLite touches
+// neither the unique key index nor a statement journal for it.
+const findingUpdate = "UPDATE findings SET org_id = ?, family = ?, severity = ?, target = ?, subject = ?, " +
+	"title = ?, evidence = ?, cve = ?, kev = ?, state = ?, last_seen = ?, due_from = ?, due_at = ?, fixed_at = ?, until_at = ?, " +
+	"reason = ?, approver = ?, verify_requested_at = ?, last_job_id = ?, updated_at = ?, severity_rank = ? WHERE id = ?"
+
+// findingUpdateArgs are findingUpdate's values for f.
+func findingUpdateArgs(f *finding.Finding) []any {
+	return []any{f.OrgID, f.Family, string(f.Severity), f.Target, f.Subject, f.Title, evidenceArg(f.Evidence), cveJSON(f.CVE), f.KEV,
+		string(f.State), f.LastSeen, f.DueFrom, nullTime(f.DueAt), nullTime(f.FixedAt), nullTime(f.Until), f.Reason, f.Approver,
+		nullTime(f.VerifyRequestedAt), f.LastJobID, f.UpdatedAt, f.Severity.Rank(), f.ID}
+}
 
 // findingTypes are the PostgreSQL types of findingInsertCols, for the
 // VALUES list of a batched update.
@@ -256,7 +269,47 @@ func (s *Store) updateFindings(ctx context.Context, tx *sql.Tx, rs []finding.Fin
 	}
 	defer st.Close()
 	for i := range rs {
-		if _, err := st.ExecContext(ctx, append(findingArgs(&rs[i]), rs[i].ID)...); err != nil {
+		if _, err := st.ExecContext(ctx, findingUpdateArgs(&rs[i])...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refreshFindings writes new evidence, title and CVE list with the last
+// sighting: columns no index holds. On PostgreSQL in batches of
+// UPDATE ... FROM (VALUES ...); on SQLite one prepared statement each.
+func (s *Store) refreshFindings(ctx context.Context, tx *sql.Tx, rs []finding.Finding) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	args := func(f *finding.Finding) []any {
+		return []any{f.ID, evidenceArg(f.Evidence), f.Title, cveJSON(f.CVE), f.LastSeen, f.LastJobID, f.UpdatedAt}
+	}
+	if s.d.postgres() && len(rs) > 1 {
+		const row = "(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TIMESTAMPTZ), CAST(? AS TEXT), CAST(? AS TIMESTAMPTZ))"
+		stmt := func(n int) string {
+			return s.q("UPDATE findings AS f SET evidence = v.evidence, title = v.title, cve = v.cve, last_seen = v.last_seen, last_job_id = v.last_job_id, " +
+				"updated_at = v.updated_at FROM (VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") +
+				") AS v(id, evidence, title, cve, last_seen, last_job_id, updated_at) WHERE f.id = v.id")
+		}
+		return batches(ctx, tx, rs, stmt, func(st *sql.Stmt, chunk []finding.Finding) error {
+			a := make([]any, 0, len(chunk)*7)
+			for i := range chunk {
+				a = append(a, args(&chunk[i])...)
+			}
+			_, err := st.ExecContext(ctx, a...)
+			return err
+		})
+	}
+	st, err := tx.PrepareContext(ctx, s.q("UPDATE findings SET evidence = ?, title = ?, cve = ?, last_seen = ?, last_job_id = ?, updated_at = ? WHERE id = ?"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for i := range rs {
+		a := args(&rs[i])
+		if _, err := st.ExecContext(ctx, append(a[1:], a[0])...); err != nil {
 			return err
 		}
 	}
