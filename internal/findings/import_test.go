@@ -242,3 +242,37 @@ func TestExpiryTTL(t *testing.T) {
 		}
 	}
 }
+
+// fakeScheduler records the jobs the service queues.
+type fakeScheduler struct{ queued []store.ScanJob }
+
+func (f *fakeScheduler) Job(a asset.Asset, _ store.ScanPolicy, reason, by string, now time.Time) (store.ScanJob, error) {
+	return store.ScanJob{ID: "job-" + reason + "-" + a.Value, OrgID: a.OrgID, AssetID: a.ID, Type: "portscan", Region: "default",
+		Reason: reason, Target: a.Value, RequestedBy: by, State: store.JobQueued, CreatedAt: now}, nil
+}
+
+func (f *fakeScheduler) Queue(_ context.Context, j *store.ScanJob) error {
+	f.queued = append(f.queued, *j)
+	return nil
+}
+
+// TestImportAsksOurOwnRescan: an imported result that a platform check
+// also looks for queues a verification scan of its asset, once; a result
+// no check looks for queues nothing.
+func TestImportAsksOurOwnRescan(t *testing.T) {
+	w := newWorld(t)
+	sched := &fakeScheduler{}
+	guard := scope.New(w.st, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	must(t, guard.Refresh(context.Background()))
+	w.svc = findings.New(findings.Deps{Store: w.st, Scope: guard, Scheduler: sched, Now: func() time.Time { return w.now },
+		PlatformCheck: func(rule string, cves []string) bool { return rule == "CVE-2021-41773" }})
+	rep, err := w.importFile(t, auth.SystemPrincipal, imports.Nuclei, "first.jsonl")
+	must(t, err)
+	if len(sched.queued) != 1 || sched.queued[0].Reason != "verify" || sched.queued[0].Target != "127.60.0.0/28" || len(rep.VerifyScans) != 1 {
+		t.Fatalf("verification scans: %+v (report %+v)", sched.queued, rep)
+	}
+	// The same file again is no news: no second scan.
+	if _, err := w.importFile(t, auth.SystemPrincipal, imports.Nuclei, "first.jsonl"); err != nil || len(sched.queued) != 1 {
+		t.Fatalf("re-import queued %d scans (%v)", len(sched.queued), err)
+	}
+}
