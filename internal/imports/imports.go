@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/rampart-cert/rampart/internal/finding"
 )
@@ -38,6 +39,10 @@ type Result struct {
 	Line     int
 	Tool     Tool
 	ToolName string // the tool's own name from the file: "Semgrep", "nuclei", "nmap"
+	// Time is when the tool saw it, in UTC, when the file says (Nuclei's
+	// timestamp, Nmap's host end time or run start, SARIF's invocation
+	// end time); zero otherwise.
+	Time time.Time
 
 	Host  string // IP address or lower-case DNS name the result is about; never empty
 	IP    string // IP address when known (equal to Host when Host is an address)
