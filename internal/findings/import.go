@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
@@ -108,7 +109,7 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportReques
 	rep.JobID = "import-" + string(req.Tool) + "-" + hex.EncodeToString(h.Sum(nil)[:12])
 	rep.Results = len(results)
 
-	b := finding.Batch{Source: finding.SourceImport, Ref: string(req.Tool), JobID: rep.JobID, At: s.d.Now(), Policy: s.d.Policy}
+	b := finding.Batch{Source: finding.SourceImport, Ref: string(req.Tool), JobID: rep.JobID, At: reportTime(results, s.d.Now()), Policy: s.d.Policy}
 	var refused []LineError
 	type hostKey struct {
 		asset int64
@@ -116,6 +117,11 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportReques
 	}
 	hosts := map[hostKey]int64{} // → org
 	verify := map[int64]bool{}
+	type obsKey struct {
+		asset, org int64
+		ip         string
+	}
+	observed := map[obsKey][]store.Observation{}
 	for _, r := range results {
 		m, err := s.owner(p, r)
 		if err != nil {
@@ -129,6 +135,11 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportReques
 		b.Seen = append(b.Seen, f)
 		if r.Observation {
 			rep.Observations++
+			if r.IP != "" && r.Port > 0 {
+				k := obsKey{m.AssetID, m.OrgID, r.IP}
+				observed[k] = append(observed[k], store.Observation{IP: r.IP, Port: r.Port, Proto: r.Proto, Host: nameOf(r), State: "open",
+					Service: r.Service, Product: r.Product, Version: r.Version, CPE: r.CPE})
+			}
 		} else if s.d.PlatformCheck != nil && s.d.PlatformCheck(r.RuleID, r.CVE) {
 			verify[m.AssetID] = true
 		}
@@ -151,6 +162,24 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportReques
 	if err != nil {
 		return rep, err
 	}
+	// Open ports also go where the platform's own scans keep what is
+	// exposed, one report per host with only its open ports as the port
+	// set, so an import never closes a port it did not look at.
+	keys := make([]obsKey, 0, len(observed))
+	for k := range observed {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].asset < keys[j].asset || keys[i].asset == keys[j].asset && keys[i].ip < keys[j].ip })
+	for _, k := range keys {
+		obs := observed[k]
+		ports := make([]int, len(obs))
+		for i, o := range obs {
+			ports[i] = o.Port
+		}
+		if err := s.d.Store.RecordScan(ctx, store.ScanReport{JobID: rep.JobID, OrgID: k.org, AssetID: k.asset, At: b.At, Hosts: []string{k.ip}, Ports: ports, Open: obs}); err != nil {
+			return rep, err
+		}
+	}
 	for _, c := range changes {
 		switch c.Kind {
 		case finding.ChangeNew:
@@ -172,6 +201,29 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportReques
 		}
 	}
 	return rep, nil
+}
+
+// reportTime is when the tool ran: the latest time its results carry, or
+// now when they carry none (or one in the future).
+func reportTime(rs []imports.Result, now time.Time) time.Time {
+	var at time.Time
+	for _, r := range rs {
+		if r.Time.After(at) {
+			at = r.Time
+		}
+	}
+	if at.IsZero() || at.After(now) {
+		return now
+	}
+	return at
+}
+
+// nameOf is the name a result's host was reached by, if it is a name.
+func nameOf(r imports.Result) string {
+	if r.Host != r.IP {
+		return r.Host
+	}
+	return ""
 }
 
 // owner finds the asset p sees that covers a result's host: its address

@@ -196,6 +196,11 @@ func TestImportNmapAndSARIF(t *testing.T) {
 	if _, ok := got["import.nmap.redis-info 127.60.0.4"]; !ok {
 		t.Fatalf("NSE output is a finding: %v", got)
 	}
+	obs, err := w.st.ListObservations(context.Background(), auth.SystemPrincipal, store.ObservationFilter{IP: "127.60.0.4"})
+	must(t, err)
+	if len(obs.Items) != 2 || obs.Items[0].State != "open" || obs.Items[0].OrgID != w.orgA.ID || obs.Items[0].JobID != rep.JobID {
+		t.Fatalf("open ports are observations too: %+v", obs.Items)
+	}
 	rep, err = w.importFile(t, auth.SystemPrincipal, imports.SARIF, "dast.sarif")
 	must(t, err)
 	if rep.New != 2 {

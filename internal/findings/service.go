@@ -34,6 +34,7 @@ type Store interface {
 	GetOrg(ctx context.Context, p auth.Principal, id int64) (org.Organization, error)
 	GetScanPolicy(ctx context.Context, p auth.Principal, orgID int64) (store.ScanPolicy, error)
 	CreateScanJob(ctx context.Context, p auth.Principal, j *store.ScanJob) error
+	RecordScan(ctx context.Context, r store.ScanReport) error
 }
 
 // Scheduler builds scan jobs and queues them (the scan scheduler).
