@@ -49,7 +49,7 @@ type ConsumeOptions struct {
 	Filter  string        // a subject under FindingSubjects; "": every finding event
 	AckWait time.Duration // redelivery after this long without an ack; 0: 30s
 	// MaxBatch is how many changes ConsumeFindingBatches hands over at
-	// most in one call; 0: 256.
+	// most in one call; 0: 1000.
 	MaxBatch int
 	// Concurrency is how many messages are in flight at once; 0: 1 for
 	// ConsumeFindings, 2×MaxBatch for ConsumeFindingBatches.
@@ -68,7 +68,7 @@ func (o *ConsumeOptions) defaults(batch bool) error {
 		return fmt.Errorf("events: consume %s: filter %q is not a finding subject: %w", o.Durable, o.Filter, queue.ErrInvalid)
 	}
 	if o.MaxBatch <= 0 {
-		o.MaxBatch = 256
+		o.MaxBatch = 1000
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 1
@@ -107,17 +107,37 @@ func ConsumeFindings(ctx context.Context, q queue.Queue, o ConsumeOptions, h fun
 }
 
 // ConsumeFindingBatches is ConsumeFindings for handlers that do better
-// with many changes at once: the changes being delivered at the same time
-// (up to o.MaxBatch) go to one call of h, and each is acknowledged when
-// that call returns nil. h must be idempotent on each change's EventID.
+// with many changes at once: the changes waiting (up to o.MaxBatch) go to
+// one call of h, and each is acknowledged when that call returns nil. A
+// queue.BatchConsumer fetches the batches itself; on another queue the
+// changes being delivered concurrently are gathered. h must be idempotent
+// on each change's EventID.
 func ConsumeFindingBatches(ctx context.Context, q queue.Queue, o ConsumeOptions, h func(context.Context, []finding.Change) error) (queue.Consumer, error) {
 	if err := o.defaults(true); err != nil {
 		return nil, err
 	}
+	log := o.Logger
+	if bc, ok := q.(queue.BatchConsumer); ok {
+		// The queue delivers batches itself: one call per batch fetched.
+		return bc.ConsumeBatch(ctx, o.config(), o.MaxBatch, func(ctx context.Context, ms []*queue.Message) error {
+			changes := make([]finding.Change, 0, len(ms))
+			for _, m := range ms {
+				c, err := DecodeChange(m)
+				if err != nil {
+					log.Error("events: dropping a message that is not a finding change", "durable", o.Durable, "msg_id", m.ID, "err", err)
+					continue
+				}
+				changes = append(changes, c)
+			}
+			if len(changes) == 0 {
+				return nil
+			}
+			return h(ctx, changes)
+		})
+	}
 	bctx, cancel := context.WithCancel(ctx)
 	b := &batcher{in: make(chan pending), h: h, max: o.MaxBatch}
 	b.wg.Go(func() { b.run(bctx) })
-	log := o.Logger
 	c, err := q.Consume(ctx, o.config(), func(ctx context.Context, m *queue.Message) error {
 		ch, err := DecodeChange(m)
 		if err != nil {

@@ -475,6 +475,9 @@ func (n *Notifier) HandleChanges(ctx context.Context, changes []store.FindingCha
 			continue
 		}
 		contacts, hooks := recipients(t, store.NotifyAlert)
+		// An alert lists the finding, never its evidence: leave it out of
+		// the stored change (it may be large).
+		ch.Finding.Evidence = nil
 		add := func(key string) {
 			queued = append(queued, store.QueuedAlert{Recipient: key, OrgID: t.Org.ID, EventID: ch.EventID(), Change: ch, QueuedAt: now})
 		}

@@ -102,6 +102,20 @@ type BatchPublisher interface {
 	PublishBatch(ctx context.Context, msgs []Outgoing) error
 }
 
+// BatchHandler processes messages delivered together. Returning nil
+// acknowledges every one; an error asks for redelivery of every one after
+// a backoff. Handlers must be idempotent.
+type BatchHandler func(ctx context.Context, ms []*Message) error
+
+// BatchConsumer is a Queue that can hand a handler many messages at once,
+// for consumers that write them in one transaction. It is optional:
+// callers fall back to Consume.
+type BatchConsumer interface {
+	// ConsumeBatch is Consume with up to max messages per call of h;
+	// cfg.Concurrency is ignored (one batch at a time).
+	ConsumeBatch(ctx context.Context, cfg ConsumerConfig, max int, h BatchHandler) (Consumer, error)
+}
+
 // Consumer is a running subscription.
 type Consumer interface {
 	// Stop ends delivery and waits for running handlers to return.
