@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -81,6 +82,10 @@ func checkContract(t testing.TB, tool Tool, rs []Result, err error, limits Limit
 			if _, ip, err := normHost(r.IP); err != nil || ip != r.IP {
 				t.Fatalf("result %d: ip %q is not an address", i, r.IP)
 			}
+		}
+		if !r.Time.IsZero() && (r.Time.Location() != time.UTC || r.Time.Nanosecond()%1000 != 0 ||
+			r.Time.Year() < 2000 || r.Time.After(time.Now().Add(25*time.Hour))) {
+			t.Fatalf("result %d (%s): time %v is not UTC, whole microseconds, from 2000 to tomorrow", i, where(), r.Time)
 		}
 		if r.Port < 0 || r.Port > 65535 || (r.Port != 0) != (r.Proto != "") {
 			t.Fatalf("result %d: port %d proto %q", i, r.Port, r.Proto)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rampart-cert/rampart/internal/finding"
 )
@@ -64,6 +65,7 @@ type (
 // may come after the ports in a hand-edited file.
 type nmapHost struct {
 	line      int
+	time      time.Time // endtime, else starttime; zero when neither reads
 	status    string
 	addrs     []nmapAddress
 	hostnames nmapHostnames
@@ -159,9 +161,15 @@ prolog:
 		return formatErr(s.line(), "root element <%s>, want <nmaprun>: not nmap XML output", clip(oneLine(root.Name.Local, 40), 40))
 	}
 	c.toolName = "nmap"
+	var runStart time.Time // for hosts that carry no times of their own
 	for _, a := range root.Attr {
-		if a.Name.Local == "scanner" && strings.TrimSpace(a.Value) != "" {
-			c.toolName = oneLine(a.Value, MaxShortBytes)
+		switch a.Name.Local {
+		case "scanner":
+			if strings.TrimSpace(a.Value) != "" {
+				c.toolName = oneLine(a.Value, MaxShortBytes)
+			}
+		case "start":
+			runStart = unixTime(a.Value)
 		}
 	}
 
@@ -194,6 +202,9 @@ prolog:
 				if e != nil {
 					return e
 				}
+				if h.time.IsZero() {
+					h.time = runStart
+				}
 				if e := nmapResults(h, c); e != nil {
 					return e
 				}
@@ -213,6 +224,19 @@ prolog:
 
 func readNmapHost(s *xmlStream, start xml.StartElement) (*nmapHost, *Error) {
 	h := &nmapHost{line: s.line()}
+	var startTime, endTime time.Time
+	for _, a := range start.Attr {
+		switch a.Name.Local {
+		case "starttime":
+			startTime = unixTime(a.Value)
+		case "endtime":
+			endTime = unixTime(a.Value)
+		}
+	}
+	h.time = endTime
+	if h.time.IsZero() {
+		h.time = startTime
+	}
 	for {
 		tok, e := s.token("host")
 		if e != nil {
@@ -330,7 +354,7 @@ func nmapResults(h *nmapHost, c *collector) *Error {
 	if h.status != "" && h.status != "up" {
 		return nil // a host nmap found down has nothing to report
 	}
-	base := Result{ToolName: c.toolName}
+	base := Result{ToolName: c.toolName, Time: h.time}
 	for _, want := range []string{"ipv4", "ipv6"} {
 		for _, a := range h.addrs {
 			if a.Type == want && base.IP == "" {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNmapSample(t *testing.T) {
@@ -47,6 +48,16 @@ func TestNmapSample(t *testing.T) {
 		}
 		if r.ToolName != "nmap" || (r.Port != 0) != (r.Proto == "tcp") {
 			t.Errorf("result %d: tool name %q proto %q", i, r.ToolName, r.Proto)
+		}
+	}
+	// Every result of a host has the host's endtime.
+	for i, r := range rs {
+		want := time.Unix(1772529230, 0).UTC()
+		if r.Host == "127.0.0.11" {
+			want = time.Unix(1772529241, 0).UTC()
+		}
+		if !r.Time.Equal(want) || r.Time.Location() != time.UTC {
+			t.Errorf("result %d (%s): time %v, want %v", i, r.RuleID, r.Time, want)
 		}
 	}
 	if r := rs[3]; r.Service != "http" || r.Product != "Apache httpd" || r.Version != "2.4.49" || r.CPE != "cpe:/a:apache:http_server:2.4.49" ||
@@ -149,6 +160,31 @@ func TestNmapMapping(t *testing.T) {
 			}},
 		{"script output capped", host(`<hostscript><script id="banner" output="` + strings.Repeat("A", 10000) + `"/></hostscript>`),
 			func(rs []Result) bool { return len(rs) == 1 && len(rs[0].Evidence["output"]) == MaxEvidenceBytes }},
+		{"no times: zero time", host(`<ports><port protocol="tcp" portid="80"><state state="open"/><script id="http-title" output="x"/></port></ports><hostscript><script id="smb2-time" output="x"/></hostscript>`),
+			func(rs []Result) bool {
+				return len(rs) == 3 && rs[0].Time.IsZero() && rs[1].Time.IsZero() && rs[2].Time.IsZero()
+			}},
+		{"host times", `<nmaprun start="1772529160">` +
+			`<host starttime="1772529161" endtime="1772529230"><address addr="127.0.0.1" addrtype="ipv4"/><hostscript><script id="a" output="x"/></hostscript></host>` +
+			`<host starttime="1772529162"><address addr="127.0.0.2" addrtype="ipv4"/><hostscript><script id="a" output="x"/></hostscript></host>` +
+			`<host starttime="1772529163" endtime="later"><address addr="127.0.0.3" addrtype="ipv4"/><hostscript><script id="a" output="x"/></hostscript></host>` +
+			`<host><address addr="127.0.0.4" addrtype="ipv4"/><hostscript><script id="a" output="x"/></hostscript></host>` +
+			`<host endtime="99999999999"><address addr="127.0.0.5" addrtype="ipv4"/><hostscript><script id="a" output="x"/></hostscript></host>` +
+			`</nmaprun>`,
+			func(rs []Result) bool {
+				want := []int64{1772529230, 1772529162, 1772529163, 1772529160, 1772529160} // endtime, starttime, starttime (endtime unreadable), run start, run start (endtime absurd)
+				if len(rs) != len(want) {
+					return false
+				}
+				for i, w := range want {
+					if !rs[i].Time.Equal(time.Unix(w, 0)) || rs[i].Time.Location() != time.UTC {
+						return false
+					}
+				}
+				return true
+			}},
+		{"absurd run start: zero time", `<nmaprun start="-5"><host><address addr="127.0.0.1" addrtype="ipv4"/><hostscript><script id="a" output="x"/></hostscript></host></nmaprun>`,
+			func(rs []Result) bool { return len(rs) == 1 && rs[0].Time.IsZero() }},
 		{"masscan", `<nmaprun scanner="masscan"><host><address addr="127.0.0.4" addrtype="ipv4"/><ports><port protocol="tcp" portid="80"><state state="open"/></port></ports></host></nmaprun>`,
 			func(rs []Result) bool { return len(rs) == 1 && rs[0].ToolName == "masscan" }},
 	} {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -440,4 +441,39 @@ func severityFromScore(s string) (sev finding.Severity, ok bool) {
 		return finding.Low, true
 	}
 	return finding.Info, true
+}
+
+// toolTime is a time read from a file as Result.Time wants it: in UTC,
+// truncated to the microsecond, and zero when it is absurd (before 2000,
+// or more than a day after now: a broken clock or a hand-edited file).
+func toolTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	t = t.UTC().Truncate(time.Microsecond)
+	if t.Year() < 2000 || t.After(time.Now().Add(24*time.Hour)) {
+		return time.Time{}
+	}
+	return t
+}
+
+// rfc3339Time reads an RFC 3339 time with or without fractional seconds
+// and with any offset (nuclei's timestamp, SARIF's endTimeUtc); zero when
+// s is empty, unreadable or absurd.
+func rfc3339Time(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+	if err != nil {
+		return time.Time{}
+	}
+	return toolTime(t)
+}
+
+// unixTime reads whole Unix seconds (nmap's starttime, endtime, start);
+// zero when s is empty, unreadable or absurd.
+func unixTime(s string) time.Time {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}
+	}
+	return toolTime(time.Unix(n, 0))
 }

@@ -149,6 +149,9 @@ func parseNuclei(r io.Reader, c *collector) *Error {
 
 func nucleiResult(n *nucleiLine) (Result, error) {
 	r := Result{ToolName: "nuclei", RuleID: strings.TrimSpace(n.TemplateID)}
+	// An unreadable timestamp leaves Time zero; the raw text stays in
+	// Evidence["timestamp"].
+	r.Time = rfc3339Time(n.Timestamp)
 	if r.RuleID == "" {
 		return r, errors.New("no template-id: not a nuclei result")
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNucleiSample(t *testing.T) {
@@ -50,6 +51,15 @@ func TestNucleiSample(t *testing.T) {
 	if r := rs[0]; r.Title != "Apache 2.4.49 - Path Traversal and Remote Code Execution" || !strings.HasPrefix(r.Description, "A path traversal flaw") ||
 		r.Evidence["cwe"] != "CWE-22" || r.Evidence["cvss-score"] != "7.5" || r.ToolName != "nuclei" {
 		t.Errorf("result 0: %+v", r)
+	}
+	// The line's timestamp, in UTC; nuclei drops trailing zeros of the fraction.
+	for i, ts := range []string{
+		"2026-03-03T03:02:11.482113Z", "2026-03-03T03:02:12.001932Z", "2026-03-03T03:02:14.77312Z",
+		"2026-03-03T03:02:15.30441Z", "2026-03-03T03:02:16.9Z", "2026-03-03T03:02:17.2Z",
+	} {
+		if want, _ := time.Parse(time.RFC3339Nano, ts); !rs[i].Time.Equal(want) || rs[i].Time.Location() != time.UTC {
+			t.Errorf("result %d: time %v, want %v", i, rs[i].Time, want)
+		}
 	}
 	if _, ok := rs[0].Evidence["response"]; ok {
 		t.Error("the raw response is kept")
@@ -121,6 +131,18 @@ func TestNucleiMapping(t *testing.T) {
 			}},
 		{"BOM on the first line", "\ufeff" + `{"template-id":"x","host":"www.example.vn"}`,
 			func(r Result) bool { return r.Host == "www.example.vn" }},
+		{"no timestamp: zero time", `{"template-id":"x","host":"www.example.vn"}`,
+			func(r Result) bool { return r.Time.IsZero() }},
+		{"timestamp to UTC, cut to the microsecond", `{"template-id":"x","host":"www.example.vn","timestamp":"2025-12-31T23:30:00.123456789-01:00"}`,
+			func(r Result) bool {
+				return r.Time.Equal(time.Date(2026, 1, 1, 0, 30, 0, 123456000, time.UTC)) && r.Time.Location() == time.UTC
+			}},
+		{"unreadable timestamp: zero time, no error", `{"template-id":"x","host":"www.example.vn","timestamp":"yesterday"}`,
+			func(r Result) bool { return r.Time.IsZero() && r.Evidence["timestamp"] == "yesterday" }},
+		{"timestamp before 2000: zero time", `{"template-id":"x","host":"www.example.vn","timestamp":"1970-01-01T00:00:00Z"}`,
+			func(r Result) bool { return r.Time.IsZero() }},
+		{"timestamp in the future: zero time", `{"template-id":"x","host":"www.example.vn","timestamp":"2999-01-01T00:00:00Z"}`,
+			func(r Result) bool { return r.Time.IsZero() }},
 		{"control characters dropped", `{"template-id":"x\u001b[2J","info":{"name":"a\nb"},"host":"www.example.vn"}`,
 			func(r Result) bool { return r.RuleID == "x [2J" && r.Title == "a b" }},
 	} {

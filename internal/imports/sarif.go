@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rampart-cert/rampart/internal/finding"
 )
@@ -136,6 +137,7 @@ type sarifRun struct {
 	byID      map[string]int
 	artifacts []sarifArtifact
 	bases     map[string]sarifArtifactLocation
+	time      time.Time // invocations[0].endTimeUtc, else startTimeUtc
 	pending   []sarifPending
 }
 
@@ -329,6 +331,12 @@ func parseSARIFRun(s *jsonStream, c *collector) *Error {
 			if e := s.decode("run.artifacts", &run.artifacts); e != nil {
 				return e
 			}
+		case "invocations":
+			var raw json.RawMessage
+			if e := s.decode("run.invocations", &raw); e != nil {
+				return e
+			}
+			run.time = sarifInvocationTime(raw)
 		case "originalUriBaseIds":
 			if e := s.decode("run.originalUriBaseIds", &run.bases); e != nil {
 				return e
@@ -387,11 +395,35 @@ func parseSARIFRun(s *jsonStream, c *collector) *Error {
 			continue
 		}
 		res.Line = p.line
+		res.Time = run.time
 		if e := c.add(res); e != nil {
 			return e
 		}
 	}
 	return nil
+}
+
+// sarifInvocationTime is the end time of the run's first invocation,
+// else its start time. A time of the wrong type or shape is no problem
+// with the results: it leaves the time zero.
+func sarifInvocationTime(raw json.RawMessage) time.Time {
+	var invs []struct {
+		Start json.RawMessage `json:"startTimeUtc"`
+		End   json.RawMessage `json:"endTimeUtc"`
+	}
+	if json.Unmarshal(raw, &invs) != nil || len(invs) == 0 {
+		return time.Time{}
+	}
+	for _, raw := range []json.RawMessage{invs[0].End, invs[0].Start} {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			continue
+		}
+		if t := rfc3339Time(s); !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
 }
 
 // setTool reads the driver's rules once; their text is cleaned here so

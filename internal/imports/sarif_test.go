@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSARIFWebScanner(t *testing.T) {
@@ -51,6 +52,12 @@ func TestSARIFWebScanner(t *testing.T) {
 		}
 		if r.ToolName != "ZAP" || r.Proto != "tcp" || r.Observation {
 			t.Errorf("result %d: tool name %q proto %q observation %v", i, r.ToolName, r.Proto, r.Observation)
+		}
+	}
+	// The invocation's endTimeUtc (after the results in the file), cut to the microsecond.
+	for i, r := range rs {
+		if want := time.Date(2026, 3, 3, 2, 58, 47, 903125000, time.UTC); !r.Time.Equal(want) || r.Time.Location() != time.UTC {
+			t.Errorf("result %d: time %v, want %v", i, r.Time, want)
 		}
 	}
 	if ev := rs[0].Evidence; ev["request"] != "GET https://www.example.vn/" || ev["status"] != "200" || ev["snippet"] != "HTTP/1.1 200 OK" {
@@ -180,6 +187,56 @@ func TestSARIFMapping(t *testing.T) {
 			}
 			if len(rs) != 1 || !tc.check(rs[0]) {
 				t.Fatalf("got %+v", rs)
+			}
+		})
+	}
+}
+
+func TestSARIFTime(t *testing.T) {
+	run := func(invocations string) string {
+		inv := ""
+		if invocations != "" {
+			inv = `"invocations":` + invocations + `,`
+		}
+		return `{"tool":{"driver":{"name":"X"}},` + inv + `"results":[{"ruleId":"r","properties":{"endTimeUtc":"2026-01-01T00:00:00Z"},` +
+			`"locations":[{"physicalLocation":{"artifactLocation":{"uri":"https://www.example.vn/a"}}}]}]}`
+	}
+	utc := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm.UTC()
+	}
+	for _, tc := range []struct {
+		name, runs string
+		want       []time.Time
+	}{
+		{"no invocations: zero; result properties are not read", run(""), []time.Time{{}}},
+		{"end time wins", run(`[{"startTimeUtc":"2026-02-01T10:00:00Z","endTimeUtc":"2026-02-01T11:00:00.5Z"}]`), []time.Time{utc("2026-02-01T11:00:00.5Z")}},
+		{"start time when no end", run(`[{"startTimeUtc":"2026-02-01T10:00:00+07:00"}]`), []time.Time{utc("2026-02-01T03:00:00Z")}},
+		{"start time when the end is unreadable", run(`[{"startTimeUtc":"2026-02-01T10:00:00Z","endTimeUtc":17}]`), []time.Time{utc("2026-02-01T10:00:00Z")}},
+		{"start time when the end is absurd", run(`[{"startTimeUtc":"2026-02-01T10:00:00Z","endTimeUtc":"2999-01-01T00:00:00Z"}]`), []time.Time{utc("2026-02-01T10:00:00Z")}},
+		{"only the first invocation", run(`[{"commandLine":"zap"},{"endTimeUtc":"2026-02-01T11:00:00Z"}]`), []time.Time{{}}},
+		{"before 2000: zero", run(`[{"endTimeUtc":"1999-12-31T23:59:59Z"}]`), []time.Time{{}}},
+		{"not a date: zero", run(`[{"endTimeUtc":"yesterday"}]`), []time.Time{{}}},
+		{"invocations not a list: zero, no error", run(`{"endTimeUtc":"2026-02-01T11:00:00Z"}`), []time.Time{{}}},
+		{"each run its own time", run(`[{"endTimeUtc":"2026-02-01T11:00:00Z"}]`) + "," + run(`[{"endTimeUtc":"2026-02-02T11:00:00Z"}]`),
+			[]time.Time{utc("2026-02-01T11:00:00Z"), utc("2026-02-02T11:00:00Z")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs, err := parseString(SARIF, `{"version":"2.1.0","runs":[`+tc.runs+`]}`)
+			checkContract(t, SARIF, rs, err, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rs) != len(tc.want) {
+				t.Fatalf("%d results, want %d", len(rs), len(tc.want))
+			}
+			for i, w := range tc.want {
+				if !rs[i].Time.Equal(w) || !rs[i].Time.IsZero() && rs[i].Time.Location() != time.UTC {
+					t.Errorf("result %d: time %v, want %v", i, rs[i].Time, w)
+				}
 			}
 		})
 	}
