@@ -84,7 +84,17 @@ type Asset struct {
 	Notes         string      `json:"notes,omitempty"`
 	CreatedAt     time.Time   `json:"created_at"`
 	UpdatedAt     time.Time   `json:"updated_at"`
+
+	// Ownership (see claim.go): set by the store, never by Prepare.
+	State       State      `json:"state"`                  // claimed, verified or rejected
+	VerifyToken string     `json:"verify_token,omitempty"` // what the claimant publishes to prove it
+	VerifiedAt  *time.Time `json:"verified_at,omitempty"`  // when it was verified or rejected
+	VerifiedBy  string     `json:"verified_by,omitempty"`  // dns, http, approval:<name>, national:<name>; the rejecter's name
 }
+
+// Verified reports whether a is in scope: proven or approved. Only verified
+// assets are scanned.
+func (a Asset) Verified() bool { return a.State == StateVerified }
 
 // Prepare normalizes a's value, tags and defaults, then validates it.
 // On error a is left partly normalized and must not be stored.

@@ -30,4 +30,15 @@
 // allocation-free paths for callers that already hold an address or a
 // normalized name. Overlaps reports where one organization's assets cover
 // another's, so registry staff can settle ownership.
+//
+// # Claims
+//
+// Ownership is claimed, then proven or approved (claim.go). Below the
+// national level a new asset is a claim in StateClaimed; Limits.Check
+// refuses public suffixes (the Public Suffix List ships in data/, parsed on
+// first use), special-purpose addresses and names unless the deployment is
+// internal, and networks wider than the configured prefix; ProofFor says
+// which DNS TXT record (_rampart-verify.<name>) or well-known file proves a
+// claim; MayApprove says who may approve it instead. Only verified assets
+// enter the scope guard's index.
 package asset
