@@ -11,6 +11,7 @@ package auth
 
 import (
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -65,11 +66,12 @@ const (
 	PermRunJobs      Perm = "jobs:run"        // take and complete scan jobs
 	PermSendSensor   Perm = "sensor:send"     // submit sensor data
 	PermReadFeeds    Perm = "feeds:read"      // read blocklists and feeds
+	PermReadMetrics  Perm = "metrics:read"    // scrape /metrics (unless it is configured public)
 )
 
 var grants = map[Role][]Perm{
-	RolePlatformAdmin: {PermReadRegistry, PermWriteOrgs, PermWriteAssets, PermReadScope, PermManageUsers, PermReadAudit, PermTriage, PermRunJobs, PermSendSensor, PermReadFeeds},
-	RoleAnalyst:       {PermReadRegistry, PermReadScope, PermTriage, PermReadFeeds},
+	RolePlatformAdmin: {PermReadRegistry, PermWriteOrgs, PermWriteAssets, PermReadScope, PermManageUsers, PermReadAudit, PermTriage, PermRunJobs, PermSendSensor, PermReadFeeds, PermReadMetrics},
+	RoleAnalyst:       {PermReadRegistry, PermReadScope, PermTriage, PermReadFeeds, PermReadMetrics},
 	RoleOrgAdmin:      {PermReadRegistry, PermWriteOrgs, PermWriteAssets, PermReadScope, PermManageUsers, PermReadAudit, PermTriage, PermReadFeeds},
 	RoleOrgMember:     {PermReadRegistry, PermWriteAssets, PermReadScope, PermTriage, PermReadFeeds},
 	RoleViewer:        {PermReadRegistry, PermReadScope, PermReadFeeds},
@@ -110,6 +112,28 @@ func (r Role) MayGrant(other Role) bool {
 	return rank[other] <= rank[r]
 }
 
+// MayResetCredentials reports whether principal p may set another user's
+// password or TOTP secret: a user of role target in the organization with
+// materialized path targetPath, which the store has already found inside
+// p's subtree. Platform administrators may reset anyone; others need
+// PermManageUsers and either a strictly lower role than theirs, or an equal
+// role in a strict descendant of their own organization (the parent's
+// administrators). Peers — two org-admins of one organization — may not
+// take over each other's accounts. Oneself is not this rule's business:
+// self-service changes prove the current password instead.
+func MayResetCredentials(p Principal, target Role, targetPath string) bool {
+	if p.System || p.Role == RolePlatformAdmin {
+		return true
+	}
+	if !p.Role.MayGrant(target) {
+		return false
+	}
+	if rank[target] < rank[p.Role] {
+		return true
+	}
+	return p.OrgPath != "" && targetPath != p.OrgPath && strings.HasPrefix(targetPath, p.OrgPath)
+}
+
 // Sentinel errors.
 var (
 	ErrInvalid        = errors.New("auth: invalid")
@@ -118,6 +142,9 @@ var (
 	ErrTokenExpired   = errors.New("auth: token expired")
 	ErrForbidden      = errors.New("auth: forbidden")
 	ErrNotFound       = errors.New("auth: not found")
+	// ErrTOTPReplay: a TOTP code of a step at or before the last one the
+	// user's account accepted; a code works once.
+	ErrTOTPReplay = errors.New("auth: authentication code already used")
 )
 
 // Principal is who is acting: a user or an API token, or the system itself.

@@ -177,10 +177,14 @@ func parseArgon2(encoded string) (Argon2Params, []byte, []byte, error) {
 	return p, salt, key, nil
 }
 
-// ValidatePassword checks a password a person chose. Length is the rule
-// (NIST SP 800-63B): at least MinPasswordLen characters, at most
-// MaxPasswordBytes bytes, no composition rules. Errors wrap ErrInvalid.
-func ValidatePassword(pw string) error {
+// ValidatePassword checks a password a person chose, as NIST SP 800-63B
+// asks: at least MinPasswordLen characters, at most MaxPasswordBytes bytes,
+// no composition rules, and not a password attackers try first — one on the
+// shipped list of common and breached passwords (also padded with digits or
+// symbols), a trivial repetition or sequence ("aaaaaaaaaaaa",
+// "abcdefghijkl", "qwertyuiop12"), or one containing any of personal (the
+// user's login name, display name, e-mail address). Errors wrap ErrInvalid.
+func ValidatePassword(pw string, personal ...string) error {
 	switch {
 	case !utf8.ValidString(pw):
 		return fmt.Errorf("%w: password is not valid UTF-8", ErrInvalid)
@@ -189,7 +193,7 @@ func ValidatePassword(pw string) error {
 	case utf8.RuneCountInString(pw) < MinPasswordLen:
 		return fmt.Errorf("%w: password shorter than %d characters", ErrInvalid, MinPasswordLen)
 	}
-	return nil
+	return passwordPolicy(pw, personal)
 }
 
 // RandomPassword returns a 20-character password from an alphabet without

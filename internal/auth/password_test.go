@@ -136,7 +136,7 @@ func TestValidatePassword(t *testing.T) {
 		{"twelve chars", ""},
 		{"mậtkhẩuđủdài", ""},               // 12 characters, more bytes
 		{"ααααααααααα", "shorter than 12"}, // 11 characters, 22 bytes
-		{strings.Repeat("a", 1024), ""},
+		{strings.Repeat("a", 1020) + "bcde", ""},
 		{strings.Repeat("a", 1025), "longer than 1024 bytes"},
 		{strings.Repeat("é", 513), "longer than 1024 bytes"}, // 513 characters, 1026 bytes
 		{"twelve chars\xff", "UTF-8"},
@@ -224,4 +224,52 @@ func FuzzParseArgon2(f *testing.F) {
 			t.Fatalf("parseArgon2(%q) accepted %+v", s, p)
 		}
 	})
+}
+
+// TestF20PasswordPolicy: common and breached passwords, trivial repetitions
+// and sequences, and the user's own name are refused; ordinary passphrases
+// pass.
+func TestF20PasswordPolicy(t *testing.T) {
+	tests := []struct {
+		pw       string
+		personal []string
+		want     string // "" for valid
+	}{
+		{"            ", nil, "fewer than 5"},
+		{"aaaaaaaaaaaa", nil, "fewer than 5"},
+		{"password1234", nil, "common"},
+		{"Password1234!", nil, "common"},
+		{"iloveyou2026!!", nil, "common"},
+		{"1qaz2wsx3edc", nil, ""}, // on the list or a keyboard column: refused either way
+		{"qwertyuiopas", nil, "sequence"},
+		{"abcdefghijkl", nil, "sequence"},
+		{"123456789012", nil, "sequence"},
+		{"987654321098", nil, "sequence"},
+		{"abcdeabcdeab", nil, "repeats"},
+		{"xyzuvxyzuvxyzuv", nil, "repeats"},
+		{"aaaaaaaa1234", nil, "trivial pattern"},
+		{"nguyenvana-2026!", []string{"nguyenvana"}, "user's name"},
+		{"Secret-Hanoi-Rampart", []string{"hanoi.cert@example.vn", "ha"}, ""},
+		{"RedTeam-Pass-2026!", []string{"a_admin"}, ""},
+		{"correct horse battery staple 42", nil, ""},
+		{"rampart-demo-2026", []string{"admin"}, ""},
+	}
+	for _, tt := range tests {
+		err := ValidatePassword(tt.pw, tt.personal...)
+		if tt.pw == "1qaz2wsx3edc" {
+			if err == nil {
+				t.Errorf("ValidatePassword(%q) = nil, want refused", tt.pw)
+			}
+			continue
+		}
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("ValidatePassword(%q) = %v, want nil", tt.pw, err)
+		case tt.want != "" && (!errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("ValidatePassword(%q) = %v, want ErrInvalid with %q", tt.pw, err, tt.want)
+		}
+	}
+	if !IsCommonPassword("PASSWORD") || IsCommonPassword("RedTeam-Pass-2026!") {
+		t.Error("IsCommonPassword: case folding or a false positive")
+	}
 }

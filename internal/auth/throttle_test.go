@@ -57,12 +57,12 @@ func TestThrottle(t *testing.T) {
 	}{
 		{"fresh is allowed", allow("alice", "10.0.0.1", false)},
 		{"four failures are allowed", join(fails(4, "alice", "10.0.0.1"), allow("alice", "10.0.0.1", false))},
-		{"five failures lock the user from any address", join(
+		{"five failures lock the pair, not the account", join(
 			fails(5, "alice", "10.0.0.1"),
 			allow("alice", "10.0.0.1", true),
-			allow("alice", "192.0.2.9", true),
-			allow("ALICE", "192.0.2.9", true),
-			allow("bob", "10.0.0.1", false), // the address has 5 of 20
+			allow("ALICE", "10.0.0.1", true),
+			allow("alice", "192.0.2.9", false), // the owner elsewhere
+			allow("bob", "10.0.0.1", false),    // the address has 5 of 20
 		)},
 		{"lockout ends", join(
 			fails(5, "alice", "10.0.0.1"),
@@ -78,15 +78,31 @@ func TestThrottle(t *testing.T) {
 			fails(3, "alice", "10.0.0.1"), wait(5*time.Minute),
 			allow("alice", "10.0.0.1", false),
 		)},
-		{"success clears the user", join(
+		{"success clears the pair", join(
 			fails(4, "alice", "10.0.0.1"), []step{{op: "ok", user: "alice", ip: "10.0.0.1"}},
 			fails(4, "alice", "10.0.0.1"), allow("alice", "10.0.0.1", false),
 		)},
-		{"success clears even a locked user", join(
-			fails(5, "alice", "10.0.0.1"), []step{{op: "ok", user: "alice", ip: "10.0.0.2"}},
-			// Succeed is only called after Allow passed; called anyway, it
-			// clears the name, which is what "clears the user key" means.
-			allow("alice", "10.0.0.2", false),
+		{"a name failing from many addresses slows down", join(
+			fails(4, "alice", "10.0.0.1"), fails(4, "alice", "10.0.0.2"), fails(2, "alice", "10.0.0.3"),
+			allow("alice", "10.0.0.4", false), // 10 failures are free
+			fails(1, "alice", "10.0.0.4"),
+			allow("alice", "10.0.0.5", true), // 11th: one second
+			wait(time.Second), allow("alice", "10.0.0.5", false),
+			fails(1, "alice", "10.0.0.5"),
+			wait(time.Second), allow("alice", "10.0.0.6", true), // 12th: two seconds
+			wait(time.Second), allow("alice", "10.0.0.6", false),
+		)},
+		{"the slow-down has a ceiling", join(
+			fails(4, "alice", "10.0.0.1"), fails(4, "alice", "10.0.0.2"), fails(4, "alice", "10.0.0.3"),
+			fails(4, "alice", "10.0.0.4"), fails(4, "alice", "10.0.0.5"), fails(4, "alice", "10.0.0.6"),
+			allow("alice", "10.0.0.9", true),
+			wait(MaxNameDelay), allow("alice", "10.0.0.9", false),
+		)},
+		{"a known-good address is not slowed down", join(
+			[]step{{op: "ok", user: "alice", ip: "192.0.2.7"}},
+			fails(4, "alice", "10.0.0.1"), fails(4, "alice", "10.0.0.2"), fails(4, "alice", "10.0.0.3"),
+			allow("alice", "10.0.0.9", true),
+			allow("alice", "192.0.2.7", false),
 		)},
 		{"twenty failures lock the address for every user", join(
 			fails(4, "u1", "10.0.0.1"), fails(4, "u2", "10.0.0.1"), fails(4, "u3", "10.0.0.1"),
@@ -114,8 +130,8 @@ func TestThrottle(t *testing.T) {
 			fails(4, "u3", "10.0.0.1"), fails(4, "u4", "::ffff:10.0.0.1"), fails(4, "u5", "10.0.0.1:5"),
 			allow("u6", "10.0.0.1", true),
 		)},
-		{"empty user counts only the address", join(
-			fails(5, "", "10.0.0.1"), allow("", "10.0.0.1", false), allow("alice", "10.0.0.1", false),
+		{"empty user counts per address", join(
+			fails(5, "", "10.0.0.1"), allow("", "10.0.0.1", true), allow("alice", "10.0.0.1", false),
 		)},
 	}
 	for _, tt := range tests {
@@ -148,7 +164,7 @@ func TestThrottleBoundedMemory(t *testing.T) {
 	for range 5 {
 		th.Fail("victim", "10.0.0.1")
 	}
-	if th.Allow("victim", "") == nil {
+	if th.Allow("victim", "10.0.0.1") == nil {
 		t.Fatal("victim not locked")
 	}
 	for i := range 1000 {
@@ -157,25 +173,25 @@ func TestThrottleBoundedMemory(t *testing.T) {
 			t.Fatalf("after %d failures: %d keys tracked, cap 100", i+1, n)
 		}
 	}
-	if th.Allow("victim", "") != nil {
+	if th.Allow("victim", "10.0.0.1") != nil {
 		t.Error("victim still locked: oldest entry was not evicted")
 	}
 	// Everything expires; the next failure prunes the lot.
 	clock.add(16 * time.Minute)
 	th.Fail("late", "10.9.9.9")
-	if n := th.len(); n != 2 {
-		t.Errorf("after expiry: %d keys tracked, want 2", n)
+	if n := th.len(); n != 3 {
+		t.Errorf("after expiry: %d keys tracked, want 3 (pair, address, name)", n)
 	}
 }
 
 func TestThrottleDefaults(t *testing.T) {
 	th := NewThrottle(0, 0, 0, nil)
-	if th.userMax != 5 || th.ipMax != 20 || th.window != 15*time.Minute || th.lockout != 15*time.Minute || th.maxKeys != 100_000 {
+	if th.pairMax != 5 || th.ipMax != 20 || th.nameFree != 10 || th.window != 15*time.Minute || th.lockout != 15*time.Minute || th.maxKeys != 100_000 {
 		t.Errorf("defaults: %+v", th)
 	}
 	d := NewDefaultThrottle()
-	if d.userMax != 5 || d.ipMax != 20 {
-		t.Errorf("NewDefaultThrottle: user %d, ip %d", d.userMax, d.ipMax)
+	if d.pairMax != 5 || d.ipMax != 20 {
+		t.Errorf("NewDefaultThrottle: pair %d, ip %d", d.pairMax, d.ipMax)
 	}
 }
 
@@ -196,7 +212,25 @@ func TestThrottleConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if err := th.Allow("u1", ""); !errors.Is(err, ErrThrottled) {
+	if err := th.Allow("u1", "10.0.7.1"); !errors.Is(err, ErrThrottled) {
 		t.Errorf("u1 after many failures: %v", err)
+	}
+}
+
+// TestF12OwnerNotLockedOut: five bad guesses from one address lock that
+// address out of the account, not the owner at another address.
+func TestF12OwnerNotLockedOut(t *testing.T) {
+	th, _ := newTestThrottle()
+	for range 5 {
+		if err := th.Allow("a_viewer", "127.0.0.2"); err != nil {
+			t.Fatalf("attacker refused before 5 failures: %v", err)
+		}
+		th.Fail("a_viewer", "127.0.0.2")
+	}
+	if err := th.Allow("a_viewer", "127.0.0.2"); !errors.Is(err, ErrThrottled) {
+		t.Errorf("attacker after 5 failures: %v, want throttled", err)
+	}
+	if err := th.Allow("a_viewer", "127.0.0.3"); err != nil {
+		t.Errorf("owner from another address: %v, want allowed", err)
 	}
 }
