@@ -168,6 +168,10 @@ type coverKey struct {
 	check  string // "" with Coverage.All
 }
 
+// ReopenGrace is how long after its fix a finding that comes back keeps
+// its original due date (as CISA's CyHy does): 90 days.
+const ReopenGrace = 90 * 24 * time.Hour
+
 // Reconcile decides what a normalized batch (b after Normalize, with its
 // seen findings) does to the stored findings in existing (by key: at least
 // every finding of the covered assets and every seen key that exists).
@@ -176,7 +180,8 @@ type coverKey struct {
 //   - A seen key that is new opens, due by b.Policy from b.At.
 //   - A seen key that exists moves LastSeen and takes the new evidence,
 //     severity, title, organization, CVE list and KEV flag; a fixed one
-//     reopens (its due date restarts from b.At); an accepted or false
+//     reopens, keeping its original due date when it was fixed less than
+//     ReopenGrace before (a restart from b.At otherwise); an accepted or false
 //     positive one stays so until it expires. When its severity or KEV
 //     listing changes, its due date is recomputed from when it counts
 //     (DueFrom); the policy alone changing moves no due date.
@@ -232,9 +237,14 @@ func Reconcile(b Batch, seen []Finding, existing map[string]Finding, now time.Ti
 		var entry *HistoryEntry
 		switch {
 		case next != cur.State: // fixed → reopened
+			// Back within ReopenGrace of its fix: the same problem, and its
+			// original deadline stands (a scan that flaps, or a fix that did
+			// not hold, never buys time). Later, a fresh deadline.
+			if cur.FixedAt == nil || b.At.Sub(*cur.FixedAt) > ReopenGrace {
+				upd.DueFrom = b.At
+			}
+			upd.DueAt = dueAt(b.Policy, upd.Severity, upd.KEV, upd.DueFrom)
 			upd.State, upd.FixedAt, upd.VerifyRequestedAt = next, nil, nil
-			upd.DueFrom = b.At
-			upd.DueAt = dueAt(b.Policy, upd.Severity, upd.KEV, b.At)
 			entry = &HistoryEntry{Action: ActionSeen, From: cur.State, To: next}
 		default:
 			if upd.Severity != cur.Severity || upd.KEV != cur.KEV {

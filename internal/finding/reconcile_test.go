@@ -87,13 +87,26 @@ func TestReconcile(t *testing.T) {
 			},
 		},
 		{
-			name:     "fixed and seen again reopens with a fresh due date",
+			name:     "fixed and seen again within 90 days reopens with its original due date",
 			batch:    Batch{At: at, Policy: DefaultPolicy, Covered: cover, Seen: []Finding{seenOf("tls.a", "127.0.0.1:443", High)}},
 			existing: []Finding{stored(1, "tls.a", "127.0.0.1:443", StateFixed, t0)},
 			want:     want{update: 1, kinds: []ChangeKind{ChangeReopened}},
 			check: func(t *testing.T, p Plan) {
 				u := p.Update[0]
-				if u.State != StateReopened || u.FixedAt != nil || !u.DueFrom.Equal(at) || !u.DueAt.Equal(at.Add(30*24*time.Hour)) {
+				if u.State != StateReopened || u.FixedAt != nil || !u.DueFrom.Equal(t0) || !u.DueAt.Equal(t0.Add(30*24*time.Hour)) {
+					t.Fatalf("reopened %+v", u)
+				}
+			},
+		},
+		{
+			name:     "fixed and seen again after 90 days reopens with a fresh due date",
+			batch:    Batch{At: t0.Add(100 * 24 * time.Hour), Policy: DefaultPolicy, Covered: cover, Seen: []Finding{seenOf("tls.a", "127.0.0.1:443", High)}},
+			existing: []Finding{stored(1, "tls.a", "127.0.0.1:443", StateFixed, t0)},
+			want:     want{update: 1, kinds: []ChangeKind{ChangeReopened}},
+			check: func(t *testing.T, p Plan) {
+				u := p.Update[0]
+				at := t0.Add(100 * 24 * time.Hour)
+				if u.State != StateReopened || !u.DueFrom.Equal(at) || !u.DueAt.Equal(at.Add(30*24*time.Hour)) {
 					t.Fatalf("reopened %+v", u)
 				}
 			},

@@ -18,25 +18,21 @@ type Recorder interface {
 }
 
 // FindingsHook returns an Ingester.After that turns a portscan result's
-// check results into one batch for the findings service: each result
-// becomes a finding of the asset that owns its address (the job's asset
-// otherwise), and each completed check on a target covers that target, so
-// a problem it no longer sees is fixed. The service's store writes each
-// change's event to the outbox; the notifier hears of it from the queue.
+// check results into one batch for the findings service: every result
+// becomes a finding of the job's own asset (never of whoever else
+// registered an address the job reached), and each completed check on a
+// target covers that target of that asset, so a problem it no longer sees
+// there is fixed. The batch is dated when the worker finished, so an older
+// result than what is stored changes nothing. The service's store writes
+// each change's event to the outbox; the notifier hears of it from the
+// queue.
 //
 // A service that closed takes every check's findings with it: allChecks
 // (the IDs of every check the platform runs) cover its "ip:port".
-func FindingsHook(rec Recorder, scope ScopeChecker, allChecks []string) func(context.Context, store.ScanJob, scanjob.PortscanResult) error {
-	return func(ctx context.Context, job store.ScanJob, r scanjob.PortscanResult) error {
-		owner := func(ip string) (org, asset int64) {
-			if ip != "" && scope != nil {
-				if m, err := scope.Lookup(ip); err == nil {
-					return m.OrgID, m.AssetID
-				}
-			}
-			return job.OrgID, job.AssetID
-		}
-		b := finding.Batch{Source: finding.SourceScan, JobID: job.ID, At: time.Now().UTC()}
+func FindingsHook(rec Recorder, allChecks []string) func(context.Context, store.ScanJob, time.Time, scanjob.PortscanResult) error {
+	return func(ctx context.Context, job store.ScanJob, at time.Time, r scanjob.PortscanResult) error {
+		owner := func(string) (org, asset int64) { return job.OrgID, job.AssetID }
+		b := finding.Batch{Source: finding.SourceScan, JobID: job.ID, At: at}
 		for _, c := range r.Covered {
 			org, a := owner(c.IP)
 			checks := append([]string(nil), c.Checks...)

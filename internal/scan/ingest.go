@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/auth"
@@ -27,20 +26,20 @@ type IngestStore interface {
 // Ingester stores the results workers send. Every step is idempotent, so a
 // redelivered result changes nothing.
 type Ingester struct {
-	st    IngestStore
-	scope ScopeChecker
-	log   *slog.Logger
-	// After is called with each stored portscan result (the check
-	// pipeline hooks in here); an error makes the result come back.
-	After func(ctx context.Context, job store.ScanJob, r scanjob.PortscanResult) error
+	st  IngestStore
+	log *slog.Logger
+	// After is called with each stored portscan result and when the
+	// worker finished it (the check pipeline hooks in here); an error
+	// makes the result come back.
+	After func(ctx context.Context, job store.ScanJob, at time.Time, r scanjob.PortscanResult) error
 }
 
 // NewIngester returns an ingester.
-func NewIngester(st IngestStore, scope ScopeChecker, log *slog.Logger) *Ingester {
+func NewIngester(st IngestStore, log *slog.Logger) *Ingester {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Ingester{st: st, scope: scope, log: log}
+	return &Ingester{st: st, log: log}
 }
 
 // Start consumes results under the durable "ingester" until ctx ends.
@@ -89,7 +88,11 @@ func (in *Ingester) portscan(ctx context.Context, job store.ScanJob, r scanjob.R
 	for i, p := range ports16 {
 		ports[i] = int(p)
 	}
-	reps := in.reports(job, pr, ports, r.Finished)
+	at := r.Finished.UTC()
+	if at.IsZero() {
+		at = time.Now().UTC()
+	}
+	reps := in.reports(job, pr, ports, at)
 	closed, err := in.closing(ctx, reps)
 	if err != nil {
 		return err
@@ -101,57 +104,38 @@ func (in *Ingester) portscan(ctx context.Context, job store.ScanJob, r scanjob.R
 		}
 	}
 	if in.After != nil {
-		if err := in.After(ctx, job, pr); err != nil {
+		if err := in.After(ctx, job, at, pr); err != nil {
 			return err
 		}
 	}
 	return in.st.SetJobState(ctx, job.ID, store.JobDone, r.Worker, "", stats)
 }
 
-// reports splits what a job saw by owning asset: an address registered as
-// its own asset (possibly another organization's, the most specific owner)
-// belongs there; the rest to the job's asset.
+// reports is what a job saw, as one report of the job's own asset. A
+// result belongs to the asset the job was scheduled for, never to whoever
+// else registered an address it reached: another organization's claim on
+// an address must neither receive this job's observations nor have them
+// taken away (review F1, F2).
 func (in *Ingester) reports(job store.ScanJob, pr scanjob.PortscanResult, ports []int, at time.Time) []store.ScanReport {
-	type owner struct{ org, asset int64 }
-	byOwner := map[owner]*store.ScanReport{}
-	ownerOf := func(ip string) owner {
-		if in.scope != nil {
-			if m, err := in.scope.Lookup(ip); err == nil && m.AssetID != job.AssetID {
-				return owner{m.OrgID, m.AssetID}
-			}
-		}
-		return owner{job.OrgID, job.AssetID}
-	}
-	get := func(o owner) *store.ScanReport {
-		if rep, ok := byOwner[o]; ok {
-			return rep
-		}
-		rep := &store.ScanReport{JobID: job.ID, OrgID: o.org, AssetID: o.asset, At: at, Ports: ports}
-		byOwner[o] = rep
-		return rep
-	}
-	for _, h := range pr.Hosts {
-		rep := get(ownerOf(h))
-		rep.Hosts = append(rep.Hosts, h)
-	}
+	rep := store.ScanReport{JobID: job.ID, OrgID: job.OrgID, AssetID: job.AssetID, At: at, Ports: ports, Hosts: pr.Hosts}
 	for _, op := range pr.Open {
-		rep := get(ownerOf(op.IP))
 		rep.Open = append(rep.Open, store.Observation{
 			IP: op.IP, Port: op.Port, Proto: "tcp", Host: op.Host, State: "open",
 			Service: op.Service, Product: op.Product, Version: op.Version, CPE: op.CPE,
 			TLS: op.TLS, Banner: op.Banner, Cert: op.Cert,
 		})
 	}
-	out := make([]store.ScanReport, 0, len(byOwner))
-	for _, rep := range byOwner {
-		out = append(out, *rep)
+	if len(rep.Hosts) == 0 && len(rep.Open) == 0 {
+		return nil
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].AssetID < out[j].AssetID })
-	return out
+	return []store.ScanReport{rep}
 }
 
 // closing lists the "ip:port" services that the reports are about to close:
-// open now, on a host the scan reached, probed, and not seen open.
+// open now, on a host the scan reached, probed, and not seen open, and last
+// seen open before the report. An older report (a redelivery, a delayed
+// worker) closes nothing that a newer one saw open (review F4 of the
+// reliability review).
 func (in *Ingester) closing(ctx context.Context, reps []store.ScanReport) ([]string, error) {
 	var out []string
 	for _, rep := range reps {
@@ -175,7 +159,7 @@ func (in *Ingester) closing(ctx context.Context, reps []store.ScanReport) ([]str
 				}
 				for _, o := range page.Items {
 					key := fmt.Sprintf("%s:%d", o.IP, o.Port)
-					if probed[o.Port] && !open[key] {
+					if probed[o.Port] && !open[key] && o.LastSeen.Before(rep.At) {
 						out = append(out, key)
 					}
 				}

@@ -38,8 +38,8 @@ func TestIngestUnreachableFixesNothing(t *testing.T) {
 	must(t, st.CreateAsset(ctx, sys, &a))
 	guard := scope.New(st, time.Hour, log)
 	must(t, guard.Refresh(ctx))
-	in := scan.NewIngester(st, guard, log)
-	in.After = scan.FindingsHook(findings.New(findings.Deps{Store: st}), guard, []string{"svc.redis-unauthenticated"})
+	in := scan.NewIngester(st, log)
+	in.After = scan.FindingsHook(findings.New(findings.Deps{Store: st}), []string{"svc.redis-unauthenticated"})
 
 	job := func(id string) {
 		j := store.ScanJob{ID: id, AssetID: a.ID, Type: scanjob.JobPortscan, Region: "default", Reason: "schedule"}

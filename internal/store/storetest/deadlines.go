@@ -88,20 +88,22 @@ func testDeadlines(t *testing.T, s store.Store) {
 	mark(t0.Add(40*day), want{finding.ChangeOverdue, crit.Key, t0.Add(15 * day)}, want{finding.ChangeOverdue, high.Key, t0.Add(30 * day)})
 	mark(t0.Add(41 * day))
 
-	// Fixed, then seen again: a new due date, and its own events.
+	// Fixed, then seen again more than 90 days later: a new due date, and
+	// its own events. (Back sooner, it would keep its original due date,
+	// already marked overdue.)
 	f.record(t, "dl-2", t0.Add(50*day), []store.Coverage{cover(x, crit.Target, crit.Check)})
 	if got := f.byKey(t, crit.Key); got.State != finding.StateFixed {
 		t.Fatalf("not fixed: %+v", got)
 	}
 	drainOutbox(t, ds)
 	mark(t0.Add(51 * day))
-	f.record(t, "dl-3", t0.Add(60*day), nil, crit)
+	f.record(t, "dl-3", t0.Add(150*day), nil, crit)
 	reopened := f.byKey(t, crit.Key)
-	wantTime(t, "due date after reopening", reopened.DueAt, t0.Add(75*day))
+	wantTime(t, "due date after reopening", reopened.DueAt, t0.Add(165*day))
 	drainOutbox(t, ds)
-	mark(t0.Add(61 * day))
-	mark(t0.Add(70*day), want{finding.ChangeDueSoon, crit.Key, t0.Add(68 * day)})
-	mark(t0.Add(80*day), want{finding.ChangeOverdue, crit.Key, t0.Add(75 * day)})
+	mark(t0.Add(151 * day))
+	mark(t0.Add(160*day), want{finding.ChangeDueSoon, crit.Key, t0.Add(158 * day)})
+	mark(t0.Add(170*day), want{finding.ChangeOverdue, crit.Key, t0.Add(165 * day)})
 
 	// Two callers at once emit the low finding's overdue event once.
 	var wg sync.WaitGroup

@@ -264,7 +264,8 @@ func testRecordFindings(t *testing.T, f *findingFixture) {
 		t.Fatal("replays added history")
 	}
 
-	// job-3, nine days later: 3DES is back (reopened, due restarts), the
+	// job-3, nine days later: 3DES is back (reopened within 90 days of its
+	// fix, so its original due date stands), the
 	// expired certificate is now critical and KEV-listed (due recomputed
 	// from first seen: KEV 14 days).
 	t3 := t1.Add(10 * day)
@@ -278,7 +279,7 @@ func testRecordFindings(t *testing.T, f *findingFixture) {
 	if d3.State != finding.StateReopened || d3.FixedAt != nil || !d3.FirstSeen.Equal(t1) || !d3.LastSeen.Equal(t3) {
 		t.Fatalf("reopened: %+v", d3)
 	}
-	wantTime(t, "due of a reopened medium", d3.DueAt, t3.Add(90*day))
+	wantTime(t, "due of a reopened medium", d3.DueAt, t1.Add(90*day))
 	wantHistory(t, f.history(t, d2.ID),
 		step{finding.ActionSeen, "", finding.StateOpen, "scanner", "job-1"},
 		step{finding.ActionNotSeen, finding.StateOpen, finding.StateFixed, "scanner", "job-2"},
@@ -292,12 +293,13 @@ func testRecordFindings(t *testing.T, f *findingFixture) {
 		t.Fatalf("replay of job-3: %v", ch)
 	}
 
-	// A reopened finding whose severity changes counts from its reopening.
+	// A finding back within 90 days of its fix counts from when it was
+	// first seen, also when its severity changes.
 	t4 := t3.Add(day)
 	desHigh := des
 	desHigh.Severity = finding.High
 	f.record(t, "job-4", t4, j1, worse, rc4, desHigh)
-	wantTime(t, "due of a reopened finding after a severity change", f.get(t, d2.ID).DueAt, t3.Add(30*day))
+	wantTime(t, "due of a reopened finding after a severity change", f.get(t, d2.ID).DueAt, t1.Add(30*day))
 
 	// Accepted risks stay accepted whether seen or not.
 	r := f.byKey(t, rc4.Key)
