@@ -116,8 +116,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	svc := findings.New(findings.Deps{Store: st, Scheduler: sched, Scope: guard, Policy: finding.DefaultPolicy,
 		PlatformCheck: platformCheck(cats.Checks), Expiry: expiry, Logger: log})
 	go svc.Run(bg, 0)
-	ingester := scan.NewIngester(st, guard, log)
-	ingester.After = scan.FindingsHook(svc, guard, checkIDs(cats.Checks))
+	ingester := scan.NewIngester(st, log)
+	ingester.After = scan.FindingsHook(svc, checkIDs(cats.Checks))
 	ing, err := ingester.Start(bg, q)
 	if err != nil {
 		return err
