@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Kind is the type of an organization in the national hierarchy.
@@ -84,6 +86,10 @@ func (o *Organization) Validate() error {
 		return fmt.Errorf("%w: name is required", ErrInvalid)
 	case len(o.Name) > 300 || len(o.NameEN) > 300:
 		return fmt.Errorf("%w: name longer than 300 bytes", ErrInvalid)
+	case !utf8.ValidString(o.Name) || !utf8.ValidString(o.NameEN):
+		return fmt.Errorf("%w: name is not valid UTF-8", ErrInvalid)
+	case HasControl(o.Name) || HasControl(o.NameEN):
+		return fmt.Errorf("%w: name contains control characters", ErrInvalid)
 	case !o.Kind.Valid():
 		return fmt.Errorf("%w: kind %q is not one of %s", ErrInvalid, o.Kind, kindList())
 	case o.ParentID < 0:
@@ -128,6 +134,25 @@ type Contact struct {
 
 var phoneRE = regexp.MustCompile(`^\+?[0-9 ().-]{3,32}$`)
 
+// Limits on contact fields, in bytes.
+const (
+	MaxContactName  = 200
+	MaxContactRole  = 64
+	MaxContactEmail = 254 // RFC 5321's path limit
+)
+
+// HasControl reports whether s holds a control character (C0, DEL, C1) or
+// a bidirectional override or isolate, which can hide or reorder text
+// (terminal escapes in an exported CSV, a reversed name on a page).
+func HasControl(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
+			return true
+		}
+	}
+	return false
+}
+
 // Normalize trims fields, lower-cases the email and defaults the language.
 func (c *Contact) Normalize() {
 	c.Name = strings.TrimSpace(c.Name)
@@ -144,6 +169,18 @@ func (c *Contact) Normalize() {
 func (c *Contact) Validate() error {
 	if c.Name == "" {
 		return fmt.Errorf("%w: contact name is required", ErrInvalid)
+	}
+	switch {
+	case len(c.Name) > MaxContactName:
+		return fmt.Errorf("%w: contact name longer than %d bytes", ErrInvalid, MaxContactName)
+	case len(c.Role) > MaxContactRole:
+		return fmt.Errorf("%w: contact role longer than %d bytes", ErrInvalid, MaxContactRole)
+	case len(c.Email) > MaxContactEmail:
+		return fmt.Errorf("%w: contact email longer than %d bytes", ErrInvalid, MaxContactEmail)
+	case !utf8.ValidString(c.Name) || !utf8.ValidString(c.Role):
+		return fmt.Errorf("%w: contact name or role is not valid UTF-8", ErrInvalid)
+	case HasControl(c.Name) || HasControl(c.Role) || HasControl(c.Email) || HasControl(c.Phone):
+		return fmt.Errorf("%w: contact fields must not contain control characters", ErrInvalid)
 	}
 	if a, err := mail.ParseAddress(c.Email); err != nil || a.Address != c.Email {
 		return fmt.Errorf("%w: contact email %q is not an address", ErrInvalid, c.Email)

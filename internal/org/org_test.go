@@ -2,6 +2,7 @@ package org
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -66,5 +67,45 @@ func TestContactValidate(t *testing.T) {
 		if err := ct.Validate(); (err == nil) != c.ok {
 			t.Errorf("%+v: err = %v, want ok=%v", c.c, err, c.ok)
 		}
+	}
+}
+
+// TestF23ControlCharactersAndSizes: control characters (NUL, BEL, ESC,
+// bidi overrides) in names and contact fields, and oversized contact
+// fields, are refused as invalid.
+func TestF23ControlCharactersAndSizes(t *testing.T) {
+	for _, name := range []string{"Sở\x00TT", "Sở\aTT", "\x1b[31mSở TT", "Sở\u202eTT", "Sở\u0085TT"} {
+		o := Organization{Code: "HN-X", Name: name, Kind: KindAgency}
+		o.Normalize()
+		if err := o.Validate(); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "control") {
+			t.Errorf("name %q: %v, want ErrInvalid about control characters", name, err)
+		}
+		o = Organization{Code: "HN-X", Name: "Sở", NameEN: name, Kind: KindAgency}
+		if err := o.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("name_en %q: %v, want ErrInvalid", name, err)
+		}
+	}
+	ok := Organization{Code: "HN-X", Name: "Sở Thông tin và Truyền thông", Kind: KindAgency}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("ordinary name: %v", err)
+	}
+	base := Contact{Name: "Nguyễn Văn A", Email: "a@example.vn", Role: "security", Language: "vi"}
+	for _, tt := range []struct {
+		name string
+		edit func(*Contact)
+	}{
+		{"long name", func(c *Contact) { c.Name = strings.Repeat("x", 900_000) }},
+		{"long role", func(c *Contact) { c.Role = strings.Repeat("r", 65) }},
+		{"escape in name", func(c *Contact) { c.Name = "A\x1b]0;pwned\a" }},
+		{"newline in role", func(c *Contact) { c.Role = "lead\nx" }},
+	} {
+		c := base
+		tt.edit(&c)
+		if err := c.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", tt.name, err)
+		}
+	}
+	if err := base.Validate(); err != nil {
+		t.Errorf("ordinary contact: %v", err)
 	}
 }
