@@ -230,6 +230,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Driver names the engine: "sqlite" or "postgres".
 	Driver() string
+	Claims
 	Close() error
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
-const assetCols = "id, org_id, kind, value, criticality, security_level, tags, notes, created_at, updated_at"
+const assetCols = "id, org_id, kind, value, criticality, security_level, tags, notes, created_at, updated_at, state, verify_token, verified_at, verified_by"
 
 // assetColsA is assetCols qualified with the alias a.
 var assetColsA = "a." + strings.ReplaceAll(assetCols, ", ", ", a.")
@@ -23,12 +23,16 @@ func scanAsset(sc scanner, extra ...any) (asset.Asset, error) {
 		a          asset.Asset
 		kind, crit string
 		tags       string
+		state      string
+		verifiedAt sql.NullTime
 	)
-	dest := append([]any{&a.ID, &a.OrgID, &kind, &a.Value, &crit, &a.SecurityLevel, &tags, &a.Notes, &a.CreatedAt, &a.UpdatedAt}, extra...)
+	dest := append([]any{&a.ID, &a.OrgID, &kind, &a.Value, &crit, &a.SecurityLevel, &tags, &a.Notes, &a.CreatedAt, &a.UpdatedAt,
+		&state, &a.VerifyToken, &verifiedAt, &a.VerifiedBy}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return a, err
 	}
-	a.Kind, a.Criticality = asset.Kind(kind), asset.Criticality(crit)
+	a.Kind, a.Criticality, a.State = asset.Kind(kind), asset.Criticality(crit), asset.State(state)
+	a.VerifiedAt = timePtr(verifiedAt)
 	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
 	if err := json.Unmarshal([]byte(tags), &a.Tags); err != nil {
 		return a, fmt.Errorf("asset %d: tags: %w", a.ID, err)
@@ -101,9 +105,12 @@ func (s *Store) CreateAsset(ctx context.Context, p auth.Principal, a *asset.Asse
 			return forbidden("editing assets needs " + string(auth.PermWriteAssets))
 		}
 		t := now()
-		err = tx.QueryRowContext(ctx, s.q(`INSERT INTO assets (org_id, kind, value, criticality, security_level, tags, notes, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			a.OrgID, string(a.Kind), a.Value, string(a.Criticality), a.SecurityLevel, tagsJSON(a.Tags), a.Notes, t, t).Scan(&a.ID)
+		initialState(p, a, t)
+		err = tx.QueryRowContext(ctx, s.q(`INSERT INTO assets (org_id, kind, value, criticality, security_level, tags, notes, created_at, updated_at,
+			state, verify_token, verified_at, verified_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			a.OrgID, string(a.Kind), a.Value, string(a.Criticality), a.SecurityLevel, tagsJSON(a.Tags), a.Notes, t, t,
+			string(a.State), a.VerifyToken, nullTime(a.VerifiedAt), a.VerifiedBy).Scan(&a.ID)
 		if err != nil {
 			if s.d.classify(err) == store.ErrConflict {
 				return fmt.Errorf("%w: organization %d already has %s %s: %w", store.ErrConflict, a.OrgID, a.Kind, a.Value, err)
@@ -111,6 +118,9 @@ func (s *Store) CreateAsset(ctx context.Context, p auth.Principal, a *asset.Asse
 			return err
 		}
 		a.CreatedAt, a.UpdatedAt = t, t
+		if err := s.openClaims(ctx, tx, p, t, *a); err != nil {
+			return err
+		}
 		if err := s.bumpAssetsVersion(ctx, tx); err != nil {
 			return err
 		}
@@ -221,10 +231,18 @@ func (s *Store) UpdateAsset(ctx context.Context, p auth.Principal, a *asset.Asse
 			path = o.Path
 		}
 		a.CreatedAt, a.UpdatedAt = cur.CreatedAt, now()
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE assets SET org_id = ?, kind = ?, value = ?, criticality = ?, security_level = ?, tags = ?, notes = ?, updated_at = ? WHERE id = ?`),
-			a.OrgID, string(a.Kind), a.Value, string(a.Criticality), a.SecurityLevel, tagsJSON(a.Tags), a.Notes, a.UpdatedAt, a.ID)
+		reclaim := keepOrReclaim(p, cur, a)
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE assets SET org_id = ?, kind = ?, value = ?, criticality = ?, security_level = ?, tags = ?, notes = ?, updated_at = ?,
+			state = ?, verify_token = ?, verified_at = ?, verified_by = ? WHERE id = ?`),
+			a.OrgID, string(a.Kind), a.Value, string(a.Criticality), a.SecurityLevel, tagsJSON(a.Tags), a.Notes, a.UpdatedAt,
+			string(a.State), a.VerifyToken, nullTime(a.VerifiedAt), a.VerifiedBy, a.ID)
 		if err != nil {
 			return err
+		}
+		if reclaim {
+			if err := s.reopenClaim(ctx, tx, p, a.UpdatedAt, a.ID); err != nil {
+				return err
+			}
 		}
 		if err := s.bumpAssetsVersion(ctx, tx); err != nil {
 			return err

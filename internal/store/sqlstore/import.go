@@ -112,17 +112,22 @@ func (s *Store) ImportAssets(ctx context.Context, p auth.Principal, rows []store
 			switch {
 			case !ok:
 				a.CreatedAt, a.UpdatedAt = t, t
+				initialState(p, &a, t)
 				creates = append(creates, a)
 			case cur.Criticality == a.Criticality && cur.SecurityLevel == a.SecurityLevel &&
 				cur.Notes == a.Notes && slices.Equal(cur.Tags, a.Tags):
 				sum.Unchanged++
 			default:
 				a.ID, a.CreatedAt, a.UpdatedAt = cur.ID, cur.CreatedAt, t
+				a.State, a.VerifyToken, a.VerifiedAt, a.VerifiedBy = cur.State, cur.VerifyToken, cur.VerifiedAt, cur.VerifiedBy
 				updates = append(updates, a)
 				befores = append(befores, cur)
 			}
 		}
 		if err := s.insertAssets(ctx, tx, creates); err != nil {
+			return err
+		}
+		if err := s.openClaims(ctx, tx, p, t, creates...); err != nil {
 			return err
 		}
 		if err := s.updateAssets(ctx, tx, updates); err != nil {
@@ -293,19 +298,20 @@ func batches[T any](ctx context.Context, tx *sql.Tx, items []T, stmtFor func(n i
 
 // insertAssets inserts new assets in multi-row statements and sets their IDs.
 func (s *Store) insertAssets(ctx context.Context, tx *sql.Tx, as []asset.Asset) error {
-	const cols = 9
+	const cols = 13
 	idx := make(map[assetKey]int, len(as))
 	for i, a := range as {
 		idx[assetKey{a.OrgID, a.Kind, a.Value}] = i
 	}
 	stmt := func(n int) string {
-		return s.q("INSERT INTO assets (org_id, kind, value, criticality, security_level, tags, notes, created_at, updated_at) VALUES " +
+		return s.q("INSERT INTO assets (org_id, kind, value, criticality, security_level, tags, notes, created_at, updated_at, state, verify_token, verified_at, verified_by) VALUES " +
 			placeholders(n, cols) + " RETURNING id, org_id, kind, value")
 	}
 	return batches(ctx, tx, as, stmt, func(st *sql.Stmt, chunk []asset.Asset) error {
 		args := make([]any, 0, len(chunk)*cols)
 		for _, a := range chunk {
-			args = append(args, a.OrgID, string(a.Kind), a.Value, string(a.Criticality), a.SecurityLevel, tagsJSON(a.Tags), a.Notes, a.CreatedAt, a.UpdatedAt)
+			args = append(args, a.OrgID, string(a.Kind), a.Value, string(a.Criticality), a.SecurityLevel, tagsJSON(a.Tags), a.Notes, a.CreatedAt, a.UpdatedAt,
+				string(a.State), a.VerifyToken, nullTime(a.VerifiedAt), a.VerifiedBy)
 		}
 		rs, err := st.QueryContext(ctx, args...)
 		if err != nil {

@@ -211,7 +211,7 @@ func (s *Store) DueAssets(ctx context.Context, at time.Time, limit int) ([]store
 	}
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT a.id, a.org_id, sc.last_scan_at, sc.next_scan_at
 		FROM assets a LEFT JOIN asset_schedule sc ON sc.asset_id = a.id
-		WHERE sc.next_scan_at IS NULL OR sc.next_scan_at <= ?
+		WHERE a.state = 'verified' AND (sc.next_scan_at IS NULL OR sc.next_scan_at <= ?)
 		ORDER BY CASE WHEN sc.last_scan_at IS NULL THEN 0 ELSE 1 END,
 			CASE WHEN sc.next_scan_at IS NULL THEN 0 ELSE 1 END, sc.next_scan_at, a.id
 		LIMIT ?`), at.UTC().Truncate(time.Microsecond), n)

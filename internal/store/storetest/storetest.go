@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AssetCRUD", testAssetCRUD},
 		{"Pagination", testPagination},
 		{"EachAsset", testEachAsset},
+		{"Claims", testClaims},
 		{"TenancyOrgAdmin", testTenancyOrgAdmin},
 		{"TenancyRoles", testTenancyRoles},
 		{"TenancyStalePrincipal", testTenancyStalePrincipal},
