@@ -9,7 +9,7 @@ import (
 )
 
 // feedSources is the SQL form of "a source closed by expiry", written as
-// the partial index findings_feed_seen has it.
+// the partial index findings_feed has it.
 const feedSources = "f.source IN ('intel', 'sensor', 'dns', 'discovery', 'monitor')"
 
 // ExpireStale fixes the active findings of sources that close by expiry
@@ -32,9 +32,9 @@ func (s *Store) ExpireStale(ctx context.Context, ttl func(finding.Source) time.D
 		err := s.write(ctx, op, func(tx *sql.Tx) error {
 			// The source is a literal (one of finding.Sources) and the
 			// feed-source term is repeated, so both engines match the
-			// partial index findings_feed_seen.
+			// partial index findings_feed.
 			query := "SELECT " + findingColsF + " FROM findings f WHERE " + feedSources + " AND f.source = '" + string(src) + "' AND " +
-				activeStates + " AND f.last_seen < ? ORDER BY f.last_seen LIMIT 5000"
+				activeStates + " AND f.last_seen < ? ORDER BY f.id LIMIT 5000"
 			if s.d.postgres() {
 				query += " FOR UPDATE"
 			}
