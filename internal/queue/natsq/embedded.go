@@ -6,17 +6,21 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
 )
 
 // ErrDataDirInUse means another embedded server holds the data dir.
 var ErrDataDirInUse = errors.New("natsq: data dir in use")
 
 // startEmbedded runs a single-node nats-server with JetStream storing under
-// o.DataDir and waits until it accepts clients.
-func startEmbedded(ctx context.Context, o Options) (srv *server.Server, unlock func(), err error) {
+// o.DataDir and waits until it accepts clients. The server admits only
+// NKEY users: the platform's own (from PlatformSeedFile, every right) and
+// the workers registered in WorkersFile (WorkerPermissions).
+func startEmbedded(ctx context.Context, o Options) (srv *server.Server, ea *embeddedAuth, unlock func(), err error) {
 	host := o.ListenHost
 	if host == "" {
 		host = "127.0.0.1"
@@ -27,32 +31,30 @@ func startEmbedded(ctx context.Context, o Options) (srv *server.Server, unlock f
 		port = server.RANDOM_PORT
 	}
 	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
-		return nil, nil, fmt.Errorf("natsq: embedded server: %w", err)
+		return nil, nil, nil, fmt.Errorf("natsq: embedded server: %w", err)
 	}
 	unlock, err = lockDataDir(o.DataDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer func() {
 		if err != nil {
 			unlock()
 		}
 	}()
-	sopts := &server.Options{
-		ServerName:             "rampart-embedded",
-		Host:                   host,
-		Port:                   port,
-		JetStream:              true,
-		StoreDir:               o.DataDir,
-		NoSigs:                 true,
-		DisableJetStreamBanner: true,
-		// Handlers may stall for a moment; do not cut slow local clients.
-		WriteDeadline: 10 * time.Second,
+	ea, err = newEmbeddedAuth(o, host, port)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sopts, err := ea.serverOptions()
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	srv, err = server.NewServer(sopts)
 	if err != nil {
-		return nil, nil, fmt.Errorf("natsq: embedded server: %w", err)
+		return nil, nil, nil, fmt.Errorf("natsq: embedded server: %w", err)
 	}
+	ea.srv = srv
 	srv.SetLoggerV2(serverLogger{o.Logger.With("component", "nats-server")}, false, false, false)
 	srv.Start()
 
@@ -63,14 +65,14 @@ func startEmbedded(ctx context.Context, o Options) (srv *server.Server, unlock f
 	if !srv.ReadyForConnections(wait) {
 		srv.Shutdown()
 		srv.WaitForShutdown()
-		return nil, nil, fmt.Errorf("natsq: embedded server on %s:%d not ready after %s", host, port, wait.Round(time.Millisecond))
+		return nil, nil, nil, fmt.Errorf("natsq: embedded server on %s:%d not ready after %s", host, port, wait.Round(time.Millisecond))
 	}
 	if !srv.JetStreamEnabled() {
 		srv.Shutdown()
 		srv.WaitForShutdown()
-		return nil, nil, fmt.Errorf("natsq: embedded server: jetstream did not start (store %s)", o.DataDir)
+		return nil, nil, nil, fmt.Errorf("natsq: embedded server: jetstream did not start (store %s)", o.DataDir)
 	}
-	return srv, unlock, nil
+	return srv, ea, unlock, nil
 }
 
 // serverLogger sends nats-server's log lines to slog. Notices are chatty
@@ -83,3 +85,135 @@ func (s serverLogger) Fatalf(format string, v ...any)  { s.l.Error(fmt.Sprintf(f
 func (s serverLogger) Errorf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
 func (s serverLogger) Debugf(format string, v ...any)  { s.l.Debug(fmt.Sprintf(format, v...)) }
 func (s serverLogger) Tracef(format string, v ...any)  { s.l.Debug(fmt.Sprintf(format, v...)) }
+
+// embeddedAuth is the embedded server's authorization: the platform's
+// key and the registered workers, reloaded when WorkersFile changes.
+type embeddedAuth struct {
+	o        Options
+	host     string
+	port     int
+	platform nkeys.KeyPair
+	pub      string // the platform user's public key
+	log      *slog.Logger
+	srv      *server.Server
+
+	stamp fileStamp // WorkersFile as last loaded
+	users []*server.NkeyUser
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+func newEmbeddedAuth(o Options, host string, port int) (*embeddedAuth, error) {
+	kp, err := platformKey(o.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("natsq: platform credentials: %w", err)
+	}
+	return &embeddedAuth{o: o, host: host, port: port, platform: kp, pub: pub, log: o.Logger.With("component", "natsq")}, nil
+}
+
+// fileStamp tells whether a file changed since it was last read.
+type fileStamp struct {
+	mod  time.Time
+	size int64
+	ok   bool
+}
+
+func stampOf(path string) fileStamp {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}
+	}
+	return fileStamp{mod: fi.ModTime(), size: fi.Size(), ok: true}
+}
+
+// loadUsers reads WorkersFile into NKEY users with their permissions.
+func (a *embeddedAuth) loadUsers() ([]*server.NkeyUser, fileStamp, error) {
+	stamp := stampOf(filepath.Join(a.o.DataDir, WorkersFile))
+	ws, err := Workers(a.o.DataDir)
+	if err != nil {
+		return nil, stamp, err
+	}
+	users := make([]*server.NkeyUser, 0, len(ws))
+	for _, w := range ws {
+		if w.PublicKey == a.pub {
+			continue
+		}
+		users = append(users, &server.NkeyUser{Nkey: w.PublicKey, Permissions: WorkerPermissions(w.Region, w.PublicKey, a.o.WorkerBuckets)})
+	}
+	return users, stamp, nil
+}
+
+// serverOptions builds the server's options with the workers registered
+// now. Every call returns new Options, as ReloadOptions wants.
+func (a *embeddedAuth) serverOptions() (*server.Options, error) {
+	users, stamp, err := a.loadUsers()
+	if err != nil {
+		return nil, err
+	}
+	a.users, a.stamp = users, stamp
+	return a.options(users), nil
+}
+
+func (a *embeddedAuth) options(workers []*server.NkeyUser) *server.Options {
+	return &server.Options{
+		ServerName:             "rampart-embedded",
+		Host:                   a.host,
+		Port:                   a.port,
+		DontListen:             a.o.NoListen,
+		JetStream:              true,
+		StoreDir:               a.o.DataDir,
+		NoSigs:                 true,
+		DisableJetStreamBanner: true,
+		// Handlers may stall for a moment; do not cut slow local clients.
+		WriteDeadline: 10 * time.Second,
+		// No NoAuthUser: a client without a known key is refused.
+		Nkeys: append([]*server.NkeyUser{{Nkey: a.pub}}, workers...),
+	}
+}
+
+// watch reloads the server's users when WorkersFile changes, so a worker
+// issued or revoked by another process is admitted or cut off within
+// workerPoll. A file that does not parse admits no worker until fixed.
+func (a *embeddedAuth) watch() {
+	a.stop, a.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(a.done)
+		t := time.NewTicker(workerPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-a.stop:
+				return
+			case <-t.C:
+			}
+			path := filepath.Join(a.o.DataDir, WorkersFile)
+			if stampOf(path) == a.stamp {
+				continue
+			}
+			users, stamp, err := a.loadUsers()
+			if err != nil {
+				a.log.Error("worker credentials unreadable; no worker is admitted until fixed", "file", path, "err", err)
+				users = nil
+			}
+			if err := a.srv.ReloadOptions(a.options(users)); err != nil {
+				a.log.Error("reloading worker credentials", "err", err)
+				continue
+			}
+			a.users, a.stamp = users, stamp
+			a.log.Info("worker credentials reloaded", "workers", len(users))
+		}
+	}()
+}
+
+// close stops watch.
+func (a *embeddedAuth) close() {
+	if a.stop != nil {
+		close(a.stop)
+		<-a.done
+		a.stop = nil
+	}
+}

@@ -30,3 +30,20 @@ func lockDataDir(dir string) (unlock func(), err error) {
 		_ = f.Close()
 	}, nil
 }
+
+// lockFile takes an exclusive lock on path, waiting for it, for short
+// read-modify-write updates of a file beside it.
+func lockFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("natsq: lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("natsq: lock %s: %w", path, err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Close()
+	}, nil
+}

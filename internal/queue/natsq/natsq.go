@@ -65,12 +65,34 @@ type Options struct {
 	// ListenPort is the embedded server's client port; -1 or 0 picks a
 	// random free port (the default).
 	ListenPort int
+	// NoListen runs the embedded server without a TCP listener: only this
+	// process reaches it, and ClientURL is empty.
+	NoListen bool
+	// WorkerBuckets are the key-value buckets the embedded server lets
+	// worker users read and write (see WorkerPermissions). The platform
+	// creates them; a worker cannot.
+	WorkerBuckets []string
+
+	// Creds authenticates to an external server: an NKEY user seed file
+	// (as `rampart worker credentials` writes) or a NATS .creds file (JWT
+	// and seed). A user and password, or a token, may instead be given in
+	// URL. Unused in embedded mode: the embedded server makes the
+	// platform's own key (PlatformSeedFile).
+	Creds string
+	// TLSCA is a PEM file of the CAs that sign an external server's
+	// certificate, for tls:// URLs (or servers requiring TLS) whose
+	// certificate the system's roots do not verify.
+	TLSCA string
+	// SkipStreamSetup leaves the streams alone: a worker user may not
+	// create or update them (the platform does), so Open only connects.
+	SkipStreamSetup bool
 }
 
 // Queue is a queue.Queue on NATS JetStream. It is safe for concurrent use.
 type Queue struct {
 	log      *slog.Logger
 	srv      *server.Server // nil in external mode
+	auth     *embeddedAuth  // the embedded server's users; nil in external mode
 	unlock   func()         // releases the embedded data dir
 	nc       *nats.Conn
 	js       jetstream.JetStream
@@ -115,12 +137,13 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		if o.Replicas != 1 {
 			return nil, fmt.Errorf("natsq: replicas %d needs an external cluster: %w", o.Replicas, queue.ErrInvalid)
 		}
-		srv, unlock, err := startEmbedded(ctx, o)
+		srv, ea, unlock, err := startEmbedded(ctx, o)
 		if err != nil {
 			return nil, err
 		}
-		q.srv, q.unlock = srv, unlock
+		q.srv, q.auth, q.unlock = srv, ea, unlock
 		q.url = srv.ClientURL()
+		ea.watch()
 	} else {
 		q.url = o.URL
 	}
@@ -138,6 +161,9 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		return nil, fmt.Errorf("natsq: jetstream: %w", err)
 	}
 	q.js = js
+	if o.SkipStreamSetup {
+		return q, nil
+	}
 	if err := q.ensureStreams(ctx); err != nil {
 		q.nc.Close()
 		q.stopServer()
@@ -147,8 +173,24 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 }
 
 // ClientURL is the address other processes use to reach this queue's
-// server: the embedded server's listener, or the configured URL.
-func (q *Queue) ClientURL() string { return q.url }
+// server: the embedded server's listener (empty with NoListen), or the
+// configured URL. The embedded server admits only known keys: the
+// platform's (PlatformCredentials) and registered workers'.
+func (q *Queue) ClientURL() string {
+	if q.srv != nil && q.auth.o.NoListen {
+		return ""
+	}
+	return q.url
+}
+
+// PlatformCredentials is the seed file of the embedded server's platform
+// user, for other platform processes on this host; "" in external mode.
+func (q *Queue) PlatformCredentials() string {
+	if q.srv == nil {
+		return ""
+	}
+	return PlatformCredentials(q.auth.o.DataDir)
+}
 
 // Embedded reports whether this queue runs its own server.
 func (q *Queue) Embedded() bool { return q.srv != nil }
@@ -181,9 +223,20 @@ func (q *Queue) connect(ctx context.Context, o Options) (*nats.Conn, error) {
 		}),
 	}
 	if q.srv != nil {
-		// Talk to our own server without a socket; other processes use
-		// the TCP listener.
-		opts = append(opts, nats.InProcessServer(q.srv))
+		// Talk to our own server without a socket, as the platform user;
+		// other processes use the TCP listener.
+		opts = append(opts, nats.InProcessServer(q.srv), nats.CustomInboxPrefix(inboxPrefix(q.auth.pub)), nkeyOption(q.auth.platform, q.auth.pub))
+	} else {
+		if o.Creds != "" {
+			co, err := credsOptions(o.Creds)
+			if err != nil {
+				return nil, err
+			}
+			opts = append(opts, co...)
+		}
+		if o.TLSCA != "" {
+			opts = append(opts, nats.RootCAs(o.TLSCA))
+		}
 	}
 	// The first connection is retried until ctx ends so a worker started
 	// before its server waits for it; later drops reconnect forever.
@@ -514,6 +567,7 @@ func (q *Queue) stopServer() {
 	if q.srv == nil {
 		return
 	}
+	q.auth.close()
 	q.srv.Shutdown()
 	q.srv.WaitForShutdown()
 	q.unlock()

@@ -65,7 +65,7 @@ func kill(t *testing.T, q queue.Queue) {
 
 // TestConformanceEmbedded runs the suite on embedded servers: the first
 // Open in each test starts a server on its own data dir, later ones join
-// it over TCP through ClientURL, as `rampart worker` does.
+// it over TCP through ClientURL with the platform's credentials.
 func TestConformanceEmbedded(t *testing.T) {
 	var mu sync.Mutex
 	owners := map[*testing.T]*Queue{}
@@ -81,7 +81,7 @@ func TestConformanceEmbedded(t *testing.T) {
 				mu.Unlock()
 				return owner
 			}
-			return openURL(t, owner.ClientURL())
+			return joinEmbedded(t, owner)
 		},
 		Kill: kill,
 	})
@@ -331,7 +331,7 @@ func TestOpenConcurrently(t *testing.T) {
 	errs := make(chan error, 8)
 	for range 8 {
 		wg.Go(func() {
-			q, err := Open(testCtx(t), Options{URL: owner.ClientURL(), Logger: testLogger()})
+			q, err := Open(testCtx(t), Options{URL: owner.ClientURL(), Creds: owner.PlatformCredentials(), Logger: testLogger()})
 			if err != nil {
 				errs <- err
 				return

@@ -142,11 +142,13 @@ func openEmbedded(t *testing.T, dir string) *natsq.Queue {
 	return q
 }
 
-func openURL(t *testing.T, url string) *natsq.Queue {
+// openURL joins an embedded server as the platform does (its
+// credentials from the data dir), or an external one without (creds "").
+func openURL(t *testing.T, url, creds string) *natsq.Queue {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	q, err := natsq.Open(ctx, natsq.Options{URL: url, Name: "baselinekv-test-2", Logger: slog.New(slog.DiscardHandler)})
+	q, err := natsq.Open(ctx, natsq.Options{URL: url, Creds: creds, Name: "baselinekv-test-2", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("open NATS %s: %v", url, err)
 	}
@@ -202,7 +204,7 @@ func TestDefacementSurvivesWorkerRestart(t *testing.T) {
 		t.Fatalf("restarted worker, still defaced: %+v; want web.defacement reported", o)
 	}
 	// A second worker of the region, on its own connection.
-	c := store(t, openURL(t, qb.ClientURL()))
+	c := store(t, openURL(t, qb.ClientURL(), qb.PlatformCredentials()))
 	if o := scan(t, dial, c); !o.defaced() || !o.covered {
 		t.Fatalf("second worker, still defaced: %+v; want web.defacement reported", o)
 	}
