@@ -32,9 +32,18 @@ func (c Config) AlertWindowDuration() time.Duration {
 // Config is the whole configuration of a Rampart process. See the package
 // documentation for each setting, its environment variable and its flag.
 type Config struct {
-	Data          string        `yaml:"data"`
-	Database      string        `yaml:"database"`
-	NATS          string        `yaml:"nats"`
+	Data     string `yaml:"data"`
+	Database string `yaml:"database"`
+	NATS     string `yaml:"nats"`
+	// NATSListen is where the embedded NATS server takes clients (remote
+	// workers): host:port, "none" for no listener; "" is 127.0.0.1 on a
+	// random port.
+	NATSListen string `yaml:"nats_listen"`
+	// NATSCreds authenticates to an external NATS: an NKEY seed file (as
+	// `rampart worker credentials` writes) or a NATS .creds file.
+	NATSCreds string `yaml:"nats_creds"`
+	// NATSCA is a PEM file of CAs for an external NATS's TLS certificate.
+	NATSCA        string        `yaml:"nats_ca"`
 	Listen        string        `yaml:"listen"`
 	Region        string        `yaml:"region"`
 	LogLevel      string        `yaml:"log_level"`
@@ -136,6 +145,11 @@ func (c Config) Validate() error {
 	}
 	if err := checkListen(c.Listen); err != nil {
 		bad("listen %q: %v", c.Listen, err)
+	}
+	if c.NATSListen != "" && c.NATSListen != "none" {
+		if err := checkListen(c.NATSListen); err != nil {
+			bad("nats_listen %q: %v (or \"none\")", c.NATSListen, err)
+		}
 	}
 	if !regionPattern.MatchString(c.Region) {
 		bad("region %q: want 1-32 characters of a-z, 0-9 and -", c.Region)

@@ -33,6 +33,9 @@ func TestValidate(t *testing.T) {
 		{"bare file", func(c *Config) { c.Database = "rampart.db" }, "want sqlite://"},
 		{"bad postgres URL hides password", func(c *Config) { c.Database = "postgres://u:s3cret@db:99999999999/x%zz" }, "not a valid URL"},
 
+		{"nats_listen all interfaces", func(c *Config) { c.NATSListen = "0.0.0.0:4222" }, ""},
+		{"nats_listen none", func(c *Config) { c.NATSListen = "none" }, ""},
+		{"nats_listen no port", func(c *Config) { c.NATSListen = "10.0.0.1" }, "nats_listen"},
 		{"nats one", func(c *Config) { c.NATS = "nats://10.0.0.1:4222" }, ""},
 		{"nats cluster", func(c *Config) { c.NATS = "nats://a:4222, tls://b:4222,nats://c" }, ""},
 		{"nats with token", func(c *Config) { c.NATS = "nats://tok@a:4222" }, ""},

@@ -37,6 +37,9 @@
 //	data                RAMPART_DATA                --data        ./rampart-data
 //	database            RAMPART_DATABASE            --database    SQLite at <data>/rampart.db
 //	nats                RAMPART_NATS                --nats        embedded server
+//	nats_listen         RAMPART_NATS_LISTEN         --nats-listen 127.0.0.1, random port (*)
+//	nats_creds          RAMPART_NATS_CREDS          --nats-creds  none
+//	nats_ca             RAMPART_NATS_CA             --nats-ca     the system's roots
 //	listen              RAMPART_LISTEN              --listen (*)  127.0.0.1:8080
 //	region              RAMPART_REGION              --region      default
 //	log_level           RAMPART_LOG_LEVEL           --log-level   info
@@ -53,7 +56,7 @@
 //	scanner.resolver    RAMPART_SCANNER_RESOLVER    (none)        the system's resolver
 //	findings_expiry     RAMPART_FINDINGS_EXPIRY     (none)        intel=30,sensor=7,dns=7,discovery=30,monitor=3
 //
-// (*) --listen exists on `rampart serve` only.
+// (*) --listen and --nats-listen exist on `rampart serve` only.
 //
 // Values:
 //
@@ -65,6 +68,13 @@
 //     for PostgreSQL.
 //   - nats: "" to run an embedded NATS server; otherwise a comma-separated
 //     list of nats:// or tls:// URLs of an external cluster.
+//   - nats_listen: where the embedded NATS server takes remote workers:
+//     host:port, or "none" for no listener (the in-process worker only).
+//     It admits only the platform's key and workers' keys issued by
+//     `rampart worker credentials` (docs/nats.md).
+//   - nats_creds: for `rampart worker`, the file `rampart worker
+//     credentials` wrote; for processes on an external NATS, an NKEY seed
+//     or a .creds file of their user. nats_ca: PEM CAs for tls:// URLs.
 //   - listen: host:port for the web console and API. An empty host listens
 //     on every interface.
 //   - region: the vantage point of this process, 1-32 of [a-z0-9-]; workers

@@ -31,6 +31,9 @@ var settings = []setting{
 	{env: "RAMPART_DATA", flag: "data", usage: "directory for local state", field: func(c *Config) *string { return &c.Data }},
 	{env: "RAMPART_DATABASE", flag: "database", usage: `database URL: sqlite:///path/file.db or postgres://... ("" = SQLite in the data directory)`, field: func(c *Config) *string { return &c.Database }},
 	{env: "RAMPART_NATS", flag: "nats", usage: `NATS URLs, comma-separated ("" = embedded server)`, field: func(c *Config) *string { return &c.NATS }},
+	{env: "RAMPART_NATS_LISTEN", flag: "nats-listen", serve: true, usage: `host:port where the embedded NATS takes remote workers ("" = 127.0.0.1, random port; "none" = no listener)`, field: func(c *Config) *string { return &c.NATSListen }},
+	{env: "RAMPART_NATS_CREDS", flag: "nats-creds", usage: "NKEY seed or .creds file for an external NATS (a worker: from `rampart worker credentials`)", field: func(c *Config) *string { return &c.NATSCreds }},
+	{env: "RAMPART_NATS_CA", flag: "nats-ca", usage: "PEM file of CAs for an external NATS's TLS certificate", field: func(c *Config) *string { return &c.NATSCA }},
 	{env: "RAMPART_LISTEN", flag: "listen", serve: true, usage: "host:port for the console and API", field: func(c *Config) *string { return &c.Listen }},
 	{env: "RAMPART_REGION", flag: "region", usage: "vantage point of this process ([a-z0-9-]{1,32})", field: func(c *Config) *string { return &c.Region }},
 	{env: "RAMPART_LOG_LEVEL", flag: "log-level", usage: "debug, info, warn or error", field: func(c *Config) *string { return &c.LogLevel }},
@@ -54,17 +57,20 @@ const EnvConfig = "RAMPART_CONFIG"
 // Flags holds the command-line values. Load applies only the flags that were
 // set explicitly, so the values here matter only after fs.Parse.
 type Flags struct {
-	Config    string
-	Data      string
-	Database  string
-	NATS      string
-	Listen    string // serve only
-	Region    string
-	LogLevel  string
-	LogFormat string
-	PublicURL string
-	SMTP      string
-	serve     bool
+	Config     string
+	Data       string
+	Database   string
+	NATS       string
+	NATSListen string // serve only
+	NATSCreds  string
+	NATSCA     string
+	Listen     string // serve only
+	Region     string
+	LogLevel   string
+	LogFormat  string
+	PublicURL  string
+	SMTP       string
+	serve      bool
 }
 
 // Register defines the configuration flags on fs: --config, --data,
@@ -75,7 +81,7 @@ func Register(fs *flag.FlagSet, serve bool) *Flags {
 	def := Default()
 	fs.StringVar(&f.Config, "config", "", "YAML configuration file (env "+EnvConfig+")")
 	dst := map[string]*string{
-		"data": &f.Data, "database": &f.Database, "nats": &f.NATS, "listen": &f.Listen, "region": &f.Region,
+		"data": &f.Data, "database": &f.Database, "nats": &f.NATS, "nats-listen": &f.NATSListen, "nats-creds": &f.NATSCreds, "nats-ca": &f.NATSCA, "listen": &f.Listen, "region": &f.Region,
 		"log-level": &f.LogLevel, "log-format": &f.LogFormat, "public-url": &f.PublicURL, "smtp": &f.SMTP,
 	}
 	for _, s := range settings {

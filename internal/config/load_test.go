@@ -128,7 +128,10 @@ func TestRegisterListenServeOnly(t *testing.T) {
 	if fs.Lookup("listen") != nil {
 		t.Error("--listen registered for a non-serve command")
 	}
-	for _, name := range []string{"config", "data", "database", "nats", "region", "log-level", "log-format", "public-url"} {
+	if fs.Lookup("nats-listen") != nil {
+		t.Error("--nats-listen registered for a non-serve command")
+	}
+	for _, name := range []string{"config", "data", "database", "nats", "nats-creds", "nats-ca", "region", "log-level", "log-format", "public-url"} {
 		if fs.Lookup(name) == nil {
 			t.Errorf("--%s not registered", name)
 		}
