@@ -183,12 +183,29 @@ type Users interface {
 	CreateUser(ctx context.Context, p auth.Principal, u *auth.User) error
 	GetUser(ctx context.Context, p auth.Principal, id int64) (auth.User, error)
 	ListUsers(ctx context.Context, p auth.Principal, f PageRequest) (Page[auth.User], error)
-	// SetPassword replaces the hash; a user may always change their own.
+	// SetPassword replaces the hash; a user may always change their own
+	// (the face proves the current password first), others need
+	// auth.MayResetCredentials. Either way the user's sessions and API
+	// tokens are revoked in the same transaction, except the session making
+	// a change to its own user; machine tokens (no user) stay.
 	SetPassword(ctx context.Context, p auth.Principal, userID int64, hash string) error
+	// SetTOTPSecret replaces (or, with "", clears) a TOTP secret under the
+	// rules of SetPassword, revoking the same sessions and tokens.
 	SetTOTPSecret(ctx context.Context, p auth.Principal, userID int64, secret string) error
 	// UserForLogin finds an enabled user by name with no principal: the
-	// login handler needs it before anyone is authenticated.
+	// login handler needs it before anyone is authenticated. Unknown and
+	// disabled users are ErrNotFound, also wrapping auth.ErrNotFound.
 	UserForLogin(ctx context.Context, name string) (auth.User, error)
+	// AcceptTOTPStep records step as the last TOTP step the user's account
+	// accepted, atomically; an error wrapping auth.ErrTOTPReplay when that
+	// step or a later one was accepted before, so a code works once.
+	AcceptTOTPStep(ctx context.Context, userID int64, step uint64) error
+	// EnsureBootstrapToken registers t (hash, prefix, expiry set; no user)
+	// as the one live platform-admin token named t.Name: other live tokens
+	// of that name are revoked (how many is returned), a live token with
+	// t.Hash gets t's expiry, and one revoked before stays revoked
+	// (ErrForbidden): a value someone revoked is burned.
+	EnsureBootstrapToken(ctx context.Context, t *auth.Token) (revoked int, err error)
 
 	// CreateToken stores t (Hash already set). Rules as CreateUser.
 	CreateToken(ctx context.Context, p auth.Principal, t *auth.Token) error

@@ -36,6 +36,9 @@ func (s *Store) ImportOrgs(ctx context.Context, p auth.Principal, rows []store.O
 		if err != nil {
 			return err
 		}
+		// Every row is checked on its own first, so a bad row anywhere fails
+		// the file before any row is compared with what is stored: which
+		// line fails first tells nothing about codes outside the scope.
 		seen := map[string]int{} // code → line, to refuse the same code twice
 		for i := range rows {
 			r := &rows[i]
@@ -47,6 +50,17 @@ func (s *Store) ImportOrgs(ctx context.Context, p auth.Principal, rows []store.O
 				return lineErr(r.Line, store.ErrInvalid, "organization %s already appears on line %d", o.Code, prev)
 			}
 			seen[o.Code] = r.Line
+			for _, c := range r.Contacts {
+				c.Normalize()
+				if err := c.Validate(); err != nil {
+					return lineErr(r.Line, store.ErrInvalid, "contact %s: %s", c.Email, reason(err))
+				}
+			}
+		}
+		for i := range rows {
+			r := &rows[i]
+			o := r.Org
+			_ = prepareOrg(&o) // checked above
 			if r.ParentCode != "" {
 				parent, err := s.orgByCodeTx(ctx, tx, sc, r.ParentCode)
 				if err != nil {

@@ -100,7 +100,7 @@ func (s *Store) createOrgTx(ctx context.Context, tx *sql.Tx, p auth.Principal, s
 			VALUES (?, ?, ?, ?, ?, '', ?, ?) RETURNING id`),
 		nullInt64(o.ParentID), o.Code, o.Name, o.NameEN, string(o.Kind), t, t).Scan(&o.ID)
 	if err != nil {
-		return err
+		return orgCodeConflict(s, err, o.Code)
 	}
 	o.Path = org.ChildPath(parentPath, o.ID)
 	if _, err := tx.ExecContext(ctx, s.q("UPDATE orgs SET path = ? WHERE id = ?"), o.Path, o.ID); err != nil {
@@ -108,6 +108,16 @@ func (s *Store) createOrgTx(ctx context.Context, tx *sql.Tx, p auth.Principal, s
 	}
 	o.CreatedAt, o.UpdatedAt = t, t
 	return s.audit(ctx, tx, p, change{orgID: o.ID, orgPath: o.Path, action: "org.create", objType: "org", objID: o.ID, after: o})
+}
+
+// orgCodeConflict turns a unique-key failure into the one answer every
+// taken code gets, whoever uses it and wherever (no driver text, nothing
+// about the other organization); other errors pass.
+func orgCodeConflict(s *Store, err error, code string) error {
+	if s.d.classify(err) == store.ErrConflict {
+		return fmt.Errorf("%w: organization code %s is not available", store.ErrConflict, code)
+	}
+	return err
 }
 
 // GetOrg returns one organization in the principal's subtree.
@@ -186,8 +196,10 @@ func (s *Store) ListOrgs(ctx context.Context, p auth.Principal, f store.OrgFilte
 
 // UpdateOrg changes code, names, kind and parent. A move needs the old and
 // the new parent inside the principal's subtree, so an organization
-// administrator may rename its own organization but not move it; moving to
-// the top level needs a platform-wide administrator.
+// administrator may rename its own organization but not move it, nor change
+// its code or kind (those are the parent's administrators' or platform
+// administrators' to change: kind drives rankings, code imports and
+// reports); moving to the top level needs a platform-wide administrator.
 func (s *Store) UpdateOrg(ctx context.Context, p auth.Principal, o *org.Organization) error {
 	const op = "update organization"
 	if err := prepareOrg(o); err != nil {
@@ -216,6 +228,9 @@ func (s *Store) updateOrgTx(ctx context.Context, tx *sql.Tx, p auth.Principal, s
 		return forbidden("editing organizations needs " + string(auth.PermWriteOrgs))
 	}
 	o.Path = cur.Path
+	if sc.isOwnRoot(cur.Path) && (o.Code != cur.Code || o.Kind != cur.Kind) {
+		return forbidden("an organization administrator cannot change its own organization's code or kind; its parent's administrators can")
+	}
 	if o.ParentID != cur.ParentID {
 		if sc.isOwnRoot(cur.Path) {
 			return forbidden("an organization administrator cannot move its own organization")
@@ -247,7 +262,7 @@ func (s *Store) updateOrgTx(ctx context.Context, tx *sql.Tx, p auth.Principal, s
 	_, err := tx.ExecContext(ctx, s.q(`UPDATE orgs SET parent_id = ?, code = ?, name = ?, name_en = ?, kind = ?, updated_at = ? WHERE id = ?`),
 		nullInt64(o.ParentID), o.Code, o.Name, o.NameEN, string(o.Kind), o.UpdatedAt, o.ID)
 	if err != nil {
-		return err
+		return orgCodeConflict(s, err, o.Code)
 	}
 	return s.audit(ctx, tx, p, change{orgID: o.ID, orgPath: o.Path, action: "org.update", objType: "org", objID: o.ID, before: cur, after: o})
 }

@@ -106,10 +106,13 @@ func (s *Store) CreateUser(ctx context.Context, p auth.Principal, u *auth.User) 
 		t := now()
 		err = tx.QueryRowContext(ctx, s.q(`INSERT INTO users (name, display_name, email, role, org_id, password_hash, totp_secret, disabled, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			u.Name, u.DisplayName, u.Email, string(u.Role), nullInt64(u.OrgID), u.PasswordHash, u.TOTPSecret, u.Disabled, t, t).Scan(&u.ID)
+			u.Name, u.DisplayName, u.Email, string(u.Role), nullInt64(u.OrgID), u.PasswordHash, s.sealTOTP(u.TOTPSecret), u.Disabled, t, t).Scan(&u.ID)
 		if err != nil {
 			if s.d.classify(err) == store.ErrConflict {
-				return fmt.Errorf("%w: user name %q is taken: %w", store.ErrConflict, u.Name, err)
+				// User names are one namespace for the whole platform; the
+				// answer says no more than that this one is not available
+				// (not where it is used), and carries no driver text.
+				return fmt.Errorf("%w: user name %q is not available", store.ErrConflict, u.Name)
 			}
 			return err
 		}
@@ -136,6 +139,9 @@ func (s *Store) GetUser(ctx context.Context, p auth.Principal, id int64) (auth.U
 	}
 	if !self && !p.Can(auth.PermManageUsers) {
 		return auth.User{}, s.fail(op, forbidden("reading users needs "+string(auth.PermManageUsers)))
+	}
+	if u.TOTPSecret, err = s.openTOTP(u.TOTPSecret); err != nil {
+		return auth.User{}, s.fail(op, err)
 	}
 	return u, nil
 }
@@ -166,9 +172,13 @@ func (s *Store) ListUsers(ctx context.Context, p auth.Principal, f store.PageReq
 	return finishPage(items, limit, func(u auth.User) int64 { return u.ID }), nil
 }
 
-// setCredential changes one credential column of a user: oneself always,
-// others with auth.PermManageUsers in the subtree for a role the principal
-// may grant (nobody resets a superior's password).
+// setCredential changes one credential column of a user: oneself always
+// (the face has checked the current password), others with
+// auth.PermManageUsers in the subtree under auth.MayResetCredentials (no
+// peer takeover, nobody resets a superior). In the same transaction it
+// revokes the user's sessions and API tokens, but for the token making a
+// change to its own user, so a reset locks out whoever held the old
+// credentials. Machine tokens belong to no user and stay.
 func (s *Store) setCredential(ctx context.Context, p auth.Principal, op, action, col string, userID int64, value string) error {
 	return s.write(ctx, op, func(tx *sql.Tx) error {
 		sc, err := s.scopeOf(ctx, tx, p)
@@ -183,15 +193,30 @@ func (s *Store) setCredential(ctx context.Context, p auth.Principal, op, action,
 		if err != nil {
 			return err
 		}
-		if !self && (!p.Can(auth.PermManageUsers) || (!p.System && !p.Role.MayGrant(u.Role))) {
-			return forbidden(fmt.Sprintf("%s may not change the credentials of a %s", p.Role, u.Role))
+		if !self && (!p.Can(auth.PermManageUsers) || !auth.MayResetCredentials(p, u.Role, path)) {
+			return forbidden(fmt.Sprintf("%s may not change the credentials of this %s", p.Role, u.Role))
 		}
 		before := u
 		u.UpdatedAt = now()
 		if _, err := tx.ExecContext(ctx, s.q("UPDATE users SET "+col+" = ?, updated_at = ? WHERE id = ?"), value, u.UpdatedAt, u.ID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, p, change{orgID: u.OrgID, orgPath: path, action: action, objType: "user", objID: u.ID, before: before, after: u})
+		if err := s.audit(ctx, tx, p, change{orgID: u.OrgID, orgPath: path, action: action, objType: "user", objID: u.ID, before: before, after: u}); err != nil {
+			return err
+		}
+		keep := int64(0)
+		if self {
+			keep = p.TokenID
+		}
+		res, err := tx.ExecContext(ctx, s.q("UPDATE tokens SET revoked = ? WHERE user_id = ? AND revoked = ? AND id <> ?"), true, u.ID, false, keep)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return s.audit(ctx, tx, p, change{orgID: u.OrgID, orgPath: path, action: "user.tokens_revoked", objType: "user", objID: u.ID,
+				after: map[string]any{"revoked_tokens": n, "reason": action}})
+		}
+		return nil
 	})
 }
 
@@ -203,9 +228,96 @@ func (s *Store) SetPassword(ctx context.Context, p auth.Principal, userID int64,
 	return s.setCredential(ctx, p, "set password", "user.set_password", "password_hash", userID, hash)
 }
 
-// SetTOTPSecret replaces (or, with "", clears) a user's TOTP secret.
+// SetTOTPSecret replaces (or, with "", clears) a user's TOTP secret,
+// sealed when the store has a SecretBox.
 func (s *Store) SetTOTPSecret(ctx context.Context, p auth.Principal, userID int64, secret string) error {
-	return s.setCredential(ctx, p, "set totp secret", "user.set_totp", "totp_secret", userID, secret)
+	return s.setCredential(ctx, p, "set totp secret", "user.set_totp", "totp_secret", userID, s.sealTOTP(secret))
+}
+
+// AcceptTOTPStep records step as the user's last accepted TOTP step; a
+// step at or before the stored one is auth.ErrTOTPReplay. The conditional
+// update is atomic, so two requests racing with one code accept it once.
+func (s *Store) AcceptTOTPStep(ctx context.Context, userID int64, step uint64) error {
+	const op = "accept totp step"
+	if step == 0 || step > 1<<62 {
+		return s.fail(op, invalid("TOTP step out of range"))
+	}
+	res, err := s.w.ExecContext(ctx, s.q("UPDATE users SET totp_step = ? WHERE id = ? AND totp_step < ?"), int64(step), userID, int64(step))
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("sqlstore: %s: user %d: %w", op, userID, auth.ErrTOTPReplay)
+	}
+	return nil
+}
+
+// totpLabel binds sealed TOTP secrets to their column.
+const totpLabel = "users.totp_secret"
+
+func (s *Store) sealTOTP(secret string) string {
+	if s.box == nil || secret == "" {
+		return secret
+	}
+	return s.box.Seal(secret, totpLabel)
+}
+
+func (s *Store) openTOTP(stored string) (string, error) {
+	if !auth.IsSealed(stored) {
+		return stored, nil
+	}
+	if s.box == nil {
+		return "", fmt.Errorf("%w: TOTP secret is sealed and the store has no secret key", store.ErrInvalid)
+	}
+	return s.box.Open(stored, totpLabel)
+}
+
+// UseSecretBox makes the store seal TOTP secrets with box from now on and
+// seals the clear ones stored before (a lazy migration that runs at every
+// start and finds nothing to do after the first). Call it once, before the
+// store serves requests.
+func (s *Store) UseSecretBox(ctx context.Context, box *auth.SecretBox) error {
+	const op = "seal secrets"
+	s.box = box
+	rows, err := s.w.QueryContext(ctx, s.q("SELECT id, totp_secret FROM users WHERE totp_secret <> ''"))
+	if err != nil {
+		return s.fail(op, err)
+	}
+	type clear struct {
+		id     int64
+		secret string
+	}
+	var todo []clear
+	for rows.Next() {
+		var c clear
+		if err := rows.Scan(&c.id, &c.secret); err != nil {
+			rows.Close()
+			return s.fail(op, err)
+		}
+		if !auth.IsSealed(c.secret) {
+			todo = append(todo, c)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return s.fail(op, err)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	err = s.write(ctx, op, func(tx *sql.Tx) error {
+		for _, c := range todo {
+			// The condition keeps a secret changed meanwhile as it is.
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE users SET totp_secret = ? WHERE id = ? AND totp_secret = ?"), box.Seal(c.secret, totpLabel), c.id, c.secret); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		s.log.Info("sqlstore: sealed TOTP secrets stored in clear", "users", len(todo))
+	}
+	return err
 }
 
 // UserForLogin finds an enabled user by name; disabled and unknown users
@@ -214,7 +326,10 @@ func (s *Store) UserForLogin(ctx context.Context, name string) (auth.User, error
 	name = strings.ToLower(strings.TrimSpace(name))
 	u, err := scanUser(s.r.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE name = ?"), name))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && u.Disabled) {
-		return auth.User{}, s.fail("user for login", notFound("user", name))
+		return auth.User{}, s.fail("user for login", fmt.Errorf("%w: %w: user %q", store.ErrNotFound, auth.ErrNotFound, name))
+	}
+	if err == nil {
+		u.TOTPSecret, err = s.openTOTP(u.TOTPSecret)
 	}
 	return u, s.fail("user for login", err)
 }
@@ -443,4 +558,68 @@ func (s *Store) TokenForAuth(ctx context.Context, hash string) (auth.Token, erro
 		}
 	}
 	return t, nil
+}
+
+// EnsureBootstrapToken registers t as the one live token named t.Name (the
+// token of RAMPART_ADMIN_TOKEN): a platform-admin token of no user, so a
+// change of the admin's password does not revoke it. Other live tokens of
+// that name are revoked; a live token with t.Hash gets t's expiry (so each
+// start with the variable set refreshes it); one revoked before stays
+// revoked and the call fails with ErrForbidden.
+func (s *Store) EnsureBootstrapToken(ctx context.Context, t *auth.Token) (int, error) {
+	const op = "ensure bootstrap token"
+	if t.Hash == "" || t.Name == "" || t.ExpiresAt == nil {
+		return 0, s.fail(op, invalid("bootstrap token needs a name, a hash and an expiry"))
+	}
+	p := auth.SystemPrincipal
+	revoked := 0
+	err := s.write(ctx, op, func(tx *sql.Tx) error {
+		olds, err := queryAll(ctx, tx, func(sc scanner) (auth.Token, error) { return scanToken(sc) },
+			s.q("SELECT "+tokenCols+" FROM tokens WHERE name = ? AND hash <> ? AND revoked = ?"), t.Name, t.Hash, false)
+		if err != nil {
+			return err
+		}
+		for _, o := range olds {
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE tokens SET revoked = ? WHERE id = ?"), true, o.ID); err != nil {
+				return err
+			}
+			after := o
+			after.Revoked = true
+			if err := s.audit(ctx, tx, p, change{orgID: o.OrgID, action: "token.revoke", objType: "token", objID: o.ID, before: o, after: after}); err != nil {
+				return err
+			}
+			revoked++
+		}
+		exp := t.ExpiresAt.UTC().Truncate(time.Microsecond)
+		t.ExpiresAt, t.Role, t.OrgID, t.UserID = &exp, auth.RolePlatformAdmin, 0, 0
+		if t.CreatedBy == "" {
+			t.CreatedBy = "system"
+		}
+		cur, err := scanToken(tx.QueryRowContext(ctx, s.q("SELECT "+tokenCols+" FROM tokens WHERE hash = ?"+s.d.forUpdate()), t.Hash))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			t.CreatedAt = now()
+			err = tx.QueryRowContext(ctx, s.q(`INSERT INTO tokens (name, role, org_id, user_id, hash, prefix, expires_at, last_used_at, created_by, created_at, revoked)
+				VALUES (?, ?, NULL, NULL, ?, ?, ?, NULL, ?, ?, ?) RETURNING id`),
+				t.Name, string(t.Role), t.Hash, t.Prefix, exp, t.CreatedBy, t.CreatedAt, false).Scan(&t.ID)
+			if err != nil {
+				return err
+			}
+			return s.audit(ctx, tx, p, change{action: "token.create", objType: "token", objID: t.ID, after: t})
+		case err != nil:
+			return err
+		case cur.Revoked:
+			return forbidden(fmt.Sprintf("token %d (%s) was revoked; a revoked value is not registered again: set a new one", cur.ID, cur.Prefix))
+		}
+		if _, err := tx.ExecContext(ctx, s.q("UPDATE tokens SET name = ?, role = ?, org_id = NULL, user_id = NULL, prefix = ?, expires_at = ? WHERE id = ?"),
+			t.Name, string(t.Role), t.Prefix, exp, cur.ID); err != nil {
+			return err
+		}
+		t.ID, t.CreatedAt, t.CreatedBy, t.LastUsedAt = cur.ID, cur.CreatedAt, cur.CreatedBy, cur.LastUsedAt
+		return s.audit(ctx, tx, p, change{action: "token.refresh", objType: "token", objID: t.ID, before: cur, after: t})
+	})
+	if err != nil {
+		return 0, s.fail(op, err)
+	}
+	return revoked, nil
 }
