@@ -90,6 +90,11 @@ type Asset struct {
 	VerifyToken string     `json:"verify_token,omitempty"` // what the claimant publishes to prove it
 	VerifiedAt  *time.Time `json:"verified_at,omitempty"`  // when it was verified or rejected
 	VerifiedBy  string     `json:"verified_by,omitempty"`  // dns, http, approval:<name>, national:<name>; the rejecter's name
+
+	// Regions, when set, are the vantage points that scan this asset,
+	// instead of its organization's (org.Route). Set by the store's
+	// SetAssetRegions only, from above the owning organization.
+	Regions []string `json:"regions,omitempty"`
 }
 
 // Verified reports whether a is in scope: proven or approved. Only verified

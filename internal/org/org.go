@@ -65,6 +65,15 @@ type Organization struct {
 	Path      string    `json:"path"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// Regions are the vantage points whose workers may scan the
+	// organization's assets (see Route and InheritRoute); empty means
+	// the parent's, and at the top the platform's default region.
+	// CrossCheck runs each scan from every region rather than one. Both
+	// are set by the store's SetOrgRegions only, from above: by the
+	// parent's administrators or platform administrators.
+	Regions    []string `json:"regions,omitempty"`
+	CrossCheck bool     `json:"cross_check,omitempty"`
 }
 
 var codeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
