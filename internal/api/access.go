@@ -51,6 +51,11 @@ type userCreated struct {
 
 type passwordRequest struct {
 	Password string `json:"password"`
+	// CurrentPassword (and TOTP, when the account has it) prove who is
+	// asking when users change their own password; resets of others do
+	// not need them.
+	CurrentPassword string `json:"current_password,omitempty"`
+	TOTP            string `json:"totp,omitempty"`
 }
 
 type tokenRequest struct {
@@ -71,31 +76,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ auth.Principal)
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	name := strings.ToLower(strings.TrimSpace(req.Name))
-	ip := s.clientIP(r)
-	if err := s.Throttle.Allow(name, ip); err != nil {
-		return err
-	}
-	u, err := s.Store.UserForLogin(r.Context(), name)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	ok := false
-	if err == nil {
-		ok, _ = auth.VerifyPassword(req.Password, u.PasswordHash)
-	} else {
-		// Spend the same time on unknown names, so timing does not tell
-		// which names exist.
-		_, _ = auth.VerifyPassword(req.Password, auth.DummyHash())
-	}
-	if ok && u.TOTPSecret != "" && !auth.VerifyTOTP(u.TOTPSecret, req.TOTP, s.Now()) {
-		ok = false
-	}
-	if !ok {
-		s.Throttle.Fail(name, ip)
+	u, err := s.loginCheck().Check(r.Context(), req.Name, req.Password, req.TOTP, s.clientIP(r))
+	if errors.Is(err, auth.ErrBadCredentials) {
 		return errf(CodeUnauthorized, "wrong user name, password or code")
 	}
-	s.Throttle.Succeed(name, ip)
+	if err != nil {
+		return err
+	}
 	secret, prefix, hash, err := auth.NewToken()
 	if err != nil {
 		return err
@@ -145,7 +132,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p auth.Princ
 		generated = auth.RandomPassword()
 		req.Password = generated
 	}
-	if err := auth.ValidatePassword(req.Password); err != nil {
+	if err := auth.ValidatePassword(req.Password, personalWords(u)...); err != nil {
 		return err
 	}
 	hash, err := auth.HashPassword(req.Password)
@@ -173,7 +160,25 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := auth.ValidatePassword(req.Password); err != nil {
+	target, err := s.Store.GetUser(r.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	if p.UserID != 0 && p.UserID == id {
+		// Self-service: a stolen session or token alone must not be
+		// enough to take the account over.
+		if req.CurrentPassword == "" {
+			return errf(CodeInvalid, "current_password is required to change your own password")
+		}
+		_, err := s.loginCheck().Check(r.Context(), target.Name, req.CurrentPassword, req.TOTP, s.clientIP(r))
+		if errors.Is(err, auth.ErrBadCredentials) {
+			return errf(CodeForbidden, "current password or code is wrong")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := auth.ValidatePassword(req.Password, personalWords(target)...); err != nil {
 		return err
 	}
 	hash, err := auth.HashPassword(req.Password)
@@ -184,6 +189,17 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, p auth.Prin
 		return err
 	}
 	return noContent(w)
+}
+
+// personalWords are what a user's password must not contain.
+func personalWords(u auth.User) []string {
+	local, _, _ := strings.Cut(u.Email, "@")
+	return []string{u.Name, u.DisplayName, local}
+}
+
+// loginCheck is the login use case over this server's store and throttle.
+func (s *Server) loginCheck() auth.Login {
+	return auth.Login{Throttle: s.Throttle, Users: s.Store, Now: s.Now}
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

@@ -435,7 +435,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	e.mustDo("", "GET", "/healthz", nil, 200)
 	e.mustDo("", "GET", "/readyz", nil, 200)
 	e.mustDo(e.admin, "GET", "/api/v1/orgs", nil, 200)
-	r := e.mustDo("", "GET", "/metrics", nil, 200)
+	r := e.mustDo(e.admin, "GET", "/metrics", nil, 200)
 	if !bytes.Contains(r.body, []byte(`rampart_http_requests_total{code="200",method="GET",route="/api/v1/orgs"} 1`)) {
 		t.Fatalf("metrics missing request counter:\n%s", r.body)
 	}

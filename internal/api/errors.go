@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/finding"
@@ -102,11 +103,13 @@ func classify(err error) Error {
 	case errors.Is(err, store.ErrForbidden), errors.Is(err, auth.ErrForbidden):
 		return Error{Code: CodeForbidden, Message: err.Error()}
 	case errors.Is(err, store.ErrConflict), errors.Is(err, finding.ErrTransition):
-		return Error{Code: CodeConflict, Message: err.Error()}
+		return Error{Code: CodeConflict, Message: publicMessage(err, "conflict: the name or code is not available, or the object is still in use")}
+	case errors.Is(err, assess.ErrUnknown):
+		return Error{Code: CodeInvalid, Message: err.Error()}
 	case errors.Is(err, findings.ErrBadRequest):
 		return Error{Code: CodeBadRequest, Message: err.Error()}
 	case errors.Is(err, store.ErrInvalid), errors.Is(err, finding.ErrInvalid), errors.Is(err, asset.ErrInvalid), errors.Is(err, org.ErrInvalid), errors.Is(err, auth.ErrInvalid):
-		return Error{Code: CodeInvalid, Message: err.Error()}
+		return Error{Code: CodeInvalid, Message: publicMessage(err, "invalid: a value breaks a rule of the database")}
 	case errors.Is(err, auth.ErrThrottled):
 		return Error{Code: CodeThrottled, Message: err.Error()}
 	case errors.Is(err, auth.ErrBadCredentials), errors.Is(err, auth.ErrTokenExpired):
@@ -115,6 +118,48 @@ func classify(err error) Error {
 		return Error{Code: CodeUnavailable, Message: "request cancelled or timed out"}
 	}
 	return Error{Code: CodeInternal, Message: "internal error"}
+}
+
+// ownSentinels are the errors our packages build messages on. An error
+// whose every cause ends in one of them was written by us for people; one
+// with any other root cause (a database driver's constraint message) is
+// not shown.
+var ownSentinels = []error{
+	store.ErrConflict, store.ErrInvalid, store.ErrNotFound, store.ErrForbidden,
+	finding.ErrTransition, finding.ErrInvalid, asset.ErrInvalid, org.ErrInvalid, auth.ErrInvalid,
+	assess.ErrUnknown,
+}
+
+// publicMessage is err's message when all its root causes are our own
+// sentinels, else generic: driver error text (table and column names,
+// constraint names, values) never reaches a client.
+func publicMessage(err error, generic string) string {
+	if ownRoots(err) {
+		return err.Error()
+	}
+	return generic
+}
+
+func ownRoots(err error) bool {
+	switch x := err.(type) {
+	case interface{ Unwrap() error }:
+		if next := x.Unwrap(); next != nil {
+			return ownRoots(next)
+		}
+	case interface{ Unwrap() []error }:
+		for _, e := range x.Unwrap() {
+			if !ownRoots(e) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, s := range ownSentinels {
+		if err == s {
+			return true
+		}
+	}
+	return false
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

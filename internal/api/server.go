@@ -70,6 +70,10 @@ type Deps struct {
 	// TrustProxy takes the client address from X-Forwarded-For (only
 	// behind a reverse proxy that sets it).
 	TrustProxy bool
+	// MetricsPublic serves /metrics without a token (config
+	// metrics_public); otherwise it needs a token whose principal holds
+	// auth.PermReadMetrics (platform admins, analysts).
+	MetricsPublic bool
 }
 
 // Server is the API. Create it with New.
@@ -150,11 +154,32 @@ func New(d Deps) *Server {
 	s.mux.HandleFunc("GET /scanner", s.scanner)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry}))
+	s.mux.Handle("GET /metrics", s.metrics(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errf(CodeNotFound, "no such API route: "+r.Method+" "+r.URL.Path))
 	})
 	return s
+}
+
+// metrics guards the Prometheus handler: request counts by route and
+// status (401 and 429 rates on login), the scope index size and process
+// data are for operators, not for anyone who can reach the port.
+func (s *Server) metrics(h http.Handler) http.Handler {
+	if s.MetricsPublic {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if !p.Can(auth.PermReadMetrics) {
+			s.fail(w, r, errf(CodeForbidden, "/metrics needs a token with "+string(auth.PermReadMetrics)+" (a platform admin or analyst)"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Handler returns the HTTP handler serving the API, health and metrics.
