@@ -1,6 +1,10 @@
 // Package scope keeps the live scope guard: an in-memory asset.Index built
-// from the store and rebuilt when assets change, answering "which asset and
-// organization own this target?" for every probe and for the API.
+// from the store's verified assets and rebuilt when assets change,
+// answering "which asset and organization own this target?" for every
+// probe and for the API. A claimed (not yet verified) or rejected asset is
+// not in the index, so nothing probes it. The package also holds the
+// claims service (claims.go): how a claim is registered, proven, approved
+// or rejected.
 //
 // Lookups never touch the database. The guard watches the store's
 // AssetsVersion, so a change made by any process (another `rampart serve`
@@ -35,10 +39,13 @@ type Source interface {
 
 // snapshot is one immutable generation of the index.
 type snapshot struct {
-	index   *asset.Index
-	paths   map[int64]string // organization ID → materialized path
-	version int64
-	built   time.Time
+	index *asset.Index     // verified assets only: what may be probed
+	paths map[int64]string // organization ID → materialized path
+	// conflicts maps a claimed asset to the verified assets of other
+	// organizations it overlaps (either covering the other).
+	conflicts map[int64][]asset.Entry
+	version   int64
+	built     time.Time
 }
 
 // Guard answers scope questions from the latest snapshot.
@@ -77,13 +84,27 @@ func (g *Guard) Refresh(ctx context.Context) error {
 	}
 	start := time.Now()
 	b := asset.NewBuilder()
+	// claims indexes verified assets and claims together, to find the
+	// verified assets each claim overlaps. Rejected assets are in neither.
+	claims := asset.NewBuilder()
+	claimed := map[int64]bool{}
 	n := 0
 	err = g.src.EachAsset(ctx, auth.SystemPrincipal, func(a asset.Asset) error {
 		n++
-		if err := b.Add(asset.Entry{AssetID: a.ID, OrgID: a.OrgID, Kind: a.Kind, Value: a.Value}); err != nil {
-			// A stored value that no longer parses must not stop the
-			// whole guard; it covers nothing until fixed.
-			g.log.Warn("scope: skip asset", "asset_id", a.ID, "err", err)
+		e := asset.Entry{AssetID: a.ID, OrgID: a.OrgID, Kind: a.Kind, Value: a.Value}
+		switch a.State {
+		case asset.StateVerified:
+			if err := b.Add(e); err != nil {
+				// A stored value that no longer parses must not stop the
+				// whole guard; it covers nothing until fixed.
+				g.log.Warn("scope: skip asset", "asset_id", a.ID, "err", err)
+				return nil
+			}
+			_ = claims.Add(e)
+		case asset.StateClaimed:
+			if claims.Add(e) == nil {
+				claimed[a.ID] = true
+			}
 		}
 		return nil
 	})
@@ -94,7 +115,18 @@ func (g *Guard) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	g.cur.Store(&snapshot{index: b.Build(), paths: paths, version: v, built: time.Now()})
+	conflicts := map[int64][]asset.Entry{}
+	if len(claimed) > 0 {
+		for _, o := range claims.Build().Overlaps() {
+			switch {
+			case claimed[o.Outer.AssetID] && !claimed[o.Inner.AssetID]:
+				conflicts[o.Outer.AssetID] = append(conflicts[o.Outer.AssetID], o.Inner)
+			case claimed[o.Inner.AssetID] && !claimed[o.Outer.AssetID]:
+				conflicts[o.Inner.AssetID] = append(conflicts[o.Inner.AssetID], o.Outer)
+			}
+		}
+	}
+	g.cur.Store(&snapshot{index: b.Build(), paths: paths, conflicts: conflicts, version: v, built: time.Now()})
 	g.log.Debug("scope: index rebuilt", "assets", n, "version", v, "took", time.Since(start))
 	return nil
 }
@@ -184,6 +216,27 @@ func (g *Guard) Overlaps(p auth.Principal) ([]asset.Overlap, error) {
 		}
 	}
 	return out, nil
+}
+
+// Conflicts returns the verified assets of other organizations that the
+// claimed asset id overlaps, as of the last refresh (system view: callers
+// show them only to whoever may settle them).
+func (g *Guard) Conflicts(id int64) []asset.Entry {
+	s := g.cur.Load()
+	if s == nil {
+		return nil
+	}
+	return s.conflicts[id]
+}
+
+// OrgPath returns the materialized path of an organization as of the last
+// refresh, or "" when it is unknown.
+func (g *Guard) OrgPath(orgID int64) string {
+	s := g.cur.Load()
+	if s == nil {
+		return ""
+	}
+	return s.paths[orgID]
 }
 
 // Stats reports the current snapshot.
