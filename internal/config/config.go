@@ -60,6 +60,10 @@ type Config struct {
 	// reporting one before it counts as fixed: "intel=30,monitor=3".
 	// Sources not named keep findings.DefaultExpiry; 0 never expires.
 	FindingsExpiry string `yaml:"findings_expiry"`
+	// MetricsPublic serves /metrics to anyone who reaches the listener
+	// (RAMPART_METRICS_PUBLIC=true); by default it needs a token of a
+	// platform admin or analyst.
+	MetricsPublic bool `yaml:"metrics_public"`
 }
 
 // ScannerConfig is how the scanner presents itself to targets.

@@ -55,6 +55,7 @@
 //	scanner.ports       RAMPART_SCANNER_PORTS       (none)        top1000
 //	scanner.resolver    RAMPART_SCANNER_RESOLVER    (none)        the system's resolver
 //	findings_expiry     RAMPART_FINDINGS_EXPIRY     (none)        intel=30,sensor=7,dns=7,discovery=30,monitor=3
+//	metrics_public      RAMPART_METRICS_PUBLIC      (none)        false: /metrics needs a platform admin's or analyst's token
 //
 // (*) --listen and --nats-listen exist on `rampart serve` only.
 //

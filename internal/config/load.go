@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -53,6 +54,9 @@ var settings = []setting{
 
 // EnvConfig names the configuration file when --config is not given.
 const EnvConfig = "RAMPART_CONFIG"
+
+// EnvMetricsPublic sets metrics_public, the one boolean setting.
+const EnvMetricsPublic = "RAMPART_METRICS_PUBLIC"
 
 // Flags holds the command-line values. Load applies only the flags that were
 // set explicitly, so the values here matter only after fs.Parse.
@@ -123,6 +127,13 @@ func Load(fs *flag.FlagSet, f *Flags, getenv func(string) string) (Config, error
 		if v := getenv(s.env); v != "" {
 			*s.field(&c) = v
 		}
+	}
+	if v := getenv(EnvMetricsPublic); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("%w: %s %q: want true or false", ErrInvalid, EnvMetricsPublic, v)
+		}
+		c.MetricsPublic = b
 	}
 
 	for _, s := range settings {

@@ -211,3 +211,28 @@ func TestLoadNilArguments(t *testing.T) {
 		t.Errorf("Load(nil, nil, nil) = %v, %v", c.unsafeString(), err)
 	}
 }
+
+// TestF19MetricsPublic: metrics_public is off by default and set by the
+// file or RAMPART_METRICS_PUBLIC.
+func TestF19MetricsPublic(t *testing.T) {
+	c, err := Load(nil, nil, nil)
+	if err != nil || c.MetricsPublic {
+		t.Fatalf("default: %v, %v", c.MetricsPublic, err)
+	}
+	path := filepath.Join(t.TempDir(), "rampart.yaml")
+	if err := os.WriteFile(path, []byte("metrics_public: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{EnvConfig: path}
+	if c, err = Load(nil, nil, func(k string) string { return env[k] }); err != nil || !c.MetricsPublic {
+		t.Fatalf("file: %v, %v", c.MetricsPublic, err)
+	}
+	env[EnvMetricsPublic] = "false"
+	if c, err = Load(nil, nil, func(k string) string { return env[k] }); err != nil || c.MetricsPublic {
+		t.Fatalf("env over file: %v, %v", c.MetricsPublic, err)
+	}
+	env[EnvMetricsPublic] = "maybe"
+	if _, err = Load(nil, nil, func(k string) string { return env[k] }); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad value: %v", err)
+	}
+}
