@@ -64,6 +64,11 @@ type ConsumerConfig struct {
 	AckWait       time.Duration // redelivery after this long without ack; default 30s
 	MaxDeliver    int           // give up after this many attempts; default 10 (-1 unlimited)
 	Concurrency   int           // handlers running at once; default 1
+	// RetryMax caps the wait before a message whose handler failed is
+	// tried again; 0 is the queue's default (minutes). Consumers that
+	// must catch up promptly after an outage (the results ingester) set
+	// a few seconds.
+	RetryMax time.Duration
 }
 
 // Queue publishes and consumes messages.
@@ -155,6 +160,22 @@ type KV interface {
 	Put(ctx context.Context, key string, val []byte) error
 	// Delete removes key; deleting an absent key is not an error.
 	Delete(ctx context.Context, key string) error
+}
+
+// KVEntry is one key's latest value, with when the server stored it.
+type KVEntry struct {
+	Key    string
+	Value  []byte
+	Stored time.Time // the server's clock
+}
+
+// KVLister is a KV that can also list everything it holds, for small
+// buckets read whole (the workers' heartbeats). It is optional: callers
+// test for it.
+type KVLister interface {
+	// Entries returns the latest value of every key, in key order; an
+	// empty bucket is an empty list.
+	Entries(ctx context.Context) ([]KVEntry, error)
 }
 
 // ValidKey reports whether key is allowed in a KV bucket (see KV).

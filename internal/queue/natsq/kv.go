@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -142,4 +144,35 @@ func (k *kv) Delete(ctx context.Context, key string) error {
 		return k.wrap("delete", key, err)
 	}
 	return nil
+}
+
+var _ queue.KVLister = (*kv)(nil)
+
+// Entries lists every key's latest value through a watcher's initial
+// values (one ordered consumer, no per-key request), in key order.
+func (k *kv) Entries(ctx context.Context) ([]queue.KVEntry, error) {
+	if k.q.isClosed() {
+		return nil, fmt.Errorf("natsq: kv entries %s: %w", k.name, queue.ErrClosed)
+	}
+	w, err := k.b.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, k.wrap("entries", ">", err)
+	}
+	defer w.Stop()
+	var out []queue.KVEntry
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("natsq: kv entries %s: %w", k.name, ctx.Err())
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, fmt.Errorf("natsq: kv entries %s: watcher stopped", k.name)
+			}
+			if e == nil { // every initial value delivered
+				slices.SortFunc(out, func(a, b queue.KVEntry) int { return strings.Compare(a.Key, b.Key) })
+				return out, nil
+			}
+			out = append(out, queue.KVEntry{Key: e.Key(), Value: e.Value(), Stored: e.Created().UTC()})
+		}
+	}
 }

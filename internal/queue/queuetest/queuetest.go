@@ -72,6 +72,7 @@ func Run(t *testing.T, h Harness) {
 		{"ContextEndStopsConsumer", testContextEndStopsConsumer},
 		{"PingCloseInvalid", testPingCloseInvalid},
 		{"KeyValue", testKeyValue},
+		{"KeyValueEntries", testKeyValueEntries},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
