@@ -89,7 +89,8 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 			generated = auth.RandomPassword()
 			password = generated
 		}
-		if err := auth.ValidatePassword(password); err != nil {
+		local, _, _ := strings.Cut(u.Email, "@")
+		if err := auth.ValidatePassword(password, u.Name, u.DisplayName, local); err != nil {
 			return err
 		}
 		hash, err := auth.HashPassword(password)

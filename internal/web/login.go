@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/rampart-cert/rampart/internal/auth"
-	"github.com/rampart-cert/rampart/internal/store"
 )
 
 type loginData struct {
@@ -26,8 +25,9 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, c *reqCtx) er
 }
 
 // login checks the name, password and (when the user has one) the TOTP
-// code, throttled per name and address; on success it stores a session
-// token and sets its secret as the session cookie.
+// code through auth.Login — throttled per name and address with the
+// throttle the API shares, each code accepted once; on success it stores
+// a session token and sets its secret as the session cookie.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	name := strings.ToLower(strings.TrimSpace(r.PostFormValue("name")))
 	next := localPath(r.PostFormValue("next"))
@@ -36,30 +36,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *reqCtx) error 
 		v.Err = &uiError{status: status, key: key, cause: cause}
 		return s.render(w, status, "login", v)
 	}
-	ip := clientIP(r)
-	if err := s.Throttle.Allow(name, ip); err != nil {
+	u, err := s.loginCheck().Check(r.Context(), name, r.PostFormValue("password"), strings.TrimSpace(r.PostFormValue("totp")), clientIP(r))
+	switch {
+	case errors.Is(err, auth.ErrThrottled):
 		return fail(http.StatusTooManyRequests, "login.throttled", err)
-	}
-	u, err := s.st.UserForLogin(r.Context(), name)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	case errors.Is(err, auth.ErrBadCredentials):
+		return fail(http.StatusUnauthorized, "login.failed", nil)
+	case err != nil:
 		return err
 	}
-	ok := false
-	if err == nil && name != "" {
-		ok, _ = auth.VerifyPassword(r.PostFormValue("password"), u.PasswordHash)
-	} else {
-		// Unknown name: spend the same time, so a failed login does not
-		// tell whether the name exists.
-		_, _ = auth.VerifyPassword(r.PostFormValue("password"), auth.DummyHash())
-	}
-	if ok && u.TOTPSecret != "" && !auth.VerifyTOTP(u.TOTPSecret, strings.TrimSpace(r.PostFormValue("totp")), c.now) {
-		ok = false
-	}
-	if !ok {
-		s.Throttle.Fail(name, ip)
-		return fail(http.StatusUnauthorized, "login.failed", nil)
-	}
-	s.Throttle.Succeed(name, ip)
 	secret, prefix, hash, err := auth.NewToken()
 	if err != nil {
 		return err
@@ -74,6 +59,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *reqCtx) error 
 	}
 	s.setSessionCookie(w, secret, exp)
 	return redirect(w, r, next, "")
+}
+
+// loginCheck is the login use case over the console's store and the
+// throttle it shares with the API.
+func (s *Server) loginCheck() auth.Login {
+	return auth.Login{Throttle: s.Throttle, Users: s.st, Now: s.Now}
 }
 
 // logout revokes the session token and clears the cookie.

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -43,16 +44,38 @@ func (s *Server) renderTOTP(w http.ResponseWriter, r *http.Request, c *reqCtx, s
 }
 
 // totpConfirm stores the offered secret once the user proves their
-// authenticator has it by giving a current code.
+// authenticator has it by giving a current code, and proves who they are:
+// their password, and when TOTP is already on, a code of the current
+// authenticator (a stolen session alone can neither turn TOTP on, locking
+// the owner out, nor swap the authenticator). Both codes are used up.
+// Storing the secret ends the user's other sessions.
 func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	secret := r.PostFormValue("secret")
 	if !hmac.Equal([]byte(r.PostFormValue("sig")), []byte(s.totpSig(c, secret))) {
 		return errCSRF
 	}
-	if !auth.VerifyTOTP(secret, strings.TrimSpace(r.PostFormValue("code")), c.now) {
+	u, err := s.st.GetUser(r.Context(), c.p(), c.p().UserID)
+	if err != nil {
+		return err
+	}
+	_, err = s.loginCheck().Check(r.Context(), u.Name, r.PostFormValue("password"), strings.TrimSpace(r.PostFormValue("current")), clientIP(r))
+	switch {
+	case errors.Is(err, auth.ErrThrottled):
+		return s.renderTOTP(w, r, c, http.StatusTooManyRequests, secret, &uiError{status: http.StatusTooManyRequests, key: "login.throttled", cause: err})
+	case errors.Is(err, auth.ErrBadCredentials):
+		return s.renderTOTP(w, r, c, http.StatusForbidden, secret, &uiError{status: http.StatusForbidden, key: "totp.badproof"})
+	case err != nil:
+		return err
+	}
+	step, ok := auth.MatchTOTP(secret, strings.TrimSpace(r.PostFormValue("code")), c.now)
+	if !ok {
 		return s.renderTOTP(w, r, c, http.StatusBadRequest, secret, &uiError{status: http.StatusBadRequest, key: "totp.badcode"})
 	}
 	if err := s.st.SetTOTPSecret(r.Context(), c.p(), c.p().UserID, secret); err != nil {
+		return err
+	}
+	// The confirming code must not log anybody in afterwards.
+	if err := s.st.AcceptTOTPStep(r.Context(), u.ID, step); err != nil && !errors.Is(err, auth.ErrTOTPReplay) {
 		return err
 	}
 	return redirect(w, r, "/account/totp", "flash.totp")

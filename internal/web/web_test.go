@@ -108,16 +108,20 @@ func TestTOTPEnrolment(t *testing.T) {
 		t.Fatalf("enrolment page lacks secret, signature or URI:\n%s", body)
 	}
 	tok := csrfRE.FindStringSubmatch(body)[1]
-	resp, _ := c.post("/account/totp", url.Values{"csrf": {tok}, "secret": {secret[1]}, "sig": {sig[1]}, "code": {"123"}}, w.ts.URL)
+	resp, _ := c.post("/account/totp", url.Values{"csrf": {tok}, "secret": {secret[1]}, "sig": {sig[1]}, "code": {"123"}, "password": {testPassword}}, w.ts.URL)
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("wrong code: %d", resp.StatusCode)
 	}
-	resp, _ = c.post("/account/totp", url.Values{"csrf": {tok}, "secret": {"AAAAAAAAAAAAAAAA"}, "sig": {sig[1]}, "code": {"123456"}}, w.ts.URL)
+	resp, _ = c.post("/account/totp", url.Values{"csrf": {tok}, "secret": {"AAAAAAAAAAAAAAAA"}, "sig": {sig[1]}, "code": {"123456"}, "password": {testPassword}}, w.ts.URL)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("swapped secret: %d", resp.StatusCode)
 	}
 	code, _ := auth.TOTPCode(secret[1], testNow)
 	resp, _ = c.post("/account/totp", url.Values{"csrf": {tok}, "secret": {secret[1]}, "sig": {sig[1]}, "code": {code}}, w.ts.URL)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("turning TOTP on without the password: %d, want 403", resp.StatusCode)
+	}
+	resp, _ = c.post("/account/totp", url.Values{"csrf": {tok}, "secret": {secret[1]}, "sig": {sig[1]}, "code": {code}, "password": {testPassword}}, w.ts.URL)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("confirm: %d", resp.StatusCode)
 	}
