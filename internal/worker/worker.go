@@ -16,7 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/queue"
@@ -86,8 +88,11 @@ func (r *Registry) get(typ string) (Handler, bool) {
 
 // Config configures a worker.
 type Config struct {
-	Name        string // shown in results, e.g. the host name
+	// Name tells workers apart in jobs, heartbeats and the console
+	// (`rampart worker --name`); default the host name.
+	Name        string
 	Region      string
+	Version     string        // shown with its heartbeat
 	Concurrency int           // jobs at once; default 4
 	AckWait     time.Duration // default 60s; long jobs are kept alive by progress acks
 	Logger      *slog.Logger
@@ -99,6 +104,12 @@ type Worker struct {
 	reg *Registry
 	cfg Config
 	c   queue.Consumer
+
+	started time.Time
+	running atomic.Int64
+	done    atomic.Int64
+	stopHB  context.CancelFunc
+	hbDone  chan struct{}
 }
 
 // Start registers the region's durable consumer ("worker-<region>",
@@ -116,7 +127,10 @@ func Start(ctx context.Context, q queue.Queue, reg *Registry, cfg Config) (*Work
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	w := &Worker{q: q, reg: reg, cfg: cfg}
+	if cfg.Name == "" {
+		cfg.Name, _ = os.Hostname()
+	}
+	w := &Worker{q: q, reg: reg, cfg: cfg, started: time.Now().UTC(), hbDone: make(chan struct{})}
 	c, err := q.Consume(ctx, queue.ConsumerConfig{
 		Stream:        queue.StreamJobs,
 		Durable:       "worker-" + cfg.Region,
@@ -124,16 +138,35 @@ func Start(ctx context.Context, q queue.Queue, reg *Registry, cfg Config) (*Work
 		AckWait:       cfg.AckWait,
 		MaxDeliver:    10,
 		Concurrency:   cfg.Concurrency,
-	}, w.handle)
+	}, w.counted)
 	if err != nil {
 		return nil, fmt.Errorf("worker: start: %w", err)
 	}
 	w.c = c
+	hbCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w.stopHB = cancel
+	go w.heartbeat(hbCtx, ctx.Done())
 	return w, nil
 }
 
-// Stop stops taking jobs and waits for running ones.
-func (w *Worker) Stop() { w.c.Stop() }
+// Stop stops taking jobs, waits for running ones and takes the worker off
+// the platform's list of live workers.
+func (w *Worker) Stop() {
+	w.c.Stop()
+	w.stopHB()
+	<-w.hbDone
+}
+
+// counted is handle, counted for the heartbeat.
+func (w *Worker) counted(ctx context.Context, m *queue.Message) error {
+	w.running.Add(1)
+	defer w.running.Add(-1)
+	err := w.handle(ctx, m)
+	if err == nil {
+		w.done.Add(1)
+	}
+	return err
+}
 
 func (w *Worker) handle(ctx context.Context, m *queue.Message) error {
 	var j scanjob.Job
