@@ -49,6 +49,8 @@ func commands() []command {
 		{"notify", "send notification digests now: notify digest --now", runNotify},
 		{"import", "import organizations or assets (CSV, JSON), or findings of a third-party tool (SARIF, Nuclei, Nmap)", runImport},
 		{"export", "export organizations or assets as CSV or JSON", runExport},
+		{"backup", "write a consistent archive of the database and the queue state while serve runs", runBackup},
+		{"restore", "bring a backup archive back into a new data directory", runRestore},
 		{"version", "print the version", runVersion},
 	}
 }
