@@ -16,6 +16,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/api"
 	"github.com/rampart-cert/rampart/internal/assess"
+	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/check/all"
 	"github.com/rampart-cert/rampart/internal/findings"
@@ -265,6 +266,19 @@ func TestPublicContract(t *testing.T) {
 	e.mustDo(tok.Token, "POST", "/api/v1/import/assets", csv, 200).json(t, &sum)
 	if sum.Unchanged != 2 || sum.Created != 0 {
 		t.Fatalf("re-import = %+v", sum)
+	}
+	// The ministry's own admin only claims its networks; the national
+	// level approves them.
+	var claims store.Page[struct {
+		Asset asset.Asset `json:"asset"`
+	}]
+	e.mustDo(e.admin, "GET", fmt.Sprintf("/api/v1/claims?org_id=%d", moh), nil, 200).json(t, &claims)
+	if len(claims.Items) != 2 {
+		t.Fatalf("claims = %+v", claims)
+	}
+	for _, c := range claims.Items {
+		e.mustDo(tok.Token, "POST", fmt.Sprintf("/api/v1/assets/%d/approve", c.Asset.ID), nil, 403)
+		e.mustDo(e.admin, "POST", fmt.Sprintf("/api/v1/assets/%d/approve", c.Asset.ID), map[string]any{"reason": "APNIC allocation"}, 200)
 	}
 
 	e.refresh()

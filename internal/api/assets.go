@@ -22,6 +22,9 @@ type assetRequest struct {
 	SecurityLevel int               `json:"security_level,omitempty"`
 	Tags          []string          `json:"tags,omitempty"`
 	Notes         string            `json:"notes,omitempty"`
+	// Evidence backs a claim the national level approves (a network's
+	// or an AS number's registry allocation).
+	Evidence string `json:"evidence,omitempty"`
 }
 
 type assetPatch struct {
@@ -70,7 +73,7 @@ func (s *Server) createAsset(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err := a.Prepare(); err != nil {
 		return err
 	}
-	if err := s.Store.CreateAsset(r.Context(), p, &a); err != nil {
+	if err := s.Claims.Register(r.Context(), p, &a, req.Evidence); err != nil {
 		return err
 	}
 	s.invalidate()
@@ -103,7 +106,7 @@ func (s *Server) updateAsset(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err := a.Prepare(); err != nil {
 		return err
 	}
-	if err := s.Store.UpdateAsset(r.Context(), p, &a); err != nil {
+	if err := s.Claims.Update(r.Context(), p, &a); err != nil {
 		return err
 	}
 	s.invalidate()

@@ -60,6 +60,10 @@ type Deps struct {
 	// Findings is the findings service: transitions, verification and
 	// scan requests, imports. Nil makes one over Store without scanning.
 	Findings *findings.Service
+	// Claims registers assets within the claim limits and proves,
+	// approves and rejects ownership claims. Nil makes one over Store and
+	// Guard with the strict limits and no automatic proofs.
+	Claims *scope.Claims
 	// Assess runs assessment campaigns and questionnaires; nil disables them.
 	Assess *assess.Service
 	// Catalog names and describes finding kinds in exports and reports
@@ -132,6 +136,9 @@ func New(d Deps) *Server {
 	}
 	if d.Findings == nil {
 		d.Findings = findings.New(findings.Deps{Store: d.Store, Scope: d.Guard, Now: d.Now, Logger: d.Logger})
+	}
+	if d.Claims == nil && d.Guard != nil {
+		d.Claims = scope.NewClaims(scope.ClaimsDeps{Store: d.Store, Guard: d.Guard, Now: d.Now, Logger: d.Logger})
 	}
 	s := &Server{Deps: d, log: d.Logger, mux: http.NewServeMux()}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -46,7 +46,11 @@ func TestTenancyEveryRoute(t *testing.T) {
 	e.createAsset(e.admin, alfa, "ipv4", "198.51.100.7")
 	e.createAsset(e.admin, alfa1, "domain", "alfa.gov.vn")
 	bAsset := e.createAsset(e.admin, beta, "domain", "beta.gov.vn")
-	e.createAsset(e.admin, beta, "cidr", "198.51.100.0/24") // covers ALFA's address: an overlap
+	e.createAsset(e.admin, beta, "cidr", "198.51.100.0/24")                                   // covers ALFA's address: an overlap
+	bClaim := asset.Asset{OrgID: beta1, Kind: asset.KindHostname, Value: "claim.beta.gov.vn"} // a pending claim
+	if err := e.st.CreateAsset(ctx, auth.Principal{Name: "beta-member", Role: auth.RoleOrgMember, OrgID: beta1}, &bClaim); err != nil || bClaim.State != asset.StateClaimed {
+		t.Fatalf("beta claim: %v %+v", err, bClaim)
+	}
 	c := org.Contact{OrgID: beta, Name: "Beta Contact", Email: "contact@beta.gov.vn"}
 	c.Normalize()
 	if err := e.st.CreateContact(ctx, sys, &c); err != nil {
@@ -121,7 +125,7 @@ func TestTenancyEveryRoute(t *testing.T) {
 	// What BETA looks like before; compared after the walk.
 	before := e.snapshot([]string{
 		fmt.Sprintf("/api/v1/orgs/%d", beta), fmt.Sprintf("/api/v1/orgs/%d", beta1),
-		fmt.Sprintf("/api/v1/assets/%d", bAsset), fmt.Sprintf("/api/v1/orgs/%d/contacts", beta),
+		fmt.Sprintf("/api/v1/assets/%d", bAsset), fmt.Sprintf("/api/v1/orgs/%d/contacts", beta), fmt.Sprintf("/api/v1/assets/%d/claim", bClaim.ID),
 		fmt.Sprintf("/api/v1/users/%d", bUser.ID), fmt.Sprintf("/api/v1/orgs/%d/scan-policy", beta),
 		fmt.Sprintf("/api/v1/findings/%d", bFinding), fmt.Sprintf("/api/v1/orgs/%d/webhooks", beta), fmt.Sprintf("/api/v1/campaigns/%d", bCamp.ID),
 		fmt.Sprintf("/api/v1/assessments/%d", bAssess.ID), fmt.Sprintf("/api/v1/orgs/%d/notify-prefs", beta),
@@ -149,6 +153,13 @@ func TestTenancyEveryRoute(t *testing.T) {
 		"GET /api/v1/assets/{id}":    {{"GET", fmt.Sprintf("/api/v1/assets/%d", bAsset), nil}},
 		"PATCH /api/v1/assets/{id}":  {{"PATCH", fmt.Sprintf("/api/v1/assets/%d", bAsset), map[string]any{"criticality": "national"}}},
 		"DELETE /api/v1/assets/{id}": {{"DELETE", fmt.Sprintf("/api/v1/assets/%d", bAsset), nil}},
+		"GET /api/v1/claims": {{"GET", "/api/v1/claims", nil}, {"GET", fmt.Sprintf("/api/v1/claims?org_id=%d", beta), nil},
+			{"GET", "/api/v1/claims?decidable=true", nil}, {"GET", "/api/v1/claims?state=rejected", nil}},
+		"GET /api/v1/assets/{id}/claim":    {{"GET", fmt.Sprintf("/api/v1/assets/%d/claim", bClaim.ID), nil}},
+		"POST /api/v1/assets/{id}/verify":  {{"POST", fmt.Sprintf("/api/v1/assets/%d/verify", bClaim.ID), nil}},
+		"POST /api/v1/assets/{id}/approve": {{"POST", fmt.Sprintf("/api/v1/assets/%d/approve", bClaim.ID), map[string]any{}}},
+		"POST /api/v1/assets/{id}/reject":  {{"POST", fmt.Sprintf("/api/v1/assets/%d/reject", bClaim.ID), map[string]any{"reason": "x"}}},
+		"PUT /api/v1/assets/{id}/evidence": {{"PUT", fmt.Sprintf("/api/v1/assets/%d/evidence", bClaim.ID), map[string]any{"evidence": "x"}}},
 		"POST /api/v1/import/assets": {{"POST", "/api/v1/import/assets", "org_code,kind,value\nBETA,domain,evil.beta.gov.vn\n"},
 			{"POST", "/api/v1/import/assets", []byte(`[{"org_code":"BETA-1","kind":"ipv4","value":"192.0.2.66"}]`)},
 			{"POST", "/api/v1/import/assets", "org_code,kind,value,criticality\nBETA,domain,beta.gov.vn,national\n"}},

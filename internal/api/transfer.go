@@ -42,7 +42,7 @@ func (s *Server) importAssets(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if err != nil {
 		return err
 	}
-	sum, err := s.Store.ImportAssets(r.Context(), p, rows)
+	sum, err := s.Claims.Import(r.Context(), p, rows)
 	if err != nil {
 		return err
 	}

@@ -224,6 +224,15 @@ func (s *Service) verify(ctx context.Context, p auth.Principal, assetID int64) (
 
 // queue builds and queues one job for a; pols caches scan policies.
 func (s *Service) queue(ctx context.Context, p auth.Principal, a asset.Asset, reason, by string, pols map[int64]store.ScanPolicy) (store.ScanJob, error) {
+	j, err := s.job(ctx, p, a, reason, by, pols)
+	if err != nil {
+		return store.ScanJob{}, err
+	}
+	return j, s.enqueue(ctx, p, &j)
+}
+
+// job builds the scan job of a without queuing it.
+func (s *Service) job(ctx context.Context, p auth.Principal, a asset.Asset, reason, by string, pols map[int64]store.ScanPolicy) (store.ScanJob, error) {
 	pol, ok := pols[a.OrgID]
 	if !ok {
 		var err error
@@ -234,17 +243,15 @@ func (s *Service) queue(ctx context.Context, p auth.Principal, a asset.Asset, re
 			pols[a.OrgID] = pol
 		}
 	}
-	j, err := s.d.Scheduler.Job(a, pol, reason, by, s.d.Now())
-	if err != nil {
-		return store.ScanJob{}, err
+	return s.d.Scheduler.Job(a, pol, reason, by, s.d.Now())
+}
+
+// enqueue stores and publishes a built job.
+func (s *Service) enqueue(ctx context.Context, p auth.Principal, j *store.ScanJob) error {
+	if err := s.d.Store.CreateScanJob(ctx, p, j); err != nil && !errors.Is(err, store.ErrConflict) {
+		return err
 	}
-	if err := s.d.Store.CreateScanJob(ctx, p, &j); err != nil && !errors.Is(err, store.ErrConflict) {
-		return store.ScanJob{}, err
-	}
-	if err := s.d.Scheduler.Queue(ctx, &j); err != nil {
-		return store.ScanJob{}, err
-	}
-	return j, nil
+	return s.d.Scheduler.Queue(ctx, j)
 }
 
 // ScanRequest asks for a manual scan of one asset or of every asset of one
@@ -275,6 +282,9 @@ func (s *Service) RequestScan(ctx context.Context, p auth.Principal, req ScanReq
 		if err != nil {
 			return nil, err
 		}
+		if !a.Verified() {
+			return nil, fmt.Errorf("%w: asset %d: %w", store.ErrConflict, a.ID, asset.ErrNotVerified)
+		}
 		assets = append(assets, a)
 	} else {
 		if _, err := s.d.Store.GetOrg(ctx, p, req.OrgID); err != nil {
@@ -293,14 +303,24 @@ func (s *Service) RequestScan(ctx context.Context, p auth.Principal, req ScanReq
 			f.After = page.Next
 		}
 	}
-	jobs := []store.ScanJob{}
+	// Build every job before queuing any (F25): an asset that cannot be
+	// scanned refuses the whole request instead of leaving it half done.
+	// Claims not yet verified are skipped: they are out of scope.
+	var planned []store.ScanJob
 	pols := map[int64]store.ScanPolicy{}
 	for _, a := range assets {
-		if a.Kind == asset.KindASN {
+		if a.Kind == asset.KindASN || !a.Verified() {
 			continue
 		}
-		j, err := s.queue(ctx, p, a, "manual", p.Name, pols)
+		j, err := s.job(ctx, p, a, "manual", p.Name, pols)
 		if err != nil {
+			return nil, err
+		}
+		planned = append(planned, j)
+	}
+	jobs := []store.ScanJob{}
+	for _, j := range planned {
+		if err := s.enqueue(ctx, p, &j); err != nil {
 			return jobs, err
 		}
 		jobs = append(jobs, j)

@@ -173,7 +173,13 @@ func (s *Scheduler) plan(ctx context.Context, d store.DueAsset, now time.Time) (
 // Job builds the portscan job of asset a.
 func (s *Scheduler) Job(a asset.Asset, pol store.ScanPolicy, reason, by string, now time.Time) (store.ScanJob, error) {
 	target := scanjob.TargetOf(a)
-	if _, err := s.scope.Lookup(target); err != nil {
+	// A URL asset covers its own host for its own job (the worker's job
+	// scope allows that host only for it): look the URL itself up (F25).
+	covered := target
+	if a.Kind == asset.KindURL {
+		covered = a.Value
+	}
+	if _, err := s.scope.Lookup(covered); err != nil {
 		return store.ScanJob{}, fmt.Errorf("scan: asset %d target %s: %w", a.ID, target, err)
 	}
 	p := s.cfg.Defaults

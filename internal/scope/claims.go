@@ -292,7 +292,7 @@ func (c *Claims) verify(ctx context.Context, a asset.Asset) (asset.Asset, error)
 		c.d.Logger.Info("claims: verified", "asset_id", a.ID, "method", method)
 		return v, nil
 	}
-	return v, fmt.Errorf("%w: %w", ErrNotProven, perr)
+	return v, fmt.Errorf("%w: %w: %w", store.ErrConflict, ErrNotProven, perr)
 }
 
 // ErrNotProven wraps a proof check that found nothing.
