@@ -64,6 +64,22 @@ type Config struct {
 	// (RAMPART_METRICS_PUBLIC=true); by default it needs a token of a
 	// platform admin or analyst.
 	MetricsPublic bool `yaml:"metrics_public"`
+	// InternalDeployment (RAMPART_INTERNAL_DEPLOYMENT=true) lets members
+	// claim private, loopback, link-local and other special-purpose
+	// addresses and names such as localhost, and lets ownership proofs
+	// reach them: a platform deployed inside one network. Public
+	// suffixes stay refused.
+	InternalDeployment bool `yaml:"internal_deployment"`
+	// Claims bounds what a member may claim.
+	Claims ClaimsConfig `yaml:"claims"`
+}
+
+// ClaimsConfig bounds ownership claims below the national level.
+type ClaimsConfig struct {
+	// MaxIPv4Prefix and MaxIPv6Prefix are the widest networks a member
+	// may claim (0: 16 and 32); wider ones the national level registers.
+	MaxIPv4Prefix int `yaml:"max_ipv4_prefix"`
+	MaxIPv6Prefix int `yaml:"max_ipv6_prefix"`
 }
 
 // ScannerConfig is how the scanner presents itself to targets.
@@ -138,6 +154,12 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.Scanner.Resolver); err != nil {
 			bad("scanner.resolver %q: must be ip:port", c.Scanner.Resolver)
 		}
+	}
+	if n := c.Claims.MaxIPv4Prefix; n != 0 && (n < 8 || n > 32) {
+		bad("claims.max_ipv4_prefix %d: want 8 to 32", n)
+	}
+	if n := c.Claims.MaxIPv6Prefix; n != 0 && (n < 16 || n > 128) {
+		bad("claims.max_ipv6_prefix %d: want 16 to 128", n)
 	}
 	if c.Scanner.Ports != "" {
 		if _, err := target.ParsePorts(c.Scanner.Ports); err != nil {

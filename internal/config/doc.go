@@ -56,6 +56,9 @@
 //	scanner.resolver    RAMPART_SCANNER_RESOLVER    (none)        the system's resolver
 //	findings_expiry     RAMPART_FINDINGS_EXPIRY     (none)        intel=30,sensor=7,dns=7,discovery=30,monitor=3
 //	metrics_public      RAMPART_METRICS_PUBLIC      (none)        false: /metrics needs a platform admin's or analyst's token
+//	internal_deployment RAMPART_INTERNAL_DEPLOYMENT (none)        false: members may not claim private, loopback or link-local ranges
+//	claims.max_ipv4_prefix (none)                   (none)        16: a member's widest IPv4 claim (/16)
+//	claims.max_ipv6_prefix (none)                   (none)        32: a member's widest IPv6 claim (/32)
 //
 // (*) --listen and --nats-listen exist on `rampart serve` only.
 //

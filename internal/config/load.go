@@ -58,6 +58,9 @@ const EnvConfig = "RAMPART_CONFIG"
 // EnvMetricsPublic sets metrics_public, the one boolean setting.
 const EnvMetricsPublic = "RAMPART_METRICS_PUBLIC"
 
+// EnvInternalDeployment sets internal_deployment.
+const EnvInternalDeployment = "RAMPART_INTERNAL_DEPLOYMENT"
+
 // Flags holds the command-line values. Load applies only the flags that were
 // set explicitly, so the values here matter only after fs.Parse.
 type Flags struct {
@@ -134,6 +137,13 @@ func Load(fs *flag.FlagSet, f *Flags, getenv func(string) string) (Config, error
 			return Config{}, fmt.Errorf("%w: %s %q: want true or false", ErrInvalid, EnvMetricsPublic, v)
 		}
 		c.MetricsPublic = b
+	}
+	if v := getenv(EnvInternalDeployment); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("%w: %s %q: want true or false", ErrInvalid, EnvInternalDeployment, v)
+		}
+		c.InternalDeployment = b
 	}
 
 	for _, s := range settings {
