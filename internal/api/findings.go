@@ -25,10 +25,10 @@ type debtList struct {
 }
 
 type transitionRequest struct {
-	Action   finding.Action `json:"action"` // acknowledge, accept-risk, false-positive, reopen, request-verify
+	Action   finding.Action `json:"action"` // acknowledge, accept-risk, false-positive, approve, reject, reopen, resolve, request-verify
 	Reason   string         `json:"reason,omitempty"`
 	Until    *time.Time     `json:"until,omitempty"`    // accept-risk, false-positive
-	Approver string         `json:"approver,omitempty"` // accept-risk
+	Approver string         `json:"approver,omitempty"` // ignored: the approver is who decides (kept so old clients still parse)
 }
 
 var findingParams = []param{
@@ -38,6 +38,7 @@ var findingParams = []param{
 	{"active", "boolean", "open, acknowledged or reopened"}, {"check", "string", "a check ID, or a family prefix like tls."},
 	{"kev", "boolean", "KEV-listed (true) or not (false)"}, {"overdue", "boolean", "active and past due"},
 	{"q", "string", "substring of the target or title"},
+	{"waiver", "string", "pending: an owner's request to accept the risk or mark a false positive awaits a decision"},
 }
 
 // findingFilter reads the finding filters shared by list and export.
@@ -75,6 +76,13 @@ func (s *Server) findingFilter(r *http.Request) (store.FindingFilter, error) {
 	}
 	if f.Overdue, err = queryBool(r, "overdue"); err != nil {
 		return f, err
+	}
+	switch q.Get("waiver") {
+	case "":
+	case "pending":
+		f.WaiverPending = true
+	default:
+		return f, errf(CodeBadRequest, "waiver must be pending")
 	}
 	if v := q.Get("kev"); v != "" {
 		b, err := queryBool(r, "kev")

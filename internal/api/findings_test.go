@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/store"
 )
@@ -59,10 +60,24 @@ func TestFindingsThroughAPI(t *testing.T) {
 		t.Fatalf("ack: %+v", f)
 	}
 	until := time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)
-	if r := e.do(e.admin, "POST", fmt.Sprintf("/api/v1/findings/%d/transition", kevID), map[string]any{"action": "accept-risk", "reason": "WAF", "until": until}); r.status != 422 {
-		t.Fatalf("accept without approver: %d %s", r.status, r.body)
+	// The ministry's own administrator only asks (security review F8)...
+	mohAdmin := e.user("moh-admin", auth.RoleOrgAdmin, moh)
+	var req store.Finding
+	e.mustDo(mohAdmin, "POST", fmt.Sprintf("/api/v1/findings/%d/transition", kevID), map[string]any{"action": "accept-risk", "reason": "WAF rule blocks the path",
+		"approver": "CISO MOH", "until": until}, 200).json(t, &req)
+	if req.State != finding.StateOpen || req.Waiver == nil || !strings.HasPrefix(req.Waiver.By, "moh-admin") {
+		t.Fatalf("request: %+v", req)
 	}
-	if f := tr(kevID, map[string]any{"action": "accept-risk", "reason": "WAF rule blocks the path", "approver": "CISO MOH", "until": until}, 200); f.State != finding.StateRiskAccepted || f.Approver != "CISO MOH" {
+	if r := e.do(mohAdmin, "POST", fmt.Sprintf("/api/v1/findings/%d/transition", kevID), map[string]any{"action": "approve"}); r.status != 403 {
+		t.Fatalf("self-approval: %d %s", r.status, r.body)
+	}
+	var pending store.Page[store.Finding]
+	e.mustDo(e.admin, "GET", "/api/v1/findings?waiver=pending", nil, 200).json(t, &pending)
+	if len(pending.Items) != 1 || pending.Items[0].ID != kevID {
+		t.Fatalf("pending waivers: %+v", pending.Items)
+	}
+	// ...the national level decides, and is the approver.
+	if f := tr(kevID, map[string]any{"action": "approve"}, 200); f.State != finding.StateRiskAccepted || f.Approver != "admin (token:test)" || f.Waiver != nil {
 		t.Fatalf("accept: %+v", f)
 	}
 	if r := e.do(e.admin, "POST", fmt.Sprintf("/api/v1/findings/%d/transition", kevID), map[string]any{"action": "acknowledge"}); r.status != 409 {
@@ -89,7 +104,7 @@ func TestFindingsThroughAPI(t *testing.T) {
 	for _, ev := range hist.Items {
 		actions = append(actions, string(ev.Action)+":"+ev.Actor)
 	}
-	if got := strings.Join(actions, ","); !strings.Contains(got, "accept-risk:admin (token:test)") || !strings.Contains(got, "reopen:admin (token:test)") {
+	if got := strings.Join(actions, ","); !strings.Contains(got, "request-accept-risk:moh-admin") || !strings.Contains(got, "approve:admin (token:test)") || !strings.Contains(got, "reopen:admin (token:test)") {
 		t.Fatalf("history: %s", got)
 	}
 

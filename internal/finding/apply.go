@@ -2,18 +2,29 @@ package finding
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
-// ActionResolve is a person closing a finding that only a person can
-// close (a manual one): it becomes fixed.
-const ActionResolve Action = "resolve"
+// More actions of people.
+const (
+	// ActionResolve is a person closing a finding that only a person can
+	// close (a manual one): it becomes fixed.
+	ActionResolve Action = "resolve"
+	// ActionApprove and ActionReject decide a pending Waiver.
+	ActionApprove Action = "approve"
+	ActionReject  Action = "reject"
+	// The history's names for a waiver requested (not an action to ask
+	// for: a requester asks for accept-risk or false-positive).
+	ActionRequestAcceptRisk    Action = "request-accept-risk"
+	ActionRequestFalsePositive Action = "request-false-positive"
+)
 
 // PersonAction reports whether a person may ask for a: the sources' own
 // actions (seen, not-seen, expire) come only from the sources.
 func PersonAction(a Action) bool {
 	switch a {
-	case ActionAcknowledge, ActionAcceptRisk, ActionFalsePositive, ActionReopen, ActionRequestVerify, ActionResolve:
+	case ActionAcknowledge, ActionAcceptRisk, ActionFalsePositive, ActionReopen, ActionRequestVerify, ActionResolve, ActionApprove, ActionReject:
 		return true
 	}
 	return false
@@ -34,6 +45,36 @@ func PersonAction(a Action) bool {
 func Apply(f Finding, t Transition) (Finding, HistoryEntry, Change, error) {
 	if !PersonAction(t.Action) {
 		return f, HistoryEntry{}, Change{}, fmt.Errorf("%w: %q is not an action a person takes", ErrInvalid, t.Action)
+	}
+	switch {
+	case t.Request && (t.Action == ActionAcceptRisk || t.Action == ActionFalsePositive):
+		return requestWaiver(f, t)
+	case t.Action == ActionApprove:
+		if f.Waiver == nil {
+			return f, HistoryEntry{}, Change{}, fmt.Errorf("%w: nothing awaits approval", ErrTransition)
+		}
+		w := *f.Waiver
+		if !w.Until.After(t.At) {
+			return f, HistoryEntry{}, Change{}, fmt.Errorf("%w: the request expired on %s", ErrTransition, w.Until.Format("2006-01-02"))
+		}
+		upd, h, c, err := Apply(f, Transition{Action: w.Action, Reason: w.Reason, Until: w.Until, By: t.By, ByRole: t.ByRole, At: t.At, Approve: t.By})
+		if err != nil {
+			return f, HistoryEntry{}, Change{}, err
+		}
+		upd.Waiver = nil
+		h.Action, c.Action = ActionApprove, ActionApprove
+		h.Reason = fmt.Sprintf("%s requested by %s: %s", w.Action, w.By, w.Reason)
+		return upd, h, c, nil
+	case t.Action == ActionReject:
+		if f.Waiver == nil {
+			return f, HistoryEntry{}, Change{}, fmt.Errorf("%w: nothing awaits approval", ErrTransition)
+		}
+		upd := f
+		upd.Waiver = nil
+		h := HistoryEntry{FindingID: f.ID, FindingKey: f.Key, At: t.At, Actor: t.By, Action: ActionReject, From: f.State, To: f.State,
+			Reason: strings.TrimSpace(fmt.Sprintf("%s requested by %s: %s", f.Waiver.Action, f.Waiver.By, t.Reason))}
+		c := Change{Kind: ChangeTransition, Finding: upd, At: t.At, Action: ActionReject, From: f.State, To: f.State, Actor: t.By}
+		return upd, h, c, nil
 	}
 	var next State
 	if t.Action == ActionResolve {
@@ -56,6 +97,7 @@ func Apply(f Finding, t Transition) (Finding, HistoryEntry, Change, error) {
 	case ActionAcceptRisk, ActionFalsePositive:
 		until := t.Until
 		upd.Until, upd.Reason, upd.Approver = &until, t.Reason, t.Approve
+		upd.Waiver = nil // decided
 		h.Until = &until
 	case ActionReopen:
 		upd.Until, upd.Reason, upd.Approver = nil, "", ""
@@ -68,6 +110,25 @@ func Apply(f Finding, t Transition) (Finding, HistoryEntry, Change, error) {
 	}
 	upd.State = next
 	c := Change{Kind: ChangeTransition, Finding: upd, At: t.At, Action: t.Action, From: f.State, To: next, Actor: t.By}
+	return upd, h, c, nil
+}
+
+// requestWaiver records an owner's request to accept a risk or mark a
+// false positive: checked as the action itself would be, but the finding
+// keeps its state until the level above approves.
+func requestWaiver(f Finding, t Transition) (Finding, HistoryEntry, Change, error) {
+	if _, err := Next(f.State, t); err != nil {
+		return f, HistoryEntry{}, Change{}, err
+	}
+	upd := f
+	upd.Waiver = &Waiver{Action: t.Action, Reason: t.Reason, Until: t.Until, By: t.By, At: t.At}
+	name := ActionRequestAcceptRisk
+	if t.Action == ActionFalsePositive {
+		name = ActionRequestFalsePositive
+	}
+	until := t.Until
+	h := HistoryEntry{FindingID: f.ID, FindingKey: f.Key, At: t.At, Actor: t.By, Action: name, From: f.State, To: f.State, Reason: t.Reason, Until: &until}
+	c := Change{Kind: ChangeTransition, Finding: upd, At: t.At, Action: name, From: f.State, To: f.State, Actor: t.By}
 	return upd, h, c, nil
 }
 

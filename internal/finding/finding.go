@@ -88,6 +88,9 @@ type Transition struct {
 	ByRole  string
 	At      time.Time
 	Approve string // accept-risk: the approver
+	// Request makes accept-risk and false-positive a request that the
+	// level above approves (see Apply): the finding keeps its state.
+	Request bool
 }
 
 // MaxAcceptance bounds how long a risk acceptance or false positive lasts.
@@ -128,7 +131,7 @@ func Next(s State, t Transition) (State, error) {
 		if t.Until.Sub(t.At) > MaxAcceptance {
 			return s, fmt.Errorf("%w: an expiry at most %d days ahead is allowed", ErrInvalid, int(MaxAcceptance.Hours()/24))
 		}
-		if t.Action == ActionAcceptRisk && strings.TrimSpace(t.Approve) == "" {
+		if t.Action == ActionAcceptRisk && !t.Request && strings.TrimSpace(t.Approve) == "" {
 			return s, fmt.Errorf("%w: accepting a risk needs an approver", ErrInvalid)
 		}
 		if s.Active() {

@@ -90,10 +90,24 @@ type Finding struct {
 	Until    *time.Time `json:"until,omitempty"`
 	Reason   string     `json:"reason,omitempty"`
 	Approver string     `json:"approver,omitempty"`
+	// Waiver is a pending request by the owner to accept the risk or mark
+	// a false positive, awaiting the level above.
+	Waiver *Waiver `json:"waiver,omitempty"`
 	// VerifyRequestedAt is set when the owner asks for a rescan.
 	VerifyRequestedAt *time.Time `json:"verify_requested_at,omitempty"`
 	LastJobID         string     `json:"last_job_id,omitempty"`
 	UpdatedAt         time.Time  `json:"updated_at"`
+}
+
+// Waiver is an owner's request to accept a finding's risk or mark it a
+// false positive, until a date, for a reason. It changes nothing until an
+// approver above the owner approves it.
+type Waiver struct {
+	Action Action    `json:"action"` // accept-risk or false-positive
+	Reason string    `json:"reason"`
+	Until  time.Time `json:"until"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
 }
 
 // Overdue reports whether f counts as compliance debt at now.

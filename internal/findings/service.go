@@ -125,11 +125,19 @@ func May(p auth.Principal, a finding.Action) error {
 // Transition applies a person's action to one finding. Asking for
 // verification ("I fixed it") also queues a verification scan of the
 // finding's asset, when the finding is a scan's and scanning is enabled.
+//
+// Obligations cannot be waived by those who carry them: accepting a risk
+// or marking a false positive is a request (finding.Waiver) unless p
+// decides for the finding's organization (MayDecide); the approver is
+// always the person who decides, never free text.
 func (s *Service) Transition(ctx context.Context, p auth.Principal, id int64, t finding.Transition) (finding.Finding, error) {
 	if err := May(p, t.Action); err != nil {
 		return finding.Finding{}, err
 	}
 	s.stamp(p, &t)
+	if err := s.waiverRules(ctx, p, id, &t); err != nil {
+		return finding.Finding{}, err
+	}
 	f, err := s.d.Store.TransitionFinding(ctx, p, id, t)
 	if err != nil {
 		return finding.Finding{}, err
@@ -166,6 +174,14 @@ func (s *Service) TransitionMany(ctx context.Context, p auth.Principal, ids []in
 	s.stamp(p, &t)
 	verified := map[int64]bool{}
 	for _, id := range ids {
+		t := t
+		if err := s.waiverRules(ctx, p, id, &t); err != nil {
+			if !refusal(err) {
+				return res, err
+			}
+			res.Failed[id] = err
+			continue
+		}
 		f, err := s.d.Store.TransitionFinding(ctx, p, id, t)
 		if err != nil {
 			if !refusal(err) {
@@ -193,6 +209,71 @@ func refusal(err error) bool {
 		}
 	}
 	return false
+}
+
+// MayDecide reports whether p decides waivers (risk acceptances, false
+// positives) of the organization at orgPath: the national level (platform
+// admins, analysts) and the administrators of an organization above it.
+// An organization's own members, its own administrators included, only
+// ask. myPath is p's organization's current path.
+func MayDecide(p auth.Principal, myPath, orgPath string) bool {
+	switch {
+	case p.System, p.Role == auth.RolePlatformAdmin, p.Role == auth.RoleAnalyst:
+		return true
+	case p.Role != auth.RoleOrgAdmin || myPath == "" || orgPath == myPath:
+		return false
+	}
+	return strings.HasPrefix(orgPath, myPath)
+}
+
+// waiverRules turns a waiver by someone who may not decide it into a
+// request, stamps the decider as the approver, and refuses approve and
+// reject to those who may not decide.
+func (s *Service) waiverRules(ctx context.Context, p auth.Principal, id int64, t *finding.Transition) error {
+	switch t.Action {
+	case finding.ActionAcceptRisk, finding.ActionFalsePositive, finding.ActionApprove, finding.ActionReject:
+	default:
+		return nil
+	}
+	f, err := s.d.Store.GetFinding(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	decides, err := s.decides(ctx, p, f.OrgID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case t.Action == finding.ActionApprove || t.Action == finding.ActionReject:
+		if !decides {
+			return fmt.Errorf("%w: an administrator of an organization above (or the national level) decides this", store.ErrForbidden)
+		}
+	case decides:
+		t.Approve, t.Request = p.Name, false
+	default:
+		t.Approve, t.Request = "", true
+	}
+	return nil
+}
+
+// decides reports MayDecide for the organization orgID, with both paths
+// read fresh from the store.
+func (s *Service) decides(ctx context.Context, p auth.Principal, orgID int64) (bool, error) {
+	if p.System || p.Role.Global() {
+		return true, nil
+	}
+	if p.Role != auth.RoleOrgAdmin {
+		return false, nil
+	}
+	mine, err := s.d.Store.GetOrg(ctx, auth.SystemPrincipal, p.OrgID)
+	if err != nil {
+		return false, err
+	}
+	theirs, err := s.d.Store.GetOrg(ctx, auth.SystemPrincipal, orgID)
+	if err != nil {
+		return false, err
+	}
+	return MayDecide(p, mine.Path, theirs.Path), nil
 }
 
 func (s *Service) stamp(p auth.Principal, t *finding.Transition) {

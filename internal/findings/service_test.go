@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/findings"
+	"github.com/rampart-cert/rampart/internal/org"
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
@@ -73,5 +75,60 @@ func TestTransitionMany(t *testing.T) {
 	}
 	if _, err := w.svc.TransitionMany(ctx, member, make([]int64, findings.MaxBulk+1), finding.Transition{Action: finding.ActionAcknowledge}); !errors.Is(err, findings.ErrBadRequest) {
 		t.Fatalf("too many: %v", err)
+	}
+}
+
+// TestWaiversAreRequests (security review F8): an organization's own
+// members and administrators only ask; an administrator of an organization
+// above (or the national level) decides, and is recorded as the approver.
+func TestWaiversAreRequests(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	sys := auth.SystemPrincipal
+	// A child agency under A.
+	child := org.Organization{Code: "A1", Name: "A1", Kind: org.KindAgency, ParentID: w.orgA.ID}
+	must(t, w.st.CreateOrg(ctx, sys, &child))
+	ca := asset.Asset{OrgID: child.ID, Kind: asset.KindIPv4, Value: "127.60.2.1"}
+	must(t, w.st.CreateAsset(ctx, sys, &ca))
+	ch, err := w.svc.Record(ctx, finding.Batch{JobID: "j", At: w.now.Add(-time.Hour),
+		Seen: []finding.Finding{{OrgID: child.ID, AssetID: ca.ID, Check: "tls.weak", Severity: finding.High, Target: "127.60.2.1:443"}}})
+	must(t, err)
+	id := ch[0].Finding.ID
+	until := w.now.Add(30 * 24 * time.Hour)
+	childAdmin := auth.Principal{Name: "a1-admin", Role: auth.RoleOrgAdmin, OrgID: child.ID, OrgPath: child.Path}
+	parentAdmin := auth.Principal{Name: "a-admin", Role: auth.RoleOrgAdmin, OrgID: w.orgA.ID, OrgPath: w.orgA.Path}
+	otherAdmin := auth.Principal{Name: "b-admin", Role: auth.RoleOrgAdmin, OrgID: w.orgB.ID, OrgPath: w.orgB.Path}
+
+	f, err := w.svc.Transition(ctx, childAdmin, id, finding.Transition{Action: finding.ActionFalsePositive, Reason: "a honeypot", Until: until, Approve: "Minister"})
+	must(t, err)
+	if f.State != finding.StateOpen || f.Waiver == nil || f.Approver != "" {
+		t.Fatalf("the owner's false positive is a request: %+v", f)
+	}
+	for _, p := range []auth.Principal{childAdmin, otherAdmin} {
+		if _, err := w.svc.Transition(ctx, p, id, finding.Transition{Action: finding.ActionApprove}); !errors.Is(err, store.ErrForbidden) && !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("%s approved: %v", p.Name, err)
+		}
+	}
+	f, err = w.svc.Transition(ctx, parentAdmin, id, finding.Transition{Action: finding.ActionApprove})
+	must(t, err)
+	if f.State != finding.StateFalsePositive || f.Approver != "a-admin" || f.Waiver != nil || f.Reason != "a honeypot" || !f.Until.Equal(until.UTC().Truncate(time.Microsecond)) {
+		t.Fatalf("approved: %+v", f)
+	}
+	// The parent's own acceptance applies at once, with itself as approver.
+	f, err = w.svc.Transition(ctx, parentAdmin, id, finding.Transition{Action: finding.ActionReopen})
+	must(t, err)
+	f, err = w.svc.Transition(ctx, parentAdmin, id, finding.Transition{Action: finding.ActionAcceptRisk, Reason: "compensating WAF", Until: until, Approve: "someone else"})
+	must(t, err)
+	if f.State != finding.StateRiskAccepted || f.Approver != "a-admin" {
+		t.Fatalf("a decider's acceptance: %+v", f)
+	}
+	// A rejected request leaves the finding as it was.
+	must2 := func(_ finding.Finding, err error) { t.Helper(); must(t, err) }
+	must2(w.svc.Transition(ctx, parentAdmin, id, finding.Transition{Action: finding.ActionReopen}))
+	must2(w.svc.Transition(ctx, childAdmin, id, finding.Transition{Action: finding.ActionAcceptRisk, Reason: "later", Until: until}))
+	f, err = w.svc.Transition(ctx, parentAdmin, id, finding.Transition{Action: finding.ActionReject, Reason: "fix it"})
+	must(t, err)
+	if f.State != finding.StateOpen || f.Waiver != nil {
+		t.Fatalf("rejected: %+v", f)
 	}
 }

@@ -28,6 +28,9 @@ type FindingFilter struct {
 	Overdue     bool      // active and past due at Now
 	Now         time.Time // for Overdue; zero means time.Now()
 	Query       string    // substring of target or title
+	// WaiverPending: an owner's request to accept the risk or mark a
+	// false positive awaits a decision.
+	WaiverPending bool
 }
 
 // Coverage says what a source examined (finding.Coverage).

@@ -25,7 +25,7 @@ type findingRow struct {
 // findingFilter is the list's filter as the form shows it.
 type findingFilter struct {
 	Severity, State, Check, KEV, Org, Asset, Q string
-	Overdue                                    bool
+	Overdue, Waiver                            bool
 }
 
 type findingsData struct {
@@ -42,7 +42,8 @@ type findingsData struct {
 // parseFindingFilter reads the filter from the query.
 func parseFindingFilter(q url.Values, now func() store.FindingFilter) (findingFilter, store.FindingFilter, error) {
 	ff := findingFilter{Severity: q.Get("severity"), State: q.Get("state"), Check: strings.TrimSpace(q.Get("check")),
-		KEV: q.Get("kev"), Org: q.Get("org"), Asset: q.Get("asset"), Q: strings.TrimSpace(q.Get("q")), Overdue: q.Get("overdue") == "1"}
+		KEV: q.Get("kev"), Org: q.Get("org"), Asset: q.Get("asset"), Q: strings.TrimSpace(q.Get("q")), Overdue: q.Get("overdue") == "1",
+		Waiver: q.Get("waiver") == "pending"}
 	sf := now()
 	if ff.Severity != "" {
 		sev, err := finding.ParseSeverity(ff.Severity)
@@ -61,7 +62,7 @@ func parseFindingFilter(q url.Values, now func() store.FindingFilter) (findingFi
 		}
 		sf.State = st
 	}
-	sf.Check, sf.Query, sf.Overdue = ff.Check, ff.Q, ff.Overdue
+	sf.Check, sf.Query, sf.Overdue, sf.WaiverPending = ff.Check, ff.Q, ff.Overdue, ff.Waiver
 	switch ff.KEV {
 	case "yes":
 		t := true

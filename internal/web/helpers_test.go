@@ -118,6 +118,7 @@ func newWorld(t *testing.T) *world {
 	for _, u := range []auth.User{
 		{Name: "admin", Role: auth.RolePlatformAdmin},
 		{Name: "cuca", Role: auth.RoleOrgAdmin, OrgID: w.orgs["CUCA"].ID},
+		{Name: "btt", Role: auth.RoleOrgAdmin, OrgID: w.orgs["BTT"].ID},
 		{Name: "sob", Role: auth.RoleOrgMember, OrgID: w.orgs["SOB"].ID},
 	} {
 		u.PasswordHash = hash

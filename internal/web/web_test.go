@@ -166,23 +166,40 @@ func TestCSRF(t *testing.T) {
 	}
 }
 
-func TestBulkAcceptRiskNeedsApprover(t *testing.T) {
+// TestAcceptRiskIsARequestTheLevelAboveDecides (security review F8): an
+// organization's own administrator only asks; the administrator of the
+// ministry above approves, and the approver is who clicked, not text.
+func TestAcceptRiskIsARequestTheLevelAboveDecides(t *testing.T) {
 	w := newWorld(t)
-	c := w.client()
-	c.login("cuca", "")
-	id := fmt.Sprint(w.findings["tls.cert-expired"].ID)
-	form := url.Values{"csrf": {c.csrf("/findings")}, "action": {"accept-risk"}, "id": {id}, "reason": {"legacy"}, "until": {"2030-05-01"}}
-	resp, body := c.post("/findings/bulk", form, w.ts.URL)
-	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "approver") {
-		t.Fatalf("no approver: %d\n%s", resp.StatusCode, body)
+	fid := w.findings["tls.cert-expired"].ID
+	id := fmt.Sprint(fid)
+	cuca := w.client()
+	cuca.login("cuca", "")
+	form := url.Values{"csrf": {cuca.csrf("/findings")}, "action": {"accept-risk"}, "id": {id}, "reason": {"legacy"}, "until": {"2030-05-01"}, "approver": {"Giám đốc"}}
+	if resp, body := cuca.post("/findings/bulk", form, w.ts.URL); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("request: %d\n%s", resp.StatusCode, body)
 	}
-	form.Set("approver", "Giám đốc")
-	if resp, body := c.post("/findings/bulk", form, w.ts.URL); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("accept: %d\n%s", resp.StatusCode, body)
+	f, _ := w.st.GetFinding(context.Background(), auth.SystemPrincipal, fid)
+	if f.State != finding.StateOpen || f.Waiver == nil || f.Waiver.By != "cuca" || f.Waiver.Action != finding.ActionAcceptRisk {
+		t.Fatalf("after the owner's request: %+v", f)
 	}
-	f, _ := w.st.GetFinding(context.Background(), auth.SystemPrincipal, w.findings["tls.cert-expired"].ID)
-	if f.State != finding.StateRiskAccepted || f.Approver != "Giám đốc" || f.Until == nil {
-		t.Fatalf("finding after accept: %+v", f)
+	form.Set("action", "approve")
+	if resp, _ := cuca.post("/findings/bulk", form, w.ts.URL); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("the owner approved its own request: %d", resp.StatusCode)
+	}
+	btt := w.client()
+	btt.login("btt", "")
+	_, page := btt.get("/findings/" + id)
+	if !strings.Contains(page, "legacy") {
+		t.Fatalf("the finding page does not show the pending request:\n%s", page)
+	}
+	form = url.Values{"csrf": {btt.csrf("/findings")}, "action": {"approve"}, "id": {id}}
+	if resp, body := btt.post("/findings/bulk", form, w.ts.URL); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d\n%s", resp.StatusCode, body)
+	}
+	f, _ = w.st.GetFinding(context.Background(), auth.SystemPrincipal, fid)
+	if f.State != finding.StateRiskAccepted || f.Approver != "btt" || f.Waiver != nil || f.Until == nil || f.Reason != "legacy" {
+		t.Fatalf("finding after approval: %+v", f)
 	}
 }
 

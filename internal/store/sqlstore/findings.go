@@ -32,7 +32,7 @@ import (
 var _ store.Findings = (*Store)(nil)
 
 const findingCols = "id, key, org_id, asset_id, check_id, family, severity, target, subject, title, evidence, cve, kev, state, " +
-	"first_seen, last_seen, due_from, due_at, fixed_at, until_at, reason, approver, verify_requested_at, last_job_id, updated_at, source, source_ref"
+	"first_seen, last_seen, due_from, due_at, fixed_at, until_at, reason, approver, verify_requested_at, last_job_id, updated_at, source, source_ref, waiver"
 
 // findingColsF is findingCols qualified with the alias f.
 var findingColsF = "f." + strings.ReplaceAll(findingCols, ", ", ", f.")
@@ -56,18 +56,24 @@ func scanFinding(sc scanner, extra ...any) (findingRow, error) {
 		r                         findingRow
 		f                         = &r.Finding
 		sev, state, cve, src      string
-		evidence                  sql.NullString
+		evidence, waiver          sql.NullString
 		due, fixed, until, verify sql.NullTime
 	)
 	dest := append([]any{&f.ID, &f.Key, &f.OrgID, &f.AssetID, &f.Check, &f.Family, &sev, &f.Target, &f.Subject, &f.Title,
 		&evidence, &cve, &f.KEV, &state, &f.FirstSeen, &f.LastSeen, &f.DueFrom, &due, &fixed, &until,
-		&f.Reason, &f.Approver, &verify, &f.LastJobID, &f.UpdatedAt, &src, &f.SourceRef}, extra...)
+		&f.Reason, &f.Approver, &verify, &f.LastJobID, &f.UpdatedAt, &src, &f.SourceRef, &waiver}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return r, err
 	}
 	f.Severity, f.State, f.Source = finding.Severity(sev), finding.State(state), finding.Source(src)
 	if evidence.Valid {
 		f.Evidence = json.RawMessage(evidence.String)
+	}
+	if waiver.Valid && waiver.String != "" {
+		f.Waiver = new(finding.Waiver)
+		if err := json.Unmarshal([]byte(waiver.String), f.Waiver); err != nil {
+			return r, fmt.Errorf("finding %d: waiver: %w", f.ID, err)
+		}
 	}
 	if err := json.Unmarshal([]byte(cve), &f.CVE); err != nil {
 		return r, fmt.Errorf("finding %d: cve: %w", f.ID, err)
@@ -90,14 +96,22 @@ func findingArgs(f *store.Finding) []any {
 	return []any{f.Key, f.OrgID, f.AssetID, f.Check, f.Family, string(f.Severity), f.Target, f.Subject, f.Title,
 		evidenceArg(f.Evidence), cveJSON(f.CVE), f.KEV, string(f.State), f.FirstSeen, f.LastSeen, f.DueFrom,
 		nullTime(f.DueAt), nullTime(f.FixedAt), nullTime(f.Until), f.Reason, f.Approver, nullTime(f.VerifyRequestedAt),
-		f.LastJobID, f.UpdatedAt, f.Severity.Rank(), string(src), f.SourceRef}
+		f.LastJobID, f.UpdatedAt, f.Severity.Rank(), string(src), f.SourceRef, waiverArg(f.Waiver)}
 }
 
 const findingInsertCols = "key, org_id, asset_id, check_id, family, severity, target, subject, title, evidence, cve, kev, state, " +
 	"first_seen, last_seen, due_from, due_at, fixed_at, until_at, reason, approver, verify_requested_at, last_job_id, updated_at, severity_rank, " +
-	"source, source_ref"
+	"source, source_ref, waiver"
 
-const findingInsertN = 27 // columns in findingInsertCols
+const findingInsertN = 28
+
+// waiverArg stores a pending waiver as JSON, or NULL.
+func waiverArg(w *finding.Waiver) any {
+	if w == nil {
+		return nil
+	}
+	return mustJSON(w)
+} // columns in findingInsertCols
 
 func evidenceArg(e json.RawMessage) any {
 	if len(e) == 0 {
@@ -205,6 +219,9 @@ func (s *Store) findingWhere(ctx context.Context, sc scope, fl store.FindingFilt
 	}
 	if fl.KEV != nil {
 		w.add("f.kev = ?", *fl.KEV)
+	}
+	if fl.WaiverPending {
+		w.add("f.waiver IS NOT NULL")
 	}
 	if q := strings.TrimSpace(fl.Query); q != "" {
 		w.add("("+s.d.like("f.target")+" OR "+s.d.like("f.title")+")", likeArg(q), likeArg(q))

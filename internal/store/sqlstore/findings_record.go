@@ -217,20 +217,20 @@ func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, fs []finding.Fin
 // neither the unique key index nor a statement journal for it.
 const findingUpdate = "UPDATE findings SET org_id = ?, family = ?, severity = ?, target = ?, subject = ?, " +
 	"title = ?, evidence = ?, cve = ?, kev = ?, state = ?, last_seen = ?, due_from = ?, due_at = ?, fixed_at = ?, until_at = ?, " +
-	"reason = ?, approver = ?, verify_requested_at = ?, last_job_id = ?, updated_at = ?, severity_rank = ? WHERE id = ?"
+	"reason = ?, approver = ?, verify_requested_at = ?, last_job_id = ?, updated_at = ?, severity_rank = ?, waiver = ? WHERE id = ?"
 
 // findingUpdateArgs are findingUpdate's values for f.
 func findingUpdateArgs(f *finding.Finding) []any {
 	return []any{f.OrgID, f.Family, string(f.Severity), f.Target, f.Subject, f.Title, evidenceArg(f.Evidence), cveJSON(f.CVE), f.KEV,
 		string(f.State), f.LastSeen, f.DueFrom, nullTime(f.DueAt), nullTime(f.FixedAt), nullTime(f.Until), f.Reason, f.Approver,
-		nullTime(f.VerifyRequestedAt), f.LastJobID, f.UpdatedAt, f.Severity.Rank(), f.ID}
+		nullTime(f.VerifyRequestedAt), f.LastJobID, f.UpdatedAt, f.Severity.Rank(), waiverArg(f.Waiver), f.ID}
 }
 
 // findingTypes are the PostgreSQL types of findingInsertCols, for the
 // VALUES list of a batched update.
 var findingTypes = []string{"TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BOOLEAN", "TEXT",
 	"TIMESTAMPTZ", "TIMESTAMPTZ", "TIMESTAMPTZ", "TIMESTAMPTZ", "TIMESTAMPTZ", "TIMESTAMPTZ", "TEXT", "TEXT", "TIMESTAMPTZ", "TEXT", "TIMESTAMPTZ", "INTEGER",
-	"TEXT", "TEXT"}
+	"TEXT", "TEXT", "TEXT"}
 
 // updateFindings rewrites whole rows: on PostgreSQL in batches of
 // UPDATE ... FROM (VALUES ...), saving a round trip per row; on SQLite,
