@@ -169,7 +169,9 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportReques
 	for k := range observed {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].asset < keys[j].asset || keys[i].asset == keys[j].asset && keys[i].ip < keys[j].ip })
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].asset < keys[j].asset || keys[i].asset == keys[j].asset && keys[i].ip < keys[j].ip
+	})
 	for _, k := range keys {
 		obs := observed[k]
 		ports := make([]int, len(obs))
