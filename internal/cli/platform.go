@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/config"
@@ -34,7 +37,64 @@ func openStore(ctx context.Context, c config.Config, log *slog.Logger) (store.St
 		st.Close()
 		return nil, err
 	}
+	box, err := secretBox(c.Data, log)
+	if err == nil {
+		err = st.UseSecretBox(ctx, box)
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	return st, nil
+}
+
+// secretKeyFile is the key, in the data directory, that seals TOTP secrets
+// in the database. It is made on first start; every process of one
+// platform (several `rampart serve` on one PostgreSQL) needs the same file,
+// and a backup of the database is useless for TOTP without it.
+const secretKeyFile = "secret.key"
+
+// secretBox reads the data directory's secret key, making it (mode 0600)
+// when there is none.
+func secretBox(dataDir string, log *slog.Logger) (*auth.SecretBox, error) {
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	path := filepath.Join(dataDir, secretKeyFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key := auth.NewSecretKey()
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			_, err = fmt.Fprintf(f, "%x\n", key)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if errors.Is(err, os.ErrExist) {
+			return secretBox(dataDir, log) // another process made it first
+		}
+		if err != nil {
+			return nil, fmt.Errorf("secret key %s: %w", path, err)
+		}
+		log.Info("made the secret key that seals TOTP secrets; back it up with the database", "file", path)
+		return auth.NewSecretBox(key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secret key %s: %w", path, err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("secret key file is readable by others; chmod 600 it", "file", path, "mode", fi.Mode().Perm().String())
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil {
+		return nil, fmt.Errorf("secret key %s: not %d bytes of hex", path, auth.SecretKeyLen)
+	}
+	box, err := auth.NewSecretBox(key)
+	if err != nil {
+		return nil, fmt.Errorf("secret key %s: %w", path, err)
+	}
+	return box, nil
 }
 
 // openQueue connects to the configured NATS, or starts the embedded one
@@ -53,9 +113,25 @@ func openQueue(ctx context.Context, c config.Config, name string, log *slog.Logg
 // adminName is the platform administrator created on first start.
 const adminName = "admin"
 
+// Bootstrap token: the token of RAMPART_ADMIN_TOKEN is named bootstrapTokenName and
+// lives bootstrapTokenLife from the last start with the variable set.
+const (
+	bootstrapTokenName = "admin (RAMPART_ADMIN_TOKEN)"
+	bootstrapTokenLife = 30 * 24 * time.Hour
+)
+
 // bootstrap creates the platform administrator on first start and applies
 // RAMPART_ADMIN_PASSWORD and RAMPART_ADMIN_TOKEN. Without a password it
 // prints a random one, once, to out.
+//
+// The admin token is for bootstrapping and automation that restarts the
+// platform with it: it expires 30 days after the last start with the
+// variable set (each start refreshes it), a new value revokes the old one,
+// a value revoked through the API or console stays revoked (set a new one),
+// and it is a token of no user, so changing the admin's password does not
+// revoke it. Lists and logs name it by a fingerprint of its hash, never by
+// characters of the secret. Without the variable an earlier token is left
+// to expire.
 func bootstrap(ctx context.Context, st store.Store, c config.Config, out io.Writer, log *slog.Logger) error {
 	sys := auth.SystemPrincipal
 	u, err := st.UserForLogin(ctx, adminName)
@@ -65,7 +141,7 @@ func bootstrap(ctx context.Context, st store.Store, c config.Config, out io.Writ
 		generated := pw == ""
 		if generated {
 			pw = auth.RandomPassword()
-		} else if err := auth.ValidatePassword(pw); err != nil {
+		} else if err := auth.ValidatePassword(pw, adminName); err != nil {
 			return fmt.Errorf("RAMPART_ADMIN_PASSWORD: %w", err)
 		}
 		hash, err := auth.HashPassword(pw)
@@ -82,9 +158,13 @@ func bootstrap(ctx context.Context, st store.Store, c config.Config, out io.Writ
 		log.Info("created platform administrator", "user", adminName)
 	case err != nil:
 		return fmt.Errorf("look up admin: %w", err)
-	case c.AdminPassword != "":
+	}
+	if err := bootstrapToken(ctx, st, c, log); err != nil {
+		return err
+	}
+	if c.AdminPassword != "" {
 		if ok, _ := auth.VerifyPassword(c.AdminPassword, u.PasswordHash); !ok {
-			if err := auth.ValidatePassword(c.AdminPassword); err != nil {
+			if err := auth.ValidatePassword(c.AdminPassword, adminName); err != nil {
 				return fmt.Errorf("RAMPART_ADMIN_PASSWORD: %w", err)
 			}
 			hash, err := auth.HashPassword(c.AdminPassword)
@@ -97,27 +177,30 @@ func bootstrap(ctx context.Context, st store.Store, c config.Config, out io.Writ
 			log.Info("admin password set from RAMPART_ADMIN_PASSWORD")
 		}
 	}
+	return nil
+}
+
+// bootstrapToken registers RAMPART_ADMIN_TOKEN (see bootstrap).
+func bootstrapToken(ctx context.Context, st store.Store, c config.Config, log *slog.Logger) error {
 	if c.AdminToken == "" {
 		return nil
 	}
 	if len(c.AdminToken) < 32 || len(c.AdminToken) > 256 {
 		return errors.New("RAMPART_ADMIN_TOKEN must be 32 to 256 characters")
 	}
-	hash := auth.HashToken(c.AdminToken)
-	if _, err := st.TokenForAuth(ctx, hash); err == nil {
-		return nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("look up admin token: %w", err)
+	exp := time.Now().Add(bootstrapTokenLife).UTC()
+	fp := auth.TokenFingerprint(c.AdminToken)
+	t := auth.Token{Name: bootstrapTokenName, Hash: auth.HashToken(c.AdminToken), Prefix: fp, ExpiresAt: &exp, CreatedBy: "RAMPART_ADMIN_TOKEN"}
+	revoked, err := st.EnsureBootstrapToken(ctx, &t)
+	if errors.Is(err, store.ErrForbidden) {
+		return fmt.Errorf("RAMPART_ADMIN_TOKEN (%s) was revoked; set a new value: %w", fp, err)
 	}
-	p, err := st.PrincipalForUser(ctx, u)
 	if err != nil {
-		return err
+		return fmt.Errorf("register admin token: %w", err)
 	}
-	prefix := c.AdminToken[:8]
-	t := auth.Token{Name: "admin (RAMPART_ADMIN_TOKEN)", Role: auth.RolePlatformAdmin, UserID: u.ID, Hash: hash, Prefix: prefix}
-	if err := st.CreateToken(ctx, p, &t); err != nil {
-		return fmt.Errorf("create admin token: %w", err)
+	if revoked > 0 {
+		log.Warn("RAMPART_ADMIN_TOKEN changed: revoked the earlier admin tokens", "revoked", revoked)
 	}
-	log.Info("admin API token registered from RAMPART_ADMIN_TOKEN", "prefix", prefix)
+	log.Info("admin API token from RAMPART_ADMIN_TOKEN", "fingerprint", fp, "expires_at", exp.Format(time.RFC3339))
 	return nil
 }

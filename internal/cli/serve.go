@@ -143,12 +143,16 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	assessSvc := &assess.Service{Store: st, Frameworks: cats.Frameworks, Reminders: notifier}
+	// One login throttle for both faces: a name and address locked out on
+	// the API are locked out on the console too, and the other way round.
+	throttle := auth.NewDefaultThrottle()
 	srv := api.New(api.Deps{Assess: assessSvc, Store: st, Guard: guard, Queue: q, Findings: svc, Logger: log, Registry: reg, Version: Version, Catalog: cats.Kinds,
+		Throttle: throttle, MetricsPublic: c.MetricsPublic,
 		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
 
 	handler := srv.Handler()
 	{
-		console, err := web.New(web.Deps{Store: st, Dashboard: st, Guard: guard, Findings: svc, Queue: q, Catalog: cats.Kinds, Assess: assessSvc,
+		console, err := web.New(web.Deps{Store: st, Dashboard: st, Guard: guard, Findings: svc, Queue: q, Catalog: cats.Kinds, Assess: assessSvc, Throttle: throttle,
 			Logger: log, Version: Version, SecureCookies: strings.HasPrefix(c.PublicURL, "https://")})
 		if err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/org"
 )
 
 // JobState is where a scan job is.
@@ -36,9 +37,12 @@ type ScanJob struct {
 	Error       string          `json:"error,omitempty"`
 	Stats       json.RawMessage `json:"stats,omitempty"` // hosts, probes, open, elapsed
 	Worker      string          `json:"worker,omitempty"`
-	CreatedAt   time.Time       `json:"created_at"`
-	StartedAt   *time.Time      `json:"started_at,omitempty"`
-	FinishedAt  *time.Time      `json:"finished_at,omitempty"`
+	// WaitingReason says why a queued job is not running yet, such as no
+	// live worker in its region; empty once a worker starts it.
+	WaitingReason string     `json:"waiting_reason,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	StartedAt     *time.Time `json:"started_at,omitempty"`
+	FinishedAt    *time.Time `json:"finished_at,omitempty"`
 }
 
 // JobFilter narrows ListScanJobs.
@@ -107,6 +111,10 @@ type ScanPolicy struct {
 	// Blackouts are weekly windows, in Asia/Ho_Chi_Minh time, when no scan
 	// of the organization starts.
 	Blackouts []Window `json:"blackouts"`
+	// Route is where the organization's scans run, inherited down the
+	// tree (org.InheritRoute). It is read only here: GetScanPolicy fills
+	// it, SetScanPolicy ignores it; Regions.SetOrgRegions changes it.
+	Route org.Route `json:"route"`
 }
 
 // Window is a weekly time window. Days are 0 (Sunday) to 6; Start and End

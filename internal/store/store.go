@@ -230,6 +230,7 @@ type Audit interface {
 type Store interface {
 	Orgs
 	Assets
+	Regions
 	Users
 	Audit
 	Scans

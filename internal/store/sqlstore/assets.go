@@ -13,7 +13,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
-const assetCols = "id, org_id, kind, value, criticality, security_level, tags, notes, created_at, updated_at, state, verify_token, verified_at, verified_by"
+const assetCols = "id, org_id, kind, value, criticality, security_level, tags, notes, created_at, updated_at, state, verify_token, verified_at, verified_by, regions"
 
 // assetColsA is assetCols qualified with the alias a.
 var assetColsA = "a." + strings.ReplaceAll(assetCols, ", ", ", a.")
@@ -25,11 +25,16 @@ func scanAsset(sc scanner, extra ...any) (asset.Asset, error) {
 		tags       string
 		state      string
 		verifiedAt sql.NullTime
+		regions    string
 	)
 	dest := append([]any{&a.ID, &a.OrgID, &kind, &a.Value, &crit, &a.SecurityLevel, &tags, &a.Notes, &a.CreatedAt, &a.UpdatedAt,
-		&state, &a.VerifyToken, &verifiedAt, &a.VerifiedBy}, extra...)
+		&state, &a.VerifyToken, &verifiedAt, &a.VerifiedBy, &regions}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return a, err
+	}
+	var err error
+	if a.Regions, err = regionsOf(regions); err != nil {
+		return a, fmt.Errorf("asset %d: %w", a.ID, err)
 	}
 	a.Kind, a.Criticality, a.State = asset.Kind(kind), asset.Criticality(crit), asset.State(state)
 	a.VerifiedAt = timePtr(verifiedAt)

@@ -12,17 +12,21 @@ import (
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
-const orgCols = "id, parent_id, code, name, name_en, kind, path, created_at, updated_at"
+const orgCols = "id, parent_id, code, name, name_en, kind, path, created_at, updated_at, regions, cross_check"
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanOrg(sc scanner) (org.Organization, error) {
 	var (
 		o      org.Organization
-		parent sql.NullInt64
-		kind   string
+		parent  sql.NullInt64
+		kind    string
+		regions string
 	)
-	err := sc.Scan(&o.ID, &parent, &o.Code, &o.Name, &o.NameEN, &kind, &o.Path, &o.CreatedAt, &o.UpdatedAt)
+	err := sc.Scan(&o.ID, &parent, &o.Code, &o.Name, &o.NameEN, &kind, &o.Path, &o.CreatedAt, &o.UpdatedAt, &regions, &o.CrossCheck)
+	if err == nil {
+		o.Regions, err = regionsOf(regions)
+	}
 	o.ParentID = parent.Int64
 	o.Kind = org.Kind(kind)
 	o.CreatedAt, o.UpdatedAt = o.CreatedAt.UTC(), o.UpdatedAt.UTC()

@@ -25,7 +25,10 @@ var _ store.Scans = (*Store)(nil)
 
 const maxJobIDLen = 200
 
-const jobCols = "j.seq, j.id, j.org_id, j.asset_id, j.type, j.region, j.reason, j.target, j.params, j.state, j.requested_by, j.error, j.stats, j.worker, j.created_at, j.started_at, j.finished_at"
+// maxWaitingReason caps a job's waiting reason, a short sentence.
+const maxWaitingReason = 300
+
+const jobCols = "j.seq, j.id, j.org_id, j.asset_id, j.type, j.region, j.reason, j.target, j.params, j.state, j.requested_by, j.error, j.stats, j.worker, j.created_at, j.started_at, j.finished_at, j.waiting_reason"
 
 // jobRow is a job with its seq, the keyset of listings.
 type jobRow struct {
@@ -42,7 +45,7 @@ func scanJob(sc scanner, extra ...any) (jobRow, error) {
 		started, finished sql.NullTime
 	)
 	dest := append([]any{&r.seq, &j.ID, &j.OrgID, &j.AssetID, &j.Type, &j.Region, &j.Reason, &j.Target, &params, &state,
-		&j.RequestedBy, &j.Error, &stats, &j.Worker, &j.CreatedAt, &started, &finished}, extra...)
+		&j.RequestedBy, &j.Error, &stats, &j.Worker, &j.CreatedAt, &started, &finished, &j.WaitingReason}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return r, err
 	}
@@ -151,9 +154,9 @@ func (s *Store) CreateScanJob(ctx context.Context, p auth.Principal, j *store.Sc
 		params, _ := jsonArg("params", j.Params) // checked by prepareJob
 		j.CreatedAt = now()
 		var seq int64
-		err = tx.QueryRowContext(ctx, s.q(`INSERT INTO scan_jobs (id, org_id, asset_id, type, region, reason, target, params, state, requested_by, error, stats, worker, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', NULL, '', ?) ON CONFLICT (id) DO NOTHING RETURNING seq`),
-			j.ID, j.OrgID, j.AssetID, j.Type, j.Region, j.Reason, j.Target, params, string(store.JobQueued), j.RequestedBy, j.CreatedAt).Scan(&seq)
+		err = tx.QueryRowContext(ctx, s.q(`INSERT INTO scan_jobs (id, org_id, asset_id, type, region, reason, target, params, state, requested_by, error, stats, worker, created_at, waiting_reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', NULL, '', ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq`),
+			j.ID, j.OrgID, j.AssetID, j.Type, j.Region, j.Reason, j.Target, params, string(store.JobQueued), j.RequestedBy, j.CreatedAt, j.WaitingReason).Scan(&seq)
 		if errors.Is(err, sql.ErrNoRows) {
 			// Already stored: a republished request.
 			cur, _, err := s.loadJob(ctx, tx, sc, j.ID, false)
@@ -210,6 +213,10 @@ func (s *Store) GetScanJob(ctx context.Context, p auth.Principal, id string) (st
 	}
 	j, _, err := s.loadJob(ctx, s.r, sc, id, false)
 	return j, s.fail(op, err)
+	j.WaitingReason = strings.TrimSpace(j.WaitingReason)
+	if len(j.WaitingReason) > maxWaitingReason {
+		j.WaitingReason = j.WaitingReason[:maxWaitingReason]
+	}
 }
 
 // orgScopeWhere restricts col (an organization id) to the filter's
@@ -315,12 +322,12 @@ func (s *Store) SetJobState(ctx context.Context, id string, state store.JobState
 		}
 		t := now()
 		if state == store.JobRunning {
-			_, err = tx.ExecContext(ctx, s.q("UPDATE scan_jobs SET state = ?, worker = ?, started_at = ? WHERE id = ?"),
+			_, err = tx.ExecContext(ctx, s.q("UPDATE scan_jobs SET state = ?, worker = ?, started_at = ?, waiting_reason = '' WHERE id = ?"),
 				string(state), worker, t, id)
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE scan_jobs SET state = ?, worker = CASE WHEN ? <> '' THEN ? ELSE worker END,
-			error = ?, stats = ?, finished_at = ? WHERE id = ?`),
+			error = ?, stats = ?, finished_at = ?, waiting_reason = '' WHERE id = ?`),
 			string(state), worker, worker, errMsg, statsArg, t, id)
 		return err
 	})

@@ -140,6 +140,9 @@ func (s *Store) loadPolicy(ctx context.Context, q querier, orgID int64, lock boo
 // GetScanPolicy returns an organization's scan policy, the empty policy
 // when none was set. It needs auth.PermReadRegistry or auth.PermReadScope
 // (the policy says what not to probe) and the organization in the subtree.
+// Its Route is the organization's effective route, inherited from the
+// nearest organization up the tree that names regions (ancestors outside
+// the principal's subtree included: only region names are read).
 func (s *Store) GetScanPolicy(ctx context.Context, p auth.Principal, orgID int64) (store.ScanPolicy, error) {
 	const op = "get scan policy"
 	if !p.Can(auth.PermReadRegistry) && !p.Can(auth.PermReadScope) {
@@ -149,10 +152,15 @@ func (s *Store) GetScanPolicy(ctx context.Context, p auth.Principal, orgID int64
 	if err != nil {
 		return store.ScanPolicy{}, s.fail(op, err)
 	}
-	if _, err := s.loadOrg(ctx, s.r, sc, orgID, false); err != nil {
+	o, err := s.loadOrg(ctx, s.r, sc, orgID, false)
+	if err != nil {
 		return store.ScanPolicy{}, s.fail(op, err)
 	}
 	sp, err := s.loadPolicy(ctx, s.r, orgID, false)
+	if err != nil {
+		return sp, s.fail(op, err)
+	}
+	sp.Route, err = s.routeOf(ctx, s.r, o)
 	return sp, s.fail(op, err)
 }
 

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Pagination", testPagination},
 		{"EachAsset", testEachAsset},
 		{"Claims", testClaims},
+		{"Regions", testRegions},
 		{"F13CredentialChanges", testF13CredentialChanges},
 		{"F15TOTPSteps", testF15TOTPSteps},
 		{"F16OrgIdentity", testF16OrgIdentity},
