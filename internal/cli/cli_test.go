@@ -245,7 +245,7 @@ func TestServeRestartKeepsStateAndJobs(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no embedded NATS URL in the log:\n%s", stderr.String())
 	}
-	q, err := natsq.Open(context.Background(), natsq.Options{URL: m[1], Name: "test"})
+	q, err := natsq.Open(context.Background(), natsq.Options{URL: m[1], Creds: natsq.PlatformCredentials(filepath.Join(dir, "nats")), Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

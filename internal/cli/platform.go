@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/queue/natsq"
 	"github.com/rampart-cert/rampart/internal/store"
 	"github.com/rampart-cert/rampart/internal/store/sqlstore"
+	"github.com/rampart-cert/rampart/internal/worker/baselinekv"
 )
 
 // openStore opens the configured database and applies migrations.
@@ -100,11 +103,36 @@ func secretBox(dataDir string, log *slog.Logger) (*auth.SecretBox, error) {
 // openQueue connects to the configured NATS, or starts the embedded one
 // storing under the data directory.
 func openQueue(ctx context.Context, c config.Config, name string, log *slog.Logger) (*natsq.Queue, error) {
-	o := natsq.Options{URL: c.NATS, Name: name, Logger: log}
+	return openQueueAs(ctx, c, name, false, log)
+}
+
+// openQueueAs is openQueue; a worker with credentials leaves the streams
+// to the platform (its user may not manage them).
+func openQueueAs(ctx context.Context, c config.Config, name string, worker bool, log *slog.Logger) (*natsq.Queue, error) {
+	o := natsq.Options{URL: c.NATS, Name: name, Logger: log, Creds: c.NATSCreds, TLSCA: c.NATSCA,
+		SkipStreamSetup: worker && c.NATSCreds != ""}
 	if c.NATS == "" {
+		if c.NATSCreds != "" {
+			return nil, fmt.Errorf("%w: nats_creds is for joining a NATS (--nats URL); the embedded server makes its own key in %s", errUsage, filepath.Join(c.Data, "nats"))
+		}
 		o.DataDir = filepath.Join(c.Data, "nats")
 		if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		// Workers' NATS users may read and write these buckets; the
+		// platform creates them at start.
+		o.WorkerBuckets = []string{baselinekv.Bucket}
+		switch c.NATSListen {
+		case "":
+		case "none":
+			o.NoListen = true
+		default:
+			host, port, _ := net.SplitHostPort(c.NATSListen) // validated by config
+			o.ListenHost = host
+			o.ListenPort, _ = strconv.Atoi(port)
+			if o.ListenHost == "" {
+				o.ListenHost = "0.0.0.0"
+			}
 		}
 	}
 	return natsq.Open(ctx, o)

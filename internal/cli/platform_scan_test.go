@@ -268,7 +268,7 @@ func TestWorkerKilledMidScan(t *testing.T) {
 	_, assetID := a.registerHost("127.66.2.1")
 
 	// A slow worker (100 probes/s: about 15 s for this scan).
-	slow := startWorker(t, m[1], "--rate", "100", "--ack-wait", "2s")
+	slow := startWorker(t, m[1], "--nats-creds", issueWorker(t, env, "slow", "default"), "--rate", "100", "--ack-wait", "2s")
 	id := a.scanAsset(assetID)
 	a.waitJob(id, 30*time.Second, store.JobRunning)
 	time.Sleep(1500 * time.Millisecond)
@@ -280,7 +280,7 @@ func TestWorkerKilledMidScan(t *testing.T) {
 		t.Fatal("job done by a killed worker")
 	}
 	// A second worker finishes it.
-	startWorker(t, m[1], "--ack-wait", "2s")
+	startWorker(t, m[1], "--nats-creds", issueWorker(t, env, "second", "default"), "--ack-wait", "2s")
 	j := a.waitJob(id, 90*time.Second)
 	if j.State != store.JobDone {
 		t.Fatalf("job after the worker died: %+v", j)

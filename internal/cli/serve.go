@@ -74,7 +74,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer q.Close()
 	if q.Embedded() {
-		log.Info("embedded NATS with JetStream", "client_url", q.ClientURL(), "store", c.Data+"/nats")
+		// Only known keys get in: the platform's (this file) and those of
+		// workers issued with `rampart worker credentials`.
+		log.Info("embedded NATS with JetStream", "client_url", q.ClientURL(), "store", c.Data+"/nats", "platform_credentials", q.PlatformCredentials())
 	}
 
 	guard := scope.New(st, 5*time.Second, log)
@@ -128,11 +130,15 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		go sched.Run(bg)
 	}
 
+	// The platform creates the buckets workers share: a worker's NATS
+	// user may use them but not create them.
+	baselines, err := platformBaselines(bg, q)
+	if err != nil {
+		return err
+	}
 	if !*noWorker {
 		host, _ := os.Hostname()
-		if wopts.Baselines, err = platformBaselines(bg, q); err != nil {
-			return err
-		}
+		wopts.Baselines = baselines
 		w, err := worker.Start(bg, q, jobRegistry(c, log, cats.Checks, wopts), worker.Config{Name: host + "/serve", Region: c.Region, Concurrency: workerConcurrency(*demo), Logger: log})
 		if err != nil {
 			return err
@@ -203,6 +209,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 }
 
 func runWorker(ctx context.Context, env *Env, args []string) error {
+	if ok, err := workerAdmin(env, args); ok {
+		return err
+	}
 	fs, f := flags(env, "worker", false)
 	concurrency := fs.Int("concurrency", 4, "jobs to run at once")
 	maxRate := fs.Int("rate", 0, "ceiling on connection attempts per second for this worker's scans (0: as each job asks)")
@@ -214,8 +223,11 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	if c.NATS == "" {
 		return fmt.Errorf("%w: worker needs --nats URL (or RAMPART_NATS): the NATS of the platform it works for", errUsage)
 	}
+	if r := credsRegion(c.NATSCreds); r != "" && r != c.Region {
+		return fmt.Errorf("%w: --region %s: %w (%s): the platform lets this worker take %s's jobs only", errUsage, c.Region, errWrongRegion, r, r)
+	}
 	log := logger(env, c)
-	q, err := openQueue(ctx, c, "rampart-worker-"+c.Region, log)
+	q, err := openQueueAs(ctx, c, "rampart-worker-"+c.Region, true, log)
 	if err != nil {
 		return err
 	}
