@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Kind is the type of an asset.
@@ -132,7 +134,18 @@ func (a *Asset) Prepare() error {
 			return fmt.Errorf("%w: tag %q longer than 64 bytes", ErrInvalid, t)
 		}
 	}
+	if len(a.Tags) > maxTags {
+		return fmt.Errorf("%w: more than %d tags", ErrInvalid, maxTags)
+	}
+	for _, t := range a.Tags {
+		if !utf8.ValidString(t) || strings.IndexFunc(t, badText) >= 0 {
+			return fmt.Errorf("%w: tag %q contains control characters", ErrInvalid, t)
+		}
+	}
 	a.Notes = strings.TrimSpace(a.Notes)
+	if !utf8.ValidString(a.Notes) || strings.IndexFunc(a.Notes, func(r rune) bool { return r != '\n' && r != '\t' && badText(r) }) >= 0 {
+		return fmt.Errorf("%w: notes contain control characters (only line breaks and tabs are kept)", ErrInvalid)
+	}
 	if len(a.Notes) > 4000 {
 		return fmt.Errorf("%w: notes longer than 4000 bytes", ErrInvalid)
 	}
@@ -140,6 +153,16 @@ func (a *Asset) Prepare() error {
 		return fmt.Errorf("%w: org_id is required", ErrInvalid)
 	}
 	return nil
+}
+
+// maxTags caps the tags of one asset.
+const maxTags = 50
+
+// badText reports characters that have no place in registry text: control
+// characters (terminal escapes in exported files) and bidirectional
+// overrides and isolates (text that reads other than it is).
+func badText(r rune) bool {
+	return unicode.IsControl(r) || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }
 
 // NormalizeTags trims, lower-cases, drops empties and duplicates, and sorts.

