@@ -5,10 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
@@ -399,5 +401,108 @@ func TestNoListen(t *testing.T) {
 	}
 	if err := q.Ping(testCtx(t)); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestDocumentedClusterConfig runs the external-cluster configuration of
+// docs/nats.md on a real server: the platform user sets up and queues,
+// the worker user takes its region's jobs and nothing more.
+func TestDocumentedClusterConfig(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "nats.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(doc), "```\naccounts {")
+	if start < 0 {
+		t.Fatal("no accounts block in docs/nats.md")
+	}
+	block := string(doc[start+4:])
+	block = block[:strings.Index(block, "```")]
+
+	dir := t.TempDir()
+	seedOf := func(name string) (path, pub string) {
+		kp, _ := nkeys.CreateUser()
+		seed, _ := kp.Seed()
+		pub, _ = kp.PublicKey()
+		path = filepath.Join(dir, name+".nk")
+		if err := os.WriteFile(path, seed, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path, pub
+	}
+	platformCreds, platformPub := seedOf("platform")
+	workerCreds, workerPub := seedOf("worker")
+	block = strings.NewReplacer("UPLATFORM_PUBLIC_KEY", platformPub, "UWORKER_PUBLIC_KEY", workerPub).Replace(block)
+	conf := filepath.Join(dir, "nats.conf")
+	cfg := "listen: 127.0.0.1:-1\njetstream { store_dir: " + strconv.Quote(filepath.Join(dir, "js")) + " }\n" + block
+	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sopts, err := server.ProcessConfigFile(conf)
+	if err != nil {
+		t.Fatalf("docs/nats.md configuration: %v", err)
+	}
+	sopts.NoSigs = true
+	srv, err := server.NewServer(sopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	url := srv.ClientURL()
+	ctx := testCtx(t)
+
+	if _, _, err := rawConn(t, url); !isAuthError(err) {
+		t.Errorf("anonymous client: %v, want an authorization violation", err)
+	}
+	platform, err := Open(ctx, Options{URL: url, Creds: platformCreds, Name: "platform", Logger: testLogger()})
+	if err != nil {
+		t.Fatalf("platform user: %v", err)
+	}
+	defer platform.Close()
+	if _, err := platform.KeyValue(ctx, "RAMPART_WEB_BASELINES"); err != nil {
+		t.Fatal(err)
+	}
+	if err := platform.Publish(ctx, "rampart.jobs.hanoi.scan", []byte("job"), "job-1", nil); err != nil {
+		t.Fatal(err)
+	}
+
+	w := openWorker(t, url, workerCreds)
+	got := make(chan struct{}, 1)
+	c, err := w.Consume(ctx, queue.ConsumerConfig{Stream: queue.StreamJobs, Durable: "worker-hanoi", FilterSubject: "rampart.jobs.hanoi.>"},
+		func(ctx context.Context, m *queue.Message) error {
+			got <- struct{}{}
+			return w.Publish(ctx, "rampart.results.scan", []byte("r"), "r-1", nil)
+		})
+	if err != nil {
+		t.Fatalf("worker user consuming: %v", err)
+	}
+	defer c.Stop()
+	<-got
+	waitStreamPending(t, platform, queue.StreamJobs, "rampart.jobs.hanoi.>", 0)
+	waitStreamPending(t, platform, queue.StreamResults, "rampart.results.>", 1)
+	kv, err := w.KeyValue(ctx, "RAMPART_WEB_BASELINES")
+	if err != nil {
+		t.Fatalf("worker user opening the baselines: %v", err)
+	}
+	if err := kv.Put(ctx, "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := kv.Get(ctx, "k"); !ok || err != nil {
+		t.Fatalf("worker kv get: %v %v", ok, err)
+	}
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := w.Publish(short, "rampart.jobs.hanoi.scan", []byte("forged"), "forged", nil); err == nil {
+		t.Error("worker user queued a job")
+	}
+	short2, cancel2 := context.WithTimeout(ctx, time.Second)
+	defer cancel2()
+	if c2, err := w.Consume(short2, queue.ConsumerConfig{Stream: queue.StreamResults, Durable: "spy", FilterSubject: "rampart.results.>"}, func(context.Context, *queue.Message) error { return nil }); err == nil {
+		c2.Stop()
+		t.Error("worker user read results")
 	}
 }

@@ -28,6 +28,30 @@
 //		Replicas: 3,
 //	})
 //
+// # Who may connect
+//
+// The embedded server admits NKEY users only (finding F5 of the December
+// 2026 review): the platform's own key, generated on first start in
+// <DataDir>/platform.nk (mode 0600, every right; Open connects with it
+// in-process, and PlatformCredentials names the file for other platform
+// processes on the host), and the workers registered in
+// <DataDir>/workers.json by IssueWorker, each with WorkerPermissions:
+// publish results, take its region's jobs through its region's durable,
+// use the buckets in Options.WorkerBuckets, receive replies on its own
+// inbox prefix. RevokeWorker removes a key; the server rereads the file
+// within two seconds and disconnects the revoked worker. A worker joins
+// with its seed file and leaves the streams alone:
+//
+//	q, err := natsq.Open(ctx, natsq.Options{
+//		URL:             "nats://platform:4222",
+//		Creds:           "/etc/rampart/hanoi-1.nk",
+//		SkipStreamSetup: true,
+//	})
+//
+// On an external cluster Options.Creds (NKEY seed or .creds file), a user
+// and password in the URL, and Options.TLSCA authenticate; the cluster's
+// configuration grants the same two permission sets (docs/nats.md).
+//
 // Either way Open creates or updates the three streams named in package
 // queue (RAMPART_JOBS, RAMPART_RESULTS, RAMPART_EVENTS). Doing so is
 // idempotent, so several processes may open the same server at once.
