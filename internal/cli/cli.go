@@ -39,7 +39,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the platform: API, scheduler, ingester and an in-process worker", runServe},
-		{"worker", "take scan jobs of one region from the platform's NATS", runWorker},
+		{"worker", "take scan jobs of one region from the platform's NATS; worker credentials|revoke|list manage workers' NATS keys", runWorker},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"user", "manage users: create, set-password, token", runUser},
 		{"scan", "scan targets now: open ports, services and security checks", runScan},
