@@ -61,6 +61,10 @@ var statusOf = map[Code]int{
 	CodeUnavailable: 503, CodeInternal: 500,
 }
 
+// retryAfterSeconds is the Retry-After of a 503: the ingester and the
+// outbox relay notice a database or queue that is back within seconds.
+const retryAfterSeconds = "5"
+
 // apiError is an error that already knows its code.
 type apiError struct {
 	code Code
@@ -96,6 +100,10 @@ func classify(err error) Error {
 		return Error{Code: CodeTooLarge, Message: "request body too large"}
 	case errors.Is(err, asset.ErrOutOfScope):
 		return Error{Code: CodeOutOfScope, Message: err.Error()}
+	case errors.Is(err, store.ErrUnavailable):
+		// Before ErrNotFound and the rest: a database that is down is not
+		// the client's fault, and a retry will do.
+		return Error{Code: CodeUnavailable, Message: "the database is unavailable; try again shortly"}
 	case errors.Is(err, scope.ErrNotReady), errors.Is(err, findings.ErrNoScanner):
 		return Error{Code: CodeUnavailable, Message: err.Error()}
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, org.ErrNotFound), errors.Is(err, asset.ErrNotFound):
@@ -106,6 +114,10 @@ func classify(err error) Error {
 		return Error{Code: CodeConflict, Message: publicMessage(err, "conflict: the name or code is not available, or the object is still in use")}
 	case errors.Is(err, assess.ErrUnknown):
 		return Error{Code: CodeInvalid, Message: err.Error()}
+	case errors.Is(err, findings.ErrQuota):
+		return Error{Code: CodeThrottled, Message: err.Error()}
+	case errors.Is(err, findings.ErrBlackout):
+		return Error{Code: CodeConflict, Message: err.Error()}
 	case errors.Is(err, findings.ErrBadRequest):
 		return Error{Code: CodeBadRequest, Message: err.Error()}
 	case errors.Is(err, store.ErrInvalid), errors.Is(err, finding.ErrInvalid), errors.Is(err, asset.ErrInvalid), errors.Is(err, org.ErrInvalid), errors.Is(err, auth.ErrInvalid):
@@ -178,6 +190,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if e.Code == CodeUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rampart"`)
+	}
+	if e.Code == CodeUnavailable {
+		// A dependency is down or slow: tell clients when to come back
+		// rather than let them hammer it (RFC 9110 §10.2.3).
+		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
 	writeJSON(w, statusOf[e.Code], errorBody{Error: e})
 }

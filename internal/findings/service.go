@@ -65,6 +65,9 @@ type Deps struct {
 	PlatformCheck func(ruleID string, cves []string) bool
 	// Expiry overrides DefaultExpiry: days per source closed by expiry.
 	Expiry map[finding.Source]int
+	// ManualJobsPerHour is each organization's quota of manual scan
+	// jobs; 0 uses DefaultManualJobsPerHour.
+	ManualJobsPerHour int
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -72,7 +75,8 @@ type Deps struct {
 // Service is the findings service. Create it with New; it is safe for
 // concurrent use.
 type Service struct {
-	d Deps
+	d     Deps
+	quota *quotas
 }
 
 // New returns a service.
@@ -86,7 +90,10 @@ func New(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	return &Service{d: d}
+	if d.ManualJobsPerHour <= 0 {
+		d.ManualJobsPerHour = DefaultManualJobsPerHour
+	}
+	return &Service{d: d, quota: &quotas{perHour: float64(d.ManualJobsPerHour), buckets: map[int64]*bucket{}}}
 }
 
 // Policy is the due-date policy new findings get.
@@ -143,7 +150,9 @@ func (s *Service) Transition(ctx context.Context, p auth.Principal, id int64, t 
 		return finding.Finding{}, err
 	}
 	if t.Action == finding.ActionRequestVerify && (f.Source == "" || f.Source == finding.SourceScan) {
-		if _, err := s.verify(ctx, p, f.AssetID); err != nil {
+		// In a blackout the verification waits for the next scheduled scan:
+		// the request is recorded on the finding.
+		if _, err := s.verify(ctx, p, f.AssetID); err != nil && !errors.Is(err, ErrBlackout) {
 			return f, err
 		}
 	}
@@ -324,6 +333,9 @@ func (s *Service) job(ctx context.Context, p auth.Principal, a asset.Asset, reas
 			pols[a.OrgID] = pol
 		}
 	}
+	if err := s.inBlackout(pol); err != nil {
+		return store.ScanJob{}, err
+	}
 	return s.d.Scheduler.Job(a, pol, reason, by, s.d.Now())
 }
 
@@ -340,6 +352,10 @@ func (s *Service) enqueue(ctx context.Context, p auth.Principal, j *store.ScanJo
 type ScanRequest struct {
 	AssetID int64
 	OrgID   int64
+	// IdempotencyKey, when set, makes a retry of the same request (same
+	// requester, same key) return the jobs the first attempt stored
+	// instead of creating new ones (see keyedJobID).
+	IdempotencyKey string
 }
 
 // MaxOrgScan bounds the jobs one "scan this organization" creates.
@@ -356,6 +372,9 @@ func (s *Service) RequestScan(ctx context.Context, p auth.Principal, req ScanReq
 	}
 	if !p.Can(auth.PermWriteAssets) {
 		return nil, fmt.Errorf("%w: your role may not request scans", store.ErrForbidden)
+	}
+	if err := checkIdempotencyKey(req.IdempotencyKey); err != nil {
+		return nil, err
 	}
 	var assets []asset.Asset
 	if req.AssetID != 0 {
@@ -384,22 +403,46 @@ func (s *Service) RequestScan(ctx context.Context, p auth.Principal, req ScanReq
 			f.After = page.Next
 		}
 	}
+	// An asset with a job already queued or running gets that job back,
+	// not a second scan (F11).
+	ids := map[int64]bool{}
+	for _, a := range assets {
+		ids[a.ID] = true
+	}
+	jf := store.JobFilter{AssetID: req.AssetID, OrgID: req.OrgID}
+	if req.AssetID != 0 {
+		jf.OrgID = 0
+	}
+	active, err := s.activeJobs(ctx, jf, ids)
+	if err != nil {
+		return nil, err
+	}
 	// Build every job before queuing any (F25): an asset that cannot be
 	// scanned refuses the whole request instead of leaving it half done.
 	// Claims not yet verified are skipped: they are out of scope.
-	var planned []store.ScanJob
+	var planned, waiting []store.ScanJob
 	pols := map[int64]store.ScanPolicy{}
 	for _, a := range assets {
 		if a.Kind == asset.KindASN || !a.Verified() {
+			continue
+		}
+		if j, ok := active[a.ID]; ok {
+			waiting = append(waiting, j)
 			continue
 		}
 		j, err := s.job(ctx, p, a, "manual", p.Name, pols)
 		if err != nil {
 			return nil, err
 		}
+		if req.IdempotencyKey != "" {
+			j.ID = keyedJobID(j, p, req.IdempotencyKey)
+		}
 		planned = append(planned, j)
 	}
-	jobs := []store.ScanJob{}
+	if len(planned) > 0 && !s.quota.take(planned[0].OrgID, len(planned), s.d.Now()) {
+		return nil, fmt.Errorf("%w (%d jobs an hour)", ErrQuota, s.d.ManualJobsPerHour)
+	}
+	jobs := append([]store.ScanJob{}, waiting...)
 	for _, j := range planned {
 		if err := s.enqueue(ctx, p, &j); err != nil {
 			return jobs, err

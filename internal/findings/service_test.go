@@ -132,3 +132,48 @@ func TestWaiversAreRequests(t *testing.T) {
 		t.Fatalf("rejected: %+v", f)
 	}
 }
+
+// TestManualScanLimits (security review F11): an asset already waiting is
+// not queued twice, the organization's blackout holds for manual scans,
+// and an organization's hourly quota bounds what it can ask for.
+func TestManualScanLimits(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	sched := &fakeScheduler{}
+	w.svc = findings.New(findings.Deps{Store: w.st, Scheduler: sched, ManualJobsPerHour: 2, Now: func() time.Time { return w.now }})
+	a, err := w.st.ListAssets(ctx, auth.SystemPrincipal, store.AssetFilter{OrgID: w.orgB.ID})
+	must(t, err)
+	member := auth.Principal{Name: "b-member", Role: auth.RoleOrgMember, OrgID: w.orgB.ID, OrgPath: w.orgB.Path}
+	jobs, err := w.svc.RequestScan(ctx, member, findings.ScanRequest{OrgID: w.orgB.ID})
+	must(t, err)
+	if len(jobs) != len(a.Items) || len(sched.queued) != len(a.Items) {
+		t.Fatalf("first request: %d jobs, %d queued for %d assets", len(jobs), len(sched.queued), len(a.Items))
+	}
+	// Again while they wait: the same jobs, nothing new queued, no quota used.
+	again, err := w.svc.RequestScan(ctx, member, findings.ScanRequest{OrgID: w.orgB.ID})
+	must(t, err)
+	if len(again) != len(jobs) || len(sched.queued) != len(a.Items) || again[0].ID != jobs[0].ID {
+		t.Fatalf("second request: %d jobs (%v), %d queued", len(again), again, len(sched.queued))
+	}
+	// The jobs end; the quota (2 an hour) is spent.
+	for _, j := range jobs {
+		must(t, w.st.SetJobState(ctx, j.ID, store.JobDone, "w", "", nil))
+	}
+	if _, err := w.svc.RequestScan(ctx, member, findings.ScanRequest{AssetID: a.Items[0].ID}); !errors.Is(err, findings.ErrQuota) {
+		t.Fatalf("over quota: %v", err)
+	}
+	w.now = w.now.Add(31 * time.Minute) // one job's worth refilled
+	if _, err := w.svc.RequestScan(ctx, member, findings.ScanRequest{AssetID: a.Items[0].ID}); err != nil {
+		t.Fatalf("after refill: %v", err)
+	}
+	// A blackout all week: no manual scan starts.
+	all := store.Window{Days: []int{0, 1, 2, 3, 4, 5, 6}, Start: "00:00", End: "23:59"}
+	must(t, w.st.SetScanPolicy(ctx, auth.SystemPrincipal, w.orgA.ID, store.ScanPolicy{Blackouts: []store.Window{all}}))
+	if _, err := w.svc.RequestScan(ctx, member, findings.ScanRequest{OrgID: w.orgB.ID}); err != nil && !errors.Is(err, findings.ErrQuota) {
+		t.Fatalf("another organization's blackout stopped B: %v", err)
+	}
+	admin := auth.Principal{Name: "admin", Role: auth.RolePlatformAdmin}
+	if _, err := w.svc.RequestScan(ctx, admin, findings.ScanRequest{OrgID: w.orgA.ID}); !errors.Is(err, findings.ErrBlackout) {
+		t.Fatalf("blackout: %v", err)
+	}
+}

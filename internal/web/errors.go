@@ -25,7 +25,11 @@ func classify(err error) *uiError {
 	case errors.Is(err, store.ErrForbidden), errors.Is(err, auth.ErrForbidden):
 		return &uiError{status: http.StatusForbidden, key: "error.forbidden", cause: err}
 	case errors.Is(err, store.ErrConflict):
-		return &uiError{status: http.StatusConflict, key: "error.conflict", cause: err, detail: true}
+		return &uiError{status: http.StatusConflict, key: "error.conflict", cause: err, detail: ownCause(err)}
+	case errors.Is(err, findings.ErrQuota):
+		return &uiError{status: http.StatusTooManyRequests, key: "error.quota", cause: err, detail: true}
+	case errors.Is(err, findings.ErrBlackout):
+		return &uiError{status: http.StatusConflict, key: "error.blackout", cause: err}
 	case errors.Is(err, findings.ErrNoScanner):
 		return &uiError{status: http.StatusServiceUnavailable, key: "error.noscanner", cause: err}
 	case errors.Is(err, finding.ErrTransition):
@@ -34,7 +38,7 @@ func classify(err error) *uiError {
 		errors.Is(err, org.ErrInvalid), errors.Is(err, finding.ErrInvalid), errors.Is(err, auth.ErrInvalid),
 		errors.Is(err, transfer.ErrFormat), errors.Is(err, asset.ErrOutOfScope),
 		errors.Is(err, assess.ErrUnknown), errors.Is(err, findings.ErrBadRequest):
-		return &uiError{status: http.StatusBadRequest, key: "error.invalid", cause: err, detail: true}
+		return &uiError{status: http.StatusBadRequest, key: "error.invalid", cause: err, detail: ownCause(err)}
 	}
 	return &uiError{status: http.StatusInternalServerError, key: "error.internal", cause: err}
 }
