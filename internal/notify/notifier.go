@@ -478,8 +478,9 @@ func (n *Notifier) HandleChanges(ctx context.Context, changes []store.FindingCha
 		// An alert lists the finding, never its evidence: leave it out of
 		// the stored change (it may be large).
 		ch.Finding.Evidence = nil
+		id := ch.EventID()
 		add := func(key string) {
-			queued = append(queued, store.QueuedAlert{Recipient: key, OrgID: t.Org.ID, EventID: ch.EventID(), Change: ch, QueuedAt: now})
+			queued = append(queued, store.QueuedAlert{Recipient: key, OrgID: t.Org.ID, EventID: id, Change: ch, QueuedAt: now})
 		}
 		for _, c := range contacts {
 			add(contactKey(c))

@@ -19,44 +19,92 @@ import (
 
 var _ store.AlertQueue = (*Store)(nil)
 
+// alertChange is what notify_alerts keeps of a change: what an alert mail
+// or webhook shows and what the change's EventID is made of. Its JSON
+// names are finding.Change's, so a row reads back into a Change (also the
+// full changes older rows hold). Evidence, history and dates an alert
+// never shows stay out: the row is a fraction of the change's size.
+type alertChange struct {
+	Kind    string       `json:"kind"`
+	Finding alertFinding `json:"finding"`
+	At      time.Time    `json:"at,omitzero"`
+	Action  string       `json:"action,omitempty"`
+}
+
+type alertFinding struct {
+	ID       int64      `json:"id"`
+	Key      string     `json:"key"`
+	OrgID    int64      `json:"org_id"`
+	Check    string     `json:"check"`
+	Severity string     `json:"severity"`
+	Target   string     `json:"target"`
+	Title    string     `json:"title"`
+	CVE      []string   `json:"cve,omitempty"`
+	KEV      bool       `json:"kev,omitempty"`
+	State    string     `json:"state"`
+	DueAt    *time.Time `json:"due_at,omitempty"`
+}
+
+// alertRows is how many alerts one INSERT statement carries at most: 6
+// values each, below both engines' limits on bound parameters (SQLite's
+// 32,766, PostgreSQL's 65,535).
+const alertRows = 5000
+
 // QueueAlerts stores alerts, skipping (recipient, event) pairs already
-// stored.
+// stored, with one multi-row INSERT … ON CONFLICT DO NOTHING. A statement
+// is atomic on its own: up to alertRows alerts (every batch of the events
+// consumer) it runs outside an explicit transaction, which spares SQLite
+// the statement journal a multi-row statement inside one needs; more go in
+// one transaction, alertRows at a time.
 func (s *Store) QueueAlerts(ctx context.Context, alerts []store.QueuedAlert) (int, error) {
 	const op = "queue alerts"
 	if len(alerts) == 0 {
 		return 0, nil
 	}
-	rows := make([][]any, len(alerts))
-	for i, a := range alerts {
+	args := make([]any, 0, 6*len(alerts))
+	var data, last string
+	for _, a := range alerts {
 		if a.Recipient == "" || a.EventID == "" {
 			return 0, s.fail(op, invalid("an alert needs a recipient and an event ID"))
 		}
-		data, err := json.Marshal(a.Change)
-		if err != nil {
-			return 0, s.fail(op, err)
+		// An event's alerts (one per recipient) come one after the other:
+		// encode its change once.
+		if a.EventID != last {
+			f := a.Change.Finding
+			b, err := json.Marshal(alertChange{Kind: string(a.Change.Kind), At: a.Change.At, Action: string(a.Change.Action),
+				Finding: alertFinding{ID: f.ID, Key: f.Key, OrgID: f.OrgID, Check: f.Check, Severity: string(f.Severity), Target: f.Target,
+					Title: f.Title, CVE: f.CVE, KEV: f.KEV, State: string(f.State), DueAt: f.DueAt}})
+			if err != nil {
+				return 0, s.fail(op, err)
+			}
+			data, last = string(b), a.EventID
 		}
-		rows[i] = []any{a.Recipient, a.EventID, a.OrgID, a.Change.Finding.ID, string(data), utc(a.QueuedAt)}
+		args = append(args, a.Recipient, a.EventID, a.OrgID, a.Change.Finding.ID, data, utc(a.QueuedAt))
+	}
+	insert := func(ctx context.Context, exec func(context.Context, string, ...any) (sql.Result, error), args []any) (int, error) {
+		res, err := exec(ctx, s.q("INSERT INTO notify_alerts (recipient, event_id, org_id, finding_id, data, queued_at) VALUES "+
+			placeholders(len(args)/6, 6)+" ON CONFLICT (recipient, event_id) DO NOTHING"), args...)
+		if err != nil {
+			return 0, err
+		}
+		n, err := res.RowsAffected()
+		return int(n), err
+	}
+	if len(alerts) <= alertRows {
+		n, err := insert(ctx, s.w.ExecContext, args)
+		return n, s.fail(op, err)
 	}
 	n := 0
 	err := s.write(ctx, op, func(tx *sql.Tx) error {
 		n = 0
-		stmt := func(k int) string {
-			return s.q("INSERT INTO notify_alerts (recipient, event_id, org_id, finding_id, data, queued_at) VALUES " +
-				placeholders(k, 6) + " ON CONFLICT (recipient, event_id) DO NOTHING")
-		}
-		return batches(ctx, tx, rows, stmt, func(st *sql.Stmt, chunk [][]any) error {
-			args := make([]any, 0, 6*len(chunk))
-			for _, r := range chunk {
-				args = append(args, r...)
-			}
-			res, err := st.ExecContext(ctx, args...)
+		for chunk := range slices.Chunk(args, 6*alertRows) {
+			k, err := insert(ctx, tx.ExecContext, chunk)
 			if err != nil {
 				return err
 			}
-			k, err := res.RowsAffected()
-			n += int(k)
-			return err
-		})
+			n += k
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, err

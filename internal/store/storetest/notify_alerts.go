@@ -131,4 +131,42 @@ func testAlertQueue(t *testing.T, s store.Store) {
 	if len(due) != 1 {
 		t.Fatalf("prune took waiting alerts: %+v", due)
 	}
+
+	// A large batch (more than one statement's worth) is stored whole,
+	// and what an alert shows reads back.
+	big := make([]store.QueuedAlert, 0, 12000)
+	for i := range 6000 {
+		a := alert("contact:9", int64(100+i), t0.Add(2*time.Hour))
+		a.Change.Finding.Target, a.Change.Finding.Check, a.Change.Finding.KEV = "10.0.0.1:443", "tls.cert-expired", i%2 == 0
+		a.Change.Finding.CVE = []string{"CVE-2024-0001"}
+		due := t0.Add(72 * time.Hour)
+		a.Change.Finding.DueAt = &due
+		big = append(big, a)
+		w := a
+		w.Recipient = "webhook:9"
+		big = append(big, w)
+	}
+	n, err = aq.QueueAlerts(ctx, append(big, big[:3]...))
+	must(t, err, "queue a large batch")
+	if n != len(big) {
+		t.Fatalf("queued %d of a large batch of %d", n, len(big))
+	}
+	due, err = aq.DueAlerts(ctx, t0.Add(3*time.Hour))
+	must(t, err, "due large batch")
+	if len(due) != 1+len(big) {
+		t.Fatalf("%d alerts due, want %d", len(due), 1+len(big))
+	}
+	for _, a := range due {
+		if a.Recipient != "contact:9" {
+			continue
+		}
+		want := big[2*(a.Change.Finding.ID-100)].Change
+		got := a.Change
+		if got.EventID() != a.EventID || got.Kind != want.Kind || got.Finding.Title != want.Finding.Title || got.Finding.Target != want.Finding.Target ||
+			got.Finding.Check != want.Finding.Check || got.Finding.Severity != want.Finding.Severity || got.Finding.KEV != want.Finding.KEV ||
+			got.Finding.State != want.Finding.State || fmt.Sprint(got.Finding.CVE) != fmt.Sprint(want.Finding.CVE) ||
+			got.Finding.DueAt == nil || !got.Finding.DueAt.Equal(*want.Finding.DueAt) || got.Finding.OrgID != 7 {
+			t.Fatalf("alert read back:\n got %+v\nwant %+v", got, want)
+		}
+	}
 }
