@@ -2,12 +2,15 @@ package web
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"testing"
 
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/store"
 )
 
 // TestF15TOTPReEnrolmentNeedsProof: with TOTP on, a session alone cannot
@@ -79,5 +82,20 @@ func TestF15TOTPReEnrolmentNeedsProof(t *testing.T) {
 	}
 	if code, _ := other.get("/account/totp"); code == http.StatusOK {
 		t.Errorf("another session survived the TOTP change: %d", code)
+	}
+}
+
+// TestF17ConsoleHidesDriverErrors: a conflict or invalid input whose cause
+// is a database driver's message shows no detail; our own messages do.
+func TestF17ConsoleHidesDriverErrors(t *testing.T) {
+	driver := errors.New(`UNIQUE constraint failed: orgs.code (2067)`)
+	if ue := classify(fmt.Errorf("sqlstore: create: %w: %w", store.ErrConflict, driver)); ue.detail {
+		t.Errorf("driver text shown: %+v", ue)
+	}
+	if ue := classify(fmt.Errorf("sqlstore: delete: %w: organization 5 still has assets", store.ErrConflict)); !ue.detail {
+		t.Errorf("our own conflict message hidden: %+v", ue)
+	}
+	if ue := classify(fmt.Errorf("sqlstore: x: %w: %w", store.ErrInvalid, driver)); ue.detail {
+		t.Errorf("driver text shown for invalid input: %+v", ue)
 	}
 }
