@@ -7,6 +7,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/org"
+	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
@@ -18,6 +19,7 @@ type assetData struct {
 	Jobs     []store.ScanJob
 	CanWrite bool
 	CanScan  bool
+	Claim    *scope.Detail // the ownership claim, for an asset not verified
 }
 
 // assetPage shows an asset with what scans saw on it (open and closed
@@ -34,7 +36,14 @@ func (s *Server) assetPage(w http.ResponseWriter, r *http.Request, c *reqCtx) er
 		return err
 	}
 	d := assetData{A: a, CanWrite: p.Can(auth.PermWriteAssets)}
-	d.CanScan = d.CanWrite && s.Findings.ScanningEnabled() && a.Kind != asset.KindASN
+	d.CanScan = d.CanWrite && s.Findings.ScanningEnabled() && a.Kind != asset.KindASN && a.Verified()
+	if !a.Verified() {
+		cd, err := s.Claims.Detail(ctx, p, id)
+		if err != nil {
+			return err
+		}
+		d.Claim = &cd
+	}
 	if d.Org, err = s.st.GetOrg(ctx, p, a.OrgID); err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ func (s *Server) assetCreate(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 	o, err := s.st.GetOrgByCode(ctx, p, code)
 	if err == nil {
 		a.OrgID = o.ID
-		err = s.st.CreateAsset(ctx, p, &a)
+		err = s.Claims.Register(ctx, p, &a, strings.TrimSpace(r.PostFormValue("evidence")))
 	}
 	if err != nil {
 		ue := asUIError(err)
@@ -107,7 +107,7 @@ func (s *Server) assetUpdate(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 		return err
 	}
 	tags := readAssetForm(r, &a)
-	if err := s.st.UpdateAsset(ctx, p, &a); err != nil {
+	if err := s.Claims.Update(ctx, p, &a); err != nil {
 		ue := asUIError(err)
 		if ue.status >= 500 {
 			return err

@@ -27,7 +27,7 @@ func (s *Server) assetImport(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 	if err != nil {
 		return err
 	}
-	sum, err := s.st.ImportAssets(r.Context(), c.p(), rows)
+	sum, err := s.Claims.Import(r.Context(), c.p(), rows)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,11 @@ type Deps struct {
 	Dashboard store.Dashboard
 	Guard     *scope.Guard
 	Findings  *findings.Service
-	Queue     queue.Queue
+	// Claims registers assets within the claim limits and proves,
+	// approves and rejects ownership claims; nil makes one over Store
+	// (and Guard) with the strict limits and no automatic proofs.
+	Claims *scope.Claims
+	Queue  queue.Queue
 	Catalog   *catalog.Catalog
 	Assess    *assess.Service
 	Logger    *slog.Logger
@@ -83,6 +87,13 @@ func New(d Deps) (*Server, error) {
 	if d.Findings == nil {
 		d.Findings = findings.New(findings.Deps{Store: d.Store, Scope: d.Guard, Now: d.Now, Logger: d.Logger})
 	}
+	if d.Claims == nil {
+		g := d.Guard
+		if g == nil {
+			g = scope.New(d.Store, time.Minute, d.Logger) // refreshed by the claims service when it needs it
+		}
+		d.Claims = scope.NewClaims(scope.ClaimsDeps{Store: d.Store, Guard: g, Now: d.Now, Logger: d.Logger})
+	}
 	cat, err := loadCatalogs()
 	if err != nil {
 		return nil, err
@@ -124,6 +135,11 @@ func (s *Server) routes() {
 	m.Handle("GET /assets/{id}", s.authed(s.assetPage))
 	m.Handle("GET /assets/{id}/edit", s.authed(s.assetEditForm))
 	m.Handle("POST /assets/{id}/edit", s.authed(s.assetUpdate))
+	m.Handle("GET /claims", s.authed(s.claimsPage))
+	m.Handle("POST /assets/{id}/verify", s.authed(s.claimVerify))
+	m.Handle("POST /assets/{id}/approve", s.authed(s.claimDecide(true)))
+	m.Handle("POST /assets/{id}/reject", s.authed(s.claimDecide(false)))
+	m.Handle("POST /assets/{id}/evidence", s.authed(s.claimEvidence))
 	m.Handle("GET /scans", s.authed(s.scansPage))
 	m.Handle("POST /scans/now", s.authed(s.scanNow))
 	m.Handle("GET /account/totp", s.authed(s.totpForm))
