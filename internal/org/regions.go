@@ -46,8 +46,8 @@ func NormalizeRegions(in []string) ([]string, error) {
 // (vantage points) whose workers may scan them, and whether each scan runs
 // from every one of them (a cross-check) rather than from one.
 type Route struct {
-	Regions    []string `json:"regions"`
-	CrossCheck bool     `json:"cross_check"`
+	Regions    []string `json:"regions,omitempty"`
+	CrossCheck bool     `json:"cross_check,omitempty"`
 	// FromOrgID is the organization that set the route, the nearest one
 	// up the tree that names regions; 0 when none does and the platform's
 	// default region applies.
@@ -58,7 +58,7 @@ type Route struct {
 // path from a root down to it (as Path lists them): the nearest
 // organization, itself first, then its parent and so on up, that names
 // regions gives both its regions and its cross-check setting. When none
-// does, Regions is empty and the caller applies the platform's default
+// does, the route is zero and the caller applies the platform's default
 // region. CrossCheck set on an organization without regions means nothing
 // on its own: a cross-check needs the regions it checks across.
 func InheritRoute(chain []Organization) Route {
@@ -67,7 +67,7 @@ func InheritRoute(chain []Organization) Route {
 			return Route{Regions: slices.Clone(o.Regions), CrossCheck: o.CrossCheck, FromOrgID: o.ID}
 		}
 	}
-	return Route{Regions: []string{}}
+	return Route{}
 }
 
 // PathIDs returns the organization IDs of a materialized path, root

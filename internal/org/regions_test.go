@@ -45,11 +45,11 @@ func TestInheritRoute(t *testing.T) {
 		chain []Organization
 		want  Route
 	}{
-		{"none: platform default", []Organization{root, leaf}, Route{Regions: []string{}}},
+		{"none: platform default", []Organization{root, leaf}, Route{}},
 		{"inherited from the parent, with its cross-check", []Organization{root, mid, leaf}, Route{Regions: []string{"hanoi", "hcm"}, CrossCheck: true, FromOrgID: 7}},
 		{"own regions win, own cross-check (off)", []Organization{root, mid, own}, Route{Regions: []string{"danang"}, FromOrgID: 43}},
 		{"cross-check without regions inherits", []Organization{root, mid, {ID: 44, CrossCheck: false}}, Route{Regions: []string{"hanoi", "hcm"}, CrossCheck: true, FromOrgID: 7}},
-		{"empty chain", nil, Route{Regions: []string{}}},
+		{"empty chain", nil, Route{}},
 	}
 	for _, tt := range tests {
 		if got := InheritRoute(tt.chain); !reflect.DeepEqual(got, tt.want) {

@@ -198,6 +198,10 @@ func prepareJob(j *store.ScanJob) error {
 	}
 	j.State = store.JobQueued
 	j.Error, j.Stats, j.Worker, j.StartedAt, j.FinishedAt = "", nil, "", nil, nil
+	j.WaitingReason = strings.TrimSpace(j.WaitingReason)
+	if len(j.WaitingReason) > maxWaitingReason {
+		j.WaitingReason = j.WaitingReason[:maxWaitingReason]
+	}
 	return nil
 }
 
@@ -213,10 +217,6 @@ func (s *Store) GetScanJob(ctx context.Context, p auth.Principal, id string) (st
 	}
 	j, _, err := s.loadJob(ctx, s.r, sc, id, false)
 	return j, s.fail(op, err)
-	j.WaitingReason = strings.TrimSpace(j.WaitingReason)
-	if len(j.WaitingReason) > maxWaitingReason {
-		j.WaitingReason = j.WaitingReason[:maxWaitingReason]
-	}
 }
 
 // orgScopeWhere restricts col (an organization id) to the filter's
