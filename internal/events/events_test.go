@@ -65,6 +65,13 @@ func newWorld(t testing.TB) *world {
 // record stores n new critical findings (n "new" events in the outbox).
 func (w *world) record(n int, at time.Time) []finding.Change {
 	w.t.Helper()
+	return w.recordMix(n, at, 1)
+}
+
+// recordMix stores n new findings, one in every critical of them critical
+// and the others low (below the default alert threshold).
+func (w *world) recordMix(n int, at time.Time, critical int) []finding.Change {
+	w.t.Helper()
 	w.job++
 	seen := make([]store.Finding, n)
 	for i := range seen {
@@ -72,6 +79,9 @@ func (w *world) record(n int, at time.Time) []finding.Change {
 		seen[i] = store.Finding{Key: finding.Key(w.a.ID, "tls.cert-expired", target, ""), OrgID: w.a.OrgID, AssetID: w.a.ID,
 			Check: "tls.cert-expired", Family: "tls", Severity: finding.Critical, Target: target, Title: "Chứng chỉ hết hạn",
 			Evidence: json.RawMessage(`{}`), CVE: []string{}}
+		if i%critical != 0 {
+			seen[i].Severity = finding.Low
+		}
 	}
 	ch, err := w.st.RecordFindings(w.ctx, store.FindingBatch{JobID: fmt.Sprintf("job-%d", w.job), At: at, Policy: finding.DefaultPolicy, Seen: seen})
 	if err != nil {

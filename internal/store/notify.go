@@ -366,7 +366,11 @@ type Notifications interface {
 }
 
 // QueuedAlert is one alert-worthy finding change waiting, for one
-// recipient, for that recipient's batch to go out.
+// recipient, for that recipient's batch to go out. Its Change reads back
+// with what an alert shows and what its EventID is made of (kind, time,
+// action; the finding's ID, key, organization, check, severity, target,
+// title, CVE, KEV, state, due date); the store need not keep the rest
+// (evidence, first and last seen).
 type QueuedAlert struct {
 	ID        int64         `json:"id"`
 	Recipient string        `json:"recipient"` // "contact:12", "webhook:3"
