@@ -17,6 +17,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/api"
 	"github.com/rampart-cert/rampart/internal/assess"
+	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/events"
@@ -25,6 +26,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scan/scanjob"
 	"github.com/rampart-cert/rampart/internal/scope"
+	"github.com/rampart-cert/rampart/internal/scope/proof"
 	"github.com/rampart-cert/rampart/internal/store"
 	"github.com/rampart-cert/rampart/internal/web"
 	"github.com/rampart-cert/rampart/internal/worker"
@@ -42,6 +44,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	if *demo && c.AdminPassword == "" {
 		c.AdminPassword = demoPassword
+	}
+	if *demo {
+		// The lab lives on 127.77.0.0/16: members of the sample
+		// constituency may claim and prove addresses there.
+		c.InternalDeployment = true
 	}
 	log := logger(env, c)
 	log.Info("starting rampart", "version", Version, "config", c.Redacted())
@@ -86,6 +93,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	bg, cancelBG := context.WithCancel(ctx)
 	defer cancelBG()
 	go guard.Run(bg)
+	// Ownership claims: the limits come from the configuration, proofs are
+	// asked of the configured resolver, and pending claims are checked
+	// again every 15 minutes.
+	claims := scope.NewClaims(scope.ClaimsDeps{Store: st, Guard: guard, Logger: log,
+		Prover: &proof.Checker{Resolver: c.Scanner.Resolver, Internal: c.InternalDeployment},
+		Limits: asset.Limits{Internal: c.InternalDeployment, MaxIPv4Prefix: c.Claims.MaxIPv4Prefix, MaxIPv6Prefix: c.Claims.MaxIPv6Prefix}})
+	go claims.Run(bg)
 	go keepTrendWarm(bg, st, log)
 
 	cats, err := loadCatalogs(c, log)
@@ -152,13 +166,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	// One login throttle for both faces: a name and address locked out on
 	// the API are locked out on the console too, and the other way round.
 	throttle := auth.NewDefaultThrottle()
-	srv := api.New(api.Deps{Assess: assessSvc, Store: st, Guard: guard, Queue: q, Findings: svc, Logger: log, Registry: reg, Version: Version, Catalog: cats.Kinds,
+	srv := api.New(api.Deps{Assess: assessSvc, Store: st, Guard: guard, Claims: claims, Queue: q, Findings: svc, Logger: log, Registry: reg, Version: Version, Catalog: cats.Kinds,
 		Throttle: throttle, MetricsPublic: c.MetricsPublic,
 		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
 
 	handler := srv.Handler()
 	{
-		console, err := web.New(web.Deps{Store: st, Dashboard: st, Guard: guard, Findings: svc, Queue: q, Catalog: cats.Kinds, Assess: assessSvc, Throttle: throttle,
+		console, err := web.New(web.Deps{Store: st, Dashboard: st, Guard: guard, Claims: claims, Findings: svc, Queue: q, Catalog: cats.Kinds, Assess: assessSvc, Throttle: throttle,
 			Logger: log, Version: Version, SecureCookies: strings.HasPrefix(c.PublicURL, "https://")})
 		if err != nil {
 			return err
