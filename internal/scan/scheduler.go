@@ -38,7 +38,8 @@ type ScopeChecker interface {
 
 // SchedulerConfig configures a scheduler.
 type SchedulerConfig struct {
-	Region   string        // where jobs go
+	Region   string        // the platform's default region: where jobs go when no organization up the tree names regions
+	Router   *Router       // places jobs in regions (regions.go); nil: every job to Region
 	Cadence  Cadence       // default DefaultCadence
 	Ports    string        // default "top1000"
 	Checks   []string      // default ["all"]
@@ -160,18 +161,21 @@ func (s *Scheduler) plan(ctx context.Context, d store.DueAsset, now time.Time) (
 		// ASNs carry no address until routing data is imported.
 		return false, s.st.SetAssetSchedule(ctx, a.ID, lastOr(d, now), now.Add(interval))
 	}
-	j, err := s.Job(a, pol, "schedule", "scheduler", now)
+	js, err := s.Jobs(a, pol, "schedule", "scheduler", now)
 	if err != nil {
 		return false, err
 	}
-	if err := s.Queue(ctx, &j); err != nil {
-		return false, err
+	for i := range js {
+		if err := s.Queue(ctx, &js[i]); err != nil {
+			return false, err
+		}
 	}
 	return true, s.st.SetAssetSchedule(ctx, a.ID, now, now.Add(interval))
 }
 
-// Job builds the portscan job of asset a.
-func (s *Scheduler) Job(a asset.Asset, pol store.ScanPolicy, reason, by string, now time.Time) (store.ScanJob, error) {
+// baseJob builds the portscan job of asset a in the default region; Job
+// and Jobs (regions.go) place it.
+func (s *Scheduler) baseJob(a asset.Asset, pol store.ScanPolicy, reason, by string, now time.Time) (store.ScanJob, error) {
 	target := scanjob.TargetOf(a)
 	// A URL asset covers its own host for its own job (the worker's job
 	// scope allows that host only for it): look the URL itself up (F25).
