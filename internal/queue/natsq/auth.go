@@ -70,11 +70,12 @@ type Worker struct {
 // configuration (docs/nats.md): publish results; take its region's jobs
 // through the region's durable pull consumer (create it only with the
 // region's filter, fetch, acknowledge); read and write the key-value
-// buckets named; receive replies on its own inbox prefix, _INBOX.<its
-// public key>. Everything else (publishing jobs, reading results or
-// events, other regions' jobs, other users' inboxes, stream management)
-// is refused by the server.
-func WorkerPermissions(region, publicKey string, buckets []string) *server.Permissions {
+// buckets named; write (not read) the keys "<region>.…" of the
+// regionBuckets (heartbeats); receive replies on its own inbox prefix,
+// _INBOX.<its public key>. Everything else (publishing jobs, reading
+// results or events, other regions' jobs, other users' inboxes, stream
+// management) is refused by the server.
+func WorkerPermissions(region, publicKey string, buckets, regionBuckets []string) *server.Permissions {
 	durable := workerDurable(region)
 	pub := []string{
 		queue.SubjectResults + ".>",
@@ -92,6 +93,9 @@ func WorkerPermissions(region, publicKey string, buckets []string) *server.Permi
 			"$JS.API.STREAM.MSG.GET.KV_"+b,
 			"$KV."+b+".>",
 		)
+	}
+	for _, b := range regionBuckets {
+		pub = append(pub, "$JS.API.STREAM.INFO.KV_"+b, "$KV."+b+"."+region+".>")
 	}
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: pub},

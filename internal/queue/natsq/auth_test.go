@@ -30,14 +30,17 @@ func joinEmbedded(t testing.TB, owner *Queue) *Queue {
 	return q
 }
 
-const testBucket = "RAMPART_TEST_BASELINES"
+const (
+	testBucket       = "RAMPART_TEST_BASELINES"
+	testRegionBucket = "RAMPART_TEST_HEARTBEATS"
+)
 
 // platformWithWorker starts an embedded server and issues a worker of
 // region hanoi, returning the worker's seed file.
 func platformWithWorker(t *testing.T) (owner *Queue, dir, creds string) {
 	t.Helper()
 	dir = t.TempDir()
-	owner, err := Open(testCtx(t), Options{DataDir: dir, Name: "platform", Logger: testLogger(), WorkerBuckets: []string{testBucket}})
+	owner, err := Open(testCtx(t), Options{DataDir: dir, Name: "platform", Logger: testLogger(), WorkerBuckets: []string{testBucket}, WorkerRegionBuckets: []string{testRegionBucket}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +155,9 @@ func TestWorkerPermissions(t *testing.T) {
 	if _, err := owner.KeyValue(ctx, testBucket); err != nil { // the platform creates buckets
 		t.Fatal(err)
 	}
+	if _, err := owner.KeyValue(ctx, testRegionBucket); err != nil {
+		t.Fatal(err)
+	}
 	if err := owner.Publish(ctx, "rampart.jobs.hanoi.scan", []byte("job-h"), "job-h", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +203,17 @@ func TestWorkerPermissions(t *testing.T) {
 	if err := kv.Delete(ctx, "web/a"); err != nil {
 		t.Fatalf("worker kv delete: %v", err)
 	}
+	// Heartbeats: its region's keys only, write only.
+	hb, err := w.KeyValue(ctx, testRegionBucket)
+	if err != nil {
+		t.Fatalf("worker opening the heartbeats: %v", err)
+	}
+	if err := hb.Put(ctx, "hanoi.w1", []byte("alive")); err != nil {
+		t.Fatalf("worker heartbeat: %v", err)
+	}
+	if err := hb.Delete(ctx, "hanoi.w1"); err != nil {
+		t.Fatalf("worker heartbeat delete: %v", err)
+	}
 
 	// The server drops what a user may not publish, so refused requests
 	// time out (the client logs the violation).
@@ -226,6 +243,12 @@ func TestWorkerPermissions(t *testing.T) {
 			c.Stop()
 			t.Errorf("worker consumed %s/%s %s", cc.Stream, cc.Durable, cc.FilterSubject)
 		}
+	}
+	if err := hb.Put(short(), "hue.w1", []byte("spoofed")); err == nil {
+		t.Error("worker wrote another region's heartbeat")
+	}
+	if _, _, err := hb.Get(short(), "hanoi.w1"); err == nil {
+		t.Error("worker read the heartbeats")
 	}
 	if _, err := w.KeyValue(short(), "RAMPART_OTHER"); err == nil {
 		t.Error("worker opened a bucket it was not given")
@@ -463,8 +486,10 @@ func TestDocumentedClusterConfig(t *testing.T) {
 		t.Fatalf("platform user: %v", err)
 	}
 	defer platform.Close()
-	if _, err := platform.KeyValue(ctx, "RAMPART_WEB_BASELINES"); err != nil {
-		t.Fatal(err)
+	for _, b := range []string{"RAMPART_WEB_BASELINES", "RAMPART_WORKERS"} {
+		if _, err := platform.KeyValue(ctx, b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := platform.Publish(ctx, "rampart.jobs.hanoi.scan", []byte("job"), "job-1", nil); err != nil {
 		t.Fatal(err)
@@ -493,6 +518,13 @@ func TestDocumentedClusterConfig(t *testing.T) {
 	}
 	if _, ok, err := kv.Get(ctx, "k"); !ok || err != nil {
 		t.Fatalf("worker kv get: %v %v", ok, err)
+	}
+	hb, err := w.KeyValue(ctx, "RAMPART_WORKERS")
+	if err != nil {
+		t.Fatalf("worker user opening the heartbeats: %v", err)
+	}
+	if err := hb.Put(ctx, "hanoi.w1", []byte("alive")); err != nil {
+		t.Fatalf("worker user heartbeat: %v", err)
 	}
 	short, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()

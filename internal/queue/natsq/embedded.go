@@ -142,7 +142,7 @@ func (a *embeddedAuth) loadUsers() ([]*server.NkeyUser, fileStamp, error) {
 		if w.PublicKey == a.pub {
 			continue
 		}
-		users = append(users, &server.NkeyUser{Nkey: w.PublicKey, Permissions: WorkerPermissions(w.Region, w.PublicKey, a.o.WorkerBuckets)})
+		users = append(users, &server.NkeyUser{Nkey: w.PublicKey, Permissions: WorkerPermissions(w.Region, w.PublicKey, a.o.WorkerBuckets, a.o.WorkerRegionBuckets)})
 	}
 	return users, stamp, nil
 }

@@ -72,6 +72,10 @@ type Options struct {
 	// worker users read and write (see WorkerPermissions). The platform
 	// creates them; a worker cannot.
 	WorkerBuckets []string
+	// WorkerRegionBuckets are buckets where a worker user may only write
+	// keys under its own region, "<region>.…" (heartbeats): it cannot
+	// read them or speak for another region.
+	WorkerRegionBuckets []string
 
 	// Creds authenticates to an external server: an NKEY user seed file
 	// (as `rampart worker credentials` writes) or a NATS .creds file (JWT
