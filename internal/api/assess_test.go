@@ -87,3 +87,27 @@ func TestCampaignThroughAPI(t *testing.T) {
 		t.Fatal("html report")
 	}
 }
+
+// TestF9TargetCannotLowerItsLevel: an organization with a level-3 system
+// cannot open its campaign questionnaire at level 1 to answer fewer
+// controls; the national level can set it.
+func TestF9TargetCannotLowerItsLevel(t *testing.T) {
+	e := newEnv(t)
+	vn := e.createOrg(e.admin, "VN", "national", 0)
+	a := e.createOrg(e.admin, "A", "agency", vn)
+	id := e.createAsset(e.admin, a, "hostname", "portal.a.gov.vn")
+	e.mustDo(e.admin, "PATCH", fmt.Sprintf("/api/v1/assets/%d", id), map[string]any{"security_level": 3}, 200)
+	var c store.Campaign
+	e.mustDo(e.admin, "POST", "/api/v1/campaigns", map[string]any{"owner_org_id": vn, "framework": "baseline",
+		"title": "2026", "deadline": time.Now().Add(5 * 24 * time.Hour), "target_org_ids": []int64{a}}, 201).json(t, &c)
+	adminA := e.user("admin-a", "org-admin", a)
+	r := e.do(adminA, "POST", "/api/v1/assessments", map[string]any{"org_id": a, "framework": "baseline", "campaign_id": c.ID, "level": 1})
+	if r.status != 422 {
+		t.Fatalf("level below the registry's: %d %s", r.status, r.body)
+	}
+	var as store.Assessment
+	e.mustDo(adminA, "POST", "/api/v1/assessments", map[string]any{"org_id": a, "framework": "baseline", "campaign_id": c.ID}, 201).json(t, &as)
+	if as.Level != 3 {
+		t.Fatalf("registry level: %+v", as)
+	}
+}

@@ -70,17 +70,28 @@ func (s *Service) OpenCampaign(ctx context.Context, p auth.Principal, c *store.C
 }
 
 // Start returns (creating if needed) the questionnaire of an organization
-// for a framework and campaign (0: none). Level 0 means the highest
-// security level among the organization's own assets (1 when it has none).
+// for a framework and campaign (0: none). The level comes from the
+// registry: the highest security level among the organization's own
+// assets (1 when it has none). Only the national level (platform
+// administrators, analysts) may set a lower level; an organization may
+// hold itself to a higher level than its registry's, never a lower one
+// (security review F9: a target lowering its own level to answer fewer
+// controls and show full compliance in the national synthesis).
 func (s *Service) Start(ctx context.Context, p auth.Principal, orgID int64, frameworkID string, campaignID int64, level int) (store.Assessment, error) {
 	if _, err := s.framework(frameworkID); err != nil {
 		return store.Assessment{}, err
 	}
-	if level == 0 {
-		var err error
-		if level, err = s.orgLevel(ctx, p, orgID); err != nil {
-			return store.Assessment{}, err
-		}
+	registry, err := s.orgLevel(ctx, auth.SystemPrincipal, orgID)
+	if err != nil {
+		return store.Assessment{}, err
+	}
+	national := p.System || p.Role.Global()
+	switch {
+	case level == 0:
+		level = registry
+	case national:
+	case level < registry:
+		return store.Assessment{}, fmt.Errorf("%w: level %d is below the organization's registry level (%d); only the national level sets a lower one", store.ErrInvalid, level, registry)
 	}
 	a, _, err := s.Store.OpenAssessment(ctx, p, store.Assessment{OrgID: orgID, Framework: frameworkID, CampaignID: campaignID, Level: level})
 	return a, err
