@@ -83,7 +83,7 @@ func (s *Store) QueueAlerts(ctx context.Context, alerts []store.QueuedAlert) (in
 	}
 	insert := func(ctx context.Context, exec func(context.Context, string, ...any) (sql.Result, error), args []any) (int, error) {
 		res, err := exec(ctx, s.q("INSERT INTO notify_alerts (recipient, event_id, org_id, finding_id, data, queued_at) VALUES "+
-			placeholders(len(args)/6, 6)+" ON CONFLICT (recipient, event_id) DO NOTHING"), args...)
+			placeholders(len(args)/6, 6)+" ON CONFLICT (finding_id, recipient, event_id) DO NOTHING"), args...)
 		if err != nil {
 			return 0, err
 		}
