@@ -43,6 +43,10 @@ const (
 	// WorkersName is the embedded NATS server's list of worker keys,
 	// optional.
 	WorkersName  = "nats/workers.json"
+	// SecretKeyName is the data directory's secret key (it seals TOTP
+	// secrets in the database): without it a restored database cannot
+	// read them. It makes the archive itself a secret to keep safe.
+	SecretKeyName = "secret.key"
 	streamPrefix = "nats/"
 	streamSuffix = ".snapshot"
 )
@@ -161,6 +165,7 @@ func (m *Manifest) Validate(l Limits) error {
 	}
 	required := len(allowed)
 	allowed[WorkersName] = true
+	allowed[SecretKeyName] = true
 	seen := map[string]bool{}
 	var total int64
 	for _, f := range m.Files {
@@ -171,7 +176,7 @@ func (m *Manifest) Validate(l Limits) error {
 			return bad("file %q twice", f.Name)
 		}
 		seen[f.Name] = true
-		if f.Size < 0 || f.Name == WorkersName && f.Size > maxManifest {
+		if f.Size < 0 || (f.Name == WorkersName || f.Name == SecretKeyName) && f.Size > maxManifest {
 			return bad("file %q: size %d", f.Name, f.Size)
 		}
 		if b, err := hex.DecodeString(f.SHA256); err != nil || len(b) != sha256.Size {
@@ -183,6 +188,7 @@ func (m *Manifest) Validate(l Limits) error {
 		total += f.Size
 	}
 	delete(seen, WorkersName)
+	delete(seen, SecretKeyName)
 	if len(seen) != required {
 		return bad("%d of %d files have a checksum", len(seen), required)
 	}

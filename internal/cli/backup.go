@@ -149,6 +149,13 @@ func takeBackup(ctx context.Context, env *Env, c config.Config, out string, noNA
 			return m, err
 		}
 	}
+	// The secret key that seals TOTP secrets in the database: a restore
+	// without it locks out every user with two-factor login.
+	if err := copyFile(filepath.Join(c.Data, secretKeyFile), filepath.Join(stage, backup.SecretKeyName)); err == nil {
+		names = append(names, backup.SecretKeyName)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return m, err
+	}
 	for _, n := range names {
 		f, err := backup.Checksum(n, filepath.Join(stage, filepath.FromSlash(n)))
 		if err != nil {

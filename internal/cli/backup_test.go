@@ -95,6 +95,8 @@ func TestBackupUnderWritesRestores(t *testing.T) {
 	root := t.TempDir()
 	dataA, dataB := filepath.Join(root, "a"), filepath.Join(root, "b")
 	noErr(t, os.MkdirAll(dataA, 0o750))
+	key := []byte("0123456789abcdef0123456789abcdef")
+	noErr(t, os.WriteFile(filepath.Join(dataA, "secret.key"), key, 0o600))
 	st, err := sqlstore.Open(ctx, "sqlite", filepath.Join(dataA, "rampart.db"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +166,13 @@ func TestBackupUnderWritesRestores(t *testing.T) {
 	code, msg = runBackupCLI(t, "restore", out, "--data", dataB)
 	if code != 0 {
 		t.Fatalf("restore: %d %s", code, msg)
+	}
+	// The secret key that seals TOTP secrets comes back, private.
+	if got, err := os.ReadFile(filepath.Join(dataB, "secret.key")); err != nil || string(got) != string(key) {
+		t.Fatalf("secret key after restore: %q %v", got, err)
+	}
+	if fi, err := os.Stat(filepath.Join(dataB, "secret.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret key mode: %v %v", fi.Mode(), err)
 	}
 	if _, err := sqlstore.CheckSQLite(ctx, filepath.Join(dataB, "rampart.db")); err != nil {
 		t.Fatal(err)

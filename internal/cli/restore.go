@@ -116,7 +116,12 @@ func restoreBackup(ctx context.Context, dir, file string, lim backup.Limits, for
 			}
 		}
 	}
-	for _, n := range []string{backup.DatabaseName, "nats"} {
+	if fileExists(filepath.Join(stage, backup.SecretKeyName)) {
+		if err := os.Chmod(filepath.Join(stage, backup.SecretKeyName), 0o600); err != nil {
+			return m, err
+		}
+	}
+	for _, n := range []string{backup.DatabaseName, "nats", backup.SecretKeyName} {
 		if !fileExists(filepath.Join(stage, n)) {
 			continue
 		}
