@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -352,4 +353,53 @@ func TestFindingSubjectsMatchTheStore(t *testing.T) {
 			t.Errorf("%s: events says %s, sqlstore writes %s", k, events.FindingSubject(k), sqlstore.FindingEventSubject(k))
 		}
 	}
+}
+
+// TestDecodeBrief: a brief change is the change without what only a
+// finding's page shows, with the same EventID.
+func TestDecodeBrief(t *testing.T) {
+	due := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
+	at := time.Date(2026, 12, 1, 9, 0, 0, 123000, time.UTC)
+	c := finding.Change{Kind: finding.ChangeReopened, At: at, Action: "reopen", From: finding.StateFixed, To: finding.StateOpen, Actor: "an",
+		Finding: finding.Finding{ID: 7, Key: "k7", OrgID: 3, AssetID: 9, Source: finding.SourceImport, SourceRef: "nuclei", Check: "import.nuclei.x",
+			Family: "import", Severity: finding.High, Target: "10.0.0.1:443", Subject: "/a", Title: "Tiêu đề", Evidence: json.RawMessage(`{"a":1}`),
+			CVE: []string{"CVE-2024-1"}, KEV: true, State: finding.StateOpen, FirstSeen: at, LastSeen: at, DueAt: &due, UpdatedAt: at, LastJobID: "j"}}
+	data, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &queue.Message{Subject: events.FindingSubject(c.Kind), Data: data}
+	got, err := events.DecodeBrief(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := c
+	want.Finding.Evidence, want.Finding.FirstSeen, want.Finding.LastSeen, want.Finding.UpdatedAt, want.Finding.LastJobID = nil, time.Time{}, time.Time{}, time.Time{}, ""
+	if !reflect.DeepEqual(got, want) || got.EventID() != c.EventID() {
+		t.Fatalf("brief:\n got %+v\nwant %+v", got, want)
+	}
+	for _, bad := range []*queue.Message{{Subject: "rampart.events.finding.new", Data: data}, {Subject: m.Subject, Data: []byte("{")}, {Subject: "x", Data: data}} {
+		if _, err := events.DecodeBrief(bad); !errors.Is(err, events.ErrMalformed) {
+			t.Fatalf("%s %s: err %v", bad.Subject, bad.Data, err)
+		}
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	c := finding.Change{Kind: finding.ChangeNew, At: at, Finding: finding.Finding{ID: 7, Key: finding.Key(1, "tls.cert-expired", "10.0.0.1:443", ""), OrgID: 3, AssetID: 9,
+		Source: finding.SourceScan, Check: "tls.cert-expired", Family: "tls", Severity: finding.Critical, Target: "10.0.0.1:443", Title: "Chứng chỉ hết hạn",
+		Evidence: json.RawMessage(`{}`), CVE: []string{}, State: finding.StateOpen, FirstSeen: at, LastSeen: at, DueAt: &at, UpdatedAt: at}}
+	data, _ := json.Marshal(c)
+	m := &queue.Message{Subject: events.FindingSubject(c.Kind), Data: data}
+	b.Run("change", func(b *testing.B) {
+		for b.Loop() {
+			events.DecodeChange(m)
+		}
+	})
+	b.Run("brief", func(b *testing.B) {
+		for b.Loop() {
+			events.DecodeBrief(m)
+		}
+	})
 }

@@ -42,6 +42,63 @@ func DecodeChange(m *queue.Message) (finding.Change, error) {
 	return c, nil
 }
 
+// briefChange is the part of a finding.Change that DecodeBrief reads; its
+// JSON names are the change's.
+type briefChange struct {
+	Kind    finding.ChangeKind `json:"kind"`
+	Finding struct {
+		ID        int64            `json:"id"`
+		Key       string           `json:"key"`
+		OrgID     int64            `json:"org_id"`
+		AssetID   int64            `json:"asset_id"`
+		Source    finding.Source   `json:"source"`
+		SourceRef string           `json:"source_ref"`
+		Check     string           `json:"check"`
+		Family    string           `json:"family"`
+		Severity  finding.Severity `json:"severity"`
+		Target    string           `json:"target"`
+		Subject   string           `json:"subject"`
+		Title     string           `json:"title"`
+		CVE       []string         `json:"cve"`
+		KEV       bool             `json:"kev"`
+		State     finding.State    `json:"state"`
+		DueAt     *time.Time       `json:"due_at"`
+	} `json:"finding"`
+	At     time.Time      `json:"at"`
+	Action finding.Action `json:"action"`
+	From   finding.State  `json:"from"`
+	To     finding.State  `json:"to"`
+	Actor  string         `json:"actor"`
+}
+
+// DecodeBrief is DecodeChange without what only a finding's page shows:
+// the change's kind, time, action, states and actor, and its finding's ID,
+// key, organization, asset, source, check, family, severity, target,
+// subject, title, CVE, KEV, state and due date. The evidence, the first,
+// last seen, fix and update times and the acceptance stay zero. It costs
+// less than DecodeChange, for consumers that list findings (alerts).
+func DecodeBrief(m *queue.Message) (finding.Change, error) {
+	var (
+		b briefChange
+		c finding.Change
+	)
+	if !strings.HasPrefix(m.Subject, findingPrefix) {
+		return c, fmt.Errorf("%w: subject %q", ErrMalformed, m.Subject)
+	}
+	if err := json.Unmarshal(m.Data, &b); err != nil {
+		return c, fmt.Errorf("%w: %s: %v", ErrMalformed, m.Subject, err)
+	}
+	f := &b.Finding
+	c = finding.Change{Kind: b.Kind, At: b.At, Action: b.Action, From: b.From, To: b.To, Actor: b.Actor,
+		Finding: finding.Finding{ID: f.ID, Key: f.Key, OrgID: f.OrgID, AssetID: f.AssetID, Source: f.Source, SourceRef: f.SourceRef,
+			Check: f.Check, Family: f.Family, Severity: f.Severity, Target: f.Target, Subject: f.Subject, Title: f.Title,
+			CVE: f.CVE, KEV: f.KEV, State: f.State, DueAt: f.DueAt}}
+	if c.Kind == "" || c.Finding.Key == "" || FindingSubject(c.Kind) != m.Subject {
+		return c, fmt.Errorf("%w: %s: kind %q, finding %q", ErrMalformed, m.Subject, c.Kind, c.Finding.Key)
+	}
+	return c, nil
+}
+
 // ConsumeOptions configure a consumer of finding events. Zero values take
 // the defaults noted.
 type ConsumeOptions struct {
@@ -54,7 +111,10 @@ type ConsumeOptions struct {
 	// Concurrency is how many messages are in flight at once; 0: 1 for
 	// ConsumeFindings, 2×MaxBatch for ConsumeFindingBatches.
 	Concurrency int
-	Logger      *slog.Logger
+	// Brief hands the handler changes read by DecodeBrief: cheaper, for
+	// handlers that need only what a list of findings shows.
+	Brief  bool
+	Logger *slog.Logger
 }
 
 func (o *ConsumeOptions) defaults(batch bool) error {
@@ -82,6 +142,13 @@ func (o *ConsumeOptions) defaults(batch bool) error {
 	return nil
 }
 
+func (o ConsumeOptions) decoder() func(*queue.Message) (finding.Change, error) {
+	if o.Brief {
+		return DecodeBrief
+	}
+	return DecodeChange
+}
+
 func (o ConsumeOptions) config() queue.ConsumerConfig {
 	return queue.ConsumerConfig{Stream: queue.StreamEvents, Durable: o.Durable, FilterSubject: o.Filter,
 		AckWait: o.AckWait, MaxDeliver: -1, Concurrency: o.Concurrency}
@@ -95,9 +162,9 @@ func ConsumeFindings(ctx context.Context, q queue.Queue, o ConsumeOptions, h fun
 	if err := o.defaults(false); err != nil {
 		return nil, err
 	}
-	log := o.Logger
+	log, decode := o.Logger, o.decoder()
 	return q.Consume(ctx, o.config(), func(ctx context.Context, m *queue.Message) error {
-		c, err := DecodeChange(m)
+		c, err := decode(m)
 		if err != nil {
 			log.Error("events: dropping a message that is not a finding change", "durable", o.Durable, "msg_id", m.ID, "err", err)
 			return nil
@@ -116,13 +183,13 @@ func ConsumeFindingBatches(ctx context.Context, q queue.Queue, o ConsumeOptions,
 	if err := o.defaults(true); err != nil {
 		return nil, err
 	}
-	log := o.Logger
+	log, decode := o.Logger, o.decoder()
 	if bc, ok := q.(queue.BatchConsumer); ok {
 		// The queue delivers batches itself: one call per batch fetched.
 		return bc.ConsumeBatch(ctx, o.config(), o.MaxBatch, func(ctx context.Context, ms []*queue.Message) error {
 			changes := make([]finding.Change, 0, len(ms))
 			for _, m := range ms {
-				c, err := DecodeChange(m)
+				c, err := decode(m)
 				if err != nil {
 					log.Error("events: dropping a message that is not a finding change", "durable", o.Durable, "msg_id", m.ID, "err", err)
 					continue
@@ -139,7 +206,7 @@ func ConsumeFindingBatches(ctx context.Context, q queue.Queue, o ConsumeOptions,
 	b := &batcher{in: make(chan pending), h: h, max: o.MaxBatch}
 	b.wg.Go(func() { b.run(bctx) })
 	c, err := q.Consume(ctx, o.config(), func(ctx context.Context, m *queue.Message) error {
-		ch, err := DecodeChange(m)
+		ch, err := decode(m)
 		if err != nil {
 			log.Error("events: dropping a message that is not a finding change", "durable", o.Durable, "msg_id", m.ID, "err", err)
 			return nil

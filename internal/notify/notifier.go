@@ -423,7 +423,8 @@ const Durable = "notifier"
 // until ctx ends or the consumer is stopped: HandleChanges stores the
 // alert-worthy ones before each is acknowledged, in batches.
 func (n *Notifier) Consume(ctx context.Context, q queue.Queue) (queue.Consumer, error) {
-	return events.ConsumeFindingBatches(ctx, q, events.ConsumeOptions{Durable: Durable, Logger: n.opts.Logger}, n.HandleChanges)
+	// An alert lists findings: the brief changes carry all it shows.
+	return events.ConsumeFindingBatches(ctx, q, events.ConsumeOptions{Durable: Durable, Brief: true, Logger: n.opts.Logger}, n.HandleChanges)
 }
 
 // targetsTTL is how long HandleChanges trusts its copy of the
