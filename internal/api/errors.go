@@ -114,6 +114,8 @@ func classify(err error) Error {
 		return Error{Code: CodeConflict, Message: publicMessage(err, "conflict: the name or code is not available, or the object is still in use")}
 	case errors.Is(err, assess.ErrUnknown):
 		return Error{Code: CodeInvalid, Message: err.Error()}
+	case errors.Is(err, transfer.ErrBusy):
+		return Error{Code: CodeThrottled, Message: err.Error()}
 	case errors.Is(err, findings.ErrQuota):
 		return Error{Code: CodeThrottled, Message: err.Error()}
 	case errors.Is(err, findings.ErrBlackout):

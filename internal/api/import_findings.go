@@ -6,6 +6,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/findings"
 	"github.com/rampart-cert/rampart/internal/imports"
+	"github.com/rampart-cert/rampart/internal/transfer"
 )
 
 // importFindings imports one file of a third-party tool through the
@@ -16,7 +17,13 @@ func (s *Server) importFindings(w http.ResponseWriter, r *http.Request, p auth.P
 	if err != nil {
 		return errf(CodeBadRequest, err.Error())
 	}
-	rep, err := s.Findings.Import(r.Context(), p, findings.ImportRequest{Tool: tool, Input: http.MaxBytesReader(w, r.Body, maxImportBody)})
+	done, err := s.enterImport(w, p)
+	if err != nil {
+		return err
+	}
+	defer done()
+	rep, err := s.Findings.Import(r.Context(), p, findings.ImportRequest{Tool: tool, Input: http.MaxBytesReader(w, r.Body, maxImportBody),
+		Limits: imports.Limits{MaxBytes: maxImportBody, MaxResults: transfer.MaxRowsOnline}})
 	if err != nil {
 		return err
 	}

@@ -29,16 +29,31 @@ func importFormat(r *http.Request, br *bufio.Reader) (transfer.Format, error) {
 	return transfer.Sniff(r.Header.Get("Content-Type"), head), nil
 }
 
+// enterImport admits one import of p's organization at a time, and a few
+// on the whole server (security review F10); the caller defers done.
+func (s *Server) enterImport(w http.ResponseWriter, p auth.Principal) (done func(), err error) {
+	done, err = s.Imports.Enter(p.OrgID)
+	if err != nil {
+		w.Header().Set("Retry-After", "10")
+	}
+	return done, err
+}
+
 func (s *Server) importAssets(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if !p.Can(auth.PermWriteAssets) {
 		return errf(CodeForbidden, "your role may not import assets")
 	}
+	done, err := s.enterImport(w, p)
+	if err != nil {
+		return err
+	}
+	defer done()
 	br := bufio.NewReader(http.MaxBytesReader(w, r.Body, maxImportBody))
 	f, err := importFormat(r, br)
 	if err != nil {
 		return err
 	}
-	rows, err := transfer.ReadAssets(br, f, strings.TrimSpace(r.URL.Query().Get("org_code")))
+	rows, err := transfer.ReadAssetsMax(br, f, strings.TrimSpace(r.URL.Query().Get("org_code")), transfer.MaxRowsOnline)
 	if err != nil {
 		return err
 	}
@@ -57,12 +72,17 @@ func (s *Server) importOrgs(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if !p.Can(auth.PermWriteOrgs) {
 		return errf(CodeForbidden, "your role may not import organizations")
 	}
+	done, err := s.enterImport(w, p)
+	if err != nil {
+		return err
+	}
+	defer done()
 	br := bufio.NewReader(http.MaxBytesReader(w, r.Body, maxImportBody))
 	f, err := importFormat(r, br)
 	if err != nil {
 		return err
 	}
-	rows, err := transfer.ReadOrgs(br, f)
+	rows, err := transfer.ReadOrgsMax(br, f, transfer.MaxRowsOnline)
 	if err != nil {
 		return err
 	}

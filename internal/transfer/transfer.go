@@ -23,11 +23,17 @@ import (
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
-// Limits on one import.
+// Limits on one import. A command-line import may hold MaxRows rows; an
+// import through the API or the console, which runs inside the serving
+// process beside everybody's requests, MaxRowsOnline (security review
+// F10: a million rows parsed in memory took 900 MB).
 const (
-	MaxRows     = 1_000_000
-	MaxFileSize = 256 << 20
-	maxField    = 4096
+	MaxRows       = 1_000_000
+	MaxRowsOnline = 100_000
+	MaxFileSize   = 256 << 20
+	// MaxFileOnline caps an import's body through the API or the console.
+	MaxFileOnline = 32 << 20
+	maxField      = 4096
 )
 
 // ErrFormat is wrapped by every parse error.
@@ -98,10 +104,24 @@ func (r AssetRecord) row(line int) store.ImportRow {
 // are not normalized here (the store calls asset.Prepare and reports the
 // line on error). defaultOrg, when not empty, fills a missing org_code.
 func ReadAssets(r io.Reader, f Format, defaultOrg string) ([]store.ImportRow, error) {
+	return ReadAssetsMax(r, f, defaultOrg, MaxRows)
+}
+
+// tooMany is the refusal of a row past an import's limit.
+func tooMany(max int) error {
+	return fmt.Errorf("more than %d rows: split the file, or import it with `rampart import` on the platform host", max)
+}
+
+// ReadAssetsMax is ReadAssets refusing files of more than maxRows rows
+// while it reads them, so memory stays bounded.
+func ReadAssetsMax(r io.Reader, f Format, defaultOrg string, maxRows int) ([]store.ImportRow, error) {
 	var rows []store.ImportRow
 	var err error
 	if f == JSON {
 		err = readJSON(r, "assets", func(line int, raw json.RawMessage) error {
+			if len(rows) >= maxRows {
+				return tooMany(maxRows)
+			}
 			var rec AssetRecord
 			if err := strictUnmarshal(raw, &rec); err != nil {
 				return err
@@ -111,6 +131,9 @@ func ReadAssets(r io.Reader, f Format, defaultOrg string) ([]store.ImportRow, er
 		})
 	} else {
 		err = readCSV(r, assetColumns, []string{"kind", "value"}, func(line int, get func(string) string) error {
+			if len(rows) >= maxRows {
+				return tooMany(maxRows)
+			}
 			rec := AssetRecord{OrgCode: get("org_code"), Kind: get("kind"), Value: get("value"),
 				Criticality: get("criticality"), Notes: UnsafeCell(get("notes"))}
 			if s := strings.TrimSpace(get("security_level")); s != "" {
@@ -236,10 +259,19 @@ func (r OrgRecord) row(line int) store.OrgImportRow {
 // ReadOrgs parses an organization file. A parent must appear before its
 // children or already exist.
 func ReadOrgs(r io.Reader, f Format) ([]store.OrgImportRow, error) {
+	return ReadOrgsMax(r, f, MaxRows)
+}
+
+// ReadOrgsMax is ReadOrgs refusing files of more than maxRows rows while
+// it reads them.
+func ReadOrgsMax(r io.Reader, f Format, maxRows int) ([]store.OrgImportRow, error) {
 	var rows []store.OrgImportRow
 	var err error
 	if f == JSON {
 		err = readJSON(r, "orgs", func(line int, raw json.RawMessage) error {
+			if len(rows) >= maxRows {
+				return tooMany(maxRows)
+			}
 			var rec OrgRecord
 			if err := strictUnmarshal(raw, &rec); err != nil {
 				return err
@@ -249,6 +281,9 @@ func ReadOrgs(r io.Reader, f Format) ([]store.OrgImportRow, error) {
 		})
 	} else {
 		err = readCSV(r, orgColumns, []string{"code", "kind"}, func(line int, get func(string) string) error {
+			if len(rows) >= maxRows {
+				return tooMany(maxRows)
+			}
 			rows = append(rows, OrgRecord{Code: get("code"), Name: UnsafeCell(get("name")), NameEN: UnsafeCell(get("name_en")),
 				Kind: get("kind"), ParentCode: get("parent_code")}.row(line))
 			return nil

@@ -12,6 +12,12 @@ import (
 // assetImport imports an uploaded CSV (or JSON) file of assets: all rows
 // or none, and importing the same file again changes nothing.
 func (s *Server) assetImport(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	done, err := s.Imports.Enter(c.p().OrgID)
+	if err != nil {
+		w.Header().Set("Retry-After", "10")
+		return &uiError{status: http.StatusTooManyRequests, key: "error.importbusy", cause: err}
+	}
+	defer done()
 	file, hdr, err := r.FormFile("file")
 	if err != nil {
 		return &uiError{status: http.StatusBadRequest, key: "error.nofile", cause: err}
@@ -23,7 +29,8 @@ func (s *Server) assetImport(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 	if format == "" {
 		format = transfer.CSV
 	}
-	rows, err := transfer.ReadAssets(io.MultiReader(strings.NewReader(string(head[:n])), file), format, strings.TrimSpace(r.PostFormValue("org_code")))
+	rows, err := transfer.ReadAssetsMax(io.MultiReader(strings.NewReader(string(head[:n])), file), format, strings.TrimSpace(r.PostFormValue("org_code")),
+		transfer.MaxRowsOnline)
 	if err != nil {
 		return err
 	}
