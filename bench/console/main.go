@@ -90,6 +90,7 @@ func main() {
 		start := time.Now()
 		s := seeder{driver: *driver, dsn: *dsn, db: st.DB(), now: now, orgs: *nOrgs, assets: *nAssets, findings: *nFindings}
 		check(s.run(ctx))
+		check(st.RebuildAggregates(ctx)) // rows went in around the store
 		fmt.Printf("seeded %d organizations, %d assets, %d findings in %s\n", *nOrgs, *nAssets, *nFindings, time.Since(start).Round(time.Millisecond))
 	}
 

@@ -288,20 +288,23 @@ func operatorName(c config.Config) string {
 	return "the national CERT's Rampart platform"
 }
 
-// keepTrendWarm builds the dashboard's daily trend snapshot at start and
-// every hour, so no page request pays for computing past days.
+// keepTrendWarm keeps the dashboard's daily trend snapshot at start, a
+// few seconds after every midnight in Hanoi (when a day ends) and every
+// hour, so no page request pays for computing past days.
 func keepTrendWarm(ctx context.Context, d store.Dashboard, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
 	for {
 		start := time.Now()
-		if _, err := d.Trend(ctx, auth.SystemPrincipal, 0, 90, start); err != nil && ctx.Err() == nil {
+		if err := d.SnapshotTrend(ctx, 90, start); err != nil && ctx.Err() == nil {
 			log.Warn("dashboard trend snapshot", "err", err)
 		} else {
 			log.Debug("dashboard trend snapshot ready", "took", time.Since(start))
 		}
+		// Days end at midnight UTC+07:00 (Asia/Ho_Chi_Minh, no DST).
+		next := time.Until(time.Now().Add(7 * time.Hour).Truncate(24 * time.Hour).Add(24*time.Hour - 7*time.Hour + 5*time.Second))
+		t := time.NewTimer(min(next, time.Hour))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
 		}

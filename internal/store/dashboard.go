@@ -69,7 +69,22 @@ type Dashboard interface {
 	// snapshot that the store computes once, from first-seen and fixed
 	// times, and keeps; the last point is counted live. Findings now
 	// risk-accepted or false-positive are left out of every day.
+	//
+	// A request never computes the snapshot of a day that just ended:
+	// while the latest days are missing after a kept one, Trend answers
+	// them with the live count and SnapshotTrend (which serve runs at
+	// start, just after every midnight and every hour) keeps them.
 	Trend(ctx context.Context, p auth.Principal, root int64, days int, now time.Time) ([]TrendPoint, error)
+	// SnapshotTrend computes and keeps the snapshot of every day of the
+	// days days before the day of now that is not kept yet.
+	SnapshotTrend(ctx context.Context, days int, now time.Time) error
+}
+
+// OrgLookup is implemented by stores that read several organizations in
+// one query: the console's lists name the organization of every row.
+// Organizations outside the principal's subtree are left out.
+type OrgLookup interface {
+	OrgsByID(ctx context.Context, p auth.Principal, ids []int64) (map[int64]org.Organization, error)
 }
 
 // MaxTrendDays bounds Dashboard.Trend.

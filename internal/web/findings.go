@@ -126,9 +126,28 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// findingRows adds organization names and check titles.
+// findingRows adds organization names and check titles. A store that
+// reads several organizations at once (store.OrgLookup) names the whole
+// page in one query.
 func (s *Server) findingRows(r *http.Request, c *reqCtx, fs []store.Finding) ([]findingRow, error) {
 	names := map[int64]string{}
+	if lk, ok := s.st.(store.OrgLookup); ok && len(fs) > 0 {
+		ids := make([]int64, 0, len(fs))
+		for _, f := range fs {
+			ids = append(ids, f.OrgID)
+		}
+		orgs, err := lk.OrgsByID(r.Context(), c.p(), ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			name := ""
+			if o, ok := orgs[id]; ok {
+				name = c.lang.OrgName(o)
+			}
+			names[id] = name
+		}
+	}
 	out := make([]findingRow, 0, len(fs))
 	for _, f := range fs {
 		name, ok := names[f.OrgID]

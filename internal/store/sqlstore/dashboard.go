@@ -15,13 +15,14 @@ import (
 
 // Dashboard.
 //
-// Overview runs four independent queries at once (organizations in view,
-// asset counts, the active findings grouped by organization, severity and
-// KEV listing, and the top checks). The findings queries read only partial
-// indexes over the active findings that cover every column they touch
-// (findings_debt of migration 0003, findings_active_checks of 0004), so
-// their cost is the number of active findings in view, not the table size.
-// The roll-up along materialized paths happens here, as in Debt.
+// Overview runs four independent reads at once (organizations in view,
+// asset counts, the active findings by organization, severity and KEV
+// listing, and the top checks). The findings counts come from the tallies
+// every finding write keeps (aggregates.go), so they cost a few rows per
+// organization, not one per active finding; overdue is the tallied
+// findings with a due date minus those not due yet, read from the partial
+// index findings_active_due alone. The roll-up along materialized paths
+// happens here, as in Debt.
 //
 // Trend keeps one row per past day and organization in dashboard_daily;
 // see dashboard_trend.go.
@@ -78,19 +79,12 @@ func (s *Store) Overview(ctx context.Context, p auth.Principal, root int64, now 
 		return ov, nil
 	}
 
-	type group struct {
-		orgID           int64
-		rank            int
-		kev             bool
-		active, overdue int
-		days            float64
-	}
 	var (
 		wg                          sync.WaitGroup
 		errOrgs, errAss, errF, errC error
 		orgs                        []store.OrgRollup
 		assets                      = map[int64]int{}
-		groups                      []group
+		groups                      []tallyGroup
 	)
 	wg.Add(4)
 	go func() {
@@ -144,54 +138,11 @@ func (s *Store) Overview(ctx context.Context, p auth.Principal, root int64, now 
 	}()
 	go func() {
 		defer wg.Done()
-		var w where
-		w.add(activeStates)
-		inScope(&w, sc, "f.org_id")
-		query := "SELECT f.org_id, f.severity_rank, f.kev, COUNT(*), " +
-			"SUM(CASE WHEN f.due_at < ? THEN 1 ELSE 0 END), " +
-			"SUM(CASE WHEN f.due_at < ? THEN " + s.daysSince("f.due_at") + " ELSE 0 END) " +
-			"FROM findings f" + w.String() + " GROUP BY f.org_id, f.severity_rank, f.kev"
-		rows, err := s.r.QueryContext(ctx, s.q(query), append([]any{at, at, at}, w.args...)...)
-		if err != nil {
-			errF = err
-			return
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var g group
-			var days sql.NullFloat64
-			if err := rows.Scan(&g.orgID, &g.rank, &g.kev, &g.active, &g.overdue, &days); err != nil {
-				errF = err
-				return
-			}
-			g.days = days.Float64
-			groups = append(groups, g)
-		}
-		errF = rows.Err()
+		groups, errF = s.overviewGroups(ctx, sc, at)
 	}()
 	go func() {
 		defer wg.Done()
-		var w where
-		w.add(activeStates)
-		inScope(&w, sc, "f.org_id")
-		query := "SELECT f.check_id, COUNT(*), SUM(CASE WHEN f.due_at < ? THEN 1 ELSE 0 END) FROM findings f" + w.String() +
-			" GROUP BY f.check_id ORDER BY COUNT(*) DESC, f.check_id LIMIT ?"
-		args := append([]any{at}, w.args...)
-		rows, err := s.r.QueryContext(ctx, s.q(query), append(args, store.TopChecksLimit)...)
-		if err != nil {
-			errC = err
-			return
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var c store.CheckCount
-			if err := rows.Scan(&c.Check, &c.Active, &c.Overdue); err != nil {
-				errC = err
-				return
-			}
-			ov.TopChecks = append(ov.TopChecks, c)
-		}
-		errC = rows.Err()
+		ov.TopChecks, errC = s.topChecks(ctx, sc, at)
 	}()
 	wg.Wait()
 	for _, err := range []error{errOrgs, errAss, errF, errC} {

@@ -19,12 +19,15 @@ import (
 // and not fixed by then. Findings now risk-accepted or false-positive are
 // left out (their acceptance time is not kept), and a finding reopened after
 // a fix counts from its reopening only if its fixed time was cleared. The
-// result goes to dashboard_daily, marked done in dashboard_days, and is
-// never recomputed: history does not change. Today is counted live.
+// result goes to dashboard_daily (and, rolled up along the paths, to
+// dashboard_subtree), marked done in dashboard_days, and is never
+// recomputed: history does not change. Today is counted live.
 //
 // Computing a range of missing days is two grouped scans of the findings
 // (first seen per day, fixed per day) over the findings still active at the
-// start of the range; it happens once, on the first trend request of a day.
+// start of the range. SnapshotTrend does it (serve runs it at start, just
+// after every midnight and every hour); a trend request does it only when
+// there is no kept day before the gap (a fresh store).
 
 const vnOffset = 7 * 3600
 
@@ -51,8 +54,20 @@ func (s *Store) dayExpr(col string) string {
 	return "CAST(((julianday(" + col + ") - 2440587.5) * 86400.0 + 25200) / 86400 AS INTEGER)"
 }
 
+// provisionalDays is how many days just ended a trend may answer with the
+// live count while their snapshot is not kept yet; a longer gap (a store
+// that was off for days, with no one keeping snapshots) is computed.
+const provisionalDays = 2
+
 // Trend returns the active findings at the end of each of the last days
 // days of root's subtree, oldest first.
+//
+// Kept days are read from dashboard_subtree, one row per day for the
+// subtree's root (or each root of the tree, for a platform-wide
+// principal); today is the live count of the tallies. The days that just
+// ended are missing until SnapshotTrend keeps them: while they follow a
+// kept day they are answered with the live count too, so the first
+// request of a day never computes them.
 func (s *Store) Trend(ctx context.Context, p auth.Principal, root int64, days int, now time.Time) ([]store.TrendPoint, error) {
 	const op = "dashboard trend"
 	if days <= 0 || days > store.MaxTrendDays {
@@ -67,15 +82,31 @@ func (s *Store) Trend(ctx context.Context, p auth.Principal, root int64, days in
 	}
 	today := dayOf(now)
 	first := today - int64(days) + 1
-	if err := s.snapshotDays(ctx, first, today-1); err != nil {
+	kept, err := s.keptDays(ctx, first-1, today-1)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	// The missing days at the end, after a kept day, are provisional.
+	last := today - 1
+	for d := today - 1; d >= first-1 && d >= today-provisionalDays && !kept[d]; d-- {
+		last = d - 1
+	}
+	if !kept[last] {
+		last = today - 1 // no kept day before the gap: compute it all
+	}
+	if err := s.snapshotDays(ctx, first, last, kept); err != nil {
 		return nil, s.fail(op, err)
 	}
 	byDay := make(map[int64]int, days)
 	if !sc.none() {
 		var w where
-		w.add("d.day >= ? AND d.day < ?", first, today)
-		inScope(&w, sc, "d.org_id")
-		rows, err := s.r.QueryContext(ctx, s.q("SELECT d.day, SUM(d.active) FROM dashboard_daily d"+w.String()+" GROUP BY d.day"), w.args...)
+		w.add("d.day >= ? AND d.day <= ?", first, last)
+		if sc.all {
+			w.add("d.org_id IN (SELECT id FROM orgs WHERE parent_id IS NULL)")
+		} else {
+			w.add("d.org_id IN (SELECT id FROM orgs WHERE path = ?)", sc.path)
+		}
+		rows, err := s.r.QueryContext(ctx, s.q("SELECT d.day, CAST(SUM(d.active) AS BIGINT) FROM dashboard_subtree d"+w.String()+" GROUP BY d.day"), w.args...)
 		if err != nil {
 			return nil, s.fail(op, err)
 		}
@@ -93,13 +124,15 @@ func (s *Store) Trend(ctx context.Context, p auth.Principal, root int64, days in
 			return nil, s.fail(op, err)
 		}
 		var cur where
-		cur.add(activeStates)
-		inScope(&cur, sc, "f.org_id")
-		var n int
-		if err := s.r.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM findings f"+cur.String()), cur.args...).Scan(&n); err != nil {
+		cur.add("t.active > 0")
+		inScope(&cur, sc, "t.org_id")
+		var n sql.NullInt64
+		if err := s.r.QueryRowContext(ctx, s.q("SELECT CAST(SUM(t.active) AS BIGINT) FROM finding_tally t"+cur.String()), cur.args...).Scan(&n); err != nil {
 			return nil, s.fail(op, err)
 		}
-		byDay[today] = n
+		for d := last + 1; d <= today; d++ {
+			byDay[d] = int(n.Int64)
+		}
 	}
 	out := make([]store.TrendPoint, 0, days)
 	for d := first; d <= today; d++ {
@@ -108,28 +141,46 @@ func (s *Store) Trend(ctx context.Context, p auth.Principal, root int64, days in
 	return out, nil
 }
 
-// snapshotDays computes and keeps the days of [from, to] not kept yet.
-func (s *Store) snapshotDays(ctx context.Context, from, to int64) error {
+// SnapshotTrend computes and keeps the days days before the day of now
+// that are not kept yet.
+func (s *Store) SnapshotTrend(ctx context.Context, days int, now time.Time) error {
+	const op = "dashboard snapshot"
+	if days <= 0 || days > store.MaxTrendDays {
+		return s.fail(op, invalid("days must be 1-%d", store.MaxTrendDays))
+	}
+	today := dayOf(now)
+	kept, err := s.keptDays(ctx, today-int64(days), today-1)
+	if err != nil {
+		return s.fail(op, err)
+	}
+	return s.fail(op, s.snapshotDays(ctx, today-int64(days), today-1, kept))
+}
+
+// keptDays are the days of [from, to] with a snapshot.
+func (s *Store) keptDays(ctx context.Context, from, to int64) (map[int64]bool, error) {
+	have := map[int64]bool{}
 	if to < from {
-		return nil
+		return have, nil
 	}
 	rows, err := s.r.QueryContext(ctx, s.q("SELECT day FROM dashboard_days WHERE day >= ? AND day <= ?"), from, to)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	have := map[int64]bool{}
+	defer rows.Close()
 	for rows.Next() {
 		var d int64
 		if err := rows.Scan(&d); err != nil {
-			rows.Close()
-			return err
+			return nil, err
 		}
 		have[d] = true
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
+	return have, rows.Err()
+}
+
+// snapshotDays computes and keeps the days of [from, to] not in have:
+// each organization's own count (dashboard_daily) and its subtree's
+// (dashboard_subtree), in multi-row inserts.
+func (s *Store) snapshotDays(ctx context.Context, from, to int64, have map[int64]bool) error {
 	lo, hi := int64(-1), int64(-1)
 	for d := from; d <= to; d++ {
 		if !have[d] {
@@ -146,32 +197,111 @@ func (s *Store) snapshotDays(ctx context.Context, from, to int64) error {
 	if err != nil {
 		return err
 	}
+	paths := map[int64]string{}
+	byPath := map[string]int64{}
+	rows, err := s.r.QueryContext(ctx, "SELECT id, path FROM orgs")
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		var path string
+		if err := rows.Scan(&id, &path); err != nil {
+			rows.Close()
+			return err
+		}
+		paths[id], byPath[path] = path, id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	computed := now()
 	return s.write(ctx, "dashboard snapshot", func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, s.q("INSERT INTO dashboard_daily (day, org_id, active) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"))
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		mark, err := tx.PrepareContext(ctx, s.q("INSERT INTO dashboard_days (day, computed_at) VALUES (?, ?) ON CONFLICT DO NOTHING"))
-		if err != nil {
-			return err
-		}
-		defer mark.Close()
-		for d := lo; d <= hi; d++ {
-			if have[d] {
-				continue
-			}
-			for org, n := range counts[d] {
-				if _, err := ins.ExecContext(ctx, d, org, n); err != nil {
-					return err
-				}
-			}
-			if _, err := mark.ExecContext(ctx, d, computed); err != nil {
+		// Another process may have kept some of the days meanwhile.
+		var marked []int64
+		if err := func() error {
+			rows, err := tx.QueryContext(ctx, s.q("SELECT day FROM dashboard_days WHERE day >= ? AND day <= ?"), lo, hi)
+			if err != nil {
 				return err
 			}
+			defer rows.Close()
+			for rows.Next() {
+				var d int64
+				if err := rows.Scan(&d); err != nil {
+					return err
+				}
+				marked = append(marked, d)
+			}
+			return rows.Err()
+		}(); err != nil {
+			return err
 		}
-		return nil
+		skip := map[int64]bool{}
+		for _, d := range marked {
+			skip[d] = true
+		}
+		type row struct{ day, org, n int64 }
+		var own, sub []row
+		var mark []any
+		for d := lo; d <= hi; d++ {
+			if have[d] || skip[d] {
+				continue
+			}
+			tree := map[int64]int64{}
+			for org, n := range counts[d] {
+				own = append(own, row{d, org, int64(n)})
+				path, ok := paths[org]
+				if !ok {
+					continue
+				}
+				for i := 1; i < len(path); i++ {
+					if path[i] == '/' {
+						if a, ok := byPath[path[:i+1]]; ok {
+							tree[a] += int64(n)
+						}
+					}
+				}
+			}
+			for org, n := range tree {
+				sub = append(sub, row{d, org, n})
+			}
+			mark = append(mark, d)
+		}
+		if err := batches(ctx, tx, own, func(n int) string {
+			return s.q("INSERT INTO dashboard_daily (day, org_id, active) VALUES " + placeholders(n, 3) + " ON CONFLICT DO NOTHING")
+		}, func(st *sql.Stmt, chunk []row) error {
+			args := make([]any, 0, 3*len(chunk))
+			for _, r := range chunk {
+				args = append(args, r.day, r.org, r.n)
+			}
+			_, err := st.ExecContext(ctx, args...)
+			return err
+		}); err != nil {
+			return err
+		}
+		if err := batches(ctx, tx, sub, func(n int) string {
+			return s.q("INSERT INTO dashboard_subtree (day, org_id, active) VALUES " + placeholders(n, 3) + " ON CONFLICT DO NOTHING")
+		}, func(st *sql.Stmt, chunk []row) error {
+			args := make([]any, 0, 3*len(chunk))
+			for _, r := range chunk {
+				args = append(args, r.day, r.org, r.n)
+			}
+			_, err := st.ExecContext(ctx, args...)
+			return err
+		}); err != nil {
+			return err
+		}
+		return batches(ctx, tx, mark, func(n int) string {
+			return s.q("INSERT INTO dashboard_days (day, computed_at) VALUES " + placeholders(n, 2) + " ON CONFLICT DO NOTHING")
+		}, func(st *sql.Stmt, chunk []any) error {
+			args := make([]any, 0, 2*len(chunk))
+			for _, d := range chunk {
+				args = append(args, d, computed)
+			}
+			_, err := st.ExecContext(ctx, args...)
+			return err
+		})
 	})
 }
 

@@ -74,6 +74,9 @@ func (s *Store) RecordFindings(ctx context.Context, b store.FindingBatch) ([]sto
 // updates of the touched and the fixed, the history, and the changes'
 // events in the outbox. It returns the changes with IDs set.
 func (s *Store) savePlan(ctx context.Context, tx *sql.Tx, p finding.Plan) ([]finding.Change, error) {
+	if err := s.tallyPlan(ctx, tx, p); err != nil { // aggregates.go
+		return nil, err
+	}
 	ids, err := s.insertFindings(ctx, tx, p.Insert)
 	if err != nil {
 		return nil, err

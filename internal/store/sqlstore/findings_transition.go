@@ -70,6 +70,9 @@ func (s *Store) TransitionFinding(ctx context.Context, p auth.Principal, id int6
 		if err := s.updateFindings(ctx, tx, []finding.Finding{upd}); err != nil {
 			return err
 		}
+		if err := s.tallyChange(ctx, tx, cur.Finding, upd); err != nil { // aggregates.go
+			return err
+		}
 		if err := s.addFindingEvents(ctx, tx, []finding.HistoryEntry{h}); err != nil {
 			return err
 		}
@@ -144,6 +147,9 @@ func (s *Store) ExpireAcceptances(ctx context.Context, at time.Time) (int, error
 			changes = append(changes, c)
 			audits = append(audits, change{orgID: cur.OrgID, orgPath: cur.path, action: "finding." + string(finding.ActionExpire),
 				objType: "finding", objID: cur.ID, before: cur.Finding, after: upd})
+		}
+		if err := s.tallyReopened(ctx, tx, due, ids); err != nil { // aggregates.go
+			return err
 		}
 		if err := s.execIn(ctx, tx, "UPDATE findings SET state = ?, until_at = NULL, reason = '', approver = '', updated_at = ? WHERE id IN ",
 			[]any{string(finding.StateOpen), t}, ids); err != nil {
