@@ -21,6 +21,8 @@ import (
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/check/all"
+	"github.com/rampart-cert/rampart/internal/check/dns"
+	"github.com/rampart-cert/rampart/internal/check/mail"
 	"github.com/rampart-cert/rampart/internal/check/vuln"
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/engine"
@@ -196,33 +198,45 @@ func scanConfig(ctx context.Context, env *Env, c config.Config, sf scanFlags, po
 		cfg.Checks = keep
 	}
 	cfg.CheckEnv = checkEnv
-	allow, err := scopeFor(ctx, c, sf.scope, env)
+	allow, allowAddr, err := scopeFor(ctx, c, sf.scope, env)
 	if err != nil {
 		return cfg, err
 	}
 	cfg.Allow = allow
+	if allowAddr != nil {
+		// The zone-transfer and mail checks connect to addresses they
+		// find themselves (name servers, mail hosts): only registered
+		// ones (security F6).
+		checkEnv.Extra[dns.Family] = dns.Options{AllowAddr: allowAddr}
+		checkEnv.Extra[mail.Family] = mail.Options{AllowAddr: allowAddr}
+	}
 	return cfg, nil
 }
 
-// scopeFor returns the scope guard of the one-shot scan: with a registry,
-// only targets that a registered asset covers are probed.
-func scopeFor(ctx context.Context, c config.Config, mode string, env *Env) (func(target.Target) error, error) {
+// scopeFor returns the scope guard of the one-shot scan and its filter
+// for addresses checks find themselves. With a registry, only targets that
+// a registered asset covers are probed, and an address reached through a
+// name is probed only when it is registered too (security F6): a name's
+// DNS never puts an address in scope by itself. The one-shot scan serves
+// the whole registry, so any organization's registered address will do;
+// platform jobs are stricter (the organization's own, see internal/worker).
+func scopeFor(ctx context.Context, c config.Config, mode string, env *Env) (func(target.Target) error, func(netip.Addr) bool, error) {
 	switch mode {
 	case "none":
-		return nil, nil
+		return nil, nil, nil
 	case "auto":
 		if c.Database == "" {
 			if _, err := os.Stat(c.SQLitePath()); err != nil {
-				return nil, nil
+				return nil, nil, nil
 			}
 		}
 	case "registry":
 	default:
-		return nil, fmt.Errorf("%w: --scope must be registry, none or auto", errUsage)
+		return nil, nil, fmt.Errorf("%w: --scope must be registry, none or auto", errUsage)
 	}
 	st, err := openStore(ctx, c, logger(env, config.Config{LogLevel: "warn"}))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer st.Close()
 	b := asset.NewBuilder()
@@ -230,25 +244,39 @@ func scopeFor(ctx context.Context, c config.Config, mode string, env *Env) (func
 		_ = b.Add(asset.Entry{AssetID: a.ID, OrgID: a.OrgID, Kind: a.Kind, Value: a.Value})
 		return nil
 	}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ix := b.Build()
 	fmt.Fprintf(env.Stderr, "scope: %d registered assets; targets they do not cover are refused\n", ix.Len())
+	allowAddr := func(a netip.Addr) bool {
+		_, ok := ix.LookupAddr(a.Unmap())
+		return ok
+	}
 	return func(t target.Target) error {
-		if t.Name != "" {
-			if _, ok := ix.LookupName(t.Name); ok {
-				return nil
+		if t.Addr.IsValid() {
+			if _, ok := ix.LookupAddr(t.Addr); ok {
+				return nil // a registered address is in scope whatever name led to it
 			}
 		}
-		if _, ok := ix.LookupAddr(t.Addr); ok {
-			return nil
+		if t.Name != "" {
+			m, ok := ix.LookupName(t.Name)
+			if ok && !t.Addr.IsValid() {
+				return nil // the name alone, before its domain or URL checks
+			}
+			if ok {
+				return fmt.Errorf("%w: %s (%s): the name is registered (asset %d) but the address it resolves to is not",
+					engine.ErrOutOfScope, t.Name, t.Addr, m.AssetID)
+			}
 		}
 		name := t.Addr.String()
-		if t.Name != "" {
+		switch {
+		case t.Name != "" && t.Addr.IsValid():
 			name = t.Name + " (" + name + ")"
+		case t.Name != "":
+			name = t.Name
 		}
 		return fmt.Errorf("%w: %s: no registered asset covers it", engine.ErrOutOfScope, name)
-	}, nil
+	}, allowAddr, nil
 }
 
 // scanSink writes results as they come.

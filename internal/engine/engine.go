@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net"
 	"net/netip"
+	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -40,7 +43,11 @@ type Config struct {
 	Resolver         target.Resolver
 	// Allow decides whether a target may be probed (the scope guard);
 	// nil allows everything. A refused target is reported to the sink and
-	// skipped.
+	// skipped. It is asked about every address the port scan would probe,
+	// and before the domain or URL checks of a name run: first about the
+	// name alone (Addr zero), then, for a URL, about every address the
+	// name resolves to (Name set); a URL's checks connect only to those
+	// addresses (security F4).
 	Allow func(t target.Target) error
 	// Names are DNS names to run domain checks on (DNS, mail); by default
 	// every name among the specifications.
@@ -125,7 +132,7 @@ func Run(ctx context.Context, specs []string, cfg Config, sink Sink) (Summary, e
 	}
 
 	checks := newCheckPool(ctx, cfg, sink)
-	checks.domainAndURLTargets(specs)
+	refused += checks.domainAndURLTargets(specs)
 
 	// Fingerprint open ports as the scan finds them.
 	opens := make(chan portscan.Open, 1024)
@@ -216,8 +223,9 @@ func (c *checkPool) service(p Port) {
 	c.run(t)
 }
 
-// domainAndURLTargets runs the domain and URL checks of the scan.
-func (c *checkPool) domainAndURLTargets(specs []string) {
+// domainAndURLTargets runs the domain and URL checks of the scan on the
+// names and URLs the scope allows, and returns how many it refused.
+func (c *checkPool) domainAndURLTargets(specs []string) (refused int) {
 	names, urls := c.cfg.Names, c.cfg.URLs
 	if names == nil && urls == nil {
 		for _, s := range specs {
@@ -234,14 +242,122 @@ func (c *checkPool) domainAndURLTargets(specs []string) {
 		}
 	}
 	for _, n := range names {
-		c.run(check.Target{Kind: check.TargetDomain, Host: strings.TrimSuffix(strings.ToLower(n), ".")})
+		host := strings.TrimSuffix(strings.ToLower(n), ".")
+		if c.cfg.Allow != nil {
+			if err := c.cfg.Allow(target.Target{Name: host, Spec: n}); err != nil {
+				refused++
+				c.sink.Problem("refuse "+host, err)
+				continue
+			}
+		}
+		c.run(check.Target{Kind: check.TargetDomain, Host: host})
 	}
 	for _, u := range urls {
-		c.run(check.Target{Kind: check.TargetURL, URL: u})
+		env, err := c.urlEnv(u)
+		if err != nil {
+			if errors.Is(err, ErrOutOfScope) {
+				refused++
+				c.sink.Problem("refuse "+u, err)
+			} else {
+				c.sink.Problem("resolve "+u, err)
+			}
+			continue
+		}
+		c.runIn(env, check.Target{Kind: check.TargetURL, URL: u})
+	}
+	return refused
+}
+
+// urlEnv asks the scope about URL u (its host name, then every address
+// the name resolves to) and returns the check environment of its checks,
+// whose connections go only to those addresses: a name that resolves
+// elsewhere later (DNS rebinding) or a redirect to another host reaches
+// nothing. Without a scope guard the shared environment is used.
+func (c *checkPool) urlEnv(u string) (*check.Env, error) {
+	if c.cfg.Allow == nil {
+		return c.cfg.CheckEnv, nil
+	}
+	pu, err := url.Parse(u)
+	if err != nil || pu.Hostname() == "" {
+		return nil, fmt.Errorf("%w: %s: not a URL with a host", ErrOutOfScope, u)
+	}
+	host := strings.TrimSuffix(strings.ToLower(pu.Hostname()), ".")
+	var addrs []netip.Addr
+	if a, err := netip.ParseAddr(host); err == nil {
+		a = a.Unmap()
+		if err := c.cfg.Allow(target.Target{Addr: a, Spec: u}); err != nil {
+			return nil, err
+		}
+		addrs = []netip.Addr{a}
+	} else {
+		if err := c.cfg.Allow(target.Target{Name: host, Spec: u}); err != nil {
+			return nil, err
+		}
+		if c.cfg.Resolver == nil {
+			return nil, fmt.Errorf("engine: resolve %s: no resolver", host)
+		}
+		found, err := c.cfg.Resolver.LookupNetIP(c.ctx, "ip", host)
+		if err != nil {
+			return nil, fmt.Errorf("engine: resolve %s: %w", host, err)
+		}
+		for _, a := range found {
+			a = a.Unmap()
+			if err := c.cfg.Allow(target.Target{Addr: a, Name: host, Spec: u}); err != nil {
+				return nil, err
+			}
+			addrs = append(addrs, a)
+		}
+		if len(addrs) == 0 {
+			return nil, fmt.Errorf("engine: resolve %s: no address", host)
+		}
+	}
+	env := *c.cfg.CheckEnv
+	env.Dial = pinnedDial(c.cfg.CheckEnv.Dial, host, addrs)
+	return &env, nil
+}
+
+// pinnedDial dials host (by name or as one of its addresses) only at
+// addrs, in turn until one answers, and refuses every other destination.
+func pinnedDial(base func(ctx context.Context, network, addr string) (net.Conn, error), host string, addrs []netip.Addr) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if base == nil {
+		var d net.Dialer
+		base = d.DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		h, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, fmt.Errorf("engine: dial %s: %w", addr, err)
+		}
+		h = strings.TrimSuffix(strings.ToLower(h), ".")
+		to := addrs
+		if a, err := netip.ParseAddr(h); err == nil {
+			a = a.Unmap()
+			if !slices.Contains(addrs, a) {
+				return nil, fmt.Errorf("%w: dial %s: not an address of %s", ErrOutOfScope, addr, host)
+			}
+			to = []netip.Addr{a}
+		} else if h != host {
+			return nil, fmt.Errorf("%w: dial %s: not %s", ErrOutOfScope, addr, host)
+		}
+		var last error
+		for _, a := range to {
+			conn, err := base(ctx, network, net.JoinHostPort(a.String(), port))
+			if err == nil {
+				return conn, nil
+			}
+			last = err
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		return nil, last
 	}
 }
 
-func (c *checkPool) run(t check.Target) {
+func (c *checkPool) run(t check.Target) { c.runIn(c.cfg.CheckEnv, t) }
+
+// runIn runs the checks that apply to t with env.
+func (c *checkPool) runIn(env *check.Env, t check.Target) {
 	var todo []check.Check
 	for _, ch := range c.cfg.Checks {
 		if t.Kind == check.TargetDomain && c.cfg.DomainCheck != nil && !c.cfg.DomainCheck(ch) {
@@ -265,7 +381,7 @@ func (c *checkPool) run(t check.Target) {
 			case <-c.ctx.Done():
 				return
 			}
-			rs, err := ch.Run(c.ctx, c.cfg.CheckEnv, t)
+			rs, err := ch.Run(c.ctx, env, t)
 			<-c.sem
 			c.mu.Lock()
 			c.ran++

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -21,6 +22,31 @@ const (
 	// conversation; an honest one sends well under 4 KiB.
 	maxSession = 64 << 10
 )
+
+// ErrRefused means the scope guard refused the server's address
+// (Options.AllowAddr): nothing was sent to it.
+var ErrRefused = errors.New("mail: server address refused by the scope")
+
+// Options tune the family; pass them as env.Extra["mail"] (Options or
+// *Options). The zero value is usable.
+type Options struct {
+	// AllowAddr, when set, is asked before connecting to a mail server's
+	// address; the worker sets it from the job's scope, so a mail host
+	// reached through a name outside the scope is never contacted.
+	AllowAddr func(netip.Addr) bool
+}
+
+func options(env *check.Env) Options {
+	switch o := env.Extra[Family].(type) {
+	case Options:
+		return o
+	case *Options:
+		if o != nil {
+			return *o
+		}
+	}
+	return Options{}
+}
 
 // Family is the check family name of this package.
 const Family = "mail"
@@ -149,6 +175,9 @@ func (c *starttls) Run(ctx context.Context, env *check.Env, t check.Target) ([]c
 	addr := t.Addr.String()
 	unreachable := func(err error) error {
 		return fmt.Errorf("mail: smtp %s: %w: %w", addr, err, check.ErrUnreachable)
+	}
+	if allow := options(env).AllowAddr; allow != nil && !allow(t.Addr.Addr()) {
+		return nil, fmt.Errorf("%w: %s", ErrRefused, addr)
 	}
 
 	dctx, cancel := context.WithTimeout(ctx, timeout)
