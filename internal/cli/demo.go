@@ -52,8 +52,14 @@ func startDemo(ctx context.Context, st store.Store, c *config.Config, wo *worker
 	}
 	pool.AppendCertsFromPEM(l.CAPEM())
 	wo.Roots = pool
-	labNet := netip.MustParsePrefix("127.77.0.0/16")
-	wo.AllowDNS = labNet.Contains
+	// The lab's name server (owned by BTTTT-DEMO) hosts every lab zone,
+	// as a national DNS provider would: the demo approves it for zone
+	// transfers of other organizations' zones, and nothing else beyond
+	// each job's own scope (security F6).
+	if ap, err := netip.ParseAddrPort(l.DNSAddr()); err == nil {
+		ns := ap.Addr()
+		wo.AllowDNS = func(a netip.Addr) bool { return a.Unmap() == ns }
+	}
 	log.Info("demo lab started", "hosts", len(l.Hosts()), "dns", l.DNSAddr())
 	return l, nil
 }

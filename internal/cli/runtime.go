@@ -28,8 +28,11 @@ import (
 type workerOptions struct {
 	MaxRate int            // ceiling on probes per second (0: as jobs ask)
 	Roots   *x509.CertPool // trusted CAs for TLS checks (nil: the system's)
-	// AllowDNS, when set, says which name-server addresses the zone
-	// transfer check may contact.
+	// AllowDNS, when set, approves name-server addresses the zone
+	// transfer check may contact beyond each job's scope (the demo's lab
+	// name server, which hosts every lab zone). Every job's own scope
+	// applies in all modes: an address its organization owns, or one of
+	// its approved hosting ranges (see internal/worker).
 	AllowDNS func(netip.Addr) bool
 	// Baselines keeps the defacement check's page baselines (see
 	// platformBaselines); nil keeps them in this process's memory.
@@ -57,7 +60,7 @@ func jobRegistry(c config.Config, log *slog.Logger, checks *check.Registry, o wo
 	}
 	env.Extra[vuln.ExtraKey] = db
 	w := &worker.PortscanWorker{Checks: checks, Prober: fingerprint.New(nil, fingerprint.Options{UserAgent: env.UserAgent, Dial: nil}),
-		CheckEnv: env, Resolver: resolver, MaxRate: o.MaxRate}
+		CheckEnv: env, Resolver: resolver, MaxRate: o.MaxRate, Internal: c.InternalDeployment}
 	w.Register(reg)
 	return reg
 }

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,8 +45,11 @@ type snapshot struct {
 	// conflicts maps a claimed asset to the verified assets of other
 	// organizations it overlaps (either covering the other).
 	conflicts map[int64][]asset.Entry
-	version   int64
-	built     time.Time
+	// addrs lists each organization's verified ipv4, ipv6 and cidr
+	// values: the addresses its names may lead a scan to (OrgAddrs).
+	addrs   map[int64][]string
+	version int64
+	built   time.Time
 }
 
 // Guard answers scope questions from the latest snapshot.
@@ -88,6 +92,7 @@ func (g *Guard) Refresh(ctx context.Context) error {
 	// verified assets each claim overlaps. Rejected assets are in neither.
 	claims := asset.NewBuilder()
 	claimed := map[int64]bool{}
+	addrs := map[int64][]string{}
 	n := 0
 	err = g.src.EachAsset(ctx, auth.SystemPrincipal, func(a asset.Asset) error {
 		n++
@@ -101,6 +106,10 @@ func (g *Guard) Refresh(ctx context.Context) error {
 				return nil
 			}
 			_ = claims.Add(e)
+			switch a.Kind {
+			case asset.KindIPv4, asset.KindIPv6, asset.KindCIDR:
+				addrs[a.OrgID] = append(addrs[a.OrgID], a.Value)
+			}
 		case asset.StateClaimed:
 			if claims.Add(e) == nil {
 				claimed[a.ID] = true
@@ -126,7 +135,7 @@ func (g *Guard) Refresh(ctx context.Context) error {
 			}
 		}
 	}
-	g.cur.Store(&snapshot{index: b.Build(), paths: paths, conflicts: conflicts, version: v, built: time.Now()})
+	g.cur.Store(&snapshot{index: b.Build(), paths: paths, conflicts: conflicts, addrs: addrs, version: v, built: time.Now()})
 	g.log.Debug("scope: index rebuilt", "assets", n, "version", v, "took", time.Since(start))
 	return nil
 }
@@ -227,6 +236,17 @@ func (g *Guard) Conflicts(id int64) []asset.Entry {
 		return nil
 	}
 	return s.conflicts[id]
+}
+
+// OrgAddrs returns the verified ipv4, ipv6 and cidr values of one
+// organization as of the last refresh: the addresses a name of that
+// organization may lead its scans to (scan.OrgAddrs, security F6).
+func (g *Guard) OrgAddrs(orgID int64) []string {
+	s := g.cur.Load()
+	if s == nil {
+		return nil
+	}
+	return slices.Clone(s.addrs[orgID])
 }
 
 // OrgPath returns the materialized path of an organization as of the last

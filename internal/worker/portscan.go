@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"sort"
 	"strings"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/check"
+	"github.com/rampart-cert/rampart/internal/check/dns"
+	"github.com/rampart-cert/rampart/internal/check/mail"
 	"github.com/rampart-cert/rampart/internal/engine"
 	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
 	"github.com/rampart-cert/rampart/internal/probe/portscan"
@@ -29,6 +32,10 @@ type PortscanWorker struct {
 	Resolver target.Resolver
 	// Limits applied on top of a job's params (a worker's own ceiling).
 	MaxRate int
+	// Internal lets addresses reached through names be private or
+	// special-purpose even when a job does not say so (a worker of an
+	// internal deployment).
+	Internal bool
 }
 
 // Register adds the portscan job type to a registry.
@@ -44,7 +51,8 @@ func (w *PortscanWorker) Handle(ctx context.Context, j scanjob.Job) (json.RawMes
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("worker: job %s: ports: %w", j.ID, err))
 	}
-	allow, err := jobScope(j, p)
+	p.AllowInternal = p.AllowInternal || w.Internal
+	g, err := newJobGuard(j, p)
 	if err != nil {
 		return nil, Permanent(err)
 	}
@@ -52,9 +60,9 @@ func (w *PortscanWorker) Handle(ctx context.Context, j scanjob.Job) (json.RawMes
 		Ports:    ports,
 		Scan:     portscan.Config{Rate: p.Rate, PerHostRate: p.PerHostRate, Concurrency: p.Concurrency, Retries: p.Retries},
 		Prober:   w.Prober,
-		CheckEnv: w.CheckEnv,
+		CheckEnv: jobEnv(w.CheckEnv, g),
 		Resolver: w.Resolver,
-		Allow:    allow,
+		Allow:    g.allow,
 		Names:    []string{},
 		URLs:     []string{},
 	}
@@ -88,17 +96,83 @@ func (w *PortscanWorker) Handle(ctx context.Context, j scanjob.Job) (json.RawMes
 	return json.Marshal(res)
 }
 
-// jobScope allows exactly what the job's asset covers, minus exclusions.
+// jobEnv is the worker's check environment for one job: the checks that
+// connect to addresses they found themselves (dns.zone-transfer to name
+// servers, the mail check) ask the job's scope first, in every mode. A
+// filter the worker was configured with (workerOptions.AllowDNS: name
+// servers the deployment approves, such as the demo lab's) admits an
+// address as well.
+func jobEnv(base *check.Env, g *jobGuard) *check.Env {
+	env := &check.Env{}
+	if base != nil {
+		*env = *base
+	}
+	env.Extra = make(map[string]any, len(env.Extra)+2)
+	if base != nil {
+		maps.Copy(env.Extra, base.Extra)
+	}
+	var dopts dns.Options
+	switch o := env.Extra[dns.Family].(type) {
+	case dns.Options:
+		dopts = o
+	case *dns.Options:
+		if o != nil {
+			dopts = *o
+		}
+	}
+	approved := dopts.AllowAddr
+	dopts.AllowAddr = func(a netip.Addr) bool { return g.allowAddr(a) || (approved != nil && approved(a)) }
+	env.Extra[dns.Family] = dopts
+	env.Extra[mail.Family] = mail.Options{AllowAddr: g.allowAddr}
+	return env
+}
+
+// jobScope returns the scope guard of a job (the engine's Allow); see
+// newJobGuard for the rules.
 func jobScope(j scanjob.Job, p scanjob.PortscanParams) (func(target.Target) error, error) {
+	g, err := newJobGuard(j, p)
+	if err != nil {
+		return nil, err
+	}
+	return g.allow, nil
+}
+
+// jobGuard is the scope of one job, built from what travels with it (the
+// worker asks no database). The rules (security F4, F6):
+//
+//   - nothing the organization excluded is touched, by address or name;
+//   - an address the job's own ipv4, ipv6 or cidr asset covers (or a URL
+//     asset's literal host) is in scope;
+//   - a name is in scope when the job's asset covers it (a domain covers
+//     its subdomains; a URL asset its own host);
+//   - an address reached through a name (the asset's name resolved, a
+//     name server of its zone, a mail host) is in scope only when it is
+//     in the job's AllowedAddrs, the organization's own verified address
+//     assets and its approved hosting ranges (strict: a name's DNS alone
+//     never puts an address in scope), and, unless the job allows
+//     internal addresses, it is not private, loopback, link-local,
+//     multicast, unspecified or otherwise special-purpose.
+type jobGuard struct {
+	job      string
+	value    string
+	ix       *asset.Index // the job's own asset (not a URL)
+	urlHost  string       // a URL asset's host
+	ex       *asset.Index // the organization's exclusions
+	allowed  []netip.Prefix
+	internal bool
+}
+
+// newJobGuard builds the guard of job j with params p.
+func newJobGuard(j scanjob.Job, p scanjob.PortscanParams) (*jobGuard, error) {
+	g := &jobGuard{job: j.ID, value: p.AssetValue, internal: p.AllowInternal}
 	b := asset.NewBuilder()
 	entry := asset.Entry{AssetID: max(j.AssetID, 1), OrgID: max(j.OrgID, 1), Kind: p.AssetKind, Value: p.AssetValue}
-	urlHost := ""
 	if p.AssetKind == asset.KindURL {
-		urlHost = scanjob.TargetOf(asset.Asset{Kind: asset.KindURL, Value: p.AssetValue})
+		g.urlHost = scanjob.TargetOf(asset.Asset{Kind: asset.KindURL, Value: p.AssetValue})
 	} else if err := b.Add(entry); err != nil {
 		return nil, fmt.Errorf("worker: job %s: asset: %w", j.ID, err)
 	}
-	ix := b.Build()
+	g.ix = b.Build()
 	ex := asset.NewBuilder()
 	for i, e := range p.Exclusions {
 		kind := exclusionKind(e)
@@ -111,27 +185,108 @@ func jobScope(j scanjob.Job, p scanjob.PortscanParams) (func(target.Target) erro
 		}
 		_ = ex.Add(asset.Entry{AssetID: int64(i + 1), OrgID: 1, Kind: kind, Value: v})
 	}
-	exIx := ex.Build()
-	return func(t target.Target) error {
-		if _, ok := exIx.LookupAddr(t.Addr); ok {
+	g.ex = ex.Build()
+	for _, v := range p.AllowedAddrs {
+		if pr, err := netip.ParsePrefix(v); err == nil {
+			g.allowed = append(g.allowed, pr.Masked())
+		} else if a, err := netip.ParseAddr(v); err == nil {
+			a = a.Unmap()
+			g.allowed = append(g.allowed, netip.PrefixFrom(a, a.BitLen()))
+		}
+		// A value that does not parse allows nothing.
+	}
+	return g, nil
+}
+
+// allow is the engine's Allow: t.Addr is zero when only the name is asked
+// (before the domain or URL checks of a name run).
+func (g *jobGuard) allow(t target.Target) error {
+	if t.Addr.IsValid() {
+		if _, ok := g.ex.LookupAddr(t.Addr); ok {
 			return fmt.Errorf("%w: %s is excluded by its owner", engine.ErrOutOfScope, t.Addr)
 		}
-		if t.Name != "" {
-			if _, ok := exIx.LookupName(t.Name); ok {
-				return fmt.Errorf("%w: %s is excluded by its owner", engine.ErrOutOfScope, t.Name)
-			}
-			if _, ok := ix.LookupName(t.Name); ok || (urlHost != "" && strings.EqualFold(t.Name, urlHost)) {
-				return nil
-			}
-		}
-		if _, ok := ix.LookupAddr(t.Addr); ok {
+		if g.direct(t.Addr) {
 			return nil
 		}
-		if urlHost != "" && t.Addr.String() == urlHost {
+	}
+	if t.Name == "" {
+		return fmt.Errorf("%w: %s is not covered by asset %s", engine.ErrOutOfScope, t.Addr, g.value)
+	}
+	if _, ok := g.ex.LookupName(t.Name); ok {
+		return fmt.Errorf("%w: %s is excluded by its owner", engine.ErrOutOfScope, t.Name)
+	}
+	if _, ok := g.ix.LookupName(t.Name); !ok && (g.urlHost == "" || !strings.EqualFold(t.Name, g.urlHost)) {
+		return fmt.Errorf("%w: %s is not covered by asset %s", engine.ErrOutOfScope, t.Name, g.value)
+	}
+	if !t.Addr.IsValid() {
+		return nil
+	}
+	if err := g.reachable(t.Addr); err != nil {
+		return fmt.Errorf("%s (through %s): %w", t.Addr, t.Name, err)
+	}
+	return nil
+}
+
+// direct reports whether the job's own asset covers address a.
+func (g *jobGuard) direct(a netip.Addr) bool {
+	if _, ok := g.ix.LookupAddr(a); ok {
+		return true
+	}
+	return g.urlHost != "" && a.String() == g.urlHost
+}
+
+// reachable says whether an address found through DNS (a resolved name,
+// a name server, a mail host) may be contacted.
+func (g *jobGuard) reachable(a netip.Addr) error {
+	a = a.Unmap()
+	if _, ok := g.ex.LookupAddr(a); ok {
+		return fmt.Errorf("%w: %s is excluded by its owner", engine.ErrOutOfScope, a)
+	}
+	if g.direct(a) {
+		return nil
+	}
+	if !g.internal && special(a) {
+		return fmt.Errorf("%w: %s is a private or special-purpose address and the job allows none", engine.ErrOutOfScope, a)
+	}
+	for _, p := range g.allowed {
+		if p.Contains(a) {
 			return nil
 		}
-		return fmt.Errorf("%w: %s is not covered by asset %s", engine.ErrOutOfScope, t.Addr, p.AssetValue)
-	}, nil
+	}
+	return fmt.Errorf("%w: %s is not among the organization's addresses", engine.ErrOutOfScope, a)
+}
+
+// allowAddr is reachable as a filter, for the checks that connect to
+// addresses they found themselves (zone transfer, mail).
+func (g *jobGuard) allowAddr(a netip.Addr) bool { return g.reachable(a) == nil }
+
+// specialRanges are the special-purpose ranges (RFC 6890 and friends) the
+// standard library's predicates do not name.
+var specialRanges = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("100::/64"),
+}
+
+// special reports whether a is an address no public service lives on:
+// private, loopback, link-local, multicast, unspecified, shared (CGNAT),
+// benchmarking or reserved. Documentation ranges are left to the allow
+// list (nothing answers there).
+func special(a netip.Addr) bool {
+	a = a.Unmap()
+	if !a.IsGlobalUnicast() || a.IsPrivate() {
+		return true
+	}
+	for _, p := range specialRanges {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // exclusionKind guesses the asset kind of an exclusion entry.

@@ -14,30 +14,49 @@ import (
 )
 
 func TestJobScope(t *testing.T) {
+	pub := []string{"203.0.113.0/28", "2001:db8::5"}
 	cases := []struct {
-		kind  asset.Kind
-		value string
-		excl  []string
-		tgt   target.Target
-		ok    bool
+		kind     asset.Kind
+		value    string
+		excl     []string
+		allowed  []string
+		internal bool
+		tgt      target.Target
+		ok       bool
 	}{
-		{asset.KindCIDR, "192.0.2.0/30", nil, target.Target{Addr: netip.MustParseAddr("192.0.2.1")}, true},
-		{asset.KindCIDR, "192.0.2.0/30", nil, target.Target{Addr: netip.MustParseAddr("192.0.2.9")}, false},
-		{asset.KindCIDR, "192.0.2.0/30", []string{"192.0.2.2"}, target.Target{Addr: netip.MustParseAddr("192.0.2.2")}, false},
-		{asset.KindDomain, "a.gov.vn", nil, target.Target{Addr: netip.MustParseAddr("203.0.113.5"), Name: "www.a.gov.vn"}, true},
-		{asset.KindDomain, "a.gov.vn", []string{"test.a.gov.vn"}, target.Target{Addr: netip.MustParseAddr("203.0.113.5"), Name: "x.test.a.gov.vn"}, false},
-		{asset.KindDomain, "a.gov.vn", nil, target.Target{Addr: netip.MustParseAddr("203.0.113.5"), Name: "b.gov.vn"}, false},
-		{asset.KindURL, "https://portal.a.gov.vn/app", nil, target.Target{Addr: netip.MustParseAddr("203.0.113.5"), Name: "portal.a.gov.vn"}, true},
-		{asset.KindHostname, "mail.a.gov.vn", nil, target.Target{Addr: netip.MustParseAddr("203.0.113.6")}, false},
+		{asset.KindCIDR, "192.0.2.0/30", nil, nil, false, target.Target{Addr: netip.MustParseAddr("192.0.2.1")}, true},
+		{asset.KindCIDR, "192.0.2.0/30", nil, nil, false, target.Target{Addr: netip.MustParseAddr("192.0.2.9")}, false},
+		{asset.KindCIDR, "192.0.2.0/30", []string{"192.0.2.2"}, nil, false, target.Target{Addr: netip.MustParseAddr("192.0.2.2")}, false},
+		// A name's address must be among the organization's (F6).
+		{asset.KindDomain, "a.gov.vn", nil, pub, false, target.Target{Addr: netip.MustParseAddr("203.0.113.5"), Name: "www.a.gov.vn"}, true},
+		{asset.KindDomain, "a.gov.vn", nil, nil, false, target.Target{Addr: netip.MustParseAddr("203.0.113.5"), Name: "www.a.gov.vn"}, false},
+		{asset.KindDomain, "a.gov.vn", nil, pub, false, target.Target{Addr: netip.MustParseAddr("203.0.113.99"), Name: "www.a.gov.vn"}, false},
+		{asset.KindDomain, "a.gov.vn", nil, pub, false, target.Target{Name: "a.gov.vn"}, true},
+		{asset.KindDomain, "a.gov.vn", nil, pub, false, target.Target{Name: "b.gov.vn"}, false},
+		{asset.KindDomain, "a.gov.vn", []string{"test.a.gov.vn"}, pub, false, target.Target{Addr: netip.MustParseAddr("203.0.113.5"), Name: "x.test.a.gov.vn"}, false},
+		{asset.KindDomain, "a.gov.vn", nil, pub, false, target.Target{Addr: netip.MustParseAddr("203.0.113.5"), Name: "b.gov.vn"}, false},
+		{asset.KindHostname, "h.a.gov.vn", nil, pub, false, target.Target{Addr: netip.MustParseAddr("2001:db8::5"), Name: "h.a.gov.vn"}, true},
+		{asset.KindURL, "https://portal.a.gov.vn/app", nil, pub, false, target.Target{Addr: netip.MustParseAddr("203.0.113.5"), Name: "portal.a.gov.vn"}, true},
+		{asset.KindURL, "https://portal.a.gov.vn/app", nil, nil, false, target.Target{Addr: netip.MustParseAddr("203.0.113.5"), Name: "portal.a.gov.vn"}, false},
+		{asset.KindHostname, "mail.a.gov.vn", nil, pub, false, target.Target{Addr: netip.MustParseAddr("203.0.113.6")}, false},
+		// Internal addresses through a name only when the job allows them,
+		// and even then only the organization's own.
+		{asset.KindHostname, "in.a.gov.vn", nil, []string{"10.0.0.0/24"}, false, target.Target{Addr: netip.MustParseAddr("10.0.0.7"), Name: "in.a.gov.vn"}, false},
+		{asset.KindHostname, "in.a.gov.vn", nil, []string{"10.0.0.0/24"}, true, target.Target{Addr: netip.MustParseAddr("10.0.0.7"), Name: "in.a.gov.vn"}, true},
+		{asset.KindHostname, "in.a.gov.vn", nil, []string{"10.0.0.0/24"}, true, target.Target{Addr: netip.MustParseAddr("127.0.0.1"), Name: "in.a.gov.vn"}, false},
+		{asset.KindHostname, "in.a.gov.vn", nil, []string{"0.0.0.0/0"}, false, target.Target{Addr: netip.MustParseAddr("169.254.169.254"), Name: "in.a.gov.vn"}, false},
+		// The job's own address asset stays in scope, special or not.
+		{asset.KindIPv4, "127.0.0.9", nil, nil, false, target.Target{Addr: netip.MustParseAddr("127.0.0.9")}, true},
 	}
 	for _, c := range cases {
-		allow, err := jobScope(scanjob.Job{ID: "j", AssetID: 1, OrgID: 1}, scanjob.PortscanParams{AssetKind: c.kind, AssetValue: c.value, Exclusions: c.excl})
+		allow, err := jobScope(scanjob.Job{ID: "j", AssetID: 1, OrgID: 1}, scanjob.PortscanParams{AssetKind: c.kind, AssetValue: c.value,
+			Exclusions: c.excl, AllowedAddrs: c.allowed, AllowInternal: c.internal})
 		if err != nil {
 			t.Fatal(err)
 		}
 		err = allow(c.tgt)
 		if (err == nil) != c.ok || (err != nil && !errors.Is(err, engine.ErrOutOfScope)) {
-			t.Errorf("%s %s excl %v target %+v: %v, want ok=%v", c.kind, c.value, c.excl, c.tgt, err, c.ok)
+			t.Errorf("%s %s excl %v allowed %v target %+v: %v, want ok=%v", c.kind, c.value, c.excl, c.allowed, c.tgt, err, c.ok)
 		}
 	}
 }

@@ -21,6 +21,18 @@ type PortscanParams struct {
 	TimeoutMS   int        `json:"timeout_ms,omitempty"`
 	Retries     int        `json:"retries,omitempty"`
 	Checks      []string   `json:"checks,omitempty"` // check families; empty: none
+	// AllowedAddrs are the addresses a name may lead to (security F6):
+	// the organization's own verified ipv4, ipv6 and cidr asset values,
+	// plus any hosting ranges approved for it. An address reached through
+	// a name (a hostname, domain or URL asset, a name server of the zone)
+	// is probed only when it is in this list; the job's own address or
+	// network asset needs no entry here.
+	AllowedAddrs []string `json:"allowed_addrs,omitempty"`
+	// AllowInternal lets an address reached through a name be private,
+	// loopback, link-local or otherwise special-purpose (a platform with
+	// internal_deployment); without it such an address is never probed
+	// through a name.
+	AllowInternal bool `json:"allow_internal,omitempty"`
 }
 
 // PortscanResult is the Data of a portscan job's result.
