@@ -6,6 +6,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/org"
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
@@ -33,6 +34,10 @@ type assetPatch struct {
 	SecurityLevel *int               `json:"security_level,omitempty"`
 	Tags          *[]string          `json:"tags,omitempty"`
 	Notes         *string            `json:"notes,omitempty"`
+	// Regions route this asset's scans instead of its organization's ([]:
+	// the organization's). Only administrators above the asset's
+	// organization change them.
+	Regions *[]string `json:"regions,omitempty"`
 }
 
 func (s *Server) listAssets(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -98,6 +103,19 @@ func (s *Server) updateAsset(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
+	if req.Regions != nil {
+		if _, err := org.NormalizeRegions(*req.Regions); err != nil {
+			return err
+		}
+		if req.Value == nil && req.Criticality == nil && req.SecurityLevel == nil && req.Tags == nil && req.Notes == nil {
+			// Only the route.
+			if a, err = s.Store.SetAssetRegions(r.Context(), p, id, *req.Regions); err != nil {
+				return err
+			}
+			writeJSON(w, 200, a)
+			return nil
+		}
+	}
 	set(&a.Value, req.Value)
 	set(&a.Criticality, req.Criticality)
 	set(&a.SecurityLevel, req.SecurityLevel)
@@ -110,6 +128,11 @@ func (s *Server) updateAsset(w http.ResponseWriter, r *http.Request, p auth.Prin
 		return err
 	}
 	s.invalidate()
+	if req.Regions != nil {
+		if a, err = s.Store.SetAssetRegions(r.Context(), p, id, *req.Regions); err != nil {
+			return err
+		}
+	}
 	writeJSON(w, 200, a)
 	return nil
 }

@@ -33,6 +33,11 @@ type orgPatch struct {
 	NameEN   *string   `json:"name_en,omitempty"`
 	Kind     *org.Kind `json:"kind,omitempty"`
 	ParentID *int64    `json:"parent_id,omitempty"`
+	// Regions and CrossCheck route the organization's scans (regions
+	// whose workers scan it; [] inherits the parent's). Only the
+	// parent's administrators and platform administrators change them.
+	Regions    *[]string `json:"regions,omitempty"`
+	CrossCheck *bool     `json:"cross_check,omitempty"`
 }
 
 type contactRequest struct {
@@ -100,6 +105,14 @@ func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
+	if req.Code == nil && req.Name == nil && req.NameEN == nil && req.Kind == nil && req.ParentID == nil {
+		// Only the route: no rename, no audit entry of one.
+		if o, err = s.setOrgRegions(r.Context(), p, o, req); err != nil {
+			return err
+		}
+		writeJSON(w, 200, o)
+		return nil
+	}
 	set(&o.Code, req.Code)
 	set(&o.Name, req.Name)
 	set(&o.NameEN, req.NameEN)
@@ -113,8 +126,25 @@ func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return err
 	}
 	s.invalidate()
+	if o, err = s.setOrgRegions(r.Context(), p, o, req); err != nil {
+		return err
+	}
 	writeJSON(w, 200, o)
 	return nil
+}
+
+// setOrgRegions applies a patch's route fields, if any, to o.
+func (s *Server) setOrgRegions(ctx context.Context, p auth.Principal, o org.Organization, req orgPatch) (org.Organization, error) {
+	if req.Regions == nil && req.CrossCheck == nil {
+		return o, nil
+	}
+	regions, cross := o.Regions, o.CrossCheck
+	set(&regions, req.Regions)
+	set(&cross, req.CrossCheck)
+	if _, err := org.NormalizeRegions(regions); err != nil {
+		return o, err
+	}
+	return s.Store.SetOrgRegions(ctx, p, o.ID, regions, cross)
 }
 
 func (s *Server) deleteOrg(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

@@ -66,6 +66,9 @@ type Deps struct {
 	Claims *scope.Claims
 	// Assess runs assessment campaigns and questionnaires; nil disables them.
 	Assess *assess.Service
+	// Workers lists the scan workers heard from (GET /api/v1/workers);
+	// nil lists none.
+	Workers WorkerLister
 	// Catalog names and describes finding kinds in exports and reports
 	// (optional).
 	Catalog *catalog.Catalog

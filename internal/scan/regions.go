@@ -42,6 +42,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -122,7 +123,9 @@ func (w *Workers) Refresh(ctx context.Context) error {
 			continue
 		}
 		var hb scanjob.Heartbeat
-		if err := json.Unmarshal(e.Value, &hb); err != nil || !scanjob.ValidToken(hb.Region) {
+		// A worker may write only its own region's keys (natsq's worker
+		// permissions), so the key, not the value, says the region.
+		if err := json.Unmarshal(e.Value, &hb); err != nil || !scanjob.ValidToken(hb.Region) || !strings.HasPrefix(e.Key, hb.Region+".") {
 			w.log.Debug("scan: malformed heartbeat", "key", e.Key, "err", err)
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/queue"
+	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
@@ -18,14 +19,25 @@ type workerRow struct {
 }
 
 type scansData struct {
-	Depth       uint64
-	HasQueue    bool
-	QueueErr    bool
-	Jobs        []store.ScanJob
-	Workers     []workerRow
+	Depth    uint64
+	HasQueue bool
+	QueueErr bool
+	Jobs     []store.ScanJob
+	Workers  []workerRow
+	// Live are the workers heard from (heartbeats), by region, for
+	// platform-wide roles; LiveShown says whether the section is shown.
+	Live        []scan.WorkerStatus
+	LiveShown   bool
+	LiveCount   int
 	State       string
 	States      []store.JobState
 	Next, First string
+}
+
+// WorkerLister lists the scan workers heard from (scan.Workers).
+type WorkerLister interface {
+	List() []scan.WorkerStatus
+	Known() bool
 }
 
 var jobStates = []store.JobState{store.JobQueued, store.JobRunning, store.JobDone, store.JobFailed, store.JobUnreachable}
@@ -50,6 +62,14 @@ func (s *Server) scansPage(w http.ResponseWriter, r *http.Request, c *reqCtx) er
 		return err
 	}
 	d.Jobs = page.Items
+	if s.Workers != nil && c.p().SeesAll() && s.Workers.Known() {
+		d.LiveShown, d.Live = true, s.Workers.List()
+		for _, wk := range d.Live {
+			if wk.Live {
+				d.LiveCount++
+			}
+		}
+	}
 	workers := map[string]*workerRow{}
 	for _, j := range page.Items {
 		if j.Worker == "" {

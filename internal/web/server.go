@@ -30,13 +30,16 @@ type Deps struct {
 	// Claims registers assets within the claim limits and proves,
 	// approves and rejects ownership claims; nil makes one over Store
 	// (and Guard) with the strict limits and no automatic proofs.
-	Claims *scope.Claims
-	Queue  queue.Queue
-	Catalog   *catalog.Catalog
-	Assess    *assess.Service
-	Logger    *slog.Logger
-	Version   string
-	Now       func() time.Time
+	Claims  *scope.Claims
+	Queue   queue.Queue
+	Catalog *catalog.Catalog
+	Assess  *assess.Service
+	// Workers lists the scan workers heard from, for the scans page
+	// (platform-wide roles); nil shows only the workers seen in jobs.
+	Workers WorkerLister
+	Logger  *slog.Logger
+	Version string
+	Now     func() time.Time
 	// SecureCookies marks cookies Secure (set it when served over HTTPS).
 	SecureCookies bool
 	// SessionTTL is how long a console session lives; default 12 hours.
