@@ -53,8 +53,11 @@
 //
 // ConsumeFindings hands a handler one change at a time; ConsumeFindingBatches
 // gathers the changes being delivered at once into one call, so a consumer
-// can persist a batch in one transaction. Either acknowledges a message
-// only when its handler returned nil; an error redelivers it later, forever
+// can persist a batch in one transaction. With ConsumeOptions.Brief the
+// changes are read by DecodeBrief, which leaves out what only a finding's
+// page shows (evidence, seen and fix times) and costs less. Either
+// acknowledges a message only when its handler returned nil; an error
+// redelivers it later, forever
 // (MaxDeliver is unlimited: an event that cannot be handled now, because
 // the database is down, must not be lost). A message whose body is not a
 // finding change can never succeed: it is logged and acknowledged.
