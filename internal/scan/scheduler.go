@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/asset"
@@ -34,6 +35,15 @@ type SchedulerStore interface {
 // ScopeChecker is the scope guard's lookup.
 type ScopeChecker interface {
 	Lookup(target string) (asset.Match, error)
+}
+
+// OrgAddrs is implemented by a scope checker that can list an
+// organization's verified address assets (ipv4, ipv6 and cidr values),
+// as scope.Guard does. The scheduler puts them in each job
+// (PortscanParams.AllowedAddrs): the only addresses a name may lead the
+// job's worker to (security F6). Without it a job allows none.
+type OrgAddrs interface {
+	OrgAddrs(orgID int64) []string
 }
 
 // SchedulerConfig configures a scheduler.
@@ -188,6 +198,11 @@ func (s *Scheduler) baseJob(a asset.Asset, pol store.ScanPolicy, reason, by stri
 	}
 	p := s.cfg.Defaults
 	p.AssetKind, p.AssetValue, p.Exclusions = a.Kind, a.Value, pol.Exclusions
+	if oa, ok := s.scope.(OrgAddrs); ok {
+		// Platform-approved ranges in Defaults come first, then the
+		// organization's own addresses.
+		p.AllowedAddrs = append(slices.Clip(p.AllowedAddrs), oa.OrgAddrs(a.OrgID)...)
+	}
 	if p.Ports == "" {
 		p.Ports = s.cfg.Ports
 	}
