@@ -31,7 +31,13 @@ func (s *Server) requestScan(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	jobs, err := s.Findings.RequestScan(r.Context(), p, findings.ScanRequest{AssetID: req.AssetID, OrgID: req.OrgID})
+	// A client that retries with the same Idempotency-Key (it saw a
+	// connection error, the server died half way) gets the jobs of its
+	// first attempt, not a second set (reliability review F3). Jobs are
+	// queued through the outbox: 202 with state "queued" holds even while
+	// NATS is down, and they run once it is back (F9).
+	jobs, err := s.Findings.RequestScan(r.Context(), p, findings.ScanRequest{AssetID: req.AssetID, OrgID: req.OrgID,
+		IdempotencyKey: r.Header.Get("Idempotency-Key")})
 	if err != nil {
 		return err
 	}

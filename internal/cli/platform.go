@@ -101,6 +101,32 @@ func secretBox(dataDir string, log *slog.Logger) (*auth.SecretBox, error) {
 	return box, nil
 }
 
+// storeStartWait is how long serve waits for a database that is not up
+// yet (a host that boots PostgreSQL after Rampart) before it gives up.
+const storeStartWait = 2 * time.Minute
+
+// openStoreWaiting is openStore that waits, up to wait, for a database
+// that is unavailable (store.ErrUnavailable), retrying with a growing pause
+// of at most five seconds, as the queue does for NATS (reliability review
+// F8). Any other error ends it at once.
+func openStoreWaiting(ctx context.Context, c config.Config, log *slog.Logger, wait time.Duration) (store.Store, error) {
+	deadline := time.Now().Add(wait)
+	pause := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		st, err := openStore(ctx, c, log)
+		if err == nil || !errors.Is(err, store.ErrUnavailable) || time.Now().Add(pause).After(deadline) {
+			return st, err
+		}
+		log.Warn("database unavailable; retrying", "attempt", attempt, "retry_in", pause, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
 // openQueue connects to the configured NATS, or starts the embedded one
 // storing under the data directory.
 func openQueue(ctx context.Context, c config.Config, name string, log *slog.Logger) (*natsq.Queue, error) {

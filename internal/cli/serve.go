@@ -53,7 +53,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	log := logger(env, c)
 	log.Info("starting rampart", "version", Version, "config", c.Redacted())
 
-	st, err := openStore(ctx, c, log)
+	st, err := openStoreWaiting(ctx, c, log, storeStartWait)
 	if err != nil {
 		return err
 	}
@@ -114,14 +114,17 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	// Finding events: the relay publishes what the store's outbox holds on
 	// the queue; the notifier takes them on its durable consumer and keeps
 	// its alert batches in the database.
-	go events.NewRelay(st, q, events.RelayOptions{Logger: log}).Run(bg)
+	// Scan jobs go the same way: each job's publish message is written with
+	// the job, and the scheduler wakes the relay.
+	relay := events.NewRelay(st, q, events.RelayOptions{Logger: log})
+	go relay.Run(bg)
 	alerts, err := notifier.Consume(bg, q)
 	if err != nil {
 		return err
 	}
 	defer alerts.Stop()
 
-	sched := scan.NewScheduler(st, q, guard, st, scan.SchedulerConfig{Region: c.Region, Ports: c.Scanner.Ports, Logger: log,
+	sched := scan.NewScheduler(st, q, guard, st, scan.SchedulerConfig{Region: c.Region, Ports: c.Scanner.Ports, Logger: log, Wake: relay.Notify,
 		// Polite by default: a target sees at most 500 connection attempts a
 		// second from us, and one scan at most 5,000 in all.
 		Defaults: scanjob.PortscanParams{Rate: 5000, PerHostRate: 500}})
@@ -162,6 +165,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(ingestCollectors(ingester, st)...)
 	assessSvc := &assess.Service{Store: st, Frameworks: cats.Frameworks, Reminders: notifier}
 	// One login throttle for both faces: a name and address locked out on
 	// the API are locked out on the console too, and the other way round.

@@ -58,6 +58,9 @@ type SchedulerConfig struct {
 	Defaults scanjob.PortscanParams
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// Wake, when set, is called after Queue stored a job, to wake the
+	// outbox relay that publishes it (events.Relay.Notify).
+	Wake func()
 }
 
 // Scheduler plans scans of due assets and publishes their jobs.
@@ -231,15 +234,29 @@ func (s *Scheduler) baseJob(a asset.Asset, pol store.ScanPolicy, reason, by stri
 		State:       store.JobQueued,
 		RequestedBy: by,
 		CreatedAt:   now.UTC(),
+		Dispatch:    Dispatch,
 	}, nil
 }
 
-// Queue stores the job and publishes it. Both steps are idempotent by job
-// ID, so a crash between them is repaired by doing both again.
+// Queue hands a job to the workers. It stores the job, unless it is stored
+// already, together with its publish message in the outbox, in one
+// transaction (j.Dispatch, which Job sets and Queue fills in when
+// missing), and wakes the outbox relay, which publishes it with message ID
+// "job-<ID>". So a crash at any point leaves either no job or a job that
+// will be published (reliability review F3), and with the queue down the
+// job waits in the outbox and Queue still succeeds: the job is queued and
+// runs once the queue is back (F9). A job already stored is left as it is
+// (a retried tick, or a request the findings service stored as the person
+// who made it, with the same message in the outbox).
 func (s *Scheduler) Queue(ctx context.Context, j *store.ScanJob) error {
+	if j.Dispatch == nil {
+		j.Dispatch = Dispatch
+	}
 	if err := s.st.CreateScanJob(ctx, auth.SystemPrincipal, j); err != nil && !errors.Is(err, store.ErrConflict) {
 		return err
 	}
-	return scanjob.Publish(ctx, s.q, scanjob.Job{ID: j.ID, Type: j.Type, Region: j.Region, OrgID: j.OrgID, AssetID: j.AssetID,
-		Target: j.Target, Params: j.Params, CreatedAt: j.CreatedAt})
+	if s.cfg.Wake != nil {
+		s.cfg.Wake()
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/events"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/org"
 	"github.com/rampart-cert/rampart/internal/queue"
@@ -70,6 +71,10 @@ func TestSchedulerTick(t *testing.T) {
 	must(t, err)
 	if n != 2 {
 		t.Fatalf("queued %d jobs, want 2 (the blacked-out and the ASN asset wait)", n)
+	}
+	// The jobs reach the queue through the outbox, as in serve.
+	if _, err := events.NewRelay(st, q, events.RelayOptions{}).Once(ctx); err != nil {
+		t.Fatal(err)
 	}
 	pending, err := q.Pending(ctx, queue.StreamJobs, "rampart.jobs.hn.>")
 	must(t, err)

@@ -43,6 +43,13 @@ type ScanJob struct {
 	CreatedAt     time.Time  `json:"created_at"`
 	StartedAt     *time.Time `json:"started_at,omitempty"`
 	FinishedAt    *time.Time `json:"finished_at,omitempty"`
+
+	// Dispatch, when set, builds the message that hands the job to its
+	// workers. CreateScanJob calls it with the job as it is about to be
+	// stored and writes the message to the outbox in the same transaction
+	// (never for a job already stored), so a stored job is always
+	// published, by the relay, and a job that was not stored never is.
+	Dispatch func(ScanJob) (OutboxMessage, error) `json:"-"`
 }
 
 // JobFilter narrows ListScanJobs.
@@ -169,4 +176,49 @@ type Scans interface {
 	// SetAssetSchedule records when an asset was last scanned and when it
 	// is next due (system only).
 	SetAssetSchedule(ctx context.Context, assetID int64, last, next time.Time) error
+
+	// RecordJobPart notes that part (1-based) of total of a job's result
+	// has been applied and returns how many distinct parts of that split
+	// are applied now; a part recorded twice counts once (system only).
+	RecordJobPart(ctx context.Context, jobID string, part, total int) (int, error)
+	// SetJobIngestError records that a job's results could not be applied
+	// (errMsg, and one more failure), or clears both when errMsg is empty;
+	// an unknown job is ErrNotFound (system only).
+	SetJobIngestError(ctx context.Context, jobID, errMsg string) error
+	// ListIngestProblems lists up to limit jobs in the principal's subtree
+	// whose results could not be applied yet, most failures first.
+	ListIngestProblems(ctx context.Context, p auth.Principal, limit int) ([]IngestProblem, error)
+	// KeepOrphanResult keeps a result for a job the store does not know,
+	// instead of dropping it; the same MsgID twice is kept once (system
+	// only).
+	KeepOrphanResult(ctx context.Context, r OrphanResult) error
+	// ListOrphanResults returns how many results are kept aside and up to
+	// limit of them, newest first, without their data. Orphans belong to
+	// no organization: only platform-wide roles see them (others get 0).
+	ListOrphanResults(ctx context.Context, p auth.Principal, limit int) (int, []OrphanResult, error)
+}
+
+// IngestProblem is a job whose results reached the platform but could not
+// be applied: the ingester keeps retrying, and says so here.
+type IngestProblem struct {
+	JobID    string   `json:"job_id"`
+	OrgID    int64    `json:"org_id"`
+	AssetID  int64    `json:"asset_id"`
+	State    JobState `json:"state"`
+	Error    string   `json:"error"`
+	Failures int      `json:"failures"`
+}
+
+// OrphanResult is a result for a job this database does not know (a
+// restored older database, two platforms sharing one NATS account), kept
+// aside for an operator.
+type OrphanResult struct {
+	ID         int64     `json:"id"`
+	MsgID      string    `json:"msg_id"`
+	JobID      string    `json:"job_id"`
+	Type       string    `json:"type"`
+	Region     string    `json:"region,omitempty"`
+	Worker     string    `json:"worker,omitempty"`
+	Data       []byte    `json:"-"`
+	ReceivedAt time.Time `json:"received_at"`
 }

@@ -35,6 +35,9 @@ var (
 	ErrConflict  = errors.New("store: conflict") // unique key taken, or still referenced
 	ErrForbidden = errors.New("store: forbidden")
 	ErrInvalid   = errors.New("store: invalid input")
+	// ErrUnavailable means the database cannot be reached (down,
+	// restarting, refusing connections): the same call may succeed later.
+	ErrUnavailable = errors.New("store: database unavailable")
 )
 
 // DefaultLimit and MaxLimit bound one page of a listing.

@@ -32,6 +32,11 @@ type scansData struct {
 	State       string
 	States      []store.JobState
 	Next, First string
+	// Problems are jobs whose results cannot be applied yet; Orphans
+	// counts results kept aside for jobs the database does not know
+	// (reliability review F5, F7).
+	Problems []store.IngestProblem
+	Orphans  int
 }
 
 // WorkerLister lists the scan workers heard from (scan.Workers).
@@ -62,6 +67,12 @@ func (s *Server) scansPage(w http.ResponseWriter, r *http.Request, c *reqCtx) er
 		return err
 	}
 	d.Jobs = page.Items
+	if d.Problems, err = s.Store.ListIngestProblems(r.Context(), c.p(), 20); err != nil {
+		return err
+	}
+	if d.Orphans, _, err = s.Store.ListOrphanResults(r.Context(), c.p(), 1); err != nil {
+		return err
+	}
 	if s.Workers != nil && c.p().SeesAll() && s.Workers.Known() {
 		d.LiveShown, d.Live = true, s.Workers.List()
 		for _, wk := range d.Live {

@@ -206,5 +206,5 @@ func (w *Worker) handle(ctx context.Context, m *queue.Message) error {
 	}
 	// The job is acknowledged only once its result is stored in the
 	// results stream; if this publish fails the job comes back.
-	return w.q.Publish(ctx, scanjob.ResultSubject(j.Type), out, "result-"+j.ID, nil)
+	return w.publishResult(ctx, j, res, out)
 }

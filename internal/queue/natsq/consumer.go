@@ -103,8 +103,8 @@ func withDefaults(cfg queue.ConsumerConfig) (queue.ConsumerConfig, error) {
 		return cfg, bad("durable name must be non-empty without '.', '*', '>', slashes or spaces")
 	case strings.ContainsAny(cfg.FilterSubject, " \t\r\n"):
 		return cfg, bad("filter subject has spaces")
-	case cfg.AckWait < 0, cfg.Concurrency < 0, cfg.MaxDeliver < -1:
-		return cfg, bad("negative AckWait, Concurrency or MaxDeliver")
+	case cfg.AckWait < 0, cfg.Concurrency < 0, cfg.MaxDeliver < -1, cfg.RetryMax < 0:
+		return cfg, bad("negative AckWait, Concurrency, MaxDeliver or RetryMax")
 	}
 	if cfg.AckWait == 0 {
 		cfg.AckWait = defaultAckWait
@@ -119,7 +119,7 @@ func withDefaults(cfg queue.ConsumerConfig) (queue.ConsumerConfig, error) {
 }
 
 func jetstreamConfig(cfg queue.ConsumerConfig) jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
+	jc := jetstream.ConsumerConfig{
 		Durable:       cfg.Durable,
 		Description:   "rampart " + cfg.Durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -129,6 +129,14 @@ func jetstreamConfig(cfg queue.ConsumerConfig) jetstream.ConsumerConfig {
 		FilterSubject: cfg.FilterSubject,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
+	if cfg.RetryMax > 0 {
+		// The server adds a BackOff step to every NAK delay (it dates a
+		// NAKed message AckWait back and then waits the step), so a
+		// consumer that wants its short retries must have none: a
+		// message of a dead consumer then comes back after AckWait.
+		jc.BackOff = nil
+	}
+	return jc
 }
 
 // backOff is the server's redelivery schedule for messages nobody acked in
@@ -358,6 +366,9 @@ func (c *consumer) handle(jm jetstream.Msg) {
 		return
 	}
 	delay := nakDelay(m.Attempt)
+	if c.cfg.RetryMax > 0 {
+		delay = min(delay, c.cfg.RetryMax)
+	}
 	if c.cfg.MaxDeliver > 0 && m.Attempt >= c.cfg.MaxDeliver {
 		log.Error("handler failed on the last attempt; message will not be redelivered", "err", err)
 	} else {

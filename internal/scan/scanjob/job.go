@@ -64,6 +64,31 @@ type Result struct {
 	Finished time.Time       `json:"finished"`
 	Error    string          `json:"error,omitempty"` // the job ran and failed for good
 	Data     json.RawMessage `json:"data,omitempty"`
+	// Part and Parts number a result sent in several messages because it
+	// would not fit in one (a network's portscan): part Part of Parts,
+	// 1-based; both 0 for a result in one message. Every part carries the
+	// job's Started, Finished and Error, and a self-contained share of
+	// Data (see SplitPortscan).
+	Part  int `json:"part,omitempty"`
+	Parts int `json:"parts,omitempty"`
+
+	// MsgID and Attempt describe the delivery to the ingester; they do
+	// not travel.
+	MsgID   string `json:"-"`
+	Attempt int    `json:"-"`
+}
+
+// MaxResultMessage bounds one result message, well under NATS's default
+// 1 MiB max_payload: a larger result travels in parts.
+const MaxResultMessage = 256 << 10
+
+// ResultMsgID is the message ID of a result, or of one part of it: a
+// republished result (or part) is stored once.
+func ResultMsgID(jobID string, part, parts int) string {
+	if parts <= 1 {
+		return "result-" + jobID
+	}
+	return fmt.Sprintf("result-%s-%dof%d", jobID, part, parts)
 }
 
 var tokenRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
@@ -96,33 +121,56 @@ func ResultSubject(typ string) string { return queue.SubjectResults + "." + typ 
 
 // Publish sends a job to its region's workers.
 func Publish(ctx context.Context, q queue.Queue, j Job) error {
+	subject, msgID, data, err := Encode(j)
+	if err != nil {
+		return err
+	}
+	return q.Publish(ctx, subject, data, msgID, nil)
+}
+
+// Encode is the message that hands j to its region's workers: its
+// subject, message ID ("job-" and the job ID, so a job published twice is
+// stored once) and body. The control plane writes it to the outbox in the
+// job's own transaction; Publish sends it at once.
+func Encode(j Job) (subject, msgID string, data []byte, err error) {
 	if j.CreatedAt.IsZero() {
 		j.CreatedAt = time.Now().UTC()
 	}
 	if err := j.Validate(); err != nil {
-		return err
+		return "", "", nil, err
 	}
-	data, err := json.Marshal(j)
+	data, err = json.Marshal(j)
 	if err != nil {
-		return err
+		return "", "", nil, fmt.Errorf("scanjob: encode job %s: %w", j.ID, err)
 	}
-	return q.Publish(ctx, JobSubject(j.Region, j.Type), data, "job-"+j.ID, nil)
+	return JobSubject(j.Region, j.Type), "job-" + j.ID, data, nil
 }
+
+// ResultRetryMax is the longest a result whose handler failed waits for
+// its next attempt: after a database outage, ingestion resumes within
+// this of the database coming back.
+const ResultRetryMax = 3 * time.Second
 
 // ConsumeResults runs h for every result of the given job type ("" for all)
 // under a durable consumer, for the ingester. A malformed result is
 // acknowledged and dropped: it can never be stored.
+//
+// A result is never given up on: a failed one is tried again after at
+// most ResultRetryMax, for as long as it takes (a database outage of
+// hours loses nothing, and ingestion resumes within seconds of its end).
 func ConsumeResults(ctx context.Context, q queue.Queue, durable, typ string, h func(context.Context, Result) error) (queue.Consumer, error) {
 	filter := queue.SubjectResults + ".>"
 	if typ != "" {
 		filter = ResultSubject(typ)
 	}
-	return q.Consume(ctx, queue.ConsumerConfig{Stream: queue.StreamResults, Durable: durable, FilterSubject: filter, Concurrency: 4},
+	return q.Consume(ctx, queue.ConsumerConfig{Stream: queue.StreamResults, Durable: durable, FilterSubject: filter, Concurrency: 4,
+		MaxDeliver: -1, RetryMax: ResultRetryMax},
 		func(ctx context.Context, m *queue.Message) error {
 			var r Result
 			if err := json.Unmarshal(m.Data, &r); err != nil {
 				return nil // malformed: nothing to store, do not loop
 			}
+			r.MsgID, r.Attempt = m.ID, m.Attempt
 			return h(ctx, r)
 		})
 }

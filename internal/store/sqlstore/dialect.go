@@ -94,6 +94,9 @@ func (d dialect) classify(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
 	}
+	if unavailable(err) {
+		return store.ErrUnavailable
+	}
 	if code := pgErrorCode(err); code != "" {
 		switch code {
 		case "23505", "23503": // unique_violation, foreign_key_violation

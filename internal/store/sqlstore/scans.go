@@ -118,6 +118,8 @@ func (s *Store) loadJob(ctx context.Context, q querier, sc scope, id string, loc
 //     from the stored row (nil error), so a republished request never
 //     duplicates a job; when the stored job lies outside the principal's
 //     subtree the answer is ErrConflict instead, so nothing of it leaks.
+//   - A new job's j.Dispatch message goes to the outbox in the same
+//     transaction; a job already stored writes none.
 func (s *Store) CreateScanJob(ctx context.Context, p auth.Principal, j *store.ScanJob) error {
 	const op = "create scan job"
 	if err := prepareJob(j); err != nil {
@@ -171,6 +173,19 @@ func (s *Store) CreateScanJob(ctx context.Context, p auth.Principal, j *store.Sc
 		}
 		if err != nil {
 			return err
+		}
+		if j.Dispatch != nil {
+			// The job's publish message, in the job's own transaction:
+			// the relay hands it to the workers even if this process dies
+			// right after the commit (reliability review F3).
+			m, err := j.Dispatch(*j)
+			if err != nil {
+				return fmt.Errorf("dispatch job %s: %w", j.ID, err)
+			}
+			m.CreatedAt = j.CreatedAt
+			if err := s.enqueue(ctx, tx, []store.OutboxMessage{m}); err != nil {
+				return err
+			}
 		}
 		if p.System {
 			return nil

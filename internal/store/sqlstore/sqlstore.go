@@ -87,6 +87,9 @@ func Open(ctx context.Context, driver, dsn string, logger *slog.Logger) (*Store,
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
+			if unavailable(err) {
+				return nil, fmt.Errorf("sqlstore: open postgres: %w: %w", store.ErrUnavailable, err)
+			}
 			return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
 		}
 		s.w, s.r = db, db
@@ -102,6 +105,9 @@ func (s *Store) Driver() string { return s.d.name }
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.r.PingContext(ctx); err != nil {
+		if unavailable(err) {
+			return fmt.Errorf("sqlstore: ping: %w: %w", store.ErrUnavailable, err)
+		}
 		return fmt.Errorf("sqlstore: ping: %w", err)
 	}
 	return nil
