@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"html/template"
 	"net/http"
 
@@ -119,10 +120,21 @@ func (s *Server) putScanPolicy(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	var sp store.ScanPolicy
-	if err := decode(w, r, &sp); err != nil {
+	// A PUT replaces the whole policy, so both lists must be given (an
+	// empty list clears one): a body of null or {} is refused rather than
+	// read as "clear every exclusion and blackout" (security F26).
+	var req *struct {
+		Exclusions *[]string        `json:"exclusions"`
+		Blackouts  *[]store.Window  `json:"blackouts"`
+		Route      *json.RawMessage `json:"route,omitempty"` // read only (GET echoes it); ignored
+	}
+	if err := decode(w, r, &req); err != nil {
 		return err
 	}
+	if req == nil || req.Exclusions == nil || req.Blackouts == nil {
+		return errf(CodeInvalid, "scan policy must give exclusions and blackouts; an empty list [] clears one")
+	}
+	sp := store.ScanPolicy{Exclusions: *req.Exclusions, Blackouts: *req.Blackouts}
 	if err := s.Store.SetScanPolicy(r.Context(), p, id, sp); err != nil {
 		return err
 	}

@@ -175,14 +175,20 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, c *reqCtx, 
 }
 
 // redirect sends the browser to target after a successful POST, with a
-// flash message key.
+// flash message key. The key goes into the query, before any fragment
+// ("/assessments/3?ok=flash.uploaded#ctl-X"): after the fragment the
+// browser never sends it and the page never shows it (security F26).
 func redirect(w http.ResponseWriter, r *http.Request, target, flash string) error {
 	if flash != "" {
+		path, frag, hasFrag := strings.Cut(target, "#")
 		sep := "?"
-		if strings.Contains(target, "?") {
+		if strings.Contains(path, "?") {
 			sep = "&"
 		}
-		target += sep + "ok=" + url.QueryEscape(flash)
+		target = path + sep + "ok=" + url.QueryEscape(flash)
+		if hasFrag {
+			target += "#" + frag
+		}
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 	return nil

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net/url"
 	"path"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/rampart-cert/rampart/internal/auth"
@@ -372,11 +374,62 @@ func (s *Store) SaveAnswers(ctx context.Context, p auth.Principal, assessmentID 
 	})
 }
 
+// evidenceName is the file name an evidence file is listed and downloaded
+// under: the last element of what the uploader sent. Names that are no
+// file name ("", ".", ".."), that hide a path behind percent-encoding
+// ("%2e%2e%2fetc%2fpasswd"), or that carry control characters (CR, LF,
+// NUL) or bidirectional formatting (U+202E makes "\u202egnp.exe" read as
+// "exe.png") are refused, so the listing shows what the file is called
+// (security F26).
+func evidenceName(raw string) (string, error) {
+	name := path.Base(strings.ReplaceAll(strings.TrimSpace(raw), `\`, "/"))
+	bad := func(why string) error { return invalid("evidence file name %q: %s", raw, why) }
+	switch {
+	case !utf8.ValidString(name):
+		return "", bad("not UTF-8")
+	case len(name) > 255:
+		return "", bad("longer than 255 bytes")
+	case strings.Trim(name, ". /") == "":
+		return "", bad("not a file name")
+	}
+	if r, ok := unsafeRune(name); ok {
+		return "", bad(fmt.Sprintf("contains %U", r))
+	}
+	// What a server or a browser that decodes the name again would see:
+	// a path, a control character or a dots-only name is refused too.
+	for d, i := name, 0; i < 3 && strings.Contains(d, "%"); i++ {
+		u, err := url.PathUnescape(d)
+		if err != nil || u == d {
+			break
+		}
+		d = u
+		if strings.ContainsAny(d, `/\`) || strings.Trim(d, ". ") == "" {
+			return "", bad("percent-encodes a path")
+		}
+		if r, ok := unsafeRune(d); ok {
+			return "", bad(fmt.Sprintf("percent-encodes %U", r))
+		}
+	}
+	return name, nil
+}
+
+// unsafeRune returns the first control or bidirectional formatting
+// character of s.
+func unsafeRune(s string) (rune, bool) {
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
 // AddEvidence stores one file of a draft questionnaire.
 func (s *Store) AddEvidence(ctx context.Context, p auth.Principal, e *store.EvidenceFile) error {
 	const op = "add evidence"
 	e.ControlID = strings.TrimSpace(e.ControlID)
-	e.Name = path.Base(strings.ReplaceAll(strings.TrimSpace(e.Name), `\`, "/"))
+	name, nameErr := evidenceName(e.Name)
+	e.Name = name
 	e.ContentType = strings.TrimSpace(e.ContentType)
 	if e.ContentType == "" {
 		e.ContentType = "application/octet-stream"
@@ -384,8 +437,8 @@ func (s *Store) AddEvidence(ctx context.Context, p auth.Principal, e *store.Evid
 	switch {
 	case !controlRE.MatchString(e.ControlID):
 		return s.fail(op, invalid("control ID %q", e.ControlID))
-	case e.Name == "" || e.Name == "." || e.Name == "/" || len(e.Name) > 255 || !utf8.ValidString(e.Name):
-		return s.fail(op, invalid("evidence file name %q", e.Name))
+	case nameErr != nil:
+		return s.fail(op, nameErr)
 	case len(e.Data) == 0:
 		return s.fail(op, invalid("evidence file %s is empty", e.Name))
 	case len(e.Data) > store.MaxEvidenceSize:
