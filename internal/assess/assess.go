@@ -85,16 +85,42 @@ func (s *Service) Start(ctx context.Context, p auth.Principal, orgID int64, fram
 	if err != nil {
 		return store.Assessment{}, err
 	}
-	national := p.System || p.Role.Global()
 	switch {
 	case level == 0:
 		level = registry
-	case national:
 	case level < registry:
+		above, err := s.above(ctx, p, orgID)
+		if err != nil {
+			return store.Assessment{}, err
+		}
+		if above {
+			break
+		}
 		return store.Assessment{}, fmt.Errorf("%w: level %d is below the organization's registry level (%d); only the national level sets a lower one", store.ErrInvalid, level, registry)
 	}
 	a, _, err := s.Store.OpenAssessment(ctx, p, store.Assessment{OrgID: orgID, Framework: frameworkID, CampaignID: campaignID, Level: level})
 	return a, err
+}
+
+// above reports whether p speaks for a level above the organization: the
+// national level (platform administrators, analysts) or an administrator
+// of an organization above it.
+func (s *Service) above(ctx context.Context, p auth.Principal, orgID int64) (bool, error) {
+	if p.System || p.Role.Global() {
+		return true, nil
+	}
+	if p.Role != auth.RoleOrgAdmin {
+		return false, nil
+	}
+	mine, err := s.Store.GetOrg(ctx, auth.SystemPrincipal, p.OrgID)
+	if err != nil {
+		return false, err
+	}
+	theirs, err := s.Store.GetOrg(ctx, auth.SystemPrincipal, orgID)
+	if err != nil {
+		return false, err
+	}
+	return theirs.Path != mine.Path && strings.HasPrefix(theirs.Path, mine.Path), nil
 }
 
 func (s *Service) orgLevel(ctx context.Context, p auth.Principal, orgID int64) (int, error) {

@@ -161,7 +161,9 @@ func newSample(t testing.TB) *sample {
 	f, _ := cat.Get("baseline")
 	for _, code := range []string{"CUC-ATTT", "CUC-KCB", "SYT-HN", "VNNIC"} {
 		p := auth.Principal{Name: "dau-moi-" + code, Role: auth.RoleOrgMember, OrgID: s.orgs[code].ID}
-		q, err := s.svc.Start(ctx, p, s.orgs[code].ID, "baseline", s.camp.ID, 2)
+		// The national level sets the campaign's level 2 (an organization
+		// may not set one below its registry's own).
+		q, err := s.svc.Start(ctx, s.admin, s.orgs[code].ID, "baseline", s.camp.ID, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
