@@ -32,12 +32,13 @@ import (
 	"github.com/rampart-cert/rampart/internal/findings"
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
+	"github.com/rampart-cert/rampart/internal/transfer"
 )
 
 // Limits on request bodies.
 const (
 	maxJSONBody   = 1 << 20
-	maxImportBody = 256 << 20
+	maxImportBody = transfer.MaxFileOnline
 )
 
 // Pinger is anything /readyz asks (the queue, for one).
@@ -57,6 +58,9 @@ type Deps struct {
 	Now      func() time.Time
 	// SessionTTL is how long a token from /api/v1/auth/login lives.
 	SessionTTL time.Duration
+	// Imports bounds the imports running at once (shared with the
+	// console); nil makes one that admits two.
+	Imports *transfer.Gate
 	// Findings is the findings service: transitions, verification and
 	// scan requests, imports. Nil makes one over Store without scanning.
 	Findings *findings.Service
@@ -136,6 +140,9 @@ func New(d Deps) *Server {
 	}
 	if d.SessionTTL == 0 {
 		d.SessionTTL = 12 * time.Hour
+	}
+	if d.Imports == nil {
+		d.Imports = transfer.NewGate(2)
 	}
 	if d.Findings == nil {
 		d.Findings = findings.New(findings.Deps{Store: d.Store, Scope: d.Guard, Now: d.Now, Logger: d.Logger})

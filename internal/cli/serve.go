@@ -28,6 +28,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/scope/proof"
 	"github.com/rampart-cert/rampart/internal/store"
+	"github.com/rampart-cert/rampart/internal/transfer"
 	"github.com/rampart-cert/rampart/internal/web"
 	"github.com/rampart-cert/rampart/internal/worker"
 )
@@ -124,7 +125,19 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer alerts.Stop()
 
-	sched := scan.NewScheduler(st, q, guard, st, scan.SchedulerConfig{Region: c.Region, Ports: c.Scanner.Ports, Logger: log, Wake: relay.Notify,
+	// Regions route work (F1): workers say they are alive in a bucket,
+	// jobs go to a region of their asset's route with a live worker, and
+	// queued jobs of a region without one say so.
+	workers, err := scan.OpenWorkers(ctx, q, log)
+	if err != nil {
+		return err
+	}
+	go workers.Run(bg, st, 0)
+	router, err := scan.NewRouter(workers, c.Region, "")
+	if err != nil {
+		return err
+	}
+	sched := scan.NewScheduler(st, q, guard, st, scan.SchedulerConfig{Region: c.Region, Router: router, Ports: c.Scanner.Ports, Logger: log, Wake: relay.Notify,
 		// Polite by default: a target sees at most 500 connection attempts a
 		// second from us, and one scan at most 5,000 in all.
 		Defaults: scanjob.PortscanParams{Rate: 5000, PerHostRate: 500}})
@@ -156,7 +169,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if !*noWorker {
 		host, _ := os.Hostname()
 		wopts.Baselines = baselines
-		w, err := worker.Start(bg, q, jobRegistry(c, log, cats.Checks, wopts), worker.Config{Name: host + "/serve", Region: c.Region, Concurrency: workerConcurrency(*demo), Logger: log})
+		w, err := worker.Start(bg, q, jobRegistry(c, log, cats.Checks, wopts), worker.Config{Name: host + "/serve", Region: c.Region, Version: Version, Concurrency: workerConcurrency(*demo), Logger: log})
 		if err != nil {
 			return err
 		}
@@ -170,13 +183,15 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	// One login throttle for both faces: a name and address locked out on
 	// the API are locked out on the console too, and the other way round.
 	throttle := auth.NewDefaultThrottle()
-	srv := api.New(api.Deps{Assess: assessSvc, Store: st, Guard: guard, Claims: claims, Queue: q, Findings: svc, Logger: log, Registry: reg, Version: Version, Catalog: cats.Kinds,
+	// One gate for the imports of both faces (security review F10).
+	importGate := transfer.NewGate(2)
+	srv := api.New(api.Deps{Imports: importGate, Assess: assessSvc, Workers: workers, Store: st, Guard: guard, Claims: claims, Queue: q, Findings: svc, Logger: log, Registry: reg, Version: Version, Catalog: cats.Kinds,
 		Throttle: throttle, MetricsPublic: c.MetricsPublic,
 		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
 
 	handler := srv.Handler()
 	{
-		console, err := web.New(web.Deps{Store: st, Dashboard: st, Guard: guard, Claims: claims, Findings: svc, Queue: q, Catalog: cats.Kinds, Assess: assessSvc, Throttle: throttle,
+		console, err := web.New(web.Deps{Imports: importGate, Store: st, Workers: workers, Dashboard: st, Guard: guard, Claims: claims, Findings: svc, Queue: q, Catalog: cats.Kinds, Assess: assessSvc, Throttle: throttle,
 			Logger: log, Version: Version, SecureCookies: strings.HasPrefix(c.PublicURL, "https://")})
 		if err != nil {
 			return err
@@ -234,6 +249,7 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	concurrency := fs.Int("concurrency", 4, "jobs to run at once")
 	maxRate := fs.Int("rate", 0, "ceiling on connection attempts per second for this worker's scans (0: as each job asks)")
 	ackWait := fs.Duration("ack-wait", 60*time.Second, "how long a job may go without a sign of life before another worker takes it")
+	name := fs.String("name", "", "this worker's name in jobs, the console and GET /api/v1/workers (default: the host name and a short random suffix)")
 	c, err := load(env, fs, f, args)
 	if err != nil {
 		return err
@@ -250,7 +266,9 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer q.Close()
-	host, _ := os.Hostname()
+	if *name == "" {
+		*name = defaultWorkerName()
+	}
 	cats, err := loadCatalogs(c, log)
 	if err != nil {
 		return err
@@ -259,11 +277,11 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	w, err := worker.Start(ctx, q, jobRegistry(c, log, cats.Checks, workerOptions{MaxRate: *maxRate, Baselines: baselines}), worker.Config{Name: host, Region: c.Region, Concurrency: *concurrency, AckWait: *ackWait, Logger: log})
+	w, err := worker.Start(ctx, q, jobRegistry(c, log, cats.Checks, workerOptions{MaxRate: *maxRate, Baselines: baselines}), worker.Config{Name: *name, Region: c.Region, Version: Version, Concurrency: *concurrency, AckWait: *ackWait, Logger: log})
 	if err != nil {
 		return err
 	}
-	log.Info("worker taking jobs", "region", c.Region, "nats", c.Redacted().NATS)
+	log.Info("worker taking jobs", "name", *name, "region", c.Region, "nats", c.Redacted().NATS)
 	<-ctx.Done()
 	log.Info("worker stopping")
 	w.Stop()

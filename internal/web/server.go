@@ -17,6 +17,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/queue"
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
+	"github.com/rampart-cert/rampart/internal/transfer"
 )
 
 // Deps are what the console needs. Store and Dashboard are required; a nil
@@ -27,6 +28,9 @@ type Deps struct {
 	Dashboard store.Dashboard
 	Guard     *scope.Guard
 	Findings  *findings.Service
+	// Imports bounds the imports running at once (shared with the API);
+	// nil makes one that admits two.
+	Imports *transfer.Gate
 	// Claims registers assets within the claim limits and proves,
 	// approves and rejects ownership claims; nil makes one over Store
 	// (and Guard) with the strict limits and no automatic proofs.
@@ -86,6 +90,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.Throttle == nil {
 		d.Throttle = auth.NewDefaultThrottle()
+	}
+	if d.Imports == nil {
+		d.Imports = transfer.NewGate(2)
 	}
 	if d.Findings == nil {
 		d.Findings = findings.New(findings.Deps{Store: d.Store, Scope: d.Guard, Now: d.Now, Logger: d.Logger})
