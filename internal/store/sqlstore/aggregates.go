@@ -13,8 +13,8 @@ import (
 // Aggregates kept beside the findings (migration 0014).
 //
 // finding_tally (per organization, severity and KEV listing) and
-// finding_check_tally (per organization and check) count the active
-// findings, so the dashboard reads a few rows per organization instead of
+// finding_check_tally (per organization and check, and per check over
+// every organization as organization 0) count the active findings, so the dashboard reads a few rows per organization instead of
 // every active finding. Every write that changes a finding's state,
 // organization, severity, KEV listing, check or due date goes through
 // savePlan, TransitionFinding or ExpireAcceptances, and each of them calls
@@ -75,6 +75,13 @@ func (d *tallyDelta) addActive(org int64, rank int, kev bool, check string, due 
 	}
 	d.sev[k] = v
 	d.chk[checkKey{org, check}] = c
+	// Organization 0: every organization, for platform-wide readers.
+	t := d.chk[checkKey{0, check}]
+	t.active += sign
+	if due != nil {
+		t.dueN += sign
+	}
+	d.chk[checkKey{0, check}] = t
 }
 
 // apply upserts the non-zero deltas, in key order.
@@ -281,6 +288,8 @@ func (s *Store) RebuildAggregates(ctx context.Context) error {
 				"FROM findings f WHERE " + activeStates + " GROUP BY f.org_id, f.severity_rank, f.kev",
 			"INSERT INTO finding_check_tally (org_id, check_id, active, due_n) " +
 				"SELECT f.org_id, f.check_id, COUNT(*), COUNT(f.due_at) FROM findings f WHERE " + activeStates + " GROUP BY f.org_id, f.check_id",
+			"INSERT INTO finding_check_tally (org_id, check_id, active, due_n) " +
+				"SELECT 0, f.check_id, COUNT(*), COUNT(f.due_at) FROM findings f WHERE " + activeStates + " GROUP BY f.check_id",
 		} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return err

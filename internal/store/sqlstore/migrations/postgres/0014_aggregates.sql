@@ -19,8 +19,10 @@ CREATE TABLE finding_check_tally (
     PRIMARY KEY (org_id, check_id)
 );
 
-CREATE INDEX findings_active_due ON findings (due_at, org_id, severity_rank, kev, check_id)
+CREATE INDEX findings_active_due ON findings (due_at, org_id, severity_rank, kev, check_id, state)
     WHERE state IN ('open', 'acknowledged', 'reopened');
+
+CREATE INDEX findings_state_severity ON findings (state, severity_rank, id);
 
 INSERT INTO finding_tally (org_id, severity_rank, kev, active, due_n, due_ms)
 SELECT org_id, severity_rank, kev, COUNT(*), COUNT(due_at),
@@ -32,6 +34,11 @@ INSERT INTO finding_check_tally (org_id, check_id, active, due_n)
 SELECT org_id, check_id, COUNT(*), COUNT(due_at)
 FROM findings WHERE state IN ('open', 'acknowledged', 'reopened')
 GROUP BY org_id, check_id;
+
+INSERT INTO finding_check_tally (org_id, check_id, active, due_n)
+SELECT 0, check_id, COUNT(*), COUNT(due_at)
+FROM findings WHERE state IN ('open', 'acknowledged', 'reopened')
+GROUP BY check_id;
 
 CREATE TABLE dashboard_subtree (
     org_id BIGINT NOT NULL,

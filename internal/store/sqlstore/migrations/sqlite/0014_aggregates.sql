@@ -10,7 +10,12 @@
 -- active findings with a due date and due_ms sums those dates (Unix
 -- milliseconds): what is overdue at a time t is everything with a due
 -- date minus what is not due yet, which findings_active_due answers from
--- the index alone, reading only the findings due after t.
+-- the index alone, reading only the findings due after t. The check
+-- tally's rows of organization 0 count every organization (a platform-wide
+-- dashboard reads one row per check).
+--
+-- findings_state_severity serves listings filtered by state and severity
+-- in ID order (the API's "high and open") without sorting all matches.
 CREATE TABLE finding_tally (
     org_id        INTEGER NOT NULL,
     severity_rank INTEGER NOT NULL,
@@ -29,8 +34,10 @@ CREATE TABLE finding_check_tally (
     PRIMARY KEY (org_id, check_id)
 );
 
-CREATE INDEX findings_active_due ON findings (due_at, org_id, severity_rank, kev, check_id)
+CREATE INDEX findings_active_due ON findings (due_at, org_id, severity_rank, kev, check_id, state)
     WHERE state IN ('open', 'acknowledged', 'reopened');
+
+CREATE INDEX findings_state_severity ON findings (state, severity_rank, id);
 
 INSERT INTO finding_tally (org_id, severity_rank, kev, active, due_n, due_ms)
 SELECT org_id, severity_rank, kev, COUNT(*), COUNT(due_at),
@@ -42,6 +49,11 @@ INSERT INTO finding_check_tally (org_id, check_id, active, due_n)
 SELECT org_id, check_id, COUNT(*), COUNT(due_at)
 FROM findings WHERE state IN ('open', 'acknowledged', 'reopened')
 GROUP BY org_id, check_id;
+
+INSERT INTO finding_check_tally (org_id, check_id, active, due_n)
+SELECT 0, check_id, COUNT(*), COUNT(due_at)
+FROM findings WHERE state IN ('open', 'acknowledged', 'reopened')
+GROUP BY check_id;
 
 -- dashboard_subtree: for each kept trend day, the active findings of each
 -- organization's whole subtree (dashboard_daily holds each organization's
