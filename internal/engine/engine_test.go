@@ -2,8 +2,10 @@ package engine_test
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -14,8 +16,12 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/check/all"
+	"github.com/rampart-cert/rampart/internal/check/vuln"
 	"github.com/rampart-cert/rampart/internal/engine"
+	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
 	"github.com/rampart-cert/rampart/internal/target"
+	"github.com/rampart-cert/rampart/internal/vulndb"
 )
 
 // Loopback addresses: nobody registered canaryIP; registeredIP is in scope.
@@ -129,5 +135,87 @@ func TestF4RefusedURLNeverProbed(t *testing.T) {
 	// The two URL targets and the canary's address (named by both).
 	if sum.Refused < 2 {
 		t.Fatalf("summary counts %d refused, want the two URL targets at least (refused %v)", sum.Refused, s.refused)
+	}
+}
+
+// garbageServer answers whatever it receives (a ClientHello, a probe)
+// with random bytes, as the hostile TLS port of the security review did.
+func garbageServer(t *testing.T, addr string) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", addr, err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				for i := 0; i < 4; i++ {
+					c.SetDeadline(time.Now().Add(5 * time.Second))
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+					junk := make([]byte, 64+mrand.IntN(1024))
+					crand.Read(junk)
+					if _, err := c.Write(junk); err != nil {
+						return
+					}
+				}
+			}(conn)
+		}
+	}()
+}
+
+type findingSink struct {
+	sink
+	ports []engine.Port
+	found []check.Result
+}
+
+func (s *findingSink) Port(p engine.Port) { s.mu.Lock(); s.ports = append(s.ports, p); s.mu.Unlock() }
+func (s *findingSink) Finding(_ check.Target, r check.Result) {
+	s.mu.Lock()
+	s.found = append(s.found, r)
+	s.mu.Unlock()
+}
+
+// TestF24GarbageOnTLSPort: a port 443 that answers a ClientHello with
+// random bytes, scanned 20 times, never yields a high or critical
+// finding and is never identified as telnet, NetBIOS or SMB.
+func TestF24GarbageOnTLSPort(t *testing.T) {
+	const ip = "127.42.24.1"
+	garbageServer(t, ip+":443")
+	reg, errs := all.Registry("")
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	prober := fingerprint.New(nil, fingerprint.Options{Timeout: 500 * time.Millisecond, TotalTimeout: 5 * time.Second, IdleGap: 50 * time.Millisecond})
+	for i := range 20 {
+		s := &findingSink{}
+		cfg := engine.Config{Ports: []uint16{443}, Prober: prober, Checks: reg.All(),
+			CheckEnv: &check.Env{Timeout: time.Second, Now: time.Now, Extra: map[string]any{vuln.ExtraKey: vulndb.NewDB()}}}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		_, err := engine.Run(ctx, []string{ip}, cfg, s)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range s.ports {
+			switch p.Service.Service {
+			case "telnet", "netbios-ssn", "smb", "microsoft-ds":
+				t.Errorf("run %d: garbage identified as %q (%+v)", i, p.Service.Service, p.Service)
+			}
+		}
+		for _, r := range s.found {
+			if r.Severity == finding.High || r.Severity == finding.Critical {
+				t.Errorf("run %d: %s finding %s on garbage: %s", i, r.Severity, r.Check, r.Title)
+			}
+		}
 	}
 }

@@ -369,12 +369,19 @@ const (
 // facts (telnet.iac, telnet.options, telnet.text) and the refusals to send
 // back (WONT for every DO, DONT for every WILL) so the server goes on to
 // its login prompt.
+//
+// Only a consistent negotiation counts (security F24): every IAC is
+// followed by a telnet command (240-255), at least one option is
+// negotiated, subnegotiations end with IAC SE, and the text beside it is
+// readable. Random bytes that happen to hold 0xFF (a garbage answer to a
+// ClientHello) set no telnet.iac and get no reply.
 func parseTelnet(b []byte) (facts, []byte) {
 	f := facts{}
 	var text []byte
 	var opts []string
 	var reply []byte
-	seen := 0
+	seen, negotiated := 0, 0
+	consistent := true
 	for i := 0; i < len(b); i++ {
 		if b[i] != iac {
 			text = append(text, b[i])
@@ -385,6 +392,9 @@ func parseTelnet(b []byte) (facts, []byte) {
 		}
 		seen++
 		cmd := b[i+1]
+		if cmd < tSE {
+			consistent = false // not a telnet command
+		}
 		switch {
 		case cmd == iac:
 			text = append(text, iac)
@@ -395,6 +405,7 @@ func parseTelnet(b []byte) (facts, []byte) {
 				break
 			}
 			opt := b[i+2]
+			negotiated++
 			name := map[byte]string{tWIL: "WILL", tWNT: "WONT", tDO: "DO", tDNT: "DONT"}[cmd]
 			if len(opts) < 32 {
 				opts = append(opts, name+":"+itoa(int(opt)))
@@ -412,17 +423,41 @@ func parseTelnet(b []byte) (facts, []byte) {
 			for j+1 < len(b) && !(b[j] == iac && b[j+1] == tSE) {
 				j++
 			}
+			if j+1 >= len(b) {
+				consistent = false // no IAC SE
+			}
 			i = j + 1
 		default:
 			i++
 		}
 	}
-	if seen > 0 {
-		f.set("telnet.iac", "1")
+	if seen == 0 || !consistent || negotiated == 0 || !readable(text) {
+		// No telnet here (or garbage that looks like it).
+		f.set("telnet.text", strings.ToValidUTF8(string(text), "?"))
+		return f, nil
 	}
+	f.set("telnet.iac", "1")
 	if len(opts) > 0 {
 		f.set("telnet.options", strings.Join(opts, ","))
 	}
 	f.set("telnet.text", strings.ToValidUTF8(string(text), "?"))
 	return f, reply
+}
+
+// readable reports whether b is text a person could read: valid UTF-8
+// with at most one control character (other than tab, CR, LF, NUL, BEL
+// and backspace) in 32 bytes. Empty text is readable.
+func readable(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	bad := 0
+	for _, c := range b {
+		switch {
+		case c == '\t' || c == '\r' || c == '\n' || c == 0 || c == 7 || c == 8:
+		case c < 0x20 || c == 0x7f:
+			bad++
+		}
+	}
+	return bad*32 <= len(b)
 }

@@ -30,6 +30,11 @@ func parseSMB(b []byte) (facts, error) {
 	f := facts{}
 	switch typ {
 	case 0x82:
+		// A positive session response is exactly 82 00 00 00 (RFC 1002
+		// 4.3.3); anything else is not NetBIOS (security F24).
+		if l != 0 || b[1] != 0 {
+			return nil, malformed("smb: netbios positive response of length %d", l)
+		}
 		f.set("netbios.session", "positive")
 		if len(b) > 4 {
 			sub, err := parseSMB(b[4:])
@@ -41,10 +46,17 @@ func parseSMB(b []byte) (facts, error) {
 		}
 		return f, nil
 	case 0x83:
-		f.set("netbios.session", "negative")
-		if c.left() > 0 {
-			f.set("netbios.error", fmt.Sprintf("0x%02x", c.u8()))
+		// A negative session response carries one error code, 0x80 to
+		// 0x8F (RFC 1002 4.3.4).
+		if l != 1 || b[1] != 0 || c.left() < 1 {
+			return nil, malformed("smb: netbios negative response of length %d", l)
 		}
+		code := c.u8()
+		if code < 0x80 || code > 0x8f {
+			return nil, malformed("smb: netbios error code 0x%02x", code)
+		}
+		f.set("netbios.session", "negative")
+		f.set("netbios.error", fmt.Sprintf("0x%02x", code))
 		return f, nil
 	case 0x00:
 	default:
