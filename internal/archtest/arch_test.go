@@ -81,7 +81,8 @@ var rules = []rule{
 	{from: domainPatterns(), deny: merge(storage, messaging)},
 	{from: []string{"internal/check/...", "internal/probe/...", "internal/engine"}, deny: merge(storage, messaging)},
 	{from: []string{"internal/worker/..."}, deny: storage},
-	{from: []string{"internal/web/...", "internal/api/...", "internal/report/...", "internal/notify/...", "internal/assess/...", "internal/scan"}, deny: dataPlane},
+	{from: []string{"internal/web/...", "internal/api/...", "internal/report/...", "internal/notify/...", "internal/assess/...", "internal/scan",
+		"internal/findings/...", "internal/events/...", "internal/backup/..."}, deny: dataPlane},
 	{from: []string{"internal/scan/scanjob"}, deny: merge(dataPlane, storage)},
 	{from: []string{"internal/probe/..."}, deny: map[string]string{
 		"internal/check/...":  "probes are the bottom layer: checks use probes, not the reverse",
