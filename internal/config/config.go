@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -72,6 +73,13 @@ type Config struct {
 	InternalDeployment bool `yaml:"internal_deployment"`
 	// Claims bounds what a member may claim.
 	Claims ClaimsConfig `yaml:"claims"`
+	// WebhookAllow (RAMPART_WEBHOOK_ALLOW) lists the private networks
+	// (RFC 1918, ULA fc00::/7, CGNAT 100.64.0.0/10) webhooks may reach,
+	// as comma-separated CIDRs: "10.20.0.0/16,fd12:3456::/48". A platform
+	// admin sets it for the SOC collectors of organizations that listen on
+	// one; by default webhooks reach public addresses only, and never this
+	// host's own addresses, loopback or link-local (security F21).
+	WebhookAllow string `yaml:"webhook_allow"`
 }
 
 // ClaimsConfig bounds ownership claims below the national level.
@@ -139,6 +147,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.ExpiryDays(); err != nil {
 		bad("findings_expiry %q: %v", c.FindingsExpiry, err)
+	}
+	if _, err := c.WebhookAllowPrefixes(); err != nil {
+		bad("webhook_allow %q: %v", c.WebhookAllow, err)
 	}
 	if c.MailFrom != "" {
 		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
@@ -467,6 +478,24 @@ func (c Config) LogValue() slog.Value {
 		slog.String("admin_token", r.AdminToken),
 		slog.Group("scanner", slog.String("user_agent", r.Scanner.UserAgent), slog.String("contact", r.Scanner.Contact)),
 	)
+}
+
+// WebhookAllowPrefixes reads WebhookAllow: the networks webhooks may
+// reach although they are private, masked to their prefix length.
+func (c Config) WebhookAllowPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(c.WebhookAllow, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q: want a CIDR such as 10.20.0.0/16", part)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // ExpiryDays reads FindingsExpiry: source name → days (0..3650). Only

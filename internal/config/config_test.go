@@ -237,3 +237,21 @@ func TestSMTPSettings(t *testing.T) {
 		t.Fatalf("bad mail settings accepted: %v", err)
 	}
 }
+
+// TestWebhookAllow: webhook_allow reads comma-separated CIDRs from the
+// file or RAMPART_WEBHOOK_ALLOW and refuses anything else (security F21).
+func TestWebhookAllow(t *testing.T) {
+	c := Default()
+	c.WebhookAllow = " 10.20.0.0/16, fd12:3456::1/48 ,"
+	ps, err := c.WebhookAllowPrefixes()
+	if err != nil || len(ps) != 2 || ps[0].String() != "10.20.0.0/16" || ps[1].String() != "fd12:3456::/48" {
+		t.Fatalf("prefixes %v, %v", ps, err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.WebhookAllow = "10.20.0.0/16,intranet"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "webhook_allow") {
+		t.Fatalf("bad webhook_allow accepted: %v", err)
+	}
+}

@@ -59,6 +59,7 @@
 //	internal_deployment RAMPART_INTERNAL_DEPLOYMENT (none)        false: members may not claim private, loopback or link-local ranges
 //	claims.max_ipv4_prefix (none)                   (none)        16: a member's widest IPv4 claim (/16)
 //	claims.max_ipv6_prefix (none)                   (none)        32: a member's widest IPv6 claim (/32)
+//	webhook_allow       RAMPART_WEBHOOK_ALLOW       (none)        (none): webhooks reach public addresses only
 //
 // (*) --listen and --nats-listen exist on `rampart serve` only.
 //
@@ -95,6 +96,12 @@
 //   - scanner.user_agent: the User-Agent of every probe; it must identify
 //     Rampart so a target's operator can tell who is knocking.
 //     scanner.contact: an e-mail address for target operators.
+//   - webhook_allow: comma-separated CIDRs of private networks (RFC 1918,
+//     fc00::/7, 100.64.0.0/10) that webhooks may reach, for organizations
+//     whose SOC listens on one. It is one platform-wide list that only
+//     whoever runs the platform sets, not a per-organization setting: a
+//     member who registers a webhook cannot widen it. Loopback, link-local
+//     and this host's own addresses stay refused whatever it says.
 //
 // # Use
 //

@@ -50,6 +50,7 @@ var settings = []setting{
 	{env: "RAMPART_SCANNER_PORTS", field: func(c *Config) *string { return &c.Scanner.Ports }},
 	{env: "RAMPART_SCANNER_RESOLVER", field: func(c *Config) *string { return &c.Scanner.Resolver }},
 	{env: "RAMPART_FINDINGS_EXPIRY", field: func(c *Config) *string { return &c.FindingsExpiry }},
+	{env: "RAMPART_WEBHOOK_ALLOW", field: func(c *Config) *string { return &c.WebhookAllow }},
 }
 
 // EnvConfig names the configuration file when --config is not given.
