@@ -143,6 +143,75 @@ func scanWebhook(sc scanner) (store.Webhook, error) {
 	return w, nil
 }
 
+// webhookSecretLabel binds sealed webhook secrets to their column.
+const webhookSecretLabel = "webhooks.secret"
+
+// sealWebhookSecret is how a webhook's HMAC key is stored: sealed when the
+// store has a SecretBox (security F15), so a copy of the database alone
+// does not let anyone sign as the platform.
+func (s *Store) sealWebhookSecret(secret string) string {
+	if s.box == nil || secret == "" {
+		return secret
+	}
+	return s.box.Seal(secret, webhookSecretLabel)
+}
+
+func (s *Store) openWebhookSecret(stored string) (string, error) {
+	if !auth.IsSealed(stored) {
+		return stored, nil
+	}
+	if s.box == nil {
+		return "", fmt.Errorf("%w: webhook secret is sealed and the store has no secret key", store.ErrInvalid)
+	}
+	return s.box.Open(stored, webhookSecretLabel)
+}
+
+// sealWebhookSecrets seals the webhook secrets stored in clear before the
+// store had a SecretBox; UseSecretBox calls it at every start (it finds
+// nothing to do after the first).
+func (s *Store) sealWebhookSecrets(ctx context.Context, box *auth.SecretBox) error {
+	const op = "seal webhook secrets"
+	rows, err := s.w.QueryContext(ctx, s.q("SELECT id, secret FROM webhooks WHERE secret <> ''"))
+	if err != nil {
+		return s.fail(op, err)
+	}
+	type clear struct {
+		id     int64
+		secret string
+	}
+	var todo []clear
+	for rows.Next() {
+		var c clear
+		if err := rows.Scan(&c.id, &c.secret); err != nil {
+			rows.Close()
+			return s.fail(op, err)
+		}
+		if !auth.IsSealed(c.secret) {
+			todo = append(todo, c)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return s.fail(op, err)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	err = s.write(ctx, op, func(tx *sql.Tx) error {
+		for _, c := range todo {
+			// The condition keeps a secret changed meanwhile as it is.
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE webhooks SET secret = ? WHERE id = ? AND secret = ?"), box.Seal(c.secret, webhookSecretLabel), c.id, c.secret); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		s.log.Info("sqlstore: sealed webhook secrets stored in clear", "webhooks", len(todo))
+	}
+	return err
+}
+
 // redacted is a webhook as the audit log and API readers see it.
 func redacted(w store.Webhook) store.Webhook {
 	w.Secret = ""
@@ -169,7 +238,7 @@ func (s *Store) CreateWebhook(ctx context.Context, p auth.Principal, w *store.We
 		}
 		t := now()
 		err = tx.QueryRowContext(ctx, s.q(`INSERT INTO webhooks (org_id, url, secret, enabled, events, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), w.OrgID, w.URL, w.Secret, w.Enabled, mustJSON(w.Events), t, t).Scan(&w.ID)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), w.OrgID, w.URL, s.sealWebhookSecret(w.Secret), w.Enabled, mustJSON(w.Events), t, t).Scan(&w.ID)
 		if err != nil {
 			return err
 		}
@@ -247,7 +316,9 @@ func (s *Store) UpdateWebhook(ctx context.Context, p auth.Principal, w *store.We
 			return err
 		}
 		if w.Secret == "" {
-			w.Secret = cur.Secret
+			if w.Secret, err = s.openWebhookSecret(cur.Secret); err != nil {
+				return err
+			}
 		}
 		w.OrgID = cur.OrgID
 		if err := w.Validate(); err != nil {
@@ -255,7 +326,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, p auth.Principal, w *store.We
 		}
 		w.CreatedAt, w.UpdatedAt = cur.CreatedAt, now()
 		_, err = tx.ExecContext(ctx, s.q("UPDATE webhooks SET url = ?, secret = ?, enabled = ?, events = ?, updated_at = ? WHERE id = ?"),
-			w.URL, w.Secret, w.Enabled, mustJSON(w.Events), w.UpdatedAt, w.ID)
+			w.URL, s.sealWebhookSecret(w.Secret), w.Enabled, mustJSON(w.Events), w.UpdatedAt, w.ID)
 		if err != nil {
 			return err
 		}
@@ -455,6 +526,14 @@ func (s *Store) NotifyTargets(ctx context.Context) ([]store.NotifyTarget, error)
 		return nil, s.fail(op, err)
 	}
 	for _, w := range hooks {
+		secret, err := s.openWebhookSecret(w.Secret)
+		if err != nil {
+			// Another key, or none: the webhook cannot sign; it goes
+			// disabled (its deliveries fail visibly), the rest go on.
+			s.log.Error("sqlstore: webhook secret does not open; the webhook is skipped", "webhook", w.ID, "err", err)
+			secret, w.Enabled = "", false
+		}
+		w.Secret = secret
 		if i, ok := idx[w.OrgID]; ok {
 			out[i].Webhooks = append(out[i].Webhooks, w)
 		}

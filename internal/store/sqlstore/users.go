@@ -272,13 +272,16 @@ func (s *Store) openTOTP(stored string) (string, error) {
 	return s.box.Open(stored, totpLabel)
 }
 
-// UseSecretBox makes the store seal TOTP secrets with box from now on and
-// seals the clear ones stored before (a lazy migration that runs at every
+// UseSecretBox makes the store seal TOTP and webhook secrets with box from
+// now on and seals the clear ones stored before (a lazy migration that runs at every
 // start and finds nothing to do after the first). Call it once, before the
 // store serves requests.
 func (s *Store) UseSecretBox(ctx context.Context, box *auth.SecretBox) error {
 	const op = "seal secrets"
 	s.box = box
+	if err := s.sealWebhookSecrets(ctx, box); err != nil {
+		return err
+	}
 	rows, err := s.w.QueryContext(ctx, s.q("SELECT id, totp_secret FROM users WHERE totp_secret <> ''"))
 	if err != nil {
 		return s.fail(op, err)
