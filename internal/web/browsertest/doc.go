@@ -10,6 +10,10 @@
 //   - TestConsoleTenancy: an agency's org-admin sees nothing of any other
 //     agency on any page the console links to, and is refused another
 //     agency's pages by URL.
+//   - TestConsoleClaims (issue 10): an org-member registers a hostname,
+//     which becomes a claim whose page shows the token and the DNS and
+//     file proofs; the parent organization's org-admin approves it on
+//     /claims (it is verified) and rejects a second claim.
 //
 // Chromium is found on PATH (chromium, chromium-browser, google-chrome).
 // Without one the tests skip, except under CI=true, where they fail.
