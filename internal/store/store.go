@@ -233,6 +233,7 @@ type Audit interface {
 type Store interface {
 	Orgs
 	Assets
+	Claims
 	Regions
 	Users
 	Audit
@@ -251,7 +252,6 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Driver names the engine: "sqlite" or "postgres".
 	Driver() string
-	Claims
 	Close() error
 }
 

@@ -19,16 +19,11 @@ type workerRow struct {
 }
 
 type scansData struct {
-	Depth    uint64
-	HasQueue bool
-	QueueErr bool
-	Jobs     []store.ScanJob
-	Workers  []workerRow
-	// Live are the workers heard from (heartbeats), by region, for
-	// platform-wide roles; LiveShown says whether the section is shown.
-	Live        []scan.WorkerStatus
-	LiveShown   bool
-	LiveCount   int
+	Depth       uint64
+	HasQueue    bool
+	QueueErr    bool
+	Jobs        []store.ScanJob
+	Workers     []workerRow
 	State       string
 	States      []store.JobState
 	Next, First string
@@ -37,6 +32,11 @@ type scansData struct {
 	// (reliability review F5, F7).
 	Problems []store.IngestProblem
 	Orphans  int
+	// Live are the workers heard from (heartbeats), by region, for
+	// platform-wide roles; LiveShown says whether the section is shown.
+	Live      []scan.WorkerStatus
+	LiveShown bool
+	LiveCount int
 }
 
 // WorkerLister lists the scan workers heard from (scan.Workers).
