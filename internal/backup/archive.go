@@ -42,13 +42,13 @@ const (
 	DatabaseName = "rampart.db"
 	// WorkersName is the embedded NATS server's list of worker keys,
 	// optional.
-	WorkersName  = "nats/workers.json"
+	WorkersName = "nats/workers.json"
 	// SecretKeyName is the data directory's secret key (it seals TOTP
 	// secrets in the database): without it a restored database cannot
 	// read them. It makes the archive itself a secret to keep safe.
 	SecretKeyName = "secret.key"
-	streamPrefix = "nats/"
-	streamSuffix = ".snapshot"
+	streamPrefix  = "nats/"
+	streamSuffix  = ".snapshot"
 )
 
 // Errors.

@@ -68,8 +68,8 @@ type Deps struct {
 	// ManualJobsPerHour is each organization's quota of manual scan
 	// jobs; 0 uses DefaultManualJobsPerHour.
 	ManualJobsPerHour int
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now               func() time.Time
+	Logger            *slog.Logger
 }
 
 // Service is the findings service. Create it with New; it is safe for

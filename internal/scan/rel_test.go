@@ -300,7 +300,9 @@ func TestRelF5IngestWaitsForTheDatabase(t *testing.T) {
 	// A result that cannot be applied for another reason: visible.
 	j2 := store.ScanJob{ID: "j-bug", AssetID: a.ID, Type: scanjob.JobPortscan, Region: "default", Reason: "schedule"}
 	must(t, p.st.CreateScanJob(p.ctx, auth.SystemPrincipal, &j2))
-	in.After = func(context.Context, store.ScanJob, time.Time, scanjob.PortscanResult) error { return errors.New("findings: broken") }
+	in.After = func(context.Context, store.ScanJob, time.Time, scanjob.PortscanResult) error {
+		return errors.New("findings: broken")
+	}
 	r.JobID = "j-bug"
 	if err := in.Handle(p.ctx, r); err == nil {
 		t.Fatal("a failing result was acknowledged")

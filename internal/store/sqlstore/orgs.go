@@ -18,7 +18,7 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanOrg(sc scanner) (org.Organization, error) {
 	var (
-		o      org.Organization
+		o       org.Organization
 		parent  sql.NullInt64
 		kind    string
 		regions string
