@@ -98,11 +98,11 @@ func (s *Server) openapi(w http.ResponseWriter, r *http.Request, _ auth.Principa
 	return err
 }
 
-var pathParamRE = regexp.MustCompile(`\{([a-z_]+)\}`)
+var pathParamRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{([a-z_]+)\}`) })
 
 func pathParams(p string) []string {
 	var out []string
-	for _, m := range pathParamRE.FindAllStringSubmatch(p, -1) {
+	for _, m := range pathParamRE().FindAllStringSubmatch(p, -1) {
 		out = append(out, m[1])
 	}
 	return out

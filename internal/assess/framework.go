@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -97,8 +98,8 @@ func (f *Framework) ControlsAt(lvl int) []Control {
 }
 
 var (
-	frameworkIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`) // as the store keeps it
-	controlIDRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	frameworkIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`) }) // as the store keeps it
+	controlIDRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`) })
 )
 
 // Catalog holds the frameworks by ID.
@@ -236,7 +237,7 @@ func (f *Framework) Validate(kinds *catalog.Catalog) error {
 		}
 		return fmt.Errorf("%w: %s: %s", ErrFramework, where, fmt.Sprintf(format, args...))
 	}
-	if !frameworkIDRE.MatchString(f.ID) {
+	if !frameworkIDRE().MatchString(f.ID) {
 		return at(0, "id %q must be lower-case letters, digits, '.', '_' or '-'", f.ID)
 	}
 	if f.Title.VI == "" || f.Title.EN == "" {
@@ -248,7 +249,7 @@ func (f *Framework) Validate(kinds *catalog.Catalog) error {
 	seen := map[string]int{}
 	for _, c := range f.Controls {
 		switch {
-		case !controlIDRE.MatchString(c.ID):
+		case !controlIDRE().MatchString(c.ID):
 			return at(c.Line, "control id %q must be 1-64 letters, digits, '.', '_' or '-'", c.ID)
 		case seen[c.ID] != 0:
 			return at(c.Line, "control %s is defined twice (first at line %d)", c.ID, seen[c.ID])

@@ -51,12 +51,12 @@ type Meta struct {
 	References  []string         `json:"references,omitempty"` // "CWE-295", "CVE-2014-3566", URLs, standards
 }
 
-var idRE = regexp.MustCompile(`^[a-z0-9]+\.[a-z0-9][a-z0-9.-]*$`)
+var idRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+\.[a-z0-9][a-z0-9.-]*$`) })
 
 // Validate checks m.
 func (m Meta) Validate() error {
 	switch {
-	case !idRE.MatchString(m.ID):
+	case !idRE().MatchString(m.ID):
 		return fmt.Errorf("%w: id %q must look like family.name", ErrInvalidMeta, m.ID)
 	case strings.HasSuffix(m.ID, "."):
 		return fmt.Errorf("%w: id %q ends in '.', which the finding catalog keeps for prefix kinds", ErrInvalidMeta, m.ID)

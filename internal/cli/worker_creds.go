@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/rampart-cert/rampart/internal/config"
@@ -173,14 +174,16 @@ func credsRegion(path string) string {
 	if err != nil || len(data) > 64<<10 {
 		return ""
 	}
-	m := credsRegionRE.FindSubmatch(data)
+	m := credsRegionRE().FindSubmatch(data)
 	if m == nil {
 		return ""
 	}
 	return string(m[1])
 }
 
-var credsRegionRE = regexp.MustCompile(`(?m)^# Rampart worker "[^"\n]*" of region "([a-z0-9_-]+)"\.`)
+var credsRegionRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^# Rampart worker "[^"\n]*" of region "([a-z0-9_-]+)"\.`)
+})
 
 // errWrongRegion: a worker's --region differs from its credentials'.
 var errWrongRegion = errors.New("the credentials are for another region")

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/auth"
@@ -114,7 +115,7 @@ const redacted = "REDACTED"
 // ErrInvalid is wrapped by every validation error.
 var ErrInvalid = errors.New("config: invalid")
 
-var regionPattern = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+var regionPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9-]{1,32}$`) })
 
 // Default returns the built-in defaults, the bottom layer of Load.
 func Default() Config {
@@ -188,7 +189,7 @@ func (c Config) Validate() error {
 			bad("nats_listen %q: %v (or \"none\")", c.NATSListen, err)
 		}
 	}
-	if !regionPattern.MatchString(c.Region) {
+	if !regionPattern().MatchString(c.Region) {
 		bad("region %q: want 1-32 characters of a-z, 0-9 and -", c.Region)
 	}
 	switch c.LogLevel {

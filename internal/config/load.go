@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -205,8 +206,8 @@ func decodeYAML(c *Config, name string, data []byte) error {
 }
 
 var (
-	yamlLine    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	yamlUnknown = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	yamlLine    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`) })
+	yamlUnknown = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^field (\S+) not found in type \S+$`) })
 )
 
 // yamlError rewrites yaml.v3 errors as "config: <file>:<line>: <problem>",
@@ -223,12 +224,12 @@ func yamlError(name string, err error) error {
 	for _, m := range msgs {
 		m = strings.TrimSpace(m)
 		pos := name
-		if sub := yamlLine.FindStringSubmatch(m); sub != nil {
+		if sub := yamlLine().FindStringSubmatch(m); sub != nil {
 			pos, m = name+":"+sub[1], sub[2]
 		} else {
 			m = strings.TrimPrefix(m, "yaml: ")
 		}
-		if sub := yamlUnknown.FindStringSubmatch(m); sub != nil {
+		if sub := yamlUnknown().FindStringSubmatch(m); sub != nil {
 			m = fmt.Sprintf("unknown key %q", sub[1])
 		}
 		errs = append(errs, fmt.Errorf("config: %s: %s", pos, m))

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/asset"
@@ -248,11 +249,11 @@ func (s *Service) owner(p auth.Principal, r imports.Result) (asset.Match, error)
 	return asset.Match{}, fmt.Errorf("%s is not covered by any registered asset of yours", strings.Join(tried, " / "))
 }
 
-var kindRE = regexp.MustCompile(`[^a-z0-9.-]+`)
+var kindRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9.-]+`) })
 
 // kindOf makes the finding kind of a tool's rule: "import.nuclei.cve-2021-41773".
 func kindOf(tool imports.Tool, rule string) string {
-	r := strings.Trim(kindRE.ReplaceAllString(strings.ToLower(rule), "-"), "-.")
+	r := strings.Trim(kindRE().ReplaceAllString(strings.ToLower(rule), "-"), "-.")
 	if r == "" {
 		r = "result"
 	}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -76,7 +77,7 @@ type Organization struct {
 	CrossCheck bool     `json:"cross_check,omitempty"`
 }
 
-var codeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+var codeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`) })
 
 // Normalize trims fields and upper-cases the code.
 func (o *Organization) Normalize() {
@@ -89,7 +90,7 @@ func (o *Organization) Normalize() {
 // Validate reports the first problem with o, wrapped in ErrInvalid.
 func (o *Organization) Validate() error {
 	switch {
-	case !codeRE.MatchString(o.Code):
+	case !codeRE().MatchString(o.Code):
 		return fmt.Errorf("%w: code %q must be 1-64 letters, digits, '.', '_' or '-'", ErrInvalid, o.Code)
 	case o.Name == "" && o.NameEN == "":
 		return fmt.Errorf("%w: name is required", ErrInvalid)
@@ -141,7 +142,7 @@ type Contact struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-var phoneRE = regexp.MustCompile(`^\+?[0-9 ().-]{3,32}$`)
+var phoneRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\+?[0-9 ().-]{3,32}$`) })
 
 // Limits on contact fields, in bytes.
 const (
@@ -194,7 +195,7 @@ func (c *Contact) Validate() error {
 	if a, err := mail.ParseAddress(c.Email); err != nil || a.Address != c.Email {
 		return fmt.Errorf("%w: contact email %q is not an address", ErrInvalid, c.Email)
 	}
-	if c.Phone != "" && !phoneRE.MatchString(c.Phone) {
+	if c.Phone != "" && !phoneRE().MatchString(c.Phone) {
 		return fmt.Errorf("%w: contact phone %q is not a phone number", ErrInvalid, c.Phone)
 	}
 	if c.Language != "vi" && c.Language != "en" {

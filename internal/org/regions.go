@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // MaxRegions bounds the regions one organization or asset names.
@@ -13,10 +14,10 @@ const MaxRegions = 16
 
 // regionRE is the configuration's region pattern (config.Config.Region):
 // a region is a vantage point, the token in rampart.jobs.<region>.<type>.
-var regionRE = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+var regionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9-]{1,32}$`) })
 
 // ValidRegion reports whether r is a well-formed region name.
-func ValidRegion(r string) bool { return regionRE.MatchString(r) }
+func ValidRegion(r string) bool { return regionRE().MatchString(r) }
 
 // NormalizeRegions trims, lower-cases, drops empties and duplicates and
 // sorts regions, then checks each against the region pattern and the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -140,10 +141,10 @@ type EPSSScore struct {
 	Model      string    `json:"model,omitempty"`
 }
 
-var cveIDRE = regexp.MustCompile(`^CVE-[0-9]{4}-[0-9]{4,}$`)
+var cveIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^CVE-[0-9]{4}-[0-9]{4,}$`) })
 
 // ValidCVEID reports whether id looks like CVE-YYYY-NNNN.
-func ValidCVEID(id string) bool { return cveIDRE.MatchString(id) }
+func ValidCVEID(id string) bool { return cveIDRE().MatchString(id) }
 
 // compile parses every criteria of c; a bad one rejects the record.
 func (c *CVE) compile() error {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/org"
@@ -136,7 +137,7 @@ func (s *Server) reportsPage(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 	return s.render(w, http.StatusOK, "reports", v)
 }
 
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+var unsafeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9._-]+`) })
 
 // reportDownload builds the report of org_id (0: everything in view) and
 // sends it in format and lang: HTML inline (for the frame on /reports),
@@ -187,7 +188,7 @@ func (s *Server) reportDownload(w http.ResponseWriter, r *http.Request, c *reqCt
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; form-action 'none'; base-uri 'none'; frame-ancestors 'self'; sandbox")
 		h.Set("X-Frame-Options", "SAMEORIGIN")
 	} else {
-		code := unsafeName.ReplaceAllString(rep.Root.Org.Code, "_")
+		code := unsafeName().ReplaceAllString(rep.Root.Org.Code, "_")
 		if code == "" || code == "_" {
 			code = "all"
 		}

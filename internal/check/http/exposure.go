@@ -8,6 +8,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/check/http/site"
@@ -50,10 +51,10 @@ func newExposedGit(cache *site.Cache) *webCheck {
 	}
 }
 
-var gitHeadRE = regexp.MustCompile(`^(ref: refs/[!-~]+|[0-9a-f]{40}|[0-9a-f]{64})\s*$`)
+var gitHeadRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(ref: refs/[!-~]+|[0-9a-f]{40}|[0-9a-f]{64})\s*$`) })
 
 // IsGitHead reports whether body is a .git/HEAD file.
-func IsGitHead(body []byte) bool { return gitHeadRE.Match(bytes.TrimSpace(body)) }
+func IsGitHead(body []byte) bool { return gitHeadRE().Match(bytes.TrimSpace(body)) }
 
 // IsGitConfig reports whether body is a .git/config file.
 func IsGitConfig(body []byte) bool {
@@ -110,7 +111,7 @@ type EnvVar struct {
 	Secret bool // the key names a secret and the value is not empty
 }
 
-var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]{0,127}$`)
+var envKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]{0,127}$`) })
 
 var secretWords = []string{"PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "TOKEN", "APP_KEY", "API_KEY", "APIKEY", "PRIVATE", "CREDENTIAL", "ACCESS_KEY", "DATABASE_URL", "DSN", "AUTH", "SALT", "_KEY"}
 
@@ -132,7 +133,7 @@ func ParseEnv(body []byte) (vars []EnvVar, ok bool) {
 		line = strings.TrimPrefix(line, "export ")
 		k, v, found := strings.Cut(line, "=")
 		k = strings.TrimSpace(k)
-		if !found || !envKeyRE.MatchString(k) {
+		if !found || !envKeyRE().MatchString(k) {
 			other++
 			continue
 		}
@@ -337,10 +338,10 @@ func newDirectoryListing(cache *site.Cache) *webCheck {
 var listingDirs = []string{"/images/", "/uploads/", "/upload/", "/files/", "/backup/", "/assets/", "/static/", "/css/", "/js/", "/data/", "/media/", "/wp-content/uploads/"}
 
 var (
-	titleIndexOf = regexp.MustCompile(`(?is)<title>\s*index of /`)
-	h1IndexOf    = regexp.MustCompile(`(?is)<h1>\s*index of /`)
-	dirListFor   = regexp.MustCompile(`(?is)<title>\s*directory listing for /`)
-	iisTitle     = regexp.MustCompile(`(?is)<title>[^<]{0,200} - /[^<]*</title>`)
+	titleIndexOf = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)<title>\s*index of /`) })
+	h1IndexOf    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)<h1>\s*index of /`) })
+	dirListFor   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)<title>\s*directory listing for /`) })
+	iisTitle     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)<title>[^<]{0,200} - /[^<]*</title>`) })
 )
 
 // DirectoryListing reports whether body is an automatic directory index
@@ -350,7 +351,7 @@ func DirectoryListing(body []byte) (server string, ok bool) {
 	b := body[:min(len(body), 64<<10)]
 	lower := bytes.ToLower(b)
 	switch {
-	case titleIndexOf.Match(b) && (h1IndexOf.Match(b) || bytes.Contains(lower, []byte("parent directory")) ||
+	case titleIndexOf().Match(b) && (h1IndexOf().Match(b) || bytes.Contains(lower, []byte("parent directory")) ||
 		bytes.Contains(lower, []byte(`href="../"`)) || bytes.Contains(lower, []byte("last modified"))):
 		switch {
 		case bytes.Contains(lower, []byte("parent directory")) || bytes.Contains(lower, []byte("?c=n;o=d")) || bytes.Contains(lower, []byte("<address>apache")):
@@ -362,9 +363,9 @@ func DirectoryListing(body []byte) (server string, ok bool) {
 		}
 		return "autoindex", true
 	case bytes.Contains(lower, []byte("[to parent directory]")) ||
-		(iisTitle.Match(b) && bytes.Contains(lower, []byte("<pre>")) && bytes.Contains(lower, []byte("&lt;dir&gt;"))):
+		(iisTitle().Match(b) && bytes.Contains(lower, []byte("<pre>")) && bytes.Contains(lower, []byte("&lt;dir&gt;"))):
 		return "iis", true
-	case dirListFor.Match(b):
+	case dirListFor().Match(b):
 		if bytes.Contains(lower, []byte("tomcat")) {
 			return "tomcat", true
 		}
@@ -428,14 +429,14 @@ var adminPaths = []string{
 }
 
 var (
-	passwordInput = regexp.MustCompile(`(?i)<input[^>]+type\s*=\s*["']?password`)
-	formTag       = regexp.MustCompile(`(?i)<form[\s>]`)
-	realmRE       = regexp.MustCompile(`(?i)realm\s*=\s*"?([^",]*)`)
+	passwordInput = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)<input[^>]+type\s*=\s*["']?password`) })
+	formTag       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)<form[\s>]`) })
+	realmRE       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)realm\s*=\s*"?([^",]*)`) })
 )
 
 // HasLoginForm reports whether an HTML body holds a form with a password
 // field.
-func HasLoginForm(body []byte) bool { return formTag.Match(body) && passwordInput.Match(body) }
+func HasLoginForm(body []byte) bool { return formTag().Match(body) && passwordInput().Match(body) }
 
 func runAdminPanel(ctx context.Context, c *webCheck, s *site.Site) ([]check.Result, error) {
 	if _, err := s.Reachable(ctx); err != nil {
@@ -452,7 +453,7 @@ func runAdminPanel(ctx context.Context, c *webCheck, s *site.Site) ([]check.Resu
 		fields := map[string]string{}
 		switch {
 		case r.Status == 401:
-			m := realmRE.FindStringSubmatch(r.Header.Get("WWW-Authenticate"))
+			m := realmRE().FindStringSubmatch(r.Header.Get("WWW-Authenticate"))
 			if m == nil {
 				continue
 			}

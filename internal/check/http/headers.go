@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/check/http/site"
@@ -54,7 +55,9 @@ func newNoHTTPSRedirect(cache *site.Cache) *webCheck {
 	}
 }
 
-var jsHTTPSRedirect = regexp.MustCompile(`(?i)(http-equiv\s*=\s*["']?refresh["']?[^>]*url\s*=\s*['"]?https://|location(\.href)?\s*=\s*['"]https://|location\.(replace|assign)\(\s*['"]https://)`)
+var jsHTTPSRedirect = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(http-equiv\s*=\s*["']?refresh["']?[^>]*url\s*=\s*['"]?https://|location(\.href)?\s*=\s*['"]https://|location\.(replace|assign)\(\s*['"]https://)`)
+})
 
 func runNoHTTPSRedirect(ctx context.Context, c *webCheck, s *site.Site) ([]check.Result, error) {
 	var r *site.Response
@@ -82,7 +85,7 @@ func runNoHTTPSRedirect(ctx context.Context, c *webCheck, s *site.Site) ([]check
 	if r.Status < 200 || r.Status > 299 || len(r.Body) == 0 {
 		return nil, nil
 	}
-	if jsHTTPSRedirect.Match(r.Body) {
+	if jsHTTPSRedirect().Match(r.Body) {
 		return nil, nil
 	}
 	return []check.Result{c.result("", fmt.Sprintf("%s answers %d over plain HTTP without redirecting to HTTPS", r.URL, r.Status),
@@ -176,7 +179,9 @@ func newMissingSecurityHeaders(cache *site.Cache) *webCheck {
 	}
 }
 
-var metaCSP = regexp.MustCompile(`(?i)<meta[^>]+http-equiv\s*=\s*["']?content-security-policy`)
+var metaCSP = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)<meta[^>]+http-equiv\s*=\s*["']?content-security-policy`)
+})
 
 // MissingSecurityHeaders names the protection headers absent from an
 // HTML response: Content-Security-Policy, X-Frame-Options (satisfied by a
@@ -184,7 +189,7 @@ var metaCSP = regexp.MustCompile(`(?i)<meta[^>]+http-equiv\s*=\s*["']?content-se
 func MissingSecurityHeaders(r *site.Response) []string {
 	var missing []string
 	csp := strings.Join(r.Header.Values("Content-Security-Policy"), ";")
-	if strings.TrimSpace(csp) == "" && !metaCSP.Match(r.Body) {
+	if strings.TrimSpace(csp) == "" && !metaCSP().Match(r.Body) {
 		missing = append(missing, "Content-Security-Policy")
 	}
 	xfo := strings.ToUpper(strings.TrimSpace(r.Header.Get("X-Frame-Options")))
@@ -247,7 +252,7 @@ type Product struct {
 
 func (p Product) String() string { return p.Name + "/" + p.Version }
 
-var versionRE = regexp.MustCompile(`^[0-9]+(\.[0-9A-Za-z]+)*([._+~-][0-9A-Za-z.]+)*$`)
+var versionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+(\.[0-9A-Za-z]+)*([._+~-][0-9A-Za-z.]+)*$`) })
 
 // ParseServerHeader returns the products with a version that a Server or
 // X-Powered-By style value names: "Apache/2.4.49 (Unix) OpenSSL/1.1.1k"
@@ -261,7 +266,7 @@ func ParseServerHeader(name, v string) []Product {
 		v = v[:1024]
 	}
 	if name != "" && v != "" && v[0] >= '0' && v[0] <= '9' {
-		if ver := strings.Fields(v)[0]; versionRE.MatchString(ver) {
+		if ver := strings.Fields(v)[0]; versionRE().MatchString(ver) {
 			return []Product{{Name: name, Version: ver}}
 		}
 	}
@@ -283,14 +288,14 @@ func ParseServerHeader(name, v string) []Product {
 		tok = strings.Trim(tok, ",;")
 		if n, ver, ok := strings.Cut(tok, "/"); ok {
 			ver, _, _ = strings.Cut(ver, "(")
-			if n != "" && ver != "" && ver[0] >= '0' && ver[0] <= '9' && versionRE.MatchString(ver) {
+			if n != "" && ver != "" && ver[0] >= '0' && ver[0] <= '9' && versionRE().MatchString(ver) {
 				out = append(out, Product{Name: n, Version: ver})
 			}
 			prev = ""
 			continue
 		}
 		// "Drupal 7", "PleskLin 18.0": a name followed by a version token.
-		if prev != "" && tok != "" && tok[0] >= '0' && tok[0] <= '9' && versionRE.MatchString(tok) {
+		if prev != "" && tok != "" && tok[0] >= '0' && tok[0] <= '9' && versionRE().MatchString(tok) {
 			out = append(out, Product{Name: prev, Version: tok})
 			prev = ""
 			continue

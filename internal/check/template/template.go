@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -112,7 +113,7 @@ type Extractor struct {
 	re *regexp.Regexp
 }
 
-var idRE = regexp.MustCompile(`^[a-z0-9]+\.[a-z0-9][a-z0-9.-]*$`)
+var idRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+\.[a-z0-9][a-z0-9.-]*$`) })
 
 // Parse reads one template. name is used in errors ("file.yaml:12: ...").
 func Parse(name string, data []byte) (*Template, error) {
@@ -133,7 +134,7 @@ func Parse(name string, data []byte) (*Template, error) {
 }
 
 func (t *Template) compile() error {
-	if !idRE.MatchString(t.ID) {
+	if !idRE().MatchString(t.ID) {
 		return fmt.Errorf("id %q must look like family.name in lower case", t.ID)
 	}
 	if t.Family == "" {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -245,14 +246,18 @@ func linkHost(href, pageHost string) (host string, external bool) {
 }
 
 var (
-	cssRuleRE   = regexp.MustCompile(`([^{}]{1,512})\{([^{}]*)\}`)
-	cssSimpleRE = regexp.MustCompile(`([.#])([A-Za-z0-9_-]+)\s*$`)
-	offsetRE    = regexp.MustCompile(`(?:^|;)(left|top|right|text-indent|margin-left|margin-top):(-?[0-9.]+)(px|em|rem|pt|%)?`)
-	fontSizeRE  = regexp.MustCompile(`(?:^|;)font-size:([0-9.]+)(px|pt|em|rem|%)?`)
-	sizeRE      = regexp.MustCompile(`(?:^|;)(height|width|max-height|max-width):0*\.?([0-9]*)(px|em|rem|pt|%)?(?:;|$)`)
-	colorRE     = regexp.MustCompile(`(?:^|;)color:([^;]+)`)
-	bgRE        = regexp.MustCompile(`(?:^|;)background(?:-color)?:([^;]+)`)
-	opacityRE   = regexp.MustCompile(`(?:^|;)opacity:0*\.?0*(?:;|$)`)
+	cssRuleRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`([^{}]{1,512})\{([^{}]*)\}`) })
+	cssSimpleRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`([.#])([A-Za-z0-9_-]+)\s*$`) })
+	offsetRE    = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?:^|;)(left|top|right|text-indent|margin-left|margin-top):(-?[0-9.]+)(px|em|rem|pt|%)?`)
+	})
+	fontSizeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^|;)font-size:([0-9.]+)(px|pt|em|rem|%)?`) })
+	sizeRE     = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?:^|;)(height|width|max-height|max-width):0*\.?([0-9]*)(px|em|rem|pt|%)?(?:;|$)`)
+	})
+	colorRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^|;)color:([^;]+)`) })
+	bgRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^|;)background(?:-color)?:([^;]+)`) })
+	opacityRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^|;)opacity:0*\.?0*(?:;|$)`) })
 )
 
 // hiddenSelectors reads <style> blocks for class and id selectors whose
@@ -282,13 +287,13 @@ func hiddenSelectors(body []byte) (classes, ids map[string]string) {
 			if len(css) > 256<<10 {
 				css = css[:256<<10]
 			}
-			for _, m := range cssRuleRE.FindAllStringSubmatch(css, 2000) {
+			for _, m := range cssRuleRE().FindAllStringSubmatch(css, 2000) {
 				why := hiddenStyle(m[2])
 				if why == "" {
 					continue
 				}
 				for _, sel := range strings.Split(m[1], ",") {
-					if s := cssSimpleRE.FindStringSubmatch(strings.TrimSpace(sel)); s != nil {
+					if s := cssSimpleRE().FindStringSubmatch(strings.TrimSpace(sel)); s != nil {
 						if s[1] == "." {
 							classes[s[2]] = why
 						} else {
@@ -333,31 +338,31 @@ func hiddenStyle(decl string) string {
 		return "display:none"
 	case strings.Contains(s, "visibility:hidden") || strings.Contains(s, "visibility:collapse"):
 		return "visibility:hidden"
-	case opacityRE.MatchString(s):
+	case opacityRE().MatchString(s):
 		return "opacity:0"
 	}
-	for _, m := range offsetRE.FindAllStringSubmatch(s, 8) {
+	for _, m := range offsetRE().FindAllStringSubmatch(s, 8) {
 		if v, err := strconv.ParseFloat(m[2], 64); err == nil && v <= -500 {
 			return "off-screen (" + m[1] + ":" + m[2] + m[3] + ")"
 		}
 	}
-	if m := fontSizeRE.FindStringSubmatch(s); m != nil {
+	if m := fontSizeRE().FindStringSubmatch(s); m != nil {
 		if v, err := strconv.ParseFloat(m[1], 64); err == nil && (v == 0 || (v <= 2 && (m[2] == "px" || m[2] == "pt"))) {
 			return "font-size:" + m[1] + m[2]
 		}
 	}
 	if strings.Contains(s, "overflow:hidden") {
-		for _, m := range sizeRE.FindAllStringSubmatch(s, 4) {
+		for _, m := range sizeRE().FindAllStringSubmatch(s, 4) {
 			if v, _ := strconv.Atoi("0" + m[2]); v <= 1 {
 				return "zero size (" + m[1] + ")"
 			}
 		}
 	}
-	if c := colorRE.FindStringSubmatch(s); c != nil {
+	if c := colorRE().FindStringSubmatch(s); c != nil {
 		if c[1] == "transparent" {
 			return "color:transparent"
 		}
-		if bg := bgRE.FindStringSubmatch(s); bg != nil && bg[1] == c[1] {
+		if bg := bgRE().FindStringSubmatch(s); bg != nil && bg[1] == c[1] {
 			return "same color as background"
 		}
 	}

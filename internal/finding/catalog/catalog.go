@@ -63,8 +63,8 @@ type Kind struct {
 }
 
 var (
-	idRE     = regexp.MustCompile(`^[a-z0-9]+\.[a-z0-9][a-z0-9.-]*$`)
-	prefixRE = regexp.MustCompile(`^[a-z0-9]+\.([a-z0-9][a-z0-9-]*\.)*$`)
+	idRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+\.[a-z0-9][a-z0-9.-]*$`) })
+	prefixRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+\.([a-z0-9][a-z0-9-]*\.)*$`) })
 )
 
 // Prefix reports whether k is a prefix kind (its ID ends in '.').
@@ -75,9 +75,9 @@ func (k Kind) Prefix() bool { return strings.HasSuffix(k.ID, ".") }
 // title and a remediation in both languages.
 func (k Kind) Validate() error {
 	switch {
-	case k.Prefix() && !prefixRE.MatchString(k.ID):
+	case k.Prefix() && !prefixRE().MatchString(k.ID):
 		return fmt.Errorf("%w: prefix id %q must look like family. or family.name.", ErrInvalidKind, k.ID)
-	case !k.Prefix() && !idRE.MatchString(k.ID):
+	case !k.Prefix() && !idRE().MatchString(k.ID):
 		return fmt.Errorf("%w: id %q must look like family.name", ErrInvalidKind, k.ID)
 	case k.Family == "":
 		return fmt.Errorf("%w: %s: family is empty", ErrInvalidKind, k.ID)

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -53,9 +54,9 @@ const workerPoll = 2 * time.Second
 // (package worker names it so); a worker user may use only its region's.
 func workerDurable(region string) string { return "worker-" + region }
 
-var tokenPattern = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+var tokenPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9_-]{1,32}$`) })
 
-var workerNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+var workerNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`) })
 
 // Worker is one worker the platform issued credentials to.
 type Worker struct {
@@ -229,7 +230,7 @@ func Workers(dataDir string) ([]Worker, error) {
 		return nil, fmt.Errorf("natsq: %s: %w", filepath.Join(dataDir, WorkersFile), err)
 	}
 	for _, w := range ws {
-		if !tokenPattern.MatchString(w.Region) || !nkeys.IsValidPublicUserKey(w.PublicKey) {
+		if !tokenPattern().MatchString(w.Region) || !nkeys.IsValidPublicUserKey(w.PublicKey) {
 			return nil, fmt.Errorf("natsq: %s: worker %q: bad region or public key", filepath.Join(dataDir, WorkersFile), w.Name)
 		}
 	}
@@ -241,10 +242,10 @@ func Workers(dataDir string) ([]Worker, error) {
 // seconds) and returns the seed file to hand to the worker. The seed is
 // not kept.
 func IssueWorker(dataDir, name, region string) (seed []byte, w Worker, err error) {
-	if !workerNamePattern.MatchString(name) {
+	if !workerNamePattern().MatchString(name) {
 		return nil, Worker{}, fmt.Errorf("natsq: worker name %q: want 1-64 of a-z, 0-9, '.', '_', '-': %w", name, queue.ErrInvalid)
 	}
-	if !tokenPattern.MatchString(region) {
+	if !tokenPattern().MatchString(region) {
 		return nil, Worker{}, fmt.Errorf("natsq: region %q: want 1-32 of a-z, 0-9, '_', '-': %w", region, queue.ErrInvalid)
 	}
 	kp, err := nkeys.CreateUser()

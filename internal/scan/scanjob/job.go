@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/queue"
@@ -91,11 +92,11 @@ func ResultMsgID(jobID string, part, parts int) string {
 	return fmt.Sprintf("result-%s-%dof%d", jobID, part, parts)
 }
 
-var tokenRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+var tokenRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`) })
 
 // ValidToken reports whether s may be a job type or a region: 1-32
 // lower-case letters, digits, '-' or '_', so it is one subject token.
-func ValidToken(s string) bool { return tokenRE.MatchString(s) }
+func ValidToken(s string) bool { return tokenRE().MatchString(s) }
 
 // Validate checks the fields that become subject tokens.
 func (j Job) Validate() error {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/auth"
@@ -27,8 +28,8 @@ var _ store.Assessments = (*Store)(nil)
 // frameworkRE and controlRE bound the identifiers the store keeps; the
 // framework files (package assess) use the same shapes.
 var (
-	frameworkRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
-	controlRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	frameworkRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`) })
+	controlRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`) })
 )
 
 type campaignRow struct {
@@ -97,7 +98,7 @@ func (s *Store) CreateCampaign(ctx context.Context, p auth.Principal, c *store.C
 		return s.fail(op, forbidden("opening a campaign needs "+string(auth.PermWriteOrgs)))
 	case c.Title == "" || len(c.Title) > 300:
 		return s.fail(op, invalid("campaign title must be 1-300 bytes"))
-	case !frameworkRE.MatchString(c.Framework):
+	case !frameworkRE().MatchString(c.Framework):
 		return s.fail(op, invalid("framework %q is not a framework ID", c.Framework))
 	case c.Deadline.IsZero():
 		return s.fail(op, invalid("campaign deadline is required"))

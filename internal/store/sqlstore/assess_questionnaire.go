@@ -128,7 +128,7 @@ func (s *Store) OpenAssessment(ctx context.Context, p auth.Principal, a store.As
 		return store.Assessment{}, false, s.fail(op, err)
 	}
 	a.Framework = strings.TrimSpace(a.Framework)
-	if !frameworkRE.MatchString(a.Framework) {
+	if !frameworkRE().MatchString(a.Framework) {
 		return store.Assessment{}, false, s.fail(op, invalid("framework %q is not a framework ID", a.Framework))
 	}
 	if a.Level < 1 || a.Level > 5 {
@@ -332,7 +332,7 @@ func (s *Store) SaveAnswers(ctx context.Context, p auth.Principal, assessmentID 
 		a.ControlID = strings.TrimSpace(a.ControlID)
 		a.Comment = strings.TrimSpace(a.Comment)
 		switch {
-		case !controlRE.MatchString(a.ControlID):
+		case !controlRE().MatchString(a.ControlID):
 			return s.fail(op, invalid("control ID %q", a.ControlID))
 		case a.Answer != "" && !a.Answer.Valid():
 			return s.fail(op, invalid("answer %q to %s is not one of implemented, partial, not-implemented, not-applicable", a.Answer, a.ControlID))
@@ -435,7 +435,7 @@ func (s *Store) AddEvidence(ctx context.Context, p auth.Principal, e *store.Evid
 		e.ContentType = "application/octet-stream"
 	}
 	switch {
-	case !controlRE.MatchString(e.ControlID):
+	case !controlRE().MatchString(e.ControlID):
 		return s.fail(op, invalid("control ID %q", e.ControlID))
 	case nameErr != nil:
 		return s.fail(op, nameErr)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/auth"
@@ -23,7 +24,7 @@ import (
 
 const userCols = "id, name, display_name, email, role, org_id, password_hash, totp_secret, disabled, created_at, updated_at"
 
-var userNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._@+-]{0,127}$`)
+var userNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._@+-]{0,127}$`) })
 
 func scanUser(sc scanner, extra ...any) (auth.User, error) {
 	var (
@@ -84,7 +85,7 @@ func (s *Store) CreateUser(ctx context.Context, p auth.Principal, u *auth.User) 
 	u.DisplayName = strings.TrimSpace(u.DisplayName)
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 	switch {
-	case !userNameRE.MatchString(u.Name):
+	case !userNameRE().MatchString(u.Name):
 		return s.fail(op, invalid("user name %q must be 1-128 lower-case letters, digits or . _ @ + -", u.Name))
 	case !u.Role.Valid():
 		return s.fail(op, invalid("role %q is not a role", u.Role))
