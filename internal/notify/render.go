@@ -6,6 +6,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"time"
 
@@ -18,10 +19,15 @@ import (
 var templateFS embed.FS
 
 // The templates only lay out; every word comes from the catalogs.
+// They are parsed on first use, not at package init.
 var (
-	textTmpl = texttemplate.Must(texttemplate.New("message.txt.tmpl").Funcs(texttemplate.FuncMap{"inc": func(i int) int { return i + 1 }}).
+	textTmpl = sync.OnceValue(func() *texttemplate.Template {
+		return texttemplate.Must(texttemplate.New("message.txt.tmpl").Funcs(texttemplate.FuncMap{"inc": func(i int) int { return i + 1 }}).
 			ParseFS(templateFS, "templates/message.txt.tmpl"))
-	htmlTmpl = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/message.html.tmpl"))
+	})
+	htmlTmpl = sync.OnceValue(func() *htmltemplate.Template {
+		return htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/message.html.tmpl"))
+	})
 )
 
 // view is what the templates render: already translated.
@@ -78,10 +84,10 @@ type Attachment struct {
 
 func render(subject string, v view) (Mail, error) {
 	var t, h bytes.Buffer
-	if err := textTmpl.Execute(&t, v); err != nil {
+	if err := textTmpl().Execute(&t, v); err != nil {
 		return Mail{}, fmt.Errorf("notify: render text: %w", err)
 	}
-	if err := htmlTmpl.Execute(&h, v); err != nil {
+	if err := htmlTmpl().Execute(&h, v); err != nil {
 		return Mail{}, fmt.Errorf("notify: render html: %w", err)
 	}
 	return Mail{Subject: subject, Text: t.String(), HTML: h.String()}, nil

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	mail "github.com/wneessen/go-mail"
@@ -95,7 +96,7 @@ func ParseSMTPURL(raw string) (SMTPOptions, error) {
 		return o, fmt.Errorf("%w: starttls=%q (want mandatory, opportunistic or none)", ErrSMTPURL, o.StartTLS)
 	}
 	o.Auth = strings.ToLower(q.Get("auth"))
-	if _, ok := authTypes[o.Auth]; !ok && o.Auth != "" {
+	if _, ok := authTypes()[o.Auth]; !ok && o.Auth != "" {
 		return o, fmt.Errorf("%w: auth=%q", ErrSMTPURL, o.Auth)
 	}
 	o.HELO = q.Get("helo")
@@ -126,11 +127,13 @@ func (o SMTPOptions) String() string {
 	return u.String()
 }
 
-var authTypes = map[string]mail.SMTPAuthType{
-	"plain": mail.SMTPAuthPlain, "plain-noenc": mail.SMTPAuthPlainNoEnc,
-	"login": mail.SMTPAuthLogin, "login-noenc": mail.SMTPAuthLoginNoEnc,
-	"cram-md5": mail.SMTPAuthCramMD5,
-}
+var authTypes = sync.OnceValue(func() map[string]mail.SMTPAuthType {
+	return map[string]mail.SMTPAuthType{
+		"plain": mail.SMTPAuthPlain, "plain-noenc": mail.SMTPAuthPlainNoEnc,
+		"login": mail.SMTPAuthLogin, "login-noenc": mail.SMTPAuthLoginNoEnc,
+		"cram-md5": mail.SMTPAuthCramMD5,
+	}
+})
 
 // Mailer sends one rendered mail.
 type Mailer interface {
@@ -182,7 +185,7 @@ func (s *SMTPMailer) client() (*mail.Client, error) {
 	if o.Username != "" {
 		at := mail.SMTPAuthAutoDiscover
 		if o.Auth != "" {
-			at = authTypes[o.Auth]
+			at = authTypes()[o.Auth]
 		}
 		opts = append(opts, mail.WithSMTPAuth(at), mail.WithUsername(o.Username), mail.WithPassword(o.Password))
 	}

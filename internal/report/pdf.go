@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-pdf/fpdf"
 
@@ -34,8 +35,12 @@ type rgb [3]int
 var (
 	navy   = rgb{18, 58, 107}
 	light  = rgb{238, 241, 245}
-	grades = map[string]rgb{"A": {30, 132, 73}, "B": {82, 164, 71}, "C": {212, 172, 13}, "D": {230, 126, 34}, "F": {192, 57, 43}}
-	sevCol = map[finding.Severity]rgb{finding.Critical: {146, 43, 33}, finding.High: {192, 57, 43}, finding.Medium: {185, 119, 14}, finding.Low: {40, 116, 166}, finding.Info: {93, 109, 126}}
+	grades = sync.OnceValue(func() map[string]rgb {
+		return map[string]rgb{"A": {30, 132, 73}, "B": {82, 164, 71}, "C": {212, 172, 13}, "D": {230, 126, 34}, "F": {192, 57, 43}}
+	})
+	sevCol = sync.OnceValue(func() map[finding.Severity]rgb {
+		return map[finding.Severity]rgb{finding.Critical: {146, 43, 33}, finding.High: {192, 57, 43}, finding.Medium: {185, 119, 14}, finding.Low: {40, 116, 166}, finding.Info: {93, 109, 126}}
+	})
 )
 
 type pdfDoc struct {
@@ -180,7 +185,7 @@ func (d *pdfDoc) cover(r *Report) {
 
 	// The score box and key numbers.
 	y := 72.0
-	g := grades[r.Root.Grade]
+	g := grades()[r.Root.Grade]
 	d.fill(g)
 	d.Rect(margin, y, 50, 38, "F")
 	d.ink(rgb{255, 255, 255})
@@ -230,7 +235,7 @@ func (d *pdfDoc) cover(r *Report) {
 	d.table([]column{{l.T("severity"), 0.4, false}, {l.T("active"), 0.2, true}, {l.T("overdue"), 0.2, true}, {l.T("s.kev"), 0.2, true}}, rows,
 		func(i, j int) (rgb, bool) {
 			if j == 0 && i < len(r.Severity) {
-				return sevCol[r.Severity[i].Severity], true
+				return sevCol()[r.Severity[i].Severity], true
 			}
 			return rgb{}, false
 		})
@@ -263,7 +268,7 @@ func (d *pdfDoc) cardTable(cs []Scorecard, limit int) {
 		{l.T("s.active"), 0.08, true}, {l.T("s.overdue"), 0.08, true}, {l.T("s.kev"), 0.05, true}, {l.T("s.mttr"), 0.11, true}, {l.T("s.rank"), 0.09, true}}, rows,
 		func(i, j int) (rgb, bool) {
 			if j == 3 && i < len(cs) && (limit == 0 || i < limit) {
-				return grades[cs[i].Grade], true
+				return grades()[cs[i].Grade], true
 			}
 			return rgb{}, false
 		})
@@ -285,7 +290,7 @@ func (d *pdfDoc) topProblems(r *Report) {
 		{l.T("s.affected"), 0.08, true}, {l.T("s.kev"), 0.06, true}, {l.T("s.overdue"), 0.08, true}}, rows,
 		func(i, j int) (rgb, bool) {
 			if j == 2 {
-				return sevCol[r.Top[i].Severity], true
+				return sevCol()[r.Top[i].Severity], true
 			}
 			return rgb{}, false
 		})

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/finding/catalog"
@@ -40,17 +41,20 @@ func Render(w io.Writer, r *Report, format, lang string) error {
 //go:embed templates/report.html
 var templateFS embed.FS
 
-var pageTmpl = template.Must(template.New("report.html").Funcs(template.FuncMap{
-	"text":  func(l loc, t catalog.Text) string { return t.In(l.lang) },
-	"grade": func(g string) string { return "g" + strings.ToLower(g) },
-	"indent": func(depth int) template.CSS {
-		return template.CSS(fmt.Sprintf("padding-left:%.1fem", 0.4+1.2*float64(max(depth, 0))))
-	},
-	"ctlRows": func(s *assess.Synthesis) []assess.ControlResult { return s.Controls },
-}).ParseFS(templateFS, "templates/report.html"))
+// pageTmpl is parsed on first use, not at package init.
+var pageTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report.html").Funcs(template.FuncMap{
+		"text":  func(l loc, t catalog.Text) string { return t.In(l.lang) },
+		"grade": func(g string) string { return "g" + strings.ToLower(g) },
+		"indent": func(depth int) template.CSS {
+			return template.CSS(fmt.Sprintf("padding-left:%.1fem", 0.4+1.2*float64(max(depth, 0))))
+		},
+		"ctlRows": func(s *assess.Synthesis) []assess.ControlResult { return s.Controls },
+	}).ParseFS(templateFS, "templates/report.html"))
+})
 
 func renderHTML(w io.Writer, r *Report, l loc) error {
-	return pageTmpl.Execute(w, struct {
+	return pageTmpl().Execute(w, struct {
 		R *Report
 		L loc
 	}{r, l})

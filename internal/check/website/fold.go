@@ -2,6 +2,7 @@ package website
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -10,9 +11,9 @@ import (
 
 // foldTable maps accented Latin letters (Latin-1, Extended-A/B and the
 // Extended Additional block that holds Vietnamese ặ, ổ, ữ ...) to their
-// lower-case base letter. Built once from Unicode decompositions;
-// read-only afterwards.
-var foldTable = func() map[rune]rune {
+// lower-case base letter. Built from Unicode decompositions on first use,
+// not at package init; read-only afterwards.
+var foldTable = sync.OnceValue(func() map[rune]rune {
 	m := map[rune]rune{'đ': 'd', 'Đ': 'd', 'Ð': 'd', 'ð': 'd'} // Eth is a common typo for Đ
 	add := func(lo, hi rune) {
 		for r := lo; r <= hi; r++ {
@@ -29,7 +30,7 @@ var foldTable = func() map[rune]rune {
 	add(0x00C0, 0x024F)
 	add(0x1E00, 0x1EFF)
 	return m
-}()
+})
 
 // Fold normalizes text for matching: lower case, Vietnamese diacritics
 // removed ("NHÀ CÁI" and "nha cai" both become "nha cai", "đề" becomes
@@ -38,6 +39,7 @@ var foldTable = func() map[rune]rune {
 func Fold(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
+	var table map[rune]rune // built on the first non-ASCII letter
 	space := true
 	for _, r := range s {
 		switch {
@@ -59,7 +61,10 @@ func Fold(s string) string {
 		case unicode.Is(unicode.Mn, r):
 			continue
 		}
-		if f, ok := foldTable[r]; ok {
+		if table == nil {
+			table = foldTable()
+		}
+		if f, ok := table[r]; ok {
 			r = f
 		}
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // term is a gambling word or brand, folded (see Fold).
@@ -100,6 +101,7 @@ func ScanGambling(d *Doc) *GamblingReport {
 	counts := map[key]int{}
 	elems, links, terms := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	var visibleSnippets []string
+	termWords, termsByFirstWord := termIndex()
 	add := func(folded, ctx, elem, link, raw string) {
 		matched := false
 		words := strings.Fields(folded)
@@ -223,7 +225,7 @@ func GamblingHost(host string) string {
 			return w
 		}
 	}
-	for _, b := range brandsLongestFirst {
+	for _, b := range brandsLongestFirst() {
 		if strings.Contains(h, b) {
 			return b
 		}
@@ -232,8 +234,8 @@ func GamblingHost(host string) string {
 }
 
 // brandsLongestFirst are the one-word brands, longest first so that
-// "new88" is not reported as "w88". Read-only after init.
-var brandsLongestFirst = func() []string {
+// "new88" is not reported as "w88". Built on first use; read-only.
+var brandsLongestFirst = sync.OnceValue(func() []string {
 	var out []string
 	for _, t := range gamblingTerms {
 		if t.weight >= 3 && !strings.Contains(t.text, " ") {
@@ -242,11 +244,11 @@ var brandsLongestFirst = func() []string {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
 	return out
-}()
+})
 
-// termWords and termsByFirstWord index gamblingTerms for a one-pass scan
-// over a text's words. Read-only after init.
-var termWords, termsByFirstWord = func() ([][]string, map[string][]int) {
+// termIndex gives termWords and termsByFirstWord, which index gamblingTerms
+// for a one-pass scan over a text's words. Built on first use; read-only.
+var termIndex = sync.OnceValues(func() (termWords [][]string, termsByFirstWord map[string][]int) {
 	words := make([][]string, len(gamblingTerms))
 	first := map[string][]int{}
 	for i, t := range gamblingTerms {
@@ -254,7 +256,7 @@ var termWords, termsByFirstWord = func() ([][]string, map[string][]int) {
 		first[words[i][0]] = append(first[words[i][0]], i)
 	}
 	return words, first
-}()
+})
 
 func equalWords(a, b []string) bool {
 	for i := range b {

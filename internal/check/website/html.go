@@ -53,8 +53,15 @@ const (
 	maxLinks    = 5000
 )
 
-var voidElements = map[string]bool{"area": true, "base": true, "br": true, "col": true, "embed": true, "hr": true, "img": true,
-	"input": true, "link": true, "meta": true, "param": true, "source": true, "track": true, "wbr": true, "keygen": true}
+// isVoidElement reports the elements that never have an end tag. A switch,
+// not a map, so that nothing is built at package init.
+func isVoidElement(tag string) bool {
+	switch tag {
+	case "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr", "keygen":
+		return true
+	}
+	return false
+}
 
 type frame struct {
 	tag    string
@@ -118,7 +125,7 @@ func Parse(body []byte, pageHost string) *Doc {
 				}
 				continue
 			}
-			if tt == html.SelfClosingTagToken || voidElements[tag] {
+			if tt == html.SelfClosingTagToken || isVoidElement(tag) {
 				continue
 			}
 			parent := top()
