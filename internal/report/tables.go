@@ -3,11 +3,11 @@ package report
 import (
 	"encoding/csv"
 	"fmt"
-	"github.com/rampart-cert/rampart/internal/transfer"
 	"io"
 	"strconv"
 
-	"github.com/xuri/excelize/v2"
+	"github.com/rampart-cert/rampart/internal/transfer"
+	"github.com/rampart-cert/rampart/internal/xlsx"
 )
 
 // scorecardTable is the per-organization table of CSV and XLSX.
@@ -64,49 +64,20 @@ func renderCSV(w io.Writer, r *Report, l loc) error {
 	return cw.Error()
 }
 
-// renderXLSX writes the sheets with excelize's stream writer, which keeps
-// memory flat for hundreds of thousands of findings.
-func renderXLSX(w io.Writer, r *Report, l loc) (err error) {
-	f := excelize.NewFile()
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}()
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDE6F0"}}})
-	if err != nil {
-		return err
-	}
+// renderXLSX writes the sheets with internal/xlsx, which streams rows and
+// keeps memory flat for hundreds of thousands of findings. Text goes in as
+// inline strings, never formulas, so it is written as it is (the CSV
+// export needs transfer.SafeCell; a sheet's text cell does not).
+func renderXLSX(w io.Writer, r *Report, l loc) error {
+	x := xlsx.NewWriter(w)
 	sheet := func(name string, widths []float64, head []string, rows func(add func([]any) error) error) error {
-		if _, err := f.NewSheet(name); err != nil {
+		if err := x.NewSheet(name, widths...); err != nil {
 			return err
 		}
-		sw, err := f.NewStreamWriter(name)
-		if err != nil {
+		if err := x.Header(head...); err != nil {
 			return err
 		}
-		for i, wd := range widths {
-			if err := sw.SetColWidth(i+1, i+1, wd); err != nil {
-				return err
-			}
-		}
-		hv := make([]any, len(head))
-		for i, h := range head {
-			hv[i] = h
-		}
-		if err := sw.SetRow("A1", hv, excelize.RowOpts{StyleID: bold}); err != nil {
-			return err
-		}
-		n := 1
-		err = rows(func(v []any) error {
-			n++
-			cell, _ := excelize.CoordinatesToCellName(1, n)
-			return sw.SetRow(cell, v)
-		})
-		if err != nil {
-			return err
-		}
-		return sw.Flush()
+		return rows(func(v []any) error { return x.Row(v...) })
 	}
 
 	head, rows := scorecardTable(r, l)
@@ -197,9 +168,5 @@ func renderXLSX(w io.Writer, r *Report, l loc) (err error) {
 			return err
 		}
 	}
-	if err := f.DeleteSheet("Sheet1"); err != nil {
-		return err
-	}
-	f.SetActiveSheet(0)
-	return f.Write(w)
+	return x.Close() // the first sheet is the active one
 }
