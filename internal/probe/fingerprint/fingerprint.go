@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -52,7 +53,9 @@ type Options struct {
 	// BannerWait is how long to wait for a server-first banner on a port
 	// that the port table does not know. Known server-first ports (22, 25,
 	// ...) wait Timeout; known client-first ports (80, 443, 6379, ...) do
-	// not wait. Default 2s; negative means do not wait.
+	// not wait. Default 2s; negative means do not wait. A port still
+	// silent after 300ms is first asked over HTTP on a second connection;
+	// a web server found that way ends the wait early.
 	BannerWait time.Duration
 	// IdleGap is how long to keep reading once a reply has started but
 	// does not look complete yet. Default 300ms.
@@ -140,7 +143,7 @@ func (p *Prober) Identify(ctx context.Context, addr netip.AddrPort, hostname str
 	}
 	var reuse net.Conn
 	if wait > 0 {
-		raw, _ := s.read(c, wait, bannerComplete)
+		raw := s.awaitBanner(c, wait, hint.banner == bannerMaybe)
 		if len(raw) > 0 {
 			s.banner(c, raw)
 			c.Close()
@@ -159,7 +162,7 @@ func (p *Prober) Identify(ctx context.Context, addr netip.AddrPort, hostname str
 			continue
 		}
 		s.ran[name] = true
-		pr := probes[name]
+		pr := probes()[name]
 		wasTLS := s.tls
 		conn := reuse
 		reuse = nil
@@ -190,10 +193,10 @@ func (p *Prober) Identify(ctx context.Context, addr netip.AddrPort, hostname str
 	}
 	// Follow-up: a service that a dedicated probe can put a version on.
 	if s.found && s.res.Version == "" && !expired(ctx) {
-		if name, ok := followups[s.res.Service]; ok && !s.ran[name] {
+		if name, ok := followup(s.res.Service); ok && !s.ran[name] {
 			if conn, err := s.dial(); err == nil {
 				s.ran[name] = true
-				probes[name].run(s, conn)
+				probes()[name].run(s, conn)
 				conn.Close()
 			}
 		}
@@ -206,6 +209,64 @@ func (p *Prober) Identify(ctx context.Context, addr netip.AddrPort, hostname str
 		return Service{}, fmt.Errorf("fingerprint %s: %w", addr, perr)
 	}
 	return s.result(), nil
+}
+
+// earlyHTTP is how long a port the port table does not know may stay
+// silent before an HTTP probe is tried on a second connection, while the
+// first keeps waiting for a banner. Most such ports are web servers, which
+// speak only when spoken to: they should not cost the whole BannerWait.
+const earlyHTTP = 300 * time.Millisecond
+
+// awaitBanner waits up to wait for a server-first banner on c. On a port
+// the table does not know (tryHTTP), a port still silent after earlyHTTP
+// is asked over HTTP on a fresh connection first (see tryHTTP); when that
+// does not identify it, the banner wait goes on until wait has passed
+// since c was opened, and whatever arrived meanwhile is read.
+func (s *session) awaitBanner(c net.Conn, wait time.Duration, tryHTTP bool) []byte {
+	if !tryHTTP || wait <= earlyHTTP {
+		raw, _ := s.read(c, wait, bannerComplete)
+		return raw
+	}
+	start := time.Now()
+	if raw, _ := s.read(c, earlyHTTP, bannerComplete); len(raw) > 0 {
+		return raw
+	}
+	if s.tryHTTP() {
+		return nil
+	}
+	// A banner that came during the HTTP probe waits in the socket; a
+	// short read still collects it once wait is spent.
+	raw, _ := s.read(c, max(wait-time.Since(start), 50*time.Millisecond), bannerComplete)
+	return raw
+}
+
+// tryHTTP runs the HTTP probe on a fresh connection in a scratch session.
+// It keeps the outcome, and reports true, only when the port answered
+// HTTP and a rule identified it; a port that answered nothing at all is
+// not asked over HTTP again. Any other answer (a late banner, an error
+// page that asks for TLS) is dropped, so that the usual order of banner
+// and probes decides as it would have without the early probe.
+func (s *session) tryHTTP() bool {
+	if expired(s.ctx) {
+		return false
+	}
+	sub := &session{p: s.p, ctx: s.ctx, addr: s.addr, host: s.host, ran: map[string]bool{}}
+	conn, err := sub.dial()
+	if err != nil {
+		return false
+	}
+	next := probes()["http"].run(sub, conn)
+	conn.Close()
+	switch {
+	case sub.found && next == nil && sub.extra["http.status"] != "":
+		sub.ran = s.ran
+		sub.ran["http"] = true
+		*s = *sub
+		return true
+	case next == nil && sub.firstRaw == nil && len(sub.extra) == 0:
+		s.ran["http"] = true
+	}
+	return false
 }
 
 // expired reports that ctx is done or its deadline has passed (the
@@ -423,7 +484,7 @@ func (s *session) result() Service {
 	case !s.found:
 		r.Service = "unknown"
 	case s.tls:
-		if n, ok := tlsNames[r.Service]; ok {
+		if n, ok := tlsNames()[r.Service]; ok {
 			r.Service = n
 		}
 	}
@@ -433,11 +494,13 @@ func (s *session) result() Service {
 }
 
 // tlsNames renames a service found inside TLS.
-var tlsNames = map[string]string{
-	"http": "https", "smtp": "smtps", "imap": "imaps", "pop3": "pop3s",
-	"ftp": "ftps", "ldap": "ldaps", "mqtt": "mqtts", "telnet": "telnets",
-	"irc": "ircs", "nntp": "nntps",
-}
+var tlsNames = sync.OnceValue(func() map[string]string {
+	return map[string]string{
+		"http": "https", "smtp": "smtps", "imap": "imaps", "pop3": "pop3s",
+		"ftp": "ftps", "ldap": "ldaps", "mqtt": "mqtts", "telnet": "telnets",
+		"irc": "ircs", "nntp": "nntps",
+	}
+})
 
 // banner handles a server-first banner on c, with the follow-ups some
 // protocols need (telnet refusals, the VNC version reply).

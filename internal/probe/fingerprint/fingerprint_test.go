@@ -481,3 +481,41 @@ func TestCPEEscape(t *testing.T) {
 		}
 	}
 }
+
+// TestEarlyHTTP: on a port the table does not know, a web server (which
+// waits for a request) is identified soon after earlyHTTP rather than
+// after the whole BannerWait, while a server-first service whose banner
+// comes after earlyHTTP is still identified by its banner, and a telnet
+// server that negotiates late still gets its negotiation.
+func TestEarlyHTTP(t *testing.T) {
+	t.Parallel()
+	late := func(d time.Duration, h handler) handler {
+		return func(c net.Conn) {
+			time.Sleep(d)
+			h(c)
+		}
+	}
+	o := func(target string) Options {
+		o := testOptions(target)
+		o.BannerWait = 1500 * time.Millisecond
+		return o
+	}
+	web := serve(t, httpServer(map[string]httpReply{"": {headers: []string{"Server: nginx/1.24.0"}, body: "<title>hi</title>"}}))
+	start := time.Now()
+	svc := identify(t, web, 12345, "", o(web))
+	if took := time.Since(start); svc.Service != "http" || svc.Product != "nginx" || took > time.Second {
+		t.Errorf("web server on an unknown port: %+v after %v, want http (nginx) in about %v", svc, took, earlyHTTP)
+	}
+
+	ftp := serve(t, late(600*time.Millisecond, banner("220 (vsFTPd 3.0.3)\r\n")))
+	svc = identify(t, ftp, 12345, "", o(ftp))
+	if svc.Service != "ftp" || svc.Version != "3.0.3" || !strings.HasPrefix(svc.Banner, "220 (vsFTPd 3.0.3)") {
+		t.Errorf("late banner on an unknown port: %+v", svc)
+	}
+
+	telnet := serve(t, late(600*time.Millisecond, telnetServer))
+	svc = identify(t, telnet, 12345, "", o(telnet))
+	if svc.Service != "telnet" {
+		t.Errorf("late telnet on an unknown port: %+v", svc)
+	}
+}

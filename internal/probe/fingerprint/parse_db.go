@@ -11,6 +11,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -304,7 +305,9 @@ func parseMSSQLPrelogin(b []byte) (facts, error) {
 
 // ---- PostgreSQL ----
 
-var pgAuth = map[uint32]string{0: "ok", 2: "kerberos", 3: "cleartext", 5: "md5", 6: "scm", 7: "gss", 9: "sspi", 10: "sasl", 11: "sasl-continue", 12: "sasl-final"}
+var pgAuth = sync.OnceValue(func() map[uint32]string {
+	return map[uint32]string{0: "ok", 2: "kerberos", 3: "cleartext", 5: "md5", 6: "scm", 7: "gss", 9: "sspi", 10: "sasl", 11: "sasl-continue", 12: "sasl-final"}
+})
 
 // parsePostgres reads the backend messages that answer a StartupMessage.
 // Facts: pg.auth, pg.sasl_mechanisms, pg.error.{severity,code,message,
@@ -332,7 +335,7 @@ func parsePostgres(b []byte) (facts, error) {
 				return nil, ErrShort
 			}
 			a := binary.BigEndian.Uint32(body[:4])
-			name, ok := pgAuth[a]
+			name, ok := pgAuth()[a]
 			if !ok {
 				name = itoa(int(a))
 			}

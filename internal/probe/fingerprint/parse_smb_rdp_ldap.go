@@ -7,14 +7,17 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
 // ---- SMB ----
 
-var smbDialects = map[uint16]string{
-	0x0202: "2.0.2", 0x0210: "2.1", 0x0300: "3.0", 0x0302: "3.0.2", 0x0311: "3.1.1", 0x02ff: "2.???",
-}
+var smbDialects = sync.OnceValue(func() map[uint16]string {
+	return map[uint16]string{
+		0x0202: "2.0.2", 0x0210: "2.1", 0x0300: "3.0", 0x0302: "3.0.2", 0x0311: "3.1.1", 0x02ff: "2.???",
+	}
+})
 
 // parseSMB reads a NetBIOS session message carrying an SMB2 (or SMB1)
 // NEGOTIATE response, or a NetBIOS session response. Facts: smb.protocol
@@ -105,7 +108,7 @@ func parseSMB(b []byte) (facts, error) {
 			}
 			return f, nil
 		}
-		d, ok := smbDialects[dialect]
+		d, ok := smbDialects()[dialect]
 		if !ok {
 			d = fmt.Sprintf("0x%04x", dialect)
 		}
@@ -163,12 +166,16 @@ func filetime(ft uint64) time.Time {
 
 // ---- RDP ----
 
-var rdpProtocols = map[uint32]string{0: "rdp", 1: "tls", 2: "credssp", 4: "rdstls", 8: "credssp-early", 16: "rdsaad"}
+var rdpProtocols = sync.OnceValue(func() map[uint32]string {
+	return map[uint32]string{0: "rdp", 1: "tls", 2: "credssp", 4: "rdstls", 8: "credssp-early", 16: "rdsaad"}
+})
 
-var rdpFailures = map[uint32]string{
-	1: "ssl-required-by-server", 2: "ssl-not-allowed-by-server", 3: "ssl-cert-not-on-server",
-	4: "inconsistent-flags", 5: "hybrid-required-by-server", 6: "ssl-with-user-auth-required-by-server",
-}
+var rdpFailures = sync.OnceValue(func() map[uint32]string {
+	return map[uint32]string{
+		1: "ssl-required-by-server", 2: "ssl-not-allowed-by-server", 3: "ssl-cert-not-on-server",
+		4: "inconsistent-flags", 5: "hybrid-required-by-server", 6: "ssl-with-user-auth-required-by-server",
+	}
+})
 
 // parseRDP reads a TPKT + X.224 Connection Confirm, with its optional RDP
 // negotiation response or failure. Facts: rdp.x224, rdp.neg,
@@ -203,7 +210,7 @@ func parseRDP(b []byte) (facts, error) {
 	switch typ {
 	case 0x02:
 		f.set("rdp.neg", "response")
-		p, ok := rdpProtocols[v]
+		p, ok := rdpProtocols()[v]
 		if !ok {
 			p = fmt.Sprintf("0x%x", v)
 		}
@@ -211,7 +218,7 @@ func parseRDP(b []byte) (facts, error) {
 		f.set("rdp.neg_flags", fmt.Sprintf("0x%02x", flags))
 	case 0x03:
 		f.set("rdp.neg", "failure")
-		p, ok := rdpFailures[v]
+		p, ok := rdpFailures()[v]
 		if !ok {
 			p = fmt.Sprintf("0x%x", v)
 		}

@@ -18,11 +18,9 @@ type probe struct {
 	run func(s *session, c net.Conn) []string
 }
 
-var probes map[string]probe
-
-func init() {
-	// Filled in init because the TLS probe's queue refers back to the table.
-	probes = map[string]probe{
+// probes is the table of probes by name, built on first use.
+var probes = sync.OnceValue(func() map[string]probe {
+	return map[string]probe{
 		"banner":       {run: runBannerOnly},
 		"http":         {run: httpProbe("/")},
 		"http-version": {run: httpProbe("/version")},
@@ -39,17 +37,23 @@ func init() {
 		"mqtt":         {run: runMQTT},
 		"dns":          {run: simple(KindDNS, func(*session) []byte { return dnsVersionBind }, dnsComplete, parseDNS)},
 	}
-}
+})
 
 // genericProbes run, in this order, after a port's own hints; the cheap
 // and common ones first. TotalTimeout decides how far down a silent port
 // gets.
 var genericProbes = []string{"http", "tls", "redis", "memcached", "mongodb", "postgresql", "mssql", "smb", "rdp", "ldap", "mqtt", "dns"}
 
-// followups give a version to a service first recognised without one.
-var followups = map[string]string{
-	"docker": "http-version", "kubernetes": "http-version",
-	"redis": "redis", "mongodb": "mongodb",
+// followup names the probe that puts a version on a service first
+// recognised without one.
+func followup(service string) (probe string, ok bool) {
+	switch service {
+	case "docker", "kubernetes":
+		return "http-version", true
+	case "redis", "mongodb":
+		return service, true
+	}
+	return "", false
 }
 
 type bannerHint int
@@ -66,15 +70,14 @@ type portHint struct {
 	inner  []string // inside TLS, when TLS succeeds
 }
 
-var portHints = map[uint16]portHint{}
-
-func hint(h portHint, ports ...uint16) {
-	for _, p := range ports {
-		portHints[p] = h
+// portHints is the port table, built on first use.
+var portHints = sync.OnceValue(func() map[uint16]portHint {
+	m := map[uint16]portHint{}
+	hint := func(h portHint, ports ...uint16) {
+		for _, p := range ports {
+			m[p] = h
+		}
 	}
-}
-
-func init() {
 	hint(portHint{banner: bannerYes}, 21, 22, 23, 25, 110, 143, 587, 2525, 2222, 3306, 5900, 5901, 5902, 5903)
 	hint(portHint{banner: bannerNo, probes: []string{"http"}}, 80, 81, 591, 3000, 5000, 8000, 8008, 8080, 8081, 8088, 8888, 9000, 9090, 9200)
 	hint(portHint{banner: bannerNo, probes: []string{"tls"}, inner: []string{"http"}}, 443, 4443, 8443, 9443, 10443)
@@ -94,9 +97,10 @@ func init() {
 	hint(portHint{banner: bannerNo, probes: []string{"dns"}}, 53)
 	hint(portHint{banner: bannerNo, probes: []string{"postgresql"}}, 5432)
 	hint(portHint{banner: bannerNo, probes: []string{"mssql"}}, 1433)
-}
+	return m
+})
 
-func hintFor(port uint16) portHint { return portHints[port] }
+func hintFor(port uint16) portHint { return portHints()[port] }
 
 // simple is a probe that sends one request and parses one reply.
 func simple(kind string, req func(*session) []byte, complete func([]byte) bool, parse func([]byte) (facts, error)) func(*session, net.Conn) []string {

@@ -42,12 +42,14 @@ const (
 	KindAny       = "any" // only in rules: applies to every kind
 )
 
-var knownKinds = map[string]bool{
-	KindBanner: true, KindHTTP: true, KindTLS: true, KindRedis: true,
-	KindMemcached: true, KindMongoDB: true, KindPostgres: true, KindMSSQL: true,
-	KindSMB: true, KindRDP: true, KindLDAP: true, KindMQTT: true, KindDNS: true,
-	KindAny: true,
-}
+var knownKinds = sync.OnceValue(func() map[string]bool {
+	return map[string]bool{
+		KindBanner: true, KindHTTP: true, KindTLS: true, KindRedis: true,
+		KindMemcached: true, KindMongoDB: true, KindPostgres: true, KindMSSQL: true,
+		KindSMB: true, KindRDP: true, KindLDAP: true, KindMQTT: true, KindDNS: true,
+		KindAny: true,
+	}
+})
 
 // Rules is an immutable, ordered set of fingerprint rules. It is safe for
 // concurrent use.
@@ -252,7 +254,7 @@ func compileRule(s ruleSpec, where string, node *yaml.Node) (*rule, error) {
 		return nil, fail(0, "probe is required (one of %s)", kindNames())
 	}
 	for _, k := range s.Probe {
-		if !knownKinds[k] {
+		if !knownKinds()[k] {
 			return nil, fail(0, "unknown probe %q (want one of %s)", k, kindNames())
 		}
 	}
@@ -329,8 +331,8 @@ func compileRule(s ruleSpec, where string, node *yaml.Node) (*rule, error) {
 }
 
 func kindNames() string {
-	names := make([]string, 0, len(knownKinds))
-	for k := range knownKinds {
+	names := make([]string, 0, len(knownKinds()))
+	for k := range knownKinds() {
 		names = append(names, k)
 	}
 	sort.Strings(names)
