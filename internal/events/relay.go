@@ -14,7 +14,7 @@ import (
 // RelayOptions tune a Relay. Zero values take the defaults noted.
 type RelayOptions struct {
 	Interval   time.Duration // how often an idle relay looks at the outbox; 0: 100ms
-	Batch      int           // messages read and published at a time; 0: 1000
+	Batch      int           // messages read and published at a time; 0: 4000
 	MaxBackoff time.Duration // longest wait after repeated failures; 0: 10s
 	Timeout    time.Duration // bound on one publish of a batch; 0: 30s
 	Logger     *slog.Logger
@@ -37,7 +37,7 @@ func NewRelay(src store.Outbox, q queue.Queue, o RelayOptions) *Relay {
 		o.Interval = 100 * time.Millisecond
 	}
 	if o.Batch <= 0 {
-		o.Batch = 1000
+		o.Batch = 4000
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 10 * time.Second
