@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/asset"
@@ -54,12 +55,14 @@ type errorBody struct {
 	Error Error `json:"error"`
 }
 
-var statusOf = map[Code]int{
-	CodeBadRequest: 400, CodeInvalid: 422, CodeUnauthorized: 401, CodeForbidden: 403,
-	CodeNotFound: 404, CodeConflict: 409, CodeThrottled: 429, CodeImportFailed: 422,
-	CodeOutOfScope: 404, CodeTooLarge: 413, CodeUnsupportedType: 415, CodeMethod: 405,
-	CodeUnavailable: 503, CodeInternal: 500,
-}
+var statusOf = sync.OnceValue(func() map[Code]int {
+	return map[Code]int{
+		CodeBadRequest: 400, CodeInvalid: 422, CodeUnauthorized: 401, CodeForbidden: 403,
+		CodeNotFound: 404, CodeConflict: 409, CodeThrottled: 429, CodeImportFailed: 422,
+		CodeOutOfScope: 404, CodeTooLarge: 413, CodeUnsupportedType: 415, CodeMethod: 405,
+		CodeUnavailable: 503, CodeInternal: 500,
+	}
+})
 
 // retryAfterSeconds is the Retry-After of a 503: the ingester and the
 // outbox relay notice a database or queue that is back within seconds.
@@ -198,5 +201,5 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// rather than let them hammer it (RFC 9110 §10.2.3).
 		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
-	writeJSON(w, statusOf[e.Code], errorBody{Error: e})
+	writeJSON(w, statusOf()[e.Code], errorBody{Error: e})
 }

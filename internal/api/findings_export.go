@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/auth"
@@ -143,7 +144,9 @@ type sarifLocation struct {
 }
 
 // securitySeverity maps our severities onto SARIF's 0-10 scale.
-var securitySeverity = map[finding.Severity]string{finding.Critical: "9.5", finding.High: "8.0", finding.Medium: "5.5", finding.Low: "3.0", finding.Info: "0.0"}
+var securitySeverity = sync.OnceValue(func() map[finding.Severity]string {
+	return map[finding.Severity]string{finding.Critical: "9.5", finding.High: "8.0", finding.Medium: "5.5", finding.Low: "3.0", finding.Info: "0.0"}
+})
 
 func sarifLevel(s finding.Severity) string {
 	switch s {
@@ -161,13 +164,13 @@ func (s *Server) sarif(fs []store.Finding) sarifLog {
 	for _, f := range fs {
 		if _, ok := rules[f.Check]; !ok {
 			r := sarifRule{ID: f.Check, ShortDescription: sarifText{f.Check}, FullDescription: sarifText{f.Check}, Help: sarifText{f.Check},
-				Properties: map[string]any{"security-severity": securitySeverity[f.Severity], "tags": []string{"security", f.Family}}}
+				Properties: map[string]any{"security-severity": securitySeverity()[f.Severity], "tags": []string{"security", f.Family}}}
 			if k, ok := s.Catalog.Lookup(f.Check); ok {
 				r.ShortDescription = sarifText{k.Title.EN}
 				r.FullDescription = sarifText{k.Description.EN}
 				r.Help = sarifText{k.Remediation.EN}
 				if k.ID == f.Check { // a prefix kind's severity is only a default
-					r.Properties["security-severity"] = securitySeverity[k.Severity]
+					r.Properties["security-severity"] = securitySeverity()[k.Severity]
 				}
 			}
 			rules[f.Check] = r

@@ -65,8 +65,8 @@ func (s *Server) Document() map[string]any {
 		}
 		paths[rt.path][strings.ToLower(rt.method)] = op
 	}
-	codes := make([]string, 0, len(statusOf))
-	for c := range statusOf {
+	codes := make([]string, 0, len(statusOf()))
+	for c := range statusOf() {
 		codes = append(codes, string(c))
 	}
 	sort.Strings(codes)

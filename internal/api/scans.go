@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
+	"sync"
 
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/findings"
@@ -154,7 +155,8 @@ type ScannerInfo struct {
 	Ranges    []string // source addresses, if published
 }
 
-var scannerPage = template.Must(template.New("scanner").Parse(`<!doctype html>
+var scannerPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("scanner").Parse(`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Rampart scanner — Hệ thống rà quét Rampart</title>
 <style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.55;color:#1a1a1a}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}code{background:#f2f2f2;padding:.1rem .3rem}</style>
@@ -169,11 +171,12 @@ var scannerPage = template.Must(template.New("scanner").Parse(`<!doctype html>
 {{with .Contact}}<p lang="en">Contact: <a href="mailto:{{.}}">{{.}}</a>. If you believe a system of yours is scanned in error, write to us and it will be excluded.</p>{{end}}
 </body></html>
 `))
+})
 
 func (s *Server) scanner(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	if err := scannerPage.Execute(w, s.ScannerInfo); err != nil {
+	if err := scannerPage().Execute(w, s.ScannerInfo); err != nil {
 		s.log.Warn("scanner page", "err", err)
 	}
 }

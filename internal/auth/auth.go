@@ -12,6 +12,7 @@ package auth
 import (
 	"errors"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -69,20 +70,22 @@ const (
 	PermReadMetrics  Perm = "metrics:read"    // scrape /metrics (unless it is configured public)
 )
 
-var grants = map[Role][]Perm{
-	RolePlatformAdmin: {PermReadRegistry, PermWriteOrgs, PermWriteAssets, PermReadScope, PermManageUsers, PermReadAudit, PermTriage, PermRunJobs, PermSendSensor, PermReadFeeds, PermReadMetrics},
-	RoleAnalyst:       {PermReadRegistry, PermReadScope, PermTriage, PermReadFeeds, PermReadMetrics},
-	RoleOrgAdmin:      {PermReadRegistry, PermWriteOrgs, PermWriteAssets, PermReadScope, PermManageUsers, PermReadAudit, PermTriage, PermReadFeeds},
-	RoleOrgMember:     {PermReadRegistry, PermWriteAssets, PermReadScope, PermTriage, PermReadFeeds},
-	RoleViewer:        {PermReadRegistry, PermReadScope, PermReadFeeds},
-	RoleWorker:        {PermReadScope, PermRunJobs},
-	RoleSensor:        {PermSendSensor},
-	RoleFeedConsumer:  {PermReadFeeds},
-}
+var grants = sync.OnceValue(func() map[Role][]Perm {
+	return map[Role][]Perm{
+		RolePlatformAdmin: {PermReadRegistry, PermWriteOrgs, PermWriteAssets, PermReadScope, PermManageUsers, PermReadAudit, PermTriage, PermRunJobs, PermSendSensor, PermReadFeeds, PermReadMetrics},
+		RoleAnalyst:       {PermReadRegistry, PermReadScope, PermTriage, PermReadFeeds, PermReadMetrics},
+		RoleOrgAdmin:      {PermReadRegistry, PermWriteOrgs, PermWriteAssets, PermReadScope, PermManageUsers, PermReadAudit, PermTriage, PermReadFeeds},
+		RoleOrgMember:     {PermReadRegistry, PermWriteAssets, PermReadScope, PermTriage, PermReadFeeds},
+		RoleViewer:        {PermReadRegistry, PermReadScope, PermReadFeeds},
+		RoleWorker:        {PermReadScope, PermRunJobs},
+		RoleSensor:        {PermSendSensor},
+		RoleFeedConsumer:  {PermReadFeeds},
+	}
+})
 
 // Can reports whether role r holds permission p.
 func (r Role) Can(p Perm) bool {
-	for _, g := range grants[r] {
+	for _, g := range grants()[r] {
 		if g == p {
 			return true
 		}
@@ -91,10 +94,12 @@ func (r Role) Can(p Perm) bool {
 }
 
 // rank orders human roles for "may grant": nobody grants above themselves.
-var rank = map[Role]int{
-	RolePlatformAdmin: 5, RoleAnalyst: 4, RoleOrgAdmin: 3, RoleOrgMember: 2, RoleViewer: 1,
-	RoleWorker: 3, RoleSensor: 3, RoleFeedConsumer: 1,
-}
+var rank = sync.OnceValue(func() map[Role]int {
+	return map[Role]int{
+		RolePlatformAdmin: 5, RoleAnalyst: 4, RoleOrgAdmin: 3, RoleOrgMember: 2, RoleViewer: 1,
+		RoleWorker: 3, RoleSensor: 3, RoleFeedConsumer: 1,
+	}
+})
 
 // MayGrant reports whether a principal with role r may create a user or
 // token with role other. Platform-wide roles are granted by platform admins
@@ -109,7 +114,7 @@ func (r Role) MayGrant(other Role) bool {
 	if other.Global() || other == RoleWorker {
 		return false // workers probe the whole registry: platform admins only
 	}
-	return rank[other] <= rank[r]
+	return rank()[other] <= rank()[r]
 }
 
 // MayResetCredentials reports whether principal p may set another user's
@@ -128,7 +133,7 @@ func MayResetCredentials(p Principal, target Role, targetPath string) bool {
 	if !p.Role.MayGrant(target) {
 		return false
 	}
-	if rank[target] < rank[p.Role] {
+	if rank()[target] < rank()[p.Role] {
 		return true
 	}
 	return p.OrgPath != "" && targetPath != p.OrgPath && strings.HasPrefix(targetPath, p.OrgPath)

@@ -255,7 +255,9 @@ func (l *Lab) addCloser(f func() error) {
 }
 
 // fallbackPort is tried when a standard port below 1024 cannot be bound.
-var fallbackPort = map[uint16]uint16{21: 2121, 23: 2323, 25: 2525, 53: 0, 80: 8080, 443: 8443}
+var fallbackPort = sync.OnceValue(func() map[uint16]uint16 {
+	return map[uint16]uint16{21: 2121, 23: 2323, 25: 2525, 53: 0, 80: 8080, 443: 8443}
+})
 
 // listen binds ip:want, else the fallback, else a free port. It never
 // binds outside the lab network.
@@ -264,7 +266,7 @@ func (l *Lab) listen(ip netip.Addr, want uint16) (net.Listener, uint16, error) {
 		return nil, 0, fmt.Errorf("%w: %s", ErrAddress, ip)
 	}
 	tries := []uint16{want}
-	if fb, ok := fallbackPort[want]; ok && fb != 0 {
+	if fb, ok := fallbackPort()[want]; ok && fb != 0 {
 		tries = append(tries, fb)
 	}
 	tries = append(tries, 0)

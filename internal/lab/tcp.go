@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -124,11 +125,13 @@ func redisInfo(section string) string {
 	return sections["server"] + "\r\n" + sections["clients"] + "\r\n" + sections["memory"] + "\r\n" + sections["keyspace"]
 }
 
-var redisKeys = map[string]string{
-	"session:cong-dan:1024": `{"ho_ten":"Nguyễn Văn A (demo)","cccd":"001099000000"}`,
-	"config:smtp":           "smtp://mail.hcm-demo.gov.vn:25",
-	"counter:luot-truy-cap": "48213",
-}
+var redisKeys = sync.OnceValue(func() map[string]string {
+	return map[string]string{
+		"session:cong-dan:1024": `{"ho_ten":"Nguyễn Văn A (demo)","cccd":"001099000000"}`,
+		"config:smtp":           "smtp://mail.hcm-demo.gov.vn:25",
+		"counter:luot-truy-cap": "48213",
+	}
+})
 
 // redis speaks enough RESP for scanners: PING, ECHO, INFO, AUTH (no
 // password is set), SELECT, DBSIZE, KEYS, GET, CONFIG GET, QUIT.
@@ -166,14 +169,14 @@ func redis(c net.Conn) {
 		case "SELECT":
 			reply = "+OK\r\n"
 		case "DBSIZE":
-			reply = ":" + strconv.Itoa(len(redisKeys)) + "\r\n"
+			reply = ":" + strconv.Itoa(len(redisKeys())) + "\r\n"
 		case "KEYS":
-			reply = "*" + strconv.Itoa(len(redisKeys)) + "\r\n"
+			reply = "*" + strconv.Itoa(len(redisKeys())) + "\r\n"
 			for _, k := range []string{"config:smtp", "counter:luot-truy-cap", "session:cong-dan:1024"} {
 				reply += bulk(k)
 			}
 		case "GET":
-			if v, ok := redisKeys[strings.Join(args[1:], " ")]; ok && len(args) == 2 {
+			if v, ok := redisKeys()[strings.Join(args[1:], " ")]; ok && len(args) == 2 {
 				reply = bulk(v)
 			} else {
 				reply = "$-1\r\n"

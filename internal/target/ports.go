@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // maxPortSpecLen bounds a port specification before it is parsed; specs come
@@ -18,12 +19,12 @@ const (
 	PortsAll     = "all"
 )
 
-// topPorts holds the ordered lists, built once from the tables in toplists.go.
-// They are never changed after package initialization; TopPorts hands out
+// topPorts holds the ordered lists, built on first use from the tables in
+// toplists.go. They are never changed afterwards; TopPorts hands out
 // copies.
 var (
-	topPorts100  = buildTop(top100[:], nil, 100)
-	topPorts1000 = buildTop(top100[:], top1000Extra[:], 1000)
+	topPorts100  = sync.OnceValue(func() []uint16 { return buildTop(top100[:], nil, 100) })
+	topPorts1000 = sync.OnceValue(func() []uint16 { return buildTop(top100[:], top1000Extra[:], 1000) })
 )
 
 // buildTop concatenates the tiers in order without repeats, pads with the
@@ -54,9 +55,9 @@ func buildTop(first, then []uint16, n int) []uint16 {
 func TopPorts(name string) []uint16 {
 	switch name {
 	case PortsTop100:
-		return slices.Clone(topPorts100)
+		return slices.Clone(topPorts100())
 	case PortsTop1000:
-		return slices.Clone(topPorts1000)
+		return slices.Clone(topPorts1000())
 	}
 	return nil
 }
@@ -81,10 +82,10 @@ func ParsePorts(spec string) ([]uint16, error) {
 		case "":
 			return nil, fmt.Errorf("%w: empty item in %q", ErrPorts, short(spec))
 		case PortsTop100:
-			set.addList(topPorts100)
+			set.addList(topPorts100())
 			continue
 		case PortsTop1000:
-			set.addList(topPorts1000)
+			set.addList(topPorts1000())
 			continue
 		case PortsAll:
 			set.addRange(1, 65535)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/rampart-cert/rampart/internal/asset"
 )
@@ -70,15 +71,17 @@ func (s Spec) Size() uint64 {
 }
 
 // defaultPorts are the port hints for URL schemes without an explicit port.
-var defaultPorts = map[string]uint16{
-	"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21, "ftps": 990,
-	"ssh": 22, "sftp": 22, "telnet": 23, "smtp": 25, "smtps": 465,
-	"submission": 587, "dns": 53, "pop3": 110, "pop3s": 995, "imap": 143,
-	"imaps": 993, "ldap": 389, "ldaps": 636, "rdp": 3389, "vnc": 5900,
-	"mysql": 3306, "postgres": 5432, "postgresql": 5432, "mongodb": 27017,
-	"redis": 6379, "rediss": 6379, "mqtt": 1883, "mqtts": 8883, "sip": 5060,
-	"sips": 5061, "rtsp": 554, "smb": 445,
-}
+var defaultPorts = sync.OnceValue(func() map[string]uint16 {
+	return map[string]uint16{
+		"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21, "ftps": 990,
+		"ssh": 22, "sftp": 22, "telnet": 23, "smtp": 25, "smtps": 465,
+		"submission": 587, "dns": 53, "pop3": 110, "pop3s": 995, "imap": 143,
+		"imaps": 993, "ldap": 389, "ldaps": 636, "rdp": 3389, "vnc": 5900,
+		"mysql": 3306, "postgres": 5432, "postgresql": 5432, "mongodb": 27017,
+		"redis": 6379, "rediss": 6379, "mqtt": 1883, "mqtts": 8883, "sip": 5060,
+		"sips": 5061, "rtsp": 554, "smb": 445,
+	}
+})
 
 // ParseSpec parses one target specification without resolving anything:
 // an IPv4 or IPv6 address, a network in CIDR notation, a range ("10.0.0.1-50"
@@ -201,7 +204,7 @@ func parseURL(sp Spec) (Spec, error) {
 		}
 		sp.Port = n
 	} else {
-		sp.Port = defaultPorts[sp.Scheme]
+		sp.Port = defaultPorts()[sp.Scheme]
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
 		if a.Zone() != "" {

@@ -289,7 +289,7 @@ func (db *DB) MatchProduct(vendor, product, version string) []Hit {
 func (db *DB) resolve(vendor, product string) []vpKey {
 	vendor = normName(vendor)
 	var out []vpKey
-	for _, a := range productAliases[strings.ToLower(strings.TrimSpace(product))] {
+	for _, a := range productAliases()[strings.ToLower(strings.TrimSpace(product))] {
 		v, p, _ := strings.Cut(a, ":")
 		if vendor == "" || vendor == v {
 			out = append(out, vpKey{v, p})

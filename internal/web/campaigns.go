@@ -104,7 +104,7 @@ func (s *Server) campaignsList(w http.ResponseWriter, r *http.Request, c *reqCtx
 // parseDeadline reads a date (YYYY-MM-DD) as the end of that day in
 // Vietnam: "submit by 30 November" includes the 30th.
 func parseDeadline(v string) (time.Time, error) {
-	d, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(v), zone)
+	d, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(v), zone())
 	if err != nil {
 		return time.Time{}, &uiError{status: http.StatusBadRequest, key: "error.baddate", cause: err}
 	}

@@ -48,7 +48,7 @@ func TestCharts(t *testing.T) {
 		t.Fatal("empty bar list says nothing")
 	}
 	var pts []store.TrendPoint
-	day := time.Date(2030, 1, 1, 0, 0, 0, 0, zone)
+	day := time.Date(2030, 1, 1, 0, 0, 0, 0, zone())
 	for i := range 90 {
 		pts = append(pts, store.TrendPoint{Day: day.AddDate(0, 0, i), Active: i * 10})
 	}

@@ -37,7 +37,7 @@ func (s *Server) findingsBulk(w http.ResponseWriter, r *http.Request, c *reqCtx)
 	t := finding.Transition{Action: action, Reason: strings.TrimSpace(r.PostFormValue("reason")),
 		Approve: strings.TrimSpace(r.PostFormValue("approver")), At: c.now}
 	if u := r.PostFormValue("until"); u != "" {
-		day, err := time.ParseInLocation("2006-01-02", u, zone)
+		day, err := time.ParseInLocation("2006-01-02", u, zone())
 		if err != nil {
 			return &uiError{status: http.StatusBadRequest, key: "error.baddate", cause: err}
 		}

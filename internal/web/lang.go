@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/finding/catalog"
@@ -29,12 +30,12 @@ type catalogs struct {
 // zone is where dates are shown: Asia/Ho_Chi_Minh, or a fixed UTC+07:00
 // when the system has no time zone database (Vietnam keeps no daylight
 // saving, so the two agree).
-var zone = func() *time.Location {
+var zone = sync.OnceValue(func() *time.Location {
 	if l, err := time.LoadLocation("Asia/Ho_Chi_Minh"); err == nil {
 		return l
 	}
 	return time.FixedZone("ICT", 7*3600)
-}()
+})
 
 func loadCatalogs() (*catalogs, error) {
 	c := &catalogs{langs: map[string]*Lang{}}
@@ -144,9 +145,9 @@ func (l *Lang) format(v any, vi, en string) string {
 		return "—"
 	}
 	if l.Code == "en" {
-		return t.In(zone).Format(en)
+		return t.In(zone()).Format(en)
 	}
-	return t.In(zone).Format(vi)
+	return t.In(zone()).Format(vi)
 }
 
 // Num formats an integer with the language's thousands separator.

@@ -232,13 +232,13 @@ func unreachable(t check.Target, err error) error {
 
 // goSuites are all the suites crypto/tls implements, insecure ones too: the
 // certificate handshake should succeed with as many servers as it can.
-var goSuites = func() []uint16 {
+var goSuites = sync.OnceValue(func() []uint16 {
 	var ids []uint16
 	for _, s := range append(gotls.CipherSuites(), gotls.InsecureCipherSuites()...) {
 		ids = append(ids, s.ID)
 	}
 	return ids
-}()
+})
 
 // grabCerts does one crypto/tls handshake without verification and keeps
 // what the server sent; verification is the checks' business.
@@ -260,7 +260,7 @@ func grabCerts(parent context.Context, env *check.Env, t check.Target) (*CertRep
 		InsecureSkipVerify: true, // verified below, against env.Roots, per check
 		MinVersion:         gotls.VersionTLS10,
 		MaxVersion:         gotls.VersionTLS13,
-		CipherSuites:       goSuites,
+		CipherSuites:       goSuites(),
 		CurvePreferences:   []gotls.CurveID{gotls.X25519, gotls.CurveP256, gotls.CurveP384, gotls.CurveP521},
 		// Keep the chain even when the handshake fails later (a server
 		// asking for a client certificate).

@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/check"
@@ -31,14 +32,14 @@ func Checks(a *Assessor) []check.Check {
 		IDHostnameMismatch, IDLegacyProtocol, IDWeakCipher, IDWeakKey}
 	out := make([]check.Check, 0, len(ids))
 	for _, id := range ids {
-		c := &tlsCheck{meta: metas[id], a: a}
+		c := &tlsCheck{meta: metas()[id], a: a}
 		switch id {
 		case IDLegacyProtocol:
 			c.proto = legacyProtocol
 		case IDWeakCipher:
 			c.proto = weakCiphers
 		default:
-			c.cert = certEvaluators[id]
+			c.cert = certEvaluators()[id]
 		}
 		out = append(out, c)
 	}
@@ -80,17 +81,21 @@ func (c *tlsCheck) Run(ctx context.Context, env *check.Env, t check.Target) ([]c
 	return c.cert(c.meta, env, t, rep), nil
 }
 
-var tlsServices = map[string]bool{
-	"https": true, "https-alt": true, "ssl": true, "tls": true, "imaps": true, "pop3s": true,
-	"smtps": true, "submissions": true, "ldaps": true, "ftps": true, "ftps-data": true,
-	"nntps": true, "ircs": true, "sips": true, "domain-s": true, "dot": true, "mqtts": true,
-	"amqps": true, "xmpps-client": true, "xmpps-server": true, "telnets": true,
-}
+var tlsServices = sync.OnceValue(func() map[string]bool {
+	return map[string]bool{
+		"https": true, "https-alt": true, "ssl": true, "tls": true, "imaps": true, "pop3s": true,
+		"smtps": true, "submissions": true, "ldaps": true, "ftps": true, "ftps-data": true,
+		"nntps": true, "ircs": true, "sips": true, "domain-s": true, "dot": true, "mqtts": true,
+		"amqps": true, "xmpps-client": true, "xmpps-server": true, "telnets": true,
+	}
+})
 
-var tlsPorts = map[uint16]bool{
-	443: true, 8443: true, 465: true, 993: true, 995: true, 636: true,
-	990: true, 992: true, 853: true, 5061: true, 8883: true, 5671: true, 6697: true, 9443: true,
-}
+var tlsPorts = sync.OnceValue(func() map[uint16]bool {
+	return map[uint16]bool{
+		443: true, 8443: true, 465: true, 993: true, 995: true, 636: true,
+		990: true, 992: true, 853: true, 5061: true, 8883: true, 5671: true, 6697: true, 9443: true,
+	}
+})
 
 // Applies reports whether t is a TLS service.
 func Applies(t check.Target) bool {
@@ -101,9 +106,9 @@ func Applies(t check.Target) bool {
 		return true
 	}
 	if svc := strings.ToLower(t.Service); svc != "" {
-		return tlsServices[svc] || strings.HasPrefix(svc, "ssl/") || strings.HasPrefix(svc, "tls/")
+		return tlsServices()[svc] || strings.HasPrefix(svc, "ssl/") || strings.HasPrefix(svc, "tls/")
 	}
-	return tlsPorts[t.Addr.Port()]
+	return tlsPorts()[t.Addr.Port()]
 }
 
 func now(env *check.Env) time.Time {
@@ -113,14 +118,16 @@ func now(env *check.Env) time.Time {
 	return time.Now()
 }
 
-var certEvaluators = map[string]func(check.Meta, *check.Env, check.Target, *CertReport) []check.Result{
-	IDCertExpired:      certExpired,
-	IDCertExpiring:     certExpiring,
-	IDCertSelfSigned:   certSelfSigned,
-	IDCertUntrusted:    certUntrusted,
-	IDHostnameMismatch: hostnameMismatch,
-	IDWeakKey:          weakKeys,
-}
+var certEvaluators = sync.OnceValue(func() map[string]func(check.Meta, *check.Env, check.Target, *CertReport) []check.Result {
+	return map[string]func(check.Meta, *check.Env, check.Target, *CertReport) []check.Result{
+		IDCertExpired:      certExpired,
+		IDCertExpiring:     certExpiring,
+		IDCertSelfSigned:   certSelfSigned,
+		IDCertUntrusted:    certUntrusted,
+		IDHostnameMismatch: hostnameMismatch,
+		IDWeakKey:          weakKeys,
+	}
+})
 
 func result(m check.Meta, sev finding.Severity, subject, title string, ev check.Evidence) check.Result {
 	return check.Result{Check: m.ID, Severity: sev, Subject: subject, Title: title, Evidence: ev}

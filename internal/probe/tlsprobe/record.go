@@ -3,6 +3,7 @@ package tlsprobe
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Sentinel errors. Parsers wrap ErrMalformed with what was wrong.
@@ -131,13 +132,15 @@ const (
 	AlertUnrecognizedName   uint8 = 112
 )
 
-var alertNames = map[uint8]string{
-	0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 22: "record_overflow",
-	40: "handshake_failure", 42: "bad_certificate", 47: "illegal_parameter", 50: "decode_error",
-	70: "protocol_version", 71: "insufficient_security", 80: "internal_error",
-	86: "inappropriate_fallback", 90: "user_canceled", 109: "missing_extension",
-	110: "unsupported_extension", 112: "unrecognized_name", 120: "no_application_protocol",
-}
+var alertNames = sync.OnceValue(func() map[uint8]string {
+	return map[uint8]string{
+		0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 22: "record_overflow",
+		40: "handshake_failure", 42: "bad_certificate", 47: "illegal_parameter", 50: "decode_error",
+		70: "protocol_version", 71: "insufficient_security", 80: "internal_error",
+		86: "inappropriate_fallback", 90: "user_canceled", 109: "missing_extension",
+		110: "unsupported_extension", 112: "unrecognized_name", 120: "no_application_protocol",
+	}
+})
 
 // ParseAlert reads an alert from a record fragment.
 func ParseAlert(b []byte) (Alert, error) {
@@ -153,7 +156,7 @@ func (a Alert) String() string {
 	if a.Level == 2 {
 		level = "fatal"
 	}
-	name, ok := alertNames[a.Description]
+	name, ok := alertNames()[a.Description]
 	if !ok {
 		name = fmt.Sprintf("alert(%d)", a.Description)
 	}

@@ -3,6 +3,7 @@ package tlsprobe
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Class is a set of properties of a cipher suite that make it weak.
@@ -202,7 +203,7 @@ var suites = []Suite{
 	{0xC019, "TLS_ECDH_anon_WITH_AES_256_CBC_SHA", anon},
 }
 
-var suiteByID = func() map[uint16]Suite {
+var suiteByID = sync.OnceValue(func() map[uint16]Suite {
 	m := make(map[uint16]Suite, len(suites))
 	for _, s := range suites {
 		if _, dup := m[s.ID]; dup {
@@ -211,12 +212,12 @@ var suiteByID = func() map[uint16]Suite {
 		m[s.ID] = s
 	}
 	return m
-}()
+})
 
 // LookupSuite returns the catalog entry for id; an unknown id gets a
 // hexadecimal name and no class.
 func LookupSuite(id uint16) (Suite, bool) {
-	s, ok := suiteByID[id]
+	s, ok := suiteByID()[id]
 	if !ok {
 		return Suite{ID: id, Name: fmt.Sprintf("0x%04X", id)}, false
 	}
