@@ -25,6 +25,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/rampart-cert/rampart/bench/internal/seed"
 	"io"
 	"log"
 	"log/slog"
@@ -310,8 +311,8 @@ func serveInProcess(ctx context.Context, driver, dsn, dbPath string, nOrgs, nAss
 	now := time.Now().UTC()
 	if !reuse {
 		t0 := time.Now()
-		s := seeder{driver: driver, dsn: dsn, db: st.DB(), now: now, orgs: nOrgs, assets: nAssets, findings: nFindings}
-		check(s.run(ctx))
+		s := seed.Seeder{Driver: driver, DSN: dsn, DB: st.DB(), Now: now, Orgs: nOrgs, Assets: nAssets, Findings: nFindings}
+		check(s.Run(ctx))
 		// Rows went in around the store: let it rebuild what it keeps
 		// beside them.
 		if r, ok := any(st).(interface{ RebuildAggregates(context.Context) error }); ok {

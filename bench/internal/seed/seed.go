@@ -1,4 +1,6 @@
-package main
+// Package seed loads a synthetic constituency into a Rampart database in
+// bulk, for the benchmarks under bench/ (console pages, API load).
+package seed
 
 import (
 	"context"
@@ -26,19 +28,22 @@ var checks = []string{"tls.cert-expired", "tls.cert-expiring", "tls.cert-self-si
 	"http.version-disclosure", "svc.redis-noauth", "svc.telnet", "svc.ftp-anonymous", "svc.rdp-exposed", "vuln.cve",
 	"dns.zone-transfer", "mail.spf-permissive", "mail.no-dmarc", "web.defaced"}
 
-type seeder struct {
-	driver, dsn            string
-	db                     *sql.DB
-	now                    time.Time
-	orgs, assets, findings int
+// Seeder loads Orgs organizations, Assets assets and Findings findings
+// into DB (a migrated Rampart database of Driver, "sqlite" or "postgres";
+// DSN is the PostgreSQL server's), dated around Now.
+type Seeder struct {
+	Driver, DSN            string
+	DB                     *sql.DB
+	Now                    time.Time
+	Orgs, Assets, Findings int
 	orgPath                []string // by id
 	assetOrg               []int64  // by id
 }
 
-func (s *seeder) orgRows() [][]any {
-	rows := make([][]any, 0, s.orgs)
-	s.orgPath = make([]string, s.orgs+1)
-	for id := 1; id <= s.orgs; id++ {
+func (s *Seeder) orgRows() [][]any {
+	rows := make([][]any, 0, s.Orgs)
+	s.orgPath = make([]string, s.Orgs+1)
+	for id := 1; id <= s.Orgs; id++ {
 		var parent any
 		kind, path := "national", "/1/"
 		switch {
@@ -56,28 +61,28 @@ func (s *seeder) orgRows() [][]any {
 			path = s.orgPath[parent.(int64)] + strconv.Itoa(id) + "/"
 		}
 		s.orgPath[id] = path
-		rows = append(rows, []any{int64(id), parent, fmt.Sprintf("ORG%04d", id), fmt.Sprintf("Tổ chức %d", id), fmt.Sprintf("Organization %d", id), kind, path, s.now, s.now})
+		rows = append(rows, []any{int64(id), parent, fmt.Sprintf("ORG%04d", id), fmt.Sprintf("Tổ chức %d", id), fmt.Sprintf("Organization %d", id), kind, path, s.Now, s.Now})
 	}
 	return rows
 }
 
-func (s *seeder) assetRows() [][]any {
-	rows := make([][]any, 0, s.assets)
-	s.assetOrg = make([]int64, s.assets+1)
-	for id := 1; id <= s.assets; id++ {
-		org := int64(1 + (id*7919)%s.orgs)
+func (s *Seeder) assetRows() [][]any {
+	rows := make([][]any, 0, s.Assets)
+	s.assetOrg = make([]int64, s.Assets+1)
+	for id := 1; id <= s.Assets; id++ {
+		org := int64(1 + (id*7919)%s.Orgs)
 		s.assetOrg[id] = org
-		rows = append(rows, []any{int64(id), org, "hostname", fmt.Sprintf("h%d.org%d.example.vn", id, org), "normal", int64(2), "[]", "", s.now, s.now})
+		rows = append(rows, []any{int64(id), org, "hostname", fmt.Sprintf("h%d.org%d.example.vn", id, org), "normal", int64(2), "[]", "", s.Now, s.Now})
 	}
 	return rows
 }
 
-func (s *seeder) findingRow(id int, r *rand.Rand) []any {
-	asset := int64(1 + r.IntN(s.assets))
+func (s *Seeder) findingRow(id int, r *rand.Rand) []any {
+	asset := int64(1 + r.IntN(s.Assets))
 	chk := checks[r.IntN(len(checks))]
 	sev := finding.Severities[min(4, r.IntN(6))]
 	kev := r.IntN(50) == 0
-	first := s.now.Add(-time.Duration(r.Int64N(int64(365 * 24 * time.Hour))))
+	first := s.Now.Add(-time.Duration(r.Int64N(int64(365 * 24 * time.Hour))))
 	last := first
 	var state string
 	var fixed, until any
@@ -91,16 +96,16 @@ func (s *seeder) findingRow(id int, r *rand.Rand) []any {
 	case x < 90:
 		state = "fixed"
 		f := first.Add(time.Duration(1+r.IntN(60)) * 24 * time.Hour)
-		if f.After(s.now) {
-			f = s.now
+		if f.After(s.Now) {
+			f = s.Now
 		}
 		fixed, last = f, f
 	case x < 95:
 		state = "risk-accepted"
-		until = s.now.Add(90 * 24 * time.Hour)
+		until = s.Now.Add(90 * 24 * time.Hour)
 	default:
 		state = "false-positive"
-		until = s.now.Add(90 * 24 * time.Hour)
+		until = s.Now.Add(90 * 24 * time.Hour)
 	}
 	var due any
 	if d := finding.DefaultPolicy.DueAt(sev, kev, first); !d.IsZero() {
@@ -108,7 +113,7 @@ func (s *seeder) findingRow(id int, r *rand.Rand) []any {
 	}
 	target := fmt.Sprintf("h%d.example.vn:%d", asset, 443)
 	return []any{fmt.Sprintf("k%d", id), s.assetOrg[asset], asset, chk, family(chk), string(sev), int64(sev.Rank()), target, "",
-		chk + " on " + target, `{"fields":{"seed":"1"}}`, "[]", kev, state, first, last, first, due, fixed, until, "", "", "", s.now}
+		chk + " on " + target, `{"fields":{"seed":"1"}}`, "[]", kev, state, first, last, first, due, fixed, until, "", "", "", s.Now}
 }
 
 var findingCols = []string{"key", "org_id", "asset_id", "check_id", "family", "severity", "severity_rank", "target", "subject", "title",
@@ -117,11 +122,13 @@ var findingCols = []string{"key", "org_id", "asset_id", "check_id", "family", "s
 var orgCols = []string{"id", "parent_id", "code", "name", "name_en", "kind", "path", "created_at", "updated_at"}
 var assetCols = []string{"id", "org_id", "kind", "value", "criticality", "security_level", "tags", "notes", "created_at", "updated_at"}
 
-func (s *seeder) run(ctx context.Context) error {
+// Run loads everything, rebuilds the store's aggregates and analyzes the
+// tables.
+func (s *Seeder) Run(ctx context.Context) error {
 	orgs, assets := s.orgRows(), s.assetRows()
 	r := rand.New(rand.NewPCG(1, 2))
-	if s.driver == "postgres" {
-		conn, err := pgx.Connect(ctx, s.dsn)
+	if s.Driver == "postgres" {
+		conn, err := pgx.Connect(ctx, s.DSN)
 		if err != nil {
 			return err
 		}
@@ -134,7 +141,7 @@ func (s *seeder) run(ctx context.Context) error {
 		}
 		i := 0
 		src := pgx.CopyFromFunc(func() ([]any, error) {
-			if i >= s.findings {
+			if i >= s.Findings {
 				return nil, nil
 			}
 			i++
@@ -153,7 +160,7 @@ func (s *seeder) run(ctx context.Context) error {
 		return nil
 	}
 	insert := func(table string, cols []string, n int, row func(i int) []any) error {
-		tx, err := s.db.BeginTx(ctx, nil)
+		tx, err := s.DB.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
@@ -176,10 +183,10 @@ func (s *seeder) run(ctx context.Context) error {
 	if err := insert("assets", assetCols, len(assets), func(i int) []any { return assets[i] }); err != nil {
 		return err
 	}
-	if err := insert("findings", findingCols, s.findings, func(i int) []any { return s.findingRow(i+1, r) }); err != nil {
+	if err := insert("findings", findingCols, s.Findings, func(i int) []any { return s.findingRow(i+1, r) }); err != nil {
 		return err
 	}
-	_, err := s.db.ExecContext(ctx, "ANALYZE")
+	_, err := s.DB.ExecContext(ctx, "ANALYZE")
 	return err
 }
 
