@@ -166,52 +166,6 @@ func (s *Store) openWebhookSecret(stored string) (string, error) {
 	return s.box.Open(stored, webhookSecretLabel)
 }
 
-// sealWebhookSecrets seals the webhook secrets stored in clear before the
-// store had a SecretBox; UseSecretBox calls it at every start (it finds
-// nothing to do after the first).
-func (s *Store) sealWebhookSecrets(ctx context.Context, box *auth.SecretBox) error {
-	const op = "seal webhook secrets"
-	rows, err := s.w.QueryContext(ctx, s.q("SELECT id, secret FROM webhooks WHERE secret <> ''"))
-	if err != nil {
-		return s.fail(op, err)
-	}
-	type clear struct {
-		id     int64
-		secret string
-	}
-	var todo []clear
-	for rows.Next() {
-		var c clear
-		if err := rows.Scan(&c.id, &c.secret); err != nil {
-			rows.Close()
-			return s.fail(op, err)
-		}
-		if !auth.IsSealed(c.secret) {
-			todo = append(todo, c)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return s.fail(op, err)
-	}
-	if len(todo) == 0 {
-		return nil
-	}
-	err = s.write(ctx, op, func(tx *sql.Tx) error {
-		for _, c := range todo {
-			// The condition keeps a secret changed meanwhile as it is.
-			if _, err := tx.ExecContext(ctx, s.q("UPDATE webhooks SET secret = ? WHERE id = ? AND secret = ?"), box.Seal(c.secret, webhookSecretLabel), c.id, c.secret); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err == nil {
-		s.log.Info("sqlstore: sealed webhook secrets stored in clear", "webhooks", len(todo))
-	}
-	return err
-}
-
 // redacted is a webhook as the audit log and API readers see it.
 func redacted(w store.Webhook) store.Webhook {
 	w.Secret = ""

@@ -278,12 +278,18 @@ func (s *Store) openTOTP(stored string) (string, error) {
 // start and finds nothing to do after the first). Call it once, before the
 // store serves requests.
 func (s *Store) UseSecretBox(ctx context.Context, box *auth.SecretBox) error {
-	const op = "seal secrets"
 	s.box = box
-	if err := s.sealWebhookSecrets(ctx, box); err != nil {
+	if err := s.sealClear(ctx, box, "webhooks", "secret", webhookSecretLabel); err != nil {
 		return err
 	}
-	rows, err := s.w.QueryContext(ctx, s.q("SELECT id, totp_secret FROM users WHERE totp_secret <> ''"))
+	return s.sealClear(ctx, box, "users", "totp_secret", totpLabel)
+}
+
+// sealClear seals the values of table.col stored in clear, under label.
+// The tables and columns are the store's own constants, never input.
+func (s *Store) sealClear(ctx context.Context, box *auth.SecretBox, table, col, label string) error {
+	op := "seal " + table + "." + col
+	rows, err := s.w.QueryContext(ctx, s.q("SELECT id, "+col+" FROM "+table+" WHERE "+col+" <> ''"))
 	if err != nil {
 		return s.fail(op, err)
 	}
@@ -312,14 +318,14 @@ func (s *Store) UseSecretBox(ctx context.Context, box *auth.SecretBox) error {
 	err = s.write(ctx, op, func(tx *sql.Tx) error {
 		for _, c := range todo {
 			// The condition keeps a secret changed meanwhile as it is.
-			if _, err := tx.ExecContext(ctx, s.q("UPDATE users SET totp_secret = ? WHERE id = ? AND totp_secret = ?"), box.Seal(c.secret, totpLabel), c.id, c.secret); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE "+table+" SET "+col+" = ? WHERE id = ? AND "+col+" = ?"), box.Seal(c.secret, label), c.id, c.secret); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err == nil {
-		s.log.Info("sqlstore: sealed TOTP secrets stored in clear", "users", len(todo))
+		s.log.Info("sqlstore: sealed secrets stored in clear", "table", table, "column", col, "rows", len(todo))
 	}
 	return err
 }
