@@ -103,22 +103,30 @@ func total(ov store.Overview) store.OrgRollup {
 // postureOf scores every organization and keeps the n worst (lowest
 // score, then most weighted debt, then name).
 func postureOf(l *Lang, orgs []store.OrgRollup, n int) []orgRow {
-	rows := make([]orgRow, 0, len(orgs))
-	for _, o := range orgs {
-		rows = append(rows, orgRow{OrgRollup: o, Card: Score(o), Name: l.Name(o.Name, o.NameEN)})
+	// Rank indexes, not rows: a row is large, and a national view ranks
+	// a thousand organizations on every request.
+	cards := make([]Scorecard, len(orgs))
+	idx := make([]int, len(orgs))
+	for i, o := range orgs {
+		cards[i], idx[i] = Score(o), i
 	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		a, b := rows[i], rows[j]
-		if a.Card.Score != b.Card.Score {
-			return a.Card.Score < b.Card.Score
+	sort.SliceStable(idx, func(x, y int) bool {
+		i, j := idx[x], idx[y]
+		if cards[i].Score != cards[j].Score {
+			return cards[i].Score < cards[j].Score
 		}
-		if a.Weighted != b.Weighted {
-			return a.Weighted > b.Weighted
+		if orgs[i].Weighted != orgs[j].Weighted {
+			return orgs[i].Weighted > orgs[j].Weighted
 		}
-		return a.Code < b.Code
+		return orgs[i].Code < orgs[j].Code
 	})
-	if len(rows) > n {
-		rows = rows[:n]
+	if len(idx) > n {
+		idx = idx[:n]
+	}
+	rows := make([]orgRow, 0, len(idx))
+	for _, i := range idx {
+		o := orgs[i]
+		rows = append(rows, orgRow{OrgRollup: o, Card: cards[i], Name: l.Name(o.Name, o.NameEN)})
 	}
 	return rows
 }

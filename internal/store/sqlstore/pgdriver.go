@@ -3,9 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -237,12 +239,15 @@ func (r *pgRows) Next(dest []driver.Value) error {
 		}
 		return io.EOF
 	}
+	raw := r.rows.RawValues()
+	fds := r.rows.FieldDescriptions()
+	if fastValues(fds, raw, dest) {
+		return nil
+	}
 	vals, err := r.rows.Values()
 	if err != nil {
 		return err
 	}
-	raw := r.rows.RawValues()
-	fds := r.rows.FieldDescriptions()
 	for i, v := range vals {
 		if v != nil && (fds[i].DataTypeOID == oidJSON || fds[i].DataTypeOID == oidJSONB) {
 			b := raw[i]
@@ -255,6 +260,95 @@ func (r *pgRows) Next(dest []driver.Value) error {
 		dest[i] = driverValue(v)
 	}
 	return nil
+}
+
+// More type OIDs decoded without pgx's generic Values: a listing or a
+// dashboard reads thousands of rows of these, and Values boxes each column
+// through its type registry.
+const (
+	oidBool        = 16
+	oidInt8        = 20
+	oidInt2        = 21
+	oidInt4        = 23
+	oidText        = 25
+	oidFloat8      = 701
+	oidVarchar     = 1043
+	oidTimestamptz = 1184
+)
+
+// pgEpoch is PostgreSQL's zero time for binary timestamps.
+var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// fastValues decodes a row whose columns are all of the plain types above
+// in binary format (or NULL) straight into dest. It reports false, having
+// written nothing that matters, for anything else, and Values decodes it.
+func fastValues(fds []pgconn.FieldDescription, raw [][]byte, dest []driver.Value) bool {
+	for i, fd := range fds {
+		if raw[i] == nil {
+			continue
+		}
+		if fd.Format != pgx.BinaryFormatCode && fd.DataTypeOID != oidText && fd.DataTypeOID != oidVarchar {
+			return false
+		}
+		b := raw[i]
+		switch fd.DataTypeOID {
+		case oidBool, oidInt2, oidInt4, oidInt8, oidFloat8, oidTimestamptz:
+			if fd.Format != pgx.BinaryFormatCode {
+				return false
+			}
+		}
+		switch fd.DataTypeOID {
+		case oidBool:
+			if len(b) != 1 {
+				return false
+			}
+		case oidInt2:
+			if len(b) != 2 {
+				return false
+			}
+		case oidInt4:
+			if len(b) != 4 {
+				return false
+			}
+		case oidInt8, oidFloat8, oidTimestamptz:
+			if len(b) != 8 {
+				return false
+			}
+			if fd.DataTypeOID == oidTimestamptz {
+				us := int64(binary.BigEndian.Uint64(b))
+				if us == math.MaxInt64 || us == math.MinInt64 { // ±infinity
+					return false
+				}
+			}
+		case oidText, oidVarchar:
+		default:
+			return false
+		}
+	}
+	for i, fd := range fds {
+		b := raw[i]
+		if b == nil {
+			dest[i] = nil
+			continue
+		}
+		switch fd.DataTypeOID {
+		case oidBool:
+			dest[i] = b[0] != 0
+		case oidInt2:
+			dest[i] = int64(int16(binary.BigEndian.Uint16(b)))
+		case oidInt4:
+			dest[i] = int64(int32(binary.BigEndian.Uint32(b)))
+		case oidInt8:
+			dest[i] = int64(binary.BigEndian.Uint64(b))
+		case oidFloat8:
+			dest[i] = math.Float64frombits(binary.BigEndian.Uint64(b))
+		case oidTimestamptz:
+			dest[i] = pgEpoch.Add(time.Duration(int64(binary.BigEndian.Uint64(b))) * time.Microsecond).In(time.Local)
+		case oidText, oidVarchar:
+			dest[i] = string(b)
+		}
+	}
+	return true
 }
 
 // driverValue narrows what pgx decodes to the types database/sql expects.
