@@ -43,7 +43,7 @@ func serveCounter(t *testing.T, ip string) *httpCounter {
 	t.Helper()
 	ln, err := net.Listen("tcp4", ip+":0")
 	if err != nil {
-		t.Skipf("cannot listen on %s: %v", ip, err)
+		t.Fatalf("cannot listen on %s: %v", ip, err)
 	}
 	c := &httpCounter{ln: ln}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -144,7 +144,7 @@ func garbageServer(t *testing.T, addr string) {
 	t.Helper()
 	ln, err := net.Listen("tcp4", addr)
 	if err != nil {
-		t.Skipf("cannot listen on %s: %v", addr, err)
+		t.Fatalf("cannot listen on %s: %v", addr, err)
 	}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
