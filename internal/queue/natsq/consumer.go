@@ -268,23 +268,9 @@ func (c *consumer) run() {
 			failures = 0
 			continue
 		}
-		if errors.Is(err, nats.ErrConnectionClosed) {
-			if !c.q.isClosed() {
-				c.log.Warn("connection closed; consumer stops", "err", err)
-			}
-			return
-		}
 		failures++
-		c.log.Warn("fetch failed", "err", err, "failures", failures)
-		select {
-		case <-c.fetchCtx.Done():
+		if !c.recover(err, failures) {
 			return
-		case <-time.After(time.Duration(min(failures, 10)) * 500 * time.Millisecond):
-		}
-		if recreate(err) {
-			if err := c.ensure(c.fetchCtx); err != nil && c.fetchCtx.Err() == nil {
-				c.log.Warn("recreating consumer failed", "err", err)
-			}
 		}
 	}
 }
@@ -416,4 +402,28 @@ func toMessage(jm jetstream.Msg) *queue.Message {
 		m.Header[k] = vs[0]
 	}
 	return m
+}
+
+// recover handles the failures-th failed fetch in a row: it stops the
+// fetch loop (false) when the connection is closed, and otherwise waits a
+// growing while and recreates the consumer if the server lost it.
+func (c *consumer) recover(err error, failures int) bool {
+	if errors.Is(err, nats.ErrConnectionClosed) {
+		if !c.q.isClosed() {
+			c.log.Warn("connection closed; consumer stops", "err", err)
+		}
+		return false
+	}
+	c.log.Warn("fetch failed", "err", err, "failures", failures)
+	select {
+	case <-c.fetchCtx.Done():
+		return false
+	case <-time.After(time.Duration(min(failures, 10)) * 500 * time.Millisecond):
+	}
+	if recreate(err) {
+		if err := c.ensure(c.fetchCtx); err != nil && c.fetchCtx.Err() == nil {
+			c.log.Warn("recreating consumer failed", "err", err)
+		}
+	}
+	return true
 }

@@ -96,23 +96,9 @@ func (c *consumer) fetchBatches(size int, out chan<- []jetstream.Msg) {
 			failures = 0
 			continue
 		}
-		if errors.Is(err, nats.ErrConnectionClosed) {
-			if !c.q.isClosed() {
-				c.log.Warn("connection closed; consumer stops", "err", err)
-			}
-			return
-		}
 		failures++
-		c.log.Warn("fetch failed", "err", err, "failures", failures)
-		select {
-		case <-c.fetchCtx.Done():
+		if !c.recover(err, failures) {
 			return
-		case <-time.After(time.Duration(min(failures, 10)) * 500 * time.Millisecond):
-		}
-		if recreate(err) {
-			if err := c.ensure(c.fetchCtx); err != nil && c.fetchCtx.Err() == nil {
-				c.log.Warn("recreating consumer failed", "err", err)
-			}
 		}
 	}
 }
