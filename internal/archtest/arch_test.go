@@ -35,7 +35,7 @@ var domain = []struct {
 	{"internal/vulndb", false},
 	{"internal/target", false},
 	{"internal/imports/...", false},
-	{"internal/intel/...", true},
+	{"internal/intel/...", false},
 }
 
 // domainAllow is everything outside the standard library that a domain
