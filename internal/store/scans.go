@@ -222,3 +222,32 @@ type OrphanResult struct {
 	Data       []byte    `json:"-"`
 	ReceivedAt time.Time `json:"received_at"`
 }
+
+// StaleJobs finds and repairs queued jobs that nothing will hand to a
+// worker: jobs stored before jobs went through the outbox, or whose
+// publish message left the outbox and then the queue without the job
+// running (a wiped or restored NATS store). The scan reaper uses it; it
+// is the platform's own (system only, no tenancy), like Outbox.
+//
+// A job's publish message in the outbox has the message ID JobMsgID(ID).
+type StaleJobs interface {
+	// StaleQueuedJobs lists up to limit jobs in state queued that were
+	// created before `before` and have no publish message in the outbox,
+	// oldest first.
+	StaleQueuedJobs(ctx context.Context, before time.Time, limit int) ([]ScanJob, error)
+	// RequeueScanJob writes the publish message of job id (built by
+	// dispatch from the stored job) to the outbox again, in one
+	// transaction with a check that the job is still queued and has no
+	// publish message there already, and reports whether it wrote one. So
+	// two reapers, or a reaper and a relay, never queue it twice. An
+	// unknown job is ErrNotFound.
+	RequeueScanJob(ctx context.Context, id string, dispatch func(ScanJob) (OutboxMessage, error)) (bool, error)
+	// FailQueuedJob moves job id to failed with reason as its error, if it
+	// is still queued and has no publish message in the outbox, and
+	// reports whether it did. An unknown job is ErrNotFound.
+	FailQueuedJob(ctx context.Context, id, reason string) (bool, error)
+}
+
+// JobMsgID is the message ID of job id's publish message (the queue
+// deduplicates on it); it matches scanjob.Encode.
+func JobMsgID(id string) string { return "job-" + id }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -354,4 +355,110 @@ func timeArg(t time.Time) any {
 		return nil
 	}
 	return t.UTC().Truncate(time.Microsecond)
+}
+
+var _ store.StaleJobs = (*Store)(nil)
+
+// maxJobError caps the error a reaped job keeps.
+const maxJobError = 1000
+
+// StaleQueuedJobs lists queued jobs created before `before` whose publish
+// message is not in the outbox, oldest first. The outbox's job messages
+// are read once (NOT IN a subquery, which both engines hash), not once
+// per job.
+func (s *Store) StaleQueuedJobs(ctx context.Context, before time.Time, limit int) ([]store.ScanJob, error) {
+	const op = "stale queued jobs"
+	if limit <= 0 || limit > 10000 {
+		limit = 10000
+	}
+	prefix := store.JobMsgID("")
+	rows, err := queryAll(ctx, s.r, func(sc scanner) (jobRow, error) { return scanJob(sc) },
+		s.q("SELECT "+jobCols+" FROM scan_jobs j WHERE j.state = ? AND j.created_at < ?"+
+			" AND j.id NOT IN (SELECT substr(msg_id, "+strconv.Itoa(len(prefix)+1)+") FROM outbox WHERE msg_id LIKE ?) ORDER BY j.seq LIMIT ?"),
+		string(store.JobQueued), before.UTC().Truncate(time.Microsecond), prefix+"%", limit)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	out := make([]store.ScanJob, len(rows))
+	for i, r := range rows {
+		out[i] = r.job
+	}
+	return out, nil
+}
+
+// queuedWithoutMessage loads job id, locked on PostgreSQL, and reports
+// whether it is queued with no publish message in the outbox.
+func (s *Store) queuedWithoutMessage(ctx context.Context, tx *sql.Tx, id string) (store.ScanJob, bool, error) {
+	r, err := scanJob(tx.QueryRowContext(ctx, s.q("SELECT "+jobCols+" FROM scan_jobs j WHERE j.id = ?"+s.d.forUpdate()), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ScanJob{}, false, notFound("scan job", id)
+	}
+	if err != nil {
+		return store.ScanJob{}, false, err
+	}
+	if r.job.State != store.JobQueued {
+		return r.job, false, nil
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM outbox WHERE msg_id = ?"), store.JobMsgID(id)).Scan(&n); err != nil {
+		return r.job, false, err
+	}
+	return r.job, n == 0, nil
+}
+
+// RequeueScanJob writes a queued job's publish message to the outbox
+// again when it has none there.
+func (s *Store) RequeueScanJob(ctx context.Context, id string, dispatch func(store.ScanJob) (store.OutboxMessage, error)) (bool, error) {
+	const op = "requeue scan job"
+	if dispatch == nil {
+		return false, s.fail(op, invalid("requeue scan job %q: no dispatch", id))
+	}
+	done := false
+	err := s.write(ctx, op, func(tx *sql.Tx) error {
+		j, ok, err := s.queuedWithoutMessage(ctx, tx, id)
+		if err != nil || !ok {
+			return err
+		}
+		m, err := dispatch(j)
+		if err != nil {
+			return fmt.Errorf("dispatch job %s: %w", id, err)
+		}
+		if m.MsgID != store.JobMsgID(id) {
+			return invalid("job %s: publish message id %q, want %q", id, m.MsgID, store.JobMsgID(id))
+		}
+		m.CreatedAt = now()
+		if err := s.enqueue(ctx, tx, []store.OutboxMessage{m}); err != nil {
+			return err
+		}
+		done = true
+		return nil
+	})
+	return done, err
+}
+
+// FailQueuedJob fails a queued job that has no publish message in the
+// outbox, with reason as its error.
+func (s *Store) FailQueuedJob(ctx context.Context, id, reason string) (bool, error) {
+	const op = "fail queued job"
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return false, s.fail(op, invalid("fail queued job %q: no reason", id))
+	}
+	if len(reason) > maxJobError {
+		reason = strings.ToValidUTF8(reason[:maxJobError], "")
+	}
+	done := false
+	err := s.write(ctx, op, func(tx *sql.Tx) error {
+		_, ok, err := s.queuedWithoutMessage(ctx, tx, id)
+		if err != nil || !ok {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q("UPDATE scan_jobs SET state = ?, error = ?, finished_at = ?, waiting_reason = '' WHERE id = ?"),
+			string(store.JobFailed), reason, now(), id); err != nil {
+			return err
+		}
+		done = true
+		return nil
+	})
+	return done, err
 }

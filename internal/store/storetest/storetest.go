@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tokens", testTokens},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Scans", testScans},
+		{"StaleJobs", testStaleJobs},
 		{"Findings", testFindings},
 		{"Notify", testNotify},
 		{"AlertQueue", testAlertQueue},
