@@ -37,6 +37,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs, f := flags(env, "serve", true)
 	noWorker := fs.Bool("no-worker", false, "do not run an in-process worker (jobs go to `rampart worker` processes)")
 	noScheduler := fs.Bool("no-scheduler", false, "do not plan scans by cadence (scans run only when asked for)")
+	requeueAfter := fs.Duration("requeue-queued-after", scan.DefaultRequeueAfter, "hand a job queued this long with no publish message anywhere to the workers again")
+	failQueuedAfter := fs.Duration("fail-queued-after", scan.DefaultFailAfter, "fail, with the reason, a job that no worker took within this long (negative: never)")
 	demoBase := fs.String("demo-base", "127.77.0.0", "with --demo: the base address of the lab (inside 127.77.0.0/16)")
 	demo := fs.Bool("demo", false, "start with a sample constituency whose assets live on a built-in lab of weak services (127.77.0.0/16), and scan it")
 	c, err := load(env, fs, f, args)
@@ -159,6 +161,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if !*noScheduler {
 		go sched.Run(bg)
 	}
+	// Jobs stuck in queued with no publish message (stored before the
+	// outbox, or lost with a NATS store) are handed out again or failed.
+	var reaper *scan.Reaper
+	if sj, ok := st.(store.StaleJobs); ok {
+		reaper = scan.NewReaper(sj, q, scan.ReaperConfig{RequeueAfter: *requeueAfter, FailAfter: *failQueuedAfter, Logger: log, Wake: relay.Notify})
+		go reaper.Run(bg)
+	}
 
 	// The platform creates the buckets workers share: a worker's NATS
 	// user may use them but not create them.
@@ -179,6 +188,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(ingestCollectors(ingester, st)...)
+	if reaper != nil {
+		reg.MustRegister(reaper.Collectors()...)
+	}
 	assessSvc := &assess.Service{Store: st, Frameworks: cats.Frameworks, Reminders: notifier}
 	// One login throttle for both faces: a name and address locked out on
 	// the API are locked out on the console too, and the other way round.
