@@ -16,12 +16,12 @@ func TestCompareDebVersions(t *testing.T) {
 		{"0", "0", 0},
 		{"0", "00", 0},
 		{"1.2.3", "1.2.3", 0},
-		{"0:1.2.3", "1.2.3", 0},        // epoch 0 is the default
-		{"1.2.3-0", "1.2.3", 0},        // an absent revision sorts like "0"
-		{"1:9.2p1-2", "1:9.2p1-2", 0},  // identical with epoch
-		{"1.02", "1.2", 0},             // digit runs are numbers
-		{"1.2.3-01", "1.2.3-1", 0},     // also in the revision
-		{"2:1.0", "2:1.0-0", 0},        // both rules together
+		{"0:1.2.3", "1.2.3", 0},       // epoch 0 is the default
+		{"1.2.3-0", "1.2.3", 0},       // an absent revision sorts like "0"
+		{"1:9.2p1-2", "1:9.2p1-2", 0}, // identical with epoch
+		{"1.02", "1.2", 0},            // digit runs are numbers
+		{"1.2.3-01", "1.2.3-1", 0},    // also in the revision
+		{"2:1.0", "2:1.0-0", 0},       // both rules together
 		{"9.18.19-1~deb12u1", "9.18.19-1~deb12u1", 0},
 		// epochs dominate
 		{"1:1.0", "2.0", 1},
@@ -33,7 +33,7 @@ func TestCompareDebVersions(t *testing.T) {
 		{"1.2.3", "1.2.3.0", -1}, // the longer version with a non-digit run is newer
 		{"1.0", "1.0a", -1},
 		{"1.0a", "1.0b", -1},
-		{"1.0a", "1.0+dfsg", -1}, // letters sort before other characters
+		{"1.0a", "1.0+dfsg", -1},  // letters sort before other characters
 		{"1.0+dfsg", "1.0.1", -1}, // other characters by their code: '+' is below '.'
 		{"7.4p1", "7.5", -1},
 		{"9.2p1", "9.2p2", -1},
