@@ -46,6 +46,8 @@ var domainAllow = map[string]string{
 	"golang.org/x/crypto/argon2":  "auth: password hashes",
 	"golang.org/x/crypto/blake2b": "used by argon2",
 	"golang.org/x/sys/cpu":        "used by golang.org/x/crypto for CPU features",
+
+	"github.com/gaissmai/bart/...": "intel/match: prefix table for address indicators",
 }
 
 // storage is the database and its drivers.
