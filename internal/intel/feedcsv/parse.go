@@ -211,6 +211,9 @@ func (p *plan) row(line string, fields *[]string, feed string, now time.Time) (i
 		rec.TLP = t
 	}
 	rec.ExternalID = get(p.externalID)
+	if len(p.f.Labels) > 0 {
+		rec.Labels = make([]string, 0, len(p.f.Labels)+4)
+	}
 	for i, l := range p.f.Labels {
 		if l.Value != "" {
 			rec.Labels = append(rec.Labels, label(l.Prefix, l.Value))
@@ -221,12 +224,12 @@ func (p *plan) row(line string, fields *[]string, feed string, now time.Time) (i
 			continue
 		}
 		if l.Split == "" {
-			rec.Labels = append(rec.Labels, label(l.Prefix, s))
+			rec.Labels = append(rec.Labels, p.label(i, s))
 			continue
 		}
 		for part := range strings.SplitSeq(s, l.Split) {
 			if part = strings.TrimSpace(part); part != "" {
-				rec.Labels = append(rec.Labels, label(l.Prefix, part))
+				rec.Labels = append(rec.Labels, p.label(i, part))
 			}
 		}
 	}
@@ -281,6 +284,31 @@ func label(prefix, v string) string {
 		return v
 	}
 	return prefix + ":" + v
+}
+
+// maxLabelCache bounds the labels remembered per label column.
+const maxLabelCache = 4096
+
+// label returns the label for value v of label column i. Feeds repeat a
+// few values (a malware family, a threat type) over many rows, so the
+// strings are remembered and shared rather than built again for each row.
+func (p *plan) label(i int, v string) string {
+	if p.labelCache == nil {
+		p.labelCache = make([]map[string]string, len(p.f.Labels))
+	}
+	c := p.labelCache[i]
+	if l, ok := c[v]; ok {
+		return l
+	}
+	l := label(p.f.Labels[i].Prefix, v)
+	if c == nil {
+		c = make(map[string]string)
+		p.labelCache[i] = c
+	}
+	if len(c) < maxLabelCache {
+		c[strings.Clone(v)] = l
+	}
+	return l
 }
 
 // kindOf returns the declared kind, or tells it from the value for "auto"

@@ -27,6 +27,7 @@ type plan struct {
 	detail             []int
 	detailKeys         []string
 	needsHeader        bool
+	labelCache         []map[string]string
 }
 
 // compile checks f; the columns are resolved by resolve (at once when no
@@ -232,6 +233,9 @@ func parseTime(s, layout string) (time.Time, error) {
 		}
 		return time.Unix(n, 0).UTC(), nil
 	}
+	if t, ok := parseFast(s, layout); ok {
+		return t, nil
+	}
 	if layout != "" {
 		t, err := time.Parse(layout, s)
 		if err != nil {
@@ -245,4 +249,61 @@ func parseTime(s, layout string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time this format reads (RFC 3339 or 2006-01-02 15:04:05)", s)
+}
+
+// parseFast reads the layouts feeds use most, "2006-01-02 15:04:05" (or
+// with a T, or a trailing Z) and "2006-01-02", without time.Parse's
+// generality. Anything else, or any field out of range, is left to
+// time.Parse (ok false), which gives the exact error.
+func parseFast(s, layout string) (time.Time, bool) {
+	switch layout {
+	case "", "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02", time.RFC3339:
+	default:
+		return time.Time{}, false
+	}
+	if n := len(s); n == 20 && s[19] == 'Z' && (layout == "" || layout == time.RFC3339) {
+		s = s[:19]
+	} else if layout == time.RFC3339 {
+		return time.Time{}, false
+	}
+	var sep byte = ' '
+	switch {
+	case len(s) == 10 && (layout == "" || layout == "2006-01-02"):
+	case len(s) == 19 && layout != "2006-01-02":
+		sep = s[10]
+		if sep != ' ' && sep != 'T' || layout == "2006-01-02 15:04:05" && sep != ' ' || layout == "2006-01-02T15:04:05" && sep != 'T' {
+			return time.Time{}, false
+		}
+	default:
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	if s[4] != '-' || s[7] != '-' {
+		return time.Time{}, false
+	}
+	y, mo, d := num(0, 4), num(5, 2), num(8, 2)
+	h, mi, sec := 0, 0, 0
+	if len(s) == 19 {
+		if s[13] != ':' || s[16] != ':' {
+			return time.Time{}, false
+		}
+		h, mi, sec = num(11, 2), num(14, 2), num(17, 2)
+	}
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC)
+	if t.Day() != d { // 31 April, 29 February of a common year
+		return time.Time{}, false
+	}
+	return t, true
 }
