@@ -69,9 +69,6 @@ func ParsePattern(pattern string) ([]Observable, error) {
 	if t := p.next(); t.kind != tEOF {
 		return nil, p.unexpected(t, "after the pattern")
 	}
-	if len(p.out) == 0 {
-		return nil, malformed(0, "empty pattern")
-	}
 	return p.out, nil
 }
 

@@ -367,6 +367,9 @@ func (s *stream) value() ([]byte, error) {
 	for {
 		n, err := scanValue(s.buf[s.pos:s.end], 0, 0)
 		if err == nil {
+			if n > s.max {
+				return nil, fmt.Errorf("stix: value at byte %d is larger than %d bytes", s.offset(), s.max)
+			}
 			v := s.buf[s.pos : s.pos+n]
 			s.pos += n
 			return v, nil
