@@ -21,6 +21,7 @@ type DB struct {
 	wild     []int32             // CVEs with wildcard vendor or product criteria
 	kev      map[string]*KEVEntry
 	epss     map[string]EPSSScore
+	distro   map[pkgKey][]DistroFix // distributions' fixes, by package and CVE
 	info     Manifest
 }
 
@@ -46,6 +47,7 @@ func NewDB() *DB {
 		products: map[string][]string{},
 		kev:      map[string]*KEVEntry{},
 		epss:     map[string]EPSSScore{},
+		distro:   map[pkgKey][]DistroFix{},
 	}
 }
 
@@ -153,12 +155,17 @@ func (db *DB) EPSS(id string) (EPSSScore, bool) {
 // Stats counts what the database holds.
 type Stats struct {
 	CVEs, KEV, EPSS, Products int
-	NewestModified            time.Time
+	// DistroFixes counts the distributions' fix records.
+	DistroFixes    int
+	NewestModified time.Time
 }
 
 // Stats counts what db holds.
 func (db *DB) Stats() Stats {
 	s := Stats{CVEs: len(db.cves), KEV: len(db.kev), EPSS: len(db.epss), Products: len(db.index)}
+	for _, l := range db.distro {
+		s.DistroFixes += len(l)
+	}
 	for _, c := range db.cves {
 		if c.Modified.After(s.NewestModified) {
 			s.NewestModified = c.Modified

@@ -53,12 +53,23 @@
 //     cisa* fields NVD copies into its record. EPSS is attached when known.
 //
 // Limits: the fingerprint's version string is taken as it is (vendor
-// backport suffixes such as "7.4p1 Debian-10+deb9u7" must be cut by the
-// caller, and distribution backports are not known, so a patched distro
-// package with an old upstream version is reported); CPE names NVD gives
-// to a product must be known (see ProductAliases for fingerprinter
-// names); criteria with a concrete version are compared for equality, so
-// a build-number suffix NVD does not list does not match.
+// suffixes such as "7.4p1 Debian-10+deb9u7" must be cut by the caller);
+// CPE names NVD gives to a product must be known (see ProductAliases for
+// fingerprinter names); criteria with a concrete version are compared for
+// equality, so a build-number suffix NVD does not list does not match.
+//
+// # Distribution backports
+//
+// Debian and Ubuntu patch their packages without changing the upstream
+// version, so NVD's ranges report CVEs they fixed. DistroPackage reads the
+// distribution package a banner reveals (OpenSSH's "Debian-2+deb12u3",
+// BIND's version.bind "9.18.49-1~deb12u3-Debian"; distro.go says what each
+// banner gives and what is assumed), the import reads the distributions'
+// own data (the Debian tracker's JSON, the DSA and DLA lists, OSV records
+// such as Ubuntu's USNs; distro_input.go) into DistroFix records, and
+// DB.Backported says whether the installed revision is fixed, comparing
+// versions with Debian's ordering (CompareDebVersions, debversion.go) and
+// naming the advisory. Red Hat's OVAL is not read.
 //
 // # Snapshot
 //

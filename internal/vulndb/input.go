@@ -85,20 +85,33 @@ func decompress(r io.Reader, name string) (*bufio.Reader, *capReader, error) {
 }
 
 // Detect names the format of the (decompressed) start of a file: EPSS CSV
-// starts with '#model_version' or a 'cve,' header; KEV JSON carries
-// "catalogVersion" or "cveID"; any other JSON object or array is taken as
-// NVD. It returns "" when it cannot tell.
+// starts with '#model_version' or a 'cve,' header; a Debian advisory list
+// with "[01 Jul 2024] DSA-" (or DLA-); KEV JSON carries "catalogVersion" or
+// "cveID"; OSV carries "schema_version" or "affected" with "ecosystem";
+// the Debian tracker's JSON has "releases" objects with a "status"; any
+// other JSON object or array is taken as NVD. It returns "" when it cannot
+// tell.
 func Detect(head []byte) Kind {
 	head = bytes.TrimLeft(head, " \t\r\n\ufeff")
 	if len(head) == 0 {
 		return ""
 	}
+	if dsaHeadRE().Match(firstLine(head)) {
+		return KindDebianList
+	}
 	switch head[0] {
 	case '#':
 		return KindEPSS
 	case '{', '[':
-		if bytes.Contains(head, []byte(`"catalogVersion"`)) || bytes.Contains(head, []byte(`"cveID"`)) {
+		switch {
+		case bytes.Contains(head, []byte(`"catalogVersion"`)) || bytes.Contains(head, []byte(`"cveID"`)):
 			return KindKEV
+		case bytes.Contains(head, []byte(`"schema_version"`)) ||
+			bytes.Contains(head, []byte(`"affected"`)) && bytes.Contains(head, []byte(`"ecosystem"`)):
+			return KindOSV
+		case bytes.Contains(head, []byte(`"releases"`)) && bytes.Contains(head, []byte(`"status"`)) &&
+			!bytes.Contains(head, []byte(`"vulnerabilities"`)) && !bytes.Contains(head, []byte(`"cve"`)):
+			return KindDebianTracker
 		}
 		return KindNVD
 	}
@@ -106,6 +119,14 @@ func Detect(head []byte) Kind {
 		return KindEPSS
 	}
 	return ""
+}
+
+// firstLine returns b up to its first newline.
+func firstLine(b []byte) []byte {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i]
+	}
+	return b
 }
 
 // capReader stops a read once the file or one record is over its cap.

@@ -26,6 +26,8 @@ import (
 //	nvd.<gen>.jsonl.gz    one CVE per line (this package's CVE JSON), by ID
 //	kev.<gen>.jsonl.gz    one KEVEntry per line
 //	epss.<gen>.jsonl.gz   one EPSSScore per line
+//	distro.<gen>.jsonl.gz one DistroFix per line (Debian tracker, DSA/DLA
+//	                      lists, OSV), by distribution, release, package, CVE
 //
 // An import writes a new generation of data files, then atomically renames
 // the new manifest over the old one (the commit point), then removes the
@@ -47,6 +49,7 @@ type Manifest struct {
 	CVEs           int             `json:"cves"`
 	KEV            int             `json:"kev"`
 	EPSS           int             `json:"epss"`
+	DistroFixes    int             `json:"distroFixes,omitempty"`
 	NewestModified time.Time       `json:"newestModified,omitzero"` // newest CVE lastModified
 	KEVCatalog     string          `json:"kevCatalog,omitempty"`    // newest KEV catalogVersion imported
 	EPSSDate       time.Time       `json:"epssDate,omitzero"`       // newest EPSS score_date imported
@@ -92,14 +95,20 @@ type state struct {
 	cves map[string]*CVE
 	kev  map[string]KEVEntry
 	epss map[string]EPSSScore
+	// distro holds the distributions' fix records by DistroFix.Key.
+	distro map[string]DistroFix
 }
 
 // Import merges files (NVD API 2.0 JSON in any shape, the KEV catalog, EPSS
-// CSV; each plain or gzip'd, the format detected from the content) into the
-// snapshot in dir, creating it if needed. It is idempotent: importing the
-// same data again changes nothing. On conflicts a CVE with a later
-// lastModified wins, a KEV entry from the same or a newer catalog wins,
-// and an EPSS score with the same or a later score date wins. Invalid
+// CSV, the Debian security tracker's JSON, Debian's DSA and DLA lists, OSV
+// records such as Ubuntu's notices; each plain or gzip'd, the format
+// detected from the content) into the snapshot in dir, creating it if
+// needed. It is idempotent: importing the same data again changes nothing.
+// On conflicts a CVE with a later lastModified wins, a KEV entry from the
+// same or a newer catalog wins, an EPSS score with the same or a later
+// score date wins, and a distribution's fix record is merged into the one
+// stored (the newer file's status and fixed version, an advisory kept when
+// it names the same fixed version). Invalid
 // records are skipped and reported in the Summary; a file that cannot be
 // read at all fails the whole import and leaves the snapshot as it was.
 // One import at a time may run on dir (a lock file guards it); loaders may
@@ -204,6 +213,29 @@ func (st *state) importFile(path string) (FileSummary, bool, error) {
 			st.m.KEVCatalog = cat.Version
 			changed = true
 		}
+	case KindDebianTracker, KindDebianList, KindOSV:
+		fix := func(f DistroFix) error {
+			k := f.Key()
+			old, ok := st.distro[k]
+			n := f
+			if ok {
+				n = old.merge(f)
+			}
+			upd := ok && n != old
+			if !ok || upd {
+				st.distro[k] = n
+			}
+			count(!ok, upd)
+			return nil
+		}
+		switch kind {
+		case KindDebianTracker:
+			err = ReadDebianTracker(br, path, fix, bad)
+		case KindDebianList:
+			err = ReadDebianList(br, path, fix, bad)
+		default:
+			err = ReadOSV(br, path, fix, bad)
+		}
 	case KindEPSS:
 		var info EPSSInfo
 		info, err = ReadEPSS(br, path, func(s EPSSScore) error {
@@ -220,7 +252,7 @@ func (st *state) importFile(path string) (FileSummary, bool, error) {
 			changed = true
 		}
 	default:
-		return fsum, false, fmt.Errorf("%w: %s: neither NVD JSON, a KEV catalog nor an EPSS CSV", ErrFormat, path)
+		return fsum, false, fmt.Errorf("%w: %s: not NVD JSON, a KEV catalog, an EPSS CSV, the Debian tracker's JSON, a DSA/DLA list nor OSV", ErrFormat, path)
 	}
 	if err != nil {
 		return fsum, false, err
@@ -251,7 +283,7 @@ func (st *state) write(dir string) error {
 	m.Format = SnapshotFormat
 	m.Generation++
 	m.Updated = time.Now().UTC().Truncate(time.Second)
-	m.CVEs, m.KEV, m.EPSS = len(st.cves), len(st.kev), len(st.epss)
+	m.CVEs, m.KEV, m.EPSS, m.DistroFixes = len(st.cves), len(st.kev), len(st.epss), len(st.distro)
 	m.NewestModified = time.Time{}
 	for _, c := range st.cves {
 		if c.Modified.After(m.NewestModified) {
@@ -263,6 +295,12 @@ func (st *state) write(dir string) error {
 		KindNVD:  "nvd." + gen + ".jsonl.gz",
 		KindKEV:  "kev." + gen + ".jsonl.gz",
 		KindEPSS: "epss." + gen + ".jsonl.gz",
+	}
+	if len(st.distro) > 0 {
+		m.Files[KindDistro] = "distro." + gen + ".jsonl.gz"
+		if err := writeLines(filepath.Join(dir, m.Files[KindDistro]), sortedValues(st.distro)); err != nil {
+			return err
+		}
 	}
 	if err := writeLines(filepath.Join(dir, m.Files[KindNVD]), sortedValues(st.cves)); err != nil {
 		return err
@@ -401,7 +439,7 @@ func readManifest(dir string) (Manifest, error) {
 
 // readState reads the snapshot for merging; an absent one is empty.
 func readState(dir string) (*state, error) {
-	st := &state{cves: map[string]*CVE{}, kev: map[string]KEVEntry{}, epss: map[string]EPSSScore{}}
+	st := &state{cves: map[string]*CVE{}, kev: map[string]KEVEntry{}, epss: map[string]EPSSScore{}, distro: map[string]DistroFix{}}
 	m, err := readManifest(dir)
 	if err != nil {
 		return st, err
@@ -410,11 +448,12 @@ func readState(dir string) (*state, error) {
 	err = readSnapshot(dir, m, func(c *CVE) error {
 		st.cves[c.ID] = c
 		return nil
-	}, func(e KEVEntry) { st.kev[e.CVEID] = e }, func(s EPSSScore) { st.epss[s.CVE] = s })
+	}, func(e KEVEntry) { st.kev[e.CVEID] = e }, func(s EPSSScore) { st.epss[s.CVE] = s },
+		func(f DistroFix) { st.distro[f.Key()] = f })
 	return st, err
 }
 
-func readSnapshot(dir string, m Manifest, cve func(*CVE) error, kev func(KEVEntry), epss func(EPSSScore)) error {
+func readSnapshot(dir string, m Manifest, cve func(*CVE) error, kev func(KEVEntry), epss func(EPSSScore), distro func(DistroFix)) error {
 	if name := m.Files[KindNVD]; name != "" {
 		if err := readLines(filepath.Join(dir, name), func(dec *json.Decoder) error {
 			c := new(CVE)
@@ -445,6 +484,18 @@ func readSnapshot(dir string, m Manifest, cve func(*CVE) error, kev func(KEVEntr
 				return err
 			}
 			epss(s)
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if name := m.Files[KindDistro]; name != "" {
+		if err := readLines(filepath.Join(dir, name), func(dec *json.Decoder) error {
+			var f DistroFix
+			if err := dec.Decode(&f); err != nil {
+				return err
+			}
+			distro(f)
 			return nil
 		}); err != nil {
 			return err
@@ -495,7 +546,7 @@ func load(dir string) (*DB, error) {
 	}
 	db := NewDB()
 	db.info = m
-	err = readSnapshot(dir, m, db.AddCVE, db.AddKEV, db.AddEPSS)
+	err = readSnapshot(dir, m, db.AddCVE, db.AddKEV, db.AddEPSS, db.AddDistroFix)
 	if err != nil {
 		return nil, err
 	}
