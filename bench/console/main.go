@@ -22,8 +22,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,6 +44,8 @@ func main() {
 	nAssets := flag.Int("assets", 50_000, "assets")
 	reqs := flag.Int("n", 30, "requests per page")
 	reuse := flag.Bool("reuse", false, "measure the existing data without seeding")
+	only := flag.String("pages", "", "comma-separated pages to time (default: every page)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the timed requests")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -119,6 +123,15 @@ func main() {
 	}
 	pages := []string{"/", "/orgs/2", "/findings?state=active", "/findings?severity=critical&overdue=1", "/findings?kev=yes&state=active",
 		"/findings/" + strconv.FormatInt(findingID, 10), "/assets", "/assets/" + strconv.FormatInt(assetID, 10), "/scans", "/admin/users", "/admin/audit"}
+	if *only != "" {
+		pages = strings.Split(*only, ",")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	fmt.Printf("\n%-22s %-42s %9s %9s %9s %9s %7s\n", "user", "page", "first", "p50", "p95", "max", "status")
 	for _, u := range users {
 		for _, p := range pages {

@@ -27,6 +27,13 @@ import (
 // tallies hold how many active findings have a due date and the sum of
 // those dates, and a read subtracts the findings not due yet, which the
 // partial index findings_active_due answers alone.
+//
+// A transaction that changes a tally also bumps counters.finding_tally
+// (migration 0017), after the tally rows, so the version is visible
+// exactly when the new counts are: the dashboard keeps an overview while
+// the version it was computed at is current (dashboard_cache.go). The
+// counter row is the last lock such a transaction takes, after the tally
+// rows in key order, so the order stays the same for every writer.
 
 type tallyKey struct {
 	org  int64
@@ -148,7 +155,16 @@ func (s *Store) applyTally(ctx context.Context, tx *sql.Tx, d *tallyDelta) error
 			}
 		}
 	}
-	return nil
+	if len(sevKeys) == 0 && len(chkKeys) == 0 {
+		return nil // nothing counted changed: the version stays
+	}
+	return bumpTallyVersion(ctx, tx)
+}
+
+// bumpTallyVersion marks the tallies changed by tx.
+func bumpTallyVersion(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, "UPDATE counters SET value = value + 1 WHERE name = 'finding_tally'")
+	return err
 }
 
 func cmpInt(a, b int64) int {
@@ -295,7 +311,7 @@ func (s *Store) RebuildAggregates(ctx context.Context) error {
 				return err
 			}
 		}
-		return nil
+		return bumpTallyVersion(ctx, tx)
 	})
 	if err != nil {
 		return err

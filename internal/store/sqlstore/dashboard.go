@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -15,14 +17,15 @@ import (
 
 // Dashboard.
 //
-// Overview runs four independent reads at once (organizations in view,
-// asset counts, the active findings by organization, severity and KEV
-// listing, and the top checks). The findings counts come from the tallies
-// every finding write keeps (aggregates.go), so they cost a few rows per
-// organization, not one per active finding; overdue is the tallied
-// findings with a due date minus those not due yet, read from the partial
-// index findings_active_due alone. The roll-up along materialized paths
-// happens here, as in Debt.
+// Overview runs its reads at once (organizations in view, asset counts,
+// the active findings by organization, severity and KEV listing, the top
+// checks, and the due dates either side of now). The findings counts come
+// from the tallies every finding write keeps (aggregates.go), so they cost
+// a few rows per organization, not one per active finding; overdue is the
+// tallied findings with a due date minus those not due yet, read from the
+// partial index findings_active_due alone. The roll-up along materialized
+// paths happens here, as in Debt. The result is kept for later requests
+// while it stays exact (dashboard_cache.go).
 //
 // Trend keeps one row per past day and organization in dashboard_daily;
 // see dashboard_trend.go.
@@ -60,123 +63,174 @@ func inScope(w *where, sc scope, col string) {
 }
 
 // Overview aggregates the active findings of root's subtree at now.
+//
+// The counts of a scope change only when a finding, an asset or an
+// organization does, or when a due date passes, so a computed overview
+// (overviewBase) is kept and answers later requests until one of those
+// happens; only the weighted debt, which grows with time, is worked out
+// per request. See dashboard_cache.go.
 func (s *Store) Overview(ctx context.Context, p auth.Principal, root int64, now time.Time) (store.Overview, error) {
 	const op = "dashboard overview"
 	if now.IsZero() {
 		now = time.Now()
 	}
 	at := now.UTC().Truncate(time.Microsecond)
+	sc, err := s.dashScope(ctx, p, root)
+	if err != nil {
+		return emptyOverview(at), s.fail(op, err)
+	}
+	if sc.none() {
+		return emptyOverview(at), nil
+	}
+	b, err := s.overviewBase(ctx, sc, at)
+	if err != nil {
+		return emptyOverview(at), s.fail(op, err)
+	}
+	return b.at(at), nil
+}
+
+func emptyOverview(at time.Time) store.Overview {
 	ov := store.Overview{At: at, BySeverity: map[finding.Severity]int{},
 		TopChecks: []store.CheckCount{}, Orgs: []store.OrgRollup{}}
 	for _, sev := range finding.Severities {
 		ov.BySeverity[sev] = 0
 	}
-	sc, err := s.dashScope(ctx, p, root)
-	if err != nil {
-		return ov, s.fail(op, err)
-	}
-	if sc.none() {
-		return ov, nil
-	}
+	return ov
+}
 
+// overviewBase is the overview of one scope over the times at which the
+// same findings are overdue: every count, and for the weighted debt the
+// overdue groups, whose days overdue depend on the time of the question.
+type overviewBase struct {
+	stamp dashStamp
+	// The times it answers: after < at <= upTo. after is the latest due
+	// date before the time it was computed at, upTo the first one at or
+	// after it; zero when there is none.
+	after, upTo time.Time
+	total       store.Overview    // Weighted left zero
+	orgs        []store.OrgRollup // rolled up, Weighted left zero
+	anc         [][]int           // anc[i]: i and its ancestors in view, as indexes of orgs
+	overdue     []tallyGroup      // groups with overdue findings, in (organization, severity, KEV) order
+	groupOrg    []int             // groupOrg[j]: index in orgs of overdue[j]'s organization
+	// What a later computation with the same organizations (and assets)
+	// reuses.
+	rawOrgs []store.OrgRollup
+	assets  map[int64]int
+}
+
+// covers reports whether b answers at.
+func (b *overviewBase) covers(at time.Time) bool {
+	return (b.after.IsZero() || at.After(b.after)) && (b.upTo.IsZero() || !at.After(b.upTo))
+}
+
+// at is the overview at at, which b covers: its counts, with fresh maps
+// and slices the caller may change, and the weighted debt at at.
+func (b *overviewBase) at(at time.Time) store.Overview {
+	ov := b.total
+	ov.At = at
+	ov.BySeverity = maps.Clone(b.total.BySeverity)
+	ov.TopChecks = slices.Clone(b.total.TopChecks)
+	ov.Orgs = make([]store.OrgRollup, len(b.orgs))
+	for i, o := range b.orgs {
+		o.BySeverity = maps.Clone(o.BySeverity)
+		ov.Orgs[i] = o
+	}
+	atMS := fracMS(at)
+	for j := range b.overdue {
+		g := &b.overdue[j]
+		w := float64(g.overdue) * finding.DebtWeight(severityOfRank(g.rank), g.kev, g.daysAt(atMS)/float64(g.overdue))
+		ov.Weighted += w
+		for _, i := range b.anc[b.groupOrg[j]] {
+			ov.Orgs[i].Weighted += w
+		}
+	}
+	return ov
+}
+
+// computeOverview reads what the overview of sc at at is made of. prev,
+// when not nil, is an earlier overview of the same scope: its
+// organizations are reused when their digest is the same, and its asset
+// counts when the assets counter is too.
+func (s *Store) computeOverview(ctx context.Context, sc scope, at time.Time, stamp dashStamp, prev *overviewBase) (*overviewBase, error) {
+	b := &overviewBase{stamp: stamp, total: emptyOverview(at)}
 	var (
-		wg                          sync.WaitGroup
-		errOrgs, errAss, errF, errC error
-		orgs                        []store.OrgRollup
-		assets                      = map[int64]int{}
-		groups                      []tallyGroup
+		wg                                sync.WaitGroup
+		errOrgs, errAss, errF, errC, errW error
+		groups                            []tallyGroup
 	)
-	wg.Add(4)
-	go func() {
-		defer wg.Done()
-		cond, args := sc.cond("path")
-		rows, err := s.r.QueryContext(ctx, s.q("SELECT id, parent_id, code, name, name_en, kind, path FROM orgs WHERE "+cond+" ORDER BY id"), args...)
-		if err != nil {
-			errOrgs = err
-			return
+	if prev != nil && prev.stamp.orgs == stamp.orgs {
+		b.rawOrgs = prev.rawOrgs
+		if prev.stamp.assets == stamp.assets {
+			b.assets = prev.assets
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				o      store.OrgRollup
-				parent sql.NullInt64
-				kind   string
-			)
-			if err := rows.Scan(&o.OrgID, &parent, &o.Code, &o.Name, &o.NameEN, &kind, &o.Path); err != nil {
-				errOrgs = err
-				return
-			}
-			o.ParentID, o.Kind = parent.Int64, org.Kind(kind)
-			o.BySeverity = make(map[finding.Severity]int, len(finding.Severities))
-			for _, sev := range finding.Severities {
-				o.BySeverity[sev] = 0
-			}
-			orgs = append(orgs, o)
-		}
-		errOrgs = rows.Err()
-	}()
-	go func() {
-		defer wg.Done()
-		var w where
-		inScope(&w, sc, "org_id")
-		rows, err := s.r.QueryContext(ctx, s.q("SELECT org_id, COUNT(*) FROM assets"+w.String()+" GROUP BY org_id"), w.args...)
-		if err != nil {
-			errAss = err
-			return
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var n int
-			if err := rows.Scan(&id, &n); err != nil {
-				errAss = err
-				return
-			}
-			assets[id] = n
-		}
-		errAss = rows.Err()
-	}()
+	}
+	if b.rawOrgs == nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.rawOrgs, errOrgs = s.dashOrgs(ctx, sc)
+		}()
+	}
+	if b.assets == nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.assets, errAss = s.dashAssets(ctx, sc)
+		}()
+	}
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		groups, errF = s.overviewGroups(ctx, sc, at)
 	}()
 	go func() {
 		defer wg.Done()
-		ov.TopChecks, errC = s.topChecks(ctx, sc, at)
+		b.total.TopChecks, errC = s.topChecks(ctx, sc, at)
+	}()
+	go func() {
+		defer wg.Done()
+		b.after, b.upTo, errW = s.dueWindow(ctx, at)
 	}()
 	wg.Wait()
-	for _, err := range []error{errOrgs, errAss, errF, errC} {
+	for _, err := range []error{errOrgs, errAss, errF, errC, errW} {
 		if err != nil {
-			return ov, s.fail(op, err)
+			return nil, err
 		}
 	}
 
+	orgs := make([]store.OrgRollup, len(b.rawOrgs))
 	byPath := make(map[string]int, len(orgs))
-	pathOf := make(map[int64]string, len(orgs))
-	for i, o := range orgs {
+	index := make(map[int64]int, len(orgs))
+	for i, o := range b.rawOrgs {
+		o.BySeverity = make(map[finding.Severity]int, len(finding.Severities))
+		for _, sev := range finding.Severities {
+			o.BySeverity[sev] = 0
+		}
+		orgs[i] = o
 		byPath[o.Path] = i
-		pathOf[o.OrgID] = o.Path
+		index[o.OrgID] = i
 	}
-	// ancestors calls fn with the index of the organization at path and of
-	// each of its ancestors in view.
-	ancestors := func(path string, fn func(i int)) {
-		for i := 1; i < len(path); i++ {
-			if path[i] != '/' {
+	// anc[i] is i and each of its ancestors in view.
+	b.anc = make([][]int, len(orgs))
+	for i, o := range orgs {
+		path := o.Path
+		for k := 1; k < len(path); k++ {
+			if path[k] != '/' {
 				continue
 			}
-			if j, ok := byPath[path[:i+1]]; ok {
-				fn(j)
+			if j, ok := byPath[path[:k+1]]; ok {
+				b.anc[i] = append(b.anc[i], j)
 			}
 		}
 	}
-	for id, n := range assets {
-		if path, ok := pathOf[id]; ok {
-			ancestors(path, func(i int) {
-				orgs[i].Assets += n
+	for id, n := range b.assets {
+		if i, ok := index[id]; ok {
+			for _, j := range b.anc[i] {
+				orgs[j].Assets += n
 				if n > 0 {
-					orgs[i].Units++
+					orgs[j].Units++
 				}
-			})
+			}
 		}
 	}
 	// Sort the groups so float sums come out the same on every run.
@@ -190,36 +244,78 @@ func (s *Store) Overview(ctx context.Context, p auth.Principal, root int64, now 
 		}
 		return !a.kev && b.kev
 	})
+	ov := &b.total
 	for _, g := range groups {
-		path, ok := pathOf[g.orgID]
+		i, ok := index[g.orgID]
 		if !ok {
 			continue // created after the organizations were read
 		}
 		sev := severityOfRank(g.rank)
-		var weighted float64
-		if g.overdue > 0 {
-			weighted = float64(g.overdue) * finding.DebtWeight(sev, g.kev, g.days/float64(g.overdue))
-		}
 		ov.Active += g.active
 		ov.Overdue += g.overdue
-		ov.Weighted += weighted
 		ov.BySeverity[sev] += g.active
 		if g.kev {
 			ov.KEV += g.active
 		}
-		ancestors(path, func(i int) {
-			d := &orgs[i]
+		for _, j := range b.anc[i] {
+			d := &orgs[j]
 			d.Active += g.active
 			d.Overdue += g.overdue
-			d.Weighted += weighted
 			d.BySeverity[sev] += g.active
 			if g.kev {
 				d.KEV += g.active
 			}
-		})
+		}
+		if g.overdue > 0 {
+			b.overdue = append(b.overdue, g)
+			b.groupOrg = append(b.groupOrg, i)
+		}
 	}
-	if orgs != nil {
-		ov.Orgs = orgs
+	b.orgs = orgs
+	return b, nil
+}
+
+// dashOrgs reads the organizations of sc in ID order, with no counts.
+func (s *Store) dashOrgs(ctx context.Context, sc scope) ([]store.OrgRollup, error) {
+	cond, args := sc.cond("path")
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT id, parent_id, code, name, name_en, kind, path FROM orgs WHERE "+cond+" ORDER BY id"), args...)
+	if err != nil {
+		return nil, err
 	}
-	return ov, nil
+	defer rows.Close()
+	orgs := []store.OrgRollup{}
+	for rows.Next() {
+		var (
+			o      store.OrgRollup
+			parent sql.NullInt64
+			kind   string
+		)
+		if err := rows.Scan(&o.OrgID, &parent, &o.Code, &o.Name, &o.NameEN, &kind, &o.Path); err != nil {
+			return nil, err
+		}
+		o.ParentID, o.Kind = parent.Int64, org.Kind(kind)
+		orgs = append(orgs, o)
+	}
+	return orgs, rows.Err()
+}
+
+// dashAssets counts the assets of each organization of sc.
+func (s *Store) dashAssets(ctx context.Context, sc scope) (map[int64]int, error) {
+	var w where
+	inScope(&w, sc, "org_id")
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT org_id, COUNT(*) FROM assets"+w.String()+" GROUP BY org_id"), w.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	assets := map[int64]int{}
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		assets[id] = n
+	}
+	return assets, rows.Err()
 }

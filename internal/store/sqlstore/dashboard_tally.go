@@ -14,16 +14,28 @@ import (
 // The dashboard's counts, read from the tallies (aggregates.go).
 
 // tallyGroup is the active findings of one organization, severity and KEV
-// listing at one time: how many, how many overdue and their days overdue.
+// listing at one time: how many, how many of them are overdue and the sum
+// of the overdue ones' due dates (Unix milliseconds), from which their
+// days overdue at any later time follow until another due date passes.
 type tallyGroup struct {
 	orgID           int64
 	rank            int
 	kev             bool
 	active, overdue int
-	days            float64
+	overdueMS       float64
 }
 
 const msPerDay = 86400000.0
+
+// daysAt is the sum of the days overdue of g's overdue findings at atMS
+// (Unix milliseconds with the microseconds as a fraction, so a finding
+// overdue by a microsecond counts as overdue by that much, not by none).
+func (g *tallyGroup) daysAt(atMS float64) float64 {
+	return (float64(g.overdue)*atMS - g.overdueMS) / msPerDay
+}
+
+// fracMS is t in Unix milliseconds, to the microsecond.
+func fracMS(t time.Time) float64 { return float64(t.UnixMicro()) / 1000 }
 
 // notYetIndex makes SQLite read the findings not due yet from
 // findings_active_due: its planner would rather walk findings_debt in
@@ -35,14 +47,23 @@ func (s *Store) notYetIndex() string {
 	return " INDEXED BY findings_active_due"
 }
 
+// dueMSFloat is a due date column in Unix milliseconds, as a float (the
+// float forms are much cheaper to sum than exact numerics on PostgreSQL).
+func (s *Store) dueMSFloat(col string) string {
+	if s.d.postgres() {
+		return "date_part('epoch', " + col + ") * 1000.0"
+	}
+	return "(julianday(" + col + ") - 2440587.5) * 86400000.0"
+}
+
 // overviewGroups reads the tallies in scope and makes them overdue at at:
 // the findings with a due date, less those not due yet (due_at >= at,
-// read from the index findings_active_due). The days overdue of a group
-// are (due_n × at − Σ due) less the (negative) days of those not due yet.
+// read from the index findings_active_due), and the same for the sums of
+// their due dates.
 func (s *Store) overviewGroups(ctx context.Context, sc scope, at time.Time) ([]tallyGroup, error) {
 	type notYet struct {
-		n    int
-		days float64
+		n  int
+		ms float64
 	}
 	var w where
 	w.add("t.active > 0")
@@ -73,23 +94,23 @@ func (s *Store) overviewGroups(ctx context.Context, sc scope, at time.Time) ([]t
 	nw.add(activeStates)
 	nw.add("f.due_at >= ?", at)
 	inScope(&nw, sc, "f.org_id")
-	rows, err = s.r.QueryContext(ctx, s.q("SELECT f.org_id, f.severity_rank, f.kev, COUNT(*), SUM("+s.daysSince("f.due_at")+") FROM findings f"+
-		s.notYetIndex()+nw.String()+" GROUP BY f.org_id, f.severity_rank, f.kev"), append([]any{at}, nw.args...)...)
+	rows, err = s.r.QueryContext(ctx, s.q("SELECT f.org_id, f.severity_rank, f.kev, COUNT(*), SUM("+s.dueMSFloat("f.due_at")+") FROM findings f"+
+		s.notYetIndex()+nw.String()+" GROUP BY f.org_id, f.severity_rank, f.kev"), nw.args...)
 	if err != nil {
 		return nil, err
 	}
 	later := map[tallyKey]notYet{}
 	for rows.Next() {
 		var (
-			k    tallyKey
-			n    notYet
-			days sql.NullFloat64
+			k  tallyKey
+			n  notYet
+			ms sql.NullFloat64
 		)
-		if err := rows.Scan(&k.org, &k.rank, &k.kev, &n.n, &days); err != nil {
+		if err := rows.Scan(&k.org, &k.rank, &k.kev, &n.n, &ms); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		n.days = days.Float64
+		n.ms = ms.Float64
 		later[k] = n
 	}
 	rows.Close()
@@ -97,14 +118,13 @@ func (s *Store) overviewGroups(ctx context.Context, sc scope, at time.Time) ([]t
 		return nil, err
 	}
 
-	atMS := unixMS(at)
 	out := make([]tallyGroup, 0, len(tallies))
 	for _, t := range tallies {
 		g := t.tallyGroup
 		l := later[tallyKey{g.orgID, g.rank, g.kev}]
 		g.overdue = int(t.dueN) - l.n
 		if g.overdue > 0 {
-			g.days = float64(t.dueN*atMS-t.dueMS)/msPerDay - l.days
+			g.overdueMS = float64(t.dueMS) - l.ms
 		}
 		out = append(out, g)
 	}

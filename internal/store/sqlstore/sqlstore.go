@@ -21,11 +21,12 @@ import (
 
 // Store is the SQL implementation of store.Store.
 type Store struct {
-	d   dialect
-	w   *sql.DB // writes; on SQLite a single connection, so writers queue instead of failing with SQLITE_BUSY
-	r   *sql.DB // reads; on PostgreSQL the same pool as w
-	log *slog.Logger
-	box *auth.SecretBox // seals TOTP secrets at rest; nil keeps them clear (see UseSecretBox)
+	d    dialect
+	w    *sql.DB // writes; on SQLite a single connection, so writers queue instead of failing with SQLITE_BUSY
+	r    *sql.DB // reads; on PostgreSQL the same pool as w
+	log  *slog.Logger
+	box  *auth.SecretBox // seals TOTP secrets at rest; nil keeps them clear (see UseSecretBox)
+	dash dashCache       // kept dashboard overviews (dashboard_cache.go)
 }
 
 var _ store.Store = (*Store)(nil)

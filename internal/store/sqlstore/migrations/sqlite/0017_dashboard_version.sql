@@ -1,0 +1,10 @@
+-- The findings tally's version (issue 11, capacity). SQLite flavour; keep
+-- in step with postgres/0017_dashboard_version.sql.
+--
+-- counters.finding_tally is bumped by every transaction that changes
+-- finding_tally or finding_check_tally (aggregates.go), in that
+-- transaction, after the tally rows. The dashboard keeps a scope's
+-- overview while this counter, the assets counter and the organizations
+-- in scope are what they were when it was computed, and no due date has
+-- passed since (dashboard_cache.go).
+INSERT INTO counters (name, value) VALUES ('finding_tally', 0);
