@@ -37,7 +37,7 @@ var ErrNoDB = errors.New(`vuln: no vulnerability database in env.Extra["vuln"]`)
 func Register(r *check.Registry) error { return r.Register(Checks()...) }
 
 // Checks returns the family's checks.
-func Checks() []check.Check { return []check.Check{KnownCVE{}} }
+func Checks() []check.Check { return []check.Check{BackportFixed{}, KnownCVE{}} }
 
 // KnownCVE is vuln.known-cve.
 type KnownCVE struct{}
@@ -97,10 +97,10 @@ func (KnownCVE) Run(ctx context.Context, env *check.Env, t check.Target) ([]chec
 		return nil, ErrNoDB
 	}
 	seen := identify(t)
-	hits := lookup(db, seen)
-	out := make([]check.Result, 0, len(hits))
-	for _, h := range hits {
-		out = append(out, result(seen, h))
+	report, _ := assess(db, seen)
+	out := make([]check.Result, 0, len(report))
+	for _, r := range report {
+		out = append(out, result(seen, r.Hit, r.distro))
 	}
 	return out, nil
 }
@@ -113,12 +113,26 @@ type seen struct {
 	cpeRaw  string
 	rawProd string // t.Product as given
 	banner  string
+	// pkg is the distribution package the banner reveals, when it does.
+	pkg    vulndb.Package
+	hasPkg bool
 }
 
 func identify(t check.Target) seen {
 	s := seen{product: strings.TrimSpace(t.Product), rawProd: t.Product, version: CleanVersion(t.Version), cpeRaw: t.CPE, banner: t.Banner}
+	s.pkg, s.hasPkg = vulndb.DistroPackage(t.Product, t.Version, t.Banner)
+	if s.hasPkg && s.pkg.Upstream != "" {
+		// "9.18.49-1~deb12u3-Debian" is upstream 9.18.49 for NVD's ranges.
+		s.version = s.pkg.Upstream
+	}
 	if t.CPE != "" {
 		if c, err := vulndb.ParseCPE(t.CPE); err == nil && c.Product != vulndb.Any && c.Product != vulndb.NA {
+			if s.hasPkg && s.pkg.Upstream != "" && c.Version != strings.ToLower(s.pkg.Upstream) &&
+				strings.HasPrefix(c.Version, strings.ToLower(s.pkg.Upstream)) {
+				// An older fingerprint put the Debian revision into the
+				// CPE's version ("9.18.49-1").
+				c.Version = strings.ToLower(s.pkg.Upstream)
+			}
 			if (c.Version == vulndb.Any || c.Version == "") && s.version != "" {
 				c.Version = strings.ToLower(s.version)
 			}
@@ -195,7 +209,9 @@ func Severity(h vulndb.Hit) finding.Severity {
 
 const maxDescription = 1024
 
-func result(s seen, h vulndb.Hit) check.Result {
+// result reports one CVE; distro says why the distribution's data did not
+// clear it, when the banner revealed a distribution package.
+func result(s seen, h vulndb.Hit, distro string) check.Result {
 	c := h.CVE
 	name := s.product
 	if s.version != "" {
@@ -220,6 +236,12 @@ func result(s seen, h vulndb.Hit) check.Result {
 	}
 	if s.cpeRaw != "" {
 		f["cpe"] = s.cpeRaw
+	}
+	if s.hasPkg {
+		f["package"] = s.pkg.Label()
+		if distro != "" {
+			f["distribution"] = distro
+		}
 	}
 	if v := c.CVSS; v != nil {
 		f["cvss"] = strconv.FormatFloat(v.Score, 'f', 1, 64)

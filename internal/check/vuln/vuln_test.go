@@ -281,3 +281,103 @@ func TestCleanVersion(t *testing.T) {
 		}
 	}
 }
+
+// withDistroData adds the Debian tracker's record of CVE-2024-6387 and the
+// DSA list excerpt kept with the vulnerability database's tests.
+func withDistroData(t *testing.T, db *vulndb.DB) *vulndb.DB {
+	t.Helper()
+	dir := filepath.Join("..", "..", "vulndb", "testdata", "distro")
+	for _, f := range []struct {
+		name string
+		read func(r *os.File, name string) error
+	}{
+		{"debian-tracker-openssh.json", func(r *os.File, name string) error {
+			return vulndb.ReadDebianTracker(r, name, func(f vulndb.DistroFix) error { db.AddDistroFix(f); return nil }, nil)
+		}},
+		{"DSA-list-excerpt", func(r *os.File, name string) error {
+			return vulndb.ReadDebianList(r, name, func(f vulndb.DistroFix) error { db.AddDistroFix(f); return nil }, nil)
+		}},
+	} {
+		r, err := os.Open(filepath.Join(dir, f.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = f.read(r, f.name)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+// TestDebianBackportSuppressed: a real Debian 12 OpenSSH banner, with the
+// Debian tracker's record for CVE-2024-6387 (fixed in bookworm in
+// 1:9.2p1-2+deb12u3, DSA-5724-1). The upstream version 9.2p1 is in NVD's
+// range; the package is not vulnerable and is not reported, and the
+// informational result says which advisory fixed it.
+func TestDebianBackportSuppressed(t *testing.T) {
+	db := withDistroData(t, testDB(t))
+	ssh := func(banner string) check.Target {
+		return check.Target{Kind: check.TargetService, Addr: netip.MustParseAddrPort("192.0.2.22:22"), Service: "ssh",
+			Product: "OpenSSH", Version: "9.2p1", CPE: "cpe:2.3:a:openbsd:openssh:9.2p1:*:*:*:*:*:*:*", Banner: banner}
+	}
+	env := &check.Env{Extra: map[string]any{ExtraKey: db}}
+	fixedBanner := `SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n`
+	res := run(t, db, ssh(fixedBanner))
+	if slices.Contains(subjects(res), "CVE-2024-6387") {
+		t.Fatalf("CVE-2024-6387 reported on the fixed Debian package: %v", subjects(res))
+	}
+	info, err := BackportFixed{}.Run(context.Background(), env, ssh(fixedBanner))
+	if err != nil || len(info) != 1 {
+		t.Fatalf("backport-fixed: %+v, %v", info, err)
+	}
+	r := info[0]
+	if r.Check != "vuln.backport-fixed" || r.Severity != finding.Info || r.KEV || len(r.CVE) != 0 ||
+		!strings.Contains(r.Evidence.Fields["fixed"], "CVE-2024-6387: fixed in Debian bookworm 1:9.2p1-2+deb12u3 (DSA-5724-1)") ||
+		r.Evidence.Fields["package"] != "Debian bookworm openssh 1:9.2p1-2+deb12u3" ||
+		r.Title != "OpenSSH 9.2p1 (Debian bookworm openssh 1:9.2p1-2+deb12u3): 1 known CVE fixed by the distribution" {
+		t.Fatalf("backport-fixed result: %+v", r)
+	}
+	// The same version from the fingerprint's newer form.
+	tagged := ssh("")
+	tagged.Version = "9.2p1 Debian-2+deb12u3"
+	if slices.Contains(subjects(run(t, db, tagged)), "CVE-2024-6387") {
+		t.Fatal("reported with the revision in the version")
+	}
+
+	// One revision older: reported, and the evidence says why it stands.
+	old := run(t, db, ssh(`SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2\r\n`))
+	var hit *check.Result
+	for i := range old {
+		if old[i].Subject == "CVE-2024-6387" {
+			hit = &old[i]
+		}
+	}
+	if hit == nil {
+		t.Fatalf("CVE-2024-6387 not reported on 2+deb12u2: %v", subjects(old))
+	}
+	if hit.Evidence.Fields["distribution"] != "Debian bookworm fixed it in 1:9.2p1-2+deb12u3; 1:9.2p1-2+deb12u2 is older" ||
+		hit.Evidence.Fields["package"] != "Debian bookworm openssh 1:9.2p1-2+deb12u2" {
+		t.Fatalf("evidence: %+v", hit.Evidence.Fields)
+	}
+	if info, _ := (BackportFixed{}).Run(context.Background(), env, ssh(`SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2\r\n`)); len(info) != 0 {
+		t.Fatalf("nothing is fixed, yet: %+v", info)
+	}
+	// Without a revision in the banner (upstream OpenSSH): reported as before.
+	if !slices.Contains(subjects(run(t, db, ssh(`SSH-2.0-OpenSSH_9.2p1\r\n`))), "CVE-2024-6387") {
+		t.Fatal("upstream 9.2p1 not reported")
+	}
+}
+
+// TestBindRevisionKeptOutOfRanges: version.bind's Debian revision is not
+// part of the upstream version NVD's ranges compare ("9.18.49-1" would
+// sort after 9.18.49).
+func TestBindRevisionKeptOutOfRanges(t *testing.T) {
+	for _, v := range []string{"9.18.49-1~deb12u3-Debian", "9.18.49 Debian-1~deb12u3"} {
+		s := identify(check.Target{Kind: check.TargetService, Product: "ISC BIND", Version: v, CPE: "cpe:2.3:a:isc:bind:9.18.49-1:*:*:*:*:*:*:*"})
+		if s.version != "9.18.49" || s.cpe == nil || s.cpe.Version != "9.18.49" || !s.hasPkg || s.pkg.Version != "1:9.18.49-1~deb12u3" {
+			t.Errorf("%s: %+v %+v", v, s, s.cpe)
+		}
+	}
+}
