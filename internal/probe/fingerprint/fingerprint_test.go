@@ -57,7 +57,9 @@ func TestIdentify(t *testing.T) {
 		extra   map[string]string
 	}{
 		{name: "ssh", port: 22, h: fixed(banner("SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n")),
-			service: "ssh", product: "OpenSSH", version: "9.6p1", extra: map[string]string{"ssh.comment": "Ubuntu-3ubuntu13"}},
+			service: "ssh", product: "OpenSSH", version: "9.6p1 Ubuntu-3ubuntu13", extra: map[string]string{"ssh.comment": "Ubuntu-3ubuntu13"}},
+		{name: "ssh debian revision", port: 22, h: fixed(banner("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")),
+			service: "ssh", product: "OpenSSH", version: "9.2p1 Debian-2+deb12u3", extra: map[string]string{"ssh.comment": "Debian-2+deb12u3"}},
 		{name: "ssh unhinted port", h: fixed(banner("SSH-2.0-dropbear_2022.83\r\n")),
 			service: "ssh", product: "Dropbear sshd", version: "2022.83"},
 		{name: "http nginx", port: 80, h: fixed(nginx),
@@ -149,7 +151,15 @@ func TestIdentify(t *testing.T) {
 		{name: "mqtt auth required", port: 1883, h: fixed(mqttServer(5, "")),
 			service: "mqtt", extra: map[string]string{"mqtt.return_code": "5"}},
 		{name: "dns bind", port: 53, h: fixed(dnsServer("9.18.24-1-Debian")),
-			service: "dns", product: "ISC BIND", version: "9.18.24-1-Debian"},
+			service: "dns", product: "ISC BIND", version: "9.18.24 Debian-1", extra: map[string]string{"dns.version_bind": "9.18.24-1-Debian"}},
+		{name: "dns bind debian stable update", port: 53, h: fixed(dnsServer("9.18.49-1~deb12u3-Debian")),
+			service: "dns", product: "ISC BIND", version: "9.18.49 Debian-1~deb12u3"},
+		{name: "dns bind ubuntu", port: 53, h: fixed(dnsServer("9.18.30-0ubuntu0.22.04.2-Ubuntu")),
+			service: "dns", product: "ISC BIND", version: "9.18.30 Ubuntu-0ubuntu0.22.04.2"},
+		{name: "dns bind red hat", port: 53, h: fixed(dnsServer("9.11.4-P2-RedHat-9.11.4-26.P2.el7_9.16")),
+			service: "dns", product: "ISC BIND", version: "9.11.4-P2 RedHat-9.11.4-26.P2.el7_9.16"},
+		{name: "dns bind upstream", port: 53, h: fixed(dnsServer("9.20.4")),
+			service: "dns", product: "ISC BIND", version: "9.20.4"},
 		{name: "dns unbound", port: 53, h: fixed(dnsServer("unbound 1.19.1")),
 			service: "dns", product: "Unbound", version: "1.19.1"},
 		{name: "ftp", port: 21, h: fixed(banner("220 (vsFTPd 3.0.5)\r\n")),
@@ -517,5 +527,25 @@ func TestEarlyHTTP(t *testing.T) {
 	svc = identify(t, telnet, 12345, "", o(telnet))
 	if svc.Service != "telnet" {
 		t.Errorf("late telnet on an unknown port: %+v", svc)
+	}
+}
+
+// TestDistroRevisionRules: a distribution's package revision is kept after
+// the upstream version, and the CPE names the upstream version only.
+func TestDistroRevisionRules(t *testing.T) {
+	for _, tt := range []struct {
+		kind, field, value, version, cpe string
+	}{
+		{KindDNS, "dns.txt", "9.18.49-1~deb12u3-Debian", "9.18.49 Debian-1~deb12u3", "cpe:2.3:a:isc:bind:9.18.49:*:*:*:*:*:*:*"},
+		{KindDNS, "dns.txt", "9.16.50-1~deb11u2-Debian", "9.16.50 Debian-1~deb11u2", "cpe:2.3:a:isc:bind:9.16.50:*:*:*:*:*:*:*"},
+		{KindDNS, "dns.txt", "9.18.28", "9.18.28", "cpe:2.3:a:isc:bind:9.18.28:*:*:*:*:*:*:*"},
+		{KindBanner, "line", "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3", "9.2p1 Debian-2+deb12u3", "cpe:2.3:a:openbsd:openssh:9.2p1:*:*:*:*:*:*:*"},
+		{KindBanner, "line", "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10", "8.9p1 Ubuntu-3ubuntu0.10", "cpe:2.3:a:openbsd:openssh:8.9p1:*:*:*:*:*:*:*"},
+		{KindBanner, "line", "SSH-2.0-OpenSSH_9.8p1", "9.8p1", "cpe:2.3:a:openbsd:openssh:9.8p1:*:*:*:*:*:*:*"},
+	} {
+		m, ok := DefaultRules().Match(tt.kind, map[string]string{tt.field: tt.value, "dns.qr": "1"})
+		if !ok || m.Version != tt.version || m.CPE != tt.cpe {
+			t.Errorf("%s: %+v %v; want version %q cpe %q", tt.value, m, ok, tt.version, tt.cpe)
+		}
 	}
 }
