@@ -176,14 +176,14 @@ func (p *plan) row(line string, fields *[]string, feed string, now time.Time) (i
 	}
 	rec.Kind = kindOf(p.kind, rec.Value)
 	if s := get(p.first); !isNull(s) {
-		t, err := parseTime(s, p.f.FirstSeen.Layout)
+		t, err := ParseTime(s, p.f.FirstSeen.Layout)
 		if err != nil {
 			return rec, "first seen: " + err.Error()
 		}
 		rec.FirstSeen = t
 	}
 	if s := get(p.last); !isNull(s) {
-		t, err := parseTime(s, p.f.LastSeen.Layout)
+		t, err := ParseTime(s, p.f.LastSeen.Layout)
 		if err != nil {
 			return rec, "last seen: " + err.Error()
 		}

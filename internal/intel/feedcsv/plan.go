@@ -223,9 +223,10 @@ func (p *plan) resolve(header []string) error {
 // defaultLayouts are tried in turn when a time column declares no layout.
 var defaultLayouts = [...]string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04:05Z07:00", "2006-01-02"}
 
-// parseTime reads a time in layout (see Time.Layout), UTC when the text
-// has no zone.
-func parseTime(s, layout string) (time.Time, error) {
+// ParseTime reads a time in layout (see Time.Layout), UTC when the text
+// has no zone. The common layouts ("2006-01-02 15:04:05", RFC 3339,
+// "2006-01-02") take a fast path.
+func ParseTime(s, layout string) (time.Time, error) {
 	if layout == "unix" {
 		var n int64
 		if _, err := fmt.Sscan(s, &n); err != nil || n < 0 {

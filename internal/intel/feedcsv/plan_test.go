@@ -18,9 +18,9 @@ func TestParseTime(t *testing.T) {
 		{"1700000000", "unix", "2023-11-14T22:13:20Z"},
 	}
 	for _, c := range ok {
-		got, err := parseTime(c.in, c.layout)
+		got, err := ParseTime(c.in, c.layout)
 		if err != nil || got.Format(time.RFC3339) != c.want {
-			t.Errorf("parseTime(%q, %q) = %v, %v; want %s", c.in, c.layout, got, err, c.want)
+			t.Errorf("ParseTime(%q, %q) = %v, %v; want %s", c.in, c.layout, got, err, c.want)
 		}
 	}
 	bad := []struct{ in, layout string }{
@@ -29,8 +29,8 @@ func TestParseTime(t *testing.T) {
 		{"-5", "unix"}, {"2026-1x-01", ""},
 	}
 	for _, c := range bad {
-		if got, err := parseTime(c.in, c.layout); err == nil {
-			t.Errorf("parseTime(%q, %q) = %v, want an error", c.in, c.layout, got)
+		if got, err := ParseTime(c.in, c.layout); err == nil {
+			t.Errorf("ParseTime(%q, %q) = %v, want an error", c.in, c.layout, got)
 		}
 	}
 }
