@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/rampart-cert/rampart/internal/check"
+	"github.com/rampart-cert/rampart/internal/vulndb"
 )
 
 //go:embed eol.yaml
@@ -44,8 +45,9 @@ func ParseEOL(data []byte) ([]EOLEntry, error) {
 }
 
 type eol struct {
-	meta  check.Meta
-	table []EOLEntry
+	meta   check.Meta
+	table  []EOLEntry
+	distro DistroTable
 }
 
 func eolCheck() check.Check {
@@ -53,7 +55,11 @@ func eolCheck() check.Check {
 	if err != nil {
 		panic(err) // the embedded table is tested
 	}
-	return &eol{meta: metaEOL, table: table}
+	distro, err := ParseDistroTable(distroData)
+	if err != nil {
+		panic(err) // the embedded table is tested
+	}
+	return &eol{meta: metaEOL, table: table, distro: distro}
 }
 
 func (e *eol) Meta() check.Meta { return e.meta }
@@ -67,10 +73,28 @@ func (e *eol) Run(ctx context.Context, env *check.Env, t check.Target) ([]check.
 	if env.Now != nil {
 		now = env.Now()
 	}
-	if en, ok := LookupEOL(e.table, t.Product, t.Version); ok && now.After(en.date) {
+	// A distribution's package lives as long as its release does (see
+	// distro.yaml); the upstream cycle decides only when the banner shows
+	// no distribution, or the table cannot tell the release.
+	version := t.Version
+	var fromDistro string
+	if p, ok := vulndb.DistroPackage(t.Product, t.Version, t.Banner); ok && p.Distro != "raspbian" {
+		if res, decided := e.distroEOL(t, p, now); decided {
+			return res, nil
+		}
+		if p.Upstream != "" {
+			version = p.Upstream
+		}
+		fromDistro = vulndb.DistroName(p.Distro) + " (release not shown)"
+	}
+	if en, ok := LookupEOL(e.table, t.Product, version); ok && now.After(en.date) {
+		f := map[string]string{"product": t.Product, "version": t.Version, "cycle": en.Cycle, "eol": en.EOL}
+		if fromDistro != "" {
+			f["distribution"] = fromDistro
+		}
 		return []check.Result{{Check: e.meta.ID, Severity: e.meta.Severity, Subject: en.Product + " " + en.Cycle,
-			Title:    fmt.Sprintf("%s %s reached end of life on %s", t.Product, t.Version, en.EOL),
-			Evidence: check.Evidence{Fields: map[string]string{"product": t.Product, "version": t.Version, "cycle": en.Cycle, "eol": en.EOL}}}}, nil
+			Title:    fmt.Sprintf("%s %s reached end of life on %s", t.Product, version, en.EOL),
+			Evidence: check.Evidence{Fields: f}}}, nil
 	}
 	return nil, nil
 }

@@ -385,3 +385,68 @@ func FuzzParseEOL(f *testing.F) {
 	f.Add(eolData)
 	f.Fuzz(func(t *testing.T, b []byte) { ParseEOL(b) })
 }
+
+// TestEndOfLifeDistribution: a package a distribution ships lives as long
+// as its release (distro.yaml), whatever the upstream cycle's end; the
+// test's clock is 2026-11-25.
+func TestEndOfLifeDistribution(t *testing.T) {
+	ap := netip.MustParseAddrPort("127.0.0.1:22")
+	cases := []struct {
+		name, product, version, banner string
+		subject                        string // "" for no finding
+	}{
+		{"stretch from the revision", "OpenSSH", "7.4p1 Debian-10+deb9u7", "", "Debian 9 (stretch)"},
+		{"stretch from the banner", "OpenSSH", "7.4p1", `SSH-2.0-OpenSSH_7.4p1 Debian-10+deb9u7\r\n`, "Debian 9 (stretch)"},
+		{"bookworm", "OpenSSH", "9.2p1 Debian-2+deb12u3", "", ""},
+		{"bookworm past regular support, in LTS", "OpenSSH", "9.2p1 Debian-2+deb12u7", "", ""},
+		{"bullseye after its LTS", "OpenSSH", "8.4p1 Debian-5+deb11u3", "", "Debian 11 (bullseye)"},
+		{"trusty from the upstream version", "OpenSSH", "6.6.1p1 Ubuntu-2ubuntu2.13", "", "Ubuntu 14.04 LTS (trusty)"},
+		{"focal without Pro", "OpenSSH", "8.2p1 Ubuntu-4ubuntu0.11", "", "Ubuntu 20.04 LTS (focal)"},
+		{"focal with an ESM revision", "OpenSSH", "8.2p1 Ubuntu-4ubuntu0.13+esm1", "", ""},
+		{"jammy", "OpenSSH", "8.9p1 Ubuntu-3ubuntu0.10", "", ""},
+		{"nginx 1.18 on Ubuntu: jammy still ships it", "nginx", "1.18.0", `HTTP/1.1 200 OK\r\nServer: nginx/1.18.0 (Ubuntu)\r\n`, ""},
+		{"nginx 1.22 without a distribution: upstream", "nginx", "1.22.1", `HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n`, "nginx 1.22"},
+		{"apache on jammy", "Apache httpd", "2.4.52", `Server: Apache/2.4.52 (Ubuntu)`, ""},
+		{"apache on wheezy", "Apache httpd", "2.2.22", `Server: Apache/2.2.22 (Debian)`, "Debian 7 (wheezy)"},
+		{"apache 2.4.62 on an unknown Debian release", "Apache httpd", "2.4.62", `Server: Apache/2.4.62 (Debian)`, ""},
+		{"apache 2.2.34 on an unknown Debian release: upstream", "Apache httpd", "2.2.34", `Server: Apache/2.2.34 (Debian)`, "Apache httpd 2.2"},
+		{"centos 7", "Apache httpd", "2.4.6", `Server: Apache/2.4.6 (CentOS) OpenSSL/1.0.2k-fips`, "CentOS 7"},
+		{"bind on bookworm", "ISC BIND", "9.18.49 Debian-1~deb12u3", "", ""},
+		{"bind on buster", "ISC BIND", "9.11.5-P4 Debian-5.1+deb10u11", "", "Debian 10 (buster)"},
+	}
+	for _, c := range cases {
+		tg := check.Target{Kind: check.TargetService, Addr: ap, Service: "ssh", Product: c.product, Version: c.version, Banner: c.banner}
+		rs := run(t, "svc.end-of-life", tg)
+		switch {
+		case c.subject == "" && len(rs) != 0:
+			t.Errorf("%s: %+v, want none", c.name, rs)
+		case c.subject != "" && (len(rs) != 1 || rs[0].Subject != c.subject):
+			t.Errorf("%s: %+v, want subject %q", c.name, rs, c.subject)
+		}
+	}
+	rs := run(t, "svc.end-of-life", check.Target{Kind: check.TargetService, Addr: ap, Product: "OpenSSH", Version: "7.4p1 Debian-10+deb9u7"})
+	if f := rs[0].Evidence.Fields; rs[0].Title != "OpenSSH 7.4p1 comes from Debian 9 (stretch), whose security support ended on 2022-06-30" ||
+		f["package"] != "Debian stretch openssh 1:7.4p1-10+deb9u7" || f["basis"] != "the package revision names the release" {
+		t.Errorf("stretch: %q %v", rs[0].Title, f)
+	}
+	rs = run(t, "svc.end-of-life", check.Target{Kind: check.TargetService, Addr: ap, Product: "Apache httpd", Version: "2.2.34", Banner: "Server: Apache/2.2.34 (Debian)"})
+	if rs[0].Evidence.Fields["distribution"] != "Debian (release not shown)" {
+		t.Errorf("fallback evidence: %v", rs[0].Evidence.Fields)
+	}
+
+	for _, bad := range []string{
+		"releases: [{distro: debian, release: x, name: X, security: soon}]",
+		"releases: [{distro: debian, release: x, name: X, security: 2020-01-01, colour: red}]",
+		"releases: [{distro: debian, release: x, security: 2020-01-01}]",
+		"releases: [{distro: debian, release: x, name: X, security: 2020-01-01}]\nships: [{distro: debian, package: p, upstream: '1', releases: [y]}]",
+	} {
+		if _, err := ParseDistroTable([]byte(bad)); err == nil {
+			t.Errorf("accepted: %s", bad)
+		}
+	}
+}
+
+func FuzzParseDistroTable(f *testing.F) {
+	f.Add(distroData)
+	f.Fuzz(func(t *testing.T, b []byte) { ParseDistroTable(b) })
+}
