@@ -245,6 +245,7 @@ type Store interface {
 	Assessments
 	Deadlines
 	Outbox
+	Intel
 	// Migrate applies the embedded migrations not yet applied; it is
 	// idempotent and safe to run from several processes at once.
 	Migrate(ctx context.Context) error

@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Deadlines", testDeadlines},
 		{"Dashboard", testDashboard},
 		{"Assessments", testAssessments},
+		{"Intel", testIntel},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,497 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/intel"
+	"github.com/rampart-cert/rampart/internal/store"
+)
+
+// needIntelAdmin is the rule for the hub's administration: the system, or
+// a platform-wide principal who triages (platform administrators,
+// analysts).
+func needIntelAdmin(p auth.Principal) error {
+	if p.System || (p.SeesAll() && p.Can(auth.PermTriage)) {
+		return nil
+	}
+	return forbidden("the threat-intelligence hub is run by platform administrators and analysts")
+}
+
+// micros is how indicator times are stored: microseconds since 1970, 0
+// for unset.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+// usec truncates a time to what the store keeps, so a record merged into
+// a loaded indicator compares equal when nothing changed.
+func usec(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+func encodeLabels(l []string) string {
+	if len(l) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(l)
+	return string(b)
+}
+
+func decodeLabels(s string) []string {
+	if s == "" || s == "[]" {
+		return nil
+	}
+	var l []string
+	_ = json.Unmarshal([]byte(s), &l)
+	return l
+}
+
+func tlpOfRank(r int) intel.TLP {
+	if r < 0 || r >= len(intel.TLPs) {
+		return intel.TLPRed
+	}
+	return intel.TLPs[r]
+}
+
+// checkRecord refuses a record that Normalize did not produce.
+func checkRecord(i int, r *intel.Record) error {
+	switch {
+	case !r.Kind.Valid():
+		return invalid("record %d: kind %q", i, r.Kind)
+	case r.Value == "" || len(r.Value) > 4096:
+		return invalid("record %d: value empty or longer than 4096 bytes", i)
+	case r.Feed == "" || len(r.Feed) > 200:
+		return invalid("record %d: feed name empty or longer than 200 bytes", i)
+	case r.Confidence < 0 || r.Confidence > 100:
+		return invalid("record %d: confidence %d", i, r.Confidence)
+	case !slices.Contains(intel.TLPs, r.TLP):
+		return invalid("record %d: TLP %q (normalize the record first)", i, r.TLP)
+	case !slices.Contains(intel.Categories, r.Category):
+		return invalid("record %d: category %q", i, r.Category)
+	case r.LastSeen.IsZero():
+		return invalid("record %d: no last seen (normalize the record first)", i)
+	}
+	return nil
+}
+
+type ikey struct {
+	kind  intel.Kind
+	value string
+}
+
+// planned is one indicator of an apply: as loaded (zero id: new) and as
+// merged.
+type planned struct {
+	id      int64
+	ind     intel.Indicator
+	created int64
+	isNew   bool
+	row     bool    // the indicator row changes
+	sources []int32 // indexes into ind.Sources that change
+}
+
+// Bulk statement sizes: rows per multi-row statement, values per IN list.
+const (
+	applyRows = 400
+	applyIn   = 500
+)
+
+// ApplyIndicators merges records into indicators in one transaction.
+func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records []intel.Record) (store.ApplySummary, error) {
+	const op = "apply indicators"
+	var sum store.ApplySummary
+	if err := needIntelAdmin(p); err != nil {
+		return sum, s.fail(op, err)
+	}
+	if len(records) == 0 {
+		return sum, nil
+	}
+	recs := make([]intel.Record, len(records))
+	var order []ikey
+	groups := make(map[ikey][]int32, len(records))
+	names := map[string]bool{}
+	for i := range records {
+		r := records[i]
+		if err := checkRecord(i, &r); err != nil {
+			return sum, s.fail(op, err)
+		}
+		r.FirstSeen, r.LastSeen, r.ValidUntil = usec(r.FirstSeen), usec(r.LastSeen), usec(r.ValidUntil)
+		recs[i] = r
+		k := ikey{r.Kind, r.Value}
+		g, ok := groups[k]
+		if !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(g, int32(i))
+		names[r.Feed] = true
+	}
+	sum.Records = len(recs)
+	err := s.write(ctx, op, func(tx *sql.Tx) error {
+		// The counters' row lock serializes appliers on PostgreSQL, so no
+		// two transactions insert the same value and stamps commit in
+		// order.
+		var seq, nextID int64
+		if err := tx.QueryRowContext(ctx, "SELECT seq, next_id FROM intel_seq WHERE id = 1"+s.d.forUpdate()).Scan(&seq, &nextID); err != nil {
+			return err
+		}
+		feeds, err := s.feedIDs(ctx, tx, names)
+		if err != nil {
+			return err
+		}
+		plans, err := s.loadPlans(ctx, tx, order, feeds)
+		if err != nil {
+			return err
+		}
+		stamp := micros(now())
+		var upserts []*planned
+		nSources := 0
+		for _, k := range order {
+			pl := plans[k]
+			if pl == nil {
+				pl = &planned{}
+				plans[k] = pl
+			}
+			before := pl.ind
+			before.Sources = slices.Clone(pl.ind.Sources)
+			before.Labels = slices.Clone(pl.ind.Labels)
+			for _, i := range groups[k] {
+				pl.ind.Merge(recs[i])
+			}
+			if pl.id == 0 {
+				pl.id, nextID = nextID, nextID+1
+				pl.created, pl.isNew = stamp, true
+				pl.row = true
+				sum.New++
+			} else {
+				pl.row = !sameRow(&before, &pl.ind)
+			}
+			for j := range pl.ind.Sources {
+				if !sourceIn(before.Sources, pl.ind.Sources[j]) {
+					pl.sources = append(pl.sources, int32(j))
+				}
+			}
+			if !pl.row && len(pl.sources) == 0 {
+				sum.Unchanged++
+				continue
+			}
+			if !pl.isNew {
+				sum.Updated++
+			}
+			seq++
+			pl.ind.ID = seq // the row's new stamp, until written
+			upserts = append(upserts, pl)
+			nSources += len(pl.sources)
+		}
+		sum.Seq = seq
+		if len(upserts) == 0 {
+			return nil
+		}
+		if err := s.writeIndicators(ctx, tx, upserts, stamp); err != nil {
+			return err
+		}
+		if err := s.writeSources(ctx, tx, upserts, feeds, nSources); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q("UPDATE intel_seq SET seq = ?, next_id = ? WHERE id = 1"), seq, nextID)
+		return err
+	})
+	if err != nil {
+		return store.ApplySummary{}, s.fail(op, err)
+	}
+	return sum, nil
+}
+
+// sameRow compares what the indicator row holds.
+func sameRow(a, b *intel.Indicator) bool {
+	return a.Category == b.Category && a.Confidence == b.Confidence && a.TLP == b.TLP &&
+		a.FirstSeen.Equal(b.FirstSeen) && a.LastSeen.Equal(b.LastSeen) && a.ValidUntil.Equal(b.ValidUntil) &&
+		slices.Equal(a.Labels, b.Labels)
+}
+
+// sourceIn reports whether list holds src unchanged.
+func sourceIn(list []intel.Source, src intel.Source) bool {
+	for _, o := range list {
+		if o.Feed == src.Feed {
+			return o.ExternalID == src.ExternalID && o.Confidence == src.Confidence && o.TLP == src.TLP &&
+				o.FirstSeen.Equal(src.FirstSeen) && o.LastSeen.Equal(src.LastSeen) && o.ValidUntil.Equal(src.ValidUntil)
+		}
+	}
+	return false
+}
+
+// feedRefs maps feed names to IDs and back.
+type feedRefs struct {
+	id   map[string]int64
+	name map[int64]string
+}
+
+// feedIDs returns every feed's ID by name, creating the named ones that
+// are missing (no location: run on demand).
+func (s *Store) feedIDs(ctx context.Context, tx *sql.Tx, names map[string]bool) (feedRefs, error) {
+	f := feedRefs{id: map[string]int64{}, name: map[int64]string{}}
+	load := func() error {
+		rows, err := tx.QueryContext(ctx, "SELECT id, name FROM intel_feeds")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var n string
+			if err := rows.Scan(&id, &n); err != nil {
+				return err
+			}
+			f.id[n], f.name[id] = id, n
+		}
+		return rows.Err()
+	}
+	if err := load(); err != nil {
+		return f, err
+	}
+	at := now()
+	for n := range names {
+		if _, ok := f.id[n]; ok {
+			continue
+		}
+		var id int64
+		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO intel_feeds (name, enabled, created_at, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`), n, false, at, at).Scan(&id)
+		if err != nil {
+			return f, fmt.Errorf("create feed %q: %w", n, err)
+		}
+		f.id[n], f.name[id] = id, n
+	}
+	return f, nil
+}
+
+// loadPlans reads the stored indicators among keys, with their sources.
+func (s *Store) loadPlans(ctx context.Context, tx *sql.Tx, keys []ikey, feeds feedRefs) (map[ikey]*planned, error) {
+	plans := make(map[ikey]*planned, len(keys))
+	want := make(map[ikey]bool, len(keys))
+	hashes := make([]int64, 0, len(keys))
+	seen := make(map[int64]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
+		if h := valueHash(k.kind, k.value); !seen[h] {
+			seen[h] = true
+			hashes = append(hashes, h)
+		}
+	}
+	byID := map[int64]*planned{}
+	for len(hashes) > 0 {
+		n := min(len(hashes), applyIn)
+		cond, args := s.inInts("vhash", hashes[:n])
+		hashes = hashes[n:]
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, kind, value, category, confidence, tlp, first_seen, last_seen, valid_until, labels, created
+			FROM intel_indicators WHERE `+cond), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			pl := &planned{}
+			var (
+				kind, value, cat, labels string
+				conf, tlp                int
+				first, last, valid, cr   int64
+			)
+			if err := rows.Scan(&pl.id, &kind, &value, &cat, &conf, &tlp, &first, &last, &valid, &labels, &cr); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			k := ikey{intel.Kind(kind), value}
+			if !want[k] {
+				continue // another value with the same hash
+			}
+			pl.created = cr
+			pl.ind = intel.Indicator{Kind: k.kind, Value: value, Category: intel.Category(cat), Confidence: conf, TLP: tlpOfRank(tlp),
+				FirstSeen: fromMicros(first), LastSeen: fromMicros(last), ValidUntil: fromMicros(valid), Labels: decodeLabels(labels)}
+			plans[k] = pl
+			byID[pl.id] = pl
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	ids := make([]int64, 0, len(byID))
+	for id := range byID {
+		ids = append(ids, id)
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), applyIn)
+		cond, args := s.inInts("indicator_id", ids[:n])
+		ids = ids[n:]
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT indicator_id, feed_id, external_id, confidence, tlp, first_seen, last_seen, valid_until
+			FROM intel_sources WHERE `+cond+" ORDER BY indicator_id, feed_id"), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var (
+				id, feed           int64
+				ext                string
+				conf, tlp          int
+				first, last, valid int64
+			)
+			if err := rows.Scan(&id, &feed, &ext, &conf, &tlp, &first, &last, &valid); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			pl := byID[id]
+			pl.ind.Sources = append(pl.ind.Sources, intel.Source{Feed: feeds.name[feed], ExternalID: ext, Confidence: conf, TLP: tlpOfRank(tlp),
+				FirstSeen: fromMicros(first), LastSeen: fromMicros(last), ValidUntil: fromMicros(valid)})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return plans, nil
+}
+
+// bulk runs a multi-row statement over rows in chunks of applyRows: head
+// and tail surround the VALUES list, args appends row i's values. The
+// full-size statement is prepared once.
+func (s *Store) bulk(ctx context.Context, tx *sql.Tx, rows, cols int, head, tail string, args func(dst []any, i int) []any) error {
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	buf := make([]any, 0, applyRows*cols)
+	for start := 0; start < rows; start += applyRows {
+		n := min(applyRows, rows-start)
+		buf = buf[:0]
+		for i := start; i < start+n; i++ {
+			buf = args(buf, i)
+		}
+		if n == applyRows {
+			if full == nil {
+				st, err := tx.PrepareContext(ctx, s.q(head+placeholders(n, cols)+tail))
+				if err != nil {
+					return err
+				}
+				full = st
+			}
+			if _, err := full.ExecContext(ctx, buf...); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, s.q(head+placeholders(n, cols)+tail), buf...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inInts is "col is one of vals": an IN list on SQLite, one array
+// parameter on PostgreSQL (see findingsWhereIn).
+func (s *Store) inInts(col string, vals []int64) (string, []any) {
+	if !s.d.postgres() {
+		args := make([]any, len(vals))
+		for i, v := range vals {
+			args[i] = v
+		}
+		return col + " IN (" + placeholders(len(vals), 1) + ")", args
+	}
+	b := make([]byte, 0, len(vals)*12+2)
+	b = append(b, '{')
+	for i, v := range vals {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, v, 10)
+	}
+	return col + " = ANY(CAST(? AS BIGINT[]))", []any{string(append(b, '}'))}
+}
+
+// valueHash is an indicator's vhash: 64-bit FNV-1a of its kind, a zero
+// byte and its value.
+func valueHash(k intel.Kind, v string) int64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(k); i++ {
+		h = (h ^ uint64(k[i])) * prime
+	}
+	h *= prime // the zero byte
+	for i := 0; i < len(v); i++ {
+		h = (h ^ uint64(v[i])) * prime
+	}
+	return int64(h)
+}
+
+// writeIndicators inserts new rows and rewrites changed ones (by ID),
+// stamping each with its new seq (held in ind.ID until here). New rows go
+// in plain INSERTs, which SQLite does faster than upserts.
+func (s *Store) writeIndicators(ctx context.Context, tx *sql.Tx, ups []*planned, stamp int64) error {
+	const head = `INSERT INTO intel_indicators (id, vhash, kind, value, category, confidence, tlp, first_seen, last_seen, valid_until, labels, seq, created, modified) VALUES `
+	const tail = ` ON CONFLICT (id) DO UPDATE SET category = excluded.category, confidence = excluded.confidence, tlp = excluded.tlp,
+		first_seen = excluded.first_seen, last_seen = excluded.last_seen, valid_until = excluded.valid_until, labels = excluded.labels,
+		seq = excluded.seq, modified = excluded.modified`
+	var fresh, changed []*planned
+	for _, pl := range ups {
+		if pl.isNew {
+			fresh = append(fresh, pl)
+		} else {
+			changed = append(changed, pl)
+		}
+	}
+	for _, part := range []struct {
+		rows []*planned
+		tail string
+	}{{fresh, ""}, {changed, tail}} {
+		rows := part.rows
+		err := s.bulk(ctx, tx, len(rows), 14, head, part.tail, func(dst []any, i int) []any {
+			pl := rows[i]
+			in := &pl.ind
+			return append(dst, pl.id, valueHash(in.Kind, in.Value), string(in.Kind), in.Value, string(in.Category), in.Confidence, in.TLP.Rank(),
+				micros(in.FirstSeen), micros(in.LastSeen), micros(in.ValidUntil), encodeLabels(in.Labels), in.ID, pl.created, stamp)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeSources inserts or rewrites the sources that changed.
+func (s *Store) writeSources(ctx context.Context, tx *sql.Tx, ups []*planned, feeds feedRefs, n int) error {
+	type ref struct{ pl, src int32 }
+	refs := make([]ref, 0, n)
+	for i, pl := range ups {
+		for _, j := range pl.sources {
+			refs = append(refs, ref{int32(i), j})
+		}
+	}
+	const head = `INSERT INTO intel_sources (indicator_id, feed_id, external_id, confidence, tlp, first_seen, last_seen, valid_until) VALUES `
+	const tail = ` ON CONFLICT (indicator_id, feed_id) DO UPDATE SET external_id = excluded.external_id, confidence = excluded.confidence,
+		tlp = excluded.tlp, first_seen = excluded.first_seen, last_seen = excluded.last_seen, valid_until = excluded.valid_until`
+	return s.bulk(ctx, tx, len(refs), 8, head, tail, func(dst []any, i int) []any {
+		pl := ups[refs[i].pl]
+		src := &pl.ind.Sources[refs[i].src]
+		return append(dst, pl.id, feeds.id[src.Feed], src.ExternalID, src.Confidence, src.TLP.Rank(),
+			micros(src.FirstSeen), micros(src.LastSeen), micros(src.ValidUntil))
+	})
+}
