@@ -446,7 +446,9 @@ func testIntelReviews(t *testing.T, f *fixture) {
 
 func testIntelConsumers(t *testing.T, f *fixture) {
 	ctx, s := t.Context(), f.s
-	hash := func(c byte) string { return fmt.Sprintf("%064x", []byte{c})[:62] + "0" + string("0123456789abcdef"[c%16]) }
+	hash := func(c byte) string {
+		return fmt.Sprintf("%064x", []byte{c})[:62] + "0" + string("0123456789abcdef"[c%16])
+	}
 	c := store.Consumer{Name: "fw-a", KeyHash: hash(1), OrgID: f.a.ID, Kinds: []intel.Kind{intel.KindIPv4, intel.KindCIDR, intel.KindIPv4},
 		MinConfidence: 60, MaxTLP: intel.TLPAmber, MaxAge: 30 * 24 * time.Hour, Formats: []string{"nftables", "Plain"}, Enabled: true}
 	must(t, s.CreateConsumer(ctx, sys, &c), "create consumer")
