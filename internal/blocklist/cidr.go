@@ -3,6 +3,7 @@ package blocklist
 import (
 	"math/bits"
 	"net/netip"
+	"strconv"
 )
 
 // u128 is an address as a number: IPv4 in lo, IPv6 in hi:lo.
@@ -76,51 +77,100 @@ func (a u128) trailingZeros() int {
 	return 128
 }
 
-// mergePrefixes appends to dst the fewest CIDRs that cover exactly the
-// union of ps, which must be of one family and sorted by address then
-// prefix length. The result is sorted and non-overlapping.
+// cidr is a network as a number and a length.
+type cidr struct {
+	addr u128
+	bits uint8
+}
+
+// merger turns a stream of networks of one family, sorted by address
+// then prefix length, into the fewest CIDRs that cover exactly their
+// union: sorted, neither overlapping nor mergeable.
+type merger struct {
+	width      int // 32 or 128
+	open       bool
+	start, end u128
+	out        []cidr
+}
+
+func (m *merger) add(addr u128, bits int) {
+	e := lastOf(addr, m.width-bits)
+	if m.open {
+		next, wrapped := m.end.add1()
+		if wrapped || addr.cmp(next) <= 0 {
+			// Overlapping or adjacent: extend.
+			if e.cmp(m.end) > 0 {
+				m.end = e
+			}
+			return
+		}
+		m.flush()
+	}
+	m.start, m.end, m.open = addr, e, true
+}
+
+func (m *merger) flush() {
+	if m.open {
+		m.out = rangeToCIDRs(m.out, m.start, m.end, m.width)
+		m.open = false
+	}
+}
+
+// mergePrefixes is the merger over netip prefixes (of one family, sorted).
 func mergePrefixes(dst []netip.Prefix, ps []netip.Prefix) []netip.Prefix {
 	if len(ps) == 0 {
 		return dst
 	}
 	v4 := ps[0].Addr().Is4()
-	width := 128
+	m := merger{width: 128}
 	if v4 {
-		width = 32
+		m.width = 32
 	}
-	var start, end u128
-	open := false
 	for _, p := range ps {
-		s := toU128(p.Addr())
-		e := lastOf(s, width-p.Bits())
-		if open {
-			next, wrapped := end.add1()
-			if !wrapped && s.cmp(next) <= 0 || wrapped {
-				// Overlapping or adjacent: extend.
-				if e.cmp(end) > 0 {
-					end = e
-				}
-				continue
-			}
-			dst = rangeToPrefixes(dst, start, end, width, v4)
-		}
-		start, end, open = s, e, true
+		m.add(toU128(p.Addr()), p.Bits())
 	}
-	return rangeToPrefixes(dst, start, end, width, v4)
+	m.flush()
+	for _, c := range m.out {
+		dst = append(dst, netip.PrefixFrom(fromU128(c.addr, v4), int(c.bits)))
+	}
+	return dst
 }
 
-// rangeToPrefixes appends the CIDRs covering [start, end].
-func rangeToPrefixes(dst []netip.Prefix, start, end u128, width int, v4 bool) []netip.Prefix {
+// rangeToCIDRs appends the CIDRs covering [start, end].
+func rangeToCIDRs(dst []cidr, start, end u128, width int) []cidr {
 	for {
 		k := min(start.trailingZeros(), width)
 		for k > 0 && lastOf(start, k).cmp(end) > 0 {
 			k--
 		}
-		dst = append(dst, netip.PrefixFrom(fromU128(start, v4), width-k))
+		dst = append(dst, cidr{start, uint8(width - k)})
 		last := lastOf(start, k)
 		if last.cmp(end) >= 0 {
 			return dst
 		}
 		start, _ = last.add1()
 	}
+}
+
+// appendCIDR writes c: an address alone for a host, else address/bits.
+func appendCIDR(b []byte, c cidr, v4 bool) []byte {
+	if v4 {
+		for i := 3; i >= 0; i-- {
+			b = strconv.AppendUint(b, c.addr.lo>>(8*i)&0xff, 10)
+			if i > 0 {
+				b = append(b, '.')
+			}
+		}
+		if c.bits < 32 {
+			b = append(b, '/')
+			b = strconv.AppendUint(b, uint64(c.bits), 10)
+		}
+		return b
+	}
+	b = fromU128(c.addr, false).AppendTo(b)
+	if c.bits < 128 {
+		b = append(b, '/')
+		b = strconv.AppendUint(b, uint64(c.bits), 10)
+	}
+	return b
 }

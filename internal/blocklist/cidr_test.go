@@ -131,3 +131,8 @@ func TestRPZIP(t *testing.T) {
 		}
 	}
 }
+
+// rpzIP is appendRPZIP for a prefix.
+func rpzIP(p netip.Prefix) string {
+	return string(appendRPZIP(nil, cidr{toU128(p.Addr()), uint8(p.Bits())}, p.Addr().Is4()))
+}

@@ -129,16 +129,25 @@ func (c *Consumer) zone() string {
 	return strings.ToLower(z)
 }
 
-// entry is one rendered indicator, packed small: a list holds millions.
+// entry is one rendered indicator, packed small: a list holds millions
+// and sorting moves them.
 type entry struct {
 	value      string
-	prefix     netip.Prefix // address kinds
-	lastSeen   int64        // unix seconds
-	validUntil int64        // unix seconds; 0: none
-	kind       intel.Kind
-	category   intel.Category
+	addr       u128  // address kinds: the network's first address
+	lastSeen   int64 // unix seconds
+	validUntil int64 // unix seconds; 0: none
+	bits       uint8 // address kinds: prefix length
+	v6         bool
+	kind       uint8 // index in intel.Kinds
+	category   uint8 // index in intel.Categories; noCategory when unknown
 	confidence uint8
 	tlp        uint8 // intel.TLP.Rank
+}
+
+const noCategory = 255
+
+func (e *entry) prefix() netip.Prefix {
+	return netip.PrefixFrom(fromU128(e.addr, !e.v6), int(e.bits))
 }
 
 // List is an immutable, guarded and sorted snapshot of indicators, ready
@@ -162,9 +171,17 @@ var tlpOf = map[intel.TLP]uint8{intel.TLPClear: 0, intel.TLPGreen: 1, intel.TLPA
 // nil: no guard) are left out and returned for review, in input order,
 // as are values that cannot be rendered safely.
 func Build(indicators []intel.Indicator, g *Guard) (*List, []Review) {
-	l := &List{}
+	l := &List{addrs: make([]entry, 0, len(indicators)/2), others: make([]entry, 0, len(indicators)/4)}
 	var review []Review
 	var newest int64
+	kindIndex := make(map[intel.Kind]uint8, len(intel.Kinds))
+	for i, k := range intel.Kinds {
+		kindIndex[k] = uint8(i)
+	}
+	catIndex := make(map[intel.Category]uint8, len(intel.Categories))
+	for i, c := range intel.Categories {
+		catIndex[c] = uint8(i)
+	}
 	for i := range indicators {
 		in := &indicators[i]
 		if r, ok := g.Check(in.Kind, in.Value); ok {
@@ -172,8 +189,16 @@ func Build(indicators []intel.Indicator, g *Guard) (*List, []Review) {
 			review = append(review, r)
 			continue
 		}
-		e := entry{value: in.Value, kind: in.Kind, category: in.Category,
+		k, ok := kindIndex[in.Kind]
+		if !ok {
+			review = append(review, malformedReview(in))
+			continue
+		}
+		e := entry{value: in.Value, kind: k, category: noCategory,
 			confidence: uint8(min(max(in.Confidence, 0), 100)), lastSeen: in.LastSeen.Unix()}
+		if c, ok := catIndex[in.Category]; ok {
+			e.category = c
+		}
 		if !in.ValidUntil.IsZero() {
 			e.validUntil = in.ValidUntil.Unix()
 		}
@@ -190,7 +215,7 @@ func Build(indicators []intel.Indicator, g *Guard) (*List, []Review) {
 				review = append(review, malformedReview(in))
 				continue
 			}
-			e.prefix = p
+			e.addr, e.bits, e.v6 = toU128(p.Addr()), uint8(p.Bits()), !p.Addr().Is4()
 			l.addrs = append(l.addrs, e)
 		default:
 			if !safeValue(in.Value) || in.Kind == intel.KindDomain && !validDomain(in.Value) {
@@ -201,20 +226,25 @@ func Build(indicators []intel.Indicator, g *Guard) (*List, []Review) {
 		}
 	}
 	slices.SortFunc(l.addrs, func(a, b entry) int {
-		if c := a.prefix.Addr().Compare(b.prefix.Addr()); c != 0 {
+		if a.v6 != b.v6 {
+			if b.v6 {
+				return -1
+			}
+			return 1
+		}
+		if c := a.addr.cmp(b.addr); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.prefix.Bits(), b.prefix.Bits())
+		return cmp.Compare(a.bits, b.bits)
 	})
-	kindRank := func(k intel.Kind) int { return slices.Index(intel.Kinds, k) }
 	slices.SortFunc(l.others, func(a, b entry) int {
 		if a.kind != b.kind {
-			return cmp.Compare(kindRank(a.kind), kindRank(b.kind))
+			return cmp.Compare(a.kind, b.kind)
 		}
 		return strings.Compare(a.value, b.value)
 	})
 	// One entry per (kind, value): a duplicate would repeat a line.
-	l.addrs = slices.CompactFunc(l.addrs, func(a, b entry) bool { return a.prefix == b.prefix })
+	l.addrs = slices.CompactFunc(l.addrs, func(a, b entry) bool { return a.v6 == b.v6 && a.addr == b.addr && a.bits == b.bits })
 	l.others = slices.CompactFunc(l.others, func(a, b entry) bool { return a.kind == b.kind && a.value == b.value })
 	l.Serial = uint32(max(newest, 0))
 	return l, review
@@ -254,27 +284,36 @@ func safeValue(s string) bool {
 	return true
 }
 
-// accepts reports whether e passes c's filters at now.
-func (c *Consumer) accepts(e *entry, f Format, now int64) bool {
-	if e.tlp > c.maxTLP() {
-		return false
+// filter is a consumer's filters for one format, compiled for speed.
+type filter struct {
+	kinds      [16]bool
+	cats       [256]bool
+	tlp        uint8
+	confidence int
+	now        int64
+	minSeen    int64 // 0: no age limit
+}
+
+func (c *Consumer) filter(f Format, now int64) *filter {
+	fl := &filter{tlp: c.maxTLP(), confidence: c.MinConfidence, now: now}
+	fk := f.kinds()
+	for i, k := range intel.Kinds {
+		fl.kinds[i] = (len(c.Kinds) == 0 || slices.Contains(c.Kinds, k)) && (fk == nil || slices.Contains(fk, k))
 	}
-	if int(e.confidence) < c.MinConfidence {
-		return false
+	for i := range fl.cats {
+		fl.cats[i] = len(c.Categories) == 0 || i < len(intel.Categories) && slices.Contains(c.Categories, intel.Categories[i])
 	}
-	if e.validUntil != 0 && now >= e.validUntil {
-		return false
+	if c.MaxAge > 0 {
+		fl.minSeen = now - int64(c.MaxAge/time.Second)
 	}
-	if c.MaxAge > 0 && e.lastSeen < now-int64(c.MaxAge/time.Second) {
-		return false
-	}
-	if len(c.Kinds) > 0 && !slices.Contains(c.Kinds, e.kind) {
-		return false
-	}
-	if ks := f.kinds(); ks != nil && !slices.Contains(ks, e.kind) {
-		return false
-	}
-	return len(c.Categories) == 0 || slices.Contains(c.Categories, e.category)
+	return fl
+}
+
+// accepts reports whether e passes the filter.
+func (fl *filter) accepts(e *entry) bool {
+	return e.tlp <= fl.tlp && int(e.confidence) >= fl.confidence &&
+		(e.validUntil == 0 || fl.now < e.validUntil) && e.lastSeen >= fl.minSeen &&
+		fl.kinds[e.kind&15] && fl.cats[e.category]
 }
 
 // maxTLP is the consumer's ceiling as a rank, never RED.

@@ -2,10 +2,11 @@ package blocklist
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"io"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +24,7 @@ func (l *List) Render(w io.Writer, f Format, c *Consumer, now time.Time) (int, e
 		return 0, err
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	r := renderer{l: l, c: c, f: f, w: bw, now: now.Unix()}
+	r := renderer{l: l, c: c, f: f, w: bw, fl: c.filter(f, now.Unix())}
 	var err error
 	switch f {
 	case FormatPlain:
@@ -52,7 +53,7 @@ type renderer struct {
 	c   *Consumer
 	f   Format
 	w   *bufio.Writer
-	now int64
+	fl  *filter
 	n   int
 	buf []byte
 }
@@ -60,7 +61,7 @@ type renderer struct {
 // each calls fn for every entry c accepts, in list order.
 func (r *renderer) each(list []entry, fn func(*entry)) {
 	for i := range list {
-		if e := &list[i]; r.c.accepts(e, r.f, r.now) {
+		if e := &list[i]; r.fl.accepts(e) {
 			fn(e)
 		}
 	}
@@ -78,21 +79,37 @@ func (r *renderer) plain() {
 
 func (r *renderer) csv() {
 	r.w.WriteString("value,kind,category,confidence,tlp,last_seen\n")
+	var day int64 = -1 << 62
+	var date []byte // "2006-01-02T" of day
 	line := func(e *entry) {
 		b := append(r.buf[:0], e.value...)
 		b = append(b, ',')
-		b = append(b, e.kind...)
+		b = append(b, intel.Kinds[e.kind]...)
 		b = append(b, ',')
-		if safeValue(string(e.category)) {
-			b = append(b, e.category...)
+		if e.category != noCategory {
+			b = append(b, intel.Categories[e.category]...)
 		}
 		b = append(b, ',')
 		b = strconv.AppendInt(b, int64(e.confidence), 10)
 		b = append(b, ',')
 		b = append(b, intel.TLPs[e.tlp]...)
 		b = append(b, ',')
-		b = time.Unix(e.lastSeen, 0).UTC().AppendFormat(b, time.RFC3339)
-		b = append(b, '\n')
+		// RFC 3339 in UTC; the date is formatted once per day seen.
+		d, sec := e.lastSeen/86400, e.lastSeen%86400
+		if sec < 0 {
+			d, sec = d-1, sec+86400
+		}
+		if d != day {
+			day = d
+			date = time.Unix(d*86400, 0).UTC().AppendFormat(date[:0], "2006-01-02T")
+		}
+		b = append(b, date...)
+		b = append2(b, sec/3600)
+		b = append(b, ':')
+		b = append2(b, sec/60%60)
+		b = append(b, ':')
+		b = append2(b, sec%60)
+		b = append(b, "Z\n"...)
 		r.w.Write(b)
 		r.buf = b
 		r.n++
@@ -101,19 +118,25 @@ func (r *renderer) csv() {
 	r.each(r.l.others, line)
 }
 
+func append2(b []byte, n int64) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }
+
 // merged returns the accepted addresses and networks as the fewest
 // non-overlapping CIDRs, IPv4 and IPv6 apart.
-func (r *renderer) merged() (v4, v6 []netip.Prefix) {
-	var p4, p6 []netip.Prefix
+func (r *renderer) merged() (v4, v6 []cidr) {
+	m4 := merger{width: 32, out: make([]cidr, 0, 1024)}
+	m6 := merger{width: 128, out: make([]cidr, 0, 1024)}
+	// The list is sorted by family, address, then length: the merger's
+	// order.
 	r.each(r.l.addrs, func(e *entry) {
-		if e.prefix.Addr().Is4() {
-			p4 = append(p4, e.prefix)
+		if e.v6 {
+			m6.add(e.addr, int(e.bits))
 		} else {
-			p6 = append(p6, e.prefix)
+			m4.add(e.addr, int(e.bits))
 		}
 	})
-	// The list is sorted by address, then length: mergePrefixes' order.
-	return mergePrefixes(nil, p4), mergePrefixes(nil, p6)
+	m4.flush()
+	m6.flush()
+	return m4.out, m6.out
 }
 
 // comment is a header line; the consumer's name is cut to safe
@@ -135,11 +158,9 @@ func (r *renderer) comment(prefix string, v4, v6 int) {
 	fmt.Fprintf(r.w, ": %d IPv4 and %d IPv6 entries, serial %d.\n", v4, v6, r.l.Serial)
 }
 
-func (r *renderer) appendPrefix(b []byte, p netip.Prefix) []byte {
-	if p.IsSingleIP() {
-		return p.Addr().AppendTo(b)
-	}
-	return p.AppendTo(b)
+type family struct {
+	v4 bool
+	cs []cidr
 }
 
 // nft writes a file for `nft -f`: it creates the table and sets if they
@@ -153,23 +174,24 @@ func (r *renderer) nft() {
 	fmt.Fprintf(r.w, "add table inet %s\n", t)
 	for _, s := range []struct {
 		name, typ string
-		ps        []netip.Prefix
-	}{{"block4", "ipv4_addr", v4}, {"block6", "ipv6_addr", v6}} {
+		family
+	}{{"block4", "ipv4_addr", family{true, v4}}, {"block6", "ipv6_addr", family{false, v6}}} {
 		fmt.Fprintf(r.w, "add set inet %s %s { type %s; flags interval; }\n", t, s.name, s.typ)
 		fmt.Fprintf(r.w, "flush set inet %s %s\n", t, s.name)
-		for i := 0; i < len(s.ps); i += 512 {
-			b := fmt.Appendf(r.buf[:0], "add element inet %s %s { ", t, s.name)
-			for j, p := range s.ps[i:min(i+512, len(s.ps))] {
+		head := "add element inet " + t + " " + s.name + " { "
+		for i := 0; i < len(s.cs); i += 512 {
+			b := append(r.buf[:0], head...)
+			for j, c := range s.cs[i:min(i+512, len(s.cs))] {
 				if j > 0 {
 					b = append(b, ", "...)
 				}
-				b = r.appendPrefix(b, p)
+				b = appendCIDR(b, c, s.v4)
 			}
 			b = append(b, " }\n"...)
 			r.w.Write(b)
 			r.buf = b
 		}
-		r.n += len(s.ps)
+		r.n += len(s.cs)
 	}
 }
 
@@ -179,29 +201,28 @@ func (r *renderer) ipset() {
 	v4, v6 := r.merged()
 	base := r.c.setName()
 	for _, s := range []struct {
-		name, family string
-		ps           []netip.Prefix
-	}{{base + "4", "inet", v4}, {base + "6", "inet6", v6}} {
+		name, fam string
+		family
+	}{{base + "4", "inet", family{true, v4}}, {base + "6", "inet6", family{false, v6}}} {
 		maxelem := 65536
-		for maxelem < len(s.ps) {
+		for maxelem < len(s.cs) {
 			maxelem *= 2
 		}
 		tmp := s.name + "-new"
 		for _, name := range []string{s.name, tmp} {
-			fmt.Fprintf(r.w, "create %s hash:net family %s hashsize 1024 maxelem %d -exist\n", name, s.family, maxelem)
+			fmt.Fprintf(r.w, "create %s hash:net family %s hashsize 1024 maxelem %d -exist\n", name, s.fam, maxelem)
 		}
 		fmt.Fprintf(r.w, "flush %s\n", tmp)
-		for _, p := range s.ps {
-			b := append(r.buf[:0], "add "...)
-			b = append(b, tmp...)
-			b = append(b, ' ')
-			b = r.appendPrefix(b, p)
+		head := "add " + tmp + " "
+		for _, c := range s.cs {
+			b := append(r.buf[:0], head...)
+			b = appendCIDR(b, c, s.v4)
 			b = append(b, " -exist\n"...)
 			r.w.Write(b)
 			r.buf = b
 		}
 		fmt.Fprintf(r.w, "swap %s %s\ndestroy %s\n", tmp, s.name, tmp)
-		r.n += len(s.ps)
+		r.n += len(s.cs)
 	}
 }
 
@@ -212,9 +233,15 @@ func (r *renderer) ipset() {
 func (r *renderer) mikrotik() {
 	v4, v6 := r.merged()
 	h := fnv.New64a()
-	for _, p := range append(append([]netip.Prefix(nil), v4...), v6...) {
-		b, _ := p.MarshalBinary()
-		h.Write(b)
+	var scratch [17]byte
+	for _, f := range []family{{true, v4}, {false, v6}} {
+		for _, c := range f.cs {
+			binary.BigEndian.PutUint64(scratch[:8], c.addr.hi)
+			binary.BigEndian.PutUint64(scratch[8:16], c.addr.lo)
+			scratch[16] = c.bits
+			h.Write(scratch[:])
+		}
+		h.Write([]byte{0xff})
 	}
 	list := r.c.setName()
 	tag := fmt.Sprintf("rampart-%08x", uint32(h.Sum64()))
@@ -222,19 +249,33 @@ func (r *renderer) mikrotik() {
 	r.w.WriteString("# Import with /import file-name=<this file>. Entries of list " + list + " commented rampart-* belong to Rampart.\n")
 	for _, s := range []struct {
 		menu string
-		ps   []netip.Prefix
-	}{{"/ip firewall address-list", v4}, {"/ipv6 firewall address-list", v6}} {
+		family
+	}{{"/ip firewall address-list", family{true, v4}}, {"/ipv6 firewall address-list", family{false, v6}}} {
 		r.w.WriteString(s.menu + "\n")
-		for _, p := range s.ps {
-			a := string(r.appendPrefix(r.buf[:0], p))
-			if !p.Addr().Is4() && p.IsSingleIP() {
-				a += "/128" // RouterOS keeps IPv6 list entries as prefixes
+		for _, c := range s.cs {
+			a := appendCIDR(r.buf[:0], c, s.v4)
+			if !s.v4 && c.bits == 128 {
+				a = append(a, "/128"...) // RouterOS keeps IPv6 list entries as prefixes
 			}
-			fmt.Fprintf(r.w, ":do { add list=%s address=%s comment=%s } on-error={ set [find list=%s address=%s] comment=%s }\n",
-				list, a, tag, list, a, tag)
+			n := len(a)
+			b := append(a, ":do { add list="...)
+			b = append(b, list...)
+			b = append(b, " address="...)
+			b = append(b, a[:n]...)
+			b = append(b, " comment="...)
+			b = append(b, tag...)
+			b = append(b, " } on-error={ set [find list="...)
+			b = append(b, list...)
+			b = append(b, " address="...)
+			b = append(b, a[:n]...)
+			b = append(b, "] comment="...)
+			b = append(b, tag...)
+			b = append(b, " }\n"...)
+			r.w.Write(b[n:])
+			r.buf = b
 		}
 		fmt.Fprintf(r.w, "remove [find list=%s comment~\"^rampart-\" comment!=%s]\n", list, tag)
-		r.n += len(s.ps)
+		r.n += len(s.cs)
 	}
 }
 
@@ -251,52 +292,56 @@ func (r *renderer) rpz() {
 		if len(e.value) > room {
 			return
 		}
-		fmt.Fprintf(r.w, "%s CNAME .\n*.%s CNAME .\n", e.value, e.value)
+		b := append(r.buf[:0], e.value...)
+		b = append(b, " CNAME .\n*."...)
+		b = append(b, e.value...)
+		b = append(b, " CNAME .\n"...)
+		r.w.Write(b)
+		r.buf = b
 		r.n++
 	})
-	for _, ps := range [][]netip.Prefix{v4, v6} {
-		for _, p := range ps {
-			r.w.WriteString(rpzIP(p))
-			r.w.WriteString(" CNAME .\n")
+	for _, f := range []family{{true, v4}, {false, v6}} {
+		for _, c := range f.cs {
+			b := appendRPZIP(r.buf[:0], c, f.v4)
+			b = append(b, " CNAME .\n"...)
+			r.w.Write(b)
+			r.buf = b
 			r.n++
 		}
 	}
 }
 
-// rpzIP is the owner name of an IP trigger: the prefix length, then the
-// address backwards (IPv4 octets; IPv6 16-bit words in hex, the longest
-// run of zero words as "zz"), then rpz-ip.
-func rpzIP(p netip.Prefix) string {
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(p.Bits()))
-	a := p.Addr()
-	if a.Is4() {
-		o := a.As4()
-		for i := 3; i >= 0; i-- {
-			b.WriteByte('.')
-			b.WriteString(strconv.Itoa(int(o[i])))
+// appendRPZIP writes the owner name of an IP trigger: the prefix
+// length, then the address backwards (IPv4 octets; IPv6 16-bit words in
+// hex, the longest run of zero words as "zz"), then rpz-ip.
+func appendRPZIP(b []byte, c cidr, v4 bool) []byte {
+	b = strconv.AppendUint(b, uint64(c.bits), 10)
+	if v4 {
+		for i := range 4 {
+			b = append(b, '.')
+			b = strconv.AppendUint(b, c.addr.lo>>(8*i)&0xff, 10)
 		}
-		b.WriteString(".rpz-ip")
-		return b.String()
+		return append(b, ".rpz-ip"...)
 	}
 	// netip writes the RFC 5952 form: "::" is the longest zero run.
-	left, right, compressed := strings.Cut(a.String(), "::")
-	words := func(s string) []string {
-		if s == "" {
+	var scratch [48]byte
+	text := fromU128(c.addr, false).AppendTo(scratch[:0])
+	left, right, compressed := bytes.Cut(text, []byte("::"))
+	words := func(s []byte) [][]byte {
+		if len(s) == 0 {
 			return nil
 		}
-		return strings.Split(s, ":")
+		return bytes.Split(s, []byte(":"))
 	}
 	l, rt := words(left), words(right)
 	for i := len(rt) - 1; i >= 0; i-- {
-		b.WriteString("." + rt[i])
+		b = append(append(b, '.'), rt[i]...)
 	}
 	if compressed {
-		b.WriteString(".zz")
+		b = append(b, ".zz"...)
 	}
 	for i := len(l) - 1; i >= 0; i-- {
-		b.WriteString("." + l[i])
+		b = append(append(b, '.'), l[i]...)
 	}
-	b.WriteString(".rpz-ip")
-	return b.String()
+	return append(b, ".rpz-ip"...)
 }
