@@ -217,7 +217,17 @@ func DebtWeight(s Severity, kev bool, daysOverdue float64) float64 {
 	if daysOverdue <= 0 {
 		return 0
 	}
-	w := map[Severity]float64{Critical: 10, High: 5, Medium: 2, Low: 1, Info: 0}[s]
+	var w float64 // a switch, not a map literal: the dashboard calls this thousands of times a request
+	switch s {
+	case Critical:
+		w = 10
+	case High:
+		w = 5
+	case Medium:
+		w = 2
+	case Low:
+		w = 1
+	}
 	if kev {
 		w *= 2
 	}

@@ -1,11 +1,15 @@
 package web
 
 import (
+	"cmp"
 	"html/template"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
+	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/org"
 	"github.com/rampart-cert/rampart/internal/store"
 )
@@ -23,6 +27,16 @@ type orgRow struct {
 	Name string
 }
 
+// postureRow is one line of the dashboard's posture table, every cell
+// ready to print: the table has fifty lines and the template engine looks
+// each field up by name, through embedded structs for an orgRow.
+type postureRow struct {
+	OrgID                                  int64
+	Name, Code, Kind, Grade                string
+	Score                                  int
+	Active, Critical, KEV, Overdue, Assets string
+}
+
 type checkRow struct {
 	ID      string
 	Title   string
@@ -33,7 +47,7 @@ type checkRow struct {
 type dashData struct {
 	Ov         store.Overview
 	Card       Scorecard
-	Posture    []orgRow
+	Posture    []postureRow
 	OrgCount   int
 	Checks     []checkRow
 	SevChart   template.HTML
@@ -86,13 +100,11 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *reqCtx) er
 func total(ov store.Overview) store.OrgRollup {
 	r := store.OrgRollup{OrgDebt: store.OrgDebt{Active: ov.Active, Overdue: ov.Overdue, KEV: ov.KEV, Weighted: ov.Weighted, BySeverity: ov.BySeverity}}
 	// Assets and units: the sums over the topmost organizations in view,
-	// so the headline score is the score of everything in view.
-	in := map[int64]bool{}
-	for _, o := range ov.Orgs {
-		in[o.OrgID] = true
-	}
-	for _, o := range ov.Orgs {
-		if !in[o.ParentID] {
+	// so the headline score is the score of everything in view. Orgs is
+	// in ID order.
+	for i := range ov.Orgs {
+		o := &ov.Orgs[i]
+		if _, in := slices.BinarySearchFunc(ov.Orgs, o.ParentID, func(x store.OrgRollup, id int64) int { return cmp.Compare(x.OrgID, id) }); !in {
 			r.Assets += o.Assets
 			r.Units += o.Units
 		}
@@ -102,7 +114,7 @@ func total(ov store.Overview) store.OrgRollup {
 
 // postureOf scores every organization and keeps the n worst (lowest
 // score, then most weighted debt, then name).
-func postureOf(l *Lang, orgs []store.OrgRollup, n int) []orgRow {
+func postureOf(l *Lang, orgs []store.OrgRollup, n int) []postureRow {
 	// Rank indexes, not rows: a row is large, and a national view ranks
 	// a thousand organizations on every request.
 	cards := make([]Scorecard, len(orgs))
@@ -110,33 +122,37 @@ func postureOf(l *Lang, orgs []store.OrgRollup, n int) []orgRow {
 	for i, o := range orgs {
 		cards[i], idx[i] = Score(o), i
 	}
-	sort.SliceStable(idx, func(x, y int) bool {
-		i, j := idx[x], idx[y]
-		if cards[i].Score != cards[j].Score {
-			return cards[i].Score < cards[j].Score
+	slices.SortFunc(idx, func(i, j int) int {
+		if c := cmp.Compare(cards[i].Score, cards[j].Score); c != 0 {
+			return c
 		}
-		if orgs[i].Weighted != orgs[j].Weighted {
-			return orgs[i].Weighted > orgs[j].Weighted
+		if c := cmp.Compare(orgs[j].Weighted, orgs[i].Weighted); c != 0 {
+			return c
 		}
-		return orgs[i].Code < orgs[j].Code
+		if c := strings.Compare(orgs[i].Code, orgs[j].Code); c != 0 {
+			return c
+		}
+		return cmp.Compare(i, j) // as they came, in ID order
 	})
 	if len(idx) > n {
 		idx = idx[:n]
 	}
-	rows := make([]orgRow, 0, len(idx))
+	rows := make([]postureRow, 0, len(idx))
 	for _, i := range idx {
-		o := orgs[i]
-		rows = append(rows, orgRow{OrgRollup: o, Card: cards[i], Name: l.Name(o.Name, o.NameEN)})
+		o := &orgs[i]
+		rows = append(rows, postureRow{OrgID: o.OrgID, Name: l.Name(o.Name, o.NameEN), Code: o.Code, Kind: l.OrgKind(o.Kind),
+			Grade: cards[i].Grade, Score: cards[i].Score, Active: l.Num(o.Active), Critical: l.Num(o.BySeverity[finding.Critical]),
+			KEV: l.Num(o.KEV), Overdue: l.Num(o.Overdue), Assets: l.Num(o.Assets)})
 	}
 	return rows
 }
 
 // debtBars ranks the organizations of one kind by overdue findings.
 func debtBars(l *Lang, id, title string, orgs []store.OrgRollup, kind org.Kind) template.HTML {
-	var sel []store.OrgRollup
-	for _, o := range orgs {
-		if o.Kind == kind {
-			sel = append(sel, o)
+	var sel []*store.OrgRollup
+	for i := range orgs {
+		if orgs[i].Kind == kind {
+			sel = append(sel, &orgs[i])
 		}
 	}
 	sort.SliceStable(sel, func(i, j int) bool {

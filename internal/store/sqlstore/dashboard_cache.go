@@ -49,6 +49,13 @@ type dashCache struct {
 	mu   sync.Mutex
 	m    map[string]*dashEntry
 	tick uint64
+	live map[string]liveCount // the trend's live count, platform-wide ("*")
+}
+
+// liveCount is the active findings of a scope at one tally version.
+type liveCount struct {
+	version int64
+	n       int
 }
 
 type dashEntry struct {
@@ -189,4 +196,48 @@ func (s *Store) dueWindow(ctx context.Context, at time.Time) (after, upTo time.T
 		upTo = next.Time.UTC()
 	}
 	return after, upTo, nil
+}
+
+// liveActive is the number of active findings in sc now, from the
+// tallies. The platform-wide count is kept with the tally version it was
+// counted at (read first) and counted again once the version moves; a
+// subtree's depends on which organizations are in it too, and its few
+// rows are summed every time.
+func (s *Store) liveActive(ctx context.Context, sc scope) (int, error) {
+	if !sc.all {
+		return s.sumActive(ctx, sc)
+	}
+	var version int64
+	if err := s.r.QueryRowContext(ctx, "SELECT value FROM counters WHERE name = 'finding_tally'").Scan(&version); err != nil {
+		return 0, err
+	}
+	key := scopeKey(sc)
+	c := &s.dash
+	c.mu.Lock()
+	lc, ok := c.live[key]
+	c.mu.Unlock()
+	if ok && lc.version == version {
+		return lc.n, nil
+	}
+	n, err := s.sumActive(ctx, sc)
+	if err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	if c.live == nil {
+		c.live = make(map[string]liveCount)
+	}
+	c.live[key] = liveCount{version, n}
+	c.mu.Unlock()
+	return n, nil
+}
+
+// sumActive sums the tallied active findings of sc.
+func (s *Store) sumActive(ctx context.Context, sc scope) (int, error) {
+	var cur where
+	cur.add("t.active > 0")
+	inScope(&cur, sc, "t.org_id")
+	var n sql.NullInt64
+	err := s.r.QueryRowContext(ctx, s.q("SELECT CAST(SUM(t.active) AS BIGINT) FROM finding_tally t"+cur.String()), cur.args...).Scan(&n)
+	return int(n.Int64), err
 }

@@ -143,6 +143,20 @@ func testOverviewKept(t *testing.T, s, other *Store) {
 		return ov, kept(scopeKey(sc))
 	}
 
+	// trendNow checks the trend's live point, which follows the same
+	// counts, against the overview's.
+	trendNow := func(step string, p auth.Principal) {
+		t.Helper()
+		at := time.Now().UTC()
+		pts, err := s.Trend(ctx, p, 0, 3, at)
+		if err != nil {
+			t.Fatalf("%s: trend: %v", step, err)
+		}
+		if want := directOverview(t, s, p, at).Active; pts[len(pts)-1].Active != want {
+			t.Fatalf("%s: trend today %d, direct %d", step, pts[len(pts)-1].Active, want)
+		}
+	}
+
 	now := time.Now().UTC()
 	ov, first := check("first", sysP, now)
 	if ov.Active != 6 || ov.Overdue != 2 || ov.KEV != 1 || first == nil {
@@ -153,6 +167,8 @@ func testOverviewKept(t *testing.T, s, other *Store) {
 	}
 	ministry := auth.Principal{Name: "ministry", Role: auth.RoleOrgAdmin, OrgID: a.ID}
 	check("ministry", ministry, now)
+	trendNow("first", sysP)
+	trendNow("ministry", ministry)
 
 	// New findings and a fixed one (b1's telnet is not seen again).
 	record(s, "j3", now.Add(-time.Hour), hb1, find(hb1, "http.missing-hsts", finding.Medium, false), find(hb1, "tls.weak-cipher", finding.High, false),
@@ -161,6 +177,7 @@ func testOverviewKept(t *testing.T, s, other *Store) {
 		t.Fatal("the kept overview survived a recorded batch")
 	}
 	check("ministry after record", ministry, now)
+	trendNow("recorded", sysP)
 
 	// People's transitions: acknowledged (still active), risk accepted and
 	// false positive (no longer active).
@@ -210,6 +227,7 @@ func testOverviewKept(t *testing.T, s, other *Store) {
 		}
 	}
 	check("ministry after move", ministry, now)
+	trendNow("ministry after move", ministry)
 
 	// Writes by another process: a finding, an asset, a transition.
 	hb2 := mkAsset(other, b1, "b1-3.kept.example")
@@ -221,6 +239,7 @@ func testOverviewKept(t *testing.T, s, other *Store) {
 		t.Fatal(err)
 	}
 	check("transition by another process", sysP, now)
+	trendNow("transition by another process", sysP)
 
 	// Concurrent readers while findings are recorded: once the writes
 	// end, the overview is exact again.
@@ -252,6 +271,7 @@ func testOverviewKept(t *testing.T, s, other *Store) {
 	wg.Wait()
 	check("after concurrent writes", sysP, time.Now().UTC())
 	check("ministry at the end", ministry, time.Now().UTC())
+	trendNow("at the end", sysP)
 }
 
 // findingIDs lists the active findings' IDs in ID order.

@@ -123,15 +123,12 @@ func (s *Store) Trend(ctx context.Context, p auth.Principal, root int64, days in
 		if err := rows.Err(); err != nil {
 			return nil, s.fail(op, err)
 		}
-		var cur where
-		cur.add("t.active > 0")
-		inScope(&cur, sc, "t.org_id")
-		var n sql.NullInt64
-		if err := s.r.QueryRowContext(ctx, s.q("SELECT CAST(SUM(t.active) AS BIGINT) FROM finding_tally t"+cur.String()), cur.args...).Scan(&n); err != nil {
+		n, err := s.liveActive(ctx, sc)
+		if err != nil {
 			return nil, s.fail(op, err)
 		}
 		for d := last + 1; d <= today; d++ {
-			byDay[d] = int(n.Int64)
+			byDay[d] = n
 		}
 	}
 	out := make([]store.TrendPoint, 0, days)
