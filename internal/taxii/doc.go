@@ -32,6 +32,8 @@
 // complete Backend over that policy: one national collection per TLP
 // ceiling and, for every organization, a collection of the indicators that
 // concern it. A store-backed Backend applies the same two functions.
+// Indicators are served as the hub exports them (internal/intel/stix):
+// one deterministic id per value, a new version each time it is seen.
 //
 // # Client
 //

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/intel"
+	"github.com/rampart-cert/rampart/internal/intel/stix"
 )
 
 const (
@@ -403,9 +404,13 @@ func TestServerProtocol(t *testing.T) {
 	if err != nil || len(env.Objects) != 2 {
 		t.Fatalf("object versions %s: %v", body, err)
 	}
-	var ind stixIndicator
+	var ind struct {
+		Pattern, Modified string
+		SpecVersion       string   `json:"spec_version"`
+		Markings          []string `json:"object_marking_refs"`
+	}
 	if err := json.Unmarshal(env.Objects[1], &ind); err != nil || ind.Pattern != "[ipv4-addr:value = '198.51.100.1']" ||
-		ind.SpecVersion != "2.1" || ind.Modified != "2026-10-05T00:00:00.000Z" || ind.Markings[0] != TLPMarking(intel.TLPClear) {
+		ind.SpecVersion != "2.1" || ind.Modified != "2026-10-05T00:00:00.000Z" || ind.Markings[0] != stix.MarkingID(intel.TLPClear) {
 		t.Errorf("indicator %s", env.Objects[1])
 	}
 	// match[type] and match[id].
@@ -419,34 +424,21 @@ func TestServerProtocol(t *testing.T) {
 	}
 }
 
-func TestPatterns(t *testing.T) {
-	cases := []struct {
-		k    intel.Kind
-		v    string
-		want string
-	}{
-		{intel.KindCIDR, "10.1.0.0/16", "[ipv4-addr:value = '10.1.0.0/16']"},
-		{intel.KindCIDR, "2001:db8::/32", "[ipv6-addr:value = '2001:db8::/32']"},
-		{intel.KindURL, `http://x.example/a'b\c`, `[url:value = 'http://x.example/a\'b\\c']`},
-		{intel.KindEmail, "a@b.example", "[email-addr:value = 'a@b.example']"},
-		{intel.KindMD5, strings.Repeat("a", 32), "[file:hashes.MD5 = '" + strings.Repeat("a", 32) + "']"},
-		{intel.KindSHA1, strings.Repeat("b", 40), "[file:hashes.'SHA-1' = '" + strings.Repeat("b", 40) + "']"},
-		{intel.KindASN, "AS64500", "[autonomous-system:number = 64500]"},
+// The objects served are the hub's STIX export: the version is the
+// modified time, the id the exporter's.
+func TestIndicatorObject(t *testing.T) {
+	in := intel.Indicator{Kind: intel.KindIPv4, Value: "198.51.100.1", Category: intel.CategoryC2, TLP: intel.TLPGreen,
+		FirstSeen: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), LastSeen: time.Date(2026, 10, 5, 1, 2, 3, 456789000, time.UTC)}
+	o, err := indicatorObject(in)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, c := range cases {
-		got, err := Pattern(c.k, c.v)
-		if err != nil || got != c.want {
-			t.Errorf("Pattern(%s, %q) = %q, %v; want %q", c.k, c.v, got, err, c.want)
-		}
+	var body struct{ ID, Modified, Pattern string }
+	if err := json.Unmarshal(o.Body, &body); err != nil || body.ID != o.ID || body.Modified != o.Version.Format(layoutMilli) ||
+		body.Pattern != "[ipv4-addr:value = '198.51.100.1']" {
+		t.Errorf("object %+v body %s", o, o.Body)
 	}
-	if _, err := Pattern(intel.KindASN, "ASx"); err == nil {
-		t.Error("bad ASN accepted")
-	}
-	if IndicatorID(intel.KindIPv4, "1.2.3.4") != IndicatorID(intel.KindIPv4, "1.2.3.4") ||
-		IndicatorID(intel.KindIPv4, "1.2.3.4") == IndicatorID(intel.KindIPv4, "1.2.3.5") {
-		t.Error("indicator ids are not deterministic and distinct")
-	}
-	if id := IndicatorID(intel.KindIPv4, "1.2.3.4"); len(id) != len("indicator--")+36 || id[len("indicator--")+14] != '5' {
-		t.Errorf("id %s is not a version-5 UUID", id)
+	if _, err := indicatorObject(intel.Indicator{Kind: "weird", Value: "x"}); err == nil {
+		t.Error("an unknown kind was serialized")
 	}
 }

@@ -315,10 +315,10 @@ func (s *Server) query(r *http.Request) (Query, error) {
 	return q, nil
 }
 
-func (s *Server) page(r *http.Request, p auth.Principal, coll, objectID string, noBodies bool) (Page, Query, error) {
+func (s *Server) page(r *http.Request, p auth.Principal, coll, objectID string, noBodies bool) (Page, error) {
 	q, err := s.query(r)
 	if err != nil {
-		return Page{}, q, err
+		return Page{}, err
 	}
 	if objectID != "" {
 		q.IDs = []string{objectID}
@@ -326,12 +326,12 @@ func (s *Server) page(r *http.Request, p auth.Principal, coll, objectID string, 
 	q.NoBodies = noBodies
 	pg, err := s.Backend.Objects(r.Context(), p, coll, q)
 	if err != nil {
-		return pg, q, err
+		return pg, err
 	}
 	if objectID != "" && len(pg.Objects) == 0 && q.After.IsZero() && q.AddedAfter.IsZero() {
-		return pg, q, fail(http.StatusNotFound, "Not found", "no object "+strconv.Quote(objectID)+" in this collection")
+		return pg, fail(http.StatusNotFound, "Not found", "no object "+strconv.Quote(objectID)+" in this collection")
 	}
-	return pg, q, nil
+	return pg, nil
 }
 
 // setDateHeaders sets X-TAXII-Date-Added-First and -Last: the date added
@@ -344,7 +344,7 @@ func setDateHeaders(w http.ResponseWriter, pg Page) {
 }
 
 func (s *Server) objects(w http.ResponseWriter, r *http.Request, p auth.Principal, media, coll, objectID string) error {
-	pg, _, err := s.page(r, p, coll, objectID, false)
+	pg, err := s.page(r, p, coll, objectID, false)
 	if err != nil {
 		return err
 	}
@@ -360,7 +360,7 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p auth.Principa
 }
 
 func (s *Server) manifest(w http.ResponseWriter, r *http.Request, p auth.Principal, media, coll string) error {
-	pg, _, err := s.page(r, p, coll, "", true)
+	pg, err := s.page(r, p, coll, "", true)
 	if err != nil {
 		return err
 	}
@@ -382,7 +382,7 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request, p auth.Princip
 	qv := r2.URL.Query()
 	qv.Set("match[version]", "all")
 	r2.URL.RawQuery = qv.Encode()
-	pg, _, err := s.page(r2, p, coll, objectID, true)
+	pg, err := s.page(r2, p, coll, objectID, true)
 	if err != nil {
 		return err
 	}
