@@ -1,8 +1,8 @@
 package shadowserver
 
 import (
-	"fmt"
 	"io"
+	"strconv"
 )
 
 // rowGen is a report generated on the fly: a header and n rows in the
@@ -44,20 +44,42 @@ func (g *rowGen) fill() {
 		g.i = 1
 	}
 	families := [...]string{"mirai", "virut", "andromeda", "emotet", "qakbot", "victorygate.b"}
+	num := strconv.AppendInt
 	for k := 0; k < 256 && g.i <= g.n; k, g.i = k+1, g.i+1 {
 		i := g.i
-		ip := fmt.Sprintf("%d.%d.%d.%d", 10+i>>24&0x7f, i>>16&0xff, i>>8&0xff, i&0xff)
-		if g.bad > 0 && i%g.bad == 0 {
-			ip += ".9"
+		b := append(g.buf, `"2026-12-01 `...)
+		h, m, sec := i/3600%24, i/60%60, i%60
+		b = append(b, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+sec/10), byte('0'+sec%10), '"', ',')
+		ip := func(b []byte) []byte {
+			b = num(b, int64(10+i>>24&0x7f), 10)
+			for _, o := range []int{i >> 16 & 0xff, i >> 8 & 0xff, i & 0xff} {
+				b = num(append(b, '.'), int64(o), 10)
+			}
+			if g.bad > 0 && i%g.bad == 0 {
+				b = append(b, ".9"...)
+			}
+			return b
 		}
-		ts := fmt.Sprintf("2026-12-01 %02d:%02d:%02d", i/3600%24, i/60%60, i%60)
 		if g.report == "event4_sinkhole" {
 			f := families[i%len(families)]
-			g.buf = fmt.Appendf(g.buf, "%q,\"tcp\",%q,%d,%d,\"VN\",\"HA NOI\",\"HANOI\",,,,,,,\"192.0.2.%d\",80,64500,\"DE\",\"HESSEN\",\"FRANKFURT AM MAIN\",,518210,\"Communications, Service Provider, and Hosting Service\",\"eset\",%q,%q,,,,%d\n",
-				ts, ip, 1024+i%60000, 64496+i%10, i%250, f, f, i)
+			b = ip(append(b, `"tcp","`...))
+			b = num(append(b, `",`...), int64(1024+i%60000), 10)
+			b = num(append(b, ','), int64(64496+i%10), 10)
+			b = num(append(b, `,"VN","HA NOI","HANOI",,,,,,,"192.0.2.`...), int64(i%250), 10)
+			b = append(b, `",80,64500,"DE","HESSEN","FRANKFURT AM MAIN",,518210,"Communications, Service Provider, and Hosting Service","eset","`...)
+			b = append(b, f...)
+			b = append(b, `","`...)
+			b = append(b, f...)
+			b = num(append(b, `",,,,`...), int64(i), 10)
+			g.buf = append(b, '\n')
 			continue
 		}
-		g.buf = fmt.Appendf(g.buf, "%q,%s,udp,161,node%d.example.com,\"Linux router 3.18.20 #1 SMP armv7l\",,64512,VN,Ha Noi,Ha Noi,2,0,0,,MikroTik,router,,,consumer,\"snmp,iot\",public,%d,%d.%02d\n",
-			ts, ip, i, 80+i%200, 1+i%3, i%100)
+		b = ip(b)
+		b = num(append(b, ",udp,161,node"...), int64(i), 10)
+		b = append(b, `.example.com,"Linux router 3.18.20 #1 SMP armv7l",,64512,VN,Ha Noi,Ha Noi,2,0,0,,MikroTik,router,,,consumer,"snmp,iot",public,`...)
+		b = num(b, int64(80+i%200), 10)
+		b = num(append(b, ','), int64(1+i%3), 10)
+		b = append(b, '.', byte('0'+i/10%10), byte('0'+i%10), '\n')
+		g.buf = b
 	}
 }

@@ -31,7 +31,9 @@ type plan struct {
 	extra  []int  // header columns no field names, kept as detail
 	state  []byte // per column, per row: used or refused
 	raw    []byte
-	labels map[string]map[string]string // prefix → value → label
+	// detailHint is the most detail keys a row of this file can have.
+	detailHint int
+	labels     map[string]map[string]string // prefix → value → label
 }
 
 // cfield is a schema field resolved against the header.
@@ -139,6 +141,13 @@ func (p *plan) readHeader(fields []string) error {
 		}
 	}
 	p.state = make([]byte, len(fields))
+	p.detailHint = len(p.extra) + len(p.constDetail) + 2 // ip, invalid
+	for _, f := range p.fields {
+		if f.idx >= 0 && (f.keep || f.target == tDetail && f.key == "tag") {
+			p.detailHint++
+		}
+	}
+	p.detailHint = min(p.detailHint, maxDetailKeys+2)
 	return nil
 }
 
@@ -157,7 +166,7 @@ func (p *plan) record(fields []string, now time.Time) (intel.Record, string) {
 	}
 	p.row.fields = fields
 	clear(p.state)
-	detail := make(map[string]string, 16)
+	detail := make(map[string]string, p.detailHint)
 	var (
 		cands    [5]candidate // url, fqdn, ip, network, account: the order of preference
 		tax, typ = p.constTax, p.constTyp
@@ -351,7 +360,7 @@ func (p *plan) encodeRaw(fields []string) string {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if f == "" || !strings.ContainsAny(f, ",\"\r\n") && f[0] != ' ' && f[len(f)-1] != ' ' {
+		if !needsQuotes(f) {
 			b = append(b, f...)
 		} else {
 			b = append(b, '"')
@@ -375,6 +384,23 @@ func (p *plan) encodeRaw(fields []string) string {
 		}
 	}
 	return string(b)
+}
+
+// needsQuotes reports whether a CSV field must be quoted.
+func needsQuotes(f string) bool {
+	if f == "" {
+		return false
+	}
+	if f[0] == ' ' || f[len(f)-1] == ' ' {
+		return true
+	}
+	for i := 0; i < len(f); i++ {
+		switch f[i] {
+		case ',', '"', '\r', '\n':
+			return true
+		}
+	}
+	return false
 }
 
 // utf8RuneStartAt reports whether b ends on a whole rune (no rune cut).
