@@ -132,12 +132,8 @@ func (p *plan) split(dst []string, s string) []string {
 	case delimBlanks:
 		return splitBlanks(dst[:0], s)
 	}
-	out, err := SplitFields(dst[:0], s, p.delim)
-	if err != nil {
-		// A quote left open on a one-line record: keep the rest of the
-		// line as the last field rather than lose the row's other columns.
-		return out
-	}
+	// A quote left open (in a header) keeps the fields before it.
+	out, _ := SplitFields(dst[:0], s, p.delim)
 	return out
 }
 
@@ -168,7 +164,7 @@ func (p *plan) row(line string, fields *[]string, feed string, now time.Time) (i
 		return strings.TrimSpace(cols[i])
 	}
 	if p.value >= len(cols) {
-		return rec, fmt.Sprintf("the row has %d columns; the value is in column %d", len(cols), p.value+1)
+		return rec, fmt.Sprintf("the row has %d columns; the value is in column %d (counted from 0)", len(cols), p.value)
 	}
 	rec.Value = get(p.value)
 	if rec.Value == "" {

@@ -2,6 +2,7 @@ package feedcsv
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -228,8 +229,8 @@ var defaultLayouts = [...]string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-0
 // "2006-01-02") take a fast path.
 func ParseTime(s, layout string) (time.Time, error) {
 	if layout == "unix" {
-		var n int64
-		if _, err := fmt.Sscan(s, &n); err != nil || n < 0 {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
 			return time.Time{}, fmt.Errorf("%q is not a Unix time", s)
 		}
 		return time.Unix(n, 0).UTC(), nil

@@ -1,6 +1,7 @@
 package shadowserver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -78,7 +79,7 @@ func Parse(ctx context.Context, r io.Reader, s *Schema, report string, emit inte
 		if n == 1 && len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf {
 			b = b[3:]
 		}
-		if len(strings.TrimSpace(string(b))) == 0 {
+		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
 		line := string(b)
