@@ -442,3 +442,48 @@ func TestIndicatorObject(t *testing.T) {
 		t.Error("an unknown kind was serialized")
 	}
 }
+
+// A client paging with a small limit while objects keep arriving sees
+// every object exactly once over its polls: the cursor is a position.
+func TestRoundTripConcurrentAdditions(t *testing.T) {
+	h := newHub(t)
+	const total = 120
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range total {
+			h.add(intel.KindIPv4, fmt.Sprintf("198.51.%d.%d", 100+i/200, i%200+1), intel.TLPClear, nil, nil)
+		}
+	}()
+	c := h.client("rpt_bob_orgB_orgadmin")
+	c.PageSize = 3
+	coll := CollectionURL(h.srv.URL+"/taxii2/api/", NationalCollectionID(intel.TLPClear))
+	seen := map[string]int{}
+	var mark time.Time
+	for finished := false; ; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		got, next, err := poll(t, c, coll, mark)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range got {
+			seen[v]++
+		}
+		mark = next
+		if finished && len(got) == 0 {
+			break
+		}
+	}
+	if len(seen) != total {
+		t.Errorf("saw %d distinct objects, want %d", len(seen), total)
+	}
+	for v, n := range seen {
+		if n != 1 {
+			t.Errorf("%s seen %d times", v, n)
+		}
+	}
+}
