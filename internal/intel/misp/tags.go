@@ -139,14 +139,22 @@ func tagCategory(t string) intel.Category {
 // hasWord reports whether t has one of the words, split at anything but
 // letters, digits and '&'.
 func hasWord(t string, words ...string) bool {
-	for _, w := range strings.FieldsFunc(t, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '&')
-	}) {
-		for _, x := range words {
-			if w == x {
+	isWord := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '&' }
+	for i := 0; i < len(t); {
+		if !isWord(t[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(t) && isWord(t[j]) {
+			j++
+		}
+		for _, w := range words {
+			if t[i:j] == w {
 				return true
 			}
 		}
+		i = j
 	}
 	return false
 }

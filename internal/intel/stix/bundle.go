@@ -112,11 +112,15 @@ type parser struct {
 	g    *graph
 	res  Result
 	held []indicator
+	recs []intel.Record // records' buffer
+	// patterns and members are reused for every object.
+	patterns patternParser
+	members  []member
 }
 
 // read walks the top-level object of the input and calls fn for each
 // element of its "objects" array.
-func (p *parser) read(ctx context.Context, r io.Reader, fn func(obj []byte, index int) error) error {
+func (p *parser) read(ctx context.Context, r io.Reader, fn func(obj []byte, ms []member, index int) error) error {
 	s := newStream(r, p.opt.MaxObject)
 	if c, err := s.peek(); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -178,7 +182,8 @@ func (p *parser) read(ctx context.Context, r io.Reader, fn func(obj []byte, inde
 				}
 			}
 			at := s.offset()
-			obj, err := s.value()
+			obj, ms, err := s.valueMembers(p.members)
+			p.members = ms
 			if err != nil {
 				return err
 			}
@@ -191,7 +196,7 @@ func (p *parser) read(ctx context.Context, r io.Reader, fn func(obj []byte, inde
 				}
 			}
 			p.res.Objects++
-			if err := fn(obj, i); err != nil {
+			if err := fn(obj, ms, i); err != nil {
 				return err
 			}
 		}
@@ -208,40 +213,39 @@ func (p *parser) read(ctx context.Context, r io.Reader, fn func(obj []byte, inde
 }
 
 // objectType returns the "type" of a checked object.
-func objectType(obj []byte) string {
-	m := newMembers(obj)
-	for {
-		k, v, ok := m.next()
-		if !ok {
-			return ""
-		}
-		if k == "type" {
-			t, _ := str(v)
+func objectType(ms []member) string {
+	for i := range ms {
+		if string(ms[i].name()) == "type" {
+			if b, ok := plain(ms[i].val); ok && string(b) == "indicator" {
+				return "indicator"
+			}
+			t, _ := str(ms[i].val)
 			return t
 		}
 	}
+	return ""
 }
 
 // collect is the first pass: it keeps what labels and marks indicators.
-func (p *parser) collect(obj []byte, _ int) error {
-	if t := objectType(obj); t != "indicator" {
+func (p *parser) collect(obj []byte, ms []member, _ int) error {
+	if t := objectType(ms); t != "indicator" {
 		p.g.add(t, obj)
 	}
 	return nil
 }
 
 // indicatorPass is the second pass: it reads and emits the indicators.
-func (p *parser) indicatorPass(obj []byte, index int) error {
-	if objectType(obj) != "indicator" {
+func (p *parser) indicatorPass(obj []byte, ms []member, index int) error {
+	if objectType(ms) != "indicator" {
 		return nil
 	}
-	in := decodeIndicator(obj, index)
+	in := decodeIndicator(obj, ms, index, p.g)
 	return p.finish(&in)
 }
 
 // collectAndHold is the single pass of a stream that cannot seek.
-func (p *parser) collectAndHold(obj []byte, index int) error {
-	t := objectType(obj)
+func (p *parser) collectAndHold(obj []byte, ms []member, index int) error {
+	t := objectType(ms)
 	if t != "indicator" {
 		p.g.add(t, obj)
 		return nil
@@ -249,7 +253,7 @@ func (p *parser) collectAndHold(obj []byte, index int) error {
 	if len(p.held) >= p.opt.MaxPending {
 		return fmt.Errorf("%w (more than %d)", ErrTooManyPending, p.opt.MaxPending)
 	}
-	p.held = append(p.held, decodeIndicator(obj, index))
+	p.held = append(p.held, decodeIndicator(obj, ms, index, p.g))
 	return nil
 }
 

@@ -113,7 +113,7 @@ func TestAPT1(t *testing.T) {
 		r.TLP != intel.TLPAmber || r.Confidence != intel.DefaultConfidence ||
 		!r.FirstSeen.Equal(time.Date(2015, 5, 15, 9, 12, 16, 432678000, time.UTC)) ||
 		!r.LastSeen.Equal(time.Date(2015, 5, 15, 9, 12, 16, 432678000, time.UTC)) ||
-		r.Detail["name"] != "HTRAN Hop Point Accessor" || r.Detail["pattern"] != "[ipv4-addr:value = '223.166.0.0/15']" ||
+		r.Detail["name"] != "HTRAN Hop Point Accessor" || len(r.Detail) != 1 || !strings.Contains(r.Raw, `"pattern": "[ipv4-addr:value = '223.166.0.0/15']"`) ||
 		!strings.HasPrefix(r.Raw, "{\n      \"type\": \"indicator\"") || !strings.HasSuffix(r.Raw, "}") {
 		t.Errorf("first record %+v", r)
 	}
@@ -205,6 +205,10 @@ func TestMarkings(t *testing.T) {
 		ind("indicator--00000000-0000-4000-8000-000000000005", "[domain-name:value = 'e.example']", `"object_marking_refs":["marking-definition--local-strict","marking-definition--statement"]`),
 		ind("indicator--00000000-0000-4000-8000-000000000006", "[domain-name:value = 'f.example']", `"object_marking_refs":["marking-definition--statement"]`),
 		ind("indicator--00000000-0000-4000-8000-000000000007", "[domain-name:value = 'g.example']"),
+		// MISP writes TLP tags as labels: used when nothing marks the
+		// indicator; a marking wins.
+		ind("indicator--00000000-0000-4000-8000-000000000008", "[domain-name:value = 'h.example']", `"labels":["tlp:red","misp-galaxy:threat-actor=\"Sofacy\"","misp:name=\"domain\""]`),
+		ind("indicator--00000000-0000-4000-8000-000000000009", "[domain-name:value = 'i.example']", `"labels":["tlp:red"]`, `"object_marking_refs":["marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"]`),
 		// Marking definitions after the indicators that use them.
 		`{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--local-green","created":"2017-01-20T00:00:00.000Z","definition_type":"tlp","definition":{"tlp":"green"}}`,
 		`{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--local-strict","created":"2022-10-01T00:00:00.000Z","extensions":{"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d":{"extension_type":"property-extension","tlp_2_0":"amber+strict"}},"name":"TLP:AMBER+STRICT"}`,
@@ -223,9 +227,12 @@ func TestMarkings(t *testing.T) {
 		if def != "" {
 			unmarked = def
 		}
-		want := []intel.TLP{intel.TLPClear, intel.TLPRed, intel.TLPAmberStrict, intel.TLPGreen, intel.TLPAmberStrict, unmarked, unmarked}
+		want := []intel.TLP{intel.TLPClear, intel.TLPRed, intel.TLPAmberStrict, intel.TLPGreen, intel.TLPAmberStrict, unmarked, unmarked, intel.TLPRed, intel.TLPClear}
 		if !slices.Equal(got, want) {
 			t.Errorf("default %q: TLPs %v, want %v", def, got, want)
+		}
+		if l := recs[7].Labels; !slices.Equal(l, []string{"actor:sofacy"}) {
+			t.Errorf("labels from MISP tags: %v", l)
 		}
 	}
 }
@@ -413,7 +420,7 @@ func TestStreamBoundaries(t *testing.T) {
 	if !reflect.DeepEqual(a, b) || len(a) != 2 {
 		t.Fatalf("one byte at a time differs: %v\n%v", a, b)
 	}
-	if want, _ := intel.NormalizeValue(intel.KindDomain, "b\u00e9.example"); a[1].Value != want || !strings.HasPrefix(want, "xn--") || a[1].Detail["name"] != "café 😀 \"q\"" || len(a[0].Raw) != intel.MaxRaw || len(a[0].Detail["description"]) != 512 {
+	if want, _ := intel.NormalizeValue(intel.KindDomain, "b\u00e9.example"); a[1].Value != want || !strings.HasPrefix(want, "xn--") || a[1].Detail["name"] != "café 😀 \"q\"" || len(a[0].Raw) != intel.MaxRaw {
 		t.Errorf("decoded %q %q raw %d", a[1].Value, a[1].Detail["name"], len(a[0].Raw))
 	}
 }

@@ -28,15 +28,19 @@
 //     intrusion sets), "campaign:<name>", "tool:<name>" for the objects an
 //     indicator "indicates" (or is "attributed-to"), following
 //     attributed-to from there up to three steps (campaign → intrusion
-//     set → threat actor); the indicator's own labels as "tag:<label>";
+//     set → threat actor); the indicator's own labels, read as MISP tags
+//     (misp.ReadTag: MISP writes its tags as STIX labels): galaxies give
+//     "actor:", "malware:", "tool:" labels, "tlp:" labels the marking of
+//     an indicator without object_marking_refs, MISP's export metadata
+//     (misp:name=…) nothing, any other label "tag:<label>";
 //   - the category (most specific first): our own x_rampart_category;
 //     "compromised" in indicator_types; phishing (the word in the name,
 //     types or labels, or an attack pattern of phishing indicated); C2
 //     (C2, C&C, CnC, command and control in the name, types, labels or a
 //     kill-chain phase, or C2 infrastructure indicated); malware
 //     indicated; an e-mail address is phishing; anything else blocklist;
-//   - Detail: name, description, pattern, references, created_by; Raw:
-//     the indicator object, cut to intel.MaxRaw.
+//   - Detail: name, references, created_by; Raw: the indicator object
+//     (its description and pattern too), cut to intel.MaxRaw.
 //
 // An indicator is never half-read: an unsupported pattern, a bad value
 // anywhere in it, a revoked indicator, a pattern language other than
@@ -77,6 +81,6 @@
 // confidence, validity, labels and x_rampart_category. Parse reads them
 // back to the same kind, value, TLP, confidence, category and labels.
 //
-// The package is a domain package: the standard library and
-// internal/intel only.
+// The package is a domain package: the standard library, internal/intel
+// and internal/intel/misp (for the meaning of MISP tags) only.
 package stix

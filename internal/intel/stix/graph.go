@@ -92,7 +92,7 @@ func (g *graph) add(typ string, obj []byte) {
 		var id, name string
 		m := newMembers(obj)
 		for k, v, ok := m.next(); ok; k, v, ok = m.next() {
-			switch k {
+			switch string(k) {
 			case "id":
 				id, _ = str(v)
 			case "name":
@@ -110,7 +110,7 @@ func (g *graph) add(typ string, obj []byte) {
 func stringMember(obj []byte, key string) string {
 	m := newMembers(obj)
 	for k, v, ok := m.next(); ok; k, v, ok = m.next() {
-		if k == key {
+		if string(k) == key {
 			s, _ := str(v)
 			return s
 		}
@@ -124,7 +124,7 @@ func (g *graph) addEntity(typ string, obj []byte) {
 	revoked := false
 	m := newMembers(obj)
 	for k, v, ok := m.next(); ok; k, v, ok = m.next() {
-		switch k {
+		switch string(k) {
 		case "id":
 			id, _ = str(v)
 		case "name":
@@ -174,7 +174,7 @@ func (g *graph) addRelationship(obj []byte) {
 	var rel, src, dst string
 	m := newMembers(obj)
 	for k, v, ok := m.next(); ok; k, v, ok = m.next() {
-		switch k {
+		switch string(k) {
 		case "relationship_type":
 			rel, _ = str(v)
 		case "source_ref":

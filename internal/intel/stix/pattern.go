@@ -62,7 +62,14 @@ func malformed(pos int, format string, args ...any) error {
 // pattern with a *PatternError naming the construct: nothing of a refused
 // pattern is returned.
 func ParsePattern(pattern string) ([]Observable, error) {
-	p := patternParser{s: pattern}
+	var p patternParser
+	return p.parse(pattern)
+}
+
+// parse is ParsePattern reusing the parser's buffers: the observables are
+// valid until the next call.
+func (p *patternParser) parse(pattern string) ([]Observable, error) {
+	*p = patternParser{s: pattern, cmps: p.cmps[:0], spans: p.spans[:0], out: p.out[:0]}
 	if err := p.observations(0); err != nil {
 		return nil, err
 	}
@@ -101,11 +108,13 @@ type token struct {
 }
 
 type patternParser struct {
-	s   string
-	i   int
-	tok *token // one token of look-ahead
-	buf token
-	out []Observable
+	s     string
+	i     int
+	tok   *token // one token of look-ahead
+	buf   token
+	cmps  []comparison // the comparisons of the observation being read
+	spans []span       // its alternatives
+	out   []Observable
 }
 
 func (p *patternParser) peek() token {
@@ -311,18 +320,19 @@ func (p *patternParser) obsUnit(depth int) error {
 	t := p.next()
 	switch t.kind {
 	case tLBrack:
-		groups, err := p.cmpOr(depth)
-		if err != nil {
+		first := len(p.spans)
+		if err := p.cmpOr(depth); err != nil {
 			return err
 		}
 		if t := p.next(); t.kind != tRBrack {
 			return p.unexpected(t, "where ']' closes the observation")
 		}
-		for _, g := range groups {
-			if err := p.accept(g); err != nil {
+		for _, sp := range p.spans[first:] {
+			if err := p.accept(p.cmps[sp.start:sp.end]); err != nil {
 				return err
 			}
 		}
+		p.spans = p.spans[:first]
 	case tLParen:
 		if err := p.observations(depth + 1); err != nil {
 			return err
@@ -343,39 +353,68 @@ func (p *patternParser) obsUnit(depth int) error {
 
 // comparison is one path = value of an observation.
 type comparison struct {
-	kind intel.Kind // "" for a file property that is not a supported hash
-	file bool       // a property of a file
-	hash bool       // file:hashes.X
-	path string
-	val  string
+	kind    intel.Kind // "" for a file property that is not a supported hash
+	file    bool       // a property of a file
+	hash    bool       // file:hashes.X
+	typ     string     // the object type
+	props   [2]string  // the first property names
+	n       int        // how many property names
+	indexed bool       // a list step [*] or [n]
+	indexAt int        // after how many property names the first list step is
+	val     string
 }
 
-// cmpOr returns the alternatives of an observation, each a conjunction.
-func (p *patternParser) cmpOr(depth int) ([][]comparison, error) {
-	var out [][]comparison
-	for {
-		g, err := p.cmpAnd(depth)
-		if err != nil {
-			return nil, err
+// path writes the comparison's object path, for reasons.
+func (c *comparison) path() string {
+	var b strings.Builder
+	b.WriteString(c.typ)
+	b.WriteByte(':')
+	for i := 0; i < min(c.n, len(c.props)); i++ {
+		if i > 0 {
+			b.WriteByte('.')
 		}
-		out = append(out, g...)
+		b.WriteString(c.props[i])
+		if c.indexed && c.indexAt == i+1 {
+			b.WriteString("[*]")
+		}
+	}
+	if c.n > len(c.props) {
+		b.WriteString(".…")
+	}
+	return b.String()
+}
+
+// span is one alternative of an observation: the conjunction
+// p.cmps[start:end].
+type span struct{ start, end int }
+
+// cmpOr reads the alternatives of an observation onto p.spans.
+func (p *patternParser) cmpOr(depth int) error {
+	for {
+		if err := p.cmpAnd(depth); err != nil {
+			return err
+		}
 		t := p.peek()
 		if t.kind == tIdent && keyword(t.text) == "OR" {
 			p.next()
 			continue
 		}
-		return out, nil
+		return nil
 	}
 }
 
-func (p *patternParser) cmpAnd(depth int) ([][]comparison, error) {
-	var parts [][][]comparison
+// cmpAnd reads a conjunction: one span, or, for a lone parenthesized
+// OR, several.
+func (p *patternParser) cmpAnd(depth int) error {
+	first := len(p.spans)
+	parts, multi := 0, false
 	for {
-		g, err := p.cmpUnit(depth)
-		if err != nil {
-			return nil, err
+		before := len(p.spans)
+		if err := p.cmpUnit(depth); err != nil {
+			return err
 		}
-		parts = append(parts, g)
+		multi = multi || len(p.spans)-before != 1
+		parts++
 		t := p.peek()
 		if t.kind == tIdent && keyword(t.text) == "AND" {
 			p.next()
@@ -383,44 +422,43 @@ func (p *patternParser) cmpAnd(depth int) ([][]comparison, error) {
 		}
 		break
 	}
-	if len(parts) == 1 {
-		return parts[0], nil
+	if parts == 1 {
+		return nil
 	}
-	// A conjunction: every part must be one comparison (no OR inside).
-	var conj []comparison
-	for _, g := range parts {
-		if len(g) != 1 {
-			return nil, unsupported("pattern uses AND over OR: %s", onlyEqOr)
-		}
-		conj = append(conj, g[0]...)
+	if multi {
+		return unsupported("pattern uses AND over OR: %s", onlyEqOr)
 	}
-	return [][]comparison{conj}, nil
+	// Each part is one span; their comparisons follow each other.
+	merged := span{p.spans[first].start, p.spans[len(p.spans)-1].end}
+	p.spans = append(p.spans[:first], merged)
+	return nil
 }
 
-func (p *patternParser) cmpUnit(depth int) ([][]comparison, error) {
+func (p *patternParser) cmpUnit(depth int) error {
 	t := p.peek()
 	if t.kind == tLParen {
 		if depth > 32 {
-			return nil, malformed(t.pos, "parentheses nested too deep")
+			return malformed(t.pos, "parentheses nested too deep")
 		}
 		p.next()
-		g, err := p.cmpOr(depth + 1)
-		if err != nil {
-			return nil, err
+		if err := p.cmpOr(depth + 1); err != nil {
+			return err
 		}
 		if t := p.next(); t.kind != tRParen {
-			return nil, p.unexpected(t, "where ')' closes the comparison")
+			return p.unexpected(t, "where ')' closes the comparison")
 		}
-		return g, nil
+		return nil
 	}
 	if t.kind == tIdent && keyword(t.text) != "" {
-		return nil, keywordErr(keyword(t.text)) // EXISTS, NOT …
+		return keywordErr(keyword(t.text)) // EXISTS, NOT …
 	}
 	c, err := p.comparison()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return [][]comparison{{c}}, nil
+	p.cmps = append(p.cmps, c)
+	p.spans = append(p.spans, span{len(p.cmps) - 1, len(p.cmps)})
+	return nil
 }
 
 // comparison reads path op literal.
@@ -432,14 +470,12 @@ func (p *patternParser) comparison() (comparison, error) {
 	if t := p.next(); t.kind != tColon {
 		return comparison{}, p.unexpected(t, "where ':' follows the object type")
 	}
-	var props [4]string
-	n := 0
-	indexed := false
+	c := comparison{typ: typ.text}
 	first := p.next()
 	if first.kind != tIdent && first.kind != tString {
 		return comparison{}, p.unexpected(first, "where a property name should be")
 	}
-	props[0], n = first.text, 1
+	c.props[0], c.n = first.text, 1
 	for {
 		t := p.peek()
 		if t.kind == tDot {
@@ -448,10 +484,10 @@ func (p *patternParser) comparison() (comparison, error) {
 			if name.kind != tIdent && name.kind != tString {
 				return comparison{}, p.unexpected(name, "where a property name should follow '.'")
 			}
-			if n < len(props) {
-				props[n] = name.text
+			if c.n < len(c.props) {
+				c.props[c.n] = name.text
 			}
-			n++
+			c.n++
 			continue
 		}
 		if t.kind == tLBrack {
@@ -463,22 +499,12 @@ func (p *patternParser) comparison() (comparison, error) {
 			if t := p.next(); t.kind != tRBrack {
 				return comparison{}, p.unexpected(t, "where ']' closes the list index")
 			}
-			indexed = true
+			if !c.indexed {
+				c.indexed, c.indexAt = true, c.n
+			}
 			continue
 		}
 		break
-	}
-	path := func() string {
-		var b strings.Builder
-		b.WriteString(typ.text)
-		b.WriteByte(':')
-		for i := 0; i < min(n, len(props)); i++ {
-			if i > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(props[i])
-		}
-		return b.String()
 	}
 	op := p.next()
 	if op.kind == tIdent {
@@ -497,19 +523,20 @@ func (p *patternParser) comparison() (comparison, error) {
 			return comparison{}, p.unexpected(lit, "where a value should be")
 		}
 	case tLParen:
-		return comparison{}, unsupported("pattern compares %s with a set: %s", path(), onlyEqOr)
+		return comparison{}, unsupported("pattern compares %s with a set: %s", c.path(), onlyEqOr)
 	default:
 		return comparison{}, p.unexpected(lit, "where a value should be")
 	}
 	if op.text != "=" && op.text != "==" {
 		return comparison{}, unsupported("pattern uses %s: %s", op.text, onlyEqOr)
 	}
-	c := comparison{path: path(), val: lit.text}
-	if indexed || n > len(props) {
+	c.val = lit.text
+	if c.indexed || c.n > len(c.props) {
 		return c, nil // not a supported path: accept says why
 	}
-	ty := strings.ToLower(typ.text)
-	p0 := strings.ToLower(props[0])
+	ty := strings.ToLower(c.typ)
+	p0 := strings.ToLower(c.props[0])
+	n := c.n
 	switch {
 	case n == 1 && p0 == "value" && (ty == "ipv4-addr" || ty == "ipv6-addr"):
 		c.kind = intel.KindIPv4
@@ -519,7 +546,7 @@ func (p *patternParser) comparison() (comparison, error) {
 		if strings.Contains(lit.text, "/") {
 			c.kind = intel.KindCIDR
 			if v6 := strings.Contains(lit.text, ":"); v6 != (ty == "ipv6-addr") {
-				return comparison{}, &PatternError{Reason: fmt.Sprintf("pattern compares %s with %q, a network of the other IP version", path(), lit.text)}
+				return comparison{}, &PatternError{Reason: fmt.Sprintf("pattern compares %s with %q, a network of the other IP version", c.path(), lit.text)}
 			}
 		}
 	case n == 1 && p0 == "value" && ty == "domain-name":
@@ -528,7 +555,7 @@ func (p *patternParser) comparison() (comparison, error) {
 		c.kind = intel.KindURL
 	case n == 1 && p0 == "value" && ty == "email-addr":
 		c.kind = intel.KindEmail
-	case n == 2 && ty == "email-message" && (p0 == "from_ref" || p0 == "sender_ref") && strings.EqualFold(props[1], "value"):
+	case n == 2 && ty == "email-message" && (p0 == "from_ref" || p0 == "sender_ref") && strings.EqualFold(c.props[1], "value"):
 		c.kind = intel.KindEmail
 	case n == 1 && p0 == "number" && ty == "autonomous-system":
 		if lit.kind != tNumber && lit.kind != tString {
@@ -538,7 +565,7 @@ func (p *patternParser) comparison() (comparison, error) {
 		return c, nil
 	case n == 2 && ty == "file" && p0 == "hashes":
 		c.file, c.hash = true, true
-		switch hashName(props[1]) {
+		switch hashName(c.props[1]) {
 		case "md5":
 			c.kind = intel.KindMD5
 		case "sha1":
@@ -559,15 +586,39 @@ func (p *patternParser) comparison() (comparison, error) {
 		return c, nil // not a supported path: accept says why
 	}
 	if lit.kind != tString {
-		return comparison{}, unsupported("pattern compares %s with %s: the value must be a quoted string", c.path, lit.text)
+		return comparison{}, unsupported("pattern compares %s with %s: the value must be a quoted string", c.path(), lit.text)
 	}
 	return c, nil
 }
 
+// hashName folds a hash name: "SHA-256", "sha_256" and "SHA256" are
+// "sha256".
 func hashName(s string) string {
-	s = strings.ToLower(s)
-	s = strings.NewReplacer("-", "", "_", "").Replace(s)
-	return s
+	var b [16]byte
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '-' || c == '_':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if n == len(b) {
+			return ""
+		}
+		b[n] = c
+		n++
+	}
+	switch string(b[:n]) {
+	case "md5":
+		return "md5"
+	case "sha1":
+		return "sha1"
+	case "sha256":
+		return "sha256"
+	}
+	return ""
 }
 
 func unsupportedPath(path string) error {
@@ -581,12 +632,12 @@ func (p *patternParser) accept(conj []comparison) error {
 		c := conj[0]
 		if c.kind == "" {
 			if !c.file {
-				return unsupportedPath(c.path)
+				return unsupportedPath(c.path())
 			}
 			if c.hash {
-				return unsupported("pattern compares %s: only the MD5, SHA-1 and SHA-256 hashes of a file are supported", c.path)
+				return unsupported("pattern compares %s: only the MD5, SHA-1 and SHA-256 hashes of a file are supported", c.path())
 			}
-			return unsupportedPath(c.path)
+			return unsupportedPath(c.path())
 		}
 		p.out = append(p.out, Observable{Kind: c.kind, Value: c.val})
 		return nil

@@ -98,7 +98,7 @@ func TestParsePatternRefuses(t *testing.T) {
 		{"[file:hashes.MD5 = 'aa' AND file:hashes.MD5 = 'bb']", "two different md5 hashes", true},
 		{"[domain-name:value = 'a.example'] OR [file:name = 'x']", "pattern compares file:name", true},
 		{"[ipv4-addr:value = 3232235521]", "the value must be a quoted string", true},
-		{"[email-message:to_refs[*].value = 'a@b.example']", "pattern compares email-message:to_refs.value", true},
+		{"[email-message:to_refs[*].value = 'a@b.example']", "pattern compares email-message:to_refs[*].value", true},
 		// Malformed.
 		{"", "pattern ends where an observation '[' should start", false},
 		{"[ipv4-addr:value = '192.0.2.1'", "pattern ends where ']' closes", false},

@@ -1,6 +1,7 @@
 package stix
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -117,6 +118,83 @@ func scanObject(b []byte, i, depth int) (int, error) {
 	}
 }
 
+// member is one member of a scanned top-level object.
+type member struct {
+	key []byte // with its quotes
+	val []byte
+}
+
+// name returns the member's key without quotes, decoding escapes (rare)
+// only when there are some.
+func (m *member) name() []byte {
+	inner := m.key[1 : len(m.key)-1]
+	for _, c := range inner {
+		if c == '\\' {
+			s, _ := str(m.key)
+			return []byte(s)
+		}
+	}
+	return inner
+}
+
+// scanMembers is scanObject for the object at b[i], the top level of a
+// STIX object, appending its members to ms.
+func scanMembers(b []byte, i int, ms []member) (int, []member, error) {
+	if i >= len(b) {
+		return i, ms, errShort
+	}
+	if b[i] != '{' {
+		n, err := scanValue(b, i, 0)
+		return n, ms, err
+	}
+	i = skipSpace(b, i+1)
+	if i >= len(b) {
+		return i, ms, errShort
+	}
+	if b[i] == '}' {
+		return i + 1, ms, nil
+	}
+	for {
+		if i >= len(b) {
+			return i, ms, errShort
+		}
+		if b[i] != '"' {
+			return i, ms, synErr(i, "object key is not a string")
+		}
+		ks := i
+		var err error
+		if i, err = scanString(b, i); err != nil {
+			return i, ms, err
+		}
+		ke := i
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return i, ms, errShort
+		}
+		if b[i] != ':' {
+			return i, ms, synErr(i, "missing ':' after object key")
+		}
+		i = skipSpace(b, i+1)
+		vs := i
+		if i, err = scanValue(b, i, 1); err != nil {
+			return i, ms, err
+		}
+		ms = append(ms, member{key: b[ks:ke], val: b[vs:i]})
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return i, ms, errShort
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return i + 1, ms, nil
+		default:
+			return i, ms, synErr(i, "missing ',' or '}' in object")
+		}
+	}
+}
+
 func scanArray(b []byte, i, depth int) (int, error) {
 	if depth > maxDepth {
 		return i, synErr(i, "JSON nested deeper than %d levels", maxDepth)
@@ -152,6 +230,10 @@ func scanArray(b []byte, i, depth int) (int, error) {
 func scanString(b []byte, i int) (int, error) {
 	i++
 	for i < len(b) {
+		i = plainRun(b, i)
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		switch {
 		case c == '"':
@@ -361,34 +443,69 @@ func (s *stream) expect(c byte, what string) error {
 // value reads the next JSON value after white space and returns its bytes,
 // valid until the next call.
 func (s *stream) value() ([]byte, error) {
+	v, _, err := s.valueMembers(nil)
+	return v, err
+}
+
+// valueMembers is value that, for an object, also returns its members
+// (appended to ms[:0]), so that they need not be found again.
+func (s *stream) valueMembers(ms []member) ([]byte, []member, error) {
 	if _, err := s.peek(); err != nil {
-		return nil, err
+		return nil, ms, err
 	}
 	for {
-		n, err := scanValue(s.buf[s.pos:s.end], 0, 0)
+		n, got, err := scanMembers(s.buf[s.pos:s.end], 0, ms[:0])
 		if err == nil {
 			if n > s.max {
-				return nil, fmt.Errorf("stix: value at byte %d is larger than %d bytes", s.offset(), s.max)
+				return nil, got, fmt.Errorf("stix: value at byte %d is larger than %d bytes", s.offset(), s.max)
 			}
 			v := s.buf[s.pos : s.pos+n]
 			s.pos += n
-			return v, nil
+			return v, got, nil
 		}
+		ms = got
 		if err != errShort {
 			var se *syntaxError
 			if errors.As(err, &se) {
-				return nil, fmt.Errorf("stix: malformed JSON at byte %d: %s", s.offset()+int64(se.off), se.msg)
+				return nil, ms, fmt.Errorf("stix: malformed JSON at byte %d: %s", s.offset()+int64(se.off), se.msg)
 			}
-			return nil, err
+			return nil, ms, err
 		}
 		have := s.end - s.pos
 		if have > s.max {
-			return nil, fmt.Errorf("stix: value at byte %d is larger than %d bytes", s.offset(), s.max)
+			return nil, ms, fmt.Errorf("stix: value at byte %d is larger than %d bytes", s.offset(), s.max)
 		}
 		// Ask for twice what is buffered, so a large value is rescanned
 		// a logarithmic number of times.
 		if !s.fill(min(2*have+4096, s.max+1)) {
-			return nil, s.readErr()
+			return nil, ms, s.readErr()
 		}
 	}
+}
+
+// SWAR masks: 8 bytes tested at once for a quote, a backslash or a
+// control character (the classic "has a byte less than n" test, exact
+// for whether such a byte exists).
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+func hasLess(w uint64, n byte) uint64 { return (w - ones*uint64(n)) & ^w & highs }
+func hasByte(w uint64, c byte) uint64 { return hasLess(w^(ones*uint64(c)), 1) }
+
+// plainRun returns the index of the first quote, backslash or control
+// character at or after b[i], or len(b).
+func plainRun(b []byte, i int) int {
+	for i+8 <= len(b) {
+		w := binary.LittleEndian.Uint64(b[i:])
+		if hasLess(w, 0x20)|hasByte(w, '"')|hasByte(w, '\\') != 0 {
+			break
+		}
+		i += 8
+	}
+	for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
+		i++
+	}
+	return i
 }

@@ -30,8 +30,8 @@ const (
 )
 
 // wellKnownTLP maps the published marking-definition IDs to markings.
-func wellKnownTLP(id string) (intel.TLP, bool) {
-	switch id {
+func wellKnownTLP[T string | []byte](id T) (intel.TLP, bool) {
+	switch string(id) {
 	case markingTLP1White, markingTLP2Clear:
 		return intel.TLPClear, true
 	case markingTLP1Green, markingTLP2Green:
@@ -74,7 +74,7 @@ func markingTLP(obj []byte) (intel.TLP, bool) {
 		if !ok {
 			break
 		}
-		switch k {
+		switch string(k) {
 		case "definition_type":
 			defType, _ = str(v)
 		case "name":
@@ -87,7 +87,7 @@ func markingTLP(obj []byte) (intel.TLP, bool) {
 					if !ok {
 						break
 					}
-					if dk == "tlp" && (defType == "" || strings.EqualFold(defType, "tlp")) {
+					if string(dk) == "tlp" && (defType == "" || strings.EqualFold(defType, "tlp")) {
 						level, _ = str(dv)
 					}
 				}
@@ -100,7 +100,7 @@ func markingTLP(obj []byte) (intel.TLP, bool) {
 					if !ok {
 						break
 					}
-					if ek != TLP2Extension || len(ev) == 0 || ev[0] != '{' {
+					if string(ek) != TLP2Extension || len(ev) == 0 || ev[0] != '{' {
 						continue
 					}
 					tlp2 = true
@@ -110,7 +110,7 @@ func markingTLP(obj []byte) (intel.TLP, bool) {
 						if !ok {
 							break
 						}
-						if xk == "tlp_2_0" {
+						if string(xk) == "tlp_2_0" {
 							level, _ = str(xv)
 						}
 					}

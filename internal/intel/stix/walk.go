@@ -47,6 +47,10 @@ func skipChecked(b []byte, i int) int {
 
 func skipCheckedString(b []byte, i int) int {
 	for i++; i < len(b); i++ {
+		i = plainRun(b, i)
+		if i >= len(b) {
+			break
+		}
 		switch b[i] {
 		case '\\':
 			i++
@@ -67,51 +71,32 @@ func newMembers(obj []byte) members {
 	return members{b: obj, i: 1}
 }
 
-// next returns the next member's key (without quotes; escaped keys are
-// decoded) and raw value.
-func (m *members) next() (key string, val []byte, ok bool) {
+// next returns the next member's key (without quotes; an escaped key is
+// decoded) and raw value. The key is valid until the next call; compare
+// it with switch string(key), which does not allocate.
+func (m *members) next() (key []byte, val []byte, ok bool) {
 	b := m.b
 	i := skipSpace(b, m.i)
 	if i >= len(b) || b[i] == '}' {
-		return "", nil, false
+		return nil, nil, false
 	}
 	if b[i] == ',' {
 		i = skipSpace(b, i+1)
 	}
 	ke := skipCheckedString(b, i)
-	rawKey := b[i:ke]
+	key = b[i+1 : ke-1]
+	for _, c := range key {
+		if c == '\\' {
+			s, _ := str(b[i:ke])
+			key = []byte(s)
+			break
+		}
+	}
 	i = skipSpace(b, ke)
 	i = skipSpace(b, i+1) // ':'
 	ve := skipChecked(b, i)
 	m.i = ve
-	return keyString(rawKey), b[i:ve], true
-}
-
-// keyString turns a quoted key into a string; the common keys allocate
-// nothing.
-func keyString(q []byte) string {
-	inner := q[1 : len(q)-1]
-	for _, c := range inner {
-		if c == '\\' {
-			s, _ := str(q)
-			return s
-		}
-	}
-	switch string(inner) {
-	case "type":
-		return "type"
-	case "id":
-		return "id"
-	case "name":
-		return "name"
-	case "pattern":
-		return "pattern"
-	case "created":
-		return "created"
-	case "modified":
-		return "modified"
-	}
-	return string(inner)
+	return key, b[i:ve], true
 }
 
 // str decodes a checked JSON string value. ok is false when v is not a
@@ -253,3 +238,45 @@ func integer(v []byte) (int64, bool) {
 
 // boolean reads a checked JSON true.
 func boolean(v []byte) bool { return len(v) == 4 && string(v) == "true" }
+
+// plain returns the bytes of a checked JSON string that has no escapes,
+// without its quotes.
+func plain(v []byte) ([]byte, bool) {
+	if len(v) < 2 || v[0] != '"' {
+		return nil, false
+	}
+	inner := v[1 : len(v)-1]
+	for _, c := range inner {
+		if c == '\\' {
+			return nil, false
+		}
+	}
+	return inner, true
+}
+
+// elems is an iterator over the elements of a checked JSON array.
+type elems struct {
+	b []byte
+	i int
+}
+
+func newElems(v []byte) elems {
+	if len(v) == 0 || v[0] != '[' {
+		return elems{}
+	}
+	return elems{b: v, i: 1}
+}
+
+func (e *elems) next() ([]byte, bool) {
+	b := e.b
+	i := skipSpace(b, e.i)
+	if i >= len(b) || b[i] == ']' {
+		return nil, false
+	}
+	if b[i] == ',' {
+		i = skipSpace(b, i+1)
+	}
+	end := skipChecked(b, i)
+	e.i = end
+	return b[i:end], true
+}
