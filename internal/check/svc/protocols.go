@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -243,7 +244,10 @@ func ftpReply(r *bufio.Reader) (string, error) {
 
 // runVNC reads the RFB handshake: any VNC server on the internet is
 // exposed; one that offers security type 1 (None) lets anyone take the
-// screen and keyboard.
+// screen and keyboard. A server that refuses the handshake (no security
+// type, a reason such as "Too many security failures": it is rate-limiting
+// failed logins) shows neither a password nor its absence: the exposure
+// is reported with the reason, nothing more.
 func runVNC(ctx context.Context, env *check.Env, t check.Target, m check.Meta) ([]check.Result, error) {
 	c, err := conn(ctx, env, t)
 	if err != nil {
@@ -252,46 +256,110 @@ func runVNC(ctx context.Context, env *check.Env, t check.Target, m check.Meta) (
 	defer c.Close()
 	ver := make([]byte, 12)
 	if _, err := io.ReadFull(c, ver); err != nil || !bytes.HasPrefix(ver, []byte("RFB ")) {
+		if !identified(t) {
+			return nil, nil // applied for the port only, and not VNC: nothing to report
+		}
 		return runExposed(ctx, env, t, m) // fingerprint said VNC; keep the exposure finding
 	}
 	// Answer with the same version (3.3 servers pick the type themselves).
 	if _, err := c.Write(ver); err != nil {
 		return runExposed(ctx, env, t, m)
 	}
-	reply, _ := readSome(c, 256)
-	types, noAuth := ParseRFBSecurity(string(ver[:11]), reply)
-	ev := check.Evidence{Request: "RFB handshake", Response: printable(ver), Fields: map[string]string{"security_types": types}}
-	if noAuth {
-		return []check.Result{result(m, finding.Critical, "VNC server without a password ("+strings.TrimSpace(string(ver))+")", ev)}, nil
+	reply, _ := readSome(c, 1024)
+	offer := ParseRFBSecurity(string(ver[:11]), reply)
+	v := strings.TrimSpace(string(ver))
+	ev := check.Evidence{Request: "RFB handshake", Response: printable(ver), Fields: map[string]string{"security_types": offer.Types}}
+	switch {
+	case offer.Refused:
+		ev.Fields["failure_reason"] = offer.Reason
+		ev.Fields["authentication"] = "not shown: the server refused the handshake"
+		return []check.Result{result(m, m.Severity, fmt.Sprintf("VNC server reachable from the internet (%s; it refused the handshake: %q)", v, offer.Reason), ev)}, nil
+	case offer.NoAuth:
+		ev.Fields["authentication"] = "none (security type 1)"
+		return []check.Result{result(m, finding.Critical, "VNC server without a password ("+v+")", ev)}, nil
 	}
-	return []check.Result{result(m, m.Severity, "VNC server reachable from the internet ("+strings.TrimSpace(string(ver))+")", ev)}, nil
+	if offer.Types != "" {
+		ev.Fields["authentication"] = "required (security types " + offer.Types + ")"
+	}
+	return []check.Result{result(m, m.Severity, "VNC server reachable from the internet ("+v+")", ev)}, nil
 }
 
+// RFBOffer is the server's answer after the RFB version exchange.
+type RFBOffer struct {
+	Types  string // the security types offered, "2,16"
+	NoAuth bool   // type 1 (None) is among them
+	// Refused is set when the server offered no type (RFB 3.7+: a count
+	// of 0; 3.3: type 0) and says why in Reason ("Too many security
+	// failures").
+	Refused bool
+	Reason  string
+}
+
+// maxRFBReason caps the reason string kept from a refusal.
+const maxRFBReason = 256
+
 // ParseRFBSecurity reads the server's security offer after the version
-// exchange: RFB 3.3 sends one 4-byte type; 3.7+ a count then types. It
-// returns the types as text and whether None (1) is among them.
-func ParseRFBSecurity(version string, b []byte) (string, bool) {
+// exchange: RFB 3.3 sends one 4-byte type (0 then a reason when it
+// refuses); 3.7+ a count then the types (a count of 0 then a 4-byte
+// length and a reason when it refuses).
+func ParseRFBSecurity(version string, b []byte) RFBOffer {
+	var o RFBOffer
 	var types []byte
+	reason := func(rest []byte) {
+		o.Refused = true
+		if len(rest) >= 4 {
+			n := int(binary.BigEndian.Uint32(rest[:4]))
+			rest = rest[4:]
+			if n < len(rest) {
+				rest = rest[:n]
+			}
+		} else {
+			rest = nil
+		}
+		if len(rest) > maxRFBReason {
+			rest = rest[:maxRFBReason]
+		}
+		o.Reason = strings.ToValidUTF8(strings.TrimSpace(printableText(rest)), "?")
+	}
 	if strings.HasPrefix(version, "RFB 003.003") {
 		if len(b) >= 4 {
-			types = []byte{b[3]}
-			if b[0] != 0 || b[1] != 0 || b[2] != 0 {
-				types = nil
+			t := binary.BigEndian.Uint32(b[:4])
+			switch {
+			case t == 0:
+				reason(b[4:])
+			case t < 256:
+				types = []byte{byte(t)}
 			}
 		}
 	} else if len(b) >= 1 {
 		n := int(b[0])
-		if n > 0 && len(b) >= 1+n {
+		switch {
+		case n == 0:
+			reason(b[1:])
+		case len(b) >= 1+n:
 			types = b[1 : 1+n]
 		}
 	}
 	var parts []string
-	none := false
 	for _, t := range types {
 		parts = append(parts, fmt.Sprint(t))
 		if t == 1 {
-			none = true
+			o.NoAuth = true
 		}
 	}
-	return strings.Join(parts, ","), none
+	o.Types = strings.Join(parts, ",")
+	return o
+}
+
+// printableText keeps printable ASCII and turns the rest into '?'.
+func printableText(b []byte) string {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c >= 0x20 && c < 0x7f {
+			out[i] = c
+		} else {
+			out[i] = '?'
+		}
+	}
+	return string(out)
 }

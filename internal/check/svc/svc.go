@@ -49,7 +49,10 @@ func (c *svcCheck) Applies(t check.Target) bool {
 			return true
 		}
 	}
-	if svc == "" || svc == "unknown" || svc == "tcpwrapped" {
+	// The port list only for services the fingerprint could not name (an
+	// HTTP server on 5432 is "http", not a database); such a target must
+	// then speak the protocol before anything is reported (confirm.go).
+	if !identified(t) {
 		for _, p := range c.ports {
 			if t.Addr.Port() == p {
 				return true
@@ -66,17 +69,17 @@ func (c *svcCheck) Run(ctx context.Context, env *check.Env, t check.Target) ([]c
 // Checks returns the family's checks, in ID order.
 func Checks() []check.Check {
 	return []check.Check{
-		&svcCheck{meta: metaDatabase, services: []string{"mysql", "postgresql", "mssql"}, ports: []uint16{3306, 5432, 1433}, run: runExposed},
+		&svcCheck{meta: metaDatabase, services: []string{"mysql", "postgresql", "mssql"}, ports: []uint16{3306, 5432, 1433}, run: guarded(runExposed)},
 		&svcCheck{meta: metaDocker, services: []string{"docker"}, ports: []uint16{2375}, run: runDocker},
 		&svcCheck{meta: metaElastic, services: []string{"elasticsearch"}, ports: []uint16{9200}, run: runElastic},
 		eolCheck(),
 		&svcCheck{meta: metaFTP, services: []string{"ftp"}, ports: []uint16{21}, run: runFTPAnonymous},
 		&svcCheck{meta: metaMemcached, services: []string{"memcached"}, ports: []uint16{11211}, run: runMemcached},
 		&svcCheck{meta: metaMongo, services: []string{"mongodb"}, ports: []uint16{27017}, run: runMongo},
-		&svcCheck{meta: metaRDP, services: []string{"rdp", "ms-wbt-server"}, ports: []uint16{3389}, run: runExposed},
+		&svcCheck{meta: metaRDP, services: []string{"rdp", "ms-wbt-server"}, ports: []uint16{3389}, run: guarded(runExposed)},
 		&svcCheck{meta: metaRedis, services: []string{"redis"}, ports: []uint16{6379}, run: runRedis},
-		&svcCheck{meta: metaSMB, services: []string{"smb", "microsoft-ds", "netbios-ssn"}, ports: []uint16{445, 139}, run: runExposed},
-		&svcCheck{meta: metaTelnet, services: []string{"telnet"}, ports: []uint16{23}, run: runExposed},
+		&svcCheck{meta: metaSMB, services: []string{"smb", "microsoft-ds", "netbios-ssn"}, ports: []uint16{445, 139}, run: guarded(runExposed)},
+		&svcCheck{meta: metaTelnet, services: []string{"telnet"}, ports: []uint16{23}, run: guarded(runExposed)},
 		&svcCheck{meta: metaVNC, services: []string{"vnc"}, ports: []uint16{5900, 5901}, run: runVNC},
 	}
 }

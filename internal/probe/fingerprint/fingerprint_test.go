@@ -549,3 +549,29 @@ func TestDistroRevisionRules(t *testing.T) {
 		}
 	}
 }
+
+// TestVNCRefusal: a server that refuses the handshake ("Too many security
+// failures") offers no security type, in RFB 3.3 (type 0) as in 3.7+
+// (count 0); the reason is kept, and no type is made up.
+func TestVNCRefusal(t *testing.T) {
+	reason := []byte{0, 0, 0, 26}
+	reason = append(reason, "Too many security failures"...)
+	for _, c := range []struct {
+		legacy bool
+		b      []byte
+	}{
+		{false, append([]byte{0}, reason...)},
+		{true, append([]byte{0, 0, 0, 0}, reason...)},
+	} {
+		f, err := parseVNCSecurity(c.b, c.legacy)
+		if err != nil || f["vnc.failure"] != "Too many security failures" || f["vnc.security_types"] != "" {
+			t.Errorf("legacy=%v: %v %v", c.legacy, f, err)
+		}
+	}
+	if f, _ := parseVNCSecurity([]byte{0, 0, 0, 0, 0, 0, 0, 99, 'a', 'b'}, true); f["vnc.failure"] != "ab" {
+		t.Errorf("short reason: %v", f)
+	}
+	if f, _ := parseVNCSecurity([]byte{0, 0, 0, 2}, true); f["vnc.security_types"] != "2" {
+		t.Errorf("3.3 type 2: %v", f)
+	}
+}

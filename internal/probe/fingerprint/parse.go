@@ -322,10 +322,17 @@ func parseVNCSecurity(b []byte, legacy bool) (facts, error) {
 		if c.short {
 			return nil, ErrShort
 		}
-		f.set("vnc.security_types", strconv.FormatUint(uint64(t), 10))
-		return f, nil
+		if t != 0 {
+			f.set("vnc.security_types", strconv.FormatUint(uint64(t), 10))
+			return f, nil
+		}
+		// Type 0: the server refuses ("Too many security failures") and
+		// says why, as 3.7+ servers do after a count of 0.
 	}
-	n := int(c.u8())
+	n := 0
+	if !legacy {
+		n = int(c.u8())
+	}
 	if c.short {
 		return nil, ErrShort
 	}
@@ -334,9 +341,10 @@ func parseVNCSecurity(b []byte, legacy bool) (facts, error) {
 		if l > 1024 {
 			l = 1024
 		}
+		start := c.off
 		reason := c.take(int(l))
 		if reason == nil {
-			reason = c.b[min(5, len(c.b)):]
+			reason = c.b[min(start, len(c.b)):]
 		}
 		f.set("vnc.failure", string(reason))
 		return f, nil
