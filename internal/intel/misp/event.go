@@ -215,10 +215,11 @@ func ParseEventWith(ctx context.Context, r io.Reader, feed string, emit intel.Em
 		return res, decodeErr(err, opt.MaxEvent)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		if err == nil {
-			return res, fmt.Errorf("%w: data after the event", ErrMalformed)
+		var se *json.SyntaxError
+		if err != nil && !errors.As(err, &se) {
+			return res, decodeErr(err, opt.MaxEvent)
 		}
-		return res, decodeErr(err, opt.MaxEvent)
+		return res, fmt.Errorf("%w: data after the event", ErrMalformed)
 	}
 	if file.Event == nil {
 		return res, fmt.Errorf(`%w: no "Event" object`, ErrMalformed)
@@ -529,7 +530,10 @@ func (p *eventParser) category(own intel.Category, a attribute, k intel.Kind) in
 	case "payload delivery", "payload installation", "artifacts dropped", "payload type":
 		return intel.CategoryMalware
 	case "network activity":
-		if !strings.HasPrefix(t, "ip-src") {
+		// Where malware connects to; an attack's source (ip-src) or an
+		// AS is only listed.
+		switch t {
+		case "ip-dst", "ip-dst|port", "domain", "hostname", "hostname|port", "domain|ip", "url":
 			return intel.CategoryC2
 		}
 	}

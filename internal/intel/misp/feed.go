@@ -49,10 +49,11 @@ func ParseManifest(r io.Reader) ([]ManifestEntry, error) {
 		return nil, manifestErr(decodeErr(err, MaxManifest))
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		if err == nil {
-			return nil, fmt.Errorf("%w: data after the manifest", ErrMalformed)
+		var se *json.SyntaxError
+		if err != nil && !errors.As(err, &se) {
+			return nil, manifestErr(decodeErr(err, MaxManifest))
 		}
-		return nil, manifestErr(decodeErr(err, MaxManifest))
+		return nil, fmt.Errorf("%w: data after the manifest", ErrMalformed)
 	}
 	if m == nil {
 		return nil, fmt.Errorf("%w: the manifest is not an object", ErrMalformed)
