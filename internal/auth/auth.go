@@ -29,10 +29,11 @@ const (
 	RoleWorker        Role = "worker"         // machine: takes scan jobs, reads scope
 	RoleSensor        Role = "sensor"         // machine: sends sensor events
 	RoleFeedConsumer  Role = "feed-consumer"  // machine: reads shared blocklists and feeds
+	RoleFeedProducer  Role = "feed-producer"  // machine: a member's or partner CERT's system that submits indicators and sightings
 )
 
 // Roles lists every valid role.
-var Roles = []Role{RolePlatformAdmin, RoleAnalyst, RoleOrgAdmin, RoleOrgMember, RoleViewer, RoleWorker, RoleSensor, RoleFeedConsumer}
+var Roles = []Role{RolePlatformAdmin, RoleAnalyst, RoleOrgAdmin, RoleOrgMember, RoleViewer, RoleWorker, RoleSensor, RoleFeedConsumer, RoleFeedProducer}
 
 // Valid reports whether r is one of Roles.
 func (r Role) Valid() bool {
@@ -46,7 +47,7 @@ func (r Role) Valid() bool {
 
 // Machine reports whether r is a role for software rather than people.
 func (r Role) Machine() bool {
-	return r == RoleWorker || r == RoleSensor || r == RoleFeedConsumer
+	return r == RoleWorker || r == RoleSensor || r == RoleFeedConsumer || r == RoleFeedProducer
 }
 
 // Global reports whether r reads across every organization.
@@ -67,19 +68,25 @@ const (
 	PermRunJobs      Perm = "jobs:run"        // take and complete scan jobs
 	PermSendSensor   Perm = "sensor:send"     // submit sensor data
 	PermReadFeeds    Perm = "feeds:read"      // read blocklists and feeds
+	PermWriteFeeds   Perm = "feeds:write"     // submit indicators and sightings to the threat-intelligence hub
+	PermReviewIntel  Perm = "intel:review"    // run feeds, decide the hub's review queue, manage blocklist consumers
 	PermReadMetrics  Perm = "metrics:read"    // scrape /metrics (unless it is configured public)
 )
 
 var grants = sync.OnceValue(func() map[Role][]Perm {
 	return map[Role][]Perm{
-		RolePlatformAdmin: {PermReadRegistry, PermWriteOrgs, PermWriteAssets, PermReadScope, PermManageUsers, PermReadAudit, PermTriage, PermRunJobs, PermSendSensor, PermReadFeeds, PermReadMetrics},
-		RoleAnalyst:       {PermReadRegistry, PermReadScope, PermTriage, PermReadFeeds, PermReadMetrics},
+		RolePlatformAdmin: {PermReadRegistry, PermWriteOrgs, PermWriteAssets, PermReadScope, PermManageUsers, PermReadAudit, PermTriage, PermRunJobs, PermSendSensor, PermReadFeeds, PermWriteFeeds, PermReviewIntel, PermReadMetrics},
+		RoleAnalyst:       {PermReadRegistry, PermReadScope, PermTriage, PermReadFeeds, PermWriteFeeds, PermReviewIntel, PermReadMetrics},
 		RoleOrgAdmin:      {PermReadRegistry, PermWriteOrgs, PermWriteAssets, PermReadScope, PermManageUsers, PermReadAudit, PermTriage, PermReadFeeds},
 		RoleOrgMember:     {PermReadRegistry, PermWriteAssets, PermReadScope, PermTriage, PermReadFeeds},
 		RoleViewer:        {PermReadRegistry, PermReadScope, PermReadFeeds},
 		RoleWorker:        {PermReadScope, PermRunJobs},
 		RoleSensor:        {PermSendSensor},
 		RoleFeedConsumer:  {PermReadFeeds},
+		// A producer's sightings are sensor data to the store (it records
+		// a sighting for auth.PermSendSensor or PermTriage); it never
+		// triages findings.
+		RoleFeedProducer: {PermReadFeeds, PermWriteFeeds, PermSendSensor},
 	}
 })
 
@@ -97,7 +104,7 @@ func (r Role) Can(p Perm) bool {
 var rank = sync.OnceValue(func() map[Role]int {
 	return map[Role]int{
 		RolePlatformAdmin: 5, RoleAnalyst: 4, RoleOrgAdmin: 3, RoleOrgMember: 2, RoleViewer: 1,
-		RoleWorker: 3, RoleSensor: 3, RoleFeedConsumer: 1,
+		RoleWorker: 3, RoleSensor: 3, RoleFeedConsumer: 1, RoleFeedProducer: 3,
 	}
 })
 

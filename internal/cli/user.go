@@ -30,7 +30,7 @@ func runUser(ctx context.Context, env *Env, args []string) error {
 	}
 	verb, name := args[0], strings.ToLower(args[1])
 	fs, f := flags(env, "user "+verb, false)
-	role := fs.String("role", "", "role: platform-admin, analyst, org-admin, org-member, viewer (token: also worker, sensor, feed-consumer)")
+	role := fs.String("role", "", "role: platform-admin, analyst, org-admin, org-member, viewer (token: also worker, sensor, feed-consumer, feed-producer)")
 	orgCode := fs.String("org", "", "organization code the user or token belongs to")
 	email := fs.String("email", "", "email address")
 	display := fs.String("display-name", "", "full name")
