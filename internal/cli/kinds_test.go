@@ -9,7 +9,7 @@ import (
 // kinds of the other sources, in the language asked for.
 func TestChecksListKinds(t *testing.T) {
 	r := must(t, runCLI(t, nil, "", "checks", "list", "--kinds", "--lang", "vi"))
-	for _, want := range []string{"tls.cert-expired", "intel.listed-ip", "pdns.blocked-query", "import.nuclei.", "Kết quả nhập từ Nuclei", "manual.finding"} {
+	for _, want := range []string{"tls.cert-expired", "intel.blocklisted", "pdns.blocked-query", "import.nuclei.", "Kết quả nhập từ Nuclei", "manual.finding"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("checks list --kinds lacks %q", want)
 		}

@@ -197,7 +197,7 @@ func TestReconcile(t *testing.T) {
 			name:  "a feed fixes nothing by coverage",
 			batch: Batch{Source: SourceIntel, Ref: "urlhaus", At: at, Policy: DefaultPolicy, Covered: []Coverage{{AssetID: 1, Target: "127.0.0.1:443", All: true}}},
 			existing: func() []Finding {
-				f := stored(1, "intel.listed-ip", "127.0.0.1:443", StateOpen, t0)
+				f := stored(1, "intel.blocklisted", "127.0.0.1:443", StateOpen, t0)
 				f.Source, f.SourceRef = SourceIntel, "urlhaus"
 				return []Finding{f}
 			}(),
@@ -275,9 +275,9 @@ func TestNormalize(t *testing.T) {
 
 func TestStale(t *testing.T) {
 	now := t0.Add(10 * 24 * time.Hour)
-	intel := stored(1, "intel.listed-ip", "127.0.0.1", StateOpen, t0)
+	intel := stored(1, "intel.blocklisted", "127.0.0.1", StateOpen, t0)
 	intel.Source = SourceIntel
-	fresh := stored(2, "intel.listed-ip", "127.0.0.2", StateOpen, now.Add(-time.Hour))
+	fresh := stored(2, "intel.blocklisted", "127.0.0.2", StateOpen, now.Add(-time.Hour))
 	fresh.Source = SourceIntel
 	scan := stored(3, "tls.a", "127.0.0.1:443", StateOpen, t0)
 	manual := stored(4, "manual.finding", "127.0.0.1", StateOpen, t0)

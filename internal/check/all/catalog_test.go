@@ -26,7 +26,7 @@ func TestChecksInCatalog(t *testing.T) {
 			t.Errorf("%s: catalog kind %+v differs from the check's meta %+v", m.ID, k, m)
 		}
 	}
-	for _, id := range []string{"intel.listed-ip", "pdns.blocked-query", "manual.finding", "import.nuclei."} {
+	for _, id := range []string{"intel.blocklisted", "pdns.blocked-query", "manual.finding", "import.nuclei."} {
 		if _, ok := cat.Get(id); !ok {
 			t.Errorf("source kind %s is missing", id)
 		}

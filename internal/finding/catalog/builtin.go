@@ -109,39 +109,63 @@ func SourceKinds() []Kind {
 			},
 		},
 		{
-			ID: "intel.listed-ip", Family: "intel", Source: finding.SourceIntel, Severity: finding.High,
-			Title: Text{EN: "IP address on a threat-intelligence blocklist", VI: "Địa chỉ IP nằm trong danh sách chặn của nguồn tình báo về mối đe dọa"},
-			Description: Text{
-				EN: "An address of this organization appears on a blocklist of attacking, scanning, spamming or botnet hosts. Others may already refuse its traffic, and it is often a sign that a machine behind it is compromised.",
-				VI: "Một địa chỉ của cơ quan, tổ chức này nằm trong danh sách chặn các máy tấn công, dò quét, phát tán thư rác hoặc thuộc mạng máy tính ma (botnet). Các hệ thống khác có thể đã từ chối lưu lượng từ địa chỉ này, và đây thường là dấu hiệu một máy phía sau đã bị xâm nhập.",
-			},
-			Remediation: Text{
-				EN: "Find which machine uses the address (NAT and firewall logs at the time in the evidence), check it for malware or abuse, clean or rebuild it, then ask the list operator to delist the address.",
-				VI: "Xác định máy đang dùng địa chỉ này (nhật ký NAT và tường lửa tại thời điểm ghi trong bằng chứng), kiểm tra mã độc hoặc hành vi lạm dụng, làm sạch hoặc cài đặt lại máy, sau đó đề nghị đơn vị quản lý danh sách gỡ địa chỉ.",
-			},
-		},
-		{
-			ID: "intel.listed-domain", Family: "intel", Source: finding.SourceIntel, Severity: finding.High,
-			Title: Text{EN: "Domain on a threat-intelligence blocklist", VI: "Tên miền nằm trong danh sách chặn của nguồn tình báo về mối đe dọa"},
-			Description: Text{
-				EN: "A domain or host name of this organization is listed for phishing, malware distribution or command-and-control. Visitors may be warned away or blocked, and the site may be serving attackers' content.",
-				VI: "Một tên miền hoặc tên máy chủ của cơ quan, tổ chức này bị liệt kê vì lừa đảo (phishing), phát tán mã độc hoặc làm máy chủ điều khiển. Người truy cập có thể bị cảnh báo hoặc bị chặn, và trang web có thể đang phục vụ nội dung của kẻ tấn công.",
-			},
-			Remediation: Text{
-				EN: "Check the website and its DNS records for injected pages, scripts or redirections and for changes you did not make; clean them, change the credentials that could have been used, then request delisting.",
-				VI: "Kiểm tra trang web và bản ghi DNS để tìm trang, mã script hoặc chuyển hướng bị chèn và những thay đổi không do đơn vị thực hiện; làm sạch, đổi các thông tin đăng nhập có thể đã bị lợi dụng, rồi đề nghị gỡ khỏi danh sách.",
-			},
-		},
-		{
 			ID: "intel.compromised-host", Family: "intel", Source: finding.SourceIntel, Severity: finding.Critical,
 			Title: Text{EN: "Host reported as compromised", VI: "Máy chủ được báo cáo là đã bị xâm nhập"},
 			Description: Text{
-				EN: "A trusted source reports that this host is under an attacker's control: it talks to a known command-and-control server, belongs to a botnet, or hosts a web shell.",
-				VI: "Một nguồn tin tin cậy báo cáo máy chủ này đang bị kẻ tấn công kiểm soát: kết nối tới máy chủ điều khiển (C2) đã biết, thuộc mạng máy tính ma (botnet) hoặc chứa web shell.",
+				EN: "A trusted source reports that this host is under an attacker's control: a sinkhole saw it call a botnet's command server, it is a bot (drone) of a known botnet, it serves as a command-and-control server, or it hosts a web shell.",
+				VI: "Một nguồn tin tin cậy báo cáo máy chủ này đang bị kẻ tấn công kiểm soát: hệ thống sinkhole ghi nhận máy kết nối tới máy chủ điều khiển của mạng máy tính ma (botnet), máy là một bot của botnet đã biết, máy đang làm máy chủ điều khiển (C2), hoặc máy chứa web shell.",
 			},
 			Remediation: Text{
 				EN: "Treat it as an incident: isolate the host, preserve its logs and memory, find how the attacker got in, rebuild it from a clean source, change every credential it held, and report to the national CERT.",
 				VI: "Xử lý như một sự cố: cô lập máy chủ, lưu giữ nhật ký và bộ nhớ, xác định con đường kẻ tấn công xâm nhập, cài đặt lại từ nguồn sạch, đổi mọi thông tin xác thực lưu trên máy và báo cáo cho cơ quan ứng cứu sự cố quốc gia.",
+			},
+		},
+		{
+			ID: "intel.malicious-content", Family: "intel", Source: finding.SourceIntel, Severity: finding.High,
+			Title: Text{EN: "Phishing or malware on an owned site", VI: "Trang web của đơn vị chứa nội dung lừa đảo hoặc mã độc"},
+			Description: Text{
+				EN: "A feed lists a URL or name of this organization for phishing or for distributing malware. Visitors may be deceived or infected, browsers and mail filters may already block the site, and the server that hosts it is likely compromised.",
+				VI: "Một nguồn tin liệt kê đường dẫn (URL) hoặc tên miền của cơ quan, tổ chức này vì lừa đảo (phishing) hoặc phát tán mã độc. Người truy cập có thể bị lừa hoặc nhiễm mã độc, trình duyệt và bộ lọc thư có thể đã chặn trang, và máy chủ lưu trữ nhiều khả năng đã bị xâm nhập.",
+			},
+			Remediation: Text{
+				EN: "Take the listed page or file down, look for other pages, scripts and redirections you did not make, find how they were planted (an outdated CMS, a stolen password), fix that, change the site's credentials and ask the list operator to delist the URL.",
+				VI: "Gỡ trang hoặc tệp bị liệt kê, rà soát các trang, mã script và chuyển hướng khác không do đơn vị tạo, xác định cách chúng bị cài vào (hệ quản trị nội dung lỗi thời, mật khẩu bị lộ), khắc phục nguyên nhân, đổi thông tin đăng nhập của trang và đề nghị đơn vị quản lý danh sách gỡ đường dẫn.",
+			},
+		},
+		{
+			ID: "intel.exposed-service", Family: "intel", Source: finding.SourceIntel, Severity: finding.Medium,
+			Title: Text{EN: "Service exposed to the internet, seen by a third party", VI: "Dịch vụ mở ra Internet do bên thứ ba phát hiện"},
+			Description: Text{
+				EN: "A third party that scans the whole internet (such as Shadowserver) found a service on this address that should not be reachable from it: open SNMP, NTP, memcached, DNS resolvers or other amplifiers used in denial-of-service attacks, remote desktop, databases, or a version with a known weakness. The port, protocol and what the service answered are in the evidence.",
+				VI: "Một bên thứ ba rà quét toàn bộ Internet (như Shadowserver) phát hiện trên địa chỉ này một dịch vụ không nên truy cập được từ Internet: SNMP, NTP, memcached, máy chủ phân giải DNS mở hoặc dịch vụ khác có thể bị lợi dụng để khuếch đại tấn công từ chối dịch vụ, truy cập máy tính từ xa, cơ sở dữ liệu, hoặc phiên bản có điểm yếu đã biết. Cổng, giao thức và phản hồi của dịch vụ nằm trong phần bằng chứng.",
+			},
+			Remediation: Text{
+				EN: "Close the port at the firewall or bind the service to the internal network only; if it must stay public, update it, turn off the features attackers abuse (SNMP public community, NTP monlist, UDP on memcached, open recursion) and require authentication. The finding closes when the reports stop naming the address.",
+				VI: "Chặn cổng tại tường lửa hoặc chỉ cho dịch vụ lắng nghe trong mạng nội bộ; nếu buộc phải công khai, hãy cập nhật dịch vụ, tắt các tính năng hay bị lợi dụng (community public của SNMP, monlist của NTP, UDP của memcached, phân giải đệ quy mở) và yêu cầu xác thực. Phát hiện sẽ tự đóng khi các báo cáo không còn nêu địa chỉ này.",
+			},
+		},
+		{
+			ID: "intel.blocklisted", Family: "intel", Source: finding.SourceIntel, Severity: finding.Medium,
+			Title: Text{EN: "Address or name on a blocklist", VI: "Địa chỉ hoặc tên miền nằm trong danh sách chặn"},
+			Description: Text{
+				EN: "An address, network or name of this organization appears on a blocklist of attacking, scanning or spamming hosts. Others may already refuse its traffic or mail, and it is often a sign that a machine behind it is compromised or misused.",
+				VI: "Một địa chỉ, dải mạng hoặc tên miền của cơ quan, tổ chức này nằm trong danh sách chặn các máy tấn công, dò quét hoặc phát tán thư rác. Các hệ thống khác có thể đã từ chối lưu lượng hoặc thư từ địa chỉ này, và đây thường là dấu hiệu một máy phía sau đã bị xâm nhập hoặc bị lạm dụng.",
+			},
+			Remediation: Text{
+				EN: "Find which machine used the address at the time in the evidence (NAT and firewall logs), check it for malware or abuse, clean or rebuild it, then ask the list operator to delist the address.",
+				VI: "Xác định máy đã dùng địa chỉ này tại thời điểm ghi trong bằng chứng (nhật ký NAT và tường lửa), kiểm tra mã độc hoặc hành vi lạm dụng, làm sạch hoặc cài đặt lại máy, sau đó đề nghị đơn vị quản lý danh sách gỡ địa chỉ.",
+			},
+		},
+		{
+			ID: "intel.leaked-credentials", Family: "intel", Source: finding.SourceIntel, Severity: finding.High,
+			Title: Text{EN: "Accounts of an owned mail domain in a leak", VI: "Tài khoản thuộc tên miền thư điện tử của đơn vị bị lộ"},
+			Description: Text{
+				EN: "Accounts of this organization's mail domain appear in a leak of credentials. The evidence names the accounts and the leak, never the passwords; whoever holds the leak may use them to sign in, send phishing from inside or move further.",
+				VI: "Các tài khoản thuộc tên miền thư điện tử của cơ quan, tổ chức này xuất hiện trong một vụ lộ lọt thông tin đăng nhập. Phần bằng chứng nêu tên tài khoản và tên vụ lộ lọt, không bao giờ nêu mật khẩu; kẻ nắm dữ liệu có thể dùng chúng để đăng nhập, gửi thư lừa đảo từ bên trong hoặc xâm nhập sâu hơn.",
+			},
+			Remediation: Text{
+				EN: "Reset the passwords of the listed accounts and of any service where they were reused, end their open sessions, turn on two-factor sign-in, look in the mail and sign-in logs for use by others, and warn the account holders about phishing.",
+				VI: "Đặt lại mật khẩu của các tài khoản được liệt kê và của mọi dịch vụ dùng lại mật khẩu đó, kết thúc các phiên đăng nhập đang mở, bật xác thực hai yếu tố, kiểm tra nhật ký thư và đăng nhập để tìm dấu hiệu người khác sử dụng, và cảnh báo chủ tài khoản về thư lừa đảo.",
 			},
 		},
 

@@ -7,7 +7,7 @@
 // catalog, never the check registry, for a finding's title, description
 // and remediation, so a finding from a feed needs not pose as a check.
 //
-// A kind's ID is namespaced ("tls.cert-expired", "intel.listed-ip"). An ID
+// A kind's ID is namespaced ("tls.cert-expired", "intel.blocklisted"). An ID
 // ending in '.' ("import.nuclei.", "intel.") is a prefix kind: it stands
 // for every kind under it that a source mints at run time
 // ("import.nuclei.cve-2021-41773"), so Lookup finds texts for those too.
@@ -52,7 +52,7 @@ func (t Text) In(lang string) string {
 
 // Kind describes one kind of finding.
 type Kind struct {
-	ID          string           `json:"id"`     // "tls.cert-expired", "intel.listed-ip", "import.nuclei."
+	ID          string           `json:"id"`     // "tls.cert-expired", "intel.blocklisted", "import.nuclei."
 	Family      string           `json:"family"` // "tls", "intel", "import"
 	Source      finding.Source   `json:"source"` // who reports findings of this kind
 	Severity    finding.Severity `json:"severity"`

@@ -54,7 +54,7 @@ func TestValidate(t *testing.T) {
 		"remedy no vi":   {func(k *Kind) { k.Remediation.VI = "" }, false},
 		"no description": {func(k *Kind) { k.Description = Text{} }, true},
 	} {
-		k := kind("intel.listed-ip")
+		k := kind("intel.blocklisted")
 		tc.mod(&k)
 		err := k.Validate()
 		if (err == nil) != tc.ok {
@@ -68,10 +68,10 @@ func TestValidate(t *testing.T) {
 
 func TestRegister(t *testing.T) {
 	c := New()
-	if err := c.Register(kind("intel.listed-ip")); err != nil {
+	if err := c.Register(kind("intel.blocklisted")); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Register(kind("intel.listed-ip")); !errors.Is(err, ErrDuplicateID) {
+	if err := c.Register(kind("intel.blocklisted")); !errors.Is(err, ErrDuplicateID) {
 		t.Fatalf("second Register = %v, want ErrDuplicateID", err)
 	}
 	bad := kind("intel.x")
@@ -82,8 +82,8 @@ func TestRegister(t *testing.T) {
 	if _, ok := c.Get("intel.x"); ok {
 		t.Fatal("an invalid kind was kept")
 	}
-	k, ok := c.Get("intel.listed-ip")
-	if !ok || k.Title.EN != "title intel.listed-ip" {
+	k, ok := c.Get("intel.blocklisted")
+	if !ok || k.Title.EN != "title intel.blocklisted" {
 		t.Fatalf("Get = %+v, %v", k, ok)
 	}
 }
@@ -103,13 +103,13 @@ func TestRegisterCopiesReferences(t *testing.T) {
 
 func TestLookup(t *testing.T) {
 	c := New()
-	for _, id := range []string{"import.", "import.nuclei.", "import.nmap.open-port", "intel.listed-ip", "tls.cert-expired"} {
+	for _, id := range []string{"import.", "import.nuclei.", "import.nmap.open-port", "intel.blocklisted", "tls.cert-expired"} {
 		if err := c.Register(kind(id)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, tc := range []struct{ id, want string }{
-		{"intel.listed-ip", "intel.listed-ip"},                  // exact
+		{"intel.blocklisted", "intel.blocklisted"},              // exact
 		{"import.nuclei.cve-2021-41773", "import.nuclei."},      // tool family
 		{"import.nuclei.a.b.c", "import.nuclei."},               // deeper
 		{"import.nuclei.", "import.nuclei."},                    // the prefix itself
@@ -118,7 +118,7 @@ func TestLookup(t *testing.T) {
 		{"import.sarif.", "import."},                            // a prefix falls back to a shorter one
 		{"import.nucleix.y", "import."},                         // prefixes match at dots only
 		{"tls.cert-expired.extra", ""},                          // an exact kind is no prefix
-		{"intel.listed-domain", ""},                             // no intel. family here
+		{"intel.exposed-service", ""},                           // no intel. family here
 		{"", ""}, {".", ""}, {"import", ""}, {"zzz.a.b.c.", ""}, // odd input
 	} {
 		k, ok := c.Lookup(tc.id)
@@ -133,7 +133,7 @@ func TestLookup(t *testing.T) {
 		k.Title.In("vi") != "Apache 2.4.49 path traversal" || k.Remediation.VI != "sửa" {
 		t.Errorf("Describe(prefix) = %+v, %v", k, ok)
 	}
-	if k, ok := c.Describe("intel.listed-ip", "1.2.3.4 on a list"); !ok || k.Title.EN != "title intel.listed-ip" {
+	if k, ok := c.Describe("intel.blocklisted", "1.2.3.4 on a list"); !ok || k.Title.EN != "title intel.blocklisted" {
 		t.Errorf("Describe(exact) = %+v, %v: an exact kind keeps its own title", k, ok)
 	}
 	if k, ok := c.Describe("import.nuclei.x", ""); !ok || k.Title.EN != "title import.nuclei." {
@@ -228,10 +228,12 @@ func TestBuiltin(t *testing.T) {
 		{"import.nmap.ssl-enum-ciphers", "import.nmap.", finding.SourceImport},
 		{"import.nmap.open-port", "import.nmap.open-port", finding.SourceImport},
 		{"import.zap.40012", "import.", finding.SourceImport},
-		{"intel.listed-ip", "intel.listed-ip", finding.SourceIntel},
-		{"intel.listed-domain", "intel.listed-domain", finding.SourceIntel},
 		{"intel.compromised-host", "intel.compromised-host", finding.SourceIntel},
-		{"intel.leaked-credentials", "intel.", finding.SourceIntel},
+		{"intel.malicious-content", "intel.malicious-content", finding.SourceIntel},
+		{"intel.exposed-service", "intel.exposed-service", finding.SourceIntel},
+		{"intel.blocklisted", "intel.blocklisted", finding.SourceIntel},
+		{"intel.leaked-credentials", "intel.leaked-credentials", finding.SourceIntel},
+		{"intel.minted-at-run-time", "intel.", finding.SourceIntel},
 		{"sensor.attack-seen", "sensor.attack-seen", finding.SourceSensor},
 		{"sensor.port-scan", "sensor.", finding.SourceSensor},
 		{"pdns.blocked-query", "pdns.blocked-query", finding.SourceDNS},

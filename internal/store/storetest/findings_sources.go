@@ -55,7 +55,7 @@ func testFindingSources(t *testing.T, f *findingFixture) {
 	whole := []store.Coverage{{AssetID: a.ID, OrgID: o.ID, Target: "127.62.0.1", All: true}}
 	rec(store.FindingBatch{Source: finding.SourceImport, Ref: "nuclei", JobID: "imp-1", At: t0, Covered: whole, Seen: []store.Finding{imp("nuclei", "import.nuclei.a")}})
 	rec(store.FindingBatch{Source: finding.SourceImport, Ref: "nmap", JobID: "imp-2", At: t0, Covered: whole, Seen: []store.Finding{imp("nmap", "import.nmap.b")}})
-	rec(store.FindingBatch{Source: finding.SourceIntel, Ref: "feed", JobID: "feed-1", At: t0, Seen: []store.Finding{imp("", "intel.listed-ip")}})
+	rec(store.FindingBatch{Source: finding.SourceIntel, Ref: "feed", JobID: "feed-1", At: t0, Seen: []store.Finding{imp("", "intel.blocklisted")}})
 
 	nuclei := f.byKey(t, finding.KeyOf(finding.SourceImport, "nuclei", a.ID, "import.nuclei.a", "127.62.0.1", ""))
 	if nuclei.Source != finding.SourceImport || nuclei.SourceRef != "nuclei" || nuclei.State != finding.StateOpen {
@@ -68,7 +68,7 @@ func testFindingSources(t *testing.T, f *findingFixture) {
 		t.Fatalf("nuclei re-import changes: %+v", ch)
 	}
 	nmap := f.byKey(t, finding.KeyOf(finding.SourceImport, "nmap", a.ID, "import.nmap.b", "127.62.0.1", ""))
-	intel := f.byKey(t, finding.KeyOf(finding.SourceIntel, "feed", a.ID, "intel.listed-ip", "127.62.0.1", ""))
+	intel := f.byKey(t, finding.KeyOf(finding.SourceIntel, "feed", a.ID, "intel.blocklisted", "127.62.0.1", ""))
 	if nmap.State != finding.StateOpen || intel.State != finding.StateOpen {
 		t.Fatalf("another source's findings moved: %s %s", nmap.State, intel.State)
 	}
