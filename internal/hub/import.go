@@ -1,0 +1,354 @@
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/intel"
+	"github.com/rampart-cert/rampart/internal/queue"
+	"github.com/rampart-cert/rampart/internal/store"
+)
+
+// Bucket is the object-store bucket imports pass through.
+const Bucket = "RAMPART_INTEL_INPUT"
+
+// Run is the outcome of one import or feed run.
+type Run struct {
+	ID         string             `json:"id"`
+	Feed       string             `json:"feed"`
+	Format     string             `json:"format"`
+	Started    time.Time          `json:"started"`
+	Finished   time.Time          `json:"finished"`
+	Records    int                `json:"records"`    // records read
+	Indicators store.ApplySummary `json:"indicators"` // what they did to the indicators
+	// Events are records about the constituency's own weaknesses (open
+	// services, leaked accounts): routed to their owners, not kept as
+	// indicators.
+	Events      int               `json:"events"`
+	Rejected    int               `json:"rejected"`
+	Rejections  []intel.Rejection `json:"rejections,omitempty"` // the first store.MaxFeedRejections
+	Hits        int               `json:"hits"`                 // early warnings reported
+	NewFindings int               `json:"new_findings"`
+	Reopened    int               `json:"reopened"`
+	Err         string            `json:"error,omitempty"`
+}
+
+func newRunID(at time.Time) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "run-" + at.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// Import reads one input. With an object store the input is first
+// streamed into it and then read back, so a crash mid-run leaves it for
+// Resume; without one it is read in place. The input is never held whole
+// in memory. A run that fails (a malformed file, a report whose columns
+// changed) is recorded on its feed with the error; what was applied before
+// the failure stays, and running the same input again changes nothing
+// twice.
+func (h *Hub) Import(ctx context.Context, req ImportRequest, r io.Reader) (Run, error) {
+	id := newRunID(h.d.Now())
+	if err := h.check(&req); err != nil {
+		return h.refused(ctx, id, req, err)
+	}
+	if h.d.Objects == nil {
+		return h.run(ctx, id, req, func(ctx context.Context, emit intel.Emit) (*intel.Rejections, error) {
+			return h.parse(ctx, req, r, emit)
+		})
+	}
+	if _, err := h.d.Objects.PutObject(ctx, Bucket, id, requestMeta(req), r); err != nil {
+		return h.failed(ctx, id, req, fmt.Errorf("hub: store the input: %w", err))
+	}
+	return h.processObject(ctx, id, req)
+}
+
+// ImportFile reads a local file in place, or a MISP feed directory.
+func (h *Hub) ImportFile(ctx context.Context, req ImportRequest, path string) (Run, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return Run{}, fmt.Errorf("hub: %w", err)
+	}
+	if fi.IsDir() {
+		return h.ImportDir(ctx, req, os.DirFS(path))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return Run{}, fmt.Errorf("hub: %w", err)
+	}
+	defer f.Close()
+	if req.Name == "" {
+		req.Name = filepath.Base(path)
+	}
+	id := newRunID(h.d.Now())
+	if err := h.check(&req); err != nil {
+		return h.refused(ctx, id, req, err)
+	}
+	return h.run(ctx, id, req, func(ctx context.Context, emit intel.Emit) (*intel.Rejections, error) {
+		return h.parse(ctx, req, f, emit)
+	})
+}
+
+// ImportDir reads a MISP feed laid out as files (manifest.json and one
+// file per event).
+func (h *Hub) ImportDir(ctx context.Context, req ImportRequest, fsys fs.FS) (Run, error) {
+	id := newRunID(h.d.Now())
+	if err := h.check(&req); err != nil {
+		return h.refused(ctx, id, req, err)
+	}
+	return h.run(ctx, id, req, func(ctx context.Context, emit intel.Emit) (*intel.Rejections, error) {
+		return h.parseDir(ctx, req, fsys, emit)
+	})
+}
+
+// refused answers a request the hub cannot read: recorded on the feed
+// when the request names one (a configured feed's run), so its page says
+// why.
+func (h *Hub) refused(ctx context.Context, id string, req ImportRequest, err error) (Run, error) {
+	if req.Feed == "" {
+		return Run{}, err
+	}
+	return h.failed(ctx, id, req, err)
+}
+
+func requestMeta(req ImportRequest) map[string]string {
+	m := map[string]string{"format": req.Format, "feed": req.Feed}
+	for k, v := range map[string]string{"preset": req.Preset, "options": req.Options, "name": req.Name, "tlp": string(req.TLP)} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func requestOf(m map[string]string) ImportRequest {
+	return ImportRequest{Format: m["format"], Feed: m["feed"], Preset: m["preset"], Options: m["options"], Name: m["name"], TLP: intel.TLP(m["tlp"])}
+}
+
+// processObject runs a stored input and removes it, unless the run failed
+// for a reason that may pass (the database or queue away, the process
+// stopping): then Resume takes it up again.
+func (h *Hub) processObject(ctx context.Context, id string, req ImportRequest) (Run, error) {
+	rc, _, err := h.d.Objects.GetObject(ctx, Bucket, id)
+	if err != nil {
+		return Run{}, fmt.Errorf("hub: read the stored input: %w", err)
+	}
+	run, err := h.run(ctx, id, req, func(ctx context.Context, emit intel.Emit) (*intel.Rejections, error) {
+		return h.parse(ctx, req, rc, emit)
+	})
+	rc.Close()
+	if err == nil || !transient(err) {
+		if derr := h.d.Objects.DeleteObject(context.WithoutCancel(ctx), Bucket, id); derr != nil {
+			h.d.Logger.Warn("hub: remove a processed input", "run", id, "err", derr)
+		}
+	}
+	return run, err
+}
+
+func transient(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, store.ErrUnavailable) || errors.Is(err, queue.ErrClosed)
+}
+
+// Resume runs the inputs a stopped process left in the object store, oldest
+// first, and returns how many it ran.
+func (h *Hub) Resume(ctx context.Context) (int, error) {
+	if h.d.Objects == nil {
+		return 0, nil
+	}
+	list, err := h.d.Objects.ListObjects(ctx, Bucket)
+	if err != nil {
+		return 0, fmt.Errorf("hub: list stored inputs: %w", err)
+	}
+	n := 0
+	for _, o := range list {
+		req := requestOf(o.Meta)
+		if err := h.check(&req); err != nil {
+			h.d.Logger.Warn("hub: drop a stored input that cannot be read", "run", o.Name, "err", err)
+			_ = h.d.Objects.DeleteObject(ctx, Bucket, o.Name)
+			continue
+		}
+		run, err := h.processObject(ctx, o.Name, req)
+		if err != nil && transient(err) {
+			return n, err
+		}
+		n++
+		h.d.Logger.Info("hub: resumed an import", "run", o.Name, "feed", run.Feed, "records", run.Records, "err", run.Err)
+	}
+	return n, nil
+}
+
+// batch is what one transaction applies: the records kept as indicators
+// and the early warnings of every record read with them.
+type batch struct {
+	recs []intel.Record
+	hits []finding.Finding
+}
+
+// tally is what the writer counts.
+type tally struct {
+	sum      store.ApplySummary
+	hits     int
+	newF     int
+	reopened int
+}
+
+// run parses with read and applies what it emits in batches: the parser
+// matches and emits while the previous batch is written.
+func (h *Hub) run(ctx context.Context, id string, req ImportRequest, read func(context.Context, intel.Emit) (*intel.Rejections, error)) (Run, error) {
+	run := Run{ID: id, Feed: req.Feed, Format: req.Format, Started: h.d.Now().UTC().Truncate(time.Microsecond)}
+	reg, err := h.registry(ctx)
+	if err != nil {
+		return h.finish(ctx, run, err)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	batches := make(chan *batch, 1)
+	var (
+		t    tally
+		werr error
+	)
+	done := make(chan struct{})
+	rr := runRef{id: run.ID, feed: run.Feed, started: run.Started}
+	go func() {
+		defer close(done)
+		for b := range batches {
+			if werr != nil {
+				continue
+			}
+			if err := h.write(ctx, rr, b, &t); err != nil {
+				werr = err
+				cancel(err)
+			}
+		}
+	}()
+
+	var (
+		lk     leaks
+		events int
+	)
+	cur := &batch{}
+	send := func() error {
+		select {
+		case batches <- cur:
+			cur = &batch{}
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	emit := func(r intel.Record) error {
+		r.Feed = req.Feed
+		run.Records++
+		for _, hh := range reg.match(&r) {
+			if r.Category == intel.CategoryLeak {
+				lk.add(&r, hh)
+				continue
+			}
+			cur.hits = append(cur.hits, warning(&r, hh))
+		}
+		if r.Category == intel.CategoryExposed || r.Category == intel.CategoryLeak {
+			events++
+		} else {
+			// The store keeps neither the row nor its detail.
+			r.Raw, r.Detail = "", nil
+			cur.recs = append(cur.recs, r)
+		}
+		if len(cur.recs) >= h.d.BatchSize || len(cur.hits) >= h.d.BatchSize {
+			return send()
+		}
+		return nil
+	}
+	rej, perr := read(ctx, emit)
+	if perr == nil || context.Cause(ctx) == nil {
+		// What was read before a parse error is sound: apply it.
+		cur.hits = append(cur.hits, lk.findings()...)
+		if err := send(); err != nil && perr == nil {
+			perr = err
+		}
+	}
+	close(batches)
+	<-done
+
+	run.Events = events
+	run.Indicators = t.sum
+	run.Hits, run.NewFindings, run.Reopened = t.hits, t.newF, t.reopened
+	if rej != nil {
+		run.Rejected = rej.Count
+		run.Rejections = rej.List[:min(len(rej.List), store.MaxFeedRejections)]
+	}
+	switch {
+	case werr != nil:
+		err = werr
+	case perr != nil:
+		err = perr
+	}
+	return h.finish(ctx, run, err)
+}
+
+// runRef is what the writer needs of its run.
+type runRef struct {
+	id, feed string
+	started  time.Time
+}
+
+// write applies one batch and records its early warnings.
+func (h *Hub) write(ctx context.Context, run runRef, b *batch, t *tally) error {
+	if len(b.recs) > 0 {
+		sum, err := h.d.Store.ApplyIndicators(ctx, sys, b.recs)
+		if err != nil {
+			return fmt.Errorf("hub: apply indicators: %w", err)
+		}
+		t.sum.Add(sum)
+	}
+	if len(b.hits) == 0 || h.d.Findings == nil {
+		return nil
+	}
+	changes, err := h.d.Findings.Record(ctx, finding.Batch{Source: finding.SourceIntel, Ref: run.feed, JobID: run.id, At: run.started, Seen: b.hits})
+	if err != nil {
+		return fmt.Errorf("hub: record early warnings: %w", err)
+	}
+	t.hits += len(b.hits)
+	for _, c := range changes {
+		switch c.Kind {
+		case finding.ChangeNew:
+			t.newF++
+		case finding.ChangeReopened:
+			t.reopened++
+		}
+	}
+	return nil
+}
+
+// finish records the run on its feed and returns it with err.
+func (h *Hub) finish(ctx context.Context, run Run, err error) (Run, error) {
+	run.Finished = h.d.Now().UTC()
+	fr := store.FeedRun{At: run.Finished, Records: run.Records, New: run.Indicators.New, Updated: run.Indicators.Updated,
+		Rejected: run.Rejected, Hits: run.Hits, Rejections: run.Rejections}
+	if err != nil {
+		run.Err = err.Error()
+		fr.Err = run.Err
+	}
+	if _, rerr := h.d.Store.RecordFeedRun(context.WithoutCancel(ctx), sys, run.Feed, fr); rerr != nil {
+		h.d.Logger.Warn("hub: record the run on its feed", "feed", run.Feed, "err", rerr)
+		if err == nil {
+			err = rerr
+		}
+	}
+	if err != nil {
+		h.d.Logger.Warn("hub: run failed", "run", run.ID, "feed", run.Feed, "records", run.Records, "err", err)
+	} else {
+		h.d.Logger.Info("hub: run", "run", run.ID, "feed", run.Feed, "records", run.Records, "new", run.Indicators.New,
+			"updated", run.Indicators.Updated, "events", run.Events, "rejected", run.Rejected, "hits", run.Hits, "took", run.Finished.Sub(run.Started))
+	}
+	return run, err
+}

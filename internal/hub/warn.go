@@ -1,0 +1,436 @@
+package hub
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/asset"
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/intel"
+)
+
+// Early warning: each record is matched against the registry's verified
+// assets (a claim nobody has proven yet learns nothing from the hub), and
+// every hit is a finding for the asset's owner.
+
+// maxHitsPerRecord bounds the assets one record warns: a /8 on a
+// blocklist should not become a finding for every address of a ministry.
+const maxHitsPerRecord = 256
+
+// registry is one snapshot of the verified assets, for matching.
+type registry struct {
+	ix      *asset.Index
+	version int64
+	// nets are the address assets (ipv4, ipv6, cidr) sorted by first
+	// address, so a network indicator finds the assets inside it.
+	nets []netAsset
+	// names are the name assets (domain, hostname, mail_domain) sorted
+	// by their labels read from the right, so a domain indicator finds
+	// the registered names under it.
+	names []nameAsset
+}
+
+type netAsset struct {
+	p netip.Prefix
+	e asset.Entry
+}
+
+type nameAsset struct {
+	rev string // "vn.gov.moh"
+	e   asset.Entry
+}
+
+// reverseName turns "a.b.c" into "c.b.a".
+func reverseName(n string) string {
+	labels := strings.Split(n, ".")
+	slices.Reverse(labels)
+	return strings.Join(labels, ".")
+}
+
+// loadRegistry reads the verified assets.
+func loadRegistry(ctx context.Context, st Store, version int64) (*registry, error) {
+	b := asset.NewBuilder()
+	r := &registry{version: version}
+	err := st.EachAsset(ctx, auth.SystemPrincipal, func(a asset.Asset) error {
+		if !a.Verified() {
+			return nil
+		}
+		e := asset.Entry{AssetID: a.ID, OrgID: a.OrgID, Kind: a.Kind, Value: a.Value}
+		if b.Add(e) != nil {
+			return nil // a stored value that no longer parses covers nothing
+		}
+		switch a.Kind {
+		case asset.KindIPv4, asset.KindIPv6, asset.KindCIDR:
+			p, err := netip.ParsePrefix(a.Value)
+			if err != nil {
+				ad, aerr := netip.ParseAddr(a.Value)
+				if aerr != nil {
+					return nil
+				}
+				p = netip.PrefixFrom(ad, ad.BitLen())
+			}
+			r.nets = append(r.nets, netAsset{p: p.Masked(), e: e})
+		case asset.KindDomain, asset.KindHostname, asset.KindMailDomain:
+			r.names = append(r.names, nameAsset{rev: reverseName(a.Value), e: e})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hub: read the registry: %w", err)
+	}
+	r.ix = b.Build()
+	slices.SortFunc(r.nets, func(a, b netAsset) int {
+		if c := a.p.Addr().Compare(b.p.Addr()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.p.Bits(), b.p.Bits())
+	})
+	slices.SortFunc(r.names, func(a, b nameAsset) int { return strings.Compare(a.rev, b.rev) })
+	return r, nil
+}
+
+// hit is one asset a record warns about: the owner, what the finding
+// names as its target and subject.
+type hit struct {
+	m       asset.Match
+	target  string
+	subject string
+}
+
+// match finds the assets a record is about.
+func (r *registry) match(rec *intel.Record) []hit {
+	switch rec.Kind {
+	case intel.KindIPv4, intel.KindIPv6:
+		a, err := netip.ParseAddr(rec.Value)
+		if err != nil {
+			return nil
+		}
+		if m, ok := r.ix.LookupAddr(a); ok {
+			return []hit{{m: m, target: rec.Value}}
+		}
+	case intel.KindCIDR:
+		return r.matchNet(rec.Value)
+	case intel.KindDomain:
+		return r.matchDomain(rec.Value)
+	case intel.KindURL:
+		host := intel.URLHost(rec.Value)
+		if m, err := r.ix.Lookup(rec.Value); err == nil {
+			return []hit{{m: m, target: host, subject: rec.Value}}
+		}
+		if a, err := netip.ParseAddr(host); err == nil {
+			if m, ok := r.ix.LookupAddr(a); ok {
+				return []hit{{m: m, target: host, subject: rec.Value}}
+			}
+		} else if m, ok := r.ix.LookupName(host); ok {
+			return []hit{{m: m, target: host, subject: rec.Value}}
+		}
+	case intel.KindEmail:
+		at := strings.LastIndexByte(rec.Value, '@')
+		if at < 0 {
+			return nil
+		}
+		if m, ok := r.ix.LookupName(rec.Value[at+1:]); ok {
+			return []hit{{m: m, target: rec.Value[at+1:], subject: rec.Value}}
+		}
+	case intel.KindASN:
+		if m, err := r.ix.Lookup(rec.Value); err == nil {
+			return []hit{{m: m, target: rec.Value}}
+		}
+	}
+	return nil
+}
+
+// matchNet: the most specific asset holding the whole network; else every
+// address asset inside it (a listed /22 that holds a member's /24).
+func (r *registry) matchNet(v string) []hit {
+	p, err := netip.ParsePrefix(v)
+	if err != nil {
+		return nil
+	}
+	if m, err := r.ix.Lookup(v); err == nil {
+		return []hit{{m: m, target: v}}
+	}
+	first := p.Masked().Addr()
+	i, _ := slices.BinarySearchFunc(r.nets, first, func(n netAsset, a netip.Addr) int { return n.p.Addr().Compare(a) })
+	var out []hit
+	for ; i < len(r.nets) && p.Contains(r.nets[i].p.Addr()) && len(out) < maxHitsPerRecord; i++ {
+		n := r.nets[i]
+		if n.p.Bits() < p.Bits() {
+			continue
+		}
+		out = append(out, hit{m: entryMatch(n.e), target: n.e.Value, subject: v})
+	}
+	return out
+}
+
+// matchDomain: the asset covering the name (itself or a parent domain),
+// and the registered names under it.
+func (r *registry) matchDomain(v string) []hit {
+	var out []hit
+	if m, ok := r.ix.LookupName(v); ok {
+		out = append(out, hit{m: m, target: v})
+	}
+	prefix := reverseName(v) + "."
+	i, _ := slices.BinarySearchFunc(r.names, prefix, func(n nameAsset, s string) int { return strings.Compare(n.rev, s) })
+	for ; i < len(r.names) && strings.HasPrefix(r.names[i].rev, prefix) && len(out) < maxHitsPerRecord; i++ {
+		e := r.names[i].e
+		if len(out) > 0 && out[0].m.AssetID == e.AssetID {
+			continue
+		}
+		out = append(out, hit{m: entryMatch(e), target: e.Value, subject: v})
+	}
+	return out
+}
+
+func entryMatch(e asset.Entry) asset.Match {
+	return asset.Match{AssetID: e.AssetID, OrgID: e.OrgID, Kind: e.Kind, Value: e.Value}
+}
+
+// severityOf is an early warning's severity: by kind, one step lower when
+// the source has little confidence in it (below 30).
+func severityOf(kind string, c intel.Category, confidence int) finding.Severity {
+	s := finding.Medium
+	switch kind {
+	case intel.FindingCompromisedHost:
+		s = finding.Critical
+	case intel.FindingMaliciousContent, intel.FindingLeakedCredentials:
+		s = finding.High
+	case intel.FindingExposedService, intel.FindingBlocklisted:
+		s = finding.Medium
+	}
+	if c == intel.CategorySpam || c == intel.CategoryScanner {
+		s = finding.Medium
+	}
+	if confidence < 30 {
+		switch s {
+		case finding.Critical:
+			s = finding.High
+		case finding.High:
+			s = finding.Medium
+		case finding.Medium:
+			s = finding.Low
+		}
+	}
+	return s
+}
+
+// secretKey reports a detail key that may carry a secret: such a value
+// never reaches a finding.
+func secretKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, s := range []string{"pass", "pwd", "secret", "credential", "token", "cookie"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// warning builds the finding of one hit.
+func warning(rec *intel.Record, h hit) finding.Finding {
+	kind := intel.FindingKind(rec.Category)
+	target, subject := h.target, h.subject
+	if kind == intel.FindingExposedService {
+		// The service is the subject: one finding per open port.
+		if port := rec.Detail["port"]; port != "" {
+			target = joinHostPort(target, port)
+		}
+		subject = firstOf(rec.Detail["tag"], rec.Detail["service"], rec.Detail["protocol"], subject)
+	}
+	if kind == intel.FindingCompromisedHost && subject == "" {
+		subject = firstOf(rec.Detail["infection"], infectionLabel(rec.Labels))
+	}
+	if kind == intel.FindingLeakedCredentials {
+		subject = leakName(rec)
+	}
+	return finding.Finding{
+		OrgID: h.m.OrgID, AssetID: h.m.AssetID, Check: kind, Severity: severityOf(kind, rec.Category, rec.Confidence),
+		Target: target, Subject: cut(subject, 500), Title: title(kind, rec, target, subject), Evidence: evidence(rec, kind),
+	}
+}
+
+func joinHostPort(host, port string) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]:" + port
+	}
+	return host + ":" + port
+}
+
+func firstOf(vals ...string) string {
+	for _, v := range vals {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func infectionLabel(labels []string) string {
+	for _, l := range labels {
+		if name, ok := strings.CutPrefix(l, "malware:"); ok {
+			return name
+		}
+	}
+	return ""
+}
+
+// leakName is the leak a credentials record comes from: its own word, or
+// the feed.
+func leakName(rec *intel.Record) string {
+	return firstOf(rec.Detail["leak"], rec.Detail["breach"], rec.Detail["source"], rec.Feed)
+}
+
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+// title is the finding's one-line English title; the console shows the
+// kind's bilingual title from the catalog beside it.
+func title(kind string, rec *intel.Record, target, subject string) string {
+	var what string
+	switch kind {
+	case intel.FindingCompromisedHost:
+		what = "compromised host " + target
+		if subject != "" {
+			what += " (" + subject + ")"
+		}
+	case intel.FindingMaliciousContent:
+		what = string(rec.Category) + " content on " + target
+	case intel.FindingExposedService:
+		what = "exposed service on " + target
+		if subject != "" {
+			what += " (" + subject + ")"
+		}
+	case intel.FindingLeakedCredentials:
+		what = "accounts of " + target + " in leak " + subject
+	default:
+		what = target + " listed"
+		if rec.Category != intel.CategoryBlocklist {
+			what += " for " + string(rec.Category)
+		}
+	}
+	return cut(what+", reported by "+rec.Feed, 300)
+}
+
+// evidence is what the owner reads: the feed, when, the value and what
+// the row said. A leak shows the account names and the leak only, never
+// the row (it may carry passwords); a TLP:RED record shows only that a
+// restricted source named the asset.
+func evidence(rec *intel.Record, kind string) json.RawMessage {
+	ev := map[string]any{"feed": rec.Feed, "seen": rec.LastSeen.UTC().Format(time.RFC3339), "tlp": string(rec.TLP)}
+	switch {
+	case kind == intel.FindingLeakedCredentials:
+		ev["leak"] = leakName(rec)
+		ev["accounts"] = []string{rec.Value}
+	case rec.TLP == intel.TLPRed:
+		ev["indicator"] = map[string]string{"kind": string(rec.Kind), "value": rec.Value}
+		ev["note"] = "the source restricts its details (TLP:RED); ask the national CERT"
+	default:
+		ev["indicator"] = map[string]string{"kind": string(rec.Kind), "value": rec.Value}
+		ev["category"] = string(rec.Category)
+		ev["confidence"] = rec.Confidence
+		if !rec.FirstSeen.IsZero() {
+			ev["first_seen"] = rec.FirstSeen.UTC().Format(time.RFC3339)
+		}
+		if rec.ExternalID != "" {
+			ev["external_id"] = rec.ExternalID
+		}
+		if len(rec.Labels) > 0 {
+			ev["labels"] = rec.Labels
+		}
+		detail := map[string]string{}
+		secret := false
+		for k, v := range rec.Detail {
+			if secretKey(k) {
+				secret = true
+				continue
+			}
+			detail[k] = cut(v, 512)
+		}
+		if len(detail) > 0 {
+			ev["detail"] = detail
+		}
+		if rec.Raw != "" && !secret {
+			ev["raw"] = rec.Raw
+		}
+	}
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+// leakKey groups the accounts of one leak on one owned mail domain.
+type leakKey struct {
+	asset int64
+	leak  string
+}
+
+// maxLeakAccounts bounds the account names one finding lists.
+const maxLeakAccounts = 1000
+
+// leaks gathers a run's leaked accounts, so each mail domain and leak is
+// one finding listing its accounts.
+type leaks struct {
+	order []leakKey
+	by    map[leakKey]*leakGroup
+}
+
+type leakGroup struct {
+	f        finding.Finding
+	rec      intel.Record
+	accounts []string
+	more     int
+}
+
+func (l *leaks) add(rec *intel.Record, h hit) {
+	if l.by == nil {
+		l.by = map[leakKey]*leakGroup{}
+	}
+	k := leakKey{h.m.AssetID, leakName(rec)}
+	g := l.by[k]
+	if g == nil {
+		g = &leakGroup{f: warning(rec, h), rec: *rec}
+		g.rec.Raw, g.rec.Detail = "", nil
+		l.by[k] = g
+		l.order = append(l.order, k)
+	}
+	if slices.Contains(g.accounts, rec.Value) {
+		return
+	}
+	if len(g.accounts) < maxLeakAccounts {
+		g.accounts = append(g.accounts, rec.Value)
+	} else {
+		g.more++
+	}
+	if rec.LastSeen.After(g.rec.LastSeen) {
+		g.rec.LastSeen = rec.LastSeen
+	}
+}
+
+// findings returns one finding per mail domain and leak.
+func (l *leaks) findings() []finding.Finding {
+	out := make([]finding.Finding, 0, len(l.order))
+	for _, k := range l.order {
+		g := l.by[k]
+		slices.Sort(g.accounts)
+		ev := map[string]any{"feed": g.rec.Feed, "seen": g.rec.LastSeen.UTC().Format(time.RFC3339), "tlp": string(g.rec.TLP),
+			"leak": k.leak, "accounts": g.accounts}
+		if g.more > 0 {
+			ev["more_accounts"] = g.more
+		}
+		g.f.Evidence, _ = json.Marshal(ev)
+		g.f.Title = cut(strconv.Itoa(len(g.accounts)+g.more)+" accounts of "+g.f.Target+" in leak "+k.leak+", reported by "+g.rec.Feed, 300)
+		out = append(out, g.f)
+	}
+	return out
+}
