@@ -197,6 +197,8 @@ func scanConfig(ctx context.Context, env *Env, c config.Config, sf scanFlags, po
 		}
 		cfg.Checks = keep
 	}
+	// Zone checks (SPF, DMARC...) once per zone, not once per host name.
+	cfg.Names, cfg.URLs, cfg.Checks = planDomains(specs, cfg.Checks)
 	cfg.CheckEnv = checkEnv
 	allow, allowAddr, err := scopeFor(ctx, c, sf.scope, env)
 	if err != nil {
