@@ -41,7 +41,13 @@ func allDone(js []jobJSON) error {
 	return nil
 }
 
-func secs(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s" }
+// secs writes a duration in seconds, or milliseconds under one second.
+func secs(d time.Duration) string {
+	if d < time.Second {
+		return strconv.FormatInt(d.Milliseconds(), 10) + " ms"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
+}
 
 // workerKill is scenario a: kill -9 a worker with jobs running; they are
 // redelivered after the ack wait and finish on the other worker.
