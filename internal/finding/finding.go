@@ -154,8 +154,11 @@ func Next(s State, t Transition) (State, error) {
 	return s, fmt.Errorf("%w: %s from %s", ErrTransition, t.Action, s)
 }
 
-// Policy gives due dates: days from first seen to fix, by severity, and a
-// shorter deadline for vulnerabilities in the KEV catalog.
+// Policy gives due dates: days from first seen to fix, by severity, a
+// shorter deadline for vulnerabilities in the KEV catalog, and shorter
+// rows still for assets that matter more (Tiers). The inline fields are
+// the base row, which assets of the normal tier (and findings whose asset
+// tier is not known) get.
 type Policy struct {
 	KEV      int `json:"kev" yaml:"kev"`
 	Critical int `json:"critical" yaml:"critical"`
@@ -163,47 +166,147 @@ type Policy struct {
 	Medium   int `json:"medium" yaml:"medium"`
 	Low      int `json:"low" yaml:"low"`
 	Info     int `json:"info" yaml:"info"` // 0: no due date
+	// Tiers holds the rows of the higher asset tiers; a zero field of a
+	// row keeps the base row's days.
+	Tiers Tiers `json:"tiers,omitzero" yaml:"tiers,omitempty"`
 }
 
-// DefaultPolicy follows the US binding operational directives' style:
-// KEV 14 days, critical 15, high 30, medium 90, low 180.
-var DefaultPolicy = Policy{KEV: 14, Critical: 15, High: 30, Medium: 90, Low: 180}
+// Days is one row of the policy table: days to fix by severity and for a
+// KEV-listed vulnerability. A zero field means "as the base row" in a
+// tier's row.
+type Days struct {
+	KEV      int `json:"kev,omitempty" yaml:"kev,omitempty"`
+	Critical int `json:"critical,omitempty" yaml:"critical,omitempty"`
+	High     int `json:"high,omitempty" yaml:"high,omitempty"`
+	Medium   int `json:"medium,omitempty" yaml:"medium,omitempty"`
+	Low      int `json:"low,omitempty" yaml:"low,omitempty"`
+	Info     int `json:"info,omitempty" yaml:"info,omitempty"`
+}
+
+// Tiers are the rows of the asset tiers above normal.
+type Tiers struct {
+	Important Days `json:"important,omitzero" yaml:"important,omitempty"`
+	Critical  Days `json:"critical,omitzero" yaml:"critical,omitempty"`
+	National  Days `json:"national,omitzero" yaml:"national,omitempty"`
+}
+
+// Tier is how much an asset matters, for deadlines.
+type Tier string
+
+// The tiers, lowest first.
+const (
+	TierNormal    Tier = "normal"
+	TierImportant Tier = "important"
+	TierCritical  Tier = "critical"
+	TierNational  Tier = "national"
+)
+
+// TierOf places an asset by the registry's two measures of it, taking the
+// higher: its criticality to its owner's mission (normal, important,
+// critical, national) and the security level of the information system
+// it belongs to (1-5, the grading of information systems by their
+// importance: level 3 important, level 4 critical, level 5 of national
+// importance). An unknown criticality counts as normal; a level outside
+// 1-5 as none.
+func TierOf(criticality string, securityLevel int) Tier {
+	rank := map[string]int{"important": 1, "critical": 2, "national": 3}[strings.ToLower(strings.TrimSpace(criticality))]
+	if securityLevel >= 3 && securityLevel <= 5 && securityLevel-2 > rank {
+		rank = securityLevel - 2
+	}
+	return [...]Tier{TierNormal, TierImportant, TierCritical, TierNational}[rank]
+}
+
+// DefaultPolicy follows the US binding operational directives' style for
+// the base row (KEV 14 days, critical 15, high 30, medium 90, low 180) and
+// shortens it for assets that matter more: important 10/10/21/60/120,
+// critical 7/7/14/45/90, national 3/3/7/30/60 (KEV/critical/high/medium/
+// low). Informational findings have no due date in any tier. See
+// docs/deadlines.md.
+var DefaultPolicy = Policy{KEV: 14, Critical: 15, High: 30, Medium: 90, Low: 180, Tiers: Tiers{
+	Important: Days{KEV: 10, Critical: 10, High: 21, Medium: 60, Low: 120},
+	Critical:  Days{KEV: 7, Critical: 7, High: 14, Medium: 45, Low: 90},
+	National:  Days{KEV: 3, Critical: 3, High: 7, Medium: 30, Low: 60},
+}}
 
 // Validate checks the numbers.
 func (p Policy) Validate() error {
-	for name, d := range map[string]int{"kev": p.KEV, "critical": p.Critical, "high": p.High, "medium": p.Medium, "low": p.Low, "info": p.Info} {
-		if d < 0 || d > 3650 {
-			return fmt.Errorf("%w: policy %s = %d days (0..3650)", ErrInvalid, name, d)
+	rows := map[string]Days{"": p.base(), "tiers.important.": p.Tiers.Important, "tiers.critical.": p.Tiers.Critical, "tiers.national.": p.Tiers.National}
+	for prefix, r := range rows {
+		for name, d := range map[string]int{"kev": r.KEV, "critical": r.Critical, "high": r.High, "medium": r.Medium, "low": r.Low, "info": r.Info} {
+			if d < 0 || d > 3650 {
+				return fmt.Errorf("%w: policy %s%s = %d days (0..3650)", ErrInvalid, prefix, name, d)
+			}
 		}
 	}
 	return nil
 }
 
-// Days returns the days allowed for a finding; 0 means no due date.
-func (p Policy) Days(s Severity, kev bool) int {
+func (p Policy) base() Days {
+	return Days{KEV: p.KEV, Critical: p.Critical, High: p.High, Medium: p.Medium, Low: p.Low, Info: p.Info}
+}
+
+// Row returns the days of tier t: its row over the base row (a zero field
+// keeps the base's). The normal tier, and an unknown one, get the base.
+func (p Policy) Row(t Tier) Days {
+	b := p.base()
+	var r Days
+	switch t {
+	case TierImportant:
+		r = p.Tiers.Important
+	case TierCritical:
+		r = p.Tiers.Critical
+	case TierNational:
+		r = p.Tiers.National
+	default:
+		return b
+	}
+	pick := func(v, base int) int {
+		if v != 0 {
+			return v
+		}
+		return base
+	}
+	return Days{KEV: pick(r.KEV, b.KEV), Critical: pick(r.Critical, b.Critical), High: pick(r.High, b.High),
+		Medium: pick(r.Medium, b.Medium), Low: pick(r.Low, b.Low), Info: pick(r.Info, b.Info)}
+}
+
+// Days returns the days allowed for a finding on an asset of the normal
+// tier; 0 means no due date.
+func (p Policy) Days(s Severity, kev bool) int { return p.DaysFor(s, kev, TierNormal) }
+
+// DaysFor returns the days allowed for a finding on an asset of tier t;
+// 0 means no due date. A KEV-listed vulnerability gets the shorter of its
+// severity's days and the KEV days.
+func (p Policy) DaysFor(s Severity, kev bool, t Tier) int {
+	r := p.Row(t)
 	d := 0
 	switch s {
 	case Critical:
-		d = p.Critical
+		d = r.Critical
 	case High:
-		d = p.High
+		d = r.High
 	case Medium:
-		d = p.Medium
+		d = r.Medium
 	case Low:
-		d = p.Low
+		d = r.Low
 	case Info:
-		d = p.Info
+		d = r.Info
 	}
-	if kev && p.KEV > 0 && (d == 0 || p.KEV < d) {
-		d = p.KEV
+	if kev && r.KEV > 0 && (d == 0 || r.KEV < d) {
+		d = r.KEV
 	}
 	return d
 }
 
-// DueAt returns when a finding first seen at firstSeen must be fixed; the
-// zero time means never.
+// DueAt returns when a finding first seen at firstSeen on an asset of the
+// normal tier must be fixed; the zero time means never.
 func (p Policy) DueAt(s Severity, kev bool, firstSeen time.Time) time.Time {
-	d := p.Days(s, kev)
+	return p.DueAtFor(s, kev, TierNormal, firstSeen)
+}
+
+// DueAtFor is DueAt for an asset of tier t.
+func (p Policy) DueAtFor(s Severity, kev bool, t Tier, firstSeen time.Time) time.Time {
+	d := p.DaysFor(s, kev, t)
 	if d == 0 {
 		return time.Time{}
 	}

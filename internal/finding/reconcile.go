@@ -33,6 +33,10 @@ type Batch struct {
 	JobID  string // the scan job or import that reported it
 	At     time.Time
 	Policy Policy // due dates for new findings
+	// Tiers gives the tier of each asset of the batch (see TierOf), for
+	// the policy's tiered rows; an asset missing here gets the base row.
+	// The findings service fills it from the registry.
+	Tiers map[int64]Tier
 	// Covered is what the report examined, for sources closed by
 	// coverage; it is ignored for the others.
 	Covered []Coverage
@@ -177,7 +181,8 @@ const ReopenGrace = 90 * 24 * time.Hour
 // every finding of the covered assets and every seen key that exists).
 // now stamps UpdatedAt.
 //
-//   - A seen key that is new opens, due by b.Policy from b.At.
+//   - A seen key that is new opens, due by b.Policy from b.At, in the row
+//     of its asset's tier (b.Tiers).
 //   - A seen key that exists moves LastSeen and takes the new evidence,
 //     severity, title, organization, CVE list and KEV flag; a fixed one
 //     reopens, keeping its original due date when it was fixed less than
@@ -211,7 +216,7 @@ func Reconcile(b Batch, seen []Finding, existing map[string]Finding, now time.Ti
 			n.ID = 0
 			n.State = StateOpen
 			n.FirstSeen, n.LastSeen, n.DueFrom, n.UpdatedAt = b.At, b.At, b.At, now
-			n.DueAt = dueAt(b.Policy, f.Severity, f.KEV, b.At)
+			n.DueAt = dueAt(b.Policy, f.Severity, f.KEV, b.Tiers[f.AssetID], b.At)
 			n.FixedAt, n.Until, n.VerifyRequestedAt = nil, nil, nil
 			n.Reason, n.Approver, n.LastJobID = "", "", b.JobID
 			p.Insert = append(p.Insert, n)
@@ -243,12 +248,12 @@ func Reconcile(b Batch, seen []Finding, existing map[string]Finding, now time.Ti
 			if cur.FixedAt == nil || b.At.Sub(*cur.FixedAt) > ReopenGrace {
 				upd.DueFrom = b.At
 			}
-			upd.DueAt = dueAt(b.Policy, upd.Severity, upd.KEV, upd.DueFrom)
+			upd.DueAt = dueAt(b.Policy, upd.Severity, upd.KEV, b.Tiers[upd.AssetID], upd.DueFrom)
 			upd.State, upd.FixedAt, upd.VerifyRequestedAt = next, nil, nil
 			entry = &HistoryEntry{Action: ActionSeen, From: cur.State, To: next}
 		default:
 			if upd.Severity != cur.Severity || upd.KEV != cur.KEV {
-				upd.DueAt = dueAt(b.Policy, upd.Severity, upd.KEV, upd.DueFrom)
+				upd.DueAt = dueAt(b.Policy, upd.Severity, upd.KEV, b.Tiers[upd.AssetID], upd.DueFrom)
 			}
 			if cur.VerifyRequestedAt != nil && !b.At.Before(*cur.VerifyRequestedAt) {
 				upd.VerifyRequestedAt = nil
@@ -361,8 +366,8 @@ func Stale(findings []Finding, ttl func(Source) time.Duration, now time.Time) Pl
 	return p
 }
 
-func dueAt(p Policy, sev Severity, kev bool, from time.Time) *time.Time {
-	d := p.DueAt(sev, kev, from)
+func dueAt(p Policy, sev Severity, kev bool, tier Tier, from time.Time) *time.Time {
+	d := p.DueAtFor(sev, kev, tier, from)
 	if d.IsZero() {
 		return nil
 	}

@@ -177,3 +177,37 @@ func TestManualScanLimits(t *testing.T) {
 		t.Fatalf("blackout: %v", err)
 	}
 }
+
+// TestRecordTieredDueDates: the service places each finding's asset by
+// its criticality and security level, so a critical finding on a national
+// asset is due in 3 days, on a level-4 system in 7, on a normal asset in
+// 15 (finding.DefaultPolicy).
+func TestRecordTieredDueDates(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	sys := auth.SystemPrincipal
+	mk := func(value string, crit asset.Criticality, level int) asset.Asset {
+		a := asset.Asset{OrgID: w.orgA.ID, Kind: asset.KindIPv4, Value: value, Criticality: crit, SecurityLevel: level}
+		must(t, w.st.CreateAsset(ctx, sys, &a))
+		return a
+	}
+	national := mk("127.60.2.1", asset.CriticalityNational, 1)
+	level4 := mk("127.60.2.2", asset.CriticalityNormal, 4)
+	normal := mk("127.60.2.3", asset.CriticalityNormal, 1)
+	var seen []finding.Finding
+	for _, a := range []asset.Asset{national, level4, normal} {
+		seen = append(seen, finding.Finding{OrgID: a.OrgID, AssetID: a.ID, Check: "vuln.known-cve", Severity: finding.Critical,
+			Target: a.Value + ":22", Subject: "CVE-2024-6387", CVE: []string{"CVE-2024-6387"}})
+	}
+	changes, err := w.svc.Record(ctx, finding.Batch{JobID: "tiers", At: w.now, Seen: seen})
+	must(t, err)
+	want := map[int64]int{national.ID: 3, level4.ID: 7, normal.ID: 15}
+	if len(changes) != 3 {
+		t.Fatalf("%d changes", len(changes))
+	}
+	for _, c := range changes {
+		if c.Finding.DueAt == nil || int(c.Finding.DueAt.Sub(w.now).Hours()/24) != want[c.Finding.AssetID] {
+			t.Errorf("asset %d: due %v, want %d days", c.Finding.AssetID, c.Finding.DueAt, want[c.Finding.AssetID])
+		}
+	}
+}
