@@ -198,16 +198,16 @@ func TestEarlyWarningsFromRealSamples(t *testing.T) {
 	got := w.warnings(t)
 	cat := func(kind intel.Kind, v string) string { return intel.FindingKind(w.category(t, kind, v)) }
 	want := map[string]int64{
-		cat(intel.KindCIDR, "223.166.0.0/15") + " 223.167.10.0/24 [223.166.0.0/15]":                                              w.a.ID,
-		cat(intel.KindDomain, "hugesoft.org") + " mail.hugesoft.org [hugesoft.org]":                                              w.b.ID,
-		cat(intel.KindURL, "http://x4z9arb.cn/4712/") + " x4z9arb.cn [http://x4z9arb.cn/4712/]":                                  w.b.ID,
-		intel.FindingMaliciousContent + " portal.b-province.example [https://portal.b-province.example/wp-content/login.php]":    w.b.ID,
-		intel.FindingMaliciousContent + " phish.example.org [billing@phish.example.org]":                                         w.c.ID,
-		intel.FindingCompromisedHost + " 190.113.1.2 [victorygate.b]":                                                            w.c.ID,
-		intel.FindingExposedService + " 192.168.0.1:161 [snmp]":                                                                  w.c.ID,
-		intel.FindingExposedService + " 192.168.0.2:161 [snmp,iot]":                                                              w.c.ID,
-		cat(intel.KindIPv4, "198.123.245.134") + " 198.123.245.134":                                                              w.a.ID,
-		cat(intel.KindCIDR, "198.123.245.0/24") + " 198.123.245.134 [198.123.245.0/24]":                                          w.a.ID,
+		cat(intel.KindCIDR, "223.166.0.0/15") + " 223.167.10.0/24 [223.166.0.0/15]":                                           w.a.ID,
+		cat(intel.KindDomain, "hugesoft.org") + " mail.hugesoft.org [hugesoft.org]":                                           w.b.ID,
+		cat(intel.KindURL, "http://x4z9arb.cn/4712/") + " x4z9arb.cn [http://x4z9arb.cn/4712/]":                               w.b.ID,
+		intel.FindingMaliciousContent + " portal.b-province.example [https://portal.b-province.example/wp-content/login.php]": w.b.ID,
+		intel.FindingMaliciousContent + " phish.example.org [billing@phish.example.org]":                                      w.c.ID,
+		intel.FindingCompromisedHost + " 190.113.1.2 [victorygate.b]":                                                         w.c.ID,
+		intel.FindingExposedService + " 192.168.0.1:161 [snmp]":                                                               w.c.ID,
+		intel.FindingExposedService + " 192.168.0.2:161 [snmp,iot]":                                                           w.c.ID,
+		cat(intel.KindIPv4, "198.123.245.134") + " 198.123.245.134":                                                           w.a.ID,
+		cat(intel.KindCIDR, "198.123.245.0/24") + " 198.123.245.134 [198.123.245.0/24]":                                       w.a.ID,
 	}
 	for _, f := range got {
 		if f.Check == intel.FindingMaliciousContent && f.Target == "example.com" {
