@@ -182,6 +182,15 @@ func (c *consumer) ensure(ctx context.Context) error {
 			c.cons = cons
 			return nil
 		}
+		if c.jcfg.BackOff != nil && backOffRefused(err) {
+			// Servers before 2.10 want MaxDeliver > len(BackOff) even
+			// for unlimited delivery (-1): such a consumer redelivers
+			// after AckWait each time instead of backing off.
+			c.log.Warn("the NATS server refuses a redelivery back-off with unlimited deliveries; redelivering every AckWait", "consumer", c.cfg.Durable, "err", err)
+			c.jcfg.BackOff = nil
+			attempt--
+			continue
+		}
 		if !retryableConsumerSetup(err) {
 			break
 		}
@@ -192,6 +201,15 @@ func (c *consumer) ensure(ctx context.Context) error {
 		}
 	}
 	return fmt.Errorf("natsq: consumer %s/%s: %w", c.cfg.Stream, c.cfg.Durable, err)
+}
+
+// jsErrCodeMaxDeliverBackOff is the server's "max deliver is required to
+// be > length of backoff values" (NATS_JS_CONSUMER_MAX_DELIVER_BACKOFF).
+const jsErrCodeMaxDeliverBackOff jetstream.ErrorCode = 10116
+
+func backOffRefused(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrCodeMaxDeliverBackOff
 }
 
 func retryableConsumerSetup(err error) bool {

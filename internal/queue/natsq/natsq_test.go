@@ -508,3 +508,36 @@ func TestMaxDeliverGivesUp(t *testing.T) {
 	}
 	waitPending(t, q, "rampart.jobs.hanoi.>", 1)
 }
+
+// TestUnlimitedDeliveriesOnOlderServers: a consumer that never gives up
+// (MaxDeliver -1) starts on the shared server too, whose version may refuse
+// a back-off schedule with unlimited deliveries (nats-server before 2.10),
+// and still receives its messages.
+func TestUnlimitedDeliveriesOnOlderServers(t *testing.T) {
+	q := openURL(t, externalURL())
+	defer q.Close()
+	subject := fmt.Sprintf("rampart.jobs.unlimited%d.>", time.Now().UnixNano())
+	got := make(chan struct{}, 1)
+	c, err := q.Consume(testCtx(t), queue.ConsumerConfig{
+		Stream: queue.StreamJobs, Durable: fmt.Sprintf("unlimited%d", time.Now().UnixNano()), FilterSubject: subject,
+		AckWait: time.Second, MaxDeliver: -1,
+	}, func(_ context.Context, m *queue.Message) error {
+		select {
+		case got <- struct{}{}:
+		default:
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("consumer with unlimited deliveries: %v", err)
+	}
+	defer c.Stop()
+	if err := q.Publish(testCtx(t), strings.TrimSuffix(subject, ">")+"x", []byte("1"), "", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("message not delivered")
+	}
+}
