@@ -59,8 +59,13 @@ type Config struct {
 	Scanner       ScannerConfig `yaml:"scanner"`
 	// FindingsExpiry overrides how many days a source that closes its
 	// findings by expiry (intel, sensor, dns, discovery, monitor) may stop
-	// reporting one before it counts as fixed: "intel=30,monitor=3".
-	// Sources not named keep findings.DefaultExpiry; 0 never expires.
+	// reporting one before it counts as fixed: "intel=30,monitor=3". A
+	// key may also be a finding kind of those sources,
+	// "intel.exposed-service=7", whose days win over its source's.
+	// Sources not named keep findings.DefaultExpiry (intel 30, sensor 7,
+	// dns 7, discovery 30, monitor 3), kinds findings.DefaultKindExpiry
+	// (intel.exposed-service 7, intel.compromised-host 14,
+	// intel.leaked-credentials 90); 0 never expires.
 	FindingsExpiry string `yaml:"findings_expiry"`
 	// MetricsPublic serves /metrics to anyone who reaches the listener
 	// (RAMPART_METRICS_PUBLIC=true); by default it needs a token of a
@@ -499,24 +504,51 @@ func (c Config) WebhookAllowPrefixes() ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// ExpiryDays reads FindingsExpiry: source name → days (0..3650). Only
-// sources that close by expiry may be named.
+// ExpiryDays reads FindingsExpiry's sources: source name → days
+// (0..3650). Only sources that close by expiry may be named; kind keys
+// are ExpiryKindDays'.
 func (c Config) ExpiryDays() (map[finding.Source]int, error) {
-	out := map[finding.Source]int{}
+	src, _, err := c.expiry()
+	return src, err
+}
+
+// ExpiryKindDays reads FindingsExpiry's finding kinds: kind → days
+// ("intel.exposed-service=7"). A kind's days win over its source's; kinds
+// not named keep findings.DefaultKindExpiry.
+func (c Config) ExpiryKindDays() (map[string]int, error) {
+	_, kinds, err := c.expiry()
+	return kinds, err
+}
+
+// expiryKind is a finding kind of a source closed by expiry: its family
+// (intel, sensor, pdns, discovery, monitor), a dot and a name.
+var expiryKind = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(intel|sensor|pdns|discovery|monitor)\.[a-z0-9][a-z0-9.-]{0,95}$`)
+})
+
+// expiry reads FindingsExpiry: "intel=30,intel.exposed-service=7".
+func (c Config) expiry() (map[finding.Source]int, map[string]int, error) {
+	srcs, kinds := map[finding.Source]int{}, map[string]int{}
 	if strings.TrimSpace(c.FindingsExpiry) == "" {
-		return out, nil
+		return srcs, kinds, nil
 	}
 	for _, part := range strings.Split(c.FindingsExpiry, ",") {
 		name, val, ok := strings.Cut(strings.TrimSpace(part), "=")
-		src := finding.Source(strings.TrimSpace(name))
-		if !ok || !src.Valid() || src.Closure() != finding.ClosedByExpiry {
-			return nil, fmt.Errorf("%q: want source=days with a source of intel, sensor, dns, discovery or monitor", part)
+		name = strings.TrimSpace(name)
+		src := finding.Source(name)
+		isKind := expiryKind().MatchString(name)
+		if !ok || !isKind && (!src.Valid() || src.Closure() != finding.ClosedByExpiry) {
+			return nil, nil, fmt.Errorf("%q: want source=days with a source of intel, sensor, dns, discovery or monitor, or kind=days with a kind of those (intel.exposed-service=7)", part)
 		}
 		d, err := strconv.Atoi(strings.TrimSpace(val))
 		if err != nil || d < 0 || d > 3650 {
-			return nil, fmt.Errorf("%q: days must be 0..3650", part)
+			return nil, nil, fmt.Errorf("%q: days must be 0..3650", part)
 		}
-		out[src] = d
+		if isKind {
+			kinds[name] = d
+		} else {
+			srcs[src] = d
+		}
 	}
-	return out, nil
+	return srcs, kinds, nil
 }

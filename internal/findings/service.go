@@ -65,6 +65,9 @@ type Deps struct {
 	PlatformCheck func(ruleID string, cves []string) bool
 	// Expiry overrides DefaultExpiry: days per source closed by expiry.
 	Expiry map[finding.Source]int
+	// KindExpiry overrides DefaultKindExpiry and the source's days: days
+	// per finding kind ("intel.exposed-service").
+	KindExpiry map[string]int
 	// ManualJobsPerHour is each organization's quota of manual scan
 	// jobs; 0 uses DefaultManualJobsPerHour.
 	ManualJobsPerHour int

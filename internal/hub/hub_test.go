@@ -399,3 +399,44 @@ func eventsRelay(t *testing.T, w *world) func(context.Context) (int, error) {
 }
 
 var _ queue.ObjectStore = (*natsq.Queue)(nil)
+
+// Early warnings close by expiry per kind: an exposed service after a
+// week without a report (or the days configured), a drone after two.
+func TestExpiryPerKind(t *testing.T) {
+	w := newWorld(t, false)
+	ctx := t.Context()
+	w.stream(t, hub.ImportRequest{Format: "shadowserver"}, "shadowserver/event4_sinkhole.csv")
+	w.stream(t, hub.ImportRequest{Format: "shadowserver"}, "shadowserver/scan_snmp.csv")
+	active := func() []string {
+		page, err := w.hub.EarlyWarnings(ctx, sys, 0, true, store.PageRequest{})
+		must(t, err)
+		var out []string
+		for _, f := range page.Items {
+			out = append(out, f.Check+" "+f.Target)
+		}
+		slices.Sort(out)
+		return out
+	}
+	start := w.now
+	w.now = start.Add(8 * 24 * time.Hour)
+	n, err := w.svc.ExpireStale(ctx)
+	must(t, err)
+	if got := active(); n != 2 || !slices.Equal(got, []string{intel.FindingCompromisedHost + " 190.113.1.2"}) {
+		t.Fatalf("after 8 days: fixed %d, active %q", n, got)
+	}
+	w.now = start.Add(15 * 24 * time.Hour)
+	n, err = w.svc.ExpireStale(ctx)
+	must(t, err)
+	if got := active(); n != 1 || len(got) != 0 {
+		t.Fatalf("after 15 days: fixed %d, active %q", n, got)
+	}
+
+	// Configured days win over the defaults.
+	w2 := newWorld(t, false)
+	w2.svc = findings.New(findings.Deps{Store: w2.st, KindExpiry: map[string]int{"intel.exposed-service": 2}, Now: func() time.Time { return w2.now }})
+	w2.stream(t, hub.ImportRequest{Format: "shadowserver"}, "shadowserver/scan_snmp.csv")
+	w2.now = w2.now.Add(3 * 24 * time.Hour)
+	if n, err := w2.svc.ExpireStale(ctx); err != nil || n != 2 {
+		t.Fatalf("configured 2 days: fixed %d, %v", n, err)
+	}
+}
