@@ -4,14 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/rampart-cert/rampart/internal/check/all"
 	"github.com/rampart-cert/rampart/internal/check/template"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/finding/catalog"
-	"github.com/rampart-cert/rampart/internal/vulndb"
 )
 
 const checksUsage = `usage:
@@ -101,34 +99,5 @@ func listKinds(env *Env, ks []catalog.Kind, format, lang string) error {
 	}
 	tw.Flush()
 	fmt.Fprintf(env.Stderr, "%d finding kinds (an id ending in '.' covers the kinds a source names under it)\n", len(ks))
-	return nil
-}
-
-func runVulnDB(ctx context.Context, env *Env, args []string) error {
-	if len(args) < 1 || args[0] != "import" {
-		return fmt.Errorf("%w: usage: rampart vulndb import FILE... (NVD API 2.0 JSON, CISA KEV JSON, EPSS CSV; .gz too)", errUsage)
-	}
-	fs, f := flags(env, "vulndb import", false)
-	c, err := load(env, fs, f, args[1:])
-	if err != nil {
-		return err
-	}
-	files := fs.Args()
-	if len(files) == 0 {
-		return fmt.Errorf("%w: no files", errUsage)
-	}
-	dir := filepath.Join(c.Data, "vulndb")
-	sum, err := vulndb.Import(dir, files...)
-	if err != nil {
-		return err
-	}
-	for _, fsum := range sum.Files {
-		fmt.Fprintf(env.Stdout, "%s (%s): %d records, %d added, %d updated, %d unchanged, %d rejected\n",
-			fsum.Name, fsum.Kind, fsum.Records, fsum.Added, fsum.Updated, fsum.Unchanged, fsum.RejectedCount)
-		for _, r := range fsum.Rejected {
-			fmt.Fprintln(env.Stderr, "  rejected:", r)
-		}
-	}
-	fmt.Fprintf(env.Stdout, "vulnerability database in %s: %d added, %d updated, %d unchanged\n", dir, sum.Added, sum.Updated, sum.Unchanged)
 	return nil
 }

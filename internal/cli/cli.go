@@ -44,7 +44,7 @@ func commands() []command {
 		{"user", "manage users: create, set-password, token", runUser},
 		{"scan", "scan targets now: open ports, services and security checks", runScan},
 		{"checks", "list the checks, or lint a directory of check templates", runChecks},
-		{"vulndb", "import vulnerability data (NVD JSON, CISA KEV, EPSS) for offline matching", runVulnDB},
+		{"vulndb", "import vulnerability data (NVD JSON, CISA KEV, EPSS, Debian tracker, DSA/DLA lists, OSV) for offline matching; re-match the stored inventory", runVulnDB},
 		{"report", "render an assessment report (html, pdf, csv, xlsx) of an organization or the whole constituency", runReport},
 		{"notify", "send notification digests now: notify digest --now", runNotify},
 		{"import", "import organizations or assets (CSV, JSON), or findings of a third-party tool (SARIF, Nuclei, Nmap)", runImport},

@@ -1,9 +1,20 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/asset"
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/org"
+	"github.com/rampart-cert/rampart/internal/store"
+	"github.com/rampart-cert/rampart/internal/store/sqlstore"
 )
 
 // vulndbSamples is where the vulnerability database's own tests keep their
@@ -29,5 +40,138 @@ func TestVulnDBImportCommand(t *testing.T) {
 	bad := write(t, t.TempDir(), "bad.json", `{"not": "nvd"}`)
 	if r := runCLI(t, nil, "", "vulndb", "import", "--data", data, bad); r.code == 0 {
 		t.Fatalf("garbage imported: %+v", r)
+	}
+}
+
+// TestVulnDBImportRetroHunt: the stored inventory is matched again on
+// import. Organization A's web server (Apache httpd 2.4.49) and
+// organization B's SSH server (Debian OpenSSH 9.2p1, revision
+// 2+deb12u3) were observed by earlier scans. Importing NVD's records
+// (as published before CISA listed CVE-2021-41773) opens findings at
+// once; importing the KEV catalog then flags A's finding as known
+// exploited, with the KEV due date, for A only; importing the Debian
+// tracker's record fixes B's CVE-2024-6387, which Debian backported.
+func TestVulnDBImportRetroHunt(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	must0(t, os.MkdirAll(data, 0o750))
+	st, err := sqlstore.Open(ctx, "sqlite", filepath.Join(data, "rampart.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sys := auth.SystemPrincipal
+	root := org.Organization{Code: "VN", Name: "VN", NameEN: "VN", Kind: org.KindNational}
+	must0(t, st.CreateOrg(ctx, sys, &root))
+	orgA := org.Organization{ParentID: root.ID, Code: "A", Name: "A", NameEN: "A", Kind: org.KindMinistry}
+	must0(t, st.CreateOrg(ctx, sys, &orgA))
+	orgB := org.Organization{ParentID: root.ID, Code: "B", Name: "B", NameEN: "B", Kind: org.KindProvince}
+	must0(t, st.CreateOrg(ctx, sys, &orgB))
+	hostA := asset.Asset{OrgID: orgA.ID, Kind: asset.KindIPv4, Value: "192.0.2.10"}
+	must0(t, st.CreateAsset(ctx, sys, &hostA))
+	hostB := asset.Asset{OrgID: orgB.ID, Kind: asset.KindIPv4, Value: "198.51.100.7", Criticality: asset.CriticalityNational}
+	must0(t, st.CreateAsset(ctx, sys, &hostB))
+	seenAt := time.Now().Add(-48 * time.Hour).UTC()
+	must0(t, st.RecordScan(ctx, store.ScanReport{JobID: "scan-a", AssetID: hostA.ID, At: seenAt, Hosts: []string{"192.0.2.10"}, Ports: []int{80},
+		Open: []store.Observation{{IP: "192.0.2.10", Port: 80, Service: "http", Product: "Apache httpd", Version: "2.4.49",
+			CPE: "cpe:2.3:a:apache:http_server:2.4.49:*:*:*:*:*:*:*", Banner: `HTTP/1.1 200 OK\r\nServer: Apache/2.4.49 (Unix)\r\n`}}}))
+	must0(t, st.RecordScan(ctx, store.ScanReport{JobID: "scan-b", AssetID: hostB.ID, At: seenAt, Hosts: []string{"198.51.100.7"}, Ports: []int{22},
+		Open: []store.Observation{{IP: "198.51.100.7", Port: 22, Service: "ssh", Product: "OpenSSH", Version: "9.2p1",
+			CPE: "cpe:2.3:a:openbsd:openssh:9.2p1:*:*:*:*:*:*:*", Banner: `SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n`}}}))
+	st.Close()
+
+	// NVD's record of CVE-2021-41773 as it was before CISA listed it: the
+	// real record without the cisa* fields NVD copies from the catalog.
+	raw, err := os.ReadFile(filepath.Join(vulndbSamples, "nvd", "CVE-2021-41773.json"))
+	must0(t, err)
+	var rec map[string]any
+	must0(t, json.Unmarshal(raw, &rec))
+	for k := range rec {
+		if strings.HasPrefix(k, "cisa") {
+			delete(rec, k)
+		}
+	}
+	raw, _ = json.Marshal(rec)
+	early := write(t, dir, "CVE-2021-41773-before-kev.json", string(raw))
+
+	r := must(t, runCLI(t, nil, "", "vulndb", "import", "--data", data, early, filepath.Join(vulndbSamples, "nvd", "CVE-2024-6387.json")))
+	if !strings.Contains(r.stdout, "retro-hunt: 2 open services on 2 assets matched again, 2 new findings") {
+		t.Fatalf("first import: %s%s", r.stdout, r.stderr)
+	}
+	st, err = sqlstore.Open(ctx, "sqlite", filepath.Join(data, "rampart.db"), nil)
+	must0(t, err)
+	defer st.Close()
+	find := func(orgID int64, check, subject string) (finding.Finding, bool) {
+		t.Helper()
+		page, err := st.ListFindings(ctx, sys, store.FindingFilter{PageRequest: store.PageRequest{Limit: 100}})
+		must0(t, err)
+		for _, f := range page.Items {
+			if f.OrgID == orgID && f.Check == check && f.Subject == subject {
+				return f, true
+			}
+		}
+		return finding.Finding{}, false
+	}
+	a, ok := find(orgA.ID, "vuln.known-cve", "CVE-2021-41773")
+	if !ok || a.KEV || a.State != finding.StateOpen || a.Target != "192.0.2.10:80" || a.AssetID != hostA.ID || a.DueAt == nil ||
+		a.DueAt.Sub(a.FirstSeen) != 30*24*time.Hour || !strings.Contains(string(a.Evidence), "retro-hunt vulndb-1") {
+		t.Fatalf("A before KEV: %+v (%s)", a, a.Evidence)
+	}
+	b, ok := find(orgB.ID, "vuln.known-cve", "CVE-2024-6387")
+	if !ok || b.State != finding.StateOpen || b.DueAt == nil || b.DueAt.Sub(b.FirstSeen) != 7*24*time.Hour { // high, on a national asset
+		t.Fatalf("B: %+v", b)
+	}
+	if _, leak := find(orgB.ID, "vuln.known-cve", "CVE-2021-41773"); leak {
+		t.Fatal("A's CVE reported for B")
+	}
+
+	// The KEV catalog: A's finding is known exploited now, due in 14 days
+	// from when it was first seen, and nothing else changes.
+	r = must(t, runCLI(t, nil, "", "vulndb", "import", "--data", data, filepath.Join(vulndbSamples, "kev_sample.json")))
+	if !strings.Contains(r.stdout, "retro-hunt: 2 open services on 2 assets matched again, 0 new findings, 0 reopened, 0 fixed") {
+		t.Fatalf("KEV import: %s%s", r.stdout, r.stderr)
+	}
+	a, _ = find(orgA.ID, "vuln.known-cve", "CVE-2021-41773")
+	if !a.KEV || a.DueAt == nil || a.DueAt.Sub(a.FirstSeen) != 14*24*time.Hour || a.Severity != finding.High ||
+		!strings.Contains(a.Title, "(known exploited)") || !strings.Contains(string(a.Evidence), `"kev_due_date"`) {
+		t.Fatalf("A after KEV: %+v %s", a, a.Evidence)
+	}
+	if b2, _ := find(orgB.ID, "vuln.known-cve", "CVE-2024-6387"); b2.KEV {
+		t.Fatalf("B flagged: %+v", b2)
+	}
+
+	// Debian's data: B's package is fixed (DSA-5724-1). The finding is
+	// fixed and the informational backport result names the advisory.
+	distro := filepath.Join(vulndbSamples, "distro")
+	r = must(t, runCLI(t, nil, "", "vulndb", "import", "--data", data, filepath.Join(distro, "debian-tracker-openssh.json"), filepath.Join(distro, "DSA-list-excerpt")))
+	if !strings.Contains(r.stdout, "1 new findings, 0 reopened, 1 fixed") {
+		t.Fatalf("Debian import: %s%s", r.stdout, r.stderr)
+	}
+	if b, _ = find(orgB.ID, "vuln.known-cve", "CVE-2024-6387"); b.State != finding.StateFixed {
+		t.Fatalf("B's backported CVE still %s", b.State)
+	}
+	info, ok := find(orgB.ID, "vuln.backport-fixed", "")
+	if !ok || info.Severity != finding.Info || info.DueAt != nil || !strings.Contains(string(info.Evidence), "DSA-5724-1") {
+		t.Fatalf("backport-fixed: %+v %s", info, info.Evidence)
+	}
+
+	// Nothing new: no retro-hunt; --no-rehunt skips it.
+	r = must(t, runCLI(t, nil, "", "vulndb", "import", "--data", data, filepath.Join(vulndbSamples, "kev_sample.json")))
+	if strings.Contains(r.stdout, "retro-hunt") {
+		t.Fatalf("unchanged import hunted: %s", r.stdout)
+	}
+	r = must(t, runCLI(t, nil, "", "vulndb", "import", "--no-rehunt", "--data", data, filepath.Join(vulndbSamples, "epss_sample.csv")))
+	if strings.Contains(r.stdout, "retro-hunt") {
+		t.Fatalf("--no-rehunt hunted: %s", r.stdout)
+	}
+}
+
+func must0(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
