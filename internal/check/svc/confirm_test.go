@@ -213,3 +213,38 @@ func TestParseRFBSecurity(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConfirm feeds each protocol confirmation arbitrary replies: no
+// panic, and a reply too short to hold the protocol's header proves
+// nothing.
+func FuzzConfirm(f *testing.F) {
+	f.Add([]byte{'N'})
+	f.Add(append([]byte{11, 0, 0, 0, 10}, "8.0.36\x00xxxx"...))
+	f.Add([]byte{0x04, 0x01, 0x00, 0x25, 0, 0, 1, 0})
+	f.Add([]byte{0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0})
+	f.Add([]byte("\x00\x00\x00\x40\xfeSMB"))
+	f.Add([]byte{0x82, 0, 0, 0})
+	f.Add([]byte{0xff, 0xfd, 0x18})
+	f.Add([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, reply []byte) {
+		e := env()
+		e.Timeout = 50 * time.Millisecond
+		e.Dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			client, server := net.Pipe()
+			go func() {
+				server.SetDeadline(time.Now().Add(time.Second))
+				go io.Copy(io.Discard, server)
+				server.Write(reply)
+				server.Close()
+			}()
+			return client, nil
+		}
+		for _, port := range []uint16{3306, 5432, 1433, 3389, 445, 139, 23} {
+			tg := check.Target{Kind: check.TargetService, Addr: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)}
+			proof, err := confirmByPort(port)(context.Background(), e, tg)
+			if err == nil && proof != "" && len(reply) < 1 {
+				t.Fatalf("port %d: %q proven by nothing", port, proof)
+			}
+		}
+	})
+}
