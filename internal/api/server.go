@@ -30,6 +30,8 @@ import (
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/finding/catalog"
 	"github.com/rampart-cert/rampart/internal/findings"
+	"github.com/rampart-cert/rampart/internal/hub"
+	"github.com/rampart-cert/rampart/internal/intelweb"
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
 	"github.com/rampart-cert/rampart/internal/transfer"
@@ -85,6 +87,16 @@ type Deps struct {
 	// metrics_public); otherwise it needs a token whose principal holds
 	// auth.PermReadMetrics (platform admins, analysts).
 	MetricsPublic bool
+	// Hub is the threat-intelligence hub (push API, indicators, feeds,
+	// reviews, consumers); nil makes one over Store that records early
+	// warnings through Findings and reads imports in place.
+	Hub *hub.Hub
+	// Blocklists serves /blocklists/; nil makes one over Store with the
+	// default guard.
+	Blocklists *intelweb.Blocklists
+	// PublicURL is the platform's public base URL ("https://cert.example"),
+	// for TAXII discovery and links in exports; empty: the request's host.
+	PublicURL string
 }
 
 // Server is the API. Create it with New.
@@ -164,7 +176,8 @@ func New(d Deps) *Server {
 			Name: "rampart_scope_index_entries", Help: "Assets in the in-memory scope index.",
 		}, func() float64 { n, _, _ := d.Guard.Stats(); return float64(n) }))
 	}
-	s.routes = s.table()
+	s.routes = append(s.table(), s.intelRoutes()...)
+	s.intelDefaults()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
 	}

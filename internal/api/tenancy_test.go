@@ -230,6 +230,11 @@ func TestTenancyEveryRoute(t *testing.T) {
 		"GET /api/v1/deliveries/{id}/attempts": {{"GET", fmt.Sprintf("/api/v1/deliveries/%d/attempts", bDel.ID), nil}},
 		"GET /api/v1/audit":                    {{"GET", "/api/v1/audit", nil}, {"GET", fmt.Sprintf("/api/v1/audit?object_type=org&object_id=%d", beta), nil}},
 	}
+	intelProbes, intelSecrets := intelTenancy(t, e, beta, bAsset) // the hub's routes: intel_tenancy_test.go
+	for k, v := range intelProbes {
+		probes[k] = v
+	}
+	secrets = append(secrets, intelSecrets...)
 	// Routes that involve no other organization's object.
 	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/openapi.json": true, "GET /api/v1/me": true}
 

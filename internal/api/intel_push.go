@@ -1,0 +1,312 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/hub"
+	"github.com/rampart-cert/rampart/internal/intel"
+	"github.com/rampart-cert/rampart/internal/intel/stix"
+	"github.com/rampart-cert/rampart/internal/store"
+)
+
+// Limits of the push API.
+const (
+	maxPushBody    = 64 << 20 // bytes of one submission
+	maxPushRecords = 100_000  // records of a JSON submission
+	maxSightings   = 5_000    // sightings of one request
+)
+
+// pushRecord is one indicator a member or partner submits.
+type pushRecord struct {
+	Kind       intel.Kind     `json:"kind"`
+	Value      string         `json:"value"`
+	Category   intel.Category `json:"category,omitempty"`
+	Confidence *int           `json:"confidence,omitempty"` // 0-100; default 50
+	TLP        intel.TLP      `json:"tlp,omitempty"`        // default AMBER
+	FirstSeen  time.Time      `json:"first_seen,omitzero"`
+	LastSeen   time.Time      `json:"last_seen,omitzero"`
+	ValidUntil time.Time      `json:"valid_until,omitzero"`
+	Labels     []string       `json:"labels,omitempty"` // "malware:emotet", "actor:apt1", "campaign:x"
+}
+
+// pushRejection is one record or object refused, with why.
+type pushRejection struct {
+	Index  int    `json:"index"`           // the record's position in a JSON submission (0-based); -1 for STIX
+	Where  string `json:"where,omitempty"` // the STIX object
+	Value  string `json:"value,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// pushResult says what a submission did.
+type pushResult struct {
+	Feed     string          `json:"feed"`
+	Accepted int             `json:"accepted"` // records read and applied
+	Rejected []pushRejection `json:"rejected"`
+	// RejectedCount counts every refusal; Rejected lists the first ones.
+	RejectedCount int     `json:"rejected_count"`
+	Run           hub.Run `json:"run"`
+}
+
+// pushIndicators takes a JSON array of records or a STIX bundle. Each
+// record is checked on its own and a refused one is reported, never
+// applied in part; the accepted ones reach the hub through its one door
+// for inputs (hub.Import: matched against the registry for early
+// warnings, merged into the indicators, recorded on the feed).
+func (s *Server) pushIndicators(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.Can(auth.PermWriteFeeds) {
+		return errf(CodeForbidden, "submitting indicators needs "+string(auth.PermWriteFeeds)+" (a feed-producer token, or the national level)")
+	}
+	ctx := r.Context()
+	q := r.URL.Query()
+	feed, err := s.pushFeed(ctx, p, q.Get("feed"))
+	if err != nil {
+		return err
+	}
+	mt := "application/json"
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, _ = mime.ParseMediaType(ct)
+	}
+	done, err := s.enterImport(w, p)
+	if err != nil {
+		return err
+	}
+	defer done()
+	body := http.MaxBytesReader(w, r.Body, maxPushBody)
+	res := pushResult{Feed: feed, Rejected: []pushRejection{}}
+	switch mt {
+	case "application/stix+json", "application/vnd.oasis.stix+json":
+		var tlp intel.TLP
+		if v := q.Get("tlp"); v != "" {
+			if tlp, err = intel.ParseTLP(v); err != nil {
+				return errf(CodeBadRequest, err.Error())
+			}
+		}
+		run, err := s.Hub.Import(ctx, hub.ImportRequest{Format: store.FeedSTIX, Feed: feed, Name: "push", TLP: tlp}, body)
+		if err != nil {
+			return importFailure(err)
+		}
+		res.Run, res.Accepted, res.RejectedCount = run, run.Records, run.Rejected
+		for _, rj := range run.Rejections {
+			res.Rejected = append(res.Rejected, pushRejection{Index: -1, Where: rj.Where, Reason: rj.Reason})
+		}
+	case "application/json":
+		recs, rejected, err := readPushRecords(body, feed, s.Now())
+		if err != nil {
+			return err
+		}
+		res.Rejected, res.RejectedCount = rejected, len(rejected)
+		if len(recs) == 0 && len(rejected) > 0 {
+			return refusedAll("no record accepted", rejected)
+		}
+		if len(recs) > 0 {
+			run, err := s.Hub.Import(ctx, hub.ImportRequest{Format: store.FeedSTIX, Feed: feed, Name: "push.json"}, bundleOf(recs, s.Now()))
+			if err != nil {
+				return importFailure(err)
+			}
+			res.Run, res.Accepted = run, run.Records
+			for _, rj := range run.Rejections {
+				res.Rejected = append(res.Rejected, pushRejection{Index: -1, Where: rj.Where, Reason: rj.Reason})
+				res.RejectedCount++
+			}
+		}
+	default:
+		return errf(CodeUnsupportedType, "submit a JSON array of records (application/json) or a STIX 2.1 bundle (application/stix+json), not "+mt)
+	}
+	writeJSON(w, 200, res)
+	return nil
+}
+
+// readPushRecords reads a JSON array of records. A body that is not a
+// JSON array is refused whole; a record that is not a valid record (an
+// unknown field, a bad value) is listed with its reason and left out.
+func readPushRecords(r io.Reader, feed string, now time.Time) ([]intel.Record, []pushRejection, error) {
+	dec := json.NewDecoder(r)
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, nil, jsonBodyError(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, nil, errf(CodeBadRequest, "the body must be a JSON array of records")
+	}
+	rejected := []pushRejection{}
+	var recs []intel.Record
+	for i := 0; dec.More(); i++ {
+		if i == maxPushRecords {
+			return nil, nil, errf(CodeTooLarge, "more than "+strconv.Itoa(maxPushRecords)+" records in one submission; split it")
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, nil, jsonBodyError(err)
+		}
+		var pr pushRecord
+		one := json.NewDecoder(bytes.NewReader(raw))
+		one.DisallowUnknownFields()
+		if err := one.Decode(&pr); err != nil {
+			rejected = append(rejected, pushRejection{Index: i, Reason: "not a record: " + strings.TrimPrefix(err.Error(), "json: ")})
+			continue
+		}
+		rec := intel.Record{Kind: pr.Kind, Value: pr.Value, Feed: feed, Category: pr.Category, Confidence: intel.DefaultConfidence,
+			TLP: pr.TLP, FirstSeen: pr.FirstSeen, LastSeen: pr.LastSeen, ValidUntil: pr.ValidUntil, Labels: pr.Labels}
+		if pr.Confidence != nil {
+			rec.Confidence = *pr.Confidence
+		}
+		if err := rec.Normalize(now); err != nil {
+			rejected = append(rejected, pushRejection{Index: i, Value: cutString(pr.Value, 200), Reason: err.Error()})
+			continue
+		}
+		if !rec.ValidUntil.IsZero() && !rec.ValidUntil.After(rec.FirstSeen) {
+			rejected = append(rejected, pushRejection{Index: i, Value: cutString(pr.Value, 200), Reason: "valid_until is not after first_seen"})
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, jsonBodyError(err)
+	}
+	if dec.More() {
+		return nil, nil, errf(CodeBadRequest, "bad JSON body: more than one value")
+	}
+	return recs, rejected, nil
+}
+
+// bundleOf streams records as the hub's own STIX export, the form its
+// import reads: category, marking, confidence, times and labels travel;
+// each record is one indicator object.
+func bundleOf(recs []intel.Record, now time.Time) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		bw := stix.NewBundleWriter(pw, stix.ExportOptions{Now: now})
+		for _, rec := range recs {
+			var in intel.Indicator
+			in.Merge(rec)
+			if err := bw.Write(&in); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+		pw.CloseWithError(bw.Close())
+	}()
+	return pr
+}
+
+// importFailure is what the client sees of a failed import: a bundle
+// that does not parse is the client's to fix (422 with the parser's
+// words); the rest is classified as usual.
+func importFailure(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if strings.HasPrefix(e.Error(), "stix:") || errors.Is(e, hub.ErrFormat) {
+			return errf(CodeImportFailed, e.Error())
+		}
+	}
+	return err
+}
+
+func jsonBodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err
+	}
+	if errors.Is(err, io.EOF) {
+		return errf(CodeBadRequest, "request body is empty")
+	}
+	return errf(CodeBadRequest, "bad JSON body: "+strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func cutString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+// sightingRequest is one report of having seen an indicator.
+type sightingRequest struct {
+	Kind      intel.Kind `json:"kind"`
+	Value     string     `json:"value"`
+	OrgID     int64      `json:"org_id,omitempty"` // who saw it: yours, or one below it; default yours
+	Count     int        `json:"count,omitempty"`  // default 1
+	FirstSeen time.Time  `json:"first_seen,omitzero"`
+	LastSeen  time.Time  `json:"last_seen,omitzero"`
+}
+
+// sightingResult lists what was recorded and what was refused.
+type sightingResult struct {
+	Recorded []store.Sighting `json:"recorded"`
+	Rejected []pushRejection  `json:"rejected"`
+}
+
+// pushSightings records sightings one by one (each its own transaction):
+// a refused one changes nothing and is listed with its reason.
+func (s *Server) pushSightings(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var reqs []sightingRequest
+	if err := decode(w, r, &reqs); err != nil {
+		return err
+	}
+	if len(reqs) > maxSightings {
+		return errf(CodeTooLarge, fmt.Sprintf("more than %d sightings in one request; split it", maxSightings))
+	}
+	res := sightingResult{Recorded: []store.Sighting{}, Rejected: []pushRejection{}}
+	for i, sr := range reqs {
+		org := sr.OrgID
+		if org == 0 {
+			org = p.OrgID
+		}
+		if org == 0 {
+			res.Rejected = append(res.Rejected, pushRejection{Index: i, Value: cutString(sr.Value, 200), Reason: "org_id: say which organization saw it"})
+			continue
+		}
+		sg, err := s.Hub.RecordSighting(r.Context(), p, hub.Sighting{Kind: sr.Kind, Value: sr.Value, OrgID: org, Count: sr.Count,
+			FirstSeen: sr.FirstSeen, LastSeen: sr.LastSeen})
+		switch {
+		case err == nil:
+			res.Recorded = append(res.Recorded, sg)
+		case errors.Is(err, store.ErrForbidden):
+			return err // the principal's rights: every item would fail alike
+		case errors.Is(err, store.ErrNotFound):
+			res.Rejected = append(res.Rejected, pushRejection{Index: i, Value: cutString(sr.Value, 200),
+				Reason: "the hub holds no such indicator, or the organization is not in your subtree"})
+		case errors.Is(err, store.ErrInvalid), errors.Is(err, intel.ErrInvalid):
+			res.Rejected = append(res.Rejected, pushRejection{Index: i, Value: cutString(sr.Value, 200), Reason: err.Error()})
+		default:
+			return err
+		}
+	}
+	if len(res.Recorded) == 0 && len(res.Rejected) > 0 {
+		return refusedAll("no sighting recorded", res.Rejected)
+	}
+	writeJSON(w, 200, res)
+	return nil
+}
+
+// refusedAll is the error of a submission of which nothing was applied:
+// 422 with the first reasons.
+func refusedAll(what string, rejected []pushRejection) error {
+	var b strings.Builder
+	b.WriteString(what)
+	for i, r := range rejected {
+		if i == 10 {
+			fmt.Fprintf(&b, "; and %d more", len(rejected)-i)
+			break
+		}
+		fmt.Fprintf(&b, "; item %d", r.Index)
+		if r.Value != "" {
+			fmt.Fprintf(&b, " (%s)", r.Value)
+		}
+		b.WriteString(": " + r.Reason)
+	}
+	return errf(CodeImportFailed, b.String())
+}
