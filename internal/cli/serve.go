@@ -146,10 +146,18 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	// The findings service is the one door for every source of findings
 	// and for people's actions on them; the results ingester feeds it
 	// scan results.
-	expiry, _ := c.ExpiryDays() // validated by load
+	expiry, _ := c.ExpiryDays()         // validated by load
+	kindExpiry, _ := c.ExpiryKindDays() // validated by load
 	svc := findings.New(findings.Deps{Store: st, Scheduler: sched, Scope: guard, Policy: finding.DefaultPolicy,
-		PlatformCheck: platformCheck(cats.Checks), Expiry: expiry, Logger: log})
+		PlatformCheck: platformCheck(cats.Checks), Expiry: expiry, KindExpiry: kindExpiry, Logger: log})
 	go svc.Run(bg, 0)
+	// The threat-intelligence hub: feeds on their interval, imports
+	// through the queue, owners' disputes back to the feeds.
+	stopIntel, err := startIntel(bg, st, svc, q, log)
+	if err != nil {
+		return err
+	}
+	defer stopIntel()
 	ingester := scan.NewIngester(st, log)
 	ingester.After = scan.FindingsHook(svc, checkIDs(cats.Checks))
 	ing, err := ingester.Start(bg, q)
