@@ -199,7 +199,8 @@ func Names(c *x509.Certificate) []string {
 
 // CleanName returns n as a host name (lower-case, no trailing dot, no
 // leading "*."), or "" when it is not one: at least two labels of letters,
-// digits, '-' and '_', each 1-63 bytes, 253 bytes at most.
+// digits, '-' and '_', each 1-63 bytes, 253 bytes at most, the last not
+// all digits.
 func CleanName(n string) string {
 	n = strings.TrimSuffix(strings.TrimSpace(n), ".")
 	n = strings.TrimPrefix(n, "*.")
@@ -207,14 +208,14 @@ func CleanName(n string) string {
 		return ""
 	}
 	lower := true
-	labels, start := 0, 0
+	labels, start, last := 0, 0, 0
 	for i := 0; i <= len(n); i++ {
 		if i == len(n) || n[i] == '.' {
 			if i-start < 1 || i-start > 63 {
 				return ""
 			}
 			labels++
-			start = i + 1
+			last, start = start, i+1
 			continue
 		}
 		c := n[i]
@@ -226,13 +227,22 @@ func CleanName(n string) string {
 			return ""
 		}
 	}
-	if labels < 2 {
-		return ""
+	if labels < 2 || allDigits(n[last:]) {
+		return "" // one label, or an address: top-level domains are not numbers
 	}
 	if !lower {
 		n = strings.ToLower(n)
 	}
 	return n
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // AppendLeaf encodes a MerkleTreeLeaf (for logs and tests): version v1, a
