@@ -31,7 +31,7 @@ func RegisterSources(c *Catalog) error {
 // The severity of a prefix kind is only a default: imports and feeds carry
 // their own severity on each finding.
 func SourceKinds() []Kind {
-	return []Kind{
+	return append([]Kind{
 		// Imports: one family per tool, and one for any tool.
 		{
 			ID: "import.", Family: "import", Source: finding.SourceImport, Severity: finding.Medium,
@@ -313,7 +313,7 @@ func SourceKinds() []Kind {
 		// kind an analyst names.
 		manual("manual."),
 		manual("manual.finding"),
-	}
+	}, monitorKinds()...)
 }
 
 // manual is the kind of a finding entered by a person, under id.
