@@ -16,12 +16,15 @@
 //   - Names: a domain indicator covers the name and every subdomain on a
 //     label boundary ("evil.example" matches "a.b.evil.example", never
 //     "xevil.example"); the most specific indicator wins. The table is a
-//     trie of labels read from the right whose edges are kept in one
-//     open-addressing hash table keyed by (parent node, label), with a
-//     Bloom filter in front and short labels stored in the 64-byte slot
-//     itself. A lookup walks the name's labels from the right by string
-//     slicing: one cache-resident filter check per label, one probe per
-//     label an indicator continues with.
+//     suffix hash table: each indicator's name is keyed by a hash built
+//     over its labels from the right, so a lookup walking a name's labels
+//     from the right (string slicing, no allocation) has the key of every
+//     suffix on a label boundary as it goes, then probes them from the
+//     longest down. A Bloom filter small enough to stay in the CPU cache
+//     answers for most suffixes that are not indicators, and a 64-byte
+//     slot holds a name of up to 42 bytes inline, so a name under no
+//     indicator usually costs no access to main memory and a name under
+//     one costs about one, whatever its depth.
 //   - URLs, e-mail addresses, hashes (md5, sha1, sha256 in one set) and
 //     AS numbers: exact-match hash maps.
 //
@@ -39,17 +42,15 @@
 //
 // Each hash table (host, name and exact) is published as a large base and
 // a small delta of the changes since the base was built (additions and
-// removal marks); a lookup consults the delta first when it is not empty.
-// A batch of k changes costs O(k) plus a rebuild of the delta it touches
-// (at most max(4096, n/32) entries for a table of n); when the delta would
-// grow past that, it is folded into a fresh copy of the base, an O(n)
-// memory copy done at most once per n/32 changes. Networks use bart's
-// persistent insert and delete for small batches (copying only the trie
-// nodes on the prefix's path, about a microsecond each) and one deep copy
-// for large ones. Loading a million indicators is one batch that builds
-// every table in place in well under a second.
+// removal marks); a lookup consults the delta first when there is one. A
+// batch rebuilds only the deltas it touches (at most 4096 pending changes
+// each); a batch that would take a delta past that folds it into a fresh
+// copy of the base, an O(n) copy paid at most once per 4096 changes.
+// Networks use bart's persistent insert and delete for small batches
+// (copying only the trie nodes on the prefix's path) and one deep copy for
+// large ones. Matcher.Apply states the costs in figures.
 //
-// Hashes are keyed with a random seed per matcher, so values chosen by a
+// Hashes are keyed with a random key per matcher, so values chosen by a
 // feed cannot be crafted to collide.
 //
 // The package is a domain package: standard library, intel, and bart.

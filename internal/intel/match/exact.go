@@ -40,7 +40,7 @@ func (w *exactWriter[K]) apply(cur exact[K], ops []exactOp[K], mergeAt int) exac
 	if w.pending == nil {
 		w.pending = make(map[K]pend)
 	}
-	if len(w.pending)+len(ops) > max(mergeAt, len(cur.base)/32) {
+	if len(w.pending)+len(ops) > mergeAt {
 		nb := maps.Clone(cur.base)
 		if nb == nil {
 			nb = make(map[K]int64, len(ops))

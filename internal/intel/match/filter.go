@@ -37,14 +37,3 @@ func (f filter) has(h uint64) bool {
 func (f filter) fits(n int) bool { return len(f.words)*64 >= 8*n }
 
 func (f filter) clone() filter { return filter{words: slices.Clone(f.words), mask: f.mask} }
-
-// mix is a 64-bit finalizer (MurmurHash3's fmix64): a bijection whose
-// output bits each depend on every input bit.
-func mix(x uint64) uint64 {
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	x *= 0xc4ceb9fe1a85ec53
-	x ^= x >> 33
-	return x
-}

@@ -155,7 +155,7 @@ type hostOp[K comparable] struct {
 }
 
 // apply returns the table after ops. A small batch costs a copy of the
-// delta plus the batch; past max(mergeAt, n/32) pending changes they are
+// delta plus the batch; past mergeAt pending changes they are
 // folded into a copy of the base (cost: the base's slots and filter).
 func (w *hostWriter[K]) apply(cur hostTable[K], ops []hostOp[K], mergeAt int) hostTable[K] {
 	if w.pending == nil {
@@ -165,7 +165,7 @@ func (w *hostWriter[K]) apply(cur hostTable[K], ops []hostOp[K], mergeAt int) ho
 	if cur.base != nil {
 		n = cur.base.live
 	}
-	if len(w.pending)+len(ops) > max(mergeAt, n/32) {
+	if len(w.pending)+len(ops) > mergeAt {
 		var nb *hostIndex[K]
 		if cur.base == nil {
 			nb = newHostIndex[K](len(ops))

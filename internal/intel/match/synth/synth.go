@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/rampart-cert/rampart/internal/intel"
 	"github.com/rampart-cert/rampart/internal/intel/match"
@@ -63,12 +64,13 @@ func (g *Gen) v6() netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
-// AddrQueries returns n lookups: about half inside the indicators given
-// (hits), the rest random addresses of either family (mostly misses).
-func (g *Gen) AddrQueries(ind []match.Change, n int) []netip.Addr {
+// AddrQueries returns n lookups: hitPercent of them inside the
+// indicators given (hits), the rest random addresses, one in five IPv6
+// (mostly misses, sometimes inside a network).
+func (g *Gen) AddrQueries(ind []match.Change, n, hitPercent int) []netip.Addr {
 	out := make([]netip.Addr, n)
 	for i := range out {
-		if g.r.IntN(2) == 0 && len(ind) > 0 {
+		if g.r.IntN(100) < hitPercent && len(ind) > 0 {
 			c := ind[g.r.IntN(len(ind))]
 			if c.Kind == intel.KindCIDR {
 				p := netip.MustParsePrefix(c.Value)
@@ -135,14 +137,14 @@ func (g *Gen) Names(n int) []match.Change {
 	return out
 }
 
-// NameQueries returns n lookups: about half an indicator or a subdomain of
-// one ("www.", "mail.", "cdn3."), the rest random names under the same TLDs
-// (mostly misses).
-func (g *Gen) NameQueries(ind []match.Change, n int) []string {
+// NameQueries returns n lookups: hitPercent of them an indicator or a
+// subdomain of one ("www.", "mail.", "login.secure.", "cdn3."), the rest
+// random names under the same TLDs, half with "www." (misses).
+func (g *Gen) NameQueries(ind []match.Change, n, hitPercent int) []string {
 	prefixes := [...]string{"", "www.", "mail.", "login.secure.", "cdn"}
 	out := make([]string, n)
 	for i := range out {
-		if g.r.IntN(2) == 0 && len(ind) > 0 {
+		if g.r.IntN(100) < hitPercent && len(ind) > 0 {
 			p := prefixes[g.r.IntN(len(prefixes))]
 			if p == "cdn" {
 				p += strconv.Itoa(g.r.IntN(10)) + "."
@@ -155,6 +157,28 @@ func (g *Gen) NameQueries(ind []match.Change, n int) []string {
 			name = "www." + name
 		}
 		out[i] = name
+	}
+	return packed(out)
+}
+
+// packed copies the strings into one block, in order: a caller matching a
+// report reads names it has just parsed from one buffer, not from a
+// million scattered allocations.
+func packed(ss []string) []string {
+	n := 0
+	for _, s := range ss {
+		n += len(s)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, s := range ss {
+		b.WriteString(s)
+	}
+	all, out := b.String(), make([]string, len(ss))
+	off := 0
+	for i, s := range ss {
+		out[i] = all[off : off+len(s)]
+		off += len(s)
 	}
 	return out
 }
