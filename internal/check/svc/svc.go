@@ -75,6 +75,7 @@ func Checks() []check.Check {
 		eolCheck(),
 		&svcCheck{meta: metaFTP, services: []string{"ftp"}, ports: []uint16{21}, run: runFTPAnonymous},
 		&svcCheck{meta: metaMemcached, services: []string{"memcached"}, ports: []uint16{11211}, run: runMemcached},
+		&svcCheck{meta: metaMQTT, services: []string{"mqtt", "mqtts"}, ports: []uint16{1883, 8883}, run: runMQTTAnonymous},
 		&svcCheck{meta: metaMongo, services: []string{"mongodb"}, ports: []uint16{27017}, run: runMongo},
 		&svcCheck{meta: metaRDP, services: []string{"rdp", "ms-wbt-server"}, ports: []uint16{3389}, run: guarded(runExposed)},
 		&svcCheck{meta: metaRedis, services: []string{"redis"}, ports: []uint16{6379}, run: runRedis},
