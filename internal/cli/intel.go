@@ -301,17 +301,18 @@ func intelFeedsRun(ctx context.Context, env *Env, args []string) error {
 // startIntel runs the hub in serve: inputs left by a stopped process,
 // configured feeds when due, and owners' disputes turned into feedback.
 // Imports pass through the queue's object store. stop ends the feedback
-// consumer; the rest ends with ctx.
-func startIntel(ctx context.Context, st store.Store, svc *findings.Service, q queue.Queue, log *slog.Logger) (stop func(), err error) {
+// consumer; the rest ends with ctx. The hub is also what the API and the
+// console serve.
+func startIntel(ctx context.Context, st store.Store, svc *findings.Service, q queue.Queue, log *slog.Logger) (h *hub.Hub, stop func(), err error) {
 	d := hub.Deps{Store: st, Findings: svc, Logger: log}
 	if o, ok := q.(queue.ObjectStore); ok {
 		d.Objects = o
 	}
-	h := hub.New(d)
+	h = hub.New(d)
 	go h.Run(ctx, time.Minute)
 	c, err := h.ConsumeFeedback(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c.Stop, nil
+	return h, c.Stop, nil
 }

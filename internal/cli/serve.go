@@ -23,6 +23,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/events"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/findings"
+	"github.com/rampart-cert/rampart/internal/intelweb"
 	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scan/scanjob"
 	"github.com/rampart-cert/rampart/internal/scope"
@@ -153,7 +154,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	go svc.Run(bg, 0)
 	// The threat-intelligence hub: feeds on their interval, imports
 	// through the queue, owners' disputes back to the feeds.
-	stopIntel, err := startIntel(bg, st, svc, q, log)
+	intelHub, stopIntel, err := startIntel(bg, st, svc, q, log)
 	if err != nil {
 		return err
 	}
@@ -205,8 +206,12 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	throttle := auth.NewDefaultThrottle()
 	// One gate for the imports of both faces (security review F10).
 	importGate := transfer.NewGate(2)
+	// TAXII 2.1 and the blocklists leave through the API's handler; one
+	// blocklist cache for the API and the console (a review decided in
+	// either rebuilds it).
+	blocklists := intelweb.NewBlocklists(st, intelweb.BlocklistOptions{Logger: log})
 	srv := api.New(api.Deps{Imports: importGate, Assess: assessSvc, Workers: workers, Store: st, Guard: guard, Claims: claims, Queue: q, Findings: svc, Logger: log, Registry: reg, Version: Version, Catalog: cats.Kinds,
-		Throttle: throttle, MetricsPublic: c.MetricsPublic,
+		Throttle: throttle, MetricsPublic: c.MetricsPublic, Hub: intelHub, Blocklists: blocklists, PublicURL: c.PublicURL,
 		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
 
 	handler := srv.Handler()
@@ -218,7 +223,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		}
 		mux := http.NewServeMux()
 		apiH := srv.Handler()
-		for _, p := range []string{"/api/", "/healthz", "/readyz", "/metrics", "/scanner"} {
+		for _, p := range []string{"/api/", "/healthz", "/readyz", "/metrics", "/scanner", "/taxii2/", "/taxii2", "/blocklists/"} {
 			mux.Handle(p, apiH)
 		}
 		mux.Handle("/", console.Handler())
