@@ -43,6 +43,7 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"user", "manage users: create, set-password, token", runUser},
 		{"scan", "scan targets now: open ports, services and security checks", runScan},
+		{"discover", "find unregistered hosts under domains, networks and AS numbers (CT, DNS, certificates, links, routing); JSON lines", runDiscover},
 		{"checks", "list the checks, or lint a directory of check templates", runChecks},
 		{"vulndb", "import vulnerability data (NVD JSON, CISA KEV, EPSS, Debian tracker, DSA/DLA lists, OSV) for offline matching; re-match the stored inventory", runVulnDB},
 		{"report", "render an assessment report (html, pdf, csv, xlsx) of an organization or the whole constituency", runReport},

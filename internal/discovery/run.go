@@ -197,7 +197,10 @@ func Run(ctx context.Context, t Targets, o Options, emit func(Candidate)) (Stats
 			for c := range r.resolve {
 				if c.Name != "" && len(c.Addresses) == 0 && o.Resolver != nil && !o.NoResolve && ctx.Err() == nil {
 					if a, err := o.Resolver.Lookup(ctx, c.Name); err == nil {
-						c.Addresses, c.CNAMEs = addrStrings(a.Addrs), a.CNAMEs
+						c.Addresses = addrStrings(a.Addrs)
+						if len(a.CNAMEs) > 0 {
+							c.CNAMEs = a.CNAMEs
+						}
 					}
 				}
 				r.mu.Lock()

@@ -55,6 +55,9 @@ type leaf struct {
 	notBefore  time.Time
 	notAfter   time.Time
 	selfSigned bool
+	// precert adds the critical CT poison extension (RFC 6962 3.1): a
+	// precertificate, as a CA submits to logs before issuing.
+	precert bool
 }
 
 // issue makes a certificate for l, signed by the CA unless self-signed.
@@ -71,6 +74,9 @@ func (ca *authority) issue(l leaf) (tls.Certificate, error) {
 		NotAfter:     l.notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if l.precert {
+		tpl.ExtraExtensions = []pkix.Extension{{Id: []int{1, 3, 6, 1, 4, 1, 11129, 2, 4, 3}, Critical: true, Value: []byte{5, 0}}}
 	}
 	for _, n := range l.names {
 		if ip := net.ParseIP(n); ip != nil {

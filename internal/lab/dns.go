@@ -50,6 +50,7 @@ www     IN A ` + a(offHardened) + `
 ns1     IN A ` + a(offDNS) + `
 cds     IN A ` + a(offMismatch) + `
 search  IN CNAME www
+noibo   IN A ` + a(offNoibo) + `
 `},
 		{origin: "hn-demo.gov.vn.", text: soa("hn-demo.gov.vn.") + `
 @            IN TXT "v=spf1 +all"
@@ -60,6 +61,7 @@ www          IN CNAME congthongtin
 dichvucong   IN A ` + a(offExpired) + `
 tuyensinh    IN A ` + a(offSelfSigned) + `
 ftp          IN A ` + a(offFTP) + `
+hoso-truc-tuyen IN A ` + a(offHoso) + `
 `},
 		{origin: "hcm-demo.gov.vn.", axfr: true, text: soa("hcm-demo.gov.vn.") + `
 @         IN MX 10 mail.hcm-demo.gov.vn.
@@ -70,12 +72,14 @@ mail      IN A ` + a(offMail) + `
 yte       IN A ` + a(offLegacy) + `
 search    IN A ` + a(offSearch) + `
 khuyenmai IN CNAME hcm-demo-khuyenmai.azurewebsites.net.
+sukien2023 IN CNAME hcm-demo-sukien2023.azurewebsites.net.
 `},
 		{origin: "epay-demo.vn.", text: soa("epay-demo.vn.") + `
 @       IN MX 0 .
 @       IN TXT "v=spf1 -all"
 _dmarc  IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@epay-demo.vn"
 cache   IN A ` + a(offCache) + `
+vpn     IN A ` + a(offVPN) + `
 `},
 		// A stand-in for the cloud provider, so that the dangling CNAME
 		// above ends in NXDOMAIN without asking the internet.
@@ -131,6 +135,12 @@ func (z *zone) load() error {
 		}
 	}
 	if z.sign {
+		for _, nsec := range nsecChain(rrs) {
+			name := strings.ToLower(nsec.Header().Name)
+			z.byName[name] = append(z.byName[name], nsec)
+			z.all = append(z.all, nsec)
+			rrs = append(rrs, nsec)
+		}
 		sets := map[rrKey][]mdns.RR{}
 		for _, rr := range rrs {
 			k := rrKey{strings.ToLower(rr.Header().Name), rr.Header().Rrtype}
@@ -147,6 +157,56 @@ func (z *zone) load() error {
 		}
 	}
 	return nil
+}
+
+// nsecChain returns the NSEC records of a signed zone (RFC 4034 4.1): one
+// per owner name, in canonical order, each naming the next and the types
+// at its name, the last pointing back to the apex. They let the zone be
+// walked, as real NSEC-signed zones can be.
+func nsecChain(rrs []mdns.RR) []mdns.RR {
+	types := map[string][]uint16{}
+	for _, rr := range rrs {
+		n := strings.ToLower(rr.Header().Name)
+		types[n] = append(types[n], rr.Header().Rrtype)
+	}
+	names := make([]string, 0, len(types))
+	for n := range types {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return canonicalLess(names[i], names[j]) })
+	out := make([]mdns.RR, 0, len(names))
+	for i, n := range names {
+		next := names[(i+1)%len(names)]
+		ts := append(types[n], mdns.TypeNSEC, mdns.TypeRRSIG)
+		sort.Slice(ts, func(a, b int) bool { return ts[a] < ts[b] })
+		ts = slicesCompact(ts)
+		out = append(out, &mdns.NSEC{Hdr: mdns.RR_Header{Name: n, Rrtype: mdns.TypeNSEC, Class: mdns.ClassINET, Ttl: 300},
+			NextDomain: next, TypeBitMap: ts})
+	}
+	return out
+}
+
+func slicesCompact(ts []uint16) []uint16 {
+	out := ts[:0]
+	for i, t := range ts {
+		if i == 0 || t != ts[i-1] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// canonicalLess orders names as DNSSEC does: by labels from the right,
+// each compared as lower-case bytes.
+func canonicalLess(a, b string) bool {
+	la, lb := mdns.SplitDomainName(a), mdns.SplitDomainName(b)
+	for i, j := len(la)-1, len(lb)-1; i >= 0 && j >= 0; i, j = i-1, j-1 {
+		x, y := strings.ToLower(la[i]), strings.ToLower(lb[j])
+		if x != y {
+			return x < y
+		}
+	}
+	return len(la) < len(lb)
 }
 
 // dnsServer answers from the lab zones only; it never recurses.

@@ -25,8 +25,14 @@ const (
 	offFTP        = 3<<8 | 30
 	offMail       = 4<<8 | 25
 	offHardened   = 5<<8 | 10
+	offCT         = 0<<8 | 80 // the lab's Certificate Transparency log
 
-	maxOffset = offHardened
+	// Addresses of names only discovery finds; nothing listens there.
+	offHoso  = 1<<8 | 30
+	offVPN   = 3<<8 | 40
+	offNoibo = 5<<8 | 20
+
+	maxOffset = offNoibo
 )
 
 // strongSuites are modern TLS 1.2 suites (TLS 1.3 suites are fixed).

@@ -128,6 +128,8 @@ type Lab struct {
 	domains []DomainInfo
 	// zoneNames are the zones the lab DNS serves, without the final dot.
 	zoneNames map[string]bool
+	ctURL     string // the lab CT log (ct.go)
+	ctKey     string
 
 	mu      sync.Mutex
 	closed  bool
@@ -157,7 +159,7 @@ func Start(ctx context.Context, o Options) (*Lab, error) {
 		return nil, err
 	}
 	l.ca = ca
-	for _, step := range []func(context.Context) error{l.startDNS, l.startHosts} {
+	for _, step := range []func(context.Context) error{l.startDNS, l.startHosts, l.startCT} {
 		if err := ctx.Err(); err != nil {
 			l.Close()
 			return nil, err

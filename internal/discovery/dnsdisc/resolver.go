@@ -138,13 +138,7 @@ func (r *Resolver) Lookup(ctx context.Context, name string) (Answer, error) {
 			return a, err
 		}
 		switch in.Rcode {
-		case mdns.RcodeSuccess:
-			a.Exists = true
-		case mdns.RcodeNameError:
-			if qt == mdns.TypeA {
-				return a, nil // no need to ask for AAAA
-			}
-			continue
+		case mdns.RcodeSuccess, mdns.RcodeNameError:
 		case mdns.RcodeRefused:
 			return a, fmt.Errorf("%w: %s at %s", ErrRefused, name, r.server())
 		default:
@@ -165,6 +159,14 @@ func (r *Resolver) Lookup(ctx context.Context, name string) (Answer, error) {
 					a.CNAMEs = append(a.CNAMEs, strings.ToLower(strings.TrimSuffix(v.Target, ".")))
 				}
 			}
+		}
+		// NXDOMAIN after a CNAME is the target's: the name itself exists
+		// (a dangling CNAME).
+		if in.Rcode == mdns.RcodeSuccess || len(a.CNAMEs) > 0 {
+			a.Exists = true
+		}
+		if in.Rcode == mdns.RcodeNameError {
+			return a, nil // no need to ask for AAAA
 		}
 	}
 	return a, nil
