@@ -32,6 +32,7 @@ type svcCheck struct {
 	meta     check.Meta
 	services []string // fingerprint service names it applies to
 	ports    []uint16 // ports it applies to when the service is unknown
+	banner   string   // a banner prefix that proves the service on any port the fingerprint could not name
 	run      func(ctx context.Context, env *check.Env, t check.Target, m check.Meta) ([]check.Result, error)
 }
 
@@ -53,6 +54,9 @@ func (c *svcCheck) Applies(t check.Target) bool {
 	// HTTP server on 5432 is "http", not a database); such a target must
 	// then speak the protocol before anything is reported (confirm.go).
 	if !identified(t) {
+		if c.banner != "" && strings.HasPrefix(t.Banner, c.banner) {
+			return true
+		}
 		for _, p := range c.ports {
 			if t.Addr.Port() == p {
 				return true
@@ -69,6 +73,7 @@ func (c *svcCheck) Run(ctx context.Context, env *check.Env, t check.Target) ([]c
 // Checks returns the family's checks, in ID order.
 func Checks() []check.Check {
 	return []check.Check{
+		&svcCheck{meta: metaAJP, services: []string{"ajp13", "ajp"}, ports: []uint16{8009}, run: runAJP},
 		&svcCheck{meta: metaDatabase, services: []string{"mysql", "postgresql", "mssql"}, ports: []uint16{3306, 5432, 1433}, run: guarded(runExposed)},
 		&svcCheck{meta: metaDocker, services: []string{"docker"}, ports: []uint16{2375}, run: runDocker},
 		&svcCheck{meta: metaElastic, services: []string{"elasticsearch"}, ports: []uint16{9200}, run: runElastic},
@@ -79,6 +84,7 @@ func Checks() []check.Check {
 		&svcCheck{meta: metaMongo, services: []string{"mongodb"}, ports: []uint16{27017}, run: runMongo},
 		&svcCheck{meta: metaRDP, services: []string{"rdp", "ms-wbt-server"}, ports: []uint16{3389}, run: guarded(runExposed)},
 		&svcCheck{meta: metaRedis, services: []string{"redis"}, ports: []uint16{6379}, run: runRedis},
+		&svcCheck{meta: metaRsync, services: []string{"rsync"}, ports: []uint16{873}, banner: "@RSYNCD:", run: runRsync},
 		&svcCheck{meta: metaSMB, services: []string{"smb", "microsoft-ds", "netbios-ssn"}, ports: []uint16{445, 139}, run: guarded(runExposed)},
 		&svcCheck{meta: metaTelnet, services: []string{"telnet"}, ports: []uint16{23}, run: guarded(runExposed)},
 		&svcCheck{meta: metaVNC, services: []string{"vnc"}, ports: []uint16{5900, 5901}, run: runVNC},
