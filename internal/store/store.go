@@ -246,6 +246,7 @@ type Store interface {
 	Deadlines
 	Outbox
 	Intel
+	Discovery
 	// Migrate applies the embedded migrations not yet applied; it is
 	// idempotent and safe to run from several processes at once.
 	Migrate(ctx context.Context) error

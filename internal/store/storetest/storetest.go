@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Dashboard", testDashboard},
 		{"Assessments", testAssessments},
 		{"Intel", testIntel},
+		{"Discovery", testDiscovery},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
