@@ -236,11 +236,12 @@ func (h *Hub) run(ctx context.Context, id string, req ImportRequest, read func(c
 		lk     leaks
 		events int
 	)
-	cur := &batch{}
+	newBatch := func() *batch { return &batch{recs: make([]intel.Record, 0, h.d.BatchSize)} }
+	cur := newBatch()
 	send := func() error {
 		select {
 		case batches <- cur:
-			cur = &batch{}
+			cur = newBatch()
 			return nil
 		case <-ctx.Done():
 			return context.Cause(ctx)

@@ -36,6 +36,9 @@ type registry struct {
 	// by their labels read from the right, so a domain indicator finds
 	// the registered names under it.
 	names []nameAsset
+	// urls counts the url assets: without any, a URL is looked up by its
+	// host alone, which does not allocate.
+	urls int
 }
 
 type netAsset struct {
@@ -80,6 +83,8 @@ func loadRegistry(ctx context.Context, st Store, version int64) (*registry, erro
 			r.nets = append(r.nets, netAsset{p: p.Masked(), e: e})
 		case asset.KindDomain, asset.KindHostname, asset.KindMailDomain:
 			r.names = append(r.names, nameAsset{rev: reverseName(a.Value), e: e})
+		case asset.KindURL:
+			r.urls++
 		}
 		return nil
 	})
@@ -122,8 +127,10 @@ func (r *registry) match(rec *intel.Record) []hit {
 		return r.matchDomain(rec.Value)
 	case intel.KindURL:
 		host := intel.URLHost(rec.Value)
-		if m, err := r.ix.Lookup(rec.Value); err == nil {
-			return []hit{{m: m, target: host, subject: rec.Value}}
+		if r.urls > 0 {
+			if m, err := r.ix.Lookup(rec.Value); err == nil {
+				return []hit{{m: m, target: host, subject: rec.Value}}
+			}
 		}
 		if a, err := netip.ParseAddr(host); err == nil {
 			if m, ok := r.ix.LookupAddr(a); ok {

@@ -1,12 +1,14 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/auth"
@@ -106,6 +108,7 @@ type planned struct {
 	ind     intel.Indicator
 	created int64
 	isNew   bool
+	hash    int64   // of a new one
 	row     bool    // the indicator row changes
 	sources []int32 // indexes into ind.Sources that change
 }
@@ -126,32 +129,44 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 	if len(records) == 0 {
 		return sum, nil
 	}
-	recs := make([]intel.Record, len(records))
+	// The records of each value, in order: first[k] starts a chain through
+	// next (-1 ends it), last[k] is its end.
 	var order []ikey
-	groups := make(map[ikey][]int32, len(records))
+	type chain struct{ first, last int32 }
+	groups := make(map[ikey]chain, len(records))
+	next := make([]int32, len(records))
 	names := map[string]bool{}
 	for i := range records {
-		r := records[i]
-		if err := checkRecord(i, &r); err != nil {
+		r := &records[i]
+		if err := checkRecord(i, r); err != nil {
 			return sum, s.fail(op, err)
 		}
-		r.FirstSeen, r.LastSeen, r.ValidUntil = usec(r.FirstSeen), usec(r.LastSeen), usec(r.ValidUntil)
-		recs[i] = r
 		k := ikey{r.Kind, r.Value}
-		g, ok := groups[k]
-		if !ok {
+		next[i] = -1
+		if g, ok := groups[k]; ok {
+			next[g.last] = int32(i)
+			groups[k] = chain{g.first, int32(i)}
+		} else {
 			order = append(order, k)
+			groups[k] = chain{int32(i), int32(i)}
 		}
-		groups[k] = append(g, int32(i))
 		names[r.Feed] = true
 	}
-	sum.Records = len(recs)
+	sum.Records = len(records)
+	var (
+		from    int64   // the stamp when the transaction began
+		written []int64 // hashes of the indicators it inserted
+	)
 	err := s.write(ctx, op, func(tx *sql.Tx) error {
 		// The counters' row lock serializes appliers on PostgreSQL, so no
 		// two transactions insert the same value and stamps commit in
 		// order.
 		var seq, nextID int64
 		if err := tx.QueryRowContext(ctx, "SELECT seq, next_id FROM intel_seq WHERE id = 1"+s.d.forUpdate()).Scan(&seq, &nextID); err != nil {
+			return err
+		}
+		from = seq
+		if err := s.catchUp(ctx, tx, seq); err != nil {
 			return err
 		}
 		feeds, err := s.feedIDs(ctx, tx, names)
@@ -163,25 +178,33 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 			return err
 		}
 		stamp := micros(now())
-		var upserts []*planned
+		var changed, fresh []*planned
 		nSources := 0
+		slab := make([]planned, len(order)-len(plans))
 		for _, k := range order {
 			pl := plans[k]
 			if pl == nil {
-				pl = &planned{}
+				pl = &slab[0]
+				slab = slab[1:]
 				plans[k] = pl
 			}
-			before := pl.ind
-			before.Sources = slices.Clone(pl.ind.Sources)
-			before.Labels = slices.Clone(pl.ind.Labels)
-			for _, i := range groups[k] {
-				pl.ind.Merge(recs[i])
+			var before intel.Indicator
+			if pl.id != 0 {
+				before = pl.ind
+				before.Sources = slices.Clone(pl.ind.Sources)
+				before.Labels = slices.Clone(pl.ind.Labels)
+			}
+			for i := groups[k].first; i >= 0; i = next[i] {
+				// The store keeps times to the microsecond: a record
+				// merged into what it loaded compares equal when nothing
+				// changed.
+				r := records[i]
+				r.FirstSeen, r.LastSeen, r.ValidUntil = usec(r.FirstSeen), usec(r.LastSeen), usec(r.ValidUntil)
+				pl.ind.Merge(r)
 			}
 			if pl.id == 0 {
-				pl.id, nextID = nextID, nextID+1
-				pl.created, pl.isNew = stamp, true
-				pl.row = true
-				sum.New++
+				pl.isNew, pl.row, pl.created = true, true, stamp
+				pl.hash = valueHash(k.kind, k.value)
 			} else {
 				pl.row = !sameRow(&before, &pl.ind)
 			}
@@ -190,17 +213,31 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 					pl.sources = append(pl.sources, int32(j))
 				}
 			}
-			if !pl.row && len(pl.sources) == 0 {
+			switch {
+			case pl.isNew:
+				fresh = append(fresh, pl)
+			case !pl.row && len(pl.sources) == 0:
 				sum.Unchanged++
 				continue
+			default:
+				changed = append(changed, pl)
 			}
-			if !pl.isNew {
-				sum.Updated++
+			nSources += len(pl.sources)
+		}
+		sum.New, sum.Updated = len(fresh), len(changed)
+		// New rows take IDs and stamps in the order of their hashes: the
+		// table and both indexes then grow in order within the batch,
+		// which SQLite does at a fraction of the cost of scattered
+		// inserts into the hash index.
+		slices.SortFunc(fresh, func(a, b *planned) int { return cmp.Compare(a.hash, b.hash) })
+		upserts := append(changed, fresh...)
+		for _, pl := range upserts {
+			if pl.isNew {
+				pl.id, nextID = nextID, nextID+1
+				written = append(written, pl.hash)
 			}
 			seq++
 			pl.ind.ID = seq // the row's new stamp, until written
-			upserts = append(upserts, pl)
-			nSources += len(pl.sources)
 		}
 		sum.Seq = seq
 		if len(upserts) == 0 {
@@ -218,6 +255,7 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 	if err != nil {
 		return store.ApplySummary{}, s.fail(op, err)
 	}
+	s.seen.added(written, from, sum.Seq)
 	return sum, nil
 }
 
@@ -292,7 +330,7 @@ func (s *Store) loadPlans(ctx context.Context, tx *sql.Tx, keys []ikey, feeds fe
 	seen := make(map[int64]bool, len(keys))
 	for _, k := range keys {
 		want[k] = true
-		if h := valueHash(k.kind, k.value); !seen[h] {
+		if h := valueHash(k.kind, k.value); !seen[h] && s.seen.mayHave(h) {
 			seen[h] = true
 			hashes = append(hashes, h)
 		}
@@ -370,16 +408,18 @@ func (s *Store) loadPlans(ctx context.Context, tx *sql.Tx, keys []ikey, feeds fe
 }
 
 // bulk runs a multi-row statement over rows in chunks of applyRows: head
-// and tail surround the VALUES list, args appends row i's values. The
-// full-size statement is prepared once.
-func (s *Store) bulk(ctx context.Context, tx *sql.Tx, rows, cols int, head, tail string, args func(dst []any, i int) []any) error {
+// and tail surround the VALUES list, each row written as row ("(?, ?,
+// 7)": placeholders and literals the whole statement shares), args
+// appends row i's values. The full-size statement is prepared once.
+func (s *Store) bulk(ctx context.Context, tx *sql.Tx, rows int, row, head, tail string, args func(dst []any, i int) []any) error {
+	values := func(n int) string { return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") }
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
 			full.Close()
 		}
 	}()
-	buf := make([]any, 0, applyRows*cols)
+	buf := make([]any, 0, applyRows*strings.Count(row, "?"))
 	for start := 0; start < rows; start += applyRows {
 		n := min(applyRows, rows-start)
 		buf = buf[:0]
@@ -388,7 +428,7 @@ func (s *Store) bulk(ctx context.Context, tx *sql.Tx, rows, cols int, head, tail
 		}
 		if n == applyRows {
 			if full == nil {
-				st, err := tx.PrepareContext(ctx, s.q(head+placeholders(n, cols)+tail))
+				st, err := tx.PrepareContext(ctx, s.q(head+values(n)+tail))
 				if err != nil {
 					return err
 				}
@@ -399,7 +439,7 @@ func (s *Store) bulk(ctx context.Context, tx *sql.Tx, rows, cols int, head, tail
 			}
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, s.q(head+placeholders(n, cols)+tail), buf...); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(head+values(n)+tail), buf...); err != nil {
 			return err
 		}
 	}
@@ -463,11 +503,14 @@ func (s *Store) writeIndicators(ctx context.Context, tx *sql.Tx, ups []*planned,
 		tail string
 	}{{fresh, ""}, {changed, tail}} {
 		rows := part.rows
-		err := s.bulk(ctx, tx, len(rows), 14, head, part.tail, func(dst []any, i int) []any {
+		// created and modified are the batch's stamp, written as literals
+		// (a changed row keeps its created: the upsert does not set it).
+		lit := strconv.FormatInt(stamp, 10)
+		err := s.bulk(ctx, tx, len(rows), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "+lit+", "+lit+")", head, part.tail, func(dst []any, i int) []any {
 			pl := rows[i]
 			in := &pl.ind
 			return append(dst, pl.id, valueHash(in.Kind, in.Value), string(in.Kind), in.Value, string(in.Category), in.Confidence, in.TLP.Rank(),
-				micros(in.FirstSeen), micros(in.LastSeen), micros(in.ValidUntil), encodeLabels(in.Labels), in.ID, pl.created, stamp)
+				micros(in.FirstSeen), micros(in.LastSeen), micros(in.ValidUntil), encodeLabels(in.Labels), in.ID)
 		})
 		if err != nil {
 			return err
@@ -488,7 +531,7 @@ func (s *Store) writeSources(ctx context.Context, tx *sql.Tx, ups []*planned, fe
 	const head = `INSERT INTO intel_sources (indicator_id, feed_id, external_id, confidence, tlp, first_seen, last_seen, valid_until) VALUES `
 	const tail = ` ON CONFLICT (indicator_id, feed_id) DO UPDATE SET external_id = excluded.external_id, confidence = excluded.confidence,
 		tlp = excluded.tlp, first_seen = excluded.first_seen, last_seen = excluded.last_seen, valid_until = excluded.valid_until`
-	return s.bulk(ctx, tx, len(refs), 8, head, tail, func(dst []any, i int) []any {
+	return s.bulk(ctx, tx, len(refs), "(?, ?, ?, ?, ?, ?, ?, ?)", head, tail, func(dst []any, i int) []any {
 		pl := ups[refs[i].pl]
 		src := &pl.ind.Sources[refs[i].src]
 		return append(dst, pl.id, feeds.id[src.Feed], src.ExternalID, src.Confidence, src.TLP.Rank(),

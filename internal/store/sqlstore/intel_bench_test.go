@@ -45,6 +45,7 @@ func BenchmarkApplyIndicators1MPostgres(b *testing.B) {
 	benchApply(b, openPostgres, 1_000_000)
 }
 
+// BenchmarkApplyIndicators200k is the same at 200,000, for quick runs.
 func BenchmarkApplyIndicators200k(b *testing.B) { benchApply(b, openSQLite, 200_000) }
 
 func benchApply(b *testing.B, open func(testing.TB) *Store, n int) {

@@ -27,6 +27,7 @@ type Store struct {
 	log  *slog.Logger
 	box  *auth.SecretBox // seals TOTP secrets at rest; nil keeps them clear (see UseSecretBox)
 	dash dashCache       // kept dashboard overviews (dashboard_cache.go)
+	seen intelSeen       // indicator values stored, for ApplyIndicators (intel_seen.go)
 }
 
 var _ store.Store = (*Store)(nil)
