@@ -18,9 +18,9 @@
 //     "xevil.example"); the most specific indicator wins. The table is a
 //     suffix hash table: each indicator's name is keyed by a hash built
 //     over its labels from the right, so a lookup walking a name's labels
-//     from the right (string slicing, no allocation) has the key of every
-//     suffix on a label boundary as it goes, then probes them from the
-//     longest down. A Bloom filter small enough to stay in the CPU cache
+//     from the right (string slicing, no allocation) has the key of each
+//     suffix on a label boundary as it goes, probes it, and keeps the
+//     longest match. A Bloom filter small enough to stay in the CPU cache
 //     answers for most suffixes that are not indicators, and a 64-byte
 //     slot holds a name of up to 42 bytes inline, so a name under no
 //     indicator usually costs no access to main memory and a name under

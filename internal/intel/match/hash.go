@@ -33,7 +33,7 @@ func mum(a, b uint64) uint64 {
 // Longer labels take one multiplication per 8 bytes (stepLong). A short
 // label costs a few instructions, inlined into the lookup loop, where a
 // call to a general hash function would cost more than the memory access
-// it is meant to save.
+// it is meant to save. names.lookup has the same arithmetic written out.
 func step(k hashKey, h uint64, label string) uint64 {
 	n := len(label)
 	var w uint64

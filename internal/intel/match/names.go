@@ -103,13 +103,6 @@ func (x *nameIndex) nameIs(s *nameSlot, name string) bool {
 	return string(x.arena[s.off:s.off+uint32(s.n)]) == name
 }
 
-func (x *nameIndex) nameOf(s *nameSlot) string {
-	if s.n <= inlineMax {
-		return string(s.inl[:s.n])
-	}
-	return string(x.arena[s.off : s.off+uint32(s.n)])
-}
-
 // get returns the state and ID of name itself.
 func (x *nameIndex) get(name string) (uint8, int64) {
 	if x == nil {
@@ -225,83 +218,73 @@ type names struct {
 	count int // names matched
 }
 
-// maxFastLabels is how many labels lookup hashes in its first pass; a
-// name with more is looked up by lookupSlow.
-const maxFastLabels = 16
-
 // lookup returns the ID of the most specific domain indicator covering
 // name: the name itself or a parent domain on a label boundary. It walks
-// the labels from the right with string slicing, keeping each suffix's
-// key, then probes the suffixes from the longest down and returns at the
-// first indicator: so all the work before the one probe that usually
-// reaches main memory is arithmetic on the name, and the CPU can start
-// the next lookup while that probe is in flight. It does not allocate.
+// the labels from the right with string slicing, extending the suffix key
+// by each label, and probes each suffix, keeping the last (longest) match.
+// It does not allocate. The loop is written out by hand (label search,
+// hashing of short labels and the base probe inline) because a lookup
+// that hits waits for one access to main memory, and the fewer
+// instructions it runs, the more of the next lookups' accesses the CPU
+// can start while it waits.
 func (t *names) lookup(name string) (int64, bool) {
-	if t.base == nil && t.delta == nil {
-		return 0, false
-	}
-	if len(name) > 0 && name[len(name)-1] == '.' {
-		name = name[:len(name)-1]
-	}
-	var keys [maxFastLabels]uint64
-	var starts [maxFastLabels]int
-	k := 0
-	var h uint64
-	for end := len(name); end > 0; k++ {
-		if k == maxFastLabels {
-			return t.lookupSlow(name)
+	base, delta := t.base, t.delta
+	if base == nil {
+		if delta == nil {
+			return 0, false
 		}
-		i := lastDot(name[:end])
-		label := name[i+1 : end]
-		if label == "" {
-			break // no indicator has an empty label, so no longer suffix matches
-		}
-		h = step(t.seed, h, label)
-		keys[k], starts[k] = h|usedBit, i+1
-		end = i
+		base, delta = delta, nil // a delta without a base holds no removal marks
 	}
-	for k--; k >= 0; k-- {
-		if id, state := t.probe(keys[k], name[starts[k]:]); state == stateID {
-			return id, true
-		}
+	if n := len(name); n > 0 && name[n-1] == '.' {
+		name = name[:n-1]
 	}
-	return 0, false
-}
-
-// probe returns the state of one suffix: the delta's, else the base's.
-// stateRemoved (a removed name) is no match at this suffix; shorter ones
-// may still match.
-func (t *names) probe(key uint64, suffix string) (int64, uint8) {
-	if t.delta != nil {
-		if s := t.delta.find(key, suffix); s != nil {
-			return s.id, s.state
-		}
-	}
-	if t.base != nil {
-		if s := t.base.find(key, suffix); s != nil {
-			return s.id, s.state
-		}
-	}
-	return 0, stateNone
-}
-
-// lookupSlow is lookup for names of more than maxFastLabels labels:
-// shortest suffix first, keeping the last match.
-func (t *names) lookupSlow(name string) (int64, bool) {
+	k := t.seed
 	var h uint64
 	var id int64
 	found := false
 	for end := len(name); end > 0; {
 		i := lastDot(name[:end])
 		label := name[i+1 : end]
-		if label == "" {
-			break
+		n := len(label)
+		switch {
+		case n == 0:
+			return id, found // no indicator has an empty label, so no longer suffix matches
+		case n > 8:
+			h = stepLong(k, h, label)
+		default: // step, written out: keep the two alike
+			var w uint64
+			if n >= 4 {
+				w = uint64(le32(label)) | uint64(le32(label[n-4:]))<<32
+			} else {
+				w = uint64(label[0]) | uint64(label[n/2])<<8 | uint64(label[n-1])<<16
+			}
+			h = mum(w^k.k0, h^k.k1^uint64(n)<<56)
 		}
-		h = step(t.seed, h, label)
-		if sid, state := t.probe(h|usedBit, name[i+1:]); state == stateID {
-			id, found = sid, true
-		}
+		key, suffix := h|usedBit, name[i+1:]
 		end = i
+		if delta != nil {
+			if s := delta.find(key, suffix); s != nil {
+				if s.state == stateID {
+					id, found = s.id, true
+				}
+				continue // the delta's word (added or removed) overrides the base's
+			}
+		}
+		if !base.filter.has(key) {
+			continue
+		}
+		for j := key & base.mask; ; j = (j + 1) & base.mask {
+			s := &base.slots[j]
+			if s.h == key && int(s.n) == len(suffix) && base.nameIs(s, suffix) {
+				if s.state == stateID {
+					id, found = s.id, true
+				}
+				break
+			}
+			if s.h == 0 {
+				break
+			}
+		}
 	}
 	return id, found
 }
