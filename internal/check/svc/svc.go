@@ -75,6 +75,7 @@ func Checks() []check.Check {
 	return []check.Check{
 		&svcCheck{meta: metaAJP, services: []string{"ajp13", "ajp"}, ports: []uint16{8009}, run: runAJP},
 		&svcCheck{meta: metaDatabase, services: []string{"mysql", "postgresql", "mssql"}, ports: []uint16{3306, 5432, 1433}, run: guarded(runExposed)},
+		dhCheck{},
 		&svcCheck{meta: metaDocker, services: []string{"docker"}, ports: []uint16{2375}, run: runDocker},
 		&svcCheck{meta: metaElastic, services: []string{"elasticsearch"}, ports: []uint16{9200}, run: runElastic},
 		eolCheck(),
@@ -86,6 +87,9 @@ func Checks() []check.Check {
 		&svcCheck{meta: metaRedis, services: []string{"redis"}, ports: []uint16{6379}, run: runRedis},
 		&svcCheck{meta: metaRsync, services: []string{"rsync"}, ports: []uint16{873}, banner: "@RSYNCD:", run: runRsync},
 		&svcCheck{meta: metaSMB, services: []string{"smb", "microsoft-ds", "netbios-ssn"}, ports: []uint16{445, 139}, run: guarded(runExposed)},
+		&svcCheck{meta: metaSSHPassword, services: []string{"ssh"}, ports: []uint16{22}, run: runSSHPassword},
+		&svcCheck{meta: metaSSHAlgorithms, services: []string{"ssh"}, ports: []uint16{22}, run: runSSHAlgorithms},
+		&svcCheck{meta: metaSSHHostKey, services: []string{"ssh"}, ports: []uint16{22}, run: runSSHHostKeys},
 		&svcCheck{meta: metaTelnet, services: []string{"telnet"}, ports: []uint16{23}, run: guarded(runExposed)},
 		&svcCheck{meta: metaVNC, services: []string{"vnc"}, ports: []uint16{5900, 5901}, run: runVNC},
 	}
