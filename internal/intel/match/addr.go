@@ -11,12 +11,14 @@ import (
 // host tables, networks in a bart prefix trie. A single address is the
 // longest prefix of its family, so a host hit is the longest-prefix match
 // and only a host miss walks the trie, which holds only the (usually far
-// fewer) networks.
+// fewer) networks, and only when the network filter says the address may
+// be in one.
 type addrs struct {
 	seed uint64
 	v4   hostTable[uint32]
 	v6   hostTable[[2]uint64]
 	nets *bart.Table[int64]
+	netf netFilter
 }
 
 func hash4(k uint32, seed uint64) uint64 { return mix(uint64(k) ^ seed) }
@@ -29,6 +31,9 @@ func key6(a netip.Addr) [2]uint64 {
 }
 
 func (t *addrs) lookup(a netip.Addr) (int64, bool) {
+	if !a.IsValid() {
+		return 0, false
+	}
 	a = a.Unmap()
 	if a.Is4() {
 		b := a.As4()
@@ -41,6 +46,9 @@ func (t *addrs) lookup(a netip.Addr) (int64, bool) {
 		if id, ok := t.v6.lookup(k, hash6(k, t.seed)); ok {
 			return id, true
 		}
+	}
+	if !t.netf.mayContain(a) {
+		return 0, false
 	}
 	return t.nets.Lookup(a)
 }
@@ -97,6 +105,7 @@ func (w *addrWriter) apply(cur addrs, ops []addrOp, mergeAt, cloneAt int) addrs 
 	}
 	if len(nets) > 0 {
 		next.nets = applyNets(cur.nets, nets, cloneAt)
+		next.netf = applyNetFilter(cur.netf, next.nets, nets, cur.seed)
 	}
 	return next
 }

@@ -10,7 +10,9 @@
 //     match. Single addresses live in open-addressing hash tables behind a
 //     Bloom filter (a single address is the longest prefix of its family,
 //     so a hit there is the answer); networks live in a bart prefix trie
-//     (github.com/gaissmai/bart), walked only when the host tables miss.
+//     (github.com/gaissmai/bart), walked only when the host tables miss
+//     and a small bitmap of the /16s (IPv4) or hashed /32s (IPv6) that
+//     networks overlap says the address may be in one.
 //     IPv4-mapped IPv6 addresses and networks inside ::ffff:0:0/96 are the
 //     IPv4 ones; zones are ignored.
 //   - Names: a domain indicator covers the name and every subdomain on a

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -266,5 +267,75 @@ func TestNamesAgainstReference(t *testing.T) {
 				t.Fatalf("mergeAt %d round %d: Counts().Names = %d, reference %d", mergeAt, round, c, len(ref))
 			}
 		}
+	}
+}
+
+// TestNetFilterPaths takes the network filter through each of its cases
+// (networks wider than a /16 and than an IPv6 /32, one wider than /20
+// that turns the IPv6 bitmap off, a bitmap grown past its size, enough
+// removals to rebuild) and checks lookups against the reference after
+// each batch: a filter that said "no" for an address inside a network
+// would show here as a missed match.
+func TestNetFilterPaths(t *testing.T) {
+	for _, th := range [][2]int{{4096, 4096}, {1, 1}} {
+		m := newMatcher(th[0], th[1])
+		ref := refAddrs{}
+		probes := []string{"10.0.0.1", "10.255.255.255", "11.0.0.0", "9.255.255.255", "172.16.5.4", "172.31.255.1",
+			"172.32.0.0", "2001:db8::1", "2001:dbb:ffff::1", "2001:dbc::1", "2400::1", "240f:ffff::1", "2410::1",
+			"2a00:1:2::1", "2a00:1:3::1", "2a00:2:2::5", "::1", "192.0.2.1"}
+		check := func(step string) {
+			t.Helper()
+			for _, p := range probes {
+				a := netip.MustParseAddr(p)
+				got, gok := m.LookupAddr(a)
+				want, wok := ref.lookup(a)
+				if got != want || gok != wok {
+					t.Fatalf("thresholds %v, %s: LookupAddr(%s) = %d, %v; reference %d, %v", th, step, p, got, gok, want, wok)
+				}
+			}
+		}
+		apply := func(step string, cs ...Change) {
+			t.Helper()
+			mustApply(t, m, cs...)
+			for _, c := range cs {
+				p := netip.MustParsePrefix(c.Value)
+				if c.Remove {
+					delete(ref, p)
+				} else {
+					ref[p] = c.ID
+				}
+			}
+			check(step)
+		}
+		check("empty")
+		apply("wide IPv4 and IPv6 networks",
+			add(intel.KindCIDR, "10.0.0.0/8", 1), add(intel.KindCIDR, "172.16.0.0/12", 2),
+			add(intel.KindCIDR, "2001:db8::/30", 3))
+		apply("an IPv6 network wider than /20", add(intel.KindCIDR, "2400::/12", 4))
+		if !m.Snapshot().addrs.netf.wide6 {
+			t.Fatal("a /12 did not turn the IPv6 bitmap off")
+		}
+		apply("its removal", del(intel.KindCIDR, "2400::/12"))
+		var many, gone []Change
+		for i := range 700 {
+			v := fmt.Sprintf("2a00:%x:%x::/48", i/16+1, i%16+2)
+			many = append(many, add(intel.KindCIDR, v, int64(100+i)))
+			if i%4 != 0 {
+				gone = append(gone, del(intel.KindCIDR, v))
+			}
+		}
+		apply("past the IPv6 bitmap's size", many...)
+		if f := m.Snapshot().addrs.netf; f.wide6 || len(f.v6)*64 < 16*700 {
+			t.Fatalf("the filter was not rebuilt when full: wide6 %v, %d words", f.wide6, len(f.v6))
+		}
+		apply("removals past the live networks", gone...)
+		if f := m.Snapshot().addrs.netf; f.stale != 0 {
+			t.Fatalf("the filter was not rebuilt after removals: %d stale", f.stale)
+		}
+		apply("removal of the wide IPv4 network", del(intel.KindCIDR, "10.0.0.0/8"))
+		for i := range 700 {
+			probes = append(probes, fmt.Sprintf("2a00:%x:%x::9", i/16+1, i%16+2))
+		}
+		check("every /48")
 	}
 }
