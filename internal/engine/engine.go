@@ -55,6 +55,15 @@ type Config struct {
 	// URLs are web applications to run URL checks on; by default every
 	// URL among the specifications.
 	URLs []string
+	// VirtualHosts are further names (an organization's registered host
+	// names) to check on every scanned address they resolve to: the HTTP,
+	// TLS, web and template checks of a web service run once per
+	// (address, name) pair, so a name-based virtual host sharing an
+	// address with another name is checked with its own Host header and
+	// SNI. Names among the specifications that resolve to one address
+	// are paired the same way without being listed here. Each name is
+	// asked of Allow (Addr zero) first.
+	VirtualHosts []string
 	// DomainCheck, when set, picks which checks run on the domain
 	// targets (a host name gets the dangling-CNAME check, not the SPF and
 	// DMARC checks that only make sense for a mail or zone domain).
@@ -133,6 +142,8 @@ func Run(ctx context.Context, specs []string, cfg Config, sink Sink) (Summary, e
 
 	checks := newCheckPool(ctx, cfg, sink)
 	refused += checks.domainAndURLTargets(specs)
+	vhosts, vrefused := virtualHosts(ctx, cfg, sink)
+	refused += vrefused
 
 	// Fingerprint open ports as the scan finds them.
 	opens := make(chan portscan.Open, 1024)
@@ -161,6 +172,11 @@ func Run(ctx context.Context, specs []string, cfg Config, sink Sink) (Summary, e
 				}
 				sink.Port(p)
 				checks.service(p)
+				if webService(p.Service) {
+					for _, name := range otherNames(p.Host, o.Target.Aliases, vhosts[o.Target.Addr]) {
+						checks.serviceAs(p, name)
+					}
+				}
 			}
 		}()
 	}
@@ -221,6 +237,74 @@ func (c *checkPool) service(p Port) {
 		Service: p.Service.Service, Product: p.Service.Product, Version: p.Service.Version, CPE: p.Service.CPE,
 		TLS: p.Service.TLS, Banner: p.Service.Banner}
 	c.run(t)
+}
+
+// vhostFamilies are the check families that look at a web service through
+// a host name (Host header, SNI, the certificate's names): they run once
+// per name of the address.
+var vhostFamilies = map[string]bool{"http": true, "tls": true, "web": true, "template": true}
+
+// webService reports whether a fingerprinted service speaks HTTP or TLS.
+func webService(s fingerprint.Service) bool {
+	return s.TLS || s.Service == "http" || s.Service == "https"
+}
+
+// serviceAs runs the web checks of an open port again under another name.
+func (c *checkPool) serviceAs(p Port, name string) {
+	t := check.Target{Kind: check.TargetService, Addr: netip.AddrPortFrom(p.IP, p.Port), Host: name,
+		Service: p.Service.Service, Product: p.Service.Product, Version: p.Service.Version, CPE: p.Service.CPE,
+		TLS: p.Service.TLS, Banner: p.Service.Banner}
+	c.runWith(c.cfg.CheckEnv, t, func(ch check.Check) bool { return vhostFamilies[ch.Meta().Family] })
+}
+
+// otherNames are the names of an address besides the one its port was
+// scanned by, each once, in order.
+func otherNames(primary string, lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		for _, n := range l {
+			n = strings.TrimSuffix(strings.ToLower(n), ".")
+			if n != "" && n != primary && !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// virtualHosts resolves cfg.VirtualHosts the scope allows, by address.
+func virtualHosts(ctx context.Context, cfg Config, sink Sink) (map[netip.Addr][]string, int) {
+	out := map[netip.Addr][]string{}
+	refused := 0
+	if len(cfg.VirtualHosts) == 0 {
+		return out, 0
+	}
+	if cfg.Resolver == nil {
+		sink.Problem("virtual hosts", errors.New("engine: no resolver for the virtual host names"))
+		return out, 0
+	}
+	for _, n := range cfg.VirtualHosts {
+		host := strings.TrimSuffix(strings.ToLower(n), ".")
+		if cfg.Allow != nil {
+			if err := cfg.Allow(target.Target{Name: host, Spec: n}); err != nil {
+				refused++
+				sink.Problem("refuse "+host, err)
+				continue
+			}
+		}
+		addrs, err := cfg.Resolver.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			sink.Problem("resolve "+host, err)
+			continue
+		}
+		for _, a := range addrs {
+			a = a.Unmap()
+			if !slices.Contains(out[a], host) {
+				out[a] = append(out[a], host)
+			}
+		}
+	}
+	return out, refused
 }
 
 // domainAndURLTargets runs the domain and URL checks of the scan on the
@@ -357,10 +441,17 @@ func pinnedDial(base func(ctx context.Context, network, addr string) (net.Conn, 
 func (c *checkPool) run(t check.Target) { c.runIn(c.cfg.CheckEnv, t) }
 
 // runIn runs the checks that apply to t with env.
-func (c *checkPool) runIn(env *check.Env, t check.Target) {
+func (c *checkPool) runIn(env *check.Env, t check.Target) { c.runWith(env, t, nil) }
+
+// runWith runs the checks that apply to t with env, those keep accepts
+// when it is set.
+func (c *checkPool) runWith(env *check.Env, t check.Target, keep func(check.Check) bool) {
 	var todo []check.Check
 	for _, ch := range c.cfg.Checks {
 		if t.Kind == check.TargetDomain && c.cfg.DomainCheck != nil && !c.cfg.DomainCheck(ch) {
+			continue
+		}
+		if keep != nil && !keep(ch) {
 			continue
 		}
 		if ch.Applies(t) {

@@ -39,6 +39,10 @@ type Target struct {
 	// Name is the host name that resolved to Addr, when a name or URL
 	// specification did; the first such name wins.
 	Name string
+	// Aliases are the other names of the specifications that resolved to
+	// Addr (name-based virtual hosts sharing the address), in
+	// specification order.
+	Aliases []string
 	// Spec is the specification the target came from: the one that named
 	// it when there is a Name, otherwise the first that covers Addr.
 	Spec string
@@ -135,6 +139,7 @@ func (e Expander) Expand(ctx context.Context, specs []string) (iter.Seq[Target],
 	// from a name or URL keep that annotation whatever interval emits them.
 	var ivs []interval
 	notes := make(map[netip.Addr]note)
+	aliases := make(map[netip.Addr][]string)
 	for i, sp := range parsed {
 		n := note{spec: sp.Raw, name: sp.Host, scheme: sp.Scheme, port: sp.Port}
 		if sp.First.IsValid() {
@@ -148,8 +153,10 @@ func (e Expander) Expand(ctx context.Context, specs []string) (iter.Seq[Target],
 		}
 		for _, a := range resolved[i] {
 			ivs = append(ivs, interval{order: i, v4: a.Is4(), lo: toU128(a), hi: toU128(a)})
-			if _, ok := notes[a]; !ok {
+			if first, ok := notes[a]; !ok {
 				notes[a] = n
+			} else if sp.Host != "" && sp.Host != first.name && !slices.Contains(aliases[a], sp.Host) {
+				aliases[a] = append(aliases[a], sp.Host)
 			}
 		}
 	}
@@ -170,6 +177,7 @@ func (e Expander) Expand(ctx context.Context, specs []string) (iter.Seq[Target],
 				t := Target{Addr: a, Spec: spec}
 				if n, ok := notes[a]; ok {
 					t.Name, t.Spec, t.Scheme, t.Port = n.name, n.spec, n.scheme, n.port
+					t.Aliases = aliases[a]
 				}
 				if !yield(t) {
 					return
