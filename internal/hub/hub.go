@@ -75,7 +75,7 @@ type Deps struct {
 	// (two passes need a file); "" is the system's.
 	TempDir string
 	// BatchSize is how many records one transaction applies (default
-	// 20,000).
+	// 50,000).
 	BatchSize int
 	Now       func() time.Time
 	Logger    *slog.Logger
@@ -104,7 +104,7 @@ func New(d Deps) *Hub {
 		d.HTTP = &http.Client{Timeout: d.FetchTimeout}
 	}
 	if d.BatchSize <= 0 {
-		d.BatchSize = 20_000
+		d.BatchSize = 50_000
 	}
 	if d.Now == nil {
 		d.Now = time.Now

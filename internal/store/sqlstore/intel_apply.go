@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/intel"
@@ -51,12 +52,34 @@ func usec(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
+// encodeLabels writes labels as a JSON array of strings, as
+// encoding/json would (invalid UTF-8 as U+FFFD), without its reflection:
+// it runs once per indicator written.
 func encodeLabels(l []string) string {
 	if len(l) == 0 {
 		return "[]"
 	}
-	b, _ := json.Marshal(l)
-	return string(b)
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, 16*len(l))
+	b = append(b, '[')
+	for i, s := range l {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+			switch {
+			case r == '"' || r == '\\':
+				b = append(b, '\\', byte(r))
+			case r < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&15])
+			default:
+				b = utf8.AppendRune(b, r)
+			}
+		}
+		b = append(b, '"')
+	}
+	return string(append(b, ']'))
 }
 
 func decodeLabels(s string) []string {
@@ -324,15 +347,18 @@ func (s *Store) feedIDs(ctx context.Context, tx *sql.Tx, names map[string]bool) 
 
 // loadPlans reads the stored indicators among keys, with their sources.
 func (s *Store) loadPlans(ctx context.Context, tx *sql.Tx, keys []ikey, feeds feedRefs) (map[ikey]*planned, error) {
-	plans := make(map[ikey]*planned, len(keys))
-	want := make(map[ikey]bool, len(keys))
-	hashes := make([]int64, 0, len(keys))
-	seen := make(map[int64]bool, len(keys))
+	plans := map[ikey]*planned{}
+	var (
+		want   map[ikey]bool
+		hashes []int64
+	)
 	for _, k := range keys {
-		want[k] = true
-		if h := valueHash(k.kind, k.value); !seen[h] && s.seen.mayHave(h) {
-			seen[h] = true
-			hashes = append(hashes, h)
+		if h := valueHash(k.kind, k.value); s.seen.mayHave(h) {
+			if want == nil {
+				want = map[ikey]bool{}
+			}
+			want[k] = true
+			hashes = append(hashes, h) // a hash twice only asks twice
 		}
 	}
 	byID := map[int64]*planned{}
@@ -519,22 +545,37 @@ func (s *Store) writeIndicators(ctx context.Context, tx *sql.Tx, ups []*planned,
 	return nil
 }
 
-// writeSources inserts or rewrites the sources that changed.
+// writeSources inserts or rewrites the sources that changed: those of new
+// indicators in plain INSERTs, the others as upserts.
 func (s *Store) writeSources(ctx context.Context, tx *sql.Tx, ups []*planned, feeds feedRefs, n int) error {
 	type ref struct{ pl, src int32 }
-	refs := make([]ref, 0, n)
+	var fresh, changed []ref
 	for i, pl := range ups {
 		for _, j := range pl.sources {
-			refs = append(refs, ref{int32(i), j})
+			if pl.isNew {
+				fresh = append(fresh, ref{int32(i), j})
+			} else {
+				changed = append(changed, ref{int32(i), j})
+			}
 		}
 	}
 	const head = `INSERT INTO intel_sources (indicator_id, feed_id, external_id, confidence, tlp, first_seen, last_seen, valid_until) VALUES `
 	const tail = ` ON CONFLICT (indicator_id, feed_id) DO UPDATE SET external_id = excluded.external_id, confidence = excluded.confidence,
 		tlp = excluded.tlp, first_seen = excluded.first_seen, last_seen = excluded.last_seen, valid_until = excluded.valid_until`
-	return s.bulk(ctx, tx, len(refs), "(?, ?, ?, ?, ?, ?, ?, ?)", head, tail, func(dst []any, i int) []any {
-		pl := ups[refs[i].pl]
-		src := &pl.ind.Sources[refs[i].src]
-		return append(dst, pl.id, feeds.id[src.Feed], src.ExternalID, src.Confidence, src.TLP.Rank(),
-			micros(src.FirstSeen), micros(src.LastSeen), micros(src.ValidUntil))
-	})
+	for _, part := range []struct {
+		refs []ref
+		tail string
+	}{{changed, tail}, {fresh, ""}} {
+		refs := part.refs
+		err := s.bulk(ctx, tx, len(refs), "(?, ?, ?, ?, ?, ?, ?, ?)", head, part.tail, func(dst []any, i int) []any {
+			pl := ups[refs[i].pl]
+			src := &pl.ind.Sources[refs[i].src]
+			return append(dst, pl.id, feeds.id[src.Feed], src.ExternalID, src.Confidence, src.TLP.Rank(),
+				micros(src.FirstSeen), micros(src.LastSeen), micros(src.ValidUntil))
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -46,7 +46,10 @@ func (s *Store) catchUp(ctx context.Context, tx *sql.Tx, seq int64) error {
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM intel_indicators").Scan(&count); err != nil {
 			return err
 		}
-		f.bits = make([]uint64, max(1<<14, (count*2+100_000)*seenBits/64))
+		// Room for four times what is stored (at least a million
+		// values): the filter is reloaded when half full, so reloads
+		// come at doubling sizes.
+		f.bits = make([]uint64, max(1<<20, 4*count)*seenBits/64)
 		f.n = 0
 		rows, err = tx.QueryContext(ctx, "SELECT vhash FROM intel_indicators")
 	} else {

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -53,5 +55,29 @@ func TestIntelSeenAcrossStores(t *testing.T) {
 	}
 	if n != 1000 {
 		t.Fatalf("%d addresses, want 1000", n)
+	}
+}
+
+func TestEncodeLabels(t *testing.T) {
+	for _, l := range [][]string{
+		nil, {"malware:mirai"}, {"actor:apt \"x\"", "tag:a\\b", "tag:\x01\n", "tag:bộ y tế", "tag:bad\xffutf8"},
+	} {
+		// The same JSON as encoding/json writes, read back.
+		got := encodeLabels(l)
+		want, _ := json.Marshal(l)
+		if len(l) == 0 {
+			want = []byte("[]")
+		}
+		var a, b []string
+		if err := json.Unmarshal([]byte(got), &a); err != nil {
+			t.Fatalf("encodeLabels(%q) = %s: %v", l, got, err)
+		}
+		_ = json.Unmarshal(want, &b)
+		if !slices.Equal(a, b) {
+			t.Errorf("encodeLabels(%q) reads back %q, want %q", l, a, b)
+		}
+		if back := decodeLabels(got); len(back) != len(l) {
+			t.Errorf("decodeLabels(%s) = %q", got, back)
+		}
 	}
 }

@@ -57,9 +57,10 @@ CREATE TABLE intel_indicators (
 CREATE INDEX intel_indicators_vhash ON intel_indicators (vhash);
 CREATE UNIQUE INDEX intel_indicators_seq ON intel_indicators (seq);
 
+-- No foreign keys on sources, as on SQLite (see there).
 CREATE TABLE intel_sources (
-    indicator_id BIGINT NOT NULL REFERENCES intel_indicators(id) ON DELETE CASCADE,
-    feed_id      BIGINT NOT NULL REFERENCES intel_feeds(id),
+    indicator_id BIGINT NOT NULL,
+    feed_id      BIGINT NOT NULL,
     external_id  TEXT NOT NULL DEFAULT '',
     confidence   INTEGER NOT NULL,
     tlp          INTEGER NOT NULL,
