@@ -67,6 +67,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 
 	var wopts workerOptions
+	var lab *demoLab
 	if *demo {
 		base, err := netip.ParseAddr(*demoBase)
 		if err != nil {
@@ -77,6 +78,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		defer l.Close()
+		lab = l
 	}
 
 	q, err := openQueue(ctx, c, "rampart-serve", log)
@@ -152,6 +154,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	svc := findings.New(findings.Deps{Store: st, Scheduler: sched, Scope: guard, Policy: finding.DefaultPolicy,
 		PlatformCheck: platformCheck(cats.Checks), Expiry: expiry, KindExpiry: kindExpiry, Logger: log})
 	go svc.Run(bg, 0)
+	startDiscovery(bg, st, guard, svc, c, lab, log)
 	// The threat-intelligence hub: feeds on their interval, imports
 	// through the queue, owners' disputes back to the feeds.
 	intelHub, stopIntel, err := startIntel(bg, st, svc, q, log)
