@@ -53,7 +53,13 @@ func (t *addrs) lookup(a netip.Addr) (int64, bool) {
 	return t.nets.Lookup(a)
 }
 
-func (t *addrs) count() int { return t.v4.count + t.v6.count + t.nets.Size() }
+func (t *addrs) count() int {
+	n := t.v4.count + t.v6.count
+	if t.nets != nil {
+		n += t.nets.Size()
+	}
+	return n
+}
 
 type addrOp struct {
 	pfx    netip.Prefix
@@ -111,9 +117,9 @@ func (w *addrWriter) apply(cur addrs, ops []addrOp, mergeAt, cloneAt int) addrs 
 }
 
 func applyNets(cur *bart.Table[int64], ops []addrOp, cloneAt int) *bart.Table[int64] {
-	if cur.Size() == 0 || len(ops) >= max(cloneAt, cur.Size()/256) {
+	if cur == nil || cur.Size() == 0 || len(ops) >= max(cloneAt, cur.Size()/256) {
 		t := new(bart.Table[int64])
-		if cur.Size() > 0 {
+		if cur != nil && cur.Size() > 0 {
 			t = cur.Clone()
 		}
 		for _, op := range ops {

@@ -297,3 +297,22 @@ func TestApplyRefusesBadBatchWhole(t *testing.T) {
 		t.Error("a refused batch lost what was stored")
 	}
 }
+
+func TestZeroSnapshot(t *testing.T) {
+	var s Snapshot
+	if _, ok := s.LookupAddr(netip.MustParseAddr("10.0.0.1")); ok {
+		t.Error("address matched")
+	}
+	if _, ok := s.LookupAddr(netip.MustParseAddr("2001:db8::1")); ok {
+		t.Error("IPv6 address matched")
+	}
+	if _, ok := s.LookupName("evil.example"); ok {
+		t.Error("name matched")
+	}
+	if _, ok := s.LookupURL("http://evil.example/"); ok {
+		t.Error("URL matched")
+	}
+	if c := s.Counts(); c.Total() != 0 {
+		t.Errorf("Counts() = %+v", c)
+	}
+}

@@ -183,7 +183,7 @@ func (m *Matcher) Apply(changes []Change) error {
 		firstBad, bads int
 	)
 	for i, c := range changes {
-		if err := c.sort(&addrs, &nameOps, &urls, &emails, &hashes, &asns); err != nil {
+		if err := c.route(&addrs, &nameOps, &urls, &emails, &hashes, &asns); err != nil {
 			if bads == 0 {
 				firstBad, firstErr = i, err
 			}
@@ -219,8 +219,8 @@ func (m *Matcher) Apply(changes []Change) error {
 	return nil
 }
 
-// sort checks c and appends it to the operations of its table.
-func (c Change) sort(addrs *[]addrOp, nameOps *[]nameOp, urls, emails, hashes *[]exactOp[string], asns *[]exactOp[uint32]) error {
+// route checks c and appends it to the operations of its table.
+func (c Change) route(addrs *[]addrOp, nameOps *[]nameOp, urls, emails, hashes *[]exactOp[string], asns *[]exactOp[uint32]) error {
 	bad := func(why string) error {
 		return fmt.Errorf("%w: %s %q: %s", intel.ErrInvalid, c.Kind, truncate(c.Value), why)
 	}
