@@ -41,8 +41,8 @@ type Deps struct {
 	State        store.MonitorState
 	Findings     Recorder
 	Observations ObservationLister
-	Logger   *slog.Logger
-	Now      func() time.Time
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Config says which detectors run and how. A detector whose settings are
