@@ -14,6 +14,8 @@ import (
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/finding/catalog"
 	"github.com/rampart-cert/rampart/internal/findings"
+	"github.com/rampart-cert/rampart/internal/hub"
+	"github.com/rampart-cert/rampart/internal/intelweb"
 	"github.com/rampart-cert/rampart/internal/queue"
 	"github.com/rampart-cert/rampart/internal/scope"
 	"github.com/rampart-cert/rampart/internal/store"
@@ -49,6 +51,13 @@ type Deps struct {
 	// SessionTTL is how long a console session lives; default 12 hours.
 	SessionTTL time.Duration
 	Throttle   *auth.Throttle
+	// Hub is the threat-intelligence hub; nil makes one over Store that
+	// records early warnings through Findings.
+	Hub *hub.Hub
+	// Blocklists holds the blocklists and their guard (shared with the
+	// API, so a review decided here rebuilds the lists it serves); nil
+	// makes one over Store.
+	Blocklists *intelweb.Blocklists
 }
 
 // findingStore is the store with its Findings part.
@@ -116,6 +125,7 @@ func New(d Deps) (*Server, error) {
 	if _, err := rand.Read(s.csrfKey); err != nil {
 		return nil, fmt.Errorf("web: csrf key: %w", err)
 	}
+	s.intelDefaults()
 	s.routes()
 	return s, nil
 }
@@ -179,6 +189,7 @@ func (s *Server) routes() {
 	m.Handle("POST /orgs/{id}/webhooks", s.authed(s.webhookCreate))
 	m.Handle("POST /orgs/{id}/webhooks/{wid}/enabled", s.authed(s.webhookEnable))
 	m.Handle("POST /orgs/{id}/webhooks/{wid}/delete", s.authed(s.webhookDelete))
+	s.intelRoutes(m)
 	m.Handle("/", s.public(func(w http.ResponseWriter, r *http.Request, c *reqCtx) error { return errNotFound }))
 }
 
