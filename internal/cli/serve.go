@@ -220,6 +220,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	handler := srv.Handler()
 	{
 		console, err := web.New(web.Deps{Imports: importGate, Store: st, Workers: workers, Dashboard: st, Guard: guard, Claims: claims, Findings: svc, Queue: q, Catalog: cats.Kinds, Assess: assessSvc, Throttle: throttle,
+			Hub: intelHub, Blocklists: blocklists,
 			Logger: log, Version: Version, SecureCookies: strings.HasPrefix(c.PublicURL, "https://")})
 		if err != nil {
 			return err
