@@ -182,7 +182,8 @@ func (s *Server) listEarlyWarnings(w http.ResponseWriter, r *http.Request, p aut
 }
 
 // pushFeed is the feed a principal's submissions are filed under:
-// "push:<organization code>"; the national level may name one.
+// "push:<organization code>" ("push:national" without one); the national
+// level may name another.
 func (s *Server) pushFeed(ctx context.Context, p auth.Principal, asked string) (string, error) {
 	asked = strings.TrimSpace(asked)
 	if asked != "" {
@@ -195,7 +196,7 @@ func (s *Server) pushFeed(ctx context.Context, p auth.Principal, asked string) (
 		return asked, nil
 	}
 	if p.OrgID == 0 {
-		return "push:" + strings.TrimPrefix(strings.ToLower(p.Name), "token:"), nil
+		return "push:national", nil // a platform-wide principal that named no feed
 	}
 	// Read as the platform: a producer token may not read the registry,
 	// and this is its own organization's code.
