@@ -245,7 +245,7 @@ var goSuites = sync.OnceValue(func() []uint16 {
 func grabCerts(parent context.Context, env *check.Env, t check.Target) (*CertReport, error) {
 	ctx, cancel := context.WithTimeout(parent, timeout(env))
 	defer cancel()
-	conn, err := dialer(env)(ctx, "tcp", t.Addr.String())
+	conn, err := dialerFor(env, t)(ctx, "tcp", t.Addr.String())
 	if err != nil {
 		if e := callerErr(parent); e != nil {
 			return nil, e
@@ -285,7 +285,7 @@ func grabCerts(parent context.Context, env *check.Env, t check.Target) (*CertRep
 		// the clear.
 		// A fresh deadline: the handshake may have spent its own.
 		ctx := parent
-		res, err := tlsprobe.Probe(ctx, dialer(env), t.Addr.String(), &tlsprobe.Hello{
+		res, err := tlsprobe.Probe(ctx, dialerFor(env, t), t.Addr.String(), &tlsprobe.Hello{
 			Version: tlsprobe.TLS12, Suites: tlsprobe.Suites(0), ServerName: t.Host,
 		}, tlsprobe.Options{Timeout: timeout(env), MaxRead: maxRead(env), Certificates: true})
 		if err != nil {
@@ -413,7 +413,7 @@ func enumerate(ctx context.Context, env *check.Env, t check.Target, certs *CertR
 		}
 	}
 	probe := func(h *tlsprobe.Hello) (*tlsprobe.Result, error) {
-		res, err := tlsprobe.Probe(ctx, dialer(env), t.Addr.String(), h,
+		res, err := tlsprobe.Probe(ctx, dialerFor(env, t), t.Addr.String(), h,
 			tlsprobe.Options{Timeout: timeout(env), MaxRead: maxRead(env)})
 		if err != nil {
 			if e := callerErr(ctx); e != nil {

@@ -102,7 +102,7 @@ func Applies(t check.Target) bool {
 	if t.Kind != check.TargetService || !t.Addr.IsValid() {
 		return false
 	}
-	if t.TLS {
+	if t.TLS || StartTLSProtocol(t) != "" {
 		return true
 	}
 	if svc := strings.ToLower(t.Service); svc != "" {
