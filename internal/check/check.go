@@ -83,7 +83,7 @@ type TargetKind string
 
 // The target kinds a check may apply to.
 const (
-	TargetService TargetKind = "service" // an open TCP port, with its fingerprint
+	TargetService TargetKind = "service" // an open TCP (or, with Proto "udp", UDP) port, with its fingerprint
 	TargetDomain  TargetKind = "domain"  // a DNS name (zone, mail domain): DNS and mail checks
 	TargetURL     TargetKind = "url"     // a web application
 )
@@ -99,6 +99,10 @@ type Target struct {
 	CPE     string         `json:"cpe,omitempty"`
 	TLS     bool           `json:"tls,omitempty"`
 	Banner  string         `json:"banner,omitempty"`
+
+	// Proto is "udp" for a UDP service, empty for TCP. A UDP target goes
+	// only to checks that implement UDPCheck.
+	Proto string `json:"proto,omitempty"`
 	// Host is the DNS name for SNI, Host headers and DNS checks (may be
 	// empty for a bare address).
 	Host string `json:"host,omitempty"`
@@ -114,10 +118,32 @@ func (t Target) String() string {
 	case TargetDomain:
 		return t.Host
 	}
-	if t.Host != "" {
-		return t.Host + " (" + t.Addr.String() + ")"
+	addr := t.Addr.String()
+	if t.Proto == ProtoUDP {
+		addr += "/udp"
 	}
-	return t.Addr.String()
+	if t.Host != "" {
+		return t.Host + " (" + addr + ")"
+	}
+	return addr
+}
+
+// ProtoUDP is Target.Proto of a UDP service.
+const ProtoUDP = "udp"
+
+// UDPCheck is a check that looks at UDP service targets; the engine gives
+// a UDP target (Proto "udp") only to checks that implement it, and then
+// still asks Applies. Checks written for TCP services never see one.
+type UDPCheck interface {
+	Check
+	// UDP reports whether the check handles UDP targets.
+	UDP() bool
+}
+
+// ForUDP reports whether c looks at UDP service targets.
+func ForUDP(c Check) bool {
+	u, ok := c.(UDPCheck)
+	return ok && u.UDP()
 }
 
 // Evidence is what a check saw, kept with the finding.

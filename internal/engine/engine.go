@@ -21,6 +21,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
 	"github.com/rampart-cert/rampart/internal/probe/portscan"
+	"github.com/rampart-cert/rampart/internal/probe/udpscan"
 	"github.com/rampart-cert/rampart/internal/target"
 )
 
@@ -68,12 +69,21 @@ type Config struct {
 	// targets (a host name gets the dangling-CNAME check, not the SPF and
 	// DMARC checks that only make sense for a mail or zone domain).
 	DomainCheck func(check.Check) bool
+	// UDPPorts, when not empty, are scanned over UDP too (udpscan, beside
+	// the TCP scan, on the same targets and scope), with UDPScan's
+	// tuning; its Ports are taken from UDPPorts. Each open UDP port is
+	// reported as a Port with Proto "udp", identified from its reply, and
+	// becomes a service target (check.Target.Proto "udp") for the checks
+	// that look at UDP (check.UDPCheck).
+	UDPPorts []uint16
+	UDPScan  udpscan.Config
 }
 
 // Port is one open port with its fingerprint.
 type Port struct {
 	IP      netip.Addr
 	Port    uint16
+	Proto   string // "udp" for a UDP port; empty for TCP
 	Host    string // the name the address came from, if any
 	RTT     time.Duration
 	Service fingerprint.Service
@@ -103,6 +113,9 @@ type Summary struct {
 	Refused     int          // targets refused by Allow
 	// Targets lists the addresses scanned when there were at most 16.
 	Targets []netip.Addr
+	// UDP are the totals of the UDP scan (zero when there was none).
+	// The embedded portscan.Stats and Reached are the TCP scan's.
+	UDP udpscan.Stats
 }
 
 // Run scans specs (IPs, CIDRs, ranges, names, URLs) and returns when every
@@ -180,6 +193,16 @@ func Run(ctx context.Context, specs []string, cfg Config, sink Sink) (Summary, e
 			}
 		}()
 	}
+	var udpWG sync.WaitGroup
+	var udpStats udpscan.Stats
+	var udpErr error
+	if len(cfg.UDPPorts) > 0 {
+		udpWG.Add(1)
+		go func() {
+			defer udpWG.Done()
+			udpStats, udpErr = scanUDP(ctx, cfg, targets, sink, checks)
+		}()
+	}
 	sc := cfg.Scan
 	sc.Ports = cfg.Ports
 	stats, err := portscan.Scan(ctx, sc, iter.Seq[target.Target](allowed), func(o portscan.Open) {
@@ -190,8 +213,13 @@ func Run(ctx context.Context, specs []string, cfg Config, sink Sink) (Summary, e
 	})
 	close(opens)
 	fpWG.Wait()
+	udpWG.Wait()
 	checks.wait()
 	sum.Stats = stats
+	sum.UDP = udpStats
+	if err == nil && udpErr != nil && ctx.Err() == nil {
+		err = udpErr
+	}
 	sum.Refused = refused
 	if len(probed) <= 16 {
 		sum.Targets = probed
@@ -205,6 +233,35 @@ func Run(ctx context.Context, specs []string, cfg Config, sink Sink) (Summary, e
 		return sum, err
 	}
 	return sum, ctx.Err()
+}
+
+// scanUDP scans cfg.UDPPorts of the targets the scope allows (refusals
+// were reported by the TCP pass), reports each open UDP port and runs the
+// UDP checks on it.
+func scanUDP(ctx context.Context, cfg Config, targets iter.Seq[target.Target], sink Sink, checks *checkPool) (udpscan.Stats, error) {
+	allowed := func(yield func(target.Target) bool) {
+		for t := range targets {
+			if cfg.Allow != nil && cfg.Allow(t) != nil {
+				continue
+			}
+			if !yield(t) {
+				return
+			}
+		}
+	}
+	uc := cfg.UDPScan
+	uc.Ports = cfg.UDPPorts
+	uc.All = false
+	return udpscan.Scan(ctx, uc, allowed, func(r udpscan.Result) {
+		svc := fingerprint.Service{Service: r.Info.Service, Product: r.Info.Product, Version: r.Info.Version,
+			Banner: udpscan.Clean(r.Reply, fingerprint.BannerMax), Extra: r.Info.Extra}
+		if svc.Service == "" {
+			svc.Service = "unknown"
+		}
+		p := Port{IP: r.Target.Addr, Port: r.Port, Proto: check.ProtoUDP, Host: r.Target.Name, RTT: r.RTT, Service: svc}
+		sink.Port(p)
+		checks.service(p)
+	})
 }
 
 // checkPool runs checks with bounded concurrency.
@@ -233,7 +290,7 @@ func newCheckPool(ctx context.Context, cfg Config, sink Sink) *checkPool {
 
 // service runs the checks that apply to an open port.
 func (c *checkPool) service(p Port) {
-	t := check.Target{Kind: check.TargetService, Addr: netip.AddrPortFrom(p.IP, p.Port), Host: p.Host,
+	t := check.Target{Kind: check.TargetService, Addr: netip.AddrPortFrom(p.IP, p.Port), Proto: p.Proto, Host: p.Host,
 		Service: p.Service.Service, Product: p.Service.Product, Version: p.Service.Version, CPE: p.Service.CPE,
 		TLS: p.Service.TLS, Banner: p.Service.Banner}
 	c.run(t)
@@ -450,6 +507,9 @@ func (c *checkPool) runWith(env *check.Env, t check.Target, keep func(check.Chec
 	for _, ch := range c.cfg.Checks {
 		if t.Kind == check.TargetDomain && c.cfg.DomainCheck != nil && !c.cfg.DomainCheck(ch) {
 			continue
+		}
+		if t.Proto == check.ProtoUDP && !check.ForUDP(ch) {
+			continue // a check written for TCP services
 		}
 		if keep != nil && !keep(ch) {
 			continue
