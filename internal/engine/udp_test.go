@@ -53,7 +53,7 @@ func (s *portSink) Finding(t check.Target, r check.Result) {
 	s.findings = append(s.findings, r.Check+" "+t.String())
 	s.mu.Unlock()
 }
-func (s *portSink) Problem(string, error)           {}
+func (s *portSink) Problem(string, error)          {}
 func (s *portSink) Covered(check.Target, []string) {}
 
 // With UDP ports configured the engine scans them beside TCP, reports
