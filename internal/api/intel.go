@@ -142,19 +142,39 @@ func (s *Server) listIndicators(w http.ResponseWriter, r *http.Request, p auth.P
 	if f.Newest, err = queryBool(r, "newest"); err != nil {
 		return err
 	}
-	page, err := s.Hub.Indicators(r.Context(), p, f)
+	own, err := intelweb.PushFeed(r.Context(), s.Store, p)
 	if err != nil {
 		return err
 	}
+	page := store.Page[store.StoredIndicator]{Items: []store.StoredIndicator{}}
+	if !intelweb.HidesFeed(p, own, f.Feed) {
+		if page, err = s.Hub.Indicators(r.Context(), p, f); err != nil {
+			return err
+		}
+	}
 	if page.Items == nil {
 		page.Items = []store.StoredIndicator{}
+	}
+	for i := range page.Items {
+		intelweb.HideSubmitters(p, own, page.Items[i].Sources)
 	}
 	writeJSON(w, 200, page)
 	return nil
 }
 
 func (s *Server) getIndicator(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	return getByID(w, r, func(ctx context.Context, id int64) (hub.IndicatorDetail, error) { return s.Hub.Indicator(ctx, p, id) })
+	return getByID(w, r, func(ctx context.Context, id int64) (hub.IndicatorDetail, error) {
+		d, err := s.Hub.Indicator(ctx, p, id)
+		if err != nil {
+			return d, err
+		}
+		own, err := intelweb.PushFeed(ctx, s.Store, p)
+		if err != nil {
+			return d, err
+		}
+		intelweb.HideSubmitters(p, own, d.Sources)
+		return d, nil
+	})
 }
 
 func (s *Server) listEarlyWarnings(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -181,9 +201,8 @@ func (s *Server) listEarlyWarnings(w http.ResponseWriter, r *http.Request, p aut
 	return nil
 }
 
-// pushFeed is the feed a principal's submissions are filed under:
-// "push:<organization code>" ("push:national" without one); the national
-// level may name another.
+// pushFeed is the feed a principal's submissions are filed under
+// (intelweb.PushFeed); the national level may name another.
 func (s *Server) pushFeed(ctx context.Context, p auth.Principal, asked string) (string, error) {
 	asked = strings.TrimSpace(asked)
 	if asked != "" {
@@ -195,14 +214,5 @@ func (s *Server) pushFeed(ctx context.Context, p auth.Principal, asked string) (
 		}
 		return asked, nil
 	}
-	if p.OrgID == 0 {
-		return "push:national", nil // a platform-wide principal that named no feed
-	}
-	// Read as the platform: a producer token may not read the registry,
-	// and this is its own organization's code.
-	o, err := s.Store.GetOrg(ctx, auth.SystemPrincipal, p.OrgID)
-	if err != nil {
-		return "", err
-	}
-	return "push:" + strings.ToLower(o.Code), nil
+	return intelweb.PushFeed(ctx, s.Store, p)
 }

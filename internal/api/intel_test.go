@@ -141,6 +141,25 @@ func TestPushIndicatorsJSON(t *testing.T) {
 		t.Errorf("feeds %+v", feeds.Items)
 	}
 
+	// Another organization's member sees the indicator, not who submitted
+	// it, and cannot probe A's submissions by the feed filter.
+	bMember := w.user("b-member", auth.RoleOrgMember, w.b)
+	var list struct {
+		Items []store.StoredIndicator `json:"items"`
+	}
+	w.mustDo(bMember, "GET", "/api/v1/intel/indicators?q=203.0.113.10", nil, 200).json(t, &list)
+	if len(list.Items) != 1 || len(list.Items[0].Sources) != 1 || list.Items[0].Sources[0].Feed != "push" {
+		t.Errorf("B's view of A's submission: %+v", list.Items)
+	}
+	w.mustDo(bMember, "GET", "/api/v1/intel/indicators?feed=push:a", nil, 200).json(t, &list)
+	if len(list.Items) != 0 {
+		t.Errorf("B filters by A's push feed: %+v", list.Items)
+	}
+	w.mustDo(w.user("a-member", auth.RoleOrgMember, w.a), "GET", "/api/v1/intel/indicators?feed=push:a", nil, 200).json(t, &list)
+	if len(list.Items) != 2 || list.Items[0].Sources[0].Feed != "push:a" { // CLEAR and GREEN; not its AMBER+STRICT URL
+		t.Errorf("A's view of its own submissions: %+v", list.Items)
+	}
+
 	// All refused: 422 and nothing stored; not an array: 400.
 	r = w.mustDo(producer, "POST", "/api/v1/intel/indicators", []byte(`[{"kind":"ipv4","value":"nope"}]`), 422)
 	if r.code() != "import_failed" || !strings.Contains(string(r.body), "item 0 (nope)") {

@@ -203,3 +203,37 @@ func TestConcerning(t *testing.T) {
 		}
 	}
 }
+
+func TestHideSubmitters(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	a := w.principal("A", auth.RoleOrgMember)
+	own, err := intelweb.PushFeed(ctx, w.st, a)
+	if err != nil || own != "push:a" {
+		t.Fatalf("A's push feed %q %v", own, err)
+	}
+	if f, _ := intelweb.PushFeed(ctx, w.st, auth.Principal{Role: auth.RoleAnalyst}); f != "push:national" {
+		t.Errorf("national push feed %q", f)
+	}
+	src := func() []intel.Source {
+		return []intel.Source{{Feed: "push:a", ExternalID: "a-1"}, {Feed: "push:b", ExternalID: "b-1"}, {Feed: "urlhaus", ExternalID: "u-1"}}
+	}
+	got := src()
+	intelweb.HideSubmitters(a, own, got)
+	if want := []intel.Source{{Feed: "push:a", ExternalID: "a-1"}, {Feed: "push"}, {Feed: "urlhaus", ExternalID: "u-1"}}; !slices.Equal(got, want) {
+		t.Errorf("member sees %v, want %v", got, want)
+	}
+	got = src()
+	intelweb.HideSubmitters(auth.Principal{Role: auth.RoleAnalyst}, "push:national", got)
+	if !slices.Equal(got, src()) {
+		t.Errorf("the analyst sees %v", got)
+	}
+	for feed, hidden := range map[string]bool{"push:b": true, "push:a": false, "urlhaus": false, "": false} {
+		if intelweb.HidesFeed(a, own, feed) != hidden {
+			t.Errorf("HidesFeed(%q) = %v", feed, !hidden)
+		}
+	}
+	if intelweb.HidesFeed(auth.Principal{Role: auth.RoleAnalyst}, "push:national", "push:b") {
+		t.Error("the analyst may not filter by a member's push feed")
+	}
+}

@@ -112,9 +112,18 @@ func (s *Server) intelIndicators(w http.ResponseWriter, r *http.Request, c *reqC
 		}
 		f.MaxTLP = t
 	}
-	page, err := s.Hub.Indicators(r.Context(), c.p(), f)
+	own, err := intelweb.PushFeed(r.Context(), s.st, c.p())
 	if err != nil {
 		return err
+	}
+	var page store.Page[store.StoredIndicator]
+	if !intelweb.HidesFeed(c.p(), own, f.Feed) {
+		if page, err = s.Hub.Indicators(r.Context(), c.p(), f); err != nil {
+			return err
+		}
+	}
+	for i := range page.Items {
+		intelweb.HideSubmitters(c.p(), own, page.Items[i].Sources)
 	}
 	d := indicatorsData{F: ff, Rows: page.Items, Kinds: intel.Kinds, Categories: intel.Categories, TLPs: intel.TLPs, SeesAll: c.p().SeesAll()}
 	d.Next, d.First = pageLinks(q, page.Next)
@@ -162,6 +171,11 @@ func (s *Server) intelIndicator(w http.ResponseWriter, r *http.Request, c *reqCt
 	if err != nil {
 		return err
 	}
+	own, err := intelweb.PushFeed(r.Context(), s.st, c.p())
+	if err != nil {
+		return err
+	}
+	intelweb.HideSubmitters(c.p(), own, in.Sources)
 	d := indicatorData{In: in, STIXID: stix.IndicatorID(in.Kind, in.Value)}
 	names := s.orgNames(r.Context(), c)
 	for _, sg := range in.SightingList {
