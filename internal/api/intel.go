@@ -33,12 +33,12 @@ func (s *Server) intelRoutes() []route {
 		{"newest", "boolean", "most recently changed first (default: in change order)"}}, pageParams...)
 	return []route{
 		{method: "POST", path: "/api/v1/intel/indicators", op: "pushIndicators", tag: "intel",
-			summary: "Submit indicators (feeds:write): a JSON array of records, or a STIX 2.1 bundle with Content-Type application/stix+json; each record or STIX object refused is listed with its reason and nothing of it is applied; the rest is matched against the registry (early warnings) and merged into the hub",
+			summary: "Submit indicators (feeds:write): a JSON array of records, or a STIX 2.1 bundle with Content-Type application/stix+json; each record or STIX object refused is listed with its reason and nothing of it is applied; the rest is matched against the registry (early warnings) and merged into the hub. 422 when every record is refused",
 			query: []param{{"feed", "string", "the feed to file them under (national level only; others submit as push:<organization code>)"},
 				{"tlp", "string", "the marking of STIX indicators that carry none (default AMBER)"}},
 			body: []pushRecord{}, resp: pushResult{}, status: 200, h: s.pushIndicators},
 		{method: "POST", path: "/api/v1/intel/sightings", op: "pushSightings", tag: "intel",
-			summary: "Report seeing indicators the hub holds (by kind and value), for your organization or one below it; each refused item is listed with its reason",
+			summary: "Report seeing indicators the hub holds (by kind and value), for your organization or one below it; each refused item is listed with its reason, 422 when none is recorded",
 			body:    []sightingRequest{}, resp: sightingResult{}, status: 200, h: s.pushSightings},
 		{method: "GET", path: "/api/v1/intel/indicators", op: "listIndicators", tag: "intel",
 			summary: "Search the indicators you may see (members: TLP CLEAR and GREEN; the national level: all)",
