@@ -96,9 +96,13 @@ func ParseDHServerKeyExchange(body []byte) (int, error) {
 // ServerKeyExchange; ok is false when the server picks no DHE suite
 // (refuses, or is not TLS).
 func dheBits(ctx context.Context, env *check.Env, t check.Target) (bits int, suite uint16, ok bool, err error) {
-	c, err := conn(ctx, env, t)
+	// Through the TLS family's dialer: a STARTTLS service is upgraded
+	// first.
+	dctx, cancel := context.WithTimeout(ctx, 2*timeoutOf(env))
+	defer cancel()
+	c, err := tlscheck.DialerFor(env, t)(dctx, "tcp", t.Addr.String())
 	if err != nil {
-		return 0, 0, false, err
+		return 0, 0, false, fmt.Errorf("%w: %s: %v", check.ErrUnreachable, t.Addr, err)
 	}
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // mosquittoAt runs Debian's mosquitto on a loopback port with a
@@ -41,7 +42,9 @@ func TestMQTTAnonymousMosquitto(t *testing.T) {
 	}
 	// An unnamed service on the MQTT port is judged by what it answers.
 	web := serveHTTP(t, nil)
-	if rs, _ := find("svc.mqtt-anonymous").Run(context.Background(), env(), target(web, "")); len(rs) != 0 {
+	e := env()
+	e.Timeout = 200 * time.Millisecond
+	if rs, _ := find("svc.mqtt-anonymous").Run(context.Background(), e, target(web, "")); len(rs) != 0 {
 		t.Fatalf("HTTP server fired: %+v", rs)
 	}
 }
