@@ -159,8 +159,8 @@ func TestROAValidate(t *testing.T) {
 		{"1.0.0.0/25", 13335, RPKIInvalid}, // longer than maxLength 24
 		{"1.0.4.0/22", 38803, RPKIValid},
 		{"1.0.5.0/24", 38803, RPKIValid},
-		{"1.0.6.0/24", 38803, RPKIInvalid}, // the /22's maxLength is 22
-		{"2001:610::/40", 1103, RPKIValid}, // maxLength 48
+		{"1.0.6.0/24", 38803, RPKIInvalid},       // the /22's maxLength is 22
+		{"2001:610::/40", 1103, RPKIValid},       // maxLength 48
 		{"2001:610:240::/49", 1103, RPKIInvalid}, // past both maxLengths
 		{"2001:610:240::/42", 3333, RPKIValid},
 		{"8.8.8.0/24", 15169, RPKINotFound},
