@@ -23,6 +23,8 @@ type Coverage struct {
 	Target  string
 	Checks  []string
 	All     bool
+	// Reason says why, for the history of what Batch.Ended fixes.
+	Reason string
 }
 
 // Batch is what one report of a source saw: a scan job's results, one
@@ -40,6 +42,14 @@ type Batch struct {
 	// Covered is what the report examined, for sources closed by
 	// coverage; it is ignored for the others.
 	Covered []Coverage
+	// Ended is what the source itself reports over (a discovered asset
+	// its owner confirmed or rejected): an active finding of the batch's
+	// own source and reference on that asset and target, of one of
+	// Checks (any with All), that the batch does not see and that was
+	// last seen before At, is fixed at once, whatever the source's
+	// closure. It lets a source closed by expiry close a finding the
+	// moment it knows, instead of waiting for expiry.
+	Ended []Coverage
 	// Seen are the problems found; OrgID, AssetID, Check, Severity,
 	// Target are required; Family, Subject, Title, Evidence, CVE, KEV
 	// optional. Source, SourceRef and Key are filled from the batch.
@@ -100,6 +110,11 @@ func (b *Batch) Normalize() ([]Finding, error) {
 	for i, c := range b.Covered {
 		if c.AssetID <= 0 || strings.TrimSpace(c.Target) == "" {
 			return nil, fmt.Errorf("%w: covered[%d]: an asset and a target are required", ErrInvalid, i)
+		}
+	}
+	for i, c := range b.Ended {
+		if c.AssetID <= 0 || strings.TrimSpace(c.Target) == "" || (len(c.Checks) == 0 && !c.All) {
+			return nil, fmt.Errorf("%w: ended[%d]: an asset, a target and checks are required", ErrInvalid, i)
 		}
 	}
 	seen := make([]Finding, 0, len(b.Seen))
@@ -200,9 +215,10 @@ const ReopenGrace = 90 * 24 * time.Hour
 //     the history says so, with the evidence.
 //   - For sources closed by coverage, an active finding of the same source
 //     and reference inside Covered (same asset, target and check, or any
-//     check with All) that was not seen is fixed. No source fixes another
-//     source's finding; sources closed by expiry or by a person fix
-//     nothing here (see Stale).
+//     check with All) that was not seen is fixed. Every source fixes so
+//     what it lists in Ended, with the entry's reason in the history. No
+//     source fixes another source's finding; otherwise sources closed by
+//     expiry or by a person fix nothing here (see Stale).
 //
 // Reconcile is pure: the same inputs give the same plan, so a replayed
 // batch plans nothing.
@@ -280,19 +296,32 @@ func Reconcile(b Batch, seen []Finding, existing map[string]Finding, now time.Ti
 			p.Changes = append(p.Changes, Change{Kind: ChangeReopened, Finding: upd, At: b.At, Action: ActionSeen, From: cur.State, To: next, Actor: actor})
 		}
 	}
-	if b.Source.Closure() != ClosedByCoverage {
+	cover := b.Ended
+	if b.Source.Closure() == ClosedByCoverage {
+		cover = append(slices.Clip(b.Covered), b.Ended...)
+	}
+	if len(cover) == 0 {
 		return p, nil
 	}
 
-	covered := map[coverKey]bool{}
-	for _, c := range b.Covered {
+	// covered maps what the batch covers (or ends) to the reason of the
+	// history entry: "" for coverage.
+	covered := map[coverKey]string{}
+	for i, c := range cover {
 		t := strings.ToLower(strings.TrimSpace(c.Target))
+		why := ""
+		if i >= len(cover)-len(b.Ended) {
+			why = c.Reason
+			if why == "" {
+				why = "ended by " + actor
+			}
+		}
 		if c.All {
-			covered[coverKey{c.AssetID, t, ""}] = true
+			covered[coverKey{c.AssetID, t, ""}] = why
 			continue
 		}
 		for _, check := range c.Checks {
-			covered[coverKey{c.AssetID, t, strings.TrimSpace(check)}] = true
+			covered[coverKey{c.AssetID, t, strings.TrimSpace(check)}] = why
 		}
 	}
 	seenKey := make(map[string]bool, len(seen))
@@ -308,7 +337,9 @@ func Reconcile(b Batch, seen []Finding, existing map[string]Finding, now time.Ti
 			continue
 		}
 		t := strings.ToLower(cur.Target)
-		if covered[coverKey{cur.AssetID, t, cur.Check}] || covered[coverKey{cur.AssetID, t, ""}] {
+		_, byCheck := covered[coverKey{cur.AssetID, t, cur.Check}]
+		_, byAll := covered[coverKey{cur.AssetID, t, ""}]
+		if byCheck || byAll {
 			candidates = append(candidates, cur)
 		}
 	}
@@ -325,8 +356,13 @@ func Reconcile(b Batch, seen []Finding, existing map[string]Finding, now time.Ti
 		at := b.At
 		upd.State, upd.FixedAt, upd.VerifyRequestedAt, upd.LastJobID, upd.UpdatedAt = next, &at, nil, b.JobID, now
 		p.Fixed = append(p.Fixed, upd)
+		t := strings.ToLower(cur.Target)
+		why, ok := covered[coverKey{cur.AssetID, t, cur.Check}]
+		if !ok {
+			why = covered[coverKey{cur.AssetID, t, ""}]
+		}
 		p.History = append(p.History, HistoryEntry{FindingID: cur.ID, FindingKey: cur.Key, At: b.At, Actor: actor, Action: ActionNotSeen,
-			From: cur.State, To: next, JobID: b.JobID})
+			From: cur.State, To: next, JobID: b.JobID, Reason: why})
 		p.Changes = append(p.Changes, Change{Kind: ChangeFixed, Finding: upd, At: b.At, Action: ActionNotSeen, From: cur.State, To: next, Actor: actor})
 	}
 	return p, nil

@@ -111,6 +111,15 @@ type Discovery interface {
 	// candidate not pending is ErrConflict. Audited as
 	// "discovery.confirm" or "discovery.reject".
 	DecideCandidate(ctx context.Context, p auth.Principal, id int64, d CandidateDecision) (Candidate, error)
+	// SweepCandidate stores the scan job of a national analyst's explicit
+	// sweep of a pending candidate (the only scan of something nobody
+	// confirmed): the national level only (platform admins and
+	// analysts), with a reason. j must be of the candidate's
+	// organization and covering asset (its results are that asset's); it
+	// is stored with its Dispatch message and audited as
+	// "discovery.sweep" (who, why, the job) in one transaction. A
+	// candidate not pending is ErrConflict.
+	SweepCandidate(ctx context.Context, p auth.Principal, id int64, reason string, j *ScanJob) error
 
 	// CTPosition is where the platform stopped reading a log (system
 	// only); zeros for a log never read.
@@ -119,8 +128,9 @@ type Discovery interface {
 	SetCTPosition(ctx context.Context, logURL string, next, treeSize uint64) error
 
 	// CreateDiscoveryJob queues a run: for one organization (needs
-	// auth.PermWriteAssets on it) or, with OrgID 0, for the whole
-	// constituency (the national level only).
+	// auth.PermWriteAssets on it, or an analyst) or, with OrgID 0, for
+	// the whole constituency (the national level only: platform admins
+	// and analysts).
 	CreateDiscoveryJob(ctx context.Context, p auth.Principal, j *DiscoveryJob) error
 	// ClaimDiscoveryJob takes the oldest queued job, or a running one
 	// whose lease ran out (its runner died), marks it running with a lease

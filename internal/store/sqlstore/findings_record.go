@@ -19,8 +19,9 @@ import (
 // transaction). The lifecycle rules are finding.Reconcile's; this method
 // loads and saves.
 //
-// What it loads: every finding of the covered assets (they hold most seen
-// keys, and the candidates for fixing), then the seen keys not among them.
+// What it loads: every finding of the covered and ended assets (they hold
+// most seen keys, and the candidates for fixing), then the seen keys not
+// among them.
 //
 // A concurrent job inserting one of the same new keys makes this fail with
 // store.ErrConflict; redelivering the batch is safe.
@@ -31,7 +32,7 @@ func (s *Store) RecordFindings(ctx context.Context, b store.FindingBatch) ([]sto
 		return nil, s.fail(op, fmt.Errorf("%w: %w", store.ErrInvalid, err))
 	}
 	var coveredAssets []any
-	for _, c := range b.Covered {
+	for _, c := range append(slices.Clip(b.Covered), b.Ended...) {
 		if (len(c.Checks) > 0 || c.All) && !slices.Contains(coveredAssets, any(c.AssetID)) {
 			coveredAssets = append(coveredAssets, c.AssetID)
 		}

@@ -154,45 +154,56 @@ func (s *Store) CreateScanJob(ctx context.Context, p auth.Principal, j *store.Sc
 		} else if j.RequestedBy == "" {
 			j.RequestedBy = "system"
 		}
-		params, _ := jsonArg("params", j.Params) // checked by prepareJob
-		j.CreatedAt = now()
-		var seq int64
-		err = tx.QueryRowContext(ctx, s.q(`INSERT INTO scan_jobs (id, org_id, asset_id, type, region, reason, target, params, state, requested_by, error, stats, worker, created_at, waiting_reason)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', NULL, '', ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq`),
-			j.ID, j.OrgID, j.AssetID, j.Type, j.Region, j.Reason, j.Target, params, string(store.JobQueued), j.RequestedBy, j.CreatedAt, j.WaitingReason).Scan(&seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			// Already stored: a republished request.
-			cur, _, err := s.loadJob(ctx, tx, sc, j.ID, false)
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%w: scan job id %q is taken", store.ErrConflict, j.ID)
-			}
-			if err != nil {
-				return err
-			}
-			*j = cur
-			return nil
-		}
-		if err != nil {
+		if inserted, err := s.insertScanJob(ctx, tx, sc, j); err != nil || !inserted {
 			return err
-		}
-		if j.Dispatch != nil {
-			// The job's publish message, in the job's own transaction:
-			// the relay hands it to the workers even if this process dies
-			// right after the commit (reliability review F3).
-			m, err := j.Dispatch(*j)
-			if err != nil {
-				return fmt.Errorf("dispatch job %s: %w", j.ID, err)
-			}
-			m.CreatedAt = j.CreatedAt
-			if err := s.enqueue(ctx, tx, []store.OutboxMessage{m}); err != nil {
-				return err
-			}
 		}
 		if p.System {
 			return nil
 		}
 		return s.audit(ctx, tx, p, change{orgID: j.OrgID, orgPath: path, action: "scan.request", objType: "asset", objID: j.AssetID, after: j})
 	})
+}
+
+// insertScanJob stores a checked job, with its publish message when it has
+// a Dispatch, in tx. A job already stored under its ID that sc sees is put
+// in *j and inserted is false (a republished request); one sc does not see
+// is store.ErrConflict.
+func (s *Store) insertScanJob(ctx context.Context, tx *sql.Tx, sc scope, j *store.ScanJob) (inserted bool, err error) {
+	params, _ := jsonArg("params", j.Params) // checked by prepareJob
+	j.CreatedAt = now()
+	var seq int64
+	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO scan_jobs (id, org_id, asset_id, type, region, reason, target, params, state, requested_by, error, stats, worker, created_at, waiting_reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', NULL, '', ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq`),
+		j.ID, j.OrgID, j.AssetID, j.Type, j.Region, j.Reason, j.Target, params, string(store.JobQueued), j.RequestedBy, j.CreatedAt, j.WaitingReason).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Already stored: a republished request.
+		cur, _, err := s.loadJob(ctx, tx, sc, j.ID, false)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, fmt.Errorf("%w: scan job id %q is taken", store.ErrConflict, j.ID)
+		}
+		if err != nil {
+			return false, err
+		}
+		*j = cur
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if j.Dispatch != nil {
+		// The job's publish message, in the job's own transaction: the
+		// relay hands it to the workers even if this process dies right
+		// after the commit (reliability review F3).
+		m, err := j.Dispatch(*j)
+		if err != nil {
+			return false, fmt.Errorf("dispatch job %s: %w", j.ID, err)
+		}
+		m.CreatedAt = j.CreatedAt
+		if err := s.enqueue(ctx, tx, []store.OutboxMessage{m}); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // prepareJob checks and resets the fields a new job takes from the caller.
