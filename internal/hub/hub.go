@@ -71,6 +71,12 @@ type Deps struct {
 	// MaxFetch bounds its size (default 2 GiB).
 	FetchTimeout time.Duration
 	MaxFetch     int64
+	// ObjectRate bounds how fast an input is written into the object
+	// store and read back, in bytes a second (default 25 MB/s): the
+	// queue's server keeps each block it wrote or read in memory for ten
+	// seconds, so the rate is what bounds that memory (about 250 MB)
+	// whatever the input's size.
+	ObjectRate int64
 	// TempDir holds a STIX bundle read from a stream while it is parsed
 	// (two passes need a file); "" is the system's.
 	TempDir string
@@ -102,6 +108,9 @@ func New(d Deps) *Hub {
 	}
 	if d.HTTP == nil {
 		d.HTTP = &http.Client{Timeout: d.FetchTimeout}
+	}
+	if d.ObjectRate <= 0 {
+		d.ObjectRate = 25 << 20
 	}
 	if d.BatchSize <= 0 {
 		d.BatchSize = 50_000

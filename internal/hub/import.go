@@ -65,7 +65,7 @@ func (h *Hub) Import(ctx context.Context, req ImportRequest, r io.Reader) (Run, 
 			return h.parse(ctx, req, r, emit)
 		})
 	}
-	if _, err := h.d.Objects.PutObject(ctx, Bucket, id, requestMeta(req), r); err != nil {
+	if _, err := h.d.Objects.PutObject(ctx, Bucket, id, requestMeta(req), &pacedReader{r: r, rate: h.d.ObjectRate, start: time.Now()}); err != nil {
 		return h.failed(ctx, id, req, fmt.Errorf("hub: store the input: %w", err))
 	}
 	return h.processObject(ctx, id, req)
@@ -141,8 +141,9 @@ func (h *Hub) processObject(ctx context.Context, id string, req ImportRequest) (
 	if err != nil {
 		return Run{}, fmt.Errorf("hub: read the stored input: %w", err)
 	}
+	paced := &pacedReader{r: rc, rate: h.d.ObjectRate, start: time.Now()}
 	run, err := h.run(ctx, id, req, func(ctx context.Context, emit intel.Emit) (*intel.Rejections, error) {
-		return h.parse(ctx, req, rc, emit)
+		return h.parse(ctx, req, paced, emit)
 	})
 	rc.Close()
 	if err == nil || !transient(err) {
@@ -151,6 +152,23 @@ func (h *Hub) processObject(ctx context.Context, id string, req ImportRequest) (
 		}
 	}
 	return run, err
+}
+
+// pacedReader reads at most rate bytes a second on average.
+type pacedReader struct {
+	r     io.Reader
+	rate  int64
+	start time.Time
+	n     int64
+}
+
+func (p *pacedReader) Read(b []byte) (int, error) {
+	if ahead := time.Duration(float64(p.n)/float64(p.rate)*float64(time.Second)) - time.Since(p.start); ahead > 0 {
+		time.Sleep(ahead)
+	}
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	return n, err
 }
 
 func transient(err error) bool {
@@ -185,6 +203,11 @@ func (h *Hub) Resume(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// maxHitBatch bounds the early warnings recorded at once: the findings
+// store does best with a few thousand findings a transaction, and each
+// carries its evidence.
+const maxHitBatch = 5000
 
 // batch is what one transaction applies: the records kept as indicators
 // and the early warnings of every record read with them.
@@ -264,7 +287,7 @@ func (h *Hub) run(ctx context.Context, id string, req ImportRequest, read func(c
 			r.Raw, r.Detail = "", nil
 			cur.recs = append(cur.recs, r)
 		}
-		if len(cur.recs) >= h.d.BatchSize || len(cur.hits) >= h.d.BatchSize {
+		if len(cur.recs) >= h.d.BatchSize || len(cur.hits) >= maxHitBatch {
 			return send()
 		}
 		return nil

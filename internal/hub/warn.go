@@ -335,45 +335,60 @@ func title(kind string, rec *intel.Record, target, subject string) string {
 // the row (it may carry passwords); a TLP:RED record shows only that a
 // restricted source named the asset.
 func evidence(rec *intel.Record, kind string) json.RawMessage {
-	ev := map[string]any{"feed": rec.Feed, "seen": rec.LastSeen.UTC().Format(time.RFC3339), "tlp": string(rec.TLP)}
+	ev := warningEvidence{Feed: rec.Feed, Seen: rec.LastSeen.UTC().Format(time.RFC3339), TLP: string(rec.TLP)}
 	switch {
 	case kind == intel.FindingLeakedCredentials:
-		ev["leak"] = leakName(rec)
-		ev["accounts"] = []string{rec.Value}
+		ev.Leak, ev.Accounts = leakName(rec), []string{rec.Value}
 	case rec.TLP == intel.TLPRed:
-		ev["indicator"] = map[string]string{"kind": string(rec.Kind), "value": rec.Value}
-		ev["note"] = "the source restricts its details (TLP:RED); ask the national CERT"
+		ev.Indicator = &evidenceValue{string(rec.Kind), rec.Value}
+		ev.Note = "the source restricts its details (TLP:RED); ask the national CERT"
 	default:
-		ev["indicator"] = map[string]string{"kind": string(rec.Kind), "value": rec.Value}
-		ev["category"] = string(rec.Category)
-		ev["confidence"] = rec.Confidence
+		ev.Indicator = &evidenceValue{string(rec.Kind), rec.Value}
+		ev.Category, ev.Confidence, ev.ExternalID, ev.Labels = string(rec.Category), rec.Confidence, rec.ExternalID, rec.Labels
 		if !rec.FirstSeen.IsZero() {
-			ev["first_seen"] = rec.FirstSeen.UTC().Format(time.RFC3339)
+			ev.FirstSeen = rec.FirstSeen.UTC().Format(time.RFC3339)
 		}
-		if rec.ExternalID != "" {
-			ev["external_id"] = rec.ExternalID
-		}
-		if len(rec.Labels) > 0 {
-			ev["labels"] = rec.Labels
-		}
-		detail := map[string]string{}
 		secret := false
 		for k, v := range rec.Detail {
 			if secretKey(k) {
 				secret = true
 				continue
 			}
-			detail[k] = cut(v, 512)
+			if ev.Detail == nil {
+				ev.Detail = make(map[string]string, len(rec.Detail))
+			}
+			ev.Detail[k] = cut(v, 512)
 		}
-		if len(detail) > 0 {
-			ev["detail"] = detail
-		}
-		if rec.Raw != "" && !secret {
-			ev["raw"] = rec.Raw
+		if !secret {
+			ev.Raw = rec.Raw
 		}
 	}
 	b, _ := json.Marshal(ev)
 	return b
+}
+
+// warningEvidence is an early warning's evidence as the owner reads it.
+type warningEvidence struct {
+	Feed       string            `json:"feed"`
+	Seen       string            `json:"seen"`
+	TLP        string            `json:"tlp"`
+	Indicator  *evidenceValue    `json:"indicator,omitempty"`
+	Category   string            `json:"category,omitempty"`
+	Confidence int               `json:"confidence,omitempty"`
+	FirstSeen  string            `json:"first_seen,omitempty"`
+	ExternalID string            `json:"external_id,omitempty"`
+	Labels     []string          `json:"labels,omitempty"`
+	Detail     map[string]string `json:"detail,omitempty"`
+	Raw        string            `json:"raw,omitempty"`
+	Leak       string            `json:"leak,omitempty"`
+	Accounts   []string          `json:"accounts,omitempty"`
+	More       int               `json:"more_accounts,omitempty"`
+	Note       string            `json:"note,omitempty"`
+}
+
+type evidenceValue struct {
+	Kind  string `json:"kind"`
+	Value string `json:"value"`
 }
 
 // leakKey groups the accounts of one leak on one owned mail domain.
@@ -430,11 +445,8 @@ func (l *leaks) findings() []finding.Finding {
 	for _, k := range l.order {
 		g := l.by[k]
 		slices.Sort(g.accounts)
-		ev := map[string]any{"feed": g.rec.Feed, "seen": g.rec.LastSeen.UTC().Format(time.RFC3339), "tlp": string(g.rec.TLP),
-			"leak": k.leak, "accounts": g.accounts}
-		if g.more > 0 {
-			ev["more_accounts"] = g.more
-		}
+		ev := warningEvidence{Feed: g.rec.Feed, Seen: g.rec.LastSeen.UTC().Format(time.RFC3339), TLP: string(g.rec.TLP),
+			Leak: k.leak, Accounts: g.accounts, More: g.more}
 		g.f.Evidence, _ = json.Marshal(ev)
 		g.f.Title = cut(strconv.Itoa(len(g.accounts)+g.more)+" accounts of "+g.f.Target+" in leak "+k.leak+", reported by "+g.rec.Feed, 300)
 		out = append(out, g.f)

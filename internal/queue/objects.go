@@ -25,8 +25,8 @@ type ObjectInfo struct {
 // and survives a restart until its reader deletes it. It is optional:
 // callers test for it.
 //
-// Bucket names are as ValidBucket says; object names are any non-empty
-// string of at most 1024 bytes.
+// Bucket names are as ValidBucket says; object names are 1 to 1000 bytes
+// without '#'.
 type ObjectStore interface {
 	// PutObject streams r into bucket (created on first use) under
 	// name, replacing an object of the same name, and returns once the
