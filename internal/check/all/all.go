@@ -14,13 +14,14 @@ import (
 	"github.com/rampart-cert/rampart/internal/check/template"
 	"github.com/rampart-cert/rampart/internal/check/template/builtin"
 	tlscheck "github.com/rampart-cert/rampart/internal/check/tls"
+	udpcheck "github.com/rampart-cert/rampart/internal/check/udp"
 	"github.com/rampart-cert/rampart/internal/check/vuln"
 	"github.com/rampart-cert/rampart/internal/check/website"
 	"github.com/rampart-cert/rampart/internal/finding/catalog"
 )
 
 // Families lists the built-in families in a stable order.
-var Families = []string{"tls", "http", "web", "svc", "vuln", "dns", "mail", "template"}
+var Families = []string{"tls", "http", "web", "svc", "vuln", "dns", "mail", "template", "udp"}
 
 // Registry returns a registry with every built-in check, the shipped
 // templates and those found under templatesDir (none when empty or
@@ -56,7 +57,7 @@ func Builtin() *check.Registry {
 	r := check.NewRegistryIn(catalog.Builtin())
 	for name, reg := range map[string]func(*check.Registry) error{
 		"tls": tlscheck.Register, "http": httpcheck.Register, "web": website.Register, "svc": svc.Register,
-		"vuln": vuln.Register, "dns": dns.Register, "mail": mail.Register,
+		"vuln": vuln.Register, "dns": dns.Register, "mail": mail.Register, "udp": udpcheck.Register,
 	} {
 		if err := reg(r); err != nil {
 			// Built-in families are tested; this is a programming error.

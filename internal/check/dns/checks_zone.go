@@ -455,6 +455,10 @@ var _ check.Check = (*openResolver)(nil)
 
 func (o *openResolver) Meta() check.Meta { return o.meta }
 
+// UDP: the check also looks at DNS services the UDP scan found (it asks
+// over UDP first).
+func (o *openResolver) UDP() bool { return true }
+
 func (o *openResolver) Applies(t check.Target) bool {
 	if t.Kind != check.TargetService || !t.Addr.IsValid() {
 		return false
