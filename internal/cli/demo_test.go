@@ -18,7 +18,10 @@ func TestDemo(t *testing.T) {
 	token := login(t, base, "admin", demoPassword)
 	a := apiClient{t, base, token}
 	want := []string{"tls.cert-expired", "tls.cert-self-signed", "http.exposed-git", "svc.redis-unauthenticated",
-		"dns.spf-permissive", "web.gambling-injection", "template.cve-2021-41773"}
+		"dns.spf-permissive", "web.gambling-injection", "template.cve-2021-41773",
+		// the sample feed's early warnings: a drone among the lab's hosts,
+		// a phishing page on a portal
+		"intel.compromised-host", "intel.malicious-content"}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var page store.Page[store.Finding]
@@ -40,6 +43,18 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("after a minute the demo shows %d findings; missing some of %v: %v", len(page.Items), want, got)
 		}
 		time.Sleep(time.Second)
+	}
+	// The sample feed's two values outside the constituency warn nobody.
+	var feeds struct{ Items []store.Feed }
+	a.call("GET", "/api/v1/intel/feeds", nil, &feeds)
+	var demoFeed *store.Feed
+	for i := range feeds.Items {
+		if feeds.Items[i].Name == demoFeedName {
+			demoFeed = &feeds.Items[i]
+		}
+	}
+	if demoFeed == nil || demoFeed.Records != 4 || demoFeed.Hits != 2 || demoFeed.LastError != "" {
+		t.Fatalf("demo feed: %+v", demoFeed)
 	}
 	// The hardened host fires nothing.
 	var page store.Page[store.Finding]

@@ -157,6 +157,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	startDiscovery(bg, st, guard, svc, c, lab, log)
 	// The threat-intelligence hub: feeds on their interval, imports
 	// through the queue, owners' disputes back to the feeds.
+	if lab != nil {
+		if err := startDemoFeed(ctx, st, lab, c.Data); err != nil {
+			return err
+		}
+	}
 	intelHub, stopIntel, err := startIntel(bg, st, svc, q, log)
 	if err != nil {
 		return err
