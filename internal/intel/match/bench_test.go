@@ -118,8 +118,9 @@ func BenchmarkLoad1M(b *testing.B) {
 	}
 }
 
-// BenchmarkApplySmallBatch is the cost of a 100-change batch (adds and
-// removes of addresses and names) with 1,000,000 indicators loaded.
+// BenchmarkApplySmallBatch is the cost of a batch of 1 or of 100 changes
+// (adds and removes of addresses and names) with 1,000,000 indicators
+// loaded, merges of the deltas into the bases included.
 func BenchmarkApplySmallBatch(b *testing.B) {
 	g := synth.New(4)
 	m := match.New()
@@ -127,16 +128,22 @@ func BenchmarkApplySmallBatch(b *testing.B) {
 		b.Fatal(err)
 	}
 	fresh := append(g.Addrs(50_000), g.Names(50_000)...)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		batch := make([]match.Change, 0, 100)
-		for k := range 100 {
-			c := fresh[(i*100+k)%len(fresh)]
-			c.Remove = ((i*100+k)/len(fresh))%2 == 1 // every other pass removes
-			batch = append(batch, c)
-		}
-		if err := m.Apply(batch); err != nil {
-			b.Fatal(err)
-		}
+	next := 0
+	for _, size := range []int{1, 100} {
+		b.Run(fmt.Sprintf("changes=%d", size), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				batch := make([]match.Change, 0, size)
+				for range size {
+					c := fresh[next%len(fresh)]
+					c.Remove = (next/len(fresh))%2 == 1 // every other pass removes
+					batch = append(batch, c)
+					next++
+				}
+				if err := m.Apply(batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -45,12 +45,12 @@
 // Each hash table (host, name and exact) is published as a large base and
 // a small delta of the changes since the base was built (additions and
 // removal marks); a lookup consults the delta first when there is one. A
-// batch rebuilds only the deltas it touches (at most 4096 pending changes
-// each); a batch that would take a delta past that folds it into a fresh
-// copy of the base, an O(n) copy paid at most once per 4096 changes.
-// Networks use bart's persistent insert and delete for small batches
-// (copying only the trie nodes on the prefix's path) and one deep copy for
-// large ones. Matcher.Apply states the costs in figures.
+// batch copies only the deltas it touches and changes the copies; a batch
+// that would take a delta past max(4096, n/64) changes folds it into a
+// fresh copy of the base instead, an O(n) copy paid at most once per that
+// many changes. Networks use bart's persistent insert and delete for small
+// batches (copying only the trie nodes on the prefix's path) and one deep
+// copy for large ones. Matcher.Apply states the costs in figures.
 //
 // Hashes are keyed with a random key per matcher, so values chosen by a
 // feed cannot be crafted to collide.

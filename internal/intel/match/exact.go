@@ -21,31 +21,23 @@ func (t *exact[K]) lookup(k K) (int64, bool) {
 	return id, ok
 }
 
-// exactWriter is the writer's side of an exact set: the changes since the
-// base, copied into a fresh delta map on every batch.
-type exactWriter[K comparable] struct {
-	pending map[K]pend
-}
-
 type exactOp[K comparable] struct {
 	key    K
 	id     int64
 	remove bool
 }
 
-// apply returns the set after ops. A small batch costs a copy of the delta
-// plus the batch; past mergeAt pending changes the delta is folded into a
-// copy of the base map (cost: the base's size).
-func (w *exactWriter[K]) apply(cur exact[K], ops []exactOp[K], mergeAt int) exact[K] {
-	if w.pending == nil {
-		w.pending = make(map[K]pend)
-	}
-	if len(w.pending)+len(ops) > mergeAt {
+// applyExact returns the set after ops, leaving cur untouched. A batch
+// that fits in the delta costs a copy of the delta map plus the batch; one
+// that does not folds the delta and the batch into a clone of the base
+// map (cost: the base's size).
+func applyExact[K comparable](cur exact[K], ops []exactOp[K], mergeAt int) exact[K] {
+	if len(cur.delta)+len(ops) > mergeLimit(mergeAt, len(cur.base)) {
 		nb := maps.Clone(cur.base)
 		if nb == nil {
-			nb = make(map[K]int64, len(ops))
+			nb = make(map[K]int64, len(cur.delta)+len(ops))
 		}
-		for k, p := range w.pending {
+		for k, p := range cur.delta {
 			if p.state == stateID {
 				nb[k] = p.id
 			} else {
@@ -59,32 +51,28 @@ func (w *exactWriter[K]) apply(cur exact[K], ops []exactOp[K], mergeAt int) exac
 				nb[op.key] = op.id
 			}
 		}
-		clear(w.pending)
 		return exact[K]{base: nb, count: len(nb)}
 	}
+	d := maps.Clone(cur.delta)
+	if d == nil {
+		d = make(map[K]pend, len(ops))
+	}
+	count := cur.count
 	for _, op := range ops {
-		_, inBase := cur.base[op.key]
-		switch {
-		case !op.remove:
-			w.pending[op.key] = pend{stateID, op.id}
-		case inBase:
-			w.pending[op.key] = pend{state: stateRemoved}
-		default:
-			delete(w.pending, op.key)
+		p, inDelta := d[op.key]
+		was := inDelta && p.state == stateID
+		if !inDelta {
+			_, was = cur.base[op.key]
+		}
+		if was {
+			count--
+		}
+		if op.remove {
+			d[op.key] = pend{state: stateRemoved}
+		} else {
+			d[op.key] = pend{stateID, op.id}
+			count++
 		}
 	}
-	n := len(cur.base)
-	for k, p := range w.pending {
-		_, inBase := cur.base[k]
-		if p.state == stateRemoved {
-			n--
-		} else if !inBase {
-			n++
-		}
-	}
-	var d map[K]pend
-	if len(w.pending) > 0 {
-		d = maps.Clone(w.pending)
-	}
-	return exact[K]{base: cur.base, delta: d, count: n}
+	return exact[K]{base: cur.base, delta: d, count: count}
 }

@@ -144,8 +144,7 @@ func (t *hostTable[K]) lookup(k K, h uint64) (int64, bool) {
 
 // hostWriter is the writer's side of a host table.
 type hostWriter[K comparable] struct {
-	hash    func(K) uint64
-	pending map[K]pend
+	hash func(K) uint64
 }
 
 type hostOp[K comparable] struct {
@@ -154,25 +153,30 @@ type hostOp[K comparable] struct {
 	remove bool
 }
 
-// apply returns the table after ops. A small batch costs a copy of the
-// delta plus the batch; past mergeAt pending changes they are
-// folded into a copy of the base (cost: the base's slots and filter).
+// pend is a delta's word on a key: stateID with its ID, or stateRemoved.
+type pend struct {
+	state uint8
+	id    int64
+}
+
+// apply returns the table after ops, leaving cur untouched. A batch that
+// fits in the delta costs a copy of the delta map plus, per change, a
+// probe of the base (to keep the count); one that does not folds the
+// delta and the batch into a copy of the base (cost: its slots and
+// filter).
 func (w *hostWriter[K]) apply(cur hostTable[K], ops []hostOp[K], mergeAt int) hostTable[K] {
-	if w.pending == nil {
-		w.pending = make(map[K]pend)
-	}
 	n := 0
 	if cur.base != nil {
 		n = cur.base.live
 	}
-	if len(w.pending)+len(ops) > mergeAt {
+	if len(cur.delta)+len(ops) > mergeLimit(mergeAt, n) {
 		var nb *hostIndex[K]
 		if cur.base == nil {
-			nb = newHostIndex[K](len(ops))
+			nb = newHostIndex[K](len(cur.delta) + len(ops))
 		} else {
 			nb = cur.base.clone()
 		}
-		for k, p := range w.pending {
+		for k, p := range cur.delta {
 			if p.state == stateID {
 				nb.set(k, w.hash(k), p.id, w.hash)
 			} else {
@@ -189,37 +193,28 @@ func (w *hostWriter[K]) apply(cur hostTable[K], ops []hostOp[K], mergeAt int) ho
 		if nb.used > 2*nb.live+1024 {
 			nb.rebuild(nb.live, w.hash)
 		}
-		clear(w.pending)
 		return hostTable[K]{base: nb, count: nb.live}
 	}
-	inBase := func(k K) bool {
-		if cur.base == nil {
-			return false
-		}
-		_, ok := cur.base.find(k, w.hash(k))
-		return ok
+	d := maps.Clone(cur.delta)
+	if d == nil {
+		d = make(map[K]pend, len(ops))
 	}
+	count := cur.count
 	for _, op := range ops {
-		switch {
-		case !op.remove:
-			w.pending[op.key] = pend{stateID, op.id}
-		case inBase(op.key):
-			w.pending[op.key] = pend{state: stateRemoved}
-		default:
-			delete(w.pending, op.key)
+		p, inDelta := d[op.key]
+		was := inDelta && p.state == stateID
+		if !inDelta && cur.base != nil {
+			_, was = cur.base.find(op.key, w.hash(op.key))
 		}
-	}
-	count := n
-	for k, p := range w.pending {
-		if p.state == stateRemoved {
+		if was {
 			count--
-		} else if !inBase(k) {
+		}
+		if op.remove {
+			d[op.key] = pend{state: stateRemoved}
+		} else {
+			d[op.key] = pend{stateID, op.id}
 			count++
 		}
-	}
-	var d map[K]pend
-	if len(w.pending) > 0 {
-		d = maps.Clone(w.pending)
 	}
 	return hostTable[K]{base: cur.base, delta: d, count: count}
 }

@@ -91,15 +91,11 @@ func (s *Snapshot) Counts() Counts {
 type Matcher struct {
 	cur atomic.Pointer[Snapshot]
 
-	mu      sync.Mutex // serializes writers; guards the writer state below
+	mu      sync.Mutex // serializes writers
 	addrs   addrWriter
 	names   nameWriter
-	urls    exactWriter[string]
-	emails  exactWriter[string]
-	hashes  exactWriter[string]
-	asns    exactWriter[uint32]
-	mergeAt int // pending changes that trigger a merge into the bases
-	cloneAt int // batch size from which the address table is deep-copied
+	mergeAt int // a delta's changes past which it is folded into its base
+	cloneAt int // batch size from which the network trie is deep-copied
 }
 
 // Defaults for when a delta is folded into its base and when the address
@@ -116,7 +112,7 @@ func newMatcher(mergeAt, cloneAt int) *Matcher {
 	m := &Matcher{mergeAt: mergeAt, cloneAt: cloneAt}
 	seed := rand.Uint64()
 	m.addrs = newAddrWriter(seed)
-	m.names = nameWriter{seed: hashKey{rand.Uint64(), rand.Uint64()}, pending: make(map[string]pend)}
+	m.names = nameWriter{seed: hashKey{rand.Uint64(), rand.Uint64()}}
 	m.cur.Store(&Snapshot{addrs: addrs{seed: seed, nets: new(bart.Table[int64])}})
 	return m
 }
@@ -158,20 +154,20 @@ func (m *Matcher) Remove(kind intel.Kind, value string) error {
 // and publishes the result at once. It is all or nothing: if any change is
 // invalid, nothing is applied and the error names the first bad change.
 //
-// Cost: readers are never blocked; the writer pays. A batch of k changes
-// costs O(k) plus, for each host, name and exact table it touches, a
-// rebuild of that table's delta, which holds at most 4096 pending changes
-// (about a millisecond at most). When a batch would take a delta past
-// that, the delta and the batch are folded into a fresh copy of the base
-// instead: O(n) for a table of n entries (a memory copy of its slots, or a
-// map clone), about 50 ms at a million, paid at most once per 4096
+// Cost: readers are never blocked; the writer pays. A batch that fits in
+// the deltas costs a copy of each delta it touches (at most
+// max(4096, n/64) changes for a table of n) plus, per change, a probe of
+// the delta and the base. When a batch would take a delta past that size,
+// the delta and the batch are folded into a fresh copy of the base
+// instead: O(n) (a memory copy of its slots, or a map clone), tens of
+// milliseconds at a million, paid at most once per max(4096, n/64)
 // changes. Networks cost about a microsecond per change (bart's
 // path-copying insert and delete) in small batches and one deep copy of
-// the network trie in batches of 4096 or more. Loading a million
-// indicators into an empty matcher is one batch that builds each table in
-// place (under a second on one core; BenchmarkLoad1M), and a batch of 100
-// changes with a million loaded averages well under a millisecond
-// (BenchmarkApplySmallBatch).
+// the network trie in batches of 4096 or more. With a million indicators
+// loaded, one change costs about 0.1 ms and a batch of 100 about 1 ms,
+// merges included (BenchmarkApplySmallBatch); loading a
+// million into an empty matcher is one batch that builds each table in
+// place, under a second on an idle core (BenchmarkLoad1M).
 func (m *Matcher) Apply(changes []Change) error {
 	var (
 		addrs          []addrOp
@@ -204,16 +200,16 @@ func (m *Matcher) Apply(changes []Change) error {
 		next.names = m.names.apply(cur.names, nameOps, m.mergeAt)
 	}
 	if len(urls) > 0 {
-		next.urls = m.urls.apply(cur.urls, urls, m.mergeAt)
+		next.urls = applyExact(cur.urls, urls, m.mergeAt)
 	}
 	if len(emails) > 0 {
-		next.emails = m.emails.apply(cur.emails, emails, m.mergeAt)
+		next.emails = applyExact(cur.emails, emails, m.mergeAt)
 	}
 	if len(hashes) > 0 {
-		next.hashes = m.hashes.apply(cur.hashes, hashes, m.mergeAt)
+		next.hashes = applyExact(cur.hashes, hashes, m.mergeAt)
 	}
 	if len(asns) > 0 {
-		next.asns = m.asns.apply(cur.asns, asns, m.mergeAt)
+		next.asns = applyExact(cur.asns, asns, m.mergeAt)
 	}
 	m.cur.Store(&next)
 	return nil

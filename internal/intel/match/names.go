@@ -289,16 +289,9 @@ func (t *names) lookup(name string) (int64, bool) {
 	return id, found
 }
 
-// nameWriter is the writer's side of the name table: the changes since
-// the base, which become the delta.
+// nameWriter is the writer's side of the name table.
 type nameWriter struct {
-	seed    hashKey
-	pending map[string]pend
-}
-
-type pend struct {
-	state uint8
-	id    int64
+	seed hashKey
 }
 
 type nameOp struct {
@@ -307,24 +300,37 @@ type nameOp struct {
 	remove bool
 }
 
-// apply returns the table after ops. Small batches rebuild only the delta
-// (cost: the delta's size plus the batch); when the delta would pass
-// mergeAt entries it is folded into a copy of the base (cost:
-// a copy of the base's slots and filter, plus the changes), so the delta
-// stays small.
+// mergeLimit is how many changes a delta holds before it is folded into
+// its base: at least mergeAt, and 1/64 of the base so that a large table
+// is copied at most once per n/64 changes.
+func mergeLimit(mergeAt, n int) int { return max(mergeAt, n/64) }
+
+// apply returns the table after ops, leaving cur untouched. A batch that
+// fits in the delta costs a copy of the delta plus, per change, a probe
+// of the delta and the base (to keep the count); one that does not folds
+// the delta and the batch into a copy of the base (cost: a copy of its
+// slots and filter), so the delta stays small.
 func (w *nameWriter) apply(cur names, ops []nameOp, mergeAt int) names {
-	if len(w.pending)+len(ops) > mergeAt {
+	inDelta := 0
+	if cur.delta != nil {
+		inDelta = cur.delta.used
+	}
+	if inDelta+len(ops) > mergeLimit(mergeAt, cur.base.size()) {
 		var nb *nameIndex
 		if cur.base == nil {
-			nb = newNameIndex(w.seed, len(w.pending)+len(ops))
+			nb = newNameIndex(w.seed, inDelta+len(ops))
 		} else {
 			nb = cur.base.clone()
 		}
-		for name, p := range w.pending {
-			if p.state == stateID {
-				nb.set(name, stateID, p.id)
-			} else {
-				nb.remove(name)
+		if cur.delta != nil {
+			for i := range cur.delta.slots {
+				s := &cur.delta.slots[i]
+				switch s.state {
+				case stateID:
+					nb.set(cur.delta.nameOf(s), stateID, s.id)
+				case stateRemoved:
+					nb.remove(cur.delta.nameOf(s))
+				}
 			}
 		}
 		for _, op := range ops {
@@ -334,39 +340,46 @@ func (w *nameWriter) apply(cur names, ops []nameOp, mergeAt int) names {
 				nb.set(op.name, stateID, op.id)
 			}
 		}
-		clear(w.pending)
 		if nb.used > 4096 && nb.used > 2*nb.live {
 			nb.rebuild(nb.live)
 		}
 		return names{seed: w.seed, base: nb, count: nb.live}
 	}
+	var d *nameIndex
+	if cur.delta == nil {
+		d = newNameIndex(w.seed, 2*len(ops))
+		d.delta = true
+	} else {
+		d = cur.delta.clone()
+	}
+	count := cur.count
 	for _, op := range ops {
-		switch {
-		case !op.remove:
-			w.pending[op.name] = pend{stateID, op.id}
-		case hasName(cur.base, op.name):
-			w.pending[op.name] = pend{state: stateRemoved}
-		default:
-			delete(w.pending, op.name)
+		// The name's state before the change: the delta's word, else the
+		// base's. A removal is always marked (harmless for a name the base
+		// lacks: the merge's removal finds nothing).
+		was, _ := d.get(op.name)
+		if was == stateNone && hasName(cur.base, op.name) {
+			was = stateID
+		}
+		if was == stateID {
+			count--
+		}
+		if op.remove {
+			d.set(op.name, stateRemoved, 0)
+		} else {
+			d.set(op.name, stateID, op.id)
+			count++
 		}
 	}
-	n := cur.base.size()
-	if len(w.pending) == 0 {
-		return names{seed: w.seed, base: cur.base, count: n}
+	return names{seed: w.seed, base: cur.base, delta: d, count: count}
+}
+
+// nameOf returns the name in slot s.
+func (x *nameIndex) nameOf(s *nameSlot) string {
+	if s.n <= inlineMax {
+		return string(s.inl[:s.n])
 	}
-	d := newNameIndex(w.seed, len(w.pending))
-	d.delta = true
-	for name, p := range w.pending {
-		d.set(name, p.state, p.id)
-		// A removal mark always hides a base name; an added name counts
-		// unless the base has it already.
-		if p.state == stateRemoved {
-			n--
-		} else if !hasName(cur.base, name) {
-			n++
-		}
-	}
-	return names{seed: w.seed, base: cur.base, delta: d, count: n}
+	return string(x.arena[s.off : s.off+uint32(s.n)])
 }
 
 func hasName(x *nameIndex, name string) bool {
