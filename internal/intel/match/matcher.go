@@ -98,8 +98,8 @@ type Matcher struct {
 	cloneAt int // batch size from which the network trie is deep-copied
 }
 
-// Defaults for when a delta is folded into its base and when the address
-// table is copied whole rather than path-copied.
+// Defaults for when a delta is folded into its base and when the network
+// trie is copied whole rather than path-copied.
 const (
 	defaultMergeAt = 4096
 	defaultCloneAt = 4096
