@@ -86,6 +86,10 @@ type Config struct {
 	// one; by default webhooks reach public addresses only, and never this
 	// host's own addresses, loopback or link-local (security F21).
 	WebhookAllow string `yaml:"webhook_allow"`
+	// Monitor is the monitoring of internet resources (see
+	// MonitorConfig); nil when the file has no monitor: key. A pointer
+	// keeps Config comparable.
+	Monitor *MonitorConfig `yaml:"monitor"`
 }
 
 // ClaimsConfig bounds ownership claims below the national level.
@@ -227,6 +231,9 @@ func (c Config) Validate() error {
 		if _, err := mail.ParseAddress(c.Scanner.Contact); err != nil {
 			bad("scanner.contact %q: not an e-mail address", c.Scanner.Contact)
 		}
+	}
+	for _, p := range c.Monitor.problems() {
+		bad("%s", p)
 	}
 	return errors.Join(errs...)
 }
