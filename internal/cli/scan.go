@@ -28,6 +28,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/engine"
 	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
 	"github.com/rampart-cert/rampart/internal/probe/portscan"
+	"github.com/rampart-cert/rampart/internal/probe/udpscan"
 	"github.com/rampart-cert/rampart/internal/target"
 	"github.com/rampart-cert/rampart/internal/vulndb"
 )
@@ -41,7 +42,16 @@ type scanFlags struct {
 	rate, perHost, concurrency, retries                                     int
 	timeout                                                                 time.Duration
 	noFingerprint                                                           bool
+	// UDP: off unless --udp (one-shot scans); scheduled scans follow the
+	// organization's scan policy (store.ScanPolicy.UDP).
+	udp      bool
+	udpPorts string
+	udpRate  int
 }
+
+// defaultUDPPorts are the ports of --udp-ports: DNS, TFTP, NTP, NetBIOS,
+// SNMP, IPMI, SSDP, mDNS, CoAP, memcached.
+const defaultUDPPorts = "53,69,123,137,161,623,1900,5353,5683,11211"
 
 func runScan(ctx context.Context, env *Env, args []string) error {
 	fs, f := flags(env, "scan", false)
@@ -59,6 +69,9 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&sf.templates, "templates", "", "directory of check templates to run as well")
 	fs.StringVar(&sf.fingerprints, "fingerprints", "", "directory of extra fingerprint rules")
 	fs.BoolVar(&sf.noFingerprint, "no-fingerprint", false, "do not identify services")
+	fs.BoolVar(&sf.udp, "udp", false, "scan UDP ports too (--udp-ports) with protocol probes, and run the UDP checks on what answers")
+	fs.StringVar(&sf.udpPorts, "udp-ports", defaultUDPPorts, "UDP ports to scan with --udp")
+	fs.IntVar(&sf.udpRate, "udp-rate", 5000, "UDP probes per second with --udp, retries included (0: unlimited)")
 	fs.StringVar(&sf.scope, "scope", "auto", "registry: refuse targets no registered asset covers; none; auto: registry when the data directory has one")
 	fs.Usage = func() { fmt.Fprintln(env.Stderr, scanUsage); fs.PrintDefaults() }
 	c, err := load(env, fs, f, args)
@@ -89,8 +102,14 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	if format != "table" && format != "json" && format != "jsonl" {
 		return fmt.Errorf("%w: --format must be table, json or jsonl", errUsage)
 	}
-	if sf.rate < 0 || sf.perHost < 0 || sf.concurrency < 1 || sf.timeout <= 0 {
-		return fmt.Errorf("%w: --rate and --per-host-rate must be ≥ 0, --concurrency ≥ 1, --timeout > 0", errUsage)
+	if sf.rate < 0 || sf.perHost < 0 || sf.concurrency < 1 || sf.timeout <= 0 || sf.udpRate < 0 {
+		return fmt.Errorf("%w: --rate, --udp-rate and --per-host-rate must be ≥ 0, --concurrency ≥ 1, --timeout > 0", errUsage)
+	}
+	var udpPorts []uint16
+	if sf.udp {
+		if udpPorts, err = target.ParsePorts(sf.udpPorts); err != nil {
+			return fmt.Errorf("%w: --udp-ports: %v", errUsage, err)
+		}
 	}
 	families := splitList(sf.checks)
 	for _, fam := range families {
@@ -101,6 +120,10 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	cfg, err := scanConfig(ctx, env, c, sf, ports, families, specs)
 	if err != nil {
 		return err
+	}
+	if sf.udp {
+		cfg.UDPPorts = udpPorts
+		cfg.UDPScan = udpscan.Config{Rate: sf.udpRate, PerHostRate: sf.perHost}
 	}
 	out := newScanOutput(env.Stdout, format)
 	sink := &scanSink{out: out, stderr: env.Stderr}
@@ -116,6 +139,11 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	out.flush()
 	summary := fmt.Sprintf("scanned %d hosts, %d ports probed, %d open, %d findings, %s elapsed, %.0f probes/s",
 		sum.Hosts, sum.Probed, sum.Open, sum.Findings, sum.Elapsed.Truncate(time.Millisecond), sum.Rate)
+	if sf.udp {
+		u := sum.UDP
+		summary += fmt.Sprintf("; UDP: %d probed, %d open, %d closed, %d filtered, %d open|filtered, %.0f probes/s",
+			u.Probed, u.Open, u.Closed, u.Filtered, u.OpenFiltered, u.Rate)
+	}
 	if sum.Refused > 0 {
 		summary += fmt.Sprintf(", %d targets refused (out of scope)", sum.Refused)
 	}
@@ -289,7 +317,11 @@ type scanSink struct {
 }
 
 func (s *scanSink) Port(p engine.Port) {
-	s.out.add(portLine{Type: "port", IP: p.IP.String(), Port: p.Port, Proto: "tcp", Host: p.Host, Service: p.Service.Service,
+	proto := "tcp"
+	if p.Proto == check.ProtoUDP {
+		proto = "udp"
+	}
+	s.out.add(portLine{Type: "port", IP: p.IP.String(), Port: p.Port, Proto: proto, Host: p.Host, Service: p.Service.Service,
 		Product: p.Service.Product, Version: p.Service.Version, TLS: p.Service.TLS, Banner: p.Service.Banner, CPE: p.Service.CPE})
 }
 
@@ -395,7 +427,11 @@ func (o *scanOutput) flush() {
 			if p.TLS {
 				tls = "yes"
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", p.IP, p.Port, p.Service, p.Product, p.Version, tls)
+			port := fmt.Sprint(p.Port)
+			if p.Proto == "udp" {
+				port += "/udp"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.IP, port, p.Service, p.Product, p.Version, tls)
 		}
 		tw.Flush()
 		if len(finds) > 0 {
