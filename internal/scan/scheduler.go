@@ -46,6 +46,19 @@ type OrgAddrs interface {
 	OrgAddrs(orgID int64) []string
 }
 
+// OrgNames is implemented by a scope checker that can list an
+// organization's verified names (host names, domains, URL hosts), as
+// scope.Guard does. The scheduler puts them in the jobs of the
+// organization's addresses (PortscanParams.VirtualHosts), so every name
+// of an address is checked there.
+type OrgNames interface {
+	OrgNames(orgID int64) []string
+}
+
+// MaxVirtualHosts bounds the names one job checks on its addresses (each
+// is one DNS question per job): the first ones in order are kept.
+const MaxVirtualHosts = 512
+
 // SchedulerConfig configures a scheduler.
 type SchedulerConfig struct {
 	Region   string        // the platform's default region: where jobs go when no organization up the tree names regions
@@ -206,6 +219,12 @@ func (s *Scheduler) baseJob(a asset.Asset, pol store.ScanPolicy, reason, by stri
 		// organization's own addresses.
 		p.AllowedAddrs = append(slices.Clip(p.AllowedAddrs), oa.OrgAddrs(a.OrgID)...)
 	}
+	if on, ok := s.scope.(OrgNames); ok && addressKind(a.Kind) {
+		p.VirtualHosts = on.OrgNames(a.OrgID)
+		if len(p.VirtualHosts) > MaxVirtualHosts {
+			p.VirtualHosts = p.VirtualHosts[:MaxVirtualHosts]
+		}
+	}
 	if p.Ports == "" {
 		p.Ports = s.cfg.Ports
 	}
@@ -236,6 +255,12 @@ func (s *Scheduler) baseJob(a asset.Asset, pol store.ScanPolicy, reason, by stri
 		CreatedAt:   now.UTC(),
 		Dispatch:    Dispatch,
 	}, nil
+}
+
+// addressKind reports whether an asset of kind k is addresses (whose jobs
+// check the organization's names on them as virtual hosts).
+func addressKind(k asset.Kind) bool {
+	return k == asset.KindIPv4 || k == asset.KindIPv6 || k == asset.KindCIDR
 }
 
 // Queue hands a job to the workers. It stores the job, unless it is stored

@@ -17,7 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,7 +50,10 @@ type snapshot struct {
 	conflicts map[int64][]asset.Entry
 	// addrs lists each organization's verified ipv4, ipv6 and cidr
 	// values: the addresses its names may lead a scan to (OrgAddrs).
-	addrs   map[int64][]string
+	addrs map[int64][]string
+	// names lists each organization's verified names: host names,
+	// domains and the hosts of its URLs (OrgNames).
+	names   map[int64][]string
 	version int64
 	built   time.Time
 }
@@ -93,6 +99,7 @@ func (g *Guard) Refresh(ctx context.Context) error {
 	claims := asset.NewBuilder()
 	claimed := map[int64]bool{}
 	addrs := map[int64][]string{}
+	names := map[int64][]string{}
 	n := 0
 	err = g.src.EachAsset(ctx, auth.SystemPrincipal, func(a asset.Asset) error {
 		n++
@@ -109,6 +116,10 @@ func (g *Guard) Refresh(ctx context.Context) error {
 			switch a.Kind {
 			case asset.KindIPv4, asset.KindIPv6, asset.KindCIDR:
 				addrs[a.OrgID] = append(addrs[a.OrgID], a.Value)
+			case asset.KindHostname, asset.KindDomain, asset.KindURL:
+				if name := nameOf(a); name != "" {
+					names[a.OrgID] = append(names[a.OrgID], name)
+				}
 			}
 		case asset.StateClaimed:
 			if claims.Add(e) == nil {
@@ -135,7 +146,11 @@ func (g *Guard) Refresh(ctx context.Context) error {
 			}
 		}
 	}
-	g.cur.Store(&snapshot{index: b.Build(), paths: paths, conflicts: conflicts, addrs: addrs, version: v, built: time.Now()})
+	for o, ns := range names {
+		slices.Sort(ns)
+		names[o] = slices.Compact(ns)
+	}
+	g.cur.Store(&snapshot{index: b.Build(), paths: paths, conflicts: conflicts, addrs: addrs, names: names, version: v, built: time.Now()})
 	g.log.Debug("scope: index rebuilt", "assets", n, "version", v, "took", time.Since(start))
 	return nil
 }
@@ -247,6 +262,35 @@ func (g *Guard) OrgAddrs(orgID int64) []string {
 		return nil
 	}
 	return slices.Clone(s.addrs[orgID])
+}
+
+// OrgNames returns the verified names of one organization as of the last
+// refresh, sorted: its host names, its domains and the hosts of its URLs
+// (not addresses). A scan of one of its addresses checks the web services
+// there under each of them that resolves to it (scan.OrgNames).
+func (g *Guard) OrgNames(orgID int64) []string {
+	s := g.cur.Load()
+	if s == nil {
+		return nil
+	}
+	return slices.Clone(s.names[orgID])
+}
+
+// nameOf is the DNS name an asset stands for: a host name or domain
+// itself, a URL's host when it is a name; "" otherwise.
+func nameOf(a asset.Asset) string {
+	if a.Kind != asset.KindURL {
+		return a.Value
+	}
+	u, err := url.Parse(a.Value)
+	if err != nil {
+		return ""
+	}
+	h := strings.ToLower(u.Hostname())
+	if _, err := netip.ParseAddr(h); err != nil && h != "" {
+		return h
+	}
+	return ""
 }
 
 // OrgPath returns the materialized path of an organization as of the last

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -65,6 +66,9 @@ func (w *PortscanWorker) Handle(ctx context.Context, j scanjob.Job) (json.RawMes
 		Allow:    g.allow,
 		Names:    []string{},
 		URLs:     []string{},
+		// The organization's other names, checked on the scanned
+		// addresses they resolve to (the guard admits each as a name).
+		VirtualHosts: slices.Clone(p.VirtualHosts),
 	}
 	if p.TimeoutMS > 0 {
 		cfg.Scan.Timeout = time.Duration(p.TimeoutMS) * time.Millisecond
@@ -86,7 +90,7 @@ func (w *PortscanWorker) Handle(ctx context.Context, j scanjob.Job) (json.RawMes
 	if w.Checks != nil {
 		cfg.Checks = w.Checks.Select(p.Checks)
 	}
-	sink := &jobSink{}
+	sink := &jobSink{vhosts: g.vhosts}
 	sum, err := engine.Run(ctx, []string{j.Target}, cfg, sink)
 	if err != nil {
 		// Cancelled (shutdown) or broken: let the job come back.
@@ -144,7 +148,9 @@ func jobScope(j scanjob.Job, p scanjob.PortscanParams) (func(target.Target) erro
 //   - an address the job's own ipv4, ipv6 or cidr asset covers (or a URL
 //     asset's literal host) is in scope;
 //   - a name is in scope when the job's asset covers it (a domain covers
-//     its subdomains; a URL asset its own host);
+//     its subdomains; a URL asset its own host), or when it is one of the
+//     job's VirtualHosts (names the organization registered and verified,
+//     which the scheduler puts in the jobs of its addresses);
 //   - an address reached through a name (the asset's name resolved, a
 //     name server of its zone, a mail host) is in scope only when it is
 //     in the job's AllowedAddrs, the organization's own verified address
@@ -160,11 +166,17 @@ type jobGuard struct {
 	ex       *asset.Index // the organization's exclusions
 	allowed  []netip.Prefix
 	internal bool
+	vhosts   map[string]bool // the job's VirtualHosts, lower case
 }
 
 // newJobGuard builds the guard of job j with params p.
 func newJobGuard(j scanjob.Job, p scanjob.PortscanParams) (*jobGuard, error) {
-	g := &jobGuard{job: j.ID, value: p.AssetValue, internal: p.AllowInternal}
+	g := &jobGuard{job: j.ID, value: p.AssetValue, internal: p.AllowInternal, vhosts: map[string]bool{}}
+	for _, n := range p.VirtualHosts {
+		if n = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(n)), "."); n != "" {
+			g.vhosts[n] = true
+		}
+	}
 	b := asset.NewBuilder()
 	entry := asset.Entry{AssetID: max(j.AssetID, 1), OrgID: max(j.OrgID, 1), Kind: p.AssetKind, Value: p.AssetValue}
 	if p.AssetKind == asset.KindURL {
@@ -215,7 +227,7 @@ func (g *jobGuard) allow(t target.Target) error {
 	if _, ok := g.ex.LookupName(t.Name); ok {
 		return fmt.Errorf("%w: %s is excluded by its owner", engine.ErrOutOfScope, t.Name)
 	}
-	if _, ok := g.ix.LookupName(t.Name); !ok && (g.urlHost == "" || !strings.EqualFold(t.Name, g.urlHost)) {
+	if _, ok := g.ix.LookupName(t.Name); !ok && (g.urlHost == "" || !strings.EqualFold(t.Name, g.urlHost)) && !g.vhost(t.Name) {
 		return fmt.Errorf("%w: %s is not covered by asset %s", engine.ErrOutOfScope, t.Name, g.value)
 	}
 	if !t.Addr.IsValid() {
@@ -225,6 +237,11 @@ func (g *jobGuard) allow(t target.Target) error {
 		return fmt.Errorf("%s (through %s): %w", t.Addr, t.Name, err)
 	}
 	return nil
+}
+
+// vhost reports whether name is one of the job's virtual hosts.
+func (g *jobGuard) vhost(name string) bool {
+	return g.vhosts[strings.TrimSuffix(strings.ToLower(name), ".")]
 }
 
 // direct reports whether the job's own asset covers address a.
@@ -305,6 +322,7 @@ func exclusionKind(e string) asset.Kind {
 
 // jobSink collects a job's results.
 type jobSink struct {
+	vhosts   map[string]bool // the job's virtual hosts (see Finding)
 	mu       sync.Mutex
 	open     []scanjob.OpenPort
 	findings []scanjob.FindingOut
@@ -331,7 +349,23 @@ func (s *jobSink) Finding(t check.Target, r check.Result) {
 	defer s.mu.Unlock()
 	fam, _, _ := strings.Cut(r.Check, ".")
 	s.findings = append(s.findings, scanjob.FindingOut{Check: r.Check, Family: fam, Severity: string(r.Severity), Target: FindingTarget(t),
-		Host: t.Host, IP: ipOf(t), Subject: r.Subject, Title: r.Title, Evidence: scanjob.Evidence(r.Evidence), CVE: r.CVE, KEV: r.KEV})
+		Host: t.Host, IP: ipOf(t), Subject: s.subject(t, r.Subject), Title: r.Title, Evidence: scanjob.Evidence(r.Evidence), CVE: r.CVE, KEV: r.KEV})
+}
+
+// subject is a result's subject in its finding's key. A service's target
+// is its "ip:port" whatever name it was checked under, so the result of a
+// web check run under one of the job's virtual hosts carries that name in
+// its subject: two names on one address with the same problem are two
+// findings, and the address's coverage (its "ip:port") still closes both.
+func (s *jobSink) subject(t check.Target, subject string) string {
+	if t.Kind != check.TargetService || t.Host == "" || !s.vhosts[strings.ToLower(t.Host)] {
+		return subject
+	}
+	h := strings.ToLower(t.Host)
+	if subject == "" {
+		return h
+	}
+	return h + " " + subject
 }
 
 func (s *jobSink) Covered(t check.Target, checks []string) {

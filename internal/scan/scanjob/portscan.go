@@ -33,6 +33,14 @@ type PortscanParams struct {
 	// internal_deployment); without it such an address is never probed
 	// through a name.
 	AllowInternal bool `json:"allow_internal,omitempty"`
+	// VirtualHosts are names the organization registered and verified
+	// (host names, domains, the hosts of its URLs), for a job of one of
+	// its addresses: the engine checks the web services of every scanned
+	// address under each name that resolves to it (name-based virtual
+	// hosts). The job's scope admits these names as names; an address is
+	// probed only by the usual rules, and every result stays the job's
+	// asset's.
+	VirtualHosts []string `json:"virtual_hosts,omitempty"`
 }
 
 // PortscanResult is the Data of a portscan job's result.
