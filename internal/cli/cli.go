@@ -49,6 +49,7 @@ func commands() []command {
 		{"report", "render an assessment report (html, pdf, csv, xlsx) of an organization or the whole constituency", runReport},
 		{"notify", "send notification digests now: notify digest --now", runNotify},
 		{"import", "import organizations or assets (CSV, JSON), or findings of a third-party tool (SARIF, Nuclei, Nmap)", runImport},
+		{"monitor", "monitoring of internet resources: look-alikes of a domain, judge a zone, import expiry dates, one round of a detector, RPKI validity", runMonitor},
 		{"intel", "threat intelligence: import STIX, MISP, CSV and Shadowserver reports, list, add and run feeds", runIntel},
 		{"export", "export organizations or assets as CSV or JSON", runExport},
 		{"backup", "write a consistent archive of the database and the queue state while serve runs", runBackup},

@@ -155,6 +155,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		PlatformCheck: platformCheck(cats.Checks), Expiry: expiry, KindExpiry: kindExpiry, Logger: log})
 	go svc.Run(bg, 0)
 	startDiscovery(bg, st, guard, svc, c, lab, log)
+	// Monitoring of internet resources: DNS, expiry, look-alikes, CT, BGP, exposure.
+	if err := startMonitor(bg, st, svc, c, log); err != nil {
+		return err
+	}
 	// The threat-intelligence hub: feeds on their interval, imports
 	// through the queue, owners' disputes back to the feeds.
 	if lab != nil {
