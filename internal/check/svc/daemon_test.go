@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -71,7 +72,14 @@ func (l *lockedBuffer) String() string {
 // accepts connections.
 func startDaemon(t *testing.T, addr netip.AddrPort, bin string, args ...string) {
 	t.Helper()
+	startDaemonAs(t, addr, nil, bin, args...)
+}
+
+// startDaemonAs is startDaemon with process attributes (another user).
+func startDaemonAs(t *testing.T, addr netip.AddrPort, attr *syscall.SysProcAttr, bin string, args ...string) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = attr
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -75,6 +75,7 @@ func Checks() []check.Check {
 	return []check.Check{
 		&svcCheck{meta: metaAJP, services: []string{"ajp13", "ajp"}, ports: []uint16{8009}, run: runAJP},
 		&svcCheck{meta: metaDatabase, services: []string{"mysql", "postgresql", "mssql"}, ports: []uint16{3306, 5432, 1433}, run: guarded(runExposed)},
+		credCheck{},
 		dhCheck{},
 		&svcCheck{meta: metaDNSVersion, services: []string{"dns", "domain"}, ports: []uint16{53}, run: runDNSVersion},
 		&svcCheck{meta: metaDocker, services: []string{"docker"}, ports: []uint16{2375}, run: runDocker},

@@ -311,8 +311,8 @@ func TestExposure(t *testing.T) {
 
 // webChecks are the family's checks meant for web servers too: the
 // release's end of life, Basic authentication over plain HTTP, DHE group
-// size on TLS.
-var webChecks = map[string]bool{"svc.end-of-life": true, "svc.http-basic-cleartext": true, "svc.dh-weak-group": true}
+// size on TLS, default credentials of web applications.
+var webChecks = map[string]bool{"svc.end-of-life": true, "svc.http-basic-cleartext": true, "svc.dh-weak-group": true, "svc.default-credentials": true}
 
 func TestEndOfLife(t *testing.T) {
 	ap := netip.MustParseAddrPort("127.0.0.1:80")
@@ -357,7 +357,7 @@ func TestRegister(t *testing.T) {
 	if err := Register(r); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.All()) != 27 {
+	if len(r.All()) != 28 {
 		t.Fatalf("%d checks", len(r.All()))
 	}
 }
