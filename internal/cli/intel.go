@@ -52,14 +52,14 @@ func runIntel(ctx context.Context, env *Env, args []string) error {
 
 // intelHub opens the store and a hub that records early warnings through
 // the findings service, as the platform.
-func intelHub(ctx context.Context, c config.Config, log *slog.Logger) (*hub.Hub, store.Store, error) {
+func intelHub(ctx context.Context, env *Env, c config.Config, log *slog.Logger) (*hub.Hub, store.Store, error) {
 	st, err := openStore(ctx, c, log)
 	if err != nil {
 		return nil, nil, err
 	}
 	kinds, _ := c.ExpiryKindDays() // validated by load
 	svc := findings.New(findings.Deps{Store: st, KindExpiry: kinds, Logger: log})
-	return hub.New(hub.Deps{Store: st, Findings: svc, Logger: log}), st, nil
+	return hub.New(hub.Deps{Store: st, Findings: svc, TAXII: &hub.TAXIIPolling{Getenv: env.Getenv}, Logger: log}), st, nil
 }
 
 func runIntelImport(ctx context.Context, env *Env, args []string) error {
@@ -90,7 +90,7 @@ func runIntelImport(ctx context.Context, env *Env, args []string) error {
 		req.Options = string(b)
 	}
 	log := logger(env, c)
-	h, st, err := intelHub(ctx, c, log)
+	h, st, err := intelHub(ctx, env, c, log)
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func intelFeedsList(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, st, err := intelHub(ctx, c, logger(env, c))
+	h, st, err := intelHub(ctx, env, c, logger(env, c))
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func intelFeedsAdd(ctx context.Context, env *Env, args []string) error {
 		}
 		fd.Options = string(b)
 	}
-	h, st, err := intelHub(ctx, c, logger(env, c))
+	h, st, err := intelHub(ctx, env, c, logger(env, c))
 	if err != nil {
 		return err
 	}
@@ -285,7 +285,7 @@ func intelFeedsRun(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, st, err := intelHub(ctx, c, logger(env, c))
+	h, st, err := intelHub(ctx, env, c, logger(env, c))
 	if err != nil {
 		return err
 	}

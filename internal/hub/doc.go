@@ -38,8 +38,11 @@
 // MISP feed) or an http(s) URL read with a deadline and a size cap. Run
 // runs every enabled feed when its interval has passed and retries a
 // failing one with a growing pause (a minute, doubling, at most the
-// interval), showing its error on the feed; RunFeed runs one now. TAXII
-// feeds poll through the TAXII client when Deps.TAXII is set.
+// interval), showing its error on the feed; RunFeed runs one now. A TAXII
+// feed's location is a collection: TAXIIPolling (Deps.TAXII) polls it with
+// internal/taxii's client from the feed's last success (an hour of
+// overlap), with a token or password named by an environment variable in
+// the feed's options, and reads the objects as a STIX bundle.
 //
 // # Feedback
 //

@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -172,5 +173,64 @@ func TestFeedFromFileAndBadConfig(t *testing.T) {
 	must(t, w.hub.AddFeed(ctx, sys, &badPreset))
 	if _, err := w.hub.RunFeed(ctx, sys, "typo"); !errors.Is(err, hub.ErrFormat) {
 		t.Fatalf("bad preset: %v", err)
+	}
+}
+
+// A TAXII feed polls its collection with the token its options name, from
+// its last success, and warns the owners like any feed.
+func TestTAXIIFeed(t *testing.T) {
+	w := newWorld(t, false)
+	ctx := t.Context()
+	raw, err := os.ReadFile(filepath.Join("testdata", "stix", "indicator-for-malicious-url.json"))
+	must(t, err)
+	var bundle struct {
+		Objects []json.RawMessage `json:"objects"`
+	}
+	must(t, json.Unmarshal(raw, &bundle))
+	var (
+		auth, after atomic.Value
+		polls       atomic.Int32
+	)
+	url := loopback(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api1/collections/c1/objects/" {
+			http.NotFound(rw, r)
+			return
+		}
+		polls.Add(1)
+		auth.Store(r.Header.Get("Authorization"))
+		after.Store(r.URL.Query().Get("added_after"))
+		rw.Header().Set("Content-Type", "application/taxii+json;version=2.1")
+		rw.Header().Set("X-TAXII-Date-Added-Last", "2026-12-01T00:00:00.000Z")
+		json.NewEncoder(rw).Encode(map[string]any{"more": false, "objects": bundle.Objects})
+	}))
+	h := hub.New(hub.Deps{Store: w.st, Findings: w.svc, TAXII: &hub.TAXIIPolling{Getenv: func(k string) string {
+		return map[string]string{"PARTNER_TOKEN": "s3cret"}[k]
+	}}, Now: func() time.Time { return w.now }})
+	f := store.Feed{Name: "partner-taxii", Format: store.FeedTAXII, Location: url + "/api1/collections/c1/", Options: `{"token_env": "PARTNER_TOKEN"}`,
+		Interval: time.Hour, Enabled: true}
+	must(t, h.AddFeed(ctx, sys, &f))
+	run, err := h.RunFeed(ctx, sys, "partner-taxii")
+	must(t, err)
+	if run.Records != 1 || run.Hits != 1 || auth.Load() != "Bearer s3cret" || after.Load() != "" {
+		t.Fatalf("first poll: %+v, auth %v, added_after %q", run, auth.Load(), after.Load())
+	}
+	if _, ok := w.warnings(t)[intel.FindingMaliciousContent+" x4z9arb.cn [http://x4z9arb.cn/4712/]"]; !ok {
+		t.Fatalf("no early warning from TAXII: %v", keys(w.warnings(t)))
+	}
+	w.now = w.now.Add(2 * time.Hour)
+	if _, err := h.RunFeed(ctx, sys, "partner-taxii"); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := after.Load().(string); !strings.HasPrefix(a, w.now.Add(-2*time.Hour-hub.TAXIIOverlap).Format("2006-01-02T15:04")) {
+		t.Fatalf("second poll asked added_after %q", a)
+	}
+	// A missing secret is the feed's error.
+	bad := store.Feed{Name: "no-secret", Format: store.FeedTAXII, Location: url + "/api1/collections/c1/", Options: `{"token_env": "NOPE"}`}
+	must(t, h.AddFeed(ctx, sys, &bad))
+	if _, err := h.RunFeed(ctx, sys, "no-secret"); !errors.Is(err, hub.ErrFetch) || !strings.Contains(err.Error(), "NOPE") {
+		t.Fatalf("missing secret: %v", err)
+	}
+	if polls.Load() != 2 {
+		t.Fatalf("%d polls", polls.Load())
 	}
 }
