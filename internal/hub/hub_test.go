@@ -440,3 +440,31 @@ func TestExpiryPerKind(t *testing.T) {
 		t.Fatalf("configured 2 days: fixed %d, %v", n, err)
 	}
 }
+
+// An input a stopped process left in the object store is run when the hub
+// starts again, then removed.
+func TestResumeStoredInput(t *testing.T) {
+	w := newWorld(t, true)
+	ctx := t.Context()
+	f, err := os.Open(filepath.Join("testdata", "shadowserver", "event4_sinkhole.csv"))
+	must(t, err)
+	defer f.Close()
+	if _, err := w.q.PutObject(ctx, hub.Bucket, "run-left-behind", map[string]string{"format": "shadowserver", "feed": "", "name": "event4_sinkhole.csv"}, f); err != nil {
+		t.Fatal(err)
+	}
+	// And one no hub could read: dropped, not retried forever.
+	if _, err := w.q.PutObject(ctx, hub.Bucket, "run-garbage", map[string]string{"format": "xml"}, strings.NewReader("<x/>")); err != nil {
+		t.Fatal(err)
+	}
+	n, err := w.hub.Resume(ctx)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("resumed %d inputs, want 1", n)
+	}
+	if _, ok := w.warnings(t)[intel.FindingCompromisedHost+" 190.113.1.2 [victorygate.b]"]; !ok {
+		t.Fatalf("resumed input warned nobody: %v", keys(w.warnings(t)))
+	}
+	if list, err := w.q.ListObjects(ctx, hub.Bucket); err != nil || len(list) != 0 {
+		t.Fatalf("left in the object store: %+v %v", list, err)
+	}
+}
