@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/check/dns"
 	"github.com/rampart-cert/rampart/internal/discovery"
 	"github.com/rampart-cert/rampart/internal/discovery/dnsdisc"
+	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/findings"
 	"github.com/rampart-cert/rampart/internal/scan"
 	"github.com/rampart-cert/rampart/internal/scan/scanjob"
@@ -142,8 +144,23 @@ func TestLabEndToEnd(t *testing.T) {
 	if _, err := svc.Decide(ctx, as(auth.RoleOrgAdmin, orgID["HN-DEMO"]), cand.ID, true, ""); err == nil {
 		t.Fatal("HN-DEMO confirmed HCM-DEMO's candidate")
 	}
-	dec, err := svc.Decide(ctx, hcm, cand.ID, true, "")
+	if _, err := svc.Decide(ctx, hcm, cand.ID, true, ""); !errors.Is(err, store.ErrForbidden) {
+		t.Fatalf("a member confirmed a candidate: %v", err)
+	}
+	hcmAdmin := as(auth.RoleOrgAdmin, orgID["HCM-DEMO"])
+	dec, err := svc.Decide(ctx, hcmAdmin, cand.ID, true, "our event site")
 	must(t, err)
+	// Its finding is closed at once, with the decision in its history.
+	closed, err := st.GetFinding(ctx, hcm, sukien.ID)
+	must(t, err)
+	if closed.State != finding.StateFixed {
+		t.Fatalf("the confirmed candidate's finding is %s", closed.State)
+	}
+	hist, err := st.FindingHistory(ctx, hcm, sukien.ID)
+	must(t, err)
+	if last := hist[len(hist)-1]; last.Reason != "candidate confirmed by "+hcmAdmin.Name+": our event site" {
+		t.Fatalf("history %+v", last)
+	}
 	a, err := st.GetAsset(ctx, hcm, dec.RegisteredAssetID)
 	must(t, err)
 	if a.Kind != asset.KindHostname || a.State != asset.StateVerified || a.OrgID != orgID["HCM-DEMO"] {

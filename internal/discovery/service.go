@@ -34,6 +34,8 @@ type Store interface {
 	store.Discovery
 	EachAsset(ctx context.Context, p auth.Principal, fn func(asset.Asset) error) error
 	ListObservations(ctx context.Context, p auth.Principal, f store.ObservationFilter) (store.Page[store.Observation], error)
+	GetAsset(ctx context.Context, p auth.Principal, id int64) (asset.Asset, error)
+	GetScanPolicy(ctx context.Context, p auth.Principal, orgID int64) (store.ScanPolicy, error)
 }
 
 // Scope finds the verified asset covering a target (scope.Guard).
@@ -73,9 +75,12 @@ type ServiceDeps struct {
 	// Invalidate is called after a confirmation registered an asset (the
 	// scope guard's Invalidate).
 	Invalidate func()
-	Config     Config
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Sweeper builds and hands out the scan jobs of analysts' sweeps
+	// (the scan scheduler); nil: no sweeps.
+	Sweeper Sweeper
+	Config  Config
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Service proposes candidates to owners and runs discovery jobs.
@@ -184,18 +189,22 @@ func (s *Service) Propose(ctx context.Context, jobID string, cs []Candidate) (Pr
 		return rep, fmt.Errorf("discovery: propose: %w", err)
 	}
 	var seen []finding.Finding
+	var ended []finding.Coverage
 	for i, c := range stored {
 		if isNew[i] {
 			rep.New++
 		}
 		if c.State != store.CandidatePending {
+			// Decided: its finding ended with the decision; this closes
+			// it should that have failed.
+			ended = append(ended, endedOf(c, decisionNote(c)))
 			continue
 		}
 		rep.Pending++
 		seen = append(seen, candidateFinding(c))
 	}
-	if s.d.Findings != nil && len(seen) > 0 {
-		if _, err := s.d.Findings.Record(ctx, finding.Batch{Source: finding.SourceDiscovery, Ref: "candidates", JobID: jobID, At: at, Seen: seen}); err != nil {
+	if s.d.Findings != nil && len(seen)+len(ended) > 0 {
+		if _, err := s.d.Findings.Record(ctx, finding.Batch{Source: finding.SourceDiscovery, Ref: FindingRef, JobID: jobID, At: at, Seen: seen, Ended: ended}); err != nil {
 			return rep, fmt.Errorf("discovery: record findings: %w", err)
 		}
 	}
@@ -224,7 +233,13 @@ func candidateFinding(c store.Candidate) finding.Finding {
 // verified network) is registered verified, since its owner already
 // proved the covering asset; a network found through an AS number becomes
 // a claim for the national level to approve, like any network.
+//
+// Who may: see MayDecide. The candidate's finding is closed at once
+// (Batch.Ended), with the decision in its history.
 func (s *Service) Decide(ctx context.Context, p auth.Principal, id int64, confirm bool, reason string) (store.Candidate, error) {
+	if err := MayDecide(p); err != nil {
+		return store.Candidate{}, err
+	}
 	d := store.CandidateDecision{Confirm: confirm, Reason: reason}
 	if confirm {
 		c, err := s.d.Store.GetCandidate(ctx, p, id)
@@ -238,10 +253,18 @@ func (s *Service) Decide(ctx context.Context, p auth.Principal, id int64, confir
 		}
 	}
 	c, err := s.d.Store.DecideCandidate(ctx, p, id, d)
-	if err == nil && confirm && s.d.Invalidate != nil {
+	if err != nil {
+		return c, err
+	}
+	if confirm && s.d.Invalidate != nil {
 		s.d.Invalidate()
 	}
-	return c, err
+	if err := s.endFinding(ctx, c, decisionNote(c)); err != nil {
+		// The decision stands; the next run that sees the candidate
+		// ends the finding, or it expires.
+		s.d.Logger.Warn("discovery: finding of a decided candidate not closed", "candidate", c.ID, "err", err)
+	}
+	return c, nil
 }
 
 // ErrBusy means this process already runs a discovery job.
