@@ -46,6 +46,9 @@ func TestHTTPOnDatabasePorts(t *testing.T) {
 	web := webServer(t)
 	e := redirect(web)
 	e.Timeout = 500 * time.Millisecond // loopback: a silent reply is silence
+	// Credential attempts on: an HTTP server on 5432 or 3306 is no
+	// database to log in to either.
+	e.Extra = map[string]any{Family: Options{Credentials: true}}
 	prober := fingerprint.New(nil, fingerprint.Options{Timeout: time.Second, BannerWait: 200 * time.Millisecond, IdleGap: 100 * time.Millisecond, Dial: e.Dial})
 	ports := []uint16{5432, 3306, 1433, 3389, 445, 139, 23, 5900, 6379, 27017, 11211, 9200, 2375, 21}
 	for _, port := range ports {
