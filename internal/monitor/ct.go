@@ -3,16 +3,19 @@ package monitor
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/discovery/ct"
+	"github.com/rampart-cert/rampart/internal/finding"
 )
 
 // CTConfig sets the watch of Certificate Transparency logs for new
-// certificates of look-alike names. (Discovery reads the same logs for
+// certificates of look-alike names, and for certificates of registered
+// names from a CA their domain's CAA records do not allow. (Discovery reads the same logs for
 // names under registered domains; it may hand every certificate's names
 // to CheckNames instead of a second reader.)
 type CTConfig struct {
@@ -68,6 +71,14 @@ func (s *Service) CTRound(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	reg, err := s.registry(ctx)
+	if err != nil {
+		return err
+	}
+	issuers, err := s.newIssuerCheck(ctx, reg)
+	if err != nil {
+		return err
+	}
 	var errs []error
 	for _, u := range s.cfg.CT.Logs {
 		cl := &ct.Client{URL: u, HTTP: &http.Client{Timeout: s.cfg.CT.Timeout}, UserAgent: s.cfg.CT.UserAgent}
@@ -80,7 +91,10 @@ func (s *Service) CTRound(ctx context.Context) error {
 			}
 			st.Position = ct.Position{Next: sth.TreeSize, TreeSize: sth.TreeSize}
 		}
-		var hits []sourcedHit
+		var (
+			hits  []sourcedHit
+			unexp []finding.Finding
+		)
 		pos, err := cl.Scan(ctx, st.Position, s.cfg.CT.Limit, func(i uint64, e ct.RawEntry) error {
 			st.Entries++
 			names, cert, ok := entryNames(e)
@@ -89,20 +103,27 @@ func (s *Service) CTRound(ctx context.Context) error {
 				return nil
 			}
 			var info *CertInfo
+			certOf := func() *CertInfo {
+				if info == nil {
+					info = certInfo(cert, u, i)
+				}
+				return info
+			}
 			for _, n := range names {
 				for _, l := range m.Check(n) {
-					if info == nil {
-						info = certInfo(cert, u, i)
-					}
-					hits = append(hits, sourcedHit{l, NameSource{Kind: "ct", Ref: u, Cert: info}})
+					hits = append(hits, sourcedHit{l, NameSource{Kind: "ct", Ref: u, Cert: certOf()}})
 				}
 			}
+			unexp = append(unexp, issuers.check(cert, names, certOf)...)
 			return nil
 		})
 		// What was read is reported and the position kept even when the
 		// scan stopped early: the next round resumes after it.
 		st.Position, st.ReadAt = pos, s.now()
 		if rerr := s.reportLookalikes(ctx, hits); rerr != nil {
+			return rerr
+		}
+		if rerr := s.record(ctx, "ct", s.now(), unexp); rerr != nil {
 			return rerr
 		}
 		if serr := saveState(ctx, s, "ct", map[string]ctState{u: st}); serr != nil {
@@ -112,10 +133,7 @@ func (s *Service) CTRound(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("monitor: ct %s: %w", u, err))
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w (and %d more)", errs[0], len(errs)-1)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // entryNames decodes a log entry's certificate and its names.

@@ -59,6 +59,13 @@
 // high when a certificate was issued, medium otherwise; it is reported
 // again every round for Hold (30 days) after it was last seen.
 //
+// Certificates from an unexpected CA (CTRound). A certificate in a watched
+// log for a name under a registered domain whose CAA records (as the DNS
+// detector snapshotted them at the domain's apex) name issuers, from a CA
+// known to be none of them, is monitor.cert-unexpected-issuer (medium) for
+// the domain's owner. A CA outside the short table of issuer
+// organizations and their CAA domains is not judged.
+//
 // BGP (StartBGP, Speaker). An in-process BGP speaker (gobgp's server
 // package) peers with route collectors or members' border routers,
 // connecting out or taking connections, and takes their routes. Each

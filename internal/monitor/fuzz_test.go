@@ -190,3 +190,23 @@ func TestROAValidate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCAAIssuers: CAA values as the DNS detector keeps them (from
+// answers of any resolver) parse without panic into lower-case issuer
+// domains.
+func FuzzCAAIssuers(f *testing.F) {
+	f.Add(`0 issue "letsencrypt.org"`, `0 issuewild ";"`)
+	f.Add(`128 issue "ca.example; account=1"`, `0 iodef "mailto:x@y"`)
+	f.Add(`0 issue "unterminated`, `0`)
+	f.Fuzz(func(t *testing.T, a, b string) {
+		allowed, restricted := caaIssuers([]string{a, b})
+		if len(allowed) > 0 && !restricted {
+			t.Fatalf("issuers %v without a restriction", allowed)
+		}
+		for d := range allowed {
+			if d == "" || d != strings.ToLower(d) {
+				t.Fatalf("issuer domain %q", d)
+			}
+		}
+	})
+}

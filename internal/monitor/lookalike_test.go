@@ -154,9 +154,16 @@ func TestMatcherLeavesOthersAlone(t *testing.T) {
 // newCert makes a certificate for names, issued by a made-up CA.
 func newCert(t testing.TB, names ...string) []byte {
 	t.Helper()
+	return newCertFrom(t, "Cheap Certs", names...)
+}
+
+// newCertFrom makes a certificate for names from a CA whose
+// organization is issuer.
+func newCertFrom(t testing.TB, issuer string, names ...string) []byte {
+	t.Helper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	must(t, err)
-	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Cheap Certs CA", Organization: []string{"Cheap Certs"}},
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: issuer + " CA", Organization: []string{issuer}},
 		NotBefore: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -252,6 +259,44 @@ func TestLookalikesInCT(t *testing.T) {
 	}
 	if st, _ := loadState[lookalikeState](ctx, m, "lookalike"); len(st) != 0 {
 		t.Errorf("look-alikes past their hold are kept: %v", st)
+	}
+}
+
+func TestUnexpectedIssuerInCT(t *testing.T) {
+	w := newWorld(t)
+	res := startResolver(t, "127.0.0.56")
+	res.set("boyte.gov.vn", "CAA", `0 issue "letsencrypt.org"`, `0 iodef "mailto:soc@boyte.gov.vn"`)
+	log, err := ctlog.New(0, nil)
+	must(t, err)
+	srv := httptest.NewUnstartedServer(log)
+	l, err := net.Listen("tcp", "127.0.0.56:0")
+	must(t, err)
+	srv.Listener = l
+	srv.Start()
+	defer srv.Close()
+	m := w.monitor(t, Config{DNS: DNSConfig{Resolver: res.addr, Rate: 1000}, CT: CTConfig{Logs: []string{srv.URL + "/"}}})
+	ctx := context.Background()
+	must(t, m.DNSRound(ctx)) // the CAA records, as the DNS detector keeps them
+	must(t, m.CTRound(ctx))
+	for _, c := range []struct {
+		issuer string
+		names  []string
+	}{
+		{"DigiCert Inc", []string{"portal.boyte.gov.vn", "www.portal.boyte.gov.vn"}}, // not in BYT's CAA
+		{"Let's Encrypt", []string{"www.boyte.gov.vn"}},                              // allowed
+		{"DigiCert Inc", []string{"mail.dichvucong.gov.vn"}},                         // DVC publishes no CAA
+		{"Cheap Certs", []string{"x.boyte.gov.vn"}},                                  // a CA not known: not judged
+	} {
+		must(t, log.AddCert(newCertFrom(t, c.issuer, c.names...)))
+	}
+	must(t, m.CTRound(ctx))
+	fs := w.findings(t, "monitor.cert-unexpected-issuer")
+	if len(fs) != 1 || fs[0].OrgID != w.byt.ID || fs[0].AssetID != w.assets["boyte.gov.vn"].ID || fs[0].Target != "portal.boyte.gov.vn" {
+		t.Fatalf("unexpected issuer findings: %+v", fs)
+	}
+	ev := decode[IssuerEvidence](t, fs[0].Evidence)
+	if ev.Domain != "boyte.gov.vn" || ev.IssuerCAA[0] != "digicert.com" || len(ev.CAA) != 2 || ev.Certificate == nil || ev.Certificate.IssuerOrg != "DigiCert Inc" {
+		t.Fatalf("evidence %+v", ev)
 	}
 }
 
