@@ -84,7 +84,7 @@ var rules = []rule{
 	{from: []string{"internal/check/...", "internal/probe/...", "internal/engine"}, deny: merge(storage, messaging)},
 	{from: []string{"internal/worker/..."}, deny: storage},
 	{from: []string{"internal/web/...", "internal/api/...", "internal/report/...", "internal/notify/...", "internal/assess/...", "internal/scan",
-		"internal/findings/...", "internal/events/...", "internal/backup/..."}, deny: dataPlane},
+		"internal/findings/...", "internal/events/...", "internal/backup/...", "internal/monitor/..."}, deny: dataPlane},
 	{from: []string{"internal/scan/scanjob"}, deny: merge(dataPlane, storage)},
 	{from: []string{"internal/probe/..."}, deny: map[string]string{
 		"internal/check/...":  "probes are the bottom layer: checks use probes, not the reverse",
