@@ -23,6 +23,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/check/all"
 	"github.com/rampart-cert/rampart/internal/check/dns"
 	"github.com/rampart-cert/rampart/internal/check/mail"
+	"github.com/rampart-cert/rampart/internal/check/svc"
 	"github.com/rampart-cert/rampart/internal/check/vuln"
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/engine"
@@ -47,6 +48,8 @@ type scanFlags struct {
 	udp      bool
 	udpPorts string
 	udpRate  int
+	// credentials lets svc.default-credentials try default passwords.
+	credentials bool
 }
 
 // defaultUDPPorts are the ports of --udp-ports: DNS, TFTP, NTP, NetBIOS,
@@ -72,6 +75,7 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&sf.udp, "udp", false, "scan UDP ports too (--udp-ports) with protocol probes, and run the UDP checks on what answers")
 	fs.StringVar(&sf.udpPorts, "udp-ports", defaultUDPPorts, "UDP ports to scan with --udp")
 	fs.IntVar(&sf.udpRate, "udp-rate", 5000, "UDP probes per second with --udp, retries included (0: unlimited)")
+	fs.BoolVar(&sf.credentials, "credentials", false, "try a few empty and default passwords per service (svc.default-credentials); only with the owner's consent")
 	fs.StringVar(&sf.scope, "scope", "auto", "registry: refuse targets no registered asset covers; none; auto: registry when the data directory has one")
 	fs.Usage = func() { fmt.Fprintln(env.Stderr, scanUsage); fs.PrintDefaults() }
 	c, err := load(env, fs, f, args)
@@ -185,6 +189,7 @@ func scanConfig(ctx context.Context, env *Env, c config.Config, sf scanFlags, po
 		cfg.Prober = fingerprint.New(rules, fingerprint.Options{UserAgent: ua})
 	}
 	checkEnv := &check.Env{UserAgent: ua, Timeout: 5 * time.Second, Now: time.Now, Extra: map[string]any{}}
+	checkEnv.Extra[svc.Family] = svc.Options{Credentials: sf.credentials}
 	if r, ok := cfg.Resolver.(*net.Resolver); ok {
 		checkEnv.Resolver = r
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/check/dns"
 	"github.com/rampart-cert/rampart/internal/check/mail"
+	"github.com/rampart-cert/rampart/internal/check/svc"
 	"github.com/rampart-cert/rampart/internal/engine"
 	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
 	"github.com/rampart-cert/rampart/internal/probe/portscan"
@@ -61,7 +62,7 @@ func (w *PortscanWorker) Handle(ctx context.Context, j scanjob.Job) (json.RawMes
 		Ports:    ports,
 		Scan:     portscan.Config{Rate: p.Rate, PerHostRate: p.PerHostRate, Concurrency: p.Concurrency, Retries: p.Retries},
 		Prober:   w.Prober,
-		CheckEnv: jobEnv(w.CheckEnv, g),
+		CheckEnv: jobEnv(w.CheckEnv, g, p.Credentials),
 		Resolver: w.Resolver,
 		Allow:    g.allow,
 		Names:    []string{},
@@ -106,7 +107,7 @@ func (w *PortscanWorker) Handle(ctx context.Context, j scanjob.Job) (json.RawMes
 // filter the worker was configured with (workerOptions.AllowDNS: name
 // servers the deployment approves, such as the demo lab's) admits an
 // address as well.
-func jobEnv(base *check.Env, g *jobGuard) *check.Env {
+func jobEnv(base *check.Env, g *jobGuard, credentials bool) *check.Env {
 	env := &check.Env{}
 	if base != nil {
 		*env = *base
@@ -128,6 +129,7 @@ func jobEnv(base *check.Env, g *jobGuard) *check.Env {
 	dopts.AllowAddr = func(a netip.Addr) bool { return g.allowAddr(a) || (approved != nil && approved(a)) }
 	env.Extra[dns.Family] = dopts
 	env.Extra[mail.Family] = mail.Options{AllowAddr: g.allowAddr}
+	env.Extra[svc.Family] = svc.Options{Credentials: credentials} // only when the job says the scan policy opts in
 	return env
 }
 

@@ -41,6 +41,10 @@ type PortscanParams struct {
 	// probed only by the usual rules, and every result stays the job's
 	// asset's.
 	VirtualHosts []string `json:"virtual_hosts,omitempty"`
+	// Credentials lets svc.default-credentials try the shipped empty and
+	// default passwords (a few per service): only for an organization
+	// whose scan policy opts in.
+	Credentials bool `json:"credentials,omitempty"`
 }
 
 // PortscanResult is the Data of a portscan job's result.
