@@ -1,7 +1,11 @@
 // Package svc is the exposed-services check family: databases, caches,
 // remote-desktop and file-sharing protocols and container APIs that answer
-// on the internet, with or without authentication, and software past its
-// end of life.
+// on the internet, with or without authentication, weak service
+// configuration (anonymous MQTT, open rsync modules, SMB null sessions,
+// SMBv1 and signing, AJP, SSH algorithms and host keys, clear-text FTP and
+// HTTP Basic, SMTP relay and VRFY, small Diffie-Hellman groups, DNS
+// version disclosure), empty and default passwords when the scan policy
+// opts in (creds.go), and software past its end of life.
 //
 // Checks that only need the fingerprint (a database port is reachable)
 // fire from the target's service data without a new connection; the
