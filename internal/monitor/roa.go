@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -147,10 +148,7 @@ func (s *ROASet) Validate(p netip.Prefix, origin uint32) (RPKIState, []VRP) {
 		return RPKINotFound, nil
 	}
 	slices.SortFunc(covering, func(a, b VRP) int {
-		if c := b.Prefix.Bits() - a.Prefix.Bits(); c != 0 {
-			return c
-		}
-		return int(a.ASN) - int(b.ASN)
+		return cmp.Or(cmp.Compare(b.Prefix.Bits(), a.Prefix.Bits()), cmp.Compare(a.ASN, b.ASN))
 	})
 	for _, v := range covering {
 		if origin != 0 && v.ASN == origin && p.Bits() <= v.MaxLength {
