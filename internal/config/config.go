@@ -90,6 +90,9 @@ type Config struct {
 	// MonitorConfig); nil when the file has no monitor: key. A pointer
 	// keeps Config comparable.
 	Monitor *MonitorConfig `yaml:"monitor"`
+	// Discovery is how the platform discovers unregistered assets (see
+	// DiscoveryConfig); nil when the file has no discovery: key.
+	Discovery *DiscoveryConfig `yaml:"discovery"`
 }
 
 // ClaimsConfig bounds ownership claims below the national level.
@@ -233,6 +236,9 @@ func (c Config) Validate() error {
 		}
 	}
 	for _, p := range c.Monitor.problems() {
+		bad("%s", p)
+	}
+	for _, p := range c.Discovery.problems() {
 		bad("%s", p)
 	}
 	return errors.Join(errs...)

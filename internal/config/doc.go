@@ -61,6 +61,7 @@
 //	claims.max_ipv6_prefix (none)                   (none)        32: a member's widest IPv6 claim (/32)
 //	webhook_allow       RAMPART_WEBHOOK_ALLOW       (none)        (none): webhooks reach public addresses only
 //	monitor.*           (none)                      (none)        see MonitorConfig: DNS, expiry, look-alikes, CT, BGP, exposure
+//	discovery.*         (none)                      (none)        see DiscoveryConfig: sources, resolver and rate, CT logs, CT files, routing files, interval
 //
 // (*) --listen and --nats-listen exist on `rampart serve` only.
 //

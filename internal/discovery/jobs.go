@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,6 +133,18 @@ func (s *Service) RunJob(ctx context.Context, j store.DiscoveryJob) error {
 			return fail(err)
 		}
 		o.CTLogs = append(o.CTLogs, CTLog{Client: c, Position: ct.Position{Next: next, TreeSize: size}, Limit: s.d.Config.CTLimit})
+	}
+	if hasSource(o.Sources, SourceCT) && s.d.Config.CTDir != "" {
+		files, err := CTDirFiles(s.d.Config.CTDir)
+		if err != nil {
+			return fail(fmt.Errorf("discovery: job %d: %w", j.ID, err))
+		}
+		o.CTFiles = append(slices.Clip(o.CTFiles), files...)
+	}
+	if hasSource(o.Sources, SourceRouting) && s.d.Config.LoadRouting != nil {
+		if o.Routing, err = s.d.Config.LoadRouting(ctx); err != nil {
+			return fail(fmt.Errorf("discovery: job %d: routing data: %w", j.ID, err))
+		}
 	}
 	jobRef := "discovery-" + strconv.FormatInt(j.ID, 10)
 	var (

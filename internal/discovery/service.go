@@ -14,6 +14,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/discovery/routing"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/store"
 )
@@ -53,6 +54,13 @@ type Config struct {
 	Options                 // sources, resolver, dial … (CTLogs are built from CTLogURLs)
 	CTLogURLs []CTLogConfig // logs to follow, resuming where the last run stopped
 	CTLimit   uint64        // entries at most per log and run (0: 100,000)
+	// CTDir is a directory of CT files (ct.ReadFile's formats) for a site
+	// without the internet: every regular file in it is read by each run
+	// with the ct source.
+	CTDir string
+	// LoadRouting loads the routing data (announced prefixes by AS) for a
+	// run with the routing source; nil: Options.Routing.
+	LoadRouting func(ctx context.Context) (*routing.Table, error)
 	// Every queues a run over the whole constituency this often (0:
 	// runs only when asked).
 	Every time.Duration
