@@ -304,7 +304,8 @@ func intelFeedsRun(ctx context.Context, env *Env, args []string) error {
 // consumer; the rest ends with ctx. The hub is also what the API and the
 // console serve.
 func startIntel(ctx context.Context, st store.Store, svc *findings.Service, q queue.Queue, log *slog.Logger) (h *hub.Hub, stop func(), err error) {
-	d := hub.Deps{Store: st, Findings: svc, Logger: log}
+	// TAXII feeds read their secrets from the process's environment.
+	d := hub.Deps{Store: st, Findings: svc, TAXII: &hub.TAXIIPolling{}, Logger: log}
 	if o, ok := q.(queue.ObjectStore); ok {
 		d.Objects = o
 	}
