@@ -17,7 +17,7 @@ import (
 
 // Defaults for a zero Config.
 const (
-	DefaultConcurrency      = 8192
+	DefaultConcurrency      = 65536
 	DefaultTimeout          = time.Second
 	DefaultMinTimeout       = 250 * time.Millisecond
 	DefaultRetries          = 2
@@ -81,7 +81,7 @@ type Config struct {
 	// unlimited.
 	PerHostRate int
 	// Concurrency caps (host, port) pairs waiting for a verdict (default
-	// 8192).
+	// 65536). A pair in flight costs about 200 bytes and no descriptor.
 	Concurrency int
 	// Timeout is the longest wait for an answer (default 1s); MinTimeout
 	// (default 250ms) the shortest adaptive wait once a host has
@@ -193,6 +193,10 @@ type host struct {
 	t      target.Target
 	rtt    rttEstimator // guarded by scanner.mu
 	bucket bucket       // loop only
+	// early are the probes whose wait was chosen before the host had
+	// answered anything (guarded by scanner.mu); its first answer
+	// shortens them.
+	early []*pending
 }
 
 type key struct {
@@ -211,6 +215,8 @@ type pending struct {
 	sock    *udpSock
 	// Set once the verdict is in (under scanner.mu).
 	done bool
+	// retrying: a retry is queued (loop only).
+	retrying bool
 }
 
 // job is a probe to send at a time: a retry or a delayed first attempt.
@@ -264,6 +270,8 @@ type scanner struct {
 	pend    map[key]*pending
 	done    []Result
 	replies int
+	global  rttEstimator // every host's answers: the wait for a host that has not answered yet
+	rearm   []*host      // hosts whose first answer came in: shorten their early probes' waits
 
 	wake chan struct{}
 
@@ -509,8 +517,16 @@ func (s *scanner) send(p *pending, now time.Time, first bool) {
 	}
 	prevSent, prevTimeout := p.sent, p.timeout
 	p.attempt++
+	p.retrying = false
 	if first {
-		p.timeout = p.h.rtt.timeout(s.cfg.MinTimeout, s.cfg.Timeout)
+		if p.h.rtt.samples > 0 {
+			p.timeout = p.h.rtt.timeout(s.cfg.MinTimeout, s.cfg.Timeout)
+		} else {
+			p.timeout = s.global.timeout(s.cfg.MinTimeout, s.cfg.Timeout)
+			if len(p.h.early) < 64 {
+				p.h.early = append(p.h.early, p)
+			}
+		}
 	} else {
 		p.timeout = min(2*p.timeout, s.cfg.Timeout)
 	}
@@ -545,15 +561,32 @@ func (s *scanner) send(p *pending, now time.Time, first bool) {
 // expire handles probes whose wait is over: another attempt, or the
 // open|filtered verdict.
 func (s *scanner) expire(now time.Time) {
+	s.mu.Lock()
+	rearm := s.rearm
+	s.rearm = nil
+	for _, h := range rearm {
+		// The host answered for the first time: the probes sent before
+		// wait what its round trip says, not the initial timeout.
+		to := h.rtt.timeout(s.cfg.MinTimeout, s.cfg.Timeout)
+		for _, p := range h.early {
+			if !p.done && p.attempt == 1 && to < p.timeout {
+				p.timeout = to
+				heap.Push(&s.deadlines, deadline{at: p.sent.Add(to), p: p, attempt: 1})
+			}
+		}
+		h.early = nil
+	}
+	s.mu.Unlock()
 	for len(s.deadlines) > 0 && !s.deadlines[0].at.After(now) {
 		d := heap.Pop(&s.deadlines).(deadline)
 		s.mu.Lock()
-		stale := d.p.done || d.p.attempt != d.attempt
+		stale := d.p.done || d.p.attempt != d.attempt || d.p.retrying
 		s.mu.Unlock()
 		if stale {
 			continue
 		}
 		if d.attempt <= s.cfg.Retries {
+			d.p.retrying = true
 			heap.Push(&s.later, job{at: now, p: d.p})
 			continue
 		}
@@ -636,8 +669,17 @@ func (s *scanner) reply(from netip.AddrPort, b []byte) {
 	if p == nil || p.done || p.sent.IsZero() {
 		return
 	}
-	p.h.rtt.sample(now.Sub(p.sent))
+	s.sample(p.h, now.Sub(p.sent))
 	s.verdictLocked(p, Open, "udp-response", b, from, now)
+}
+
+// sample records an answer's round trip (under mu).
+func (s *scanner) sample(h *host, rtt time.Duration) {
+	h.rtt.sample(rtt)
+	s.global.sample(rtt)
+	if h.rtt.samples == 1 && len(h.early) > 0 {
+		s.rearm = append(s.rearm, h)
+	}
 }
 
 // icmp is called by the receiver for an ICMP error about a datagram sent
@@ -655,7 +697,7 @@ func (s *scanner) icmp(dst netip.AddrPort, v6 bool, typ, code uint8) {
 	if p == nil || p.done || p.sent.IsZero() {
 		return
 	}
-	p.h.rtt.sample(now.Sub(p.sent))
+	s.sample(p.h, now.Sub(p.sent))
 	s.verdictLocked(p, st, reason, nil, netip.AddrPort{}, now)
 }
 
