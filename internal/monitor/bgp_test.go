@@ -55,10 +55,18 @@ func freePort(t testing.TB, ip string) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startGoBGPd(t testing.TB) *gobgpd {
+func startGoBGPd(t testing.TB) *gobgpd { return startGoBGPdWith(t, 0) }
+
+// startGoBGPdWith starts gobgpd waiting for our speaker to connect, or,
+// when speakerPort is set, connecting to our speaker listening there.
+func startGoBGPdWith(t testing.TB, speakerPort int) *gobgpd {
 	t.Helper()
 	bin, _ := needGoBGP(t)
 	g := &gobgpd{bgpPort: freePort(t, collectorIP), apiPort: freePort(t, collectorIP), out: &bytes.Buffer{}}
+	transport := "passive-mode = true"
+	if speakerPort != 0 {
+		transport = fmt.Sprintf("remote-port = %d", speakerPort)
+	}
 	conf := fmt.Sprintf(`[global.config]
   as = %d
   router-id = %q
@@ -70,9 +78,9 @@ func startGoBGPd(t testing.TB) *gobgpd {
     neighbor-address = %q
     peer-as = %d
   [neighbors.transport.config]
-    passive-mode = true
+    %s
     local-address = %q
-`, collectorASN, collectorIP, g.bgpPort, collectorIP, speakerIP, speakerASN, collectorIP)
+`, collectorASN, collectorIP, g.bgpPort, collectorIP, speakerIP, speakerASN, transport, collectorIP)
 	path := filepath.Join(t.TempDir(), "gobgpd.toml")
 	must(t, os.WriteFile(path, []byte(conf), 0o600))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -274,5 +282,26 @@ func TestBGPHijackFromGoBGPd(t *testing.T) {
 	want := []string{"monitor.bgp-hijack 1.0.0.0/25", "monitor.bgp-hijack 1.0.5.0/24", "monitor.bgp-withdrawn 1.0.4.0/22"}
 	if !slices.Equal(kinds, want) {
 		t.Fatalf("round reported %v, want %v", kinds, want)
+	}
+}
+
+// TestBGPPassiveSession: the speaker listens and the peer connects (a
+// member's border router configured to reach the platform).
+func TestBGPPassiveSession(t *testing.T) {
+	port := freePort(t, speakerIP)
+	g := startGoBGPdWith(t, port)
+	w := newWorld(t)
+	cfg := g.bgpConfig()
+	cfg.Listen = net.JoinHostPort(speakerIP, strconv.Itoa(port))
+	cfg.Peers[0].Passive, cfg.Peers[0].Port = true, 0
+	m := w.monitor(t, Config{BGP: cfg})
+	sp, err := m.StartBGP(t.Context())
+	must(t, err)
+	defer sp.Stop()
+	found := watchFindings(sp)
+	waitEstablished(t, sp, g)
+	g.gobgp(t, "global", "rib", "add", "-a", "ipv4", "1.0.6.0/24", "aspath", "64666")
+	if f := found.wait(t, "monitor.bgp-hijack", "1.0.6.0/24", 10*time.Second); f.OrgID != w.bv.ID || f.Severity != finding.Critical {
+		t.Fatalf("hijack of the hospital's network: %+v", f)
 	}
 }
