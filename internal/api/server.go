@@ -28,6 +28,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/discovery"
 	"github.com/rampart-cert/rampart/internal/finding/catalog"
 	"github.com/rampart-cert/rampart/internal/findings"
 	"github.com/rampart-cert/rampart/internal/hub"
@@ -94,6 +95,10 @@ type Deps struct {
 	// Blocklists serves /blocklists/; nil makes one over Store with the
 	// default guard.
 	Blocklists *intelweb.Blocklists
+	// Discovery proposes discovered assets to their owners, runs
+	// discovery and sweeps (with the scan scheduler); nil makes one over
+	// Store and Guard without sweeps.
+	Discovery *discovery.Service
 	// PublicURL is the platform's public base URL ("https://cert.example"),
 	// for TAXII discovery and links in exports; empty: the request's host.
 	PublicURL string
@@ -176,8 +181,9 @@ func New(d Deps) *Server {
 			Name: "rampart_scope_index_entries", Help: "Assets in the in-memory scope index.",
 		}, func() float64 { n, _, _ := d.Guard.Stats(); return float64(n) }))
 	}
-	s.routes = append(s.table(), s.intelRoutes()...)
+	s.routes = append(append(s.table(), s.intelRoutes()...), s.discoveryRoutes()...)
 	s.intelDefaults()
+	s.discoveryDefaults()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
 	}

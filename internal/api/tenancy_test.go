@@ -235,6 +235,11 @@ func TestTenancyEveryRoute(t *testing.T) {
 		probes[k] = v
 	}
 	secrets = append(secrets, intelSecrets...)
+	discProbes, discSecrets := discoveryTenancy(t, e, beta) // discovery_test.go
+	for k, v := range discProbes {
+		probes[k] = v
+	}
+	secrets = append(secrets, discSecrets...)
 	// Routes that involve no other organization's object.
 	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/openapi.json": true, "GET /api/v1/me": true}
 

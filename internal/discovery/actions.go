@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -76,13 +77,13 @@ func (s *Service) QueueRun(ctx context.Context, p auth.Principal, orgID int64, s
 		return store.DiscoveryJob{}, err
 	}
 	j := store.DiscoveryJob{OrgID: orgID}
-	if len(sources) > 0 {
-		src, err := ParseSources(strings.Join(sources, ","))
-		if err != nil {
-			return j, fmt.Errorf("%w: %w", store.ErrInvalid, err)
+	for _, x := range sources {
+		src := Source(strings.ToLower(strings.TrimSpace(x)))
+		if !src.Valid() {
+			return j, fmt.Errorf("%w: discovery: unknown source %q (want ct, axfr, wordlist, nsec, rdns, certs, links or routing)", store.ErrInvalid, x)
 		}
-		for _, x := range src {
-			j.Sources = append(j.Sources, string(x))
+		if !slices.Contains(j.Sources, string(src)) {
+			j.Sources = append(j.Sources, string(src))
 		}
 	}
 	err := s.d.Store.CreateDiscoveryJob(ctx, p, &j)
