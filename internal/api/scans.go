@@ -125,9 +125,12 @@ func (s *Server) putScanPolicy(w http.ResponseWriter, r *http.Request, p auth.Pr
 	// empty list clears one): a body of null or {} is refused rather than
 	// read as "clear every exclusion and blackout" (security F26).
 	var req *struct {
-		Exclusions *[]string        `json:"exclusions"`
-		Blackouts  *[]store.Window  `json:"blackouts"`
-		Route      *json.RawMessage `json:"route,omitempty"` // read only (GET echoes it); ignored
+		Exclusions *[]string       `json:"exclusions"`
+		Blackouts  *[]store.Window `json:"blackouts"`
+		// Credentials opts the organization's scans into a few empty and
+		// default password attempts per service; absent means off.
+		Credentials bool             `json:"credentials"`
+		Route       *json.RawMessage `json:"route,omitempty"` // read only (GET echoes it); ignored
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
@@ -135,7 +138,7 @@ func (s *Server) putScanPolicy(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if req == nil || req.Exclusions == nil || req.Blackouts == nil {
 		return errf(CodeInvalid, "scan policy must give exclusions and blackouts; an empty list [] clears one")
 	}
-	sp := store.ScanPolicy{Exclusions: *req.Exclusions, Blackouts: *req.Blackouts}
+	sp := store.ScanPolicy{Exclusions: *req.Exclusions, Blackouts: *req.Blackouts, Credentials: req.Credentials}
 	if err := s.Store.SetScanPolicy(r.Context(), p, id, sp); err != nil {
 		return err
 	}

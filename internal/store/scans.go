@@ -118,6 +118,10 @@ type ScanPolicy struct {
 	// Blackouts are weekly windows, in Asia/Ho_Chi_Minh time, when no scan
 	// of the organization starts.
 	Blackouts []Window `json:"blackouts"`
+	// Credentials lets the organization's scans try a few empty and
+	// default passwords per service (svc.default-credentials); off unless
+	// the organization opts in.
+	Credentials bool `json:"credentials"`
 	// Route is where the organization's scans run, inherited down the
 	// tree (org.InheritRoute). It is read only here: GetScanPolicy fills
 	// it, SetScanPolicy ignores it; Regions.SetOrgRegions changes it.
