@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,7 +77,7 @@ func (c *svcCheck) Run(ctx context.Context, env *check.Env, t check.Target) ([]c
 
 // Checks returns the family's checks, in ID order.
 func Checks() []check.Check {
-	return []check.Check{
+	cs := []check.Check{
 		&svcCheck{meta: metaAJP, services: []string{"ajp13", "ajp"}, ports: []uint16{8009}, run: runAJP},
 		&svcCheck{meta: metaDatabase, services: []string{"mysql", "postgresql", "mssql"}, ports: []uint16{3306, 5432, 1433}, run: guarded(runExposed)},
 		credCheck{},
@@ -106,6 +107,8 @@ func Checks() []check.Check {
 		&svcCheck{meta: metaTelnet, services: []string{"telnet"}, ports: []uint16{23}, run: guarded(runExposed)},
 		&svcCheck{meta: metaVNC, services: []string{"vnc"}, ports: []uint16{5900, 5901}, run: runVNC},
 	}
+	slices.SortFunc(cs, func(a, b check.Check) int { return strings.Compare(a.Meta().ID, b.Meta().ID) })
+	return cs
 }
 
 // Register adds the family's checks to r.
