@@ -3,8 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/rampart-cert/rampart/internal/store"
 )
 
 // Kept overviews.
@@ -46,16 +49,10 @@ type dashStamp struct {
 }
 
 type dashCache struct {
-	mu   sync.Mutex
-	m    map[string]*dashEntry
-	tick uint64
-	live map[string]liveCount // the trend's live count, platform-wide ("*")
-}
-
-// liveCount is the active findings of a scope at one tally version.
-type liveCount struct {
-	version int64
-	n       int
+	mu     sync.Mutex
+	m      map[string]*dashEntry
+	tick   uint64
+	trends map[trendKey]keptTrend // platform-wide
 }
 
 type dashEntry struct {
@@ -198,40 +195,6 @@ func (s *Store) dueWindow(ctx context.Context, at time.Time) (after, upTo time.T
 	return after, upTo, nil
 }
 
-// liveActive is the number of active findings in sc now, from the
-// tallies. The platform-wide count is kept with the tally version it was
-// counted at (read first) and counted again once the version moves; a
-// subtree's depends on which organizations are in it too, and its few
-// rows are summed every time.
-func (s *Store) liveActive(ctx context.Context, sc scope) (int, error) {
-	if !sc.all {
-		return s.sumActive(ctx, sc)
-	}
-	var version int64
-	if err := s.r.QueryRowContext(ctx, "SELECT value FROM counters WHERE name = 'finding_tally'").Scan(&version); err != nil {
-		return 0, err
-	}
-	key := scopeKey(sc)
-	c := &s.dash
-	c.mu.Lock()
-	lc, ok := c.live[key]
-	c.mu.Unlock()
-	if ok && lc.version == version {
-		return lc.n, nil
-	}
-	n, err := s.sumActive(ctx, sc)
-	if err != nil {
-		return 0, err
-	}
-	c.mu.Lock()
-	if c.live == nil {
-		c.live = make(map[string]liveCount)
-	}
-	c.live[key] = liveCount{version, n}
-	c.mu.Unlock()
-	return n, nil
-}
-
 // sumActive sums the tallied active findings of sc.
 func (s *Store) sumActive(ctx context.Context, sc scope) (int, error) {
 	var cur where
@@ -240,4 +203,63 @@ func (s *Store) sumActive(ctx context.Context, sc scope) (int, error) {
 	var n sql.NullInt64
 	err := s.r.QueryRowContext(ctx, s.q("SELECT CAST(SUM(t.active) AS BIGINT) FROM finding_tally t"+cur.String()), cur.args...).Scan(&n)
 	return int(n.Int64), err
+}
+
+// Kept trends. The platform-wide trend is read from the kept days
+// (dashboard_days, dashboard_subtree, which change only when
+// snapshotDays keeps more days, and bumps counters.dashboard_days in that
+// transaction), the roots of the tree, and the tallies for the live
+// points; it is kept while those are the same, per day and length.
+
+type trendKey struct {
+	today int64
+	days  int
+}
+
+type trendStamp struct {
+	tally, days int64
+	roots       string
+}
+
+type keptTrend struct {
+	stamp trendStamp
+	pts   []store.TrendPoint
+}
+
+// trendStamp reads what the platform-wide trend is made of, in one query.
+func (s *Store) trendStamp(ctx context.Context) (trendStamp, error) {
+	roots := "string_agg(CAST(id AS TEXT), ',' ORDER BY id)"
+	if !s.d.postgres() {
+		roots = "group_concat(id, ',' ORDER BY id)"
+	}
+	var (
+		st trendStamp
+		r  sql.NullString
+	)
+	err := s.r.QueryRowContext(ctx, "SELECT (SELECT value FROM counters WHERE name = 'finding_tally'), "+
+		"(SELECT value FROM counters WHERE name = 'dashboard_days'), "+
+		"(SELECT "+roots+" FROM orgs WHERE parent_id IS NULL)").Scan(&st.tally, &st.days, &r)
+	st.roots = r.String
+	return st, err
+}
+
+// keptTrend returns a copy of the trend kept for k at st.
+func (c *dashCache) keptTrend(k trendKey, st trendStamp) ([]store.TrendPoint, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.trends[k]
+	if !ok || t.stamp != st {
+		return nil, false
+	}
+	return slices.Clone(t.pts), true
+}
+
+// keepTrend keeps a copy of pts for k at st.
+func (c *dashCache) keepTrend(k trendKey, st trendStamp, pts []store.TrendPoint) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.trends == nil || len(c.trends) >= 8 {
+		c.trends = make(map[trendKey]keptTrend) // days change once a day: start afresh
+	}
+	c.trends[k] = keptTrend{stamp: st, pts: slices.Clone(pts)}
 }

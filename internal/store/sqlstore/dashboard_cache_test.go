@@ -145,15 +145,30 @@ func testOverviewKept(t *testing.T, s, other *Store) {
 
 	// trendNow checks the trend's live point, which follows the same
 	// counts, against the overview's.
+	var trendAt func(step string, p auth.Principal, at time.Time)
 	trendNow := func(step string, p auth.Principal) {
 		t.Helper()
-		at := time.Now().UTC()
+		trendAt(step, p, time.Now().UTC())
+	}
+	trendAt = func(step string, p auth.Principal, at time.Time) {
+		t.Helper()
 		pts, err := s.Trend(ctx, p, 0, 3, at)
 		if err != nil {
 			t.Fatalf("%s: trend: %v", step, err)
 		}
 		if want := directOverview(t, s, p, at).Active; pts[len(pts)-1].Active != want {
 			t.Fatalf("%s: trend today %d, direct %d", step, pts[len(pts)-1].Active, want)
+		}
+		sc, err := s.scopeOf(ctx, s.r, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := s.trendOf(ctx, sc, 3, dayOf(at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(pts) != fmt.Sprint(fresh) {
+			t.Fatalf("%s: trend %v, computed afresh %v", step, pts, fresh)
 		}
 	}
 
@@ -240,6 +255,38 @@ func testOverviewKept(t *testing.T, s, other *Store) {
 	}
 	check("transition by another process", sysP, now)
 	trendNow("transition by another process", sysP)
+
+	// Days kept by the snapshot, and a second root organization with a
+	// finding: the platform-wide trend follows both.
+	if err := s.SnapshotTrend(ctx, 3, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	trendNow("days kept", sysP)
+	// Tomorrow, today has just ended and is answered live until the
+	// snapshot keeps it; a finding first seen tomorrow is in the live
+	// count and not in the kept day.
+	tomorrow := time.Now().UTC().Add(day)
+	ht := mkAsset(s, b1, "tomorrow.kept.example")
+	record(s, "j-tomorrow", tomorrow, ht, find(ht, "svc.telnet", finding.Low, false))
+	trendAt("tomorrow, today provisional", sysP, tomorrow)
+	if err := s.SnapshotTrend(ctx, 3, tomorrow); err != nil {
+		t.Fatal(err)
+	}
+	trendAt("tomorrow, today kept", sysP, tomorrow)
+	root2 := mkOrg("R2", 0, org.KindNational)
+	hr2 := mkAsset(s, root2, "r2.kept.example")
+	trendNow("second root", sysP)
+	record(s, "j5", now.Add(-time.Minute), hr2, find(hr2, "svc.telnet", finding.High, false))
+	check("second root", sysP, now)
+	trendNow("second root's finding", sysP)
+	// An organization with kept days becomes a root: its kept days join
+	// the platform's (as its parent's kept days still hold them).
+	a1.ParentID = 0
+	if err := s.UpdateOrg(ctx, sysP, &a1); err != nil {
+		t.Fatal(err)
+	}
+	check("a root more", sysP, now)
+	trendNow("a root more", sysP)
 
 	// Concurrent readers while findings are recorded: once the writes
 	// end, the overview is exact again.

@@ -81,10 +81,34 @@ func (s *Store) Trend(ctx context.Context, p auth.Principal, root int64, days in
 		return nil, s.fail(op, err)
 	}
 	today := dayOf(now)
+	if !sc.all {
+		pts, err := s.trendOf(ctx, sc, days, today)
+		return pts, s.fail(op, err)
+	}
+	// The platform-wide trend is kept while what it was read from is
+	// the same (dashboard_cache.go).
+	st, err := s.trendStamp(ctx)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	key := trendKey{today: today, days: days}
+	if pts, ok := s.dash.keptTrend(key, st); ok {
+		return pts, nil
+	}
+	pts, err := s.trendOf(ctx, sc, days, today)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	s.dash.keepTrend(key, st, pts)
+	return pts, nil
+}
+
+// trendOf computes the trend of sc for the days days ending with today.
+func (s *Store) trendOf(ctx context.Context, sc scope, days int, today int64) ([]store.TrendPoint, error) {
 	first := today - int64(days) + 1
 	kept, err := s.keptDays(ctx, first-1, today-1)
 	if err != nil {
-		return nil, s.fail(op, err)
+		return nil, err
 	}
 	// The missing days at the end, after a kept day, are provisional.
 	last := today - 1
@@ -95,7 +119,7 @@ func (s *Store) Trend(ctx context.Context, p auth.Principal, root int64, days in
 		last = today - 1 // no kept day before the gap: compute it all
 	}
 	if err := s.snapshotDays(ctx, first, last, kept); err != nil {
-		return nil, s.fail(op, err)
+		return nil, err
 	}
 	byDay := make(map[int64]int, days)
 	if !sc.none() {
@@ -108,24 +132,24 @@ func (s *Store) Trend(ctx context.Context, p auth.Principal, root int64, days in
 		}
 		rows, err := s.r.QueryContext(ctx, s.q("SELECT d.day, CAST(SUM(d.active) AS BIGINT) FROM dashboard_subtree d"+w.String()+" GROUP BY d.day"), w.args...)
 		if err != nil {
-			return nil, s.fail(op, err)
+			return nil, err
 		}
 		for rows.Next() {
 			var d int64
 			var n int
 			if err := rows.Scan(&d, &n); err != nil {
 				rows.Close()
-				return nil, s.fail(op, err)
+				return nil, err
 			}
 			byDay[d] = n
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, s.fail(op, err)
+			return nil, err
 		}
-		n, err := s.liveActive(ctx, sc)
+		n, err := s.sumActive(ctx, sc)
 		if err != nil {
-			return nil, s.fail(op, err)
+			return nil, err
 		}
 		for d := last + 1; d <= today; d++ {
 			byDay[d] = n
@@ -288,6 +312,12 @@ func (s *Store) snapshotDays(ctx context.Context, from, to int64, have map[int64
 			return err
 		}); err != nil {
 			return err
+		}
+		if len(mark) > 0 {
+			// Kept trends were read from the days before these.
+			if _, err := tx.ExecContext(ctx, "UPDATE counters SET value = value + 1 WHERE name = 'dashboard_days'"); err != nil {
+				return err
+			}
 		}
 		return batches(ctx, tx, mark, func(n int) string {
 			return s.q("INSERT INTO dashboard_days (day, computed_at) VALUES " + placeholders(n, 2) + " ON CONFLICT DO NOTHING")

@@ -1,4 +1,4 @@
--- The findings tally's version (issue 11, capacity). SQLite flavour; keep
+-- Versions of the dashboard's aggregates (issue 11, capacity). SQLite flavour; keep
 -- in step with postgres/0017_dashboard_version.sql.
 --
 -- counters.finding_tally is bumped by every transaction that changes
@@ -6,5 +6,7 @@
 -- transaction, after the tally rows. The dashboard keeps a scope's
 -- overview while this counter, the assets counter and the organizations
 -- in scope are what they were when it was computed, and no due date has
--- passed since (dashboard_cache.go).
+-- passed since (dashboard_cache.go). counters.dashboard_days is bumped
+-- when more trend days are kept, for the kept platform-wide trend.
 INSERT INTO counters (name, value) VALUES ('finding_tally', 0);
+INSERT INTO counters (name, value) VALUES ('dashboard_days', 0);
