@@ -164,7 +164,8 @@ func (s *scramClient) final(serverFirst string) (string, error) {
 	}
 	salt, err := base64.StdEncoding.DecodeString(attrs["s"])
 	iter, ierr := strconv.Atoi(attrs["i"])
-	if err != nil || ierr != nil || iter < 1 || iter > 1<<20 || !strings.HasPrefix(attrs["r"], s.nonce) {
+	if err != nil || ierr != nil || iter < 1 || iter > 1<<17 || // a hostile server must not make us spin
+		!strings.HasPrefix(attrs["r"], s.nonce) {
 		return "", errors.New("svc: scram: bad server-first message")
 	}
 	salted, err := pbkdf2.Key(sha256.New, s.password, salt, iter, 32)

@@ -369,3 +369,14 @@ func FuzzReadPGMessage(f *testing.F) {
 		}
 	})
 }
+
+func FuzzSCRAMServerFirst(f *testing.F) {
+	f.Add("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
+	f.Add("r=x,s=,i=0")
+	f.Fuzz(func(t *testing.T, s string) {
+		c := &scramClient{password: "pencil", nonce: "rOprNGfwEbeRWgbNEkqO", firstBare: "n=,r=rOprNGfwEbeRWgbNEkqO"}
+		if final, err := c.final(s); err == nil && !strings.Contains(final, ",p=") {
+			t.Fatalf("final message without proof: %q", final)
+		}
+	})
+}
