@@ -196,7 +196,7 @@ func (l *Lab) startHosts(context.Context) error {
 			Role: Text{VI: "Máy chủ trao đổi tệp", EN: "File exchange server"},
 			Weakness: Text{VI: "vsftpd 2.3.4 cho đăng nhập ẩn danh; Telnet mở",
 				EN: "vsftpd 2.3.4 with anonymous login; Telnet open"},
-			Checks:           []string{"svc.end-of-life", "svc.ftp-anonymous", "svc.telnet-exposed"},
+			Checks:           []string{"svc.end-of-life", "svc.ftp-anonymous", "svc.ftp-cleartext", "svc.telnet-exposed"},
 			ChecksWithVulnDB: []string{"vuln.known-cve"}},
 			svcs: []svc{{name: "ftp", port: 21, tcp: ftp}, {name: "telnet", port: 23, tcp: telnet("ftp.hn-demo.gov.vn")}}},
 		{off: offMail, HostInfo: HostInfo{Hostname: "mail.hcm-demo.gov.vn", OrgCode: "HCM-DEMO",
