@@ -1,0 +1,409 @@
+//go:build linux
+
+package synscan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rampart-cert/rampart/internal/target"
+)
+
+// Available reports whether this process may open raw sockets (root or
+// CAP_NET_RAW); the error wraps ErrNoCapability when it may not.
+func Available() error {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW|syscall.SOCK_CLOEXEC, syscall.IPPROTO_RAW)
+	if err != nil {
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
+			return fmt.Errorf("%w: %v", ErrNoCapability, err)
+		}
+		return fmt.Errorf("synscan: raw socket: %w", err)
+	}
+	syscall.Close(fd)
+	return nil
+}
+
+// sender sends SYNs in batches with sendmmsg on a raw IPv4 socket with
+// IP_HDRINCL.
+type sender struct {
+	fd    int
+	bufs  [][synLen]byte
+	addrs []syscall.RawSockaddrInet4
+	iovs  []unix.Iovec
+	msgs  []unix.Mmsghdr
+	n     int
+}
+
+func newSender(batch int) (*sender, error) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW|syscall.SOCK_CLOEXEC, syscall.IPPROTO_RAW)
+	if err != nil {
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
+			return nil, fmt.Errorf("%w: %v", ErrNoCapability, err)
+		}
+		return nil, fmt.Errorf("synscan: raw socket: %w", err)
+	}
+	_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, 32 /* SO_SNDBUFFORCE */, 8<<20)
+	s := &sender{fd: fd, bufs: make([][synLen]byte, batch), addrs: make([]syscall.RawSockaddrInet4, batch),
+		iovs: make([]unix.Iovec, batch), msgs: make([]unix.Mmsghdr, batch)}
+	for i := range s.msgs {
+		s.iovs[i].Base = &s.bufs[i][0]
+		s.iovs[i].SetLen(synLen)
+		s.addrs[i].Family = syscall.AF_INET
+		s.msgs[i].Hdr.Name = (*byte)(unsafe.Pointer(&s.addrs[i]))
+		s.msgs[i].Hdr.Namelen = syscall.SizeofSockaddrInet4
+		s.msgs[i].Hdr.Iov = &s.iovs[i]
+		s.msgs[i].Hdr.SetIovlen(1)
+	}
+	return s, nil
+}
+
+// add queues a SYN; flush sends the queue.
+func (s *sender) add(src, dst netip.Addr, sport, dport uint16, seq uint32) {
+	i := s.n
+	buildSYN(s.bufs[i][:], src, dst, sport, dport, seq, uint16(seq))
+	s.addrs[i].Addr = dst.As4()
+	s.n++
+}
+
+func (s *sender) full() bool { return s.n == len(s.msgs) }
+
+// flush sends every queued SYN; a full device queue (ENOBUFS) is waited
+// out, so no SYN is dropped here.
+func (s *sender) flush(ctx context.Context) error {
+	done := 0
+	for done < s.n {
+		r, _, errno := syscall.Syscall6(unix.SYS_SENDMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[done])), uintptr(s.n-done), 0, 0, 0)
+		if errno != 0 {
+			switch errno {
+			case syscall.EINTR:
+				continue
+			case syscall.ENOBUFS, syscall.EAGAIN, syscall.ENOMEM:
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				time.Sleep(50 * time.Microsecond)
+				continue
+			case syscall.EPERM, syscall.EACCES:
+				return fmt.Errorf("synscan: send: %w (a local firewall?)", errno)
+			}
+			// A destination the kernel refuses (no route): skip that SYN.
+			done++
+			continue
+		}
+		done += int(r)
+	}
+	s.n = 0
+	return nil
+}
+
+func (s *sender) close() { syscall.Close(s.fd) }
+
+// receiver reads SYN-ACKs to the scan's source port from a raw TCP socket
+// whose BPF filter drops every other segment in the kernel.
+type receiver struct {
+	fd int
+}
+
+// filter keeps IPv4 TCP segments to dport with SYN and ACK set (not
+// fragments), 128 bytes of each.
+func filter(dport uint16) []syscall.SockFilter {
+	const (
+		ldH   = syscall.BPF_LD | syscall.BPF_H | syscall.BPF_ABS
+		ldB   = syscall.BPF_LD | syscall.BPF_B | syscall.BPF_ABS
+		ldxIP = syscall.BPF_LDX | syscall.BPF_B | syscall.BPF_MSH
+		ldHI  = syscall.BPF_LD | syscall.BPF_H | syscall.BPF_IND
+		ldBI  = syscall.BPF_LD | syscall.BPF_B | syscall.BPF_IND
+		jeq   = syscall.BPF_JMP | syscall.BPF_JEQ | syscall.BPF_K
+		jset  = syscall.BPF_JMP | syscall.BPF_JSET | syscall.BPF_K
+		and   = syscall.BPF_ALU | syscall.BPF_AND | syscall.BPF_K
+		ret   = syscall.BPF_RET | syscall.BPF_K
+	)
+	return []syscall.SockFilter{
+		{Code: ldB, K: 9},                     // 0: protocol
+		{Code: jeq, K: 6, Jt: 0, Jf: 8},       // 1: TCP, else drop
+		{Code: ldH, K: 6},                     // 2: fragment offset
+		{Code: jset, K: 0x1fff, Jt: 6, Jf: 0}, // 3: a later fragment: drop
+		{Code: ldxIP, K: 0},                   // 4: X = IP header length
+		{Code: ldHI, K: 2},                    // 5: destination port
+		{Code: jeq, K: uint32(dport), Jt: 0, Jf: 3},
+		{Code: ldBI, K: 13}, // 7: flags
+		{Code: and, K: flagSYN | flagACK | flagRST},
+		{Code: jeq, K: flagSYN | flagACK, Jt: 1, Jf: 0},
+		{Code: ret, K: 0},   // 10: drop
+		{Code: ret, K: 128}, // 11: keep
+	}
+}
+
+func newReceiver(dport uint16) (*receiver, error) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
+	if err != nil {
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
+			return nil, fmt.Errorf("%w: %v", ErrNoCapability, err)
+		}
+		return nil, fmt.Errorf("synscan: raw socket: %w", err)
+	}
+	if err := syscall.AttachLsf(fd, filter(dport)); err != nil {
+		syscall.Close(fd)
+		return nil, fmt.Errorf("synscan: BPF filter: %w", err)
+	}
+	if syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, 33 /* SO_RCVBUFFORCE */, 32<<20) != nil {
+		_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 32<<20)
+	}
+	tv := syscall.NsecToTimeval((50 * time.Millisecond).Nanoseconds())
+	if err := syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv); err != nil {
+		syscall.Close(fd)
+		return nil, fmt.Errorf("synscan: receive timeout: %w", err)
+	}
+	return &receiver{fd: fd}, nil
+}
+
+// loop reads until stop is closed, calling got for every packet.
+func (r *receiver) loop(stop <-chan struct{}, got func([]byte)) {
+	buf := make([]byte, 2048)
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		n, _, err := syscall.Recvfrom(r.fd, buf, 0)
+		if err != nil {
+			continue // the timeout, to look at stop
+		}
+		got(buf[:n])
+	}
+}
+
+func (r *receiver) close() { syscall.Close(r.fd) }
+
+// Scan sends a SYN to every port of cfg.Ports on every IPv4 target and
+// calls onOpen (serialized) for each that answers with a SYN-ACK. Targets
+// that are not IPv4 are skipped and counted; skipped, when set, gets them
+// (so the caller can connect-scan them). targets is iterated once per
+// pass (1 + cfg.Retries). It returns when the last pass has been sent and
+// cfg.Wait has passed, or when ctx ends. An error wrapping
+// ErrNoCapability means raw sockets are not allowed: nothing was sent.
+func Scan(ctx context.Context, cfg Config, targets iter.Seq[target.Target], onOpen func(Open), skipped func(target.Target)) (Stats, error) {
+	var st Stats
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return st, err
+	}
+	if cfg.SourcePort == 0 {
+		cfg.SourcePort = uint16(40000 + rand.IntN(20000))
+	}
+	start := time.Now()
+	snd, err := newSender(cfg.Batch)
+	if err != nil {
+		return st, err
+	}
+	defer snd.close()
+	rcv, err := newReceiver(cfg.SourcePort)
+	if err != nil {
+		return st, err
+	}
+	defer rcv.close()
+	key := rand.Uint64()
+	sport := cfg.SourcePort
+	wantPort := map[uint16]bool{}
+	for _, p := range cfg.Ports {
+		wantPort[p] = true
+	}
+
+	var mu sync.Mutex
+	found := map[uint64]bool{}              // addr<<16|port of open pairs
+	names := map[netip.Addr]target.Target{} // targets that carry a name
+	pending := map[uint64]target.Target{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rcv.loop(stop, func(b []byte) {
+			r, err := parseReply(b)
+			if err != nil || r.dport != sport || r.flags&(flagSYN|flagACK|flagRST) != flagSYN|flagACK || !r.src.Is4() {
+				return
+			}
+			if !wantPort[r.sport] || r.ack-1 != cookie(key, r.src, r.sport, sport) {
+				return // not an answer to this scan
+			}
+			a4 := r.src.As4()
+			k := uint64(a4[0])<<40 | uint64(a4[1])<<32 | uint64(a4[2])<<24 | uint64(a4[3])<<16 | uint64(r.sport)
+			mu.Lock()
+			st.SynAcks++
+			if found[k] {
+				mu.Unlock()
+				return
+			}
+			found[k] = true
+			st.Open++
+			t, ok := names[r.src]
+			if !ok {
+				t = target.Target{Addr: r.src}
+			}
+			pending[k] = t
+			mu.Unlock()
+			if onOpen != nil {
+				onOpen(Open{Target: t, Port: r.sport})
+			}
+		})
+	}()
+
+	var src netip.Addr // the kernel would fill in a zero source, after the checksum was made
+	if cfg.SourceAddr != [4]byte{} {
+		src = netip.AddrFrom4(cfg.SourceAddr)
+	}
+	var bucket float64 = float64(cfg.Batch)
+	last := time.Now()
+	pass := func(first bool) error {
+		next, stopIter := iter.Pull(targets)
+		defer stopIter()
+		batch := make([]netip.Addr, 0, cfg.HostBatch)
+		for {
+			batch = batch[:0]
+			for len(batch) < cfg.HostBatch {
+				t, ok := next()
+				if !ok {
+					break
+				}
+				a := t.Addr.Unmap()
+				if !a.Is4() {
+					if first {
+						st.Skipped++
+						if skipped != nil {
+							skipped(t)
+						}
+					}
+					continue
+				}
+				if first {
+					st.Hosts++
+					if t.Name != "" {
+						mu.Lock()
+						names[a] = t
+						mu.Unlock()
+					}
+				}
+				if !src.IsValid() {
+					s, err := routeSource(a)
+					if err != nil {
+						return err
+					}
+					src = s
+				}
+				batch = append(batch, a)
+			}
+			if len(batch) == 0 {
+				return nil
+			}
+			for _, port := range cfg.Ports {
+				for _, a := range batch {
+					if !first {
+						a4 := a.As4()
+						k := uint64(a4[0])<<40 | uint64(a4[1])<<32 | uint64(a4[2])<<24 | uint64(a4[3])<<16 | uint64(port)
+						mu.Lock()
+						done := found[k]
+						mu.Unlock()
+						if done {
+							continue
+						}
+					} else {
+						st.Probed++
+					}
+					snd.add(src, a, sport, port, cookie(key, a, port, sport))
+					if snd.full() {
+						if err := sendBatch(ctx, snd, &cfg, &bucket, &last); err != nil {
+							return err
+						}
+						st.Sent += cfg.Batch
+					}
+				}
+			}
+		}
+	}
+	sendStart := time.Now()
+	for i := 0; i <= cfg.Retries; i++ {
+		if err = pass(i == 0); err != nil {
+			break
+		}
+		n := snd.n
+		if err = sendBatch(ctx, snd, &cfg, &bucket, &last); err != nil {
+			break
+		}
+		st.Sent += n
+		if i < cfg.Retries {
+			// Let the answers to this pass come in before the next.
+			sleep(ctx, min(cfg.Wait, 200*time.Millisecond))
+		}
+	}
+	st.SendTime = time.Since(sendStart)
+	if err == nil {
+		sleep(ctx, cfg.Wait)
+	}
+	close(stop)
+	wg.Wait()
+	st.Elapsed = time.Since(start)
+	if st.SendTime > 0 {
+		st.SendRate = float64(st.Sent) / st.SendTime.Seconds()
+	}
+	if st.Elapsed > 0 {
+		st.Rate = float64(st.Probed) / st.Elapsed.Seconds()
+	}
+	if cfg.Progress != nil {
+		cfg.Progress(st)
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return st, err
+}
+
+// sendBatch sends the queued SYNs within the rate.
+func sendBatch(ctx context.Context, s *sender, cfg *Config, bucket *float64, last *time.Time) error {
+	if s.n == 0 {
+		return nil
+	}
+	if cfg.Rate > 0 {
+		now := time.Now()
+		*bucket = min(float64(cfg.Batch), *bucket+now.Sub(*last).Seconds()*float64(cfg.Rate))
+		*last = now
+		if need := float64(s.n) - *bucket; need > 0 {
+			sleep(ctx, time.Duration(need/float64(cfg.Rate)*float64(time.Second)))
+			*bucket += need
+			*last = time.Now()
+		}
+		*bucket -= float64(s.n)
+	}
+	return s.flush(ctx)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// routeSource is the address the kernel sends to a from (a connected UDP
+// socket sends nothing).
+func routeSource(a netip.Addr) (netip.Addr, error) {
+	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, 9)))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("synscan: no route to %s: %w", a, err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap(), nil
+}
