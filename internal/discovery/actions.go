@@ -128,6 +128,10 @@ type Sweeper interface {
 	Wake()
 }
 
+// Sweeps reports whether this service can sweep (it has the scan
+// scheduler).
+func (s *Service) Sweeps() bool { return s.d.Sweeper != nil }
+
 // ErrNoSweeper means this process cannot queue scans.
 var ErrNoSweeper = errors.New("discovery: scanning is not enabled on this server")
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/discovery"
 	"github.com/rampart-cert/rampart/internal/finding/catalog"
 	"github.com/rampart-cert/rampart/internal/findings"
 	"github.com/rampart-cert/rampart/internal/hub"
@@ -58,6 +59,9 @@ type Deps struct {
 	// API, so a review decided here rebuilds the lists it serves); nil
 	// makes one over Store.
 	Blocklists *intelweb.Blocklists
+	// Discovery proposes discovered assets to their owners, runs
+	// discovery and sweeps; nil makes one over Store without sweeps.
+	Discovery *discovery.Service
 }
 
 // findingStore is the store with its Findings part.
@@ -126,6 +130,7 @@ func New(d Deps) (*Server, error) {
 		return nil, fmt.Errorf("web: csrf key: %w", err)
 	}
 	s.intelDefaults()
+	s.discoveryDefaults()
 	s.routes()
 	return s, nil
 }
@@ -190,6 +195,7 @@ func (s *Server) routes() {
 	m.Handle("POST /orgs/{id}/webhooks/{wid}/enabled", s.authed(s.webhookEnable))
 	m.Handle("POST /orgs/{id}/webhooks/{wid}/delete", s.authed(s.webhookDelete))
 	s.intelRoutes(m)
+	s.discoveryRoutes(m)
 	m.Handle("/", s.public(func(w http.ResponseWriter, r *http.Request, c *reqCtx) error { return errNotFound }))
 }
 
