@@ -154,7 +154,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	svc := findings.New(findings.Deps{Store: st, Scheduler: sched, Scope: guard, Policy: finding.DefaultPolicy,
 		PlatformCheck: platformCheck(cats.Checks), Expiry: expiry, KindExpiry: kindExpiry, Logger: log})
 	go svc.Run(bg, 0)
-	startDiscovery(bg, st, guard, svc, c, lab, log)
+	disc, err := startDiscovery(bg, st, guard, svc, sched, c, lab, log)
+	if err != nil {
+		return err
+	}
 	// Monitoring of internet resources: DNS, expiry, look-alikes, CT, BGP, exposure.
 	if err := startMonitor(bg, st, svc, c, log); err != nil {
 		return err
@@ -223,13 +226,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	// either rebuilds it).
 	blocklists := intelweb.NewBlocklists(st, intelweb.BlocklistOptions{Logger: log})
 	srv := api.New(api.Deps{Imports: importGate, Assess: assessSvc, Workers: workers, Store: st, Guard: guard, Claims: claims, Queue: q, Findings: svc, Logger: log, Registry: reg, Version: Version, Catalog: cats.Kinds,
-		Throttle: throttle, MetricsPublic: c.MetricsPublic, Hub: intelHub, Blocklists: blocklists, PublicURL: c.PublicURL,
+		Throttle: throttle, MetricsPublic: c.MetricsPublic, Hub: intelHub, Blocklists: blocklists, PublicURL: c.PublicURL, Discovery: disc,
 		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
 
 	handler := srv.Handler()
 	{
 		console, err := web.New(web.Deps{Imports: importGate, Store: st, Workers: workers, Dashboard: st, Guard: guard, Claims: claims, Findings: svc, Queue: q, Catalog: cats.Kinds, Assess: assessSvc, Throttle: throttle,
-			Hub: intelHub, Blocklists: blocklists,
+			Hub: intelHub, Blocklists: blocklists, Discovery: disc,
 			Logger: log, Version: Version, SecureCookies: strings.HasPrefix(c.PublicURL, "https://")})
 		if err != nil {
 			return err
