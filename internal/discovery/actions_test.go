@@ -9,6 +9,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/discovery"
+	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
@@ -62,5 +63,44 @@ func TestQueueRun(t *testing.T) {
 	all, err := p.svc.QueueRun(ctx, analyst, 0, nil)
 	if err != nil || all.OrgID != 0 || all.RequestedBy != analyst.Name || all.State != store.JobQueued {
 		t.Fatalf("national run %+v %v", all, err)
+	}
+}
+
+// TestProposeEndsDecidedFindings: a candidate decided while its finding
+// stayed open (the decision's own close failed) has the finding closed by
+// the next run that sees it again.
+func TestProposeEndsDecidedFindings(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p := newPlatform(t, ctx, "127.77.120.0")
+	name := "forgotten.hn-demo.gov.vn"
+	if _, err := p.svc.Propose(ctx, "run-1", []discovery.Candidate{{Name: name, Source: discovery.SourceCT}}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := p.st.ListCandidates(ctx, auth.SystemPrincipal, store.CandidateFilter{Query: name})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("candidate %+v %v", page.Items, err)
+	}
+	// Decided in the store alone: the finding stays open.
+	if _, err := p.st.DecideCandidate(ctx, as(auth.RoleOrgAdmin, p.orgs["HN-DEMO"]), page.Items[0].ID, store.CandidateDecision{Reason: "not ours"}); err != nil {
+		t.Fatal(err)
+	}
+	state := func() finding.State {
+		fp, err := p.st.ListFindings(ctx, auth.SystemPrincipal, store.FindingFilter{Check: discovery.FindingKind, Query: name})
+		if err != nil || len(fp.Items) != 1 {
+			t.Fatalf("findings %+v %v", fp.Items, err)
+		}
+		return fp.Items[0].State
+	}
+	if s := state(); s != finding.StateOpen {
+		t.Fatalf("finding %s before the next run", s)
+	}
+	time.Sleep(time.Millisecond) // the next run comes later
+	rep, err := p.svc.Propose(ctx, "run-2", []discovery.Candidate{{Name: name, Source: discovery.SourceCT}})
+	if err != nil || rep.Pending != 0 {
+		t.Fatalf("second run %+v %v", rep, err)
+	}
+	if s := state(); s != finding.StateFixed {
+		t.Fatalf("finding %s after the next run", s)
 	}
 }

@@ -18,9 +18,22 @@
 // discovery.unregistered-asset finding with its policy's deadline. The
 // owner confirms it (it becomes a registered asset, verified when it lies
 // inside the owner's proven scope, and is scanned from then on) or rejects
-// it (it is never proposed again). Nothing discovered is scanned before:
-// a candidate is not an asset, so the scheduler never sees it. Jobs run in
-// the control plane (see jobs.go for why) with leases and progress.
+// it (it is never proposed again); either closes its finding at once
+// (finding.Batch.Ended). Nothing discovered is scanned before: a
+// candidate is not an asset, so the scheduler never sees it. The one
+// exception is a national analyst's explicit sweep (Sweep): scan jobs of
+// chosen pending candidates, each the covering asset's and scoped to the
+// candidate alone, with who and why in the audit log. Jobs run in the
+// control plane (see jobs.go for why) with leases and progress; a run
+// reads a directory of CT files (Config.CTDir) and loads routing data
+// (Config.LoadRouting) as it starts.
+//
+// Who may do what is said once, in actions.go: the owner's administrators
+// or the level above decide (MayDecide), the national level (platform
+// administrators and analysts) runs discovery over everything and
+// administrators over their own scope (MayRun), and only the national
+// level sweeps (MaySweep). The API and the console are faces over
+// Service; the store enforces tenancy.
 //
 // Errors start with "discovery:". Everything read from the network or a
 // file is bounded: see the limits of each package.
