@@ -83,7 +83,13 @@ func TestCredentialsOffByDefault(t *testing.T) {
 // loopback port): authentication trust, or SCRAM with the superuser
 // password given.
 func postgresAt(t *testing.T, password string) netip.AddrPort {
-	bin := needBinary(t, "postgres", "postgresql")
+	// Debian keeps the server binaries out of PATH, under its major version.
+	bin := ""
+	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres"); len(m) > 0 {
+		bin = m[len(m)-1]
+	} else {
+		bin = needBinary(t, "postgres", "postgresql")
+	}
 	initdb := filepath.Join(filepath.Dir(bin), "initdb")
 	if os.Geteuid() != 0 {
 		t.Skip("the PostgreSQL fixture switches to the postgres user")
