@@ -228,3 +228,26 @@ func TestDiscoveryPages(t *testing.T) {
 		t.Fatalf("the national runs: %s", r)
 	}
 }
+
+// TestDiscoveryCatalog: every discovery source and candidate state has
+// its name in both languages.
+func TestDiscoveryCatalog(t *testing.T) {
+	c, err := loadCatalogs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"reason." + scan.SweepReason}
+	for _, s := range candidateSources() {
+		keys = append(keys, "discovery.source."+s)
+	}
+	for _, s := range []store.CandidateState{store.CandidatePending, store.CandidateConfirmed, store.CandidateRejected} {
+		keys = append(keys, "discovery.state."+string(s))
+	}
+	for _, lang := range languages {
+		for _, k := range keys {
+			if !c.get(lang).Has(k) {
+				t.Errorf("%s.json lacks %q", lang, k)
+			}
+		}
+	}
+}
