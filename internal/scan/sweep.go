@@ -37,7 +37,8 @@ const maxSweepAddrs = 32
 //     only ones it may lead to. Private and special-purpose addresses stay
 //     refused unless the platform allows internal ones.
 //   - The organization's exclusions hold, and so does its blackout window
-//     (store.ErrConflict while it is in force).
+//     (store.ErrConflict while it is in force); its opt-in to default
+//     credential attempts does not: a sweep never tries passwords.
 func (s *Scheduler) SweepJob(cover asset.Asset, kind asset.Kind, value string, addrs []string, pol store.ScanPolicy, by string, now time.Time) (store.ScanJob, error) {
 	switch kind {
 	case asset.KindHostname, asset.KindIPv4, asset.KindIPv6, asset.KindCIDR:
@@ -53,6 +54,9 @@ func (s *Scheduler) SweepJob(cover asset.Asset, kind asset.Kind, value string, a
 	}
 	p := s.cfg.Defaults
 	p.AssetKind, p.AssetValue, p.Exclusions, p.VirtualHosts = kind, v, pol.Exclusions, nil
+	// No default-password attempts on what no owner has confirmed, even
+	// for an organization that opted in for its registered assets.
+	p.Credentials = false
 	if oa, ok := s.scope.(OrgAddrs); ok {
 		p.AllowedAddrs = append(slices.Clip(p.AllowedAddrs), oa.OrgAddrs(cover.OrgID)...)
 	}

@@ -71,7 +71,7 @@ func TestSweepJob(t *testing.T) {
 	s := scan.NewScheduler(nil, nil, sc, nil, scan.SchedulerConfig{Region: "hn", Checks: []string{"dns", "http"}})
 	cover := asset.Asset{ID: 73, OrgID: 7, Kind: asset.KindDomain, Value: "a.gov.vn"}
 	now := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
-	pol := store.ScanPolicy{Exclusions: []string{"old.a.gov.vn"}}
+	pol := store.ScanPolicy{Exclusions: []string{"old.a.gov.vn"}, Credentials: true}
 	j, err := s.SweepJob(cover, asset.KindHostname, "Forgotten.A.gov.vn.", []string{"127.42.15.9", "not an address"}, pol, "analyst", now)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestSweepJob(t *testing.T) {
 		t.Fatalf("job %+v", j)
 	}
 	if p.AssetKind != asset.KindHostname || p.AssetValue != "forgotten.a.gov.vn" || !slices.Equal(p.AllowedAddrs, []string{"127.42.15.1", "127.42.15.9"}) ||
-		!slices.Equal(p.Exclusions, pol.Exclusions) || len(p.VirtualHosts) != 0 || !slices.Equal(p.Checks, []string{"dns", "http"}) {
+		!slices.Equal(p.Exclusions, pol.Exclusions) || len(p.VirtualHosts) != 0 || !slices.Equal(p.Checks, []string{"dns", "http"}) || p.Credentials {
 		t.Fatalf("params %+v", p)
 	}
 	// Two candidates swept at once get two jobs.
