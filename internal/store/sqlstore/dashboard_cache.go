@@ -20,7 +20,9 @@ import (
 //     tally (aggregates.go, migration 0017);
 //   - counters.assets, bumped by every transaction that changes an asset;
 //   - a digest of the organizations in scope (every column the overview
-//     shows or rolls up by), computed by the database.
+//     shows or rolls up by), computed by the database, or on SQLite
+//     counters.orgs, bumped by triggers on every change of an
+//     organization.
 //
 // The stamp is read before the data, so a kept overview is at least as new
 // as its stamp, and it is used only while the stamp is the same: any write
@@ -147,27 +149,33 @@ func (c *dashCache) put(key string, e *dashEntry) {
 
 // orgDigest is an SQL expression over orgs giving one value that changes
 // whenever an organization of the rows aggregated is added, removed or
-// changes in a column the overview uses. Text columns are quoted, so no
-// two different sets of rows give the same text; PostgreSQL sends its MD5.
-func (s *Store) orgDigest() string {
-	if s.d.postgres() {
-		return "md5(string_agg(id || ',' || COALESCE(parent_id, 0) || ',' || quote_literal(code) || ',' || quote_literal(name) || ',' || " +
-			"quote_literal(name_en) || ',' || quote_literal(kind) || ',' || quote_literal(path), ';' ORDER BY id))"
+// changes in a column the overview uses: on PostgreSQL the MD5 of the
+// rows, each text preceded by its length so that no two different sets
+// of rows give the same text. On SQLite, where that costs more than
+// reading the rows, counters.orgs, which triggers bump on every change of
+// an organization (migration 0017).
+func (s *Store) orgDigest(cond string) string {
+	if !s.d.postgres() {
+		return "SELECT CAST(value AS TEXT) FROM counters WHERE name = 'orgs'"
 	}
-	return "group_concat(id || ',' || COALESCE(parent_id, 0) || ',' || quote(code) || ',' || quote(name) || ',' || " +
-		"quote(name_en) || ',' || quote(kind) || ',' || quote(path), ';' ORDER BY id)"
+	field := func(col string) string { return " || length(" + col + ") || ':' || " + col }
+	row := "id || ',' || COALESCE(parent_id, 0) || ','" + field("code") + field("name") + field("name_en") + field("kind") + field("path")
+	return "SELECT md5(string_agg(" + row + ", ';' ORDER BY id)) FROM orgs WHERE " + cond
 }
 
-// dashStamp reads the counters and the digest of sc's organizations.
+// dashStamp reads the counters and the digest of sc's organizations, in
+// one query.
 func (s *Store) dashStamp(ctx context.Context, sc scope) (dashStamp, error) {
 	cond, args := sc.cond("path")
+	if !s.d.postgres() {
+		args = nil
+	}
 	var (
 		st     dashStamp
 		digest sql.NullString
 	)
 	err := s.r.QueryRowContext(ctx, s.q("SELECT (SELECT value FROM counters WHERE name = 'assets'), "+
-		"(SELECT value FROM counters WHERE name = 'finding_tally'), "+
-		"(SELECT "+s.orgDigest()+" FROM orgs WHERE "+cond+")"), args...).Scan(&st.assets, &st.tally, &digest)
+		"(SELECT value FROM counters WHERE name = 'finding_tally'), ("+s.orgDigest(cond)+")"), args...).Scan(&st.assets, &st.tally, &digest)
 	st.orgs = digest.String
 	return st, err
 }
