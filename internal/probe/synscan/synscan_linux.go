@@ -264,8 +264,7 @@ func Scan(ctx context.Context, cfg Config, targets iter.Seq[target.Target], onOp
 	if cfg.SourceAddr != [4]byte{} {
 		src = netip.AddrFrom4(cfg.SourceAddr)
 	}
-	var bucket float64 = float64(cfg.Batch)
-	last := time.Now()
+	pace := &pacer{rate: float64(cfg.Rate)}
 	pass := func(first bool) error {
 		next, stopIter := iter.Pull(targets)
 		defer stopIter()
@@ -323,7 +322,7 @@ func Scan(ctx context.Context, cfg Config, targets iter.Seq[target.Target], onOp
 					}
 					snd.add(src, a, sport, port, cookie(key, a, port, sport))
 					if snd.full() {
-						if err := sendBatch(ctx, snd, &cfg, &bucket, &last); err != nil {
+						if err := sendBatch(ctx, snd, pace); err != nil {
 							return err
 						}
 						st.Sent += cfg.Batch
@@ -338,7 +337,7 @@ func Scan(ctx context.Context, cfg Config, targets iter.Seq[target.Target], onOp
 			break
 		}
 		n := snd.n
-		if err = sendBatch(ctx, snd, &cfg, &bucket, &last); err != nil {
+		if err = sendBatch(ctx, snd, pace); err != nil {
 			break
 		}
 		st.Sent += n
@@ -369,22 +368,41 @@ func Scan(ctx context.Context, cfg Config, targets iter.Seq[target.Target], onOp
 	return st, err
 }
 
+// pacer spaces batches so the SYNs leave at the configured rate: each
+// batch waits for its due time (start + sent/rate), so an oversleep is
+// made up by the next batches; after a stall of more than 100ms the
+// schedule restarts instead of bursting.
+type pacer struct {
+	rate  float64
+	start time.Time
+	sent  float64
+}
+
+func (p *pacer) wait(ctx context.Context, n int) {
+	if p.rate <= 0 {
+		return
+	}
+	now := time.Now()
+	if p.start.IsZero() {
+		p.start = now
+	}
+	due := p.start.Add(time.Duration(p.sent / p.rate * float64(time.Second)))
+	if late := now.Sub(due); late > 100*time.Millisecond {
+		p.start, p.sent = now, 0
+		due = now
+	}
+	if d := due.Sub(now); d > 0 {
+		sleep(ctx, d)
+	}
+	p.sent += float64(n)
+}
+
 // sendBatch sends the queued SYNs within the rate.
-func sendBatch(ctx context.Context, s *sender, cfg *Config, bucket *float64, last *time.Time) error {
+func sendBatch(ctx context.Context, s *sender, p *pacer) error {
 	if s.n == 0 {
 		return nil
 	}
-	if cfg.Rate > 0 {
-		now := time.Now()
-		*bucket = min(float64(cfg.Batch), *bucket+now.Sub(*last).Seconds()*float64(cfg.Rate))
-		*last = now
-		if need := float64(s.n) - *bucket; need > 0 {
-			sleep(ctx, time.Duration(need/float64(cfg.Rate)*float64(time.Second)))
-			*bucket += need
-			*last = time.Now()
-		}
-		*bucket -= float64(s.n)
-	}
+	p.wait(ctx, s.n)
 	return s.flush(ctx)
 }
 
