@@ -29,6 +29,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/engine"
 	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
 	"github.com/rampart-cert/rampart/internal/probe/portscan"
+	"github.com/rampart-cert/rampart/internal/probe/synscan"
 	"github.com/rampart-cert/rampart/internal/probe/udpscan"
 	"github.com/rampart-cert/rampart/internal/target"
 	"github.com/rampart-cert/rampart/internal/vulndb"
@@ -50,6 +51,8 @@ type scanFlags struct {
 	udpRate  int
 	// credentials lets svc.default-credentials try default passwords.
 	credentials bool
+	// syn: stateless SYN scan for the TCP port discovery (raw sockets).
+	syn bool
 }
 
 // defaultUDPPorts are the ports of --udp-ports: DNS, TFTP, NTP, NetBIOS,
@@ -72,6 +75,7 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&sf.templates, "templates", "", "directory of check templates to run as well")
 	fs.StringVar(&sf.fingerprints, "fingerprints", "", "directory of extra fingerprint rules")
 	fs.BoolVar(&sf.noFingerprint, "no-fingerprint", false, "do not identify services")
+	fs.BoolVar(&sf.syn, "syn", false, "find open TCP ports with a stateless SYN scan (root or CAP_NET_RAW, IPv4; otherwise connect scanning, and it says so); use a high --rate for sweeps")
 	fs.BoolVar(&sf.udp, "udp", false, "scan UDP ports too (--udp-ports) with protocol probes, and run the UDP checks on what answers")
 	fs.StringVar(&sf.udpPorts, "udp-ports", defaultUDPPorts, "UDP ports to scan with --udp")
 	fs.IntVar(&sf.udpRate, "udp-rate", 5000, "UDP probes per second with --udp, retries included (0: unlimited)")
@@ -129,6 +133,12 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 		cfg.UDPPorts = udpPorts
 		cfg.UDPScan = udpscan.Config{Rate: sf.udpRate, PerHostRate: sf.perHost}
 	}
+	if sf.syn {
+		cfg.SYN = true
+		if err := synscan.Available(); err != nil {
+			fmt.Fprintf(env.Stderr, "rampart scan: no SYN scan (%v): scanning with connect() instead\n", err)
+		}
+	}
 	out := newScanOutput(env.Stdout, format)
 	sink := &scanSink{out: out, stderr: env.Stderr}
 	if isTerminal(env.Stderr) {
@@ -143,6 +153,13 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	out.flush()
 	summary := fmt.Sprintf("scanned %d hosts, %d ports probed, %d open, %d findings, %s elapsed, %.0f probes/s",
 		sum.Hosts, sum.Probed, sum.Open, sum.Findings, sum.Elapsed.Truncate(time.Millisecond), sum.Rate)
+	if sf.syn {
+		summary += fmt.Sprintf(" (%s scan", sum.PortScan)
+		if sum.SYN.Sent > 0 {
+			summary += fmt.Sprintf(", %d SYNs at %.0f/s", sum.SYN.Sent, sum.SYN.SendRate)
+		}
+		summary += ")"
+	}
 	if sf.udp {
 		u := sum.UDP
 		summary += fmt.Sprintf("; UDP: %d probed, %d open, %d closed, %d filtered, %d open|filtered, %.0f probes/s",

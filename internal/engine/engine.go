@@ -21,6 +21,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
 	"github.com/rampart-cert/rampart/internal/probe/portscan"
+	"github.com/rampart-cert/rampart/internal/probe/synscan"
 	"github.com/rampart-cert/rampart/internal/probe/udpscan"
 	"github.com/rampart-cert/rampart/internal/target"
 )
@@ -77,6 +78,15 @@ type Config struct {
 	// that look at UDP (check.UDPCheck).
 	UDPPorts []uint16
 	UDPScan  udpscan.Config
+	// SYN finds open TCP ports with the stateless SYN scanner (synscan)
+	// instead of connect(): for sweeps of large address spaces. It needs
+	// raw sockets (root or CAP_NET_RAW) and scans IPv4 only: without the
+	// capability the whole scan, and otherwise the IPv6 targets, are
+	// connect-scanned, and the sink hears of the fallback (Problem
+	// "syn scan"). Scan.Rate, Scan.Retries and Scan.SourceAddr (IPv4) carry
+	// over; SYNScan tunes the rest (its Ports are taken from Ports).
+	SYN     bool
+	SYNScan synscan.Config
 }
 
 // Port is one open port with its fingerprint.
@@ -116,6 +126,12 @@ type Summary struct {
 	// UDP are the totals of the UDP scan (zero when there was none).
 	// The embedded portscan.Stats and Reached are the TCP scan's.
 	UDP udpscan.Stats
+	// PortScan says how TCP ports were found: "connect", "syn", or
+	// "syn+connect" (IPv6 targets of a SYN scan).
+	PortScan string
+	// SYN are the totals of the SYN scan (zero when there was none); its
+	// counts are in the embedded portscan.Stats too.
+	SYN synscan.Stats
 }
 
 // Run scans specs (IPs, CIDRs, ranges, names, URLs) and returns when every
@@ -205,12 +221,19 @@ func Run(ctx context.Context, specs []string, cfg Config, sink Sink) (Summary, e
 	}
 	sc := cfg.Scan
 	sc.Ports = cfg.Ports
-	stats, err := portscan.Scan(ctx, sc, iter.Seq[target.Target](allowed), func(o portscan.Open) {
+	emit := func(o portscan.Open) {
 		select {
 		case opens <- o:
 		case <-ctx.Done():
 		}
-	})
+	}
+	var stats portscan.Stats
+	if cfg.SYN {
+		stats, sum.SYN, sum.PortScan, err = synPortScan(ctx, cfg, sc, iter.Seq[target.Target](allowed), targets, emit, sink)
+	} else {
+		sum.PortScan = "connect"
+		stats, err = portscan.Scan(ctx, sc, iter.Seq[target.Target](allowed), emit)
+	}
 	close(opens)
 	fpWG.Wait()
 	udpWG.Wait()
@@ -233,6 +256,63 @@ func Run(ctx context.Context, specs []string, cfg Config, sink Sink) (Summary, e
 		return sum, err
 	}
 	return sum, ctx.Err()
+}
+
+// synPortScan finds open TCP ports with the SYN scanner: the IPv4 targets
+// the scope allows (allowed reports refusals; a retry pass iterates the
+// targets again without reporting them twice), then the IPv6 ones with
+// connect(). Without raw sockets it says so and connect-scans everything.
+func synPortScan(ctx context.Context, cfg Config, sc portscan.Config, allowed, targets iter.Seq[target.Target],
+	emit func(portscan.Open), sink Sink) (portscan.Stats, synscan.Stats, string, error) {
+	if err := synscan.Available(); err != nil {
+		sink.Problem("syn scan", fmt.Errorf("%w; falling back to connect scanning", err))
+		st, err := portscan.Scan(ctx, sc, allowed, emit)
+		return st, synscan.Stats{}, "connect", err
+	}
+	yc := cfg.SYNScan
+	yc.Ports = cfg.Ports
+	if yc.Rate == 0 {
+		yc.Rate = sc.Rate
+	}
+	if yc.Retries == 0 && sc.Retries > 0 {
+		yc.Retries = sc.Retries
+	}
+	if a := sc.SourceAddr.Unmap(); a.Is4() && yc.SourceAddr == [4]byte{} {
+		yc.SourceAddr = a.As4()
+	}
+	passes := 0
+	seq := func(yield func(target.Target) bool) {
+		passes++
+		if passes == 1 {
+			allowed(yield)
+			return
+		}
+		for t := range targets {
+			if cfg.Allow != nil && cfg.Allow(t) != nil {
+				continue
+			}
+			if !yield(t) {
+				return
+			}
+		}
+	}
+	var v6 []target.Target
+	yst, err := synscan.Scan(ctx, yc, seq, func(o synscan.Open) { emit(portscan.Open{Target: o.Target, Port: o.Port}) },
+		func(t target.Target) { v6 = append(v6, t) })
+	st := portscan.Stats{Hosts: yst.Hosts, Probed: yst.Probed, Open: yst.Open, Elapsed: yst.Elapsed, Rate: yst.Rate}
+	if err != nil || len(v6) == 0 {
+		return st, yst, "syn", err
+	}
+	cst, err := portscan.Scan(ctx, sc, slices.Values(v6), emit)
+	st.Hosts += cst.Hosts
+	st.Probed += cst.Probed
+	st.Open += cst.Open
+	st.Closed, st.TimedOut, st.Unreachable, st.Retried = cst.Closed, cst.TimedOut, cst.Unreachable, cst.Retried
+	st.Elapsed += cst.Elapsed
+	if st.Elapsed > 0 {
+		st.Rate = float64(st.Probed) / st.Elapsed.Seconds()
+	}
+	return st, yst, "syn+connect", err
 }
 
 // scanUDP scans cfg.UDPPorts of the targets the scope allows (refusals

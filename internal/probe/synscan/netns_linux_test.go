@@ -15,9 +15,12 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/rampart-cert/rampart/internal/check"
+	"github.com/rampart-cert/rampart/internal/engine"
 	"github.com/rampart-cert/rampart/internal/probe/portscan"
 	"github.com/rampart-cert/rampart/internal/probe/synscan"
 	"github.com/rampart-cert/rampart/internal/probe/synscan/netnslab"
@@ -35,7 +38,7 @@ func TestMain(m *testing.M) {
 	case "serve":
 		serveRole()
 		os.Exit(0)
-	case "syn", "connect":
+	case "syn", "connect", "engine":
 		if err := scanRole(os.Getenv("RAMPART_SYNSCAN_ROLE")); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(3)
@@ -43,6 +46,21 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+type engineSink struct {
+	mu       sync.Mutex
+	ports    []engine.Port
+	problems []string
+}
+
+func (s *engineSink) Port(p engine.Port)                 { s.mu.Lock(); s.ports = append(s.ports, p); s.mu.Unlock() }
+func (s *engineSink) Finding(check.Target, check.Result) {}
+func (s *engineSink) Covered(check.Target, []string)     {}
+func (s *engineSink) Problem(what string, err error) {
+	s.mu.Lock()
+	s.problems = append(s.problems, what+": "+err.Error())
+	s.mu.Unlock()
 }
 
 func serveRole() {
@@ -87,6 +105,22 @@ func scanRole(mode string) error {
 	defer out.Flush()
 	print := func(a netip.Addr, p uint16) { fmt.Fprintf(out, "open %s:%d\n", a, p) }
 	var stats any
+	if mode == "engine" {
+		s := &engineSink{}
+		sum, err := engine.Run(context.Background(), []string{os.Getenv("RAMPART_SYNSCAN_TARGETS")},
+			engine.Config{Ports: ports, SYN: true, SYNScan: synscan.Config{Wait: 500 * time.Millisecond}, Scan: portscan.Config{Timeout: 500 * time.Millisecond}}, s)
+		if err != nil {
+			return err
+		}
+		for _, p := range s.ports {
+			print(p.IP, p.Port)
+		}
+		for _, p := range s.problems {
+			fmt.Fprintf(out, "problem %s\n", p)
+		}
+		fmt.Fprintf(out, "portscan %s\n", sum.PortScan)
+		return nil
+	}
 	if mode == "syn" {
 		st, err := synscan.Scan(context.Background(), synscan.Config{Ports: ports, Wait: 500 * time.Millisecond},
 			seq, func(o synscan.Open) { print(o.Target.Addr, o.Port) }, nil)
@@ -172,6 +206,8 @@ func scan(t *testing.T, lab *netnslab.Lab, mode, targets, ports string, prefix .
 			open = append(open, a)
 		} else if s, ok := strings.CutPrefix(l, "stats "); ok {
 			stats = s
+		} else if strings.HasPrefix(l, "portscan ") || strings.HasPrefix(l, "problem ") {
+			stats += l + "\n"
 		}
 	}
 	slices.Sort(open)
@@ -237,5 +273,31 @@ func TestSYNScanWithoutCapability(t *testing.T) {
 	_, stderr, err := scan(t, lab, "syn", "10.99.0.1", "80", "setpriv", "--bounding-set", "-net_raw", "--inh-caps", "-net_raw")
 	if err == nil || !strings.Contains(stderr, synscan.ErrNoCapability.Error()) {
 		t.Fatalf("err %v, stderr %q", err, stderr)
+	}
+}
+
+// The engine with SYN on finds the listeners with the SYN scanner (and
+// fingerprints them over TCP as usual); without CAP_NET_RAW it says so
+// and connect-scans, with the same open set.
+func TestEngineSYN(t *testing.T) {
+	lab := needLab(t)
+	ports := []uint16{22, 80, 443, 8080}
+	open := layout(20, ports, 5)
+	serve(t, lab, open)
+	var want []string
+	for _, a := range open {
+		want = append(want, a.String())
+	}
+	slices.Sort(want)
+	got, info, err := scan(t, lab, "engine", "10.99.0.0/22", "22,80,443,8080")
+	if err != nil || !slices.Equal(got, want) || !strings.Contains(info, "portscan syn\n") || strings.Contains(info, "problem") {
+		t.Fatalf("syn: %v %q\n%v\nwant %v", err, info, got, want)
+	}
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("setpriv (util-linux) not installed: the fallback is not tried")
+	}
+	got, info, err = scan(t, lab, "engine", "10.99.0.0/22", "22,80,443,8080", "setpriv", "--bounding-set", "-net_raw", "--inh-caps", "-net_raw")
+	if err != nil || !slices.Equal(got, want) || !strings.Contains(info, "portscan connect\n") || !strings.Contains(info, "falling back to connect scanning") {
+		t.Fatalf("fallback: %v %q\n%v", err, info, got)
 	}
 }
