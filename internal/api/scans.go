@@ -129,8 +129,11 @@ func (s *Server) putScanPolicy(w http.ResponseWriter, r *http.Request, p auth.Pr
 		Blackouts  *[]store.Window `json:"blackouts"`
 		// Credentials opts the organization's scans into a few empty and
 		// default password attempts per service; absent means off.
-		Credentials bool             `json:"credentials"`
-		Route       *json.RawMessage `json:"route,omitempty"` // read only (GET echoes it); ignored
+		Credentials bool `json:"credentials"`
+		// UDP turns the UDP scan and checks on for the organization's
+		// scheduled scans; absent means off.
+		UDP   bool             `json:"udp"`
+		Route *json.RawMessage `json:"route,omitempty"` // read only (GET echoes it); ignored
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
@@ -138,7 +141,7 @@ func (s *Server) putScanPolicy(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if req == nil || req.Exclusions == nil || req.Blackouts == nil {
 		return errf(CodeInvalid, "scan policy must give exclusions and blackouts; an empty list [] clears one")
 	}
-	sp := store.ScanPolicy{Exclusions: *req.Exclusions, Blackouts: *req.Blackouts, Credentials: req.Credentials}
+	sp := store.ScanPolicy{Exclusions: *req.Exclusions, Blackouts: *req.Blackouts, Credentials: req.Credentials, UDP: req.UDP}
 	if err := s.Store.SetScanPolicy(r.Context(), p, id, sp); err != nil {
 		return err
 	}

@@ -215,6 +215,7 @@ func (s *Scheduler) baseJob(a asset.Asset, pol store.ScanPolicy, reason, by stri
 	p := s.cfg.Defaults
 	p.AssetKind, p.AssetValue, p.Exclusions = a.Kind, a.Value, pol.Exclusions
 	p.Credentials = pol.Credentials // default-password attempts only for an organization that opts in
+	p.UDP = pol.UDP                 // UDP only for an organization whose policy turns it on
 	if oa, ok := s.scope.(OrgAddrs); ok {
 		// Platform-approved ranges in Defaults come first, then the
 		// organization's own addresses.

@@ -122,6 +122,10 @@ type ScanPolicy struct {
 	// default passwords per service (svc.default-credentials); off unless
 	// the organization opts in.
 	Credentials bool `json:"credentials"`
+	// UDP makes the organization's scheduled scans scan the listed UDP
+	// ports too and run the UDP checks; off unless the organization turns
+	// it on (one-shot scans ask with rampart scan --udp).
+	UDP bool `json:"udp"`
 	// Route is where the organization's scans run, inherited down the
 	// tree (org.InheritRoute). It is read only here: GetScanPolicy fills
 	// it, SetScanPolicy ignores it; Regions.SetOrgRegions changes it.

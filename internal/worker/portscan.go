@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/engine"
 	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
 	"github.com/rampart-cert/rampart/internal/probe/portscan"
+	"github.com/rampart-cert/rampart/internal/probe/udpscan"
 	"github.com/rampart-cert/rampart/internal/scan/scanjob"
 	"github.com/rampart-cert/rampart/internal/target"
 )
@@ -76,6 +78,15 @@ func (w *PortscanWorker) Handle(ctx context.Context, j scanjob.Job) (json.RawMes
 	}
 	if w.MaxRate > 0 && (cfg.Scan.Rate == 0 || cfg.Scan.Rate > w.MaxRate) {
 		cfg.Scan.Rate = w.MaxRate
+	}
+	if p.UDP {
+		cfg.UDPPorts = udpscan.DefaultPorts
+		if p.UDPPorts != "" {
+			if cfg.UDPPorts, err = target.ParsePorts(p.UDPPorts); err != nil {
+				return nil, Permanent(fmt.Errorf("worker: job %s: udp ports: %w", j.ID, err))
+			}
+		}
+		cfg.UDPScan = udpscan.Config{Rate: min(cmp.Or(cfg.Scan.Rate, defaultUDPRate), defaultUDPRate), PerHostRate: p.PerHostRate}
 	}
 	switch p.AssetKind {
 	case asset.KindDomain, asset.KindMailDomain:
@@ -331,7 +342,16 @@ type jobSink struct {
 	covered  []scanjob.CoverageOut
 }
 
+// defaultUDPRate caps a job's UDP probes per second (retries included).
+const defaultUDPRate = 5000
+
 func (s *jobSink) Port(p engine.Port) {
+	if p.Proto == check.ProtoUDP {
+		// Observations are TCP ports (the ingester closes the ones not
+		// seen again); a UDP service shows through its checks' findings
+		// and coverage, on targets "ip:port/udp".
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.open = append(s.open, scanjob.OpenPort{IP: p.IP.String(), Port: int(p.Port), Host: p.Host, Service: p.Service.Service,
@@ -384,6 +404,9 @@ func (s *jobSink) Problem(string, error) {}
 func FindingTarget(t check.Target) string {
 	switch t.Kind {
 	case check.TargetService:
+		if t.Proto == check.ProtoUDP {
+			return t.Addr.String() + "/udp"
+		}
 		return t.Addr.String()
 	case check.TargetDomain:
 		return t.Host

@@ -45,6 +45,11 @@ type PortscanParams struct {
 	// default passwords (a few per service): only for an organization
 	// whose scan policy opts in.
 	Credentials bool `json:"credentials,omitempty"`
+	// UDP scans UDP ports too (UDPPorts, as for --udp-ports; empty: the
+	// default list of udpscan) and runs the UDP checks on what answers:
+	// for an organization whose scan policy turns UDP on.
+	UDP      bool   `json:"udp,omitempty"`
+	UDPPorts string `json:"udp_ports,omitempty"`
 }
 
 // PortscanResult is the Data of a portscan job's result.

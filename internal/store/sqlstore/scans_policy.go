@@ -26,7 +26,7 @@ const (
 // dropped in first-seen order; window days sorted without duplicates.
 // Slices are never nil, so the policy marshals as [] rather than null.
 func normalizePolicy(sp store.ScanPolicy) (store.ScanPolicy, error) {
-	out := store.ScanPolicy{Exclusions: []string{}, Blackouts: []store.Window{}, Credentials: sp.Credentials}
+	out := store.ScanPolicy{Exclusions: []string{}, Blackouts: []store.Window{}, Credentials: sp.Credentials, UDP: sp.UDP}
 	if len(sp.Exclusions) > maxExclusions {
 		return out, invalid("a scan policy has at most %d exclusions, not %d", maxExclusions, len(sp.Exclusions))
 	}
@@ -110,12 +110,12 @@ func clockMinutes(s string) (int, error) {
 // loadPolicy reads an organization's policy; none stored is the empty one.
 func (s *Store) loadPolicy(ctx context.Context, q querier, orgID int64, lock bool) (store.ScanPolicy, error) {
 	sp := store.ScanPolicy{Exclusions: []string{}, Blackouts: []store.Window{}}
-	query := "SELECT exclusions, blackouts, credentials FROM scan_policies WHERE org_id = ?"
+	query := "SELECT exclusions, blackouts, credentials, udp FROM scan_policies WHERE org_id = ?"
 	if lock {
 		query += s.d.forUpdate()
 	}
 	var ex, bo []byte
-	err := q.QueryRowContext(ctx, s.q(query), orgID).Scan(&ex, &bo, &sp.Credentials)
+	err := q.QueryRowContext(ctx, s.q(query), orgID).Scan(&ex, &bo, &sp.Credentials, &sp.UDP)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sp, nil
 	}
@@ -196,9 +196,9 @@ func (s *Store) SetScanPolicy(ctx context.Context, p auth.Principal, orgID int64
 		if mustJSON(cur) == after {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO scan_policies (org_id, exclusions, blackouts, credentials, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (org_id) DO UPDATE SET exclusions = excluded.exclusions, blackouts = excluded.blackouts, credentials = excluded.credentials, updated_at = excluded.updated_at`),
-			orgID, mustJSON(norm.Exclusions), mustJSON(norm.Blackouts), norm.Credentials, now())
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO scan_policies (org_id, exclusions, blackouts, credentials, udp, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (org_id) DO UPDATE SET exclusions = excluded.exclusions, blackouts = excluded.blackouts, credentials = excluded.credentials, udp = excluded.udp, updated_at = excluded.updated_at`),
+			orgID, mustJSON(norm.Exclusions), mustJSON(norm.Blackouts), norm.Credentials, norm.UDP, now())
 		if err != nil {
 			return err
 		}

@@ -300,14 +300,16 @@ func testScanPolicy(t *testing.T, f *fixture) {
 	in := store.ScanPolicy{
 		Exclusions: []string{" 192.0.2.1 ", "198.51.100.7/24", "Intranet.Example.VN.", "2001:DB8::1", "intranet.example.vn", "mail"},
 		Blackouts:  []store.Window{{Days: []int{5, 1, 1}, Start: "22:00", End: "06:00"}, {Days: []int{0}, Start: "00:00", End: "23:59"}},
-		// The organization opts in to default-password attempts.
+		// The organization opts in to default-password attempts and UDP.
 		Credentials: true,
+		UDP:         true,
 	}
 	must(t, s.SetScanPolicy(ctx, member, f.a1.ID, in), "set policy")
 	want := store.ScanPolicy{
 		Exclusions:  []string{"192.0.2.1", "198.51.100.0/24", "intranet.example.vn", "2001:db8::1", "mail"},
 		Blackouts:   []store.Window{{Days: []int{1, 5}, Start: "22:00", End: "06:00"}, {Days: []int{0}, Start: "00:00", End: "23:59"}},
 		Credentials: true,
+		UDP:         true,
 	}
 	sp, err = s.GetScanPolicy(ctx, member, f.a1.ID)
 	must(t, err, "get policy")
@@ -328,8 +330,8 @@ func testScanPolicy(t *testing.T, f *fixture) {
 		t.Fatalf("an unchanged policy wrote audit entries: %d", n)
 	}
 	must(t, s.SetScanPolicy(ctx, member, f.a1.ID, store.ScanPolicy{Exclusions: []string{"192.0.2.1"}}), "shrink policy")
-	if sp, err := s.GetScanPolicy(ctx, member, f.a1.ID); err != nil || sp.Credentials {
-		t.Fatalf("a policy without credentials still opts in: %+v %v", sp, err)
+	if sp, err := s.GetScanPolicy(ctx, member, f.a1.ID); err != nil || sp.Credentials || sp.UDP {
+		t.Fatalf("a policy without credentials or UDP still opts in: %+v %v", sp, err)
 	}
 	es = auditOf(t, s, "scan_policy", f.a1.ID)
 	wantAudit(t, es, member.Name, "scanpolicy.update", "scanpolicy.update")
