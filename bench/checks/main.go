@@ -2,9 +2,11 @@
 // hosts: 200 hosts on 127.79.x.y with about 500 open ports of the services
 // the checks know (web, TLS, Redis, SSH, FTP, SMTP), scanned on the top 1000
 // ports, fingerprinted and checked — the goal is under 60 s on a
-// 2-core machine.
+// 2-core machine. With -udp (the default) the default UDP ports are
+// scanned too and the UDP checks run: every host answers SNMP, NTP and
+// SSDP on some of them (udptest fakes), the rest are closed.
 //
-//	go run ./bench/checks [-hosts 200]
+//	go run ./bench/checks [-hosts 200] [-udp=false]
 package main
 
 import (
@@ -35,12 +37,15 @@ import (
 	"github.com/rampart-cert/rampart/internal/engine"
 	"github.com/rampart-cert/rampart/internal/probe/fingerprint"
 	"github.com/rampart-cert/rampart/internal/probe/portscan"
+	"github.com/rampart-cert/rampart/internal/probe/udpscan"
+	"github.com/rampart-cert/rampart/internal/probe/udpscan/udptest"
 	"github.com/rampart-cert/rampart/internal/target"
 	"github.com/rampart-cert/rampart/internal/vulndb"
 )
 
 func main() {
 	hosts := flag.Int("hosts", 200, "loopback hosts")
+	udp := flag.Bool("udp", true, "scan the default UDP ports too and run the UDP checks")
 	flag.Parse()
 	if _, err := portscan.RaiseFDLimit(); err != nil {
 		fmt.Fprintln(os.Stderr, "fd limit:", err)
@@ -81,6 +86,30 @@ func main() {
 			ln.Close()
 		}
 	}()
+	udpOpen := 0
+	if *udp {
+		// SNMP with "public" on every 4th host, NTP answering READVAR on
+		// every 3rd, SSDP on every 5th.
+		for i := 0; i < *hosts; i++ {
+			ip := fmt.Sprintf("127.79.%d.%d", i/250, i%250+1)
+			for _, f := range []struct {
+				every, port int
+				h           udptest.Handler
+			}{{4, 161, udptest.SNMP("Linux bench 6.1.0", "public")}, {3, 123, udptest.NTP(udptest.NTPOptions{ReadVar: true})},
+				{5, 1900, udptest.SSDP("Linux UPnP/1.0 MiniUPnPd/2.3.3", 2)}} {
+				if i%f.every != 0 {
+					continue
+				}
+				s, err := udptest.Listen(ip, f.port, f.h)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "skip udp", ip, f.port, err)
+					continue
+				}
+				defer s.Close()
+				udpOpen++
+			}
+		}
+	}
 	reg, errs := all.Registry("internal/check/template/builtin")
 	for _, e := range errs {
 		fmt.Fprintln(os.Stderr, "template:", e)
@@ -92,6 +121,10 @@ func main() {
 	ports, _ := target.ParsePorts("top1000")
 	cfg := engine.Config{Ports: ports, Scan: portscan.Config{}, Prober: fingerprint.New(nil, fingerprint.Options{}),
 		Checks: reg.Select([]string{"all"}), CheckEnv: env, ProbeConcurrency: 128, CheckConcurrency: 64, Names: []string{}, URLs: []string{}}
+	if *udp {
+		cfg.UDPPorts = udpscan.DefaultPorts
+		cfg.UDPScan = udpscan.Config{Rate: 5000}
+	}
 	sink := &counter{}
 	start := time.Now()
 	sum, err := engine.Run(context.Background(), specs, cfg, sink)
@@ -102,6 +135,11 @@ func main() {
 	}
 	fmt.Printf("hosts %d, listeners %d, ports probed %d, open found %d, checks run %d, findings %d, problems %d\n",
 		sum.Hosts, open, sum.Probed, sum.Open, sum.ChecksRun, sum.Findings, sink.problems.Load())
+	if *udp {
+		u := sum.UDP
+		fmt.Printf("udp: probed %d, open %d (%d lab services), closed %d, open|filtered %d, %.0f probes/s\n",
+			u.Probed, u.Open, udpOpen, u.Closed, u.OpenFiltered, u.Rate)
+	}
 	fmt.Printf("elapsed %.1f s on %d CPUs (goal: under 60 s)\n", elapsed.Seconds(), runtime.NumCPU())
 	if sum.Open != open {
 		fmt.Printf("note: found %d open ports, %d lab listeners (the rest are this machine's own services listening on every address)\n", sum.Open, open)
