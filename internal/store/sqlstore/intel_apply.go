@@ -131,7 +131,7 @@ type planned struct {
 	ind     intel.Indicator
 	created int64
 	isNew   bool
-	hash    int64   // of a new one
+	hash    int64   // valueHash of its kind and value
 	row     bool    // the indicator row changes
 	sources []int32 // indexes into ind.Sources that change
 }
@@ -154,7 +154,10 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 	}
 	// The records of each value, in order: first[k] starts a chain through
 	// next (-1 ends it), last[k] is its end.
-	var order []ikey
+	var (
+		order  []ikey
+		hashes []int64 // of order's values
+	)
 	type chain struct{ first, last int32 }
 	groups := make(map[ikey]chain, len(records))
 	next := make([]int32, len(records))
@@ -171,6 +174,7 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 			groups[k] = chain{g.first, int32(i)}
 		} else {
 			order = append(order, k)
+			hashes = append(hashes, valueHash(k.kind, k.value))
 			groups[k] = chain{int32(i), int32(i)}
 		}
 		names[r.Feed] = true
@@ -196,7 +200,7 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 		if err != nil {
 			return err
 		}
-		plans, err := s.loadPlans(ctx, tx, order, feeds)
+		plans, err := s.loadPlans(ctx, tx, order, hashes, feeds)
 		if err != nil {
 			return err
 		}
@@ -204,13 +208,13 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 		var changed, fresh []*planned
 		nSources := 0
 		slab := make([]planned, len(order)-len(plans))
-		for _, k := range order {
+		for ki, k := range order {
 			pl := plans[k]
 			if pl == nil {
 				pl = &slab[0]
 				slab = slab[1:]
-				plans[k] = pl
 			}
+			pl.hash = hashes[ki]
 			var before intel.Indicator
 			if pl.id != 0 {
 				before = pl.ind
@@ -227,7 +231,6 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 			}
 			if pl.id == 0 {
 				pl.isNew, pl.row, pl.created = true, true, stamp
-				pl.hash = valueHash(k.kind, k.value)
 			} else {
 				pl.row = !sameRow(&before, &pl.ind)
 			}
@@ -346,14 +349,14 @@ func (s *Store) feedIDs(ctx context.Context, tx *sql.Tx, names map[string]bool) 
 }
 
 // loadPlans reads the stored indicators among keys, with their sources.
-func (s *Store) loadPlans(ctx context.Context, tx *sql.Tx, keys []ikey, feeds feedRefs) (map[ikey]*planned, error) {
+func (s *Store) loadPlans(ctx context.Context, tx *sql.Tx, keys []ikey, keyHashes []int64, feeds feedRefs) (map[ikey]*planned, error) {
 	plans := map[ikey]*planned{}
 	var (
 		want   map[ikey]bool
 		hashes []int64
 	)
-	for _, k := range keys {
-		if h := valueHash(k.kind, k.value); s.seen.mayHave(h) {
+	for i, k := range keys {
+		if h := keyHashes[i]; s.seen.mayHave(h) {
 			if want == nil {
 				want = map[ikey]bool{}
 			}
@@ -569,7 +572,7 @@ func (s *Store) writeIndicators(ctx context.Context, tx *sql.Tx, ups []*planned,
 		err := s.bulk(ctx, tx, len(rows), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "+lit+", "+lit+")", head, part.tail, func(dst []any, i int) []any {
 			pl := rows[i]
 			in := &pl.ind
-			return append(dst, pl.id, valueHash(in.Kind, in.Value), string(in.Kind), in.Value, string(in.Category), in.Confidence, in.TLP.Rank(),
+			return append(dst, pl.id, pl.hash, string(in.Kind), in.Value, string(in.Category), in.Confidence, in.TLP.Rank(),
 				micros(in.FirstSeen), micros(in.LastSeen), micros(in.ValidUntil), encodeLabels(in.Labels), in.ID)
 		})
 		if err != nil {
@@ -581,19 +584,28 @@ func (s *Store) writeIndicators(ctx context.Context, tx *sql.Tx, ups []*planned,
 
 // writeSources inserts or rewrites the sources that changed: those of new
 // indicators in plain INSERTs, the others as upserts.
+//
+// On SQLite a new indicator's only source usually says what its row says
+// (one record made both): its row then passes just the indicator's ID,
+// the feed and the external ID, and takes the rest from the indicator row
+// written a moment before. Binding each value costs the SQLite driver
+// more than reading it back.
 func (s *Store) writeSources(ctx context.Context, tx *sql.Tx, ups []*planned, feeds feedRefs, n int) error {
 	type ref struct{ pl, src int32 }
-	var fresh, changed []ref
+	var fresh, changed, same []ref
 	for i, pl := range ups {
 		for _, j := range pl.sources {
-			if pl.isNew {
-				fresh = append(fresh, ref{int32(i), j})
-			} else {
+			switch {
+			case !pl.isNew:
 				changed = append(changed, ref{int32(i), j})
+			case !s.d.postgres() && len(pl.ind.Sources) == 1 && sourceIsRow(&pl.ind, &pl.ind.Sources[j]):
+				same = append(same, ref{int32(i), j})
+			default:
+				fresh = append(fresh, ref{int32(i), j})
 			}
 		}
 	}
-	const head = `INSERT INTO intel_sources (indicator_id, feed_id, external_id, confidence, tlp, first_seen, last_seen, valid_until) VALUES `
+	const cols = `INSERT INTO intel_sources (indicator_id, feed_id, external_id, confidence, tlp, first_seen, last_seen, valid_until) `
 	const tail = ` ON CONFLICT (indicator_id, feed_id) DO UPDATE SET external_id = excluded.external_id, confidence = excluded.confidence,
 		tlp = excluded.tlp, first_seen = excluded.first_seen, last_seen = excluded.last_seen, valid_until = excluded.valid_until`
 	for _, part := range []struct {
@@ -601,7 +613,7 @@ func (s *Store) writeSources(ctx context.Context, tx *sql.Tx, ups []*planned, fe
 		tail string
 	}{{changed, tail}, {fresh, ""}} {
 		refs := part.refs
-		err := s.bulk(ctx, tx, len(refs), "(?, ?, ?, ?, ?, ?, ?, ?)", head, part.tail, func(dst []any, i int) []any {
+		err := s.bulk(ctx, tx, len(refs), "(?, ?, ?, ?, ?, ?, ?, ?)", cols+"VALUES ", part.tail, func(dst []any, i int) []any {
 			pl := ups[refs[i].pl]
 			src := &pl.ind.Sources[refs[i].src]
 			return append(dst, pl.id, feeds.id[src.Feed], src.ExternalID, src.Confidence, src.TLP.Rank(),
@@ -611,5 +623,19 @@ func (s *Store) writeSources(ctx context.Context, tx *sql.Tx, ups []*planned, fe
 			return err
 		}
 	}
-	return nil
+	// CROSS JOIN keeps the listed rows the outer loop: one probe of the
+	// indicators' primary key each, in the order of their IDs.
+	return s.bulk(ctx, tx, len(same), "(?, ?, ?)",
+		cols+"SELECT i.id, v.column2, v.column3, i.confidence, i.tlp, i.first_seen, i.last_seen, i.valid_until FROM (VALUES ",
+		") AS v CROSS JOIN intel_indicators i ON i.id = v.column1", func(dst []any, i int) []any {
+			pl := ups[same[i].pl]
+			src := &pl.ind.Sources[same[i].src]
+			return append(dst, pl.id, feeds.id[src.Feed], src.ExternalID)
+		})
+}
+
+// sourceIsRow reports whether src holds what in's row holds.
+func sourceIsRow(in *intel.Indicator, src *intel.Source) bool {
+	return src.Confidence == in.Confidence && src.TLP == in.TLP && micros(src.FirstSeen) == micros(in.FirstSeen) &&
+		micros(src.LastSeen) == micros(in.LastSeen) && micros(src.ValidUntil) == micros(in.ValidUntil)
 }
