@@ -81,3 +81,60 @@ func TestEncodeLabels(t *testing.T) {
 		}
 	}
 }
+
+// A new indicator's sources read back as intel.Indicator.Merge makes
+// them, whether the store writes a source from its row (one record, the
+// common case) or from its own values (records merged, several feeds).
+func TestApplyNewSourcesAsMerged(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	recs := benchRecords(1500, "feed-1", at) // several full statements and a short one
+	for i := range recs {
+		recs[i].ExternalID = "indicator--" + recs[i].Value
+		if i%7 == 0 {
+			recs[i].ValidUntil = at.Add(time.Duration(i) * time.Minute)
+		}
+	}
+	// The same value twice from one feed (the row keeps the higher
+	// confidence, the source the later record's), and from two feeds.
+	twice := recs[10]
+	twice.Confidence, twice.ExternalID, twice.LastSeen = 40, "indicator--later", at.Add(time.Hour)
+	other := recs[11]
+	other.Feed, other.ExternalID, other.TLP = "feed-2", "", intel.TLPAmber
+	recs = append(recs, twice, other)
+	if _, err := s.ApplyIndicators(ctx, sysP, recs); err != nil {
+		t.Fatal(err)
+	}
+	want := map[store.IndicatorKey]*intel.Indicator{}
+	for _, r := range recs {
+		k := store.IndicatorKey{Kind: r.Kind, Value: r.Value}
+		if want[k] == nil {
+			want[k] = &intel.Indicator{}
+		}
+		want[k].Merge(r)
+	}
+	for k, w := range want {
+		got, err := s.FindIndicator(ctx, sysP, k)
+		if err != nil {
+			t.Fatalf("%s: %v", k.Value, err)
+		}
+		if got.Confidence != w.Confidence || got.TLP != w.TLP || !got.ValidUntil.Equal(w.ValidUntil) {
+			t.Errorf("%s: row %+v, want %+v", k.Value, got.Indicator, *w)
+		}
+		if len(got.Sources) != len(w.Sources) {
+			t.Fatalf("%s: %d sources, want %d", k.Value, len(got.Sources), len(w.Sources))
+		}
+		for _, ws := range w.Sources {
+			i := slices.IndexFunc(got.Sources, func(g intel.Source) bool { return g.Feed == ws.Feed })
+			if i < 0 {
+				t.Fatalf("%s: no source from %s", k.Value, ws.Feed)
+			}
+			g := got.Sources[i]
+			if g.ExternalID != ws.ExternalID || g.Confidence != ws.Confidence || g.TLP != ws.TLP ||
+				!g.FirstSeen.Equal(ws.FirstSeen) || !g.LastSeen.Equal(ws.LastSeen) || !g.ValidUntil.Equal(ws.ValidUntil) {
+				t.Errorf("%s: source %+v, want %+v", k.Value, g, ws)
+			}
+		}
+	}
+}
