@@ -51,6 +51,7 @@ func main() {
 	nAssets := flag.Int("assets", 50_000, "assets")
 	reqs := flag.Int("n", 30, "requests per page")
 	reuse := flag.Bool("reuse", false, "measure the existing data without seeding")
+	dbPath := flag.String("db", "", "SQLite file to seed and keep (default: a temporary one, removed at the end)")
 	only := flag.String("pages", "", "comma-separated pages to time (default: every page)")
 	fresh := flag.Bool("fresh", false, "before each request, mark the findings tallies changed (as any finding write does), so every dashboard computes its counts afresh instead of using the kept overview")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the timed requests")
@@ -80,10 +81,21 @@ func main() {
 		st, err = sqlstore.Open(ctx, "postgres", *dsn, nil)
 		check(err)
 	case "sqlite":
-		dir, err := os.MkdirTemp("", "console-bench")
-		check(err)
-		defer os.RemoveAll(dir)
-		st, err = sqlstore.Open(ctx, "sqlite", filepath.Join(dir, "bench.db"), nil)
+		path := *dbPath
+		switch {
+		case path == "" && *reuse:
+			log.Fatal("-reuse needs -db with SQLite")
+		case path == "":
+			dir, err := os.MkdirTemp("", "console-bench")
+			check(err)
+			defer os.RemoveAll(dir)
+			path = filepath.Join(dir, "bench.db")
+		case !*reuse:
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				os.Remove(path + suffix)
+			}
+		}
+		st, err = sqlstore.Open(ctx, "sqlite", path, nil)
 		check(err)
 	default:
 		log.Fatalf("unknown driver %q", *driver)
