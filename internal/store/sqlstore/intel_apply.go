@@ -67,6 +67,11 @@ func encodeLabels(l []string) string {
 			b = append(b, ',')
 		}
 		b = append(b, '"')
+		if plainJSON(s) {
+			b = append(b, s...)
+			b = append(b, '"')
+			continue
+		}
 		for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
 			switch {
 			case r == '"' || r == '\\':
@@ -80,6 +85,17 @@ func encodeLabels(l []string) string {
 		b = append(b, '"')
 	}
 	return string(append(b, ']'))
+}
+
+// plainJSON reports whether s is printable ASCII that a JSON string holds
+// as it is (no quote or backslash).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func decodeLabels(s string) []string {
@@ -152,14 +168,16 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 	if len(records) == 0 {
 		return sum, nil
 	}
-	// The records of each value, in order: first[k] starts a chain through
-	// next (-1 ends it), last[k] is its end.
+	// The records of each value, in order: chains[j] of the value
+	// order[j] starts at first and goes on through next (-1 ends it), up
+	// to last.
+	type chain struct{ first, last int32 }
 	var (
 		order  []ikey
 		hashes []int64 // of order's values
+		chains []chain
 	)
-	type chain struct{ first, last int32 }
-	groups := make(map[ikey]chain, len(records))
+	groups := make(map[ikey]int32, len(records)) // index in order
 	next := make([]int32, len(records))
 	names := map[string]bool{}
 	for i := range records {
@@ -169,13 +187,14 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 		}
 		k := ikey{r.Kind, r.Value}
 		next[i] = -1
-		if g, ok := groups[k]; ok {
-			next[g.last] = int32(i)
-			groups[k] = chain{g.first, int32(i)}
+		if j, ok := groups[k]; ok {
+			next[chains[j].last] = int32(i)
+			chains[j].last = int32(i)
 		} else {
+			groups[k] = int32(len(order))
 			order = append(order, k)
 			hashes = append(hashes, valueHash(k.kind, k.value))
-			groups[k] = chain{int32(i), int32(i)}
+			chains = append(chains, chain{int32(i), int32(i)})
 		}
 		names[r.Feed] = true
 	}
@@ -221,7 +240,7 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 				before.Sources = slices.Clone(pl.ind.Sources)
 				before.Labels = slices.Clone(pl.ind.Labels)
 			}
-			for i := groups[k].first; i >= 0; i = next[i] {
+			for i := chains[ki].first; i >= 0; i = next[i] {
 				// The store keeps times to the microsecond: a record
 				// merged into what it loaded compares equal when nothing
 				// changed.
@@ -446,11 +465,20 @@ func (s *Store) loadPlans(ctx context.Context, tx *sql.Tx, keys []ikey, keyHashe
 // fifth of an import's time, and the writer is the import's bottleneck.
 // args must therefore only read what it is given.
 func (s *Store) bulk(ctx context.Context, tx *sql.Tx, rows int, row, head, tail string, args func(dst []any, i int) []any) error {
+	stmt := func(n int) string {
+		return s.q(head + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + tail)
+	}
+	return s.bulkChunks(ctx, tx, rows, strings.Count(row, "?"), stmt, nil, args)
+}
+
+// bulkChunks is bulk with the statement of n rows made by stmt (ready for
+// the driver), per values a row, and lead, when not nil, appending the
+// values a chunk's statement starts with, given its first row.
+func (s *Store) bulkChunks(ctx context.Context, tx *sql.Tx, rows, per int, stmt func(n int) string,
+	lead func(dst []any, first int) []any, args func(dst []any, i int) []any) error {
 	if rows == 0 {
 		return nil
 	}
-	values := func(n int) string { return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") }
-	per := strings.Count(row, "?")
 	type chunk struct {
 		n   int
 		buf []any
@@ -458,7 +486,7 @@ func (s *Store) bulk(ctx context.Context, tx *sql.Tx, rows int, row, head, tail 
 	const depth = 2 // chunks built ahead
 	ready, free, stop := make(chan chunk, depth), make(chan []any, depth+1), make(chan struct{})
 	for range depth + 1 {
-		free <- make([]any, 0, applyRows*per)
+		free <- make([]any, 0, applyRows*per+2)
 	}
 	go func() {
 		defer close(ready)
@@ -471,6 +499,9 @@ func (s *Store) bulk(ctx context.Context, tx *sql.Tx, rows int, row, head, tail 
 			}
 			n := min(applyRows, rows-start)
 			buf = buf[:0]
+			if lead != nil {
+				buf = lead(buf, start)
+			}
 			for i := start; i < start+n; i++ {
 				buf = args(buf, i)
 			}
@@ -491,7 +522,7 @@ func (s *Store) bulk(ctx context.Context, tx *sql.Tx, rows int, row, head, tail 
 	for c := range ready {
 		if c.n == applyRows {
 			if full == nil {
-				st, err := tx.PrepareContext(ctx, s.q(head+values(c.n)+tail))
+				st, err := tx.PrepareContext(ctx, stmt(c.n))
 				if err != nil {
 					return err
 				}
@@ -500,7 +531,7 @@ func (s *Store) bulk(ctx context.Context, tx *sql.Tx, rows int, row, head, tail 
 			if _, err := full.ExecContext(ctx, c.buf...); err != nil {
 				return err
 			}
-		} else if _, err := tx.ExecContext(ctx, s.q(head+values(c.n)+tail), c.buf...); err != nil {
+		} else if _, err := tx.ExecContext(ctx, stmt(c.n), c.buf...); err != nil {
 			return err
 		}
 		clear(c.buf) // drop references to the rows written
@@ -561,14 +592,20 @@ func (s *Store) writeIndicators(ctx context.Context, tx *sql.Tx, ups []*planned,
 			changed = append(changed, pl)
 		}
 	}
+	// created and modified are the batch's stamp, written as literals
+	// (a changed row keeps its created: the upsert does not set it).
+	lit := strconv.FormatInt(stamp, 10)
+	if !s.d.postgres() && consecutive(fresh) {
+		if err := s.insertFresh(ctx, tx, fresh, lit); err != nil {
+			return err
+		}
+		fresh = nil
+	}
 	for _, part := range []struct {
 		rows []*planned
 		tail string
 	}{{fresh, ""}, {changed, tail}} {
 		rows := part.rows
-		// created and modified are the batch's stamp, written as literals
-		// (a changed row keeps its created: the upsert does not set it).
-		lit := strconv.FormatInt(stamp, 10)
 		err := s.bulk(ctx, tx, len(rows), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "+lit+", "+lit+")", head, part.tail, func(dst []any, i int) []any {
 			pl := rows[i]
 			in := &pl.ind
@@ -580,6 +617,50 @@ func (s *Store) writeIndicators(ctx context.Context, tx *sql.Tx, ups []*planned,
 		}
 	}
 	return nil
+}
+
+// consecutive reports whether new rows have consecutive IDs and stamps,
+// as ApplyIndicators hands them out.
+func consecutive(fresh []*planned) bool {
+	for i, pl := range fresh {
+		if pl.id != fresh[0].id+int64(i) || pl.ind.ID != fresh[0].ind.ID+int64(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// insertFresh inserts new rows with consecutive IDs and stamps on SQLite
+// binding ten values a row rather than twelve (each bound value costs the
+// SQLite driver a lock and a call): a statement's first two values are
+// its first row's ID and stamp, which the other rows add their place to.
+// Only those two are numbered: the driver looks each parameter's name up
+// in a list of the statement's named ones, so naming them all would make
+// binding quadratic.
+func (s *Store) insertFresh(ctx context.Context, tx *sql.Tx, fresh []*planned, lit string) error {
+	const per = 10
+	row := ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + lit + ", " + lit + ")"
+	stmt := func(n int) string {
+		b := make([]byte, 0, (len(row)+24)*n+200)
+		// ?1 and ?2 come first, so the unnumbered parameters count on from 3.
+		b = append(b, `INSERT INTO intel_indicators (id, seq, vhash, kind, value, category, confidence, tlp, first_seen, last_seen, valid_until, labels, created, modified) VALUES `...)
+		for k := range n {
+			if k > 0 {
+				b = append(b, ", "...)
+			}
+			b = fmt.Appendf(b, "(?1 + %d, ?2 + %d", k, k)
+			b = append(b, row...)
+		}
+		return string(b)
+	}
+	return s.bulkChunks(ctx, tx, len(fresh), per, stmt, func(dst []any, first int) []any {
+		return append(dst, fresh[first].id, fresh[first].ind.ID)
+	}, func(dst []any, i int) []any {
+		pl := fresh[i]
+		in := &pl.ind
+		return append(dst, pl.hash, string(in.Kind), in.Value, string(in.Category), in.Confidence, in.TLP.Rank(),
+			micros(in.FirstSeen), micros(in.LastSeen), micros(in.ValidUntil), encodeLabels(in.Labels))
+	})
 }
 
 // writeSources inserts or rewrites the sources that changed: those of new
