@@ -226,12 +226,16 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 		stamp := micros(now())
 		var changed, fresh []*planned
 		nSources := 0
+		// New indicators come from slabs: one source each, usually, which
+		// changes. Fewer objects, less for the collector to trace.
 		slab := make([]planned, len(order)-len(plans))
+		srcSlab, idxSlab := make([]intel.Source, len(slab)), make([]int32, len(slab))
 		for ki, k := range order {
 			pl := plans[k]
 			if pl == nil {
 				pl = &slab[0]
-				slab = slab[1:]
+				pl.ind.Sources, pl.sources = srcSlab[:0:1], idxSlab[:0:1]
+				slab, srcSlab, idxSlab = slab[1:], srcSlab[1:], idxSlab[1:]
 			}
 			pl.hash = hashes[ki]
 			var before intel.Indicator
