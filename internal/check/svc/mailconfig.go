@@ -3,6 +3,8 @@ package svc
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -29,8 +31,8 @@ var metaSMTPRelay = meta("svc.smtp-open-relay", finding.High,
 
 var metaSMTPUsers = meta("svc.smtp-user-enumeration", finding.Low,
 	"SMTP VRFY or EXPN reveals accounts", "Lệnh SMTP VRFY hoặc EXPN làm lộ tài khoản",
-	"The mail server answers VRFY or EXPN with the mailbox or the members of a list. Attackers use this to confirm user names for password guessing and phishing.",
-	"Máy chủ thư trả lời lệnh VRFY hoặc EXPN bằng hộp thư hoặc danh sách thành viên. Kẻ tấn công dùng điều này để xác nhận tên người dùng cho việc dò mật khẩu và lừa đảo.",
+	"The mail server answers VRFY or EXPN differently for accounts that exist and for those that do not. Attackers use this to confirm user names for password guessing and phishing.",
+	"Máy chủ thư trả lời lệnh VRFY hoặc EXPN khác nhau giữa tài khoản có thật và tài khoản không tồn tại. Kẻ tấn công dùng điều này để xác nhận tên người dùng cho việc dò mật khẩu và lừa đảo.",
 	"Disable the commands (Postfix: disable_vrfy_command = yes; Sendmail: O PrivacyOptions=goaway; Exim: remove acl_smtp_vrfy/acl_smtp_expn accepts).",
 	"Tắt các lệnh này (Postfix: disable_vrfy_command = yes; Sendmail: O PrivacyOptions=goaway; Exim: bỏ chấp nhận trong acl_smtp_vrfy/acl_smtp_expn).",
 	"CWE-203", "CWE-200")
@@ -156,30 +158,52 @@ func runSMTPRelay(ctx context.Context, env *check.Env, t check.Target, m check.M
 			Fields:   map[string]string{"rcpt_reply": firstLine(reply)}})}, nil
 }
 
-// runSMTPUsers asks VRFY and EXPN about postmaster, which every mail
-// domain has (RFC 5321 §4.5.1): 250 or 251 answers the question; 252
-// ("cannot verify, will accept") and refusals do not.
+// runSMTPUsers asks VRFY and EXPN about accounts that exist almost
+// everywhere (postmaster, RFC 5321 §4.5.1; root) and about one that cannot
+// exist. A server that answers the first with 2xx (250, 251, or Postfix's
+// 252 with the address) and the last with 5xx tells existing accounts from
+// others: that is enumeration. One that answers both alike (252 for all,
+// as Exchange does, or a catch-all 250) reveals nothing and is not
+// reported.
 func runSMTPUsers(ctx context.Context, env *check.Env, t check.Target, m check.Meta) ([]check.Result, error) {
 	s, done, err := smtpOpen(ctx, env, t)
 	if err != nil || s == nil {
 		return nil, err
 	}
 	defer done()
+	var rnd [5]byte
+	_, _ = rand.Read(rnd[:])
+	nobody := "rampart-no-such-user-" + hex.EncodeToString(rnd[:])
 	var open []string
 	fields := map[string]string{}
 	for _, c := range []string{"VRFY", "EXPN"} {
-		reply, err := s.cmd(c + " postmaster")
+		known := ""
+		for _, who := range []string{"postmaster", "root"} {
+			reply, err := s.cmd(c + " " + who)
+			if err != nil {
+				break
+			}
+			if reply != "" && reply[0] == '2' {
+				known = who
+				fields[strings.ToLower(c)+"_"+who] = firstLine(reply)
+				break
+			}
+		}
+		if known == "" {
+			continue
+		}
+		reply, err := s.cmd(c + " " + nobody)
 		if err != nil {
 			break
 		}
-		fields[strings.ToLower(c)] = firstLine(reply)
-		if strings.HasPrefix(reply, "250") || strings.HasPrefix(reply, "251") {
+		fields[strings.ToLower(c)+"_unknown"] = firstLine(reply)
+		if strings.HasPrefix(reply, "55") {
 			open = append(open, c)
 		}
 	}
 	if len(open) == 0 {
 		return nil, nil
 	}
-	return []check.Result{result(m, m.Severity, fmt.Sprintf("SMTP server on %s answers %s", t.Addr, strings.Join(open, " and ")),
-		check.Evidence{Request: "VRFY postmaster, EXPN postmaster", Response: printable([]byte(strings.Join(s.transcript, "\n"))), Fields: fields})}, nil
+	return []check.Result{result(m, m.Severity, fmt.Sprintf("SMTP server on %s tells existing accounts from others with %s", t.Addr, strings.Join(open, " and ")),
+		check.Evidence{Request: "VRFY and EXPN of postmaster or root, then of " + nobody, Response: printable([]byte(strings.Join(s.transcript, "\n"))), Fields: fields})}, nil
 }

@@ -18,6 +18,7 @@ import (
 // DATA was ever sent.
 type smtpFake struct {
 	relay, vrfy bool
+	sameForAll  bool // VRFY answers 252 whoever is asked about (Exchange)
 	mu          sync.Mutex
 	seen        []string
 }
@@ -46,14 +47,14 @@ func (f *smtpFake) serve(t *testing.T) netip.AddrPort {
 				say("454 4.7.1 <rampart-relay-test@example.net>: Relay access denied")
 			case verb == "RCPT":
 				say("250 2.1.5 Ok")
+			case verb == "VRFY" && f.vrfy && f.sameForAll:
+				say("252 2.1.5 Cannot VRFY user, but will accept message for delivery")
+			case verb == "VRFY" && f.vrfy && strings.Contains(line, "rampart-no-such-user"):
+				say("550 5.1.1 <" + strings.Fields(line)[1] + ">: Recipient address rejected: User unknown in local recipient table")
 			case verb == "VRFY" && f.vrfy:
-				say("252 2.0.0 postmaster")
+				say("252 2.0.0 " + strings.Fields(line)[1])
 			case verb == "VRFY":
 				say("502 5.5.1 VRFY command is disabled")
-			case verb == "EXPN" && f.vrfy:
-				say("250 2.1.5 <root@mail.example.test>")
-			case verb == "EXPN":
-				say("502 5.5.2 Error: command not recognized")
 			case verb == "RSET":
 				say("250 2.0.0 Ok")
 			case verb == "QUIT":
@@ -85,8 +86,8 @@ func TestSMTPRelayAndVRFY(t *testing.T) {
 	}
 	open.mu.Unlock()
 	rs = run(t, "svc.smtp-user-enumeration", target(open.serve(t), "smtp"))
-	if len(rs) != 1 || !strings.Contains(rs[0].Title, "EXPN") || strings.Contains(rs[0].Title, "VRFY") {
-		t.Fatalf("EXPN answered, VRFY 252: %+v", rs)
+	if len(rs) != 1 || !strings.Contains(rs[0].Title, "VRFY") || !strings.HasPrefix(rs[0].Evidence.Fields["vrfy_unknown"], "550") {
+		t.Fatalf("VRFY 252 for postmaster, 550 for an unknown user: %+v", rs)
 	}
 
 	closed := &smtpFake{}
@@ -94,6 +95,10 @@ func TestSMTPRelayAndVRFY(t *testing.T) {
 		if rs := run(t, id, target(closed.serve(t), "smtp")); len(rs) != 0 {
 			t.Errorf("hardened SMTP fired %s: %+v", id, rs)
 		}
+	}
+	// VRFY that says 252 to everyone reveals nothing.
+	if rs := run(t, "svc.smtp-user-enumeration", target((&smtpFake{vrfy: true, sameForAll: true}).serve(t), "smtp")); len(rs) != 0 {
+		t.Errorf("252 for every user fired: %+v", rs)
 	}
 }
 
