@@ -63,6 +63,11 @@ type TrendPoint struct {
 // means everything the principal sees; a root outside it is ErrNotFound.
 type Dashboard interface {
 	// Overview aggregates the active findings of root's subtree at now.
+	// An implementation may answer from an earlier computation while
+	// nothing it was made of has changed (findings, assets,
+	// organizations, which findings are past due); the numbers are those
+	// a fresh computation would give, and the maps and slices are the
+	// caller's.
 	Overview(ctx context.Context, p auth.Principal, root int64, now time.Time) (Overview, error)
 	// Trend returns one point per day for the days days ending with the
 	// day of now, oldest first. Past days are answered from a daily
