@@ -55,7 +55,16 @@ const Family = "mail"
 func Register(r *check.Registry) error { return r.Register(Checks()...) }
 
 // Checks returns the checks of the family.
-func Checks() []check.Check { return []check.Check{&starttls{}} }
+func Checks() []check.Check {
+	return []check.Check{
+		&starttls{}, // first: tests index it
+		&domainCheck{meta: metaDKIMMissing, run: runDKIMMissing},
+		&domainCheck{meta: metaDKIMWeakKey, run: runDKIMWeakKey},
+		&domainCheck{meta: metaSTSInvalid, run: runSTSInvalid},
+		&domainCheck{meta: metaSTSMissing, run: runSTSMissing},
+		&domainCheck{meta: metaTLSRPTMissing, run: runTLSRPTMissing},
+	}
+}
 
 // starttls is mail.starttls-missing.
 type starttls struct{}
