@@ -434,7 +434,7 @@ func (s *scanner) hostDelay(h *host, now time.Time) time.Duration {
 	if s.cfg.PerHostRate <= 0 {
 		return 0
 	}
-	return h.bucket.reserve(now)
+	return h.bucket.Reserve(now)
 }
 
 func (s *scanner) delay(p probe, at time.Time) {
@@ -483,7 +483,7 @@ func (s *scanner) loadBatch() bool {
 
 // timeout is the host's adaptive timeout, doubled for each retry.
 func (s *scanner) timeout(p probe) time.Duration {
-	t := p.h.rtt.timeout(s.cfg.MinTimeout, s.cfg.Timeout)
+	t := p.h.rtt.Timeout(s.cfg.MinTimeout, s.cfg.Timeout)
 	for range p.attempt {
 		t *= 2
 	}
@@ -494,12 +494,12 @@ func (s *scanner) handle(o outcome) {
 	p := o.p
 	switch o.res {
 	case resOpen:
-		p.h.rtt.sample(o.rtt)
+		p.h.rtt.Sample(o.rtt)
 		s.stats.Open++
 		s.stats.Probed++
 		s.sh.open(Open{Target: p.h.t, Port: p.port, RTT: o.rtt})
 	case resClosed:
-		p.h.rtt.sample(o.rtt)
+		p.h.rtt.Sample(o.rtt)
 		s.stats.Closed++
 		s.stats.Probed++
 	case resTimeout:

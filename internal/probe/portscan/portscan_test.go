@@ -295,21 +295,21 @@ func TestScanRetriesAndAdaptiveTimeout(t *testing.T) {
 
 func TestTimeoutBeforeAnySample(t *testing.T) {
 	var e rttEstimator
-	if got := e.timeout(10*time.Millisecond, time.Second); got != time.Second {
+	if got := e.Timeout(10*time.Millisecond, time.Second); got != time.Second {
 		t.Errorf("no samples: %v", got)
 	}
-	e.sample(2 * time.Millisecond)
-	if got := e.timeout(10*time.Millisecond, time.Second); got != 10*time.Millisecond {
+	e.Sample(2 * time.Millisecond)
+	if got := e.Timeout(10*time.Millisecond, time.Second); got != 10*time.Millisecond {
 		t.Errorf("fast host: %v, want the floor", got)
 	}
 	for range 20 {
-		e.sample(100 * time.Millisecond)
+		e.Sample(100 * time.Millisecond)
 	}
-	if got := e.timeout(10*time.Millisecond, time.Second); got < 100*time.Millisecond || got > 400*time.Millisecond {
+	if got := e.Timeout(10*time.Millisecond, time.Second); got < 100*time.Millisecond || got > 400*time.Millisecond {
 		t.Errorf("100ms host: %v", got)
 	}
-	e.sample(5 * time.Second)
-	if got := e.timeout(10*time.Millisecond, time.Second); got != time.Second {
+	e.Sample(5 * time.Second)
+	if got := e.Timeout(10*time.Millisecond, time.Second); got != time.Second {
 		t.Errorf("cap: %v", got)
 	}
 }
@@ -472,26 +472,26 @@ func TestBucket(t *testing.T) {
 	now := time.Now()
 	b := newBucket(10, 2, now)
 	for range 2 {
-		if ok, _ := b.allow(now); !ok {
+		if ok, _ := b.Allow(now); !ok {
 			t.Fatal("burst refused")
 		}
 	}
-	ok, d := b.allow(now)
+	ok, d := b.Allow(now)
 	if ok || d < 90*time.Millisecond || d > 110*time.Millisecond {
 		t.Fatalf("after burst: %v %v", ok, d)
 	}
-	if ok, _ := b.allow(now.Add(100 * time.Millisecond)); !ok {
+	if ok, _ := b.Allow(now.Add(100 * time.Millisecond)); !ok {
 		t.Fatal("refill refused")
 	}
 	// reservations queue up
 	r := newBucket(10, 1, now)
-	if d := r.reserve(now); d != 0 {
+	if d := r.Reserve(now); d != 0 {
 		t.Errorf("first reservation waits %v", d)
 	}
-	if d := r.reserve(now); d < 99*time.Millisecond || d > 101*time.Millisecond {
+	if d := r.Reserve(now); d < 99*time.Millisecond || d > 101*time.Millisecond {
 		t.Errorf("second %v", d)
 	}
-	if d := r.reserve(now); d < 199*time.Millisecond || d > 201*time.Millisecond {
+	if d := r.Reserve(now); d < 199*time.Millisecond || d > 201*time.Millisecond {
 		t.Errorf("third %v", d)
 	}
 }

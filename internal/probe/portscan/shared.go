@@ -68,7 +68,7 @@ func (sh *shared) allow(now time.Time) (bool, time.Duration) {
 	}
 	sh.rateMu.Lock()
 	defer sh.rateMu.Unlock()
-	return sh.global.allow(now)
+	return sh.global.Allow(now)
 }
 
 func (sh *shared) open(o Open) {

@@ -357,7 +357,7 @@ func (s *scanner) run(ctx context.Context, targets iter.Seq[target.Target], onRe
 		for sent := 0; sent < 512; sent++ {
 			// Retries and delayed first attempts first.
 			if len(s.later) > 0 && !s.later[0].at.After(now) {
-				ok, d := global.allow(now)
+				ok, d := global.Allow(now)
 				if !ok {
 					wait = min(wait, d)
 					break
@@ -377,7 +377,7 @@ func (s *scanner) run(ctx context.Context, targets iter.Seq[target.Target], onRe
 					break
 				}
 			}
-			ok, d := global.allow(now)
+			ok, d := global.Allow(now)
 			if !ok {
 				wait = min(wait, d)
 				break
@@ -396,11 +396,11 @@ func (s *scanner) run(ctx context.Context, targets iter.Seq[target.Target], onRe
 			}
 			s.mu.Unlock()
 			if dup {
-				global.tokens++ // a target listed twice: nothing sent
+				global.Refund() // a target listed twice: nothing sent
 				continue
 			}
-			if hw := h.bucket.reserve(now); hw > 0 {
-				global.tokens++
+			if hw := h.bucket.Reserve(now); hw > 0 {
+				global.Refund()
 				heap.Push(&s.later, job{at: now.Add(hw), p: p, first: true})
 				s.delayed++
 				continue
@@ -487,10 +487,10 @@ func (s *scanner) send(p *pending, now time.Time, first bool) {
 	p.attempt++
 	p.retrying = false
 	if first {
-		if p.h.rtt.samples > 0 {
-			p.timeout = p.h.rtt.timeout(s.cfg.MinTimeout, s.cfg.Timeout)
+		if p.h.rtt.Samples() > 0 {
+			p.timeout = p.h.rtt.Timeout(s.cfg.MinTimeout, s.cfg.Timeout)
 		} else {
-			p.timeout = s.global.timeout(s.cfg.MinTimeout, s.cfg.Timeout)
+			p.timeout = s.global.Timeout(s.cfg.MinTimeout, s.cfg.Timeout)
 			if len(p.h.early) < 64 {
 				p.h.early = append(p.h.early, p)
 			}
@@ -535,7 +535,7 @@ func (s *scanner) expire(now time.Time) {
 	for _, h := range rearm {
 		// The host answered for the first time: the probes sent before
 		// wait what its round trip says, not the initial timeout.
-		to := h.rtt.timeout(s.cfg.MinTimeout, s.cfg.Timeout)
+		to := h.rtt.Timeout(s.cfg.MinTimeout, s.cfg.Timeout)
 		for _, p := range h.early {
 			if !p.done && p.attempt == 1 && to < p.timeout {
 				p.timeout = to
@@ -643,9 +643,9 @@ func (s *scanner) reply(from netip.AddrPort, b []byte) {
 
 // sample records an answer's round trip (under mu).
 func (s *scanner) sample(h *host, rtt time.Duration) {
-	h.rtt.sample(rtt)
-	s.global.sample(rtt)
-	if h.rtt.samples == 1 && len(h.early) > 0 {
+	h.rtt.Sample(rtt)
+	s.global.Sample(rtt)
+	if h.rtt.Samples() == 1 && len(h.early) > 0 {
 		s.rearm = append(s.rearm, h)
 	}
 }
