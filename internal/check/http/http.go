@@ -43,6 +43,12 @@ func Checks(cache *site.Cache) []check.Check {
 		newExposedBackup(cache),
 		newDirectoryListing(cache),
 		newExposedAdminPanel(cache),
+		newApacheServerStatus(cache),
+		newApacheServerInfo(cache),
+		newPHPInfo(cache),
+		newTraceEnabled(cache),
+		newAdminConsole(cache),
+		newCORSReflects(cache),
 	}
 }
 

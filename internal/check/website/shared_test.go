@@ -22,7 +22,8 @@ func TestFamiliesShareOnePageFetch(t *testing.T) {
 	var browser, bot atomic.Int32
 	p := &page{body: cleanPage}
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/" {
+		// A TRACE or a CORS probe (Origin set) is not a page fetch.
+		if r.URL.Path == "/" && r.Method == http.MethodGet && r.Header.Get("Origin") == "" {
 			if strings.Contains(r.UserAgent(), "Googlebot") {
 				bot.Add(1)
 			} else {
