@@ -127,7 +127,7 @@ func newApacheServerInfo(cache *site.Cache) *webCheck {
 }
 
 var infoVersionRE = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`(?i)<strong>\s*Server Version:\s*</strong>\s*<tt>([^<]{1,200})</tt>`)
+	return regexp.MustCompile(`(?i)<strong>\s*Server Version:\s*</strong>\s*(?:<[a-z][^>]{0,40}>\s*){0,3}([^<\s][^<]{0,199})<`)
 })
 
 // ParseServerInfo reports whether body is Apache's server-info page

@@ -41,8 +41,8 @@ const serverStatusPage = `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN"
 
 const serverInfoPage = `<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN">
 <html><head><title>Server Information</title></head><body><h1 style="text-align: center">Apache Server Information</h1>
-<dl><dt><a name="server"><strong>Server Settings</strong></a></dt><dd><strong>Server Version:</strong> <tt>Apache/2.4.62 (Debian)</tt></dd>
-<dd><strong>Server Built:</strong> <tt>2024-10-04T15:21:08</tt></dd></dl><hr />
+<hr /><h2><a name="server">Server Settings</a></h2><dl><dt><strong>Server Version:</strong> <font size="+1"><tt>Apache/2.4.62 (Debian)</tt></font></dt>
+<dt><strong>Server Built:</strong> <font size="+1"><tt>2024-10-04T15:21:08</tt></font></dt></dl><hr />
 <dl><dt><a name="mod_info.c"><strong>Module Name:</strong> <font size="+1"><tt><a href="?mod_info.c">mod_info.c</a></tt></font></a></dt></dl>
 <dl><dt><a name="core.c"><strong>Module Name:</strong> <font size="+1"><tt><a href="?core.c">core.c</a></tt></font></a></dt></dl>
 </body></html>`
