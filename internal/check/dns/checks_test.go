@@ -18,7 +18,7 @@ func TestRegister(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"dns.dangling-cname", "dns.dmarc-missing", "dns.dmarc-policy-none", "dns.dnssec-missing",
-		"dns.open-resolver", "dns.spf-missing", "dns.spf-permissive", "dns.zone-transfer"}
+		"dns.open-resolver", "dns.spf-missing", "dns.spf-permissive", "dns.subdomain-takeover", "dns.zone-transfer"}
 	var got []string
 	for _, c := range r.All() {
 		m := c.Meta()
@@ -101,6 +101,8 @@ func TestChecks(t *testing.T) {
 		{check: "dns.dnssec-missing", host: "www.weak.test", want: []string{"weak.test"}},
 		{check: "dns.dangling-cname", host: "shop.weak.test", want: []string{"weak-shop.azurewebsites.net"}, sev: finding.High, title: "Azure App Service"},
 		{check: "dns.dangling-cname", host: "blog.weak.test", want: []string{"gone.weak.test"}, title: "NXDOMAIN"},
+		// An in-zone hop, then a name outside the server's data that does not exist.
+		{check: "dns.dangling-cname", host: "via.hop.test", want: []string{"hop-gone.azurewebsites.net"}, sev: finding.High, title: "Azure App Service"},
 		{check: "dns.dangling-cname", host: "www.weak.test"},
 	}
 	for _, c := range cases {

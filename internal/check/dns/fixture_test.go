@@ -64,6 +64,7 @@ var testZones = []dnstest.Zone{
 	// A provider suffix with one live app; everything else is NXDOMAIN.
 	{Origin: "azurewebsites.net.", Records: "@ SOA ns1 h 1 3600 600 86400 300\n@ NS ns1\nns1 A " + authIP + "\napp A 127.0.0.40\n"},
 	zone("nospf.test.", "www A 127.0.0.1\n"),
+	zone("hop.test.", "via CNAME hop\nhop CNAME hop-gone.azurewebsites.net.\n"),
 	zone("neutral.test.", `@ TXT "v=spf1 ip4:192.0.2.1 ?all"`+"\n"),
 	zone("noall.test.", `@ TXT "v=spf1 mx"`+"\n"),
 	zone("redirect.test.", `@ TXT "v=spf1 redirect=_spf.redirect.test"`+"\n"+`_spf TXT "v=spf1 ip4:192.0.2.1 -all"`+"\n"+

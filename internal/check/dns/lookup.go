@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 
 	mdns "github.com/miekg/dns"
@@ -67,4 +68,44 @@ func LookupMX(ctx context.Context, env *check.Env, name string) ([]string, check
 		hosts = append(hosts, h)
 	}
 	return hosts, evidenceOf(a), nil
+}
+
+// LookupAddrs returns the IPv4 and IPv6 addresses of name (CNAMEs
+// followed), at most max of them (0: all), with the same failure rules.
+func LookupAddrs(ctx context.Context, env *check.Env, name string, max int) ([]netip.Addr, error) {
+	c := newClient(env)
+	name = mdns.Fqdn(name)
+	var out []netip.Addr
+	if c.server == "" && c.resolver != nil {
+		ctx, cancel := context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+		addrs, err := c.resolver.LookupNetIP(ctx, "ip", shortName(name))
+		var de *net.DNSError
+		if errors.As(err, &de) && de.IsNotFound {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dns: %s IN A/AAAA (resolver): %w: %w", shortName(name), err, check.ErrUnreachable)
+		}
+		for _, a := range addrs {
+			out = append(out, a.Unmap())
+		}
+	} else {
+		for _, qt := range []uint16{mdns.TypeA, mdns.TypeAAAA} {
+			a, err := c.lookup(ctx, name, qt, false)
+			if err != nil {
+				return nil, err
+			}
+			rrs, _ := follow(a.Msg.Answer, name, qt)
+			for _, rr := range rrs {
+				if ip := rrAddr(rr); ip.IsValid() {
+					out = append(out, ip)
+				}
+			}
+		}
+	}
+	if max > 0 && len(out) > max {
+		out = out[:max]
+	}
+	return out, nil
 }

@@ -49,6 +49,10 @@ type Options struct {
 	// an authoritative server's address; the scheduler uses it to keep
 	// probes inside the registered scope.
 	AllowAddr func(netip.Addr) bool
+	// TakeoverProviders are added to the shipped takeover table
+	// (data/takeover.json) for dns.subdomain-takeover; tests use it for a
+	// provider of their own.
+	TakeoverProviders []TakeoverProvider
 }
 
 func options(env *check.Env) Options {

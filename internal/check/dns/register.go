@@ -40,6 +40,7 @@ func Checks() []check.Check {
 		&openResolver{meta: metaOpenResolver},
 		&domainCheck{meta: metaSPFMissing, run: runSPFMissing},
 		&domainCheck{meta: metaSPFPermissive, run: runSPFPermissive},
+		&domainCheck{meta: metaSubdomainTakeover, run: runSubdomainTakeover},
 		&domainCheck{meta: metaZoneTransfer, run: runZoneTransfer},
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -31,7 +32,7 @@ const (
 	httpsIP = "127.0.25.43"
 )
 
-const zsoa = "@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A " + dnsIP + "\n"
+const zsoa = "@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A " + dnsIP + "\nmta-sts A " + httpsIP + "\n"
 
 // txtOf quotes s as TXT segments of at most 200 bytes.
 func txtOf(s string) string {
@@ -148,7 +149,7 @@ _smtp._tls TXT "v=TLSRPTv1; rua=http://report.weak.test/"
 			if err != nil {
 				return nil, err
 			}
-			if strings.HasPrefix(host, "mta-sts.") && strings.HasSuffix(host, ".test") && port == "443" {
+			if host == httpsIP && port == "443" {
 				addr = httpsAddr // every policy host is the one fixture
 			} else if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 				return nil, errors.New("test dialer: loopback only")
@@ -283,6 +284,22 @@ func TestMailDomainEvidence(t *testing.T) {
 	wc := runMail(t, f, "mail.mta-sts-invalid", "wrongcert.test")
 	if len(wc) != 1 || !strings.Contains(wc[0].Evidence.Fields["error"], "certificate") {
 		t.Errorf("wrong certificate: %+v", wc)
+	}
+}
+
+// The policy host is an address reached through a name: the scope decides.
+func TestMTASTSScope(t *testing.T) {
+	f := startMailFixture(t)
+	f.env.Extra = map[string]any{Family: Options{AllowAddr: func(a netip.Addr) bool { return a.String() != httpsIP }}}
+	var c check.Check
+	for _, x := range Checks() {
+		if x.Meta().ID == "mail.mta-sts-invalid" {
+			c = x
+		}
+	}
+	_, err := c.Run(context.Background(), f.env, check.Target{Kind: check.TargetDomain, Host: "good.test"})
+	if !errors.Is(err, ErrRefused) {
+		t.Fatalf("err %v, want ErrRefused", err)
 	}
 }
 

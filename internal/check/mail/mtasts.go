@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -219,8 +220,30 @@ func fetchPolicy(ctx context.Context, env *check.Env, domain string) (string, ch
 		var d net.Dialer
 		dial = d.DialContext
 	}
+	// Resolve through the scan's DNS and ask the scope before connecting:
+	// the policy host is an address reached through a name.
+	addrs, err := dns.LookupAddrs(ctx, env, host, 4)
+	if err != nil {
+		return "", check.Evidence{}, fmt.Errorf("mail: mta-sts: %w", err)
+	}
+	if len(addrs) == 0 {
+		return "", check.Evidence{Response: host + ": no address"}, fmt.Errorf("%w: %s has no address", errFetch, host)
+	}
+	allow := options(env).AllowAddr
+	var ip netip.Addr
+	for _, a := range addrs {
+		if allow == nil || allow(a) {
+			ip = a
+			break
+		}
+	}
+	if !ip.IsValid() {
+		return "", check.Evidence{}, fmt.Errorf("%w: %s (%v)", ErrRefused, host, addrs)
+	}
 	tr := &http.Transport{
-		DialContext:            dial,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dial(ctx, network, net.JoinHostPort(ip.String(), "443"))
+		},
 		TLSClientConfig:        &tls.Config{RootCAs: env.Roots, ServerName: host, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:    timeout,
 		ResponseHeaderTimeout:  timeout,
