@@ -444,3 +444,24 @@ func FuzzAppPages(f *testing.F) {
 		_ = rhttp.TomcatManager(401, string(b), b)
 	})
 }
+
+// Text the target chooses (a version, project names) is clipped before it
+// reaches titles and evidence fields.
+func TestConsoleTextClipped(t *testing.T) {
+	long := strings.Repeat("9", 10000)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<html></html>") })
+	mux.HandleFunc("/api/health", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"database":"ok","version":"%s"}`, long)
+	})
+	mux.HandleFunc("/api/search", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `[]`) })
+	addr := serve(t, mux, false)
+	env := testEnv(loopback{"127.0.0.1:3000": addr})
+	rs := runIDs(t, env, svc("127.0.0.1:3000", "http", false, ""), "http.admin-console-exposed")["http.admin-console-exposed"]
+	if len(rs) != 1 || rs[0].Subject != "grafana" {
+		t.Fatalf("results %+v", rs)
+	}
+	if v := rs[0].Evidence.Fields["version"]; len(v) > 64+len("…") || len(rs[0].Title) > 200 {
+		t.Errorf("version %d bytes, title %d bytes", len(v), len(rs[0].Title))
+	}
+}

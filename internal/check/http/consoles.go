@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/rampart-cert/rampart/internal/check"
 	"github.com/rampart-cert/rampart/internal/check/http/site"
@@ -71,6 +72,7 @@ func runAdminConsole(ctx context.Context, c *webCheck, s *site.Site) ([]check.Re
 		if h == nil {
 			continue
 		}
+		h.version = clip(h.version, 64)
 		ev := h.r.Evidence(300, "Content-Type", "WWW-Authenticate", "X-Jenkins", "Kbn-Name", "Kbn-Version", "Server")
 		ev.Fields = map[string]string{"product": h.product, "access": h.access}
 		if h.version != "" {
@@ -85,6 +87,19 @@ func runAdminConsole(ctx context.Context, c *webCheck, s *site.Site) ([]check.Re
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// clip cuts s, text the target chose, to n bytes of valid UTF-8.
+func clip(s string, n int) string {
+	s = strings.ToValidUTF8(strings.TrimSpace(s), "")
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
 }
 
 // fetchJSON GETs p (no redirects, 64 KiB) and decodes a JSON answer of
@@ -136,7 +151,9 @@ func probeGitLab(ctx context.Context, s *site.Site) *consoleHit {
 		if p.PathWithNamespace == "" || p.WebURL == "" {
 			return nil
 		}
-		names = append(names, p.PathWithNamespace)
+		if len(names) < 5 {
+			names = append(names, clip(p.PathWithNamespace, 100))
+		}
 	}
 	return &consoleHit{product: "gitlab", name: "GitLab", sev: finding.Info, access: "public-projects", r: r,
 		what: "projects listed without login (" + strings.Join(names, ", ") + ")"}
@@ -198,23 +215,24 @@ type PrometheusAnswer struct {
 var promTitle = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)<title>\s*Prometheus`) })
 
 func probePrometheus(ctx context.Context, s *site.Site) *consoleHit {
-	var build PrometheusAnswer
-	version := ""
-	if _, ok := fetchJSON(ctx, s, "/api/v1/status/buildinfo", &build); ok && build.Status == "success" {
-		version = build.Data.Version
-	}
+	var h *consoleHit
 	var conf PrometheusAnswer
 	if r, ok := fetchJSON(ctx, s, "/api/v1/status/config", &conf); ok && conf.Status == "success" && conf.Data.YAML != "" {
 		jobs := strings.Count(conf.Data.YAML, "job_name:")
-		return &consoleHit{product: "prometheus", name: "Prometheus", sev: finding.Medium, access: "anonymous-read", version: version, r: r,
+		h = &consoleHit{product: "prometheus", name: "Prometheus", sev: finding.Medium, access: "anonymous-read", r: r,
 			what: fmt.Sprintf("configuration (%d scrape jobs) and all metrics readable without authentication", jobs)}
-	}
-	r, err := s.Fetch(ctx, site.Request{Path: "/graph", Limit: site.ProbeLimit})
-	if err == nil && r.Status == 200 && promTitle().Match(r.Body) {
-		return &consoleHit{product: "prometheus", name: "Prometheus", sev: finding.Medium, access: "anonymous-read", version: version, r: r,
+	} else if r, err := s.Fetch(ctx, site.Request{Path: "/graph", Limit: site.ProbeLimit}); err == nil && r.Status == 200 && promTitle().Match(r.Body) {
+		h = &consoleHit{product: "prometheus", name: "Prometheus", sev: finding.Medium, access: "anonymous-read", r: r,
 			what: "query interface reachable without authentication"}
 	}
-	return nil
+	if h == nil {
+		return nil
+	}
+	var build PrometheusAnswer
+	if _, ok := fetchJSON(ctx, s, "/api/v1/status/buildinfo", &build); ok && build.Status == "success" {
+		h.version = build.Data.Version
+	}
+	return h
 }
 
 // PortainerStatus is Portainer's /api/status answer.

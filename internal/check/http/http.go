@@ -1,7 +1,10 @@
 // Package http is the HTTP check family: transport security (HTTPS
-// redirect, HSTS), browser security headers, version disclosure, and files
+// redirect, HSTS), browser security headers, version disclosure, files
 // and pages a web server should not hand out (.git, .env, backups,
-// directory listings, admin login pages).
+// directory listings, admin login pages, Apache server-status and
+// server-info, phpinfo), TRACE, CORS that trusts any origin with
+// credentials, and CI, monitoring and administration consoles open
+// without authentication.
 //
 // Every check applies to URL targets and to service targets fingerprinted
 // as http/https (or TLS on a web port). Requests go through a site.Site:
