@@ -168,36 +168,16 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 	if len(records) == 0 {
 		return sum, nil
 	}
-	// The records of each value, in order: chains[j] of the value
-	// order[j] starts at first and goes on through next (-1 ends it), up
-	// to last.
-	type chain struct{ first, last int32 }
-	var (
-		order  []ikey
-		hashes []int64 // of order's values
-		chains []chain
-	)
-	groups := make(map[ikey]int32, len(records)) // index in order
-	next := make([]int32, len(records))
 	names := map[string]bool{}
 	for i := range records {
 		r := &records[i]
 		if err := checkRecord(i, r); err != nil {
 			return sum, s.fail(op, err)
 		}
-		k := ikey{r.Kind, r.Value}
-		next[i] = -1
-		if j, ok := groups[k]; ok {
-			next[chains[j].last] = int32(i)
-			chains[j].last = int32(i)
-		} else {
-			groups[k] = int32(len(order))
-			order = append(order, k)
-			hashes = append(hashes, valueHash(k.kind, k.value))
-			chains = append(chains, chain{int32(i), int32(i)})
-		}
 		names[r.Feed] = true
 	}
+	g := groupRecords(records, valueHash)
+	order, hashes, chains, next := g.order, g.hashes, g.chains, g.next
 	sum.Records = len(records)
 	var (
 		from    int64   // the stamp when the transaction began
@@ -306,6 +286,55 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 	}
 	s.seen.added(written, from, sum.Seq)
 	return sum, nil
+}
+
+// grouped is records grouped by value: chains[j] of the value order[j]
+// (of hash hashes[j]) starts at first and goes on through next (-1 ends
+// it), up to last.
+type grouped struct {
+	order  []ikey
+	hashes []int64
+	chains []chain
+	next   []int32
+}
+
+type chain struct{ first, last int32 }
+
+// groupRecords groups records by value, in the order values first come.
+// Values are found by their hash, a map of integers being much faster
+// than one of kind and value; the rare values whose hash an earlier value
+// has are found by kind and value.
+func groupRecords(records []intel.Record, hash func(intel.Kind, string) int64) grouped {
+	g := grouped{next: make([]int32, len(records))}
+	byHash := make(map[int64]int32, len(records)) // index in order
+	var spill map[ikey]int32                      // values whose hash another has
+	for i := range records {
+		r := &records[i]
+		k := ikey{r.Kind, r.Value}
+		h := hash(k.kind, k.value)
+		g.next[i] = -1
+		j, ok := byHash[h]
+		if ok && g.order[j] != k {
+			j, ok = spill[k]
+			if !ok {
+				if spill == nil {
+					spill = map[ikey]int32{}
+				}
+				spill[k] = int32(len(g.order))
+			}
+		} else if !ok {
+			byHash[h] = int32(len(g.order))
+		}
+		if ok {
+			g.next[g.chains[j].last] = int32(i)
+			g.chains[j].last = int32(i)
+			continue
+		}
+		g.order = append(g.order, k)
+		g.hashes = append(g.hashes, h)
+		g.chains = append(g.chains, chain{int32(i), int32(i)})
+	}
+	return g
 }
 
 // sameRow compares what the indicator row holds.

@@ -138,3 +138,65 @@ func TestApplyNewSourcesAsMerged(t *testing.T) {
 		}
 	}
 }
+
+// Records group by kind and value, in the order values first come, even
+// when values share a hash.
+func TestGroupRecords(t *testing.T) {
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	recs := benchRecords(60, "feed-1", at)
+	recs = append(recs, benchRecords(30, "feed-2", at)...) // the first 30 values again
+	recs = append(recs, recs[5], recs[59])
+	// The same value as an IPv4 and as a domain is two values.
+	recs = append(recs, intel.Record{Kind: intel.KindDomain, Value: recs[0].Value})
+	for name, hash := range map[string]func(intel.Kind, string) int64{
+		"fnv":   valueHash,
+		"one":   func(intel.Kind, string) int64 { return 7 },
+		"three": func(k intel.Kind, v string) int64 { return valueHash(k, v) % 3 },
+	} {
+		g := groupRecords(recs, hash)
+		if len(g.order) != 61 || len(g.hashes) != 61 || len(g.chains) != 61 {
+			t.Fatalf("%s: %d values, want 61", name, len(g.order))
+		}
+		seen := 0
+		for j, k := range g.order {
+			if g.hashes[j] != hash(k.kind, k.value) {
+				t.Errorf("%s: hash of %v", name, k)
+			}
+			var got []int32
+			for i := g.chains[j].first; i >= 0; i = g.next[i] {
+				got = append(got, i)
+				if recs[i].Kind != k.kind || recs[i].Value != k.value {
+					t.Fatalf("%s: record %d in the chain of %v", name, i, k)
+				}
+			}
+			if got[len(got)-1] != g.chains[j].last {
+				t.Errorf("%s: chain of %v ends at %d, last says %d", name, k, got[len(got)-1], g.chains[j].last)
+			}
+			if !slices.IsSorted(got) {
+				t.Errorf("%s: chain of %v out of order: %v", name, k, got)
+			}
+			seen += len(got)
+		}
+		if seen != len(recs) {
+			t.Errorf("%s: chains hold %d records, want %d", name, seen, len(recs))
+		}
+		if want := []int32{5, 65, 90}; !slices.Equal(chainOf(g, recs[5]), want) {
+			t.Errorf("%s: records of %s at %v, want %v", name, recs[5].Value, chainOf(g, recs[5]), want)
+		}
+		if g.order[0] != (ikey{recs[0].Kind, recs[0].Value}) || g.order[60] != (ikey{intel.KindDomain, recs[0].Value}) {
+			t.Errorf("%s: values out of order: first %v, last %v", name, g.order[0], g.order[60])
+		}
+	}
+}
+
+func chainOf(g grouped, r intel.Record) []int32 {
+	j := slices.Index(g.order, ikey{r.Kind, r.Value})
+	if j < 0 {
+		return nil
+	}
+	var out []int32
+	for i := g.chains[j].first; i >= 0; i = g.next[i] {
+		out = append(out, i)
+	}
+	return out
+}
