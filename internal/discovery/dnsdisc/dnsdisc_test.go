@@ -62,6 +62,28 @@ $ORIGIN 10.0.127.in-addr.arpa.
 20         IN PTR alpha.signed.test.
 `
 
+// listenUDPTCP opens a UDP and a TCP listener on the same loopback port.
+// The TCP port of a free UDP port may be taken by another test's
+// connection, so it tries a few ports.
+func listenUDPTCP(t testing.TB) (net.PacketConn, net.Listener) {
+	t.Helper()
+	var last error
+	for range 20 {
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp4", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln
+		}
+		pc.Close()
+		last = err
+	}
+	t.Fatalf("no loopback port free for both UDP and TCP: %v", last)
+	return nil, nil
+}
+
 func newServer(t testing.TB) (*server, string) {
 	t.Helper()
 	s := &server{rrs: map[string][]mdns.RR{}, axfr: map[string]bool{"example.test.": true}}
@@ -76,14 +98,7 @@ func newServer(t testing.TB) (*server, string) {
 	if err := zp.Err(); err != nil {
 		t.Fatal(err)
 	}
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp4", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, ln := listenUDPTCP(t)
 	for _, srv := range []*mdns.Server{{PacketConn: pc, Handler: s}, {Listener: ln, Handler: s}} {
 		started := make(chan struct{})
 		srv.NotifyStartedFunc = func() { close(started) }

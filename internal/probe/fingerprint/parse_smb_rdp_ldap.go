@@ -183,15 +183,21 @@ var rdpFailures = sync.OnceValue(func() map[uint32]string {
 func parseRDP(b []byte) (facts, error) {
 	c := &cursor{b: b}
 	ver := c.u8()
-	c.u8()
+	reserved := c.u8()
 	tl := int(c.u16be())
 	li := int(c.u8())
 	code := c.u8()
 	if c.short {
 		return nil, ErrShort
 	}
-	if ver != 3 || tl < 7 {
-		return nil, malformed("rdp: tpkt version %d length %d", ver, tl)
+	if ver != 3 || reserved != 0 || tl < 7 {
+		return nil, malformed("rdp: tpkt version %d reserved %d length %d", ver, reserved, tl)
+	}
+	// The X.224 header's length indicator counts the TPDU header after
+	// itself: the TPKT length less its 4 bytes and the indicator's own.
+	// Random bytes that start like a TPKT rarely agree with themselves.
+	if li != tl-5 {
+		return nil, malformed("rdp: x.224 length indicator %d in a TPKT of %d bytes", li, tl)
 	}
 	if code&0xf0 != 0xd0 {
 		return nil, malformed("rdp: x.224 code 0x%02x", code)
