@@ -209,7 +209,15 @@ const (
 // importance). An unknown criticality counts as normal; a level outside
 // 1-5 as none.
 func TierOf(criticality string, securityLevel int) Tier {
-	rank := map[string]int{"important": 1, "critical": 2, "national": 3}[strings.ToLower(strings.TrimSpace(criticality))]
+	rank := 0
+	switch strings.ToLower(strings.TrimSpace(criticality)) {
+	case "important":
+		rank = 1
+	case "critical":
+		rank = 2
+	case "national":
+		rank = 3
+	}
 	if securityLevel >= 3 && securityLevel <= 5 && securityLevel-2 > rank {
 		rank = securityLevel - 2
 	}

@@ -116,37 +116,7 @@ func (s *Service) Record(ctx context.Context, b finding.Batch) ([]finding.Change
 	if b.At.IsZero() {
 		b.At = s.d.Now()
 	}
-	if b.Tiers == nil {
-		tiers, err := s.tiers(ctx, b.Seen)
-		if err != nil {
-			return nil, err
-		}
-		b.Tiers = tiers
-	}
 	return s.d.Store.RecordFindings(ctx, b)
-}
-
-// tiers places each asset of the seen findings in its deadline tier, by
-// its criticality and security level in the registry (finding.TierOf). An
-// asset the registry no longer has is left out (the store refuses its
-// findings anyway).
-func (s *Service) tiers(ctx context.Context, seen []finding.Finding) (map[int64]finding.Tier, error) {
-	out := make(map[int64]finding.Tier, 1)
-	for _, f := range seen {
-		if _, done := out[f.AssetID]; done || f.AssetID <= 0 {
-			continue
-		}
-		a, err := s.d.Store.GetAsset(ctx, auth.SystemPrincipal, f.AssetID)
-		if errors.Is(err, store.ErrNotFound) {
-			out[f.AssetID] = finding.TierNormal
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("findings: asset %d: %w", f.AssetID, err)
-		}
-		out[f.AssetID] = finding.TierOf(string(a.Criticality), a.SecurityLevel)
-	}
-	return out, nil
 }
 
 // May reports whether p may take action a on findings at all (the store

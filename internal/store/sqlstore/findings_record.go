@@ -57,6 +57,11 @@ func (s *Store) RecordFindings(ctx context.Context, b store.FindingBatch) ([]sto
 			return err
 		}
 		maps.Copy(existing, more)
+		if b.Tiers == nil {
+			if b.Tiers, err = s.assetTiers(ctx, tx, seen); err != nil {
+				return err
+			}
+		}
 		plan, err := finding.Reconcile(b, seen, existing, now())
 		if err != nil {
 			return err
@@ -68,6 +73,52 @@ func (s *Store) RecordFindings(ctx context.Context, b store.FindingBatch) ([]sto
 		return nil, err
 	}
 	return changes, nil
+}
+
+// assetTiers places each asset of the seen findings in its deadline tier
+// (finding.TierOf of its criticality and security level), in one read per
+// batchRows assets. An asset the registry does not have is left out: its
+// findings get the normal tier's dates.
+func (s *Store) assetTiers(ctx context.Context, tx *sql.Tx, seen []finding.Finding) (map[int64]finding.Tier, error) {
+	var ids []any
+	have := map[int64]bool{}
+	for _, f := range seen {
+		if f.AssetID > 0 && !have[f.AssetID] {
+			have[f.AssetID] = true
+			ids = append(ids, f.AssetID)
+		}
+	}
+	out := make(map[int64]finding.Tier, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), batchRows)
+		query := "SELECT id, criticality, security_level FROM assets WHERE id IN (" + placeholders(n, 1) + ")"
+		args := ids[:n]
+		if s.d.postgres() {
+			n = len(ids)
+			query = "SELECT id, criticality, security_level FROM assets WHERE id = ANY(CAST(? AS BIGINT[]))"
+			args = []any{pgArray(ids)}
+		}
+		rows, err := tx.QueryContext(ctx, s.q(query), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			var crit string
+			var level int
+			if err := rows.Scan(&id, &crit, &level); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = finding.TierOf(crit, level)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		ids = ids[n:]
+	}
+	return out, nil
 }
 
 // savePlan writes a finding.Plan: inserts (giving the new findings their
