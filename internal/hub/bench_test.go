@@ -83,9 +83,10 @@ func benchImport(b *testing.B, format string, n int) {
 // saw; the registry holds the constituency's: here one /24 in twenty (5%
 // of the rows, 50,000 early warnings). AllOwned is the worst case, every
 // row an early warning.
-func BenchmarkShadowserver1M(b *testing.B)         { benchShadowserver(b, 1_000_000, 20) }
-func BenchmarkShadowserver1MAllOwned(b *testing.B) { benchShadowserver(b, 1_000_000, 1) }
-func BenchmarkShadowserver100k(b *testing.B)       { benchShadowserver(b, 100_000, 20) }
+func BenchmarkShadowserver1M(b *testing.B)           { benchShadowserver(b, 1_000_000, 20) }
+func BenchmarkShadowserver1MAllOwned(b *testing.B)   { benchShadowserver(b, 1_000_000, 1) }
+func BenchmarkShadowserver100k(b *testing.B)         { benchShadowserver(b, 100_000, 20) }
+func BenchmarkShadowserver100kAllOwned(b *testing.B) { benchShadowserver(b, 100_000, 1) }
 
 func benchShadowserver(b *testing.B, n, every int) {
 	ctx := context.Background()
