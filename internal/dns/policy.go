@@ -1,0 +1,327 @@
+package dns
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// Action is what a list does with the names it holds.
+type Action uint8
+
+// The actions of a list.
+const (
+	// ActionNXDomain answers NXDOMAIN (the name does not exist).
+	ActionNXDomain Action = iota
+	// ActionNoData answers NOERROR with no records.
+	ActionNoData
+	// ActionRedirect answers A and AAAA queries with the walled-garden
+	// address of the policy (RedirectA, RedirectAAAA); other types, and a
+	// type whose address is not set, get NODATA.
+	ActionRedirect
+)
+
+// String is the action's name as used in configuration and metrics.
+func (a Action) String() string {
+	switch a {
+	case ActionNXDomain:
+		return "nxdomain"
+	case ActionNoData:
+		return "nodata"
+	case ActionRedirect:
+		return "redirect"
+	}
+	return fmt.Sprintf("action(%d)", uint8(a))
+}
+
+// ParseAction reads an action name ("nxdomain", "nodata", "redirect").
+func ParseAction(s string) (Action, error) {
+	switch s {
+	case "nxdomain", "NXDOMAIN":
+		return ActionNXDomain, nil
+	case "nodata", "NODATA":
+		return ActionNoData, nil
+	case "redirect", "REDIRECT", "walled-garden":
+		return ActionRedirect, nil
+	}
+	return 0, fmt.Errorf("dns: unknown action %q (want nxdomain, nodata or redirect)", s)
+}
+
+// List is one named list of blocked names. A name blocks itself and all
+// its subdomains; names are case-insensitive, a trailing dot and a leading
+// "*." are ignored.
+type List struct {
+	Name   string
+	Action Action
+	Names  []string
+}
+
+// PolicySpec is a policy as the hub sends it, before compilation.
+type PolicySpec struct {
+	// Version identifies the policy (shown in health and metrics).
+	Version int64
+	// Lists are checked together; a name in two lists belongs to the
+	// first one.
+	Lists []List
+	// Allow holds names (and their subdomains) that are never blocked,
+	// whichever list holds them or a parent of them.
+	Allow []string
+	// RedirectA and RedirectAAAA are the walled-garden answers of
+	// ActionRedirect; an invalid address means NODATA for that type.
+	RedirectA    netip.Addr
+	RedirectAAAA netip.Addr
+	// RedirectTTL is the TTL of local answers: the walled-garden records
+	// and the SOA (and its minimum) of NXDOMAIN and NODATA answers.
+	// 0 means DefaultPolicyTTL.
+	RedirectTTL uint32
+}
+
+// DefaultPolicyTTL is the TTL of local answers when the spec gives none.
+const DefaultPolicyTTL = 60
+
+// MaxLists is how many lists a policy may have.
+const MaxLists = 1 << 16
+
+// Errors of Compile.
+var (
+	// ErrPolicy is wrapped by every error about an invalid spec.
+	ErrPolicy = errors.New("dns: invalid policy")
+)
+
+// Policy is a compiled PolicySpec: immutable, safe for concurrent use,
+// and compact (an open-addressing table of 16-byte slots keyed by the hash
+// of each listed name, the names themselves in one byte arena).
+type Policy struct {
+	version  int64
+	lists    []listInfo
+	slots    []slot
+	mask     uint64
+	arena    []byte
+	blocked  int // distinct blocked names
+	allowed  int // distinct allowlisted names
+	rejected int // names skipped as invalid
+	redirA   netip.Addr
+	redirA6  netip.Addr
+	ttl      uint32
+}
+
+type listInfo struct {
+	name   string
+	action Action
+}
+
+// slot is one entry of the table. kind: 0 empty, bit 1 blocked, bit 2
+// allowed. A name both blocked and allowed is allowed.
+type slot struct {
+	h    uint64
+	off  uint32
+	n    uint8
+	kind uint8
+	list uint16
+}
+
+const (
+	kindBlock = 1
+	kindAllow = 2
+)
+
+// Compile builds a Policy from spec. Invalid names (empty, longer than 253
+// bytes, an empty or 64-byte label, spaces, backslashes, the root) are
+// skipped and counted (Rejected), so one bad entry of a million does not
+// stop the rest; an invalid spec (too many lists, an unknown action, a
+// redirect address of the wrong family) is an error wrapping ErrPolicy.
+func Compile(spec *PolicySpec) (*Policy, error) {
+	if spec == nil {
+		return nil, fmt.Errorf("%w: nil spec", ErrPolicy)
+	}
+	if len(spec.Lists) > MaxLists {
+		return nil, fmt.Errorf("%w: %d lists, at most %d", ErrPolicy, len(spec.Lists), MaxLists)
+	}
+	if spec.RedirectA.IsValid() && !spec.RedirectA.Is4() {
+		return nil, fmt.Errorf("%w: redirect A address %s is not IPv4", ErrPolicy, spec.RedirectA)
+	}
+	if spec.RedirectAAAA.IsValid() && (!spec.RedirectAAAA.Is6() || spec.RedirectAAAA.Is4In6()) {
+		return nil, fmt.Errorf("%w: redirect AAAA address %s is not IPv6", ErrPolicy, spec.RedirectAAAA)
+	}
+	p := &Policy{
+		version: spec.Version,
+		redirA:  spec.RedirectA,
+		redirA6: spec.RedirectAAAA,
+		ttl:     spec.RedirectTTL,
+	}
+	if p.ttl == 0 {
+		p.ttl = DefaultPolicyTTL
+	}
+	total, bytes := len(spec.Allow), 0
+	for _, n := range spec.Allow {
+		bytes += len(n)
+	}
+	p.lists = make([]listInfo, len(spec.Lists))
+	for i, l := range spec.Lists {
+		if l.Action > ActionRedirect {
+			return nil, fmt.Errorf("%w: list %q: unknown action %d", ErrPolicy, l.Name, l.Action)
+		}
+		p.lists[i] = listInfo{name: l.Name, action: l.Action}
+		total += len(l.Names)
+		for _, n := range l.Names {
+			bytes += len(n)
+		}
+	}
+	size := 16
+	for size < 2*total {
+		size <<= 1
+	}
+	p.slots = make([]slot, size)
+	p.mask = uint64(size - 1)
+	p.arena = make([]byte, 0, bytes)
+	for i, l := range spec.Lists {
+		for _, n := range l.Names {
+			p.insert(n, kindBlock, uint16(i))
+		}
+	}
+	for _, n := range spec.Allow {
+		p.insert(n, kindAllow, 0)
+	}
+	return p, nil
+}
+
+// insert adds one name. It appends the normalized name to the arena and
+// takes it back if the name is invalid or already there.
+func (p *Policy) insert(raw string, kind uint8, list uint16) {
+	start := len(p.arena)
+	name, ok := normalizeInto(p.arena, raw)
+	if !ok {
+		p.rejected++
+		return
+	}
+	p.arena = name
+	n := name[start:]
+	h := hashName(n)
+	for i := h & p.mask; ; i = (i + 1) & p.mask {
+		s := &p.slots[i]
+		if s.kind == 0 {
+			*s = slot{h: h, off: uint32(start), n: uint8(len(n)), kind: kind, list: list}
+			p.count(0, kind)
+			return
+		}
+		if s.h == h && string(p.arena[s.off:s.off+uint32(s.n)]) == string(n) {
+			p.arena = p.arena[:start] // a duplicate: keep the first copy
+			if s.kind&kind == 0 {
+				p.count(s.kind, kind)
+				s.kind |= kind
+				if kind == kindBlock {
+					s.list = list
+				}
+			}
+			return
+		}
+	}
+}
+
+func (p *Policy) count(had, kind uint8) {
+	if kind == kindBlock && had&kindBlock == 0 {
+		p.blocked++
+	}
+	if kind == kindAllow && had&kindAllow == 0 {
+		p.allowed++
+	}
+}
+
+// Lookup reports whether qname (any case, with or without the trailing
+// dot) is blocked, by which list and with which action. The longest listed
+// suffix names the list; an allowlisted suffix anywhere wins over every
+// list.
+func (p *Policy) Lookup(qname string) (list string, act Action, blocked bool) {
+	m := lookup(p, qname)
+	if !m.blocked {
+		return "", 0, false
+	}
+	l := p.lists[m.list]
+	return l.name, l.action, true
+}
+
+// match is the result of a lookup: the list and the length of the listed
+// suffix (for the SOA owner of a local answer).
+type match struct {
+	blocked bool
+	list    uint16
+	suffix  int
+}
+
+// lookup walks the name's label suffixes from the shortest (the top-level
+// label) to the longest (the name), hashing right to left so that each suffix
+// costs one step more than the one before: the shortest suffix comes first,
+// so the last block found is the longest match, and an allowlisted suffix
+// anywhere ends the walk unblocked.
+func lookup[T ~string | ~[]byte](p *Policy, name T) match {
+	var m match
+	if p == nil || len(p.slots) == 0 {
+		return m
+	}
+	end := len(name)
+	if end > 0 && name[end-1] == '.' && !escaped(name, end-1) {
+		end--
+	}
+	h := uint64(fnvOffset)
+	for i := end - 1; ; i-- {
+		if i < 0 || (name[i] == '.' && !escaped(name, i)) {
+			if i+1 < end {
+				if s := find(p, mix(h), name[i+1:end]); s != nil {
+					if s.kind&kindAllow != 0 {
+						return match{}
+					}
+					if s.kind&kindBlock != 0 {
+						m = match{blocked: true, list: s.list, suffix: end - i - 1}
+					}
+				}
+			}
+			if i < 0 {
+				return m
+			}
+		}
+		h = (h ^ uint64(lower(name[i]))) * fnvPrime
+	}
+}
+
+// find returns the slot of name (hash h), nil when it is not listed.
+func find[T ~string | ~[]byte](p *Policy, h uint64, name T) *slot {
+	if len(name) > 255 {
+		return nil
+	}
+	for i := h & p.mask; ; i = (i + 1) & p.mask {
+		s := &p.slots[i]
+		if s.kind == 0 {
+			return nil
+		}
+		if s.h == h && int(s.n) == len(name) && equalFold(p.arena[s.off:s.off+uint32(s.n)], name) {
+			return s
+		}
+	}
+}
+
+// Version is the spec's version.
+func (p *Policy) Version() int64 { return p.version }
+
+// Names is the number of distinct blocked names.
+func (p *Policy) Names() int { return p.blocked }
+
+// Allowed is the number of distinct allowlisted names.
+func (p *Policy) Allowed() int { return p.allowed }
+
+// Rejected is the number of names skipped as invalid.
+func (p *Policy) Rejected() int { return p.rejected }
+
+// Lists names the policy's lists in spec order.
+func (p *Policy) Lists() []string {
+	out := make([]string, len(p.lists))
+	for i, l := range p.lists {
+		out[i] = l.name
+	}
+	return out
+}
+
+// TTL is the TTL of the policy's local answers.
+func (p *Policy) TTL() uint32 { return p.ttl }
+
+// SizeBytes is the memory the compiled table and names take.
+func (p *Policy) SizeBytes() int { return len(p.slots)*16 + cap(p.arena) }
