@@ -30,14 +30,17 @@ var (
 //	rampart.jobs.<region>.<type>    JOBS    work queue: each job to one worker
 //	rampart.results.<type>          RESULTS work queue: results to the ingester
 //	rampart.events.<type>           EVENTS  kept for a while, read by many
+//	rampart.sensor.<org>.<name>.<what>  SENSORS work queue: sensors' reports to the ingester
 const (
 	StreamJobs    = "RAMPART_JOBS"
 	StreamResults = "RAMPART_RESULTS"
 	StreamEvents  = "RAMPART_EVENTS"
+	StreamSensors = "RAMPART_SENSORS"
 
 	SubjectJobs    = "rampart.jobs"
 	SubjectResults = "rampart.results"
 	SubjectEvents  = "rampart.events"
+	SubjectSensors = "rampart.sensor"
 )
 
 // Message is one delivered message.

@@ -18,8 +18,9 @@ var ErrDataDirInUse = errors.New("natsq: data dir in use")
 
 // startEmbedded runs a single-node nats-server with JetStream storing under
 // o.DataDir and waits until it accepts clients. The server admits only
-// NKEY users: the platform's own (from PlatformSeedFile, every right) and
-// the workers registered in WorkersFile (WorkerPermissions).
+// NKEY users: the platform's own (from PlatformSeedFile, every right),
+// the workers registered in WorkersFile (WorkerPermissions) and the
+// edges registered in EdgesFile (EdgePermissions).
 func startEmbedded(ctx context.Context, o Options) (srv *server.Server, ea *embeddedAuth, unlock func(), err error) {
 	host := o.ListenHost
 	if host == "" {
@@ -97,7 +98,7 @@ type embeddedAuth struct {
 	log      *slog.Logger
 	srv      *server.Server
 
-	stamp fileStamp // WorkersFile as last loaded
+	stamp [2]fileStamp // WorkersFile and EdgesFile as last loaded
 	users []*server.NkeyUser
 	stop  chan struct{}
 	done  chan struct{}
@@ -130,19 +131,38 @@ func stampOf(path string) fileStamp {
 	return fileStamp{mod: fi.ModTime(), size: fi.Size(), ok: true}
 }
 
-// loadUsers reads WorkersFile into NKEY users with their permissions.
-func (a *embeddedAuth) loadUsers() ([]*server.NkeyUser, fileStamp, error) {
-	stamp := stampOf(filepath.Join(a.o.DataDir, WorkersFile))
+// stamps are WorkersFile's and EdgesFile's now.
+func (a *embeddedAuth) stamps() [2]fileStamp {
+	return [2]fileStamp{stampOf(filepath.Join(a.o.DataDir, WorkersFile)), stampOf(filepath.Join(a.o.DataDir, EdgesFile))}
+}
+
+// loadUsers reads WorkersFile and EdgesFile into NKEY users with their
+// permissions (WorkerPermissions, EdgePermissions).
+func (a *embeddedAuth) loadUsers() ([]*server.NkeyUser, [2]fileStamp, error) {
+	stamp := a.stamps()
 	ws, err := Workers(a.o.DataDir)
 	if err != nil {
 		return nil, stamp, err
 	}
-	users := make([]*server.NkeyUser, 0, len(ws))
+	es, err := Edges(a.o.DataDir)
+	if err != nil {
+		return nil, stamp, err
+	}
+	users := make([]*server.NkeyUser, 0, len(ws)+len(es))
+	seen := map[string]bool{a.pub: true}
 	for _, w := range ws {
-		if w.PublicKey == a.pub {
+		if seen[w.PublicKey] {
 			continue
 		}
+		seen[w.PublicKey] = true
 		users = append(users, &server.NkeyUser{Nkey: w.PublicKey, Permissions: WorkerPermissions(w.Region, w.PublicKey, a.o.WorkerBuckets, a.o.WorkerRegionBuckets)})
+	}
+	for _, e := range es {
+		if seen[e.PublicKey] {
+			continue
+		}
+		seen[e.PublicKey] = true
+		users = append(users, &server.NkeyUser{Nkey: e.PublicKey, Permissions: EdgePermissions(e)})
 	}
 	return users, stamp, nil
 }
@@ -175,9 +195,10 @@ func (a *embeddedAuth) options(workers []*server.NkeyUser) *server.Options {
 	}
 }
 
-// watch reloads the server's users when WorkersFile changes, so a worker
-// issued or revoked by another process is admitted or cut off within
-// workerPoll. A file that does not parse admits no worker until fixed.
+// watch reloads the server's users when WorkersFile or EdgesFile
+// changes, so a worker or edge issued or revoked by another process is
+// admitted or cut off within workerPoll. A file that does not parse
+// admits no worker or edge until fixed.
 func (a *embeddedAuth) watch() {
 	a.stop, a.done = make(chan struct{}), make(chan struct{})
 	go func() {
@@ -190,13 +211,12 @@ func (a *embeddedAuth) watch() {
 				return
 			case <-t.C:
 			}
-			path := filepath.Join(a.o.DataDir, WorkersFile)
-			if stampOf(path) == a.stamp {
+			if a.stamps() == a.stamp {
 				continue
 			}
 			users, stamp, err := a.loadUsers()
 			if err != nil {
-				a.log.Error("worker credentials unreadable; no worker is admitted until fixed", "file", path, "err", err)
+				a.log.Error("worker or edge credentials unreadable; no worker or edge is admitted until fixed", "dir", a.o.DataDir, "err", err)
 				users = nil
 			}
 			if err := a.srv.ReloadOptions(a.options(users)); err != nil {
@@ -204,7 +224,7 @@ func (a *embeddedAuth) watch() {
 				continue
 			}
 			a.users, a.stamp = users, stamp
-			a.log.Info("worker credentials reloaded", "workers", len(users))
+			a.log.Info("worker and edge credentials reloaded", "users", len(users))
 		}
 	}()
 }

@@ -26,6 +26,8 @@ const (
 	eventsMaxAge = 7 * 24 * time.Hour
 	// eventsMaxBytes caps the events stream; the oldest events go first.
 	eventsMaxBytes = 1 << 30
+	// sensorsMaxBytes caps the sensors' stream.
+	sensorsMaxBytes = 1 << 30
 )
 
 // Timeouts.
@@ -305,6 +307,21 @@ func (q *Queue) streamConfigs() []jetstream.StreamConfig {
 			Duplicates:  dupWindow,
 			MaxAge:      eventsMaxAge,
 			MaxBytes:    eventsMaxBytes,
+			Discard:     jetstream.DiscardOld,
+		},
+		{
+			// Sensors publish here with their own credentials
+			// (EdgePermissions); a sensor keeps what the platform has
+			// not acknowledged on its own disk, so the stream is bounded.
+			Name:        queue.StreamSensors,
+			Description: "Rampart sensors' reports: rampart.sensor.<org>.<name>.<what>, to the ingester",
+			Subjects:    []string{queue.SubjectSensors + ".>"},
+			Retention:   jetstream.WorkQueuePolicy,
+			Storage:     jetstream.FileStorage,
+			Replicas:    q.replicas,
+			Duplicates:  dupWindow,
+			MaxAge:      eventsMaxAge,
+			MaxBytes:    sensorsMaxBytes,
 			Discard:     jetstream.DiscardOld,
 		},
 	}
