@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
 	"github.com/rampart-cert/rampart/internal/queue"
@@ -191,11 +194,72 @@ func IssueEdge(dataDir string, role EdgeRole, name, org string) (seed []byte, e 
 	if err != nil {
 		return nil, Edge{}, err
 	}
-	what := fmt.Sprintf("Rampart %s %q", role, name)
-	if org != "" {
-		what += fmt.Sprintf(" of organization %s", org)
+	return seedFile(edgeTitle(e), raw), e, nil
+}
+
+// edgeTitle is the first comment line of an edge's seed file, which
+// EdgeOfCreds reads back: `Rampart sensor "gw1" of organization "MOH".`
+func edgeTitle(e Edge) string {
+	what := fmt.Sprintf("Rampart %s %q", e.Role, e.Name)
+	if e.Org != "" {
+		what += fmt.Sprintf(" of organization %q", e.Org)
 	}
-	return seedFile(what+".", raw), e, nil
+	return what + "."
+}
+
+var edgeTitleRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^# Rampart (sensor|resolver) "([a-z0-9_-]+)"(?: of organization "([A-Za-z0-9._-]+)")?\.$`)
+})
+
+// EdgeOfCreds reads the role, name and organization an edge's seed file
+// (from IssueEdge) was issued for, and its public key, so `rampart
+// sensor` knows the subject it may publish under without being told
+// twice. The server enforces the subject whatever the file says.
+func EdgeOfCreds(path string) (Edge, error) {
+	data, err := readCreds(path)
+	if err != nil {
+		return Edge{}, err
+	}
+	kp, err := nkeys.ParseDecoratedUserNKey(data)
+	if err != nil {
+		return Edge{}, fmt.Errorf("natsq: credentials %s: %w: %v", path, ErrBadCredentials, err)
+	}
+	m := edgeTitleRE().FindSubmatch(data)
+	if m == nil {
+		return Edge{}, fmt.Errorf("natsq: credentials %s: not issued to a sensor or resolver (rampart sensors add): %w", path, ErrBadCredentials)
+	}
+	e := Edge{Role: EdgeRole(m[1]), Name: string(m[2]), Org: string(m[3])}
+	e.PublicKey, _ = kp.PublicKey()
+	if err := e.validate(); err != nil {
+		return Edge{}, fmt.Errorf("natsq: credentials %s: %w", path, err)
+	}
+	return e, nil
+}
+
+// ConnectEdge connects to the platform's NATS as an edge, with the seed
+// or .creds file at creds: replies come to the user's own inbox prefix
+// (the only one it may subscribe to). opts come after Rampart's and may
+// override them (reconnect handlers, timeouts). The first connection is
+// not retried: callers that must wait for the platform loop.
+func ConnectEdge(url, creds string, opts ...nats.Option) (*nats.Conn, error) {
+	co, err := credsOptions(creds)
+	if err != nil {
+		return nil, err
+	}
+	base := []nats.Option{
+		nats.Timeout(5 * time.Second),
+		nats.PingInterval(20 * time.Second),
+		nats.MaxPingsOutstanding(3),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.ReconnectJitter(500*time.Millisecond, 2*time.Second),
+		nats.DrainTimeout(drainTimeout),
+	}
+	nc, err := nats.Connect(url, append(append(base, co...), opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("natsq: connect %s: %w", redactURL(url), err)
+	}
+	return nc, nil
 }
 
 // RevokeEdge removes an edge's key from dataDir; the embedded server

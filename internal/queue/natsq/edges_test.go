@@ -256,3 +256,27 @@ func TestIssueEdgeRefusesBadNames(t *testing.T) {
 		t.Errorf("Edges = %v, %v; want none", es, err)
 	}
 }
+
+func TestEdgeOfCreds(t *testing.T) {
+	dir := t.TempDir()
+	creds := issueEdge(t, dir, EdgeSensor, "gw-1", "MOH.HN.")
+	e, err := EdgeOfCreds(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, _ := Edges(dir)
+	if len(es) != 1 || e.Role != EdgeSensor || e.Name != "gw-1" || e.Org != "MOH.HN." || e.PublicKey != es[0].PublicKey {
+		t.Errorf("EdgeOfCreds = %+v, registered %+v", e, es)
+	}
+	if e.Subject() != "rampart.sensor.MOH~HN~.gw-1" {
+		t.Errorf("Subject = %q", e.Subject())
+	}
+	r := issueEdge(t, dir, EdgeResolver, "r1", "")
+	if e, err := EdgeOfCreds(r); err != nil || e.Role != EdgeResolver || e.Name != "r1" || e.Org != "" {
+		t.Errorf("EdgeOfCreds(resolver) = %+v, %v", e, err)
+	}
+	w := issue(t, dir, "w1", "hanoi")
+	if _, err := EdgeOfCreds(w); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("EdgeOfCreds(worker) = %v, want ErrBadCredentials", err)
+	}
+}
