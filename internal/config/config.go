@@ -93,6 +93,10 @@ type Config struct {
 	// Discovery is how the platform discovers unregistered assets (see
 	// DiscoveryConfig); nil when the file has no discovery: key.
 	Discovery *DiscoveryConfig `yaml:"discovery"`
+	// Correlation is how sensors' detections become national decisions
+	// (see CorrelationConfig); nil when the file has no correlation: key
+	// (the defaults apply).
+	Correlation *CorrelationConfig `yaml:"correlation"`
 }
 
 // ClaimsConfig bounds ownership claims below the national level.
@@ -239,6 +243,9 @@ func (c Config) Validate() error {
 		bad("%s", p)
 	}
 	for _, p := range c.Discovery.problems() {
+		bad("%s", p)
+	}
+	for _, p := range c.Correlation.problems() {
 		bad("%s", p)
 	}
 	return errors.Join(errs...)
