@@ -1,0 +1,269 @@
+package netflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+
+	"github.com/rampart-cert/rampart/internal/sensor"
+)
+
+// Defaults of a Collector.
+const (
+	DefaultReadBuffer = 64 << 20 // bytes asked of the kernel per socket
+	DefaultMaxPacket  = 9216     // a jumbo frame's payload; exporters keep datagrams under the path MTU
+	DefaultBatch      = 64       // datagrams per recvmmsg
+	maxReaders        = 16
+	readTimeout       = 500 * time.Millisecond
+)
+
+// Config sets up a Collector. Zero fields take the defaults.
+type Config struct {
+	Addr         string        // UDP address to listen on, "host:port" (port 0: any)
+	Readers      int           // sockets (SO_REUSEPORT) each with its reader goroutine; default GOMAXPROCS, at most 16
+	ReadBuffer   int           // receive buffer per socket, bytes; default DefaultReadBuffer
+	MaxPacket    int           // largest datagram decoded, bytes (≤ 65535); default DefaultMaxPacket
+	Batch        int           // datagrams per read call; default DefaultBatch
+	TemplateTTL  time.Duration // forget a template not refreshed for this long; default DefaultTemplateTTL
+	MaxTemplates int           // templates kept over all exporters; default DefaultMaxTemplates
+}
+
+// Stats are a Collector's counters since it started; every field only
+// grows.
+type Stats struct {
+	Packets     uint64 // datagrams received
+	Bytes       uint64 // their payload bytes
+	Truncated   uint64 // datagrams over MaxPacket, not decoded
+	KernelDrops uint64 // datagrams the kernel dropped: socket buffers full (SO_RXQ_OVFL)
+	DecoderStats
+}
+
+// Collector receives NetFlow and IPFIX datagrams on one UDP address and
+// hands their flows to a sink.
+type Collector struct {
+	cfg   Config
+	sink  func([]sensor.Event)
+	dec   *Decoder
+	conns []net.PacketConn
+	addr  netip.AddrPort
+	rbuf  int
+
+	packets, bytes, truncated atomic.Uint64
+	drops                     []atomic.Uint32 // per socket: the kernel's running count
+}
+
+// Listen receives flows on addr until ctx ends and calls sink with them,
+// as New and Run do with the default Config. sink is called from several
+// goroutines at once and must not keep the slice after it returns.
+func Listen(ctx context.Context, addr string, sink func([]sensor.Event)) error {
+	c, err := New(Config{Addr: addr}, sink)
+	if err != nil {
+		return err
+	}
+	return c.Run(ctx)
+}
+
+// New binds the collector's sockets; Run reads them. sink is called from
+// the reader goroutines, several at once, with a slice the reader reuses
+// after the call returns: the sink copies what it keeps. A slow sink
+// slows its reader; the socket buffer absorbs bursts and the kernel's
+// drops beyond it are counted.
+func New(cfg Config, sink func([]sensor.Event)) (*Collector, error) {
+	if sink == nil {
+		return nil, errors.New("netflow: nil sink")
+	}
+	if cfg.Readers <= 0 {
+		cfg.Readers = min(runtime.GOMAXPROCS(0), maxReaders)
+	}
+	if !reusePort {
+		cfg.Readers = 1
+	}
+	if cfg.ReadBuffer <= 0 {
+		cfg.ReadBuffer = DefaultReadBuffer
+	}
+	if cfg.MaxPacket <= 0 {
+		cfg.MaxPacket = DefaultMaxPacket
+	}
+	cfg.MaxPacket = min(max(cfg.MaxPacket, 512), 65535)
+	if cfg.Batch <= 0 {
+		cfg.Batch = DefaultBatch
+	}
+	cfg.Readers = min(cfg.Readers, maxReaders)
+	c := &Collector{cfg: cfg, sink: sink, dec: NewDecoder(cfg.TemplateTTL, cfg.MaxTemplates)}
+	lc := net.ListenConfig{Control: control(cfg.ReadBuffer)}
+	addr := cfg.Addr
+	for i := 0; i < cfg.Readers; i++ {
+		pc, err := lc.ListenPacket(context.Background(), "udp", addr)
+		if err != nil {
+			c.closeAll()
+			return nil, fmt.Errorf("netflow: listen %s: %w", addr, err)
+		}
+		c.conns = append(c.conns, pc)
+		if i == 0 {
+			c.addr = pc.LocalAddr().(*net.UDPAddr).AddrPort()
+			addr = c.addr.String() // the others bind the port the first got
+			if sc, ok := pc.(syscall.Conn); ok {
+				if rc, err := sc.SyscallConn(); err == nil {
+					c.rbuf = rcvbufOf(rc)
+				}
+			}
+		}
+	}
+	c.drops = make([]atomic.Uint32, len(c.conns))
+	return c, nil
+}
+
+// Addr is the address the collector listens on.
+func (c *Collector) Addr() netip.AddrPort { return c.addr }
+
+// ReadBuffer is the receive buffer the kernel gave each socket, in bytes
+// as the kernel counts them (0 when unknown).
+func (c *Collector) ReadBuffer() int { return c.rbuf }
+
+// Decoder is the collector's decoder (its templates and counters).
+func (c *Collector) Decoder() *Decoder { return c.dec }
+
+// Stats returns the collector's counters.
+func (c *Collector) Stats() Stats {
+	s := Stats{
+		Packets:      c.packets.Load(),
+		Bytes:        c.bytes.Load(),
+		Truncated:    c.truncated.Load(),
+		DecoderStats: c.dec.Stats(),
+	}
+	for i := range c.drops {
+		s.KernelDrops += uint64(c.drops[i].Load())
+	}
+	return s
+}
+
+// Run reads the sockets until ctx ends, then closes them. It returns nil
+// when ctx ended, or the first read error.
+func (c *Collector) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for i, pc := range c.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.read(ctx, i, pc); err != nil {
+				once.Do(func() { first = err })
+				cancel()
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() { // the janitor: forget expired templates
+		defer wg.Done()
+		tick := time.NewTicker(min(c.dec.ttl/4, time.Minute))
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				c.dec.Expire(now)
+			}
+		}
+	}()
+	<-ctx.Done()
+	c.closeAll()
+	wg.Wait()
+	return first
+}
+
+func (c *Collector) closeAll() {
+	for _, pc := range c.conns {
+		pc.Close()
+	}
+}
+
+// batchReader is ipv4.PacketConn or ipv6.PacketConn: recvmmsg on Linux.
+type batchReader interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+// read is one socket's reader: a batch of datagrams per call into
+// buffers allocated once, decoded into one reused slice of events.
+func (c *Collector) read(ctx context.Context, i int, pc net.PacketConn) error {
+	var br batchReader
+	if c.addr.Addr().Is4() {
+		br = ipv4.NewPacketConn(pc)
+	} else {
+		br = ipv6.NewPacketConn(pc)
+	}
+	ms := make([]ipv4.Message, c.cfg.Batch)
+	buf := make([]byte, c.cfg.Batch*(c.cfg.MaxPacket+1))
+	oob := make([]byte, c.cfg.Batch*oobSize)
+	for j := range ms {
+		// One byte more than MaxPacket tells a datagram of exactly
+		// MaxPacket from a longer one cut to fit, where MSG_TRUNC is not
+		// reported.
+		ms[j].Buffers = [][]byte{buf[j*(c.cfg.MaxPacket+1) : (j+1)*(c.cfg.MaxPacket+1)]}
+		if oobSize > 0 {
+			ms[j].OOB = oob[j*oobSize : (j+1)*oobSize]
+		}
+	}
+	events := make([]sensor.Event, 0, c.cfg.Batch*30)
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := pc.SetReadDeadline(time.Now().Add(readTimeout)); err != nil {
+			return nil // closed
+		}
+		n, err := br.ReadBatch(ms, 0)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("netflow: read %s: %w", c.addr, err)
+		}
+		now := time.Now()
+		events = events[:0]
+		var bytes uint64
+		for j := range ms[:n] {
+			m := &ms[j]
+			bytes += uint64(m.N)
+			if m.N > c.cfg.MaxPacket || m.Flags&msgTrunc != 0 {
+				c.truncated.Add(1)
+				continue
+			}
+			var from netip.AddrPort
+			if ua, ok := m.Addr.(*net.UDPAddr); ok {
+				from = ua.AddrPort()
+				from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+			}
+			events, _ = c.dec.Decode(from, m.Buffers[0][:m.N], now, events)
+		}
+		if n > 0 && oobSize > 0 {
+			if d, ok := kernelDrops(ms[n-1].OOB[:ms[n-1].NN]); ok {
+				c.drops[i].Store(d)
+			}
+		}
+		c.packets.Add(uint64(n))
+		c.bytes.Add(bytes)
+		if len(events) > 0 {
+			c.sink(events)
+		}
+	}
+}
