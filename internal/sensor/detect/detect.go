@@ -58,6 +58,11 @@ type Config struct {
 	// count: outbound browsing is not scanning.
 	ScanPorts, ScanHosts int
 
+	// Login failures count as SSH or web by their Signature (the
+	// service): "sshd", "ssh" are SSH; "http", "nginx", "apache",
+	// "httpd" are web; without one, port 22 is SSH and 80 or 443 web;
+	// other services (mail, FTP, su) are not counted.
+	//
 	// SSHFailures: failed SSH logins from one source within Window
 	// (default 10). SSHSessions: SSH sessions of unknown outcome (EVE ssh
 	// records) from one external source within Window (default 30).

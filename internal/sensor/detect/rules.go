@@ -223,19 +223,27 @@ type authState struct {
 
 const maxUsers = 64
 
-// isSSH reports whether a login failure is an SSH one.
-func isSSH(ev *sensor.Event) bool {
+// service classifies a login failure by its Signature: SSH ("sshd",
+// "ssh", or none towards port 22), web ("http", "https", "nginx",
+// "apache", "apache2", "httpd", or none towards 80 or 443), or neither
+// (mail, FTP, su: not counted by these detectors).
+func service(ev *sensor.Event) (ssh, web bool) {
 	switch ev.Signature {
-	case "sshd", "ssh":
-		return true
+	case "sshd", "ssh", "sshd-session":
+		return true, false
+	case "http", "https", "nginx", "apache", "apache2", "httpd":
+		return false, true
 	case "":
-		return ev.DstPort == 22
+		return ev.DstPort == 22, ev.DstPort == 80 || ev.DstPort == 443
 	}
-	return false
+	return false, false
 }
 
 func (d *Detector) authFail(ev *sensor.Event) {
-	ssh := isSSH(ev)
+	ssh, web := service(ev)
+	if !ssh && !web {
+		return
+	}
 	s := d.authEntry(ev, ssh)
 	if s == nil {
 		return
