@@ -50,6 +50,7 @@ func commands() []command {
 		{"notify", "send notification digests now: notify digest --now", runNotify},
 		{"import", "import organizations or assets (CSV, JSON), or findings of a third-party tool (SARIF, Nuclei, Nmap)", runImport},
 		{"monitor", "monitoring of internet resources: look-alikes of a domain, judge a zone, import expiry dates, one round of a detector, RPKI validity", runMonitor},
+		{"sensors", "sensors at members' gateways: add NAME --org CODE issues a sensor's NATS key, list, revoke", runSensors},
 		{"intel", "threat intelligence: import STIX, MISP, CSV and Shadowserver reports, list, add and run feeds", runIntel},
 		{"export", "export organizations or assets as CSV or JSON", runExport},
 		{"backup", "write a consistent archive of the database and the queue state while serve runs", runBackup},
