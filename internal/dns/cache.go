@@ -16,7 +16,8 @@ type cacheEntry struct {
 	ttlAt    []uint16
 	storedAt int64 // unix nanoseconds
 	expires  int64
-	slot     int // index in the shard's ring
+	slot     int      // index in the shard's ring
+	chain    []string // CNAME targets of the answer, checked against the policy on every answer
 	ref      atomic.Bool
 }
 

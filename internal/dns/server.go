@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // BlockReporter receives every blocked query. The server calls it from one
@@ -110,7 +112,8 @@ type Server struct {
 	started bool
 	closed  bool
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // the reporter
+	loops   sync.WaitGroup // listeners, connections, misses
 	udpConn *net.UDPConn
 	tcpLn   net.Listener
 	tlsLn   net.Listener
@@ -123,6 +126,9 @@ type Server struct {
 	qlog     *queryLog
 	reports  chan blockReport
 	inflight inflight
+	prefer   atomic.Int32 // the upstream tried first
+	clock    func() time.Time
+	misses   atomic.Int64 // UDP cache misses being resolved
 }
 
 type blockReport struct {
@@ -152,6 +158,8 @@ type upstream struct {
 	lastOK  atomic.Int64 // unix nanoseconds
 	lastErr atomic.Int64
 	errMsg  atomic.Pointer[string]
+	hist    prometheus.Observer
+	errs    prometheus.Counter
 }
 
 // NewServer checks cfg, fills in defaults and loads the TLS certificate;
@@ -179,7 +187,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.UDPSize < 512 {
 		cfg.UDPSize = 512
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}, m: newMetrics()}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}, m: newMetrics(), clock: time.Now}
 	if cfg.CacheSize > 0 {
 		s.cache = newCache(cfg.CacheSize)
 	}
@@ -197,7 +205,8 @@ func NewServer(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: upstream %q: %v", ErrConfig, u, err)
 		}
-		s.upstreams = append(s.upstreams, &upstream{addr: addr})
+		s.upstreams = append(s.upstreams, &upstream{addr: addr,
+			hist: s.m.upstream.WithLabelValues(addr), errs: s.m.upstreamErrs.WithLabelValues(addr)})
 	}
 	if cfg.TLSListen != "" {
 		switch {
@@ -271,12 +280,6 @@ func (s *Server) SetFeedState(connected bool, version int64, at time.Time) {
 	s.feed.Store(&feedState{connected: connected, version: version, at: at})
 }
 
-// Start opens the listeners and serves in the background until ctx ends or
-// Close is called.
-func (s *Server) Start(ctx context.Context) error {
-	return errors.New("dns: not implemented yet")
-}
-
 // Serve starts the server and blocks until ctx ends, then closes it.
 func (s *Server) Serve(ctx context.Context) error {
 	if err := s.Start(ctx); err != nil {
@@ -284,27 +287,4 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	return s.Close()
-}
-
-// Addr returns the bound addresses of the UDP, TCP and TLS listeners
-// after Start (invalid for a listener that is not open).
-func (s *Server) Addr() (udp, tcp, tls netip.AddrPort) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.udpConn != nil {
-		udp = s.udpConn.LocalAddr().(*net.UDPAddr).AddrPort()
-	}
-	if s.tcpLn != nil {
-		tcp = s.tcpLn.Addr().(*net.TCPAddr).AddrPort()
-	}
-	if s.tlsLn != nil {
-		tls = s.tlsLn.Addr().(*net.TCPAddr).AddrPort()
-	}
-	return udp, tcp, tls
-}
-
-// Close stops the listeners, closes open connections and waits for the
-// server's goroutines.
-func (s *Server) Close() error {
-	return nil
 }

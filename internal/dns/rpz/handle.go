@@ -103,6 +103,7 @@ func (s *Server) serve(raw []byte, src netip.Addr, tcp bool, send func([]byte) e
 	if ts := m.IsTsig(); ts != nil {
 		k := zs.byKey[strings.ToLower(ts.Hdr.Name)]
 		if k == nil || !strings.EqualFold(ts.Algorithm, dns.HmacSHA256) {
+			s.stats.refused.Add(1)
 			return a.msg(tsigError(m, ts, dns.RcodeBadKey))
 		}
 		if err := dns.TsigVerify(raw, k.key.b64, "", false); err != nil {
@@ -110,6 +111,7 @@ func (s *Server) serve(raw []byte, src netip.Addr, tcp bool, send func([]byte) e
 			if errors.Is(err, dns.ErrTime) {
 				code = dns.RcodeBadTime
 			}
+			s.stats.refused.Add(1)
 			s.o.Logger.Warn("rpz: TSIG refused", "from", src, "key", k.key.name, "err", err)
 			return a.msg(tsigError(m, ts, code))
 		}
@@ -122,6 +124,7 @@ func (s *Server) serve(raw []byte, src netip.Addr, tcp bool, send func([]byte) e
 			// A key opens its own zone only. REFUSED, signed: a
 			// NOTAUTH answer cannot carry a valid signature (RFC 8945
 			// keeps it for TSIG errors).
+			s.stats.refused.Add(1)
 			return a.msg(new(dns.Msg).SetRcode(m, dns.RcodeRefused))
 		}
 		z = k
@@ -133,6 +136,7 @@ func (s *Server) serve(raw []byte, src netip.Addr, tcp bool, send func([]byte) e
 			}
 		}
 		if z == nil {
+			s.stats.refused.Add(1)
 			return a.msg(new(dns.Msg).SetRcode(m, dns.RcodeRefused))
 		}
 	}
@@ -147,6 +151,7 @@ func (s *Server) serve(raw []byte, src netip.Addr, tcp bool, send func([]byte) e
 		if !tcp {
 			return a.msg(new(dns.Msg).SetRcode(m, dns.RcodeNotImplemented))
 		}
+		s.stats.axfr.Add(1)
 		full(st, v)
 	case dns.TypeIXFR:
 		from, ok := ixfrSerial(m)
@@ -156,14 +161,17 @@ func (s *Server) serve(raw []byte, src netip.Addr, tcp bool, send func([]byte) e
 		deltas, have := v.since(from)
 		switch {
 		case !tcp || from == v.serial:
+			s.stats.none.Add(1)
 			st.SOA(v.serial)
 		case have:
+			s.stats.delta.Add(1)
 			st.SOA(v.serial)
 			for _, d := range deltas {
 				st.Delta(d)
 			}
 			st.SOA(v.serial)
 		default:
+			s.stats.full.Add(1)
 			full(st, v)
 		}
 	default:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -19,10 +20,11 @@ type notifier struct {
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // by zone name and target
 	wg      sync.WaitGroup
+	ok      *atomic.Int64
 }
 
-func newNotifier(o Options) *notifier {
-	return &notifier{o: o, log: o.Logger, running: map[string]context.CancelFunc{}}
+func newNotifier(o Options, answered *atomic.Int64) *notifier {
+	return &notifier{o: o, log: o.Logger, running: map[string]context.CancelFunc{}, ok: answered}
 }
 
 // notify tells every secondary of z that its serial is now serial.
@@ -63,6 +65,7 @@ func (n *notifier) send(ctx context.Context, z *zone, target string, serial uint
 	var err error
 	for try := 1; try <= n.o.NotifyTries; try++ {
 		if err = n.once(ctx, z, target, serial); err == nil {
+			n.ok.Add(1)
 			n.log.Debug("rpz: notify answered", "zone", z.origin, "consumer", z.name, "to", target, "serial", serial)
 			return
 		}

@@ -86,6 +86,26 @@ type Server struct {
 	rendered  time.Time
 
 	notifier *notifier
+	stats    stats
+}
+
+// Stats counts what the server answered since it started.
+type Stats struct {
+	AXFR      int64 // whole zones by AXFR
+	IXFRDelta int64 // IXFR answered with the differences
+	IXFRFull  int64 // IXFR answered with the whole zone (serial older than the journal)
+	IXFRNone  int64 // IXFR or SOA from a secondary already up to date, or over UDP
+	Refused   int64 // requests refused: unsigned from elsewhere, bad or unknown key, another zone
+	Notified  int64 // NOTIFY answered by a secondary
+}
+
+type stats struct{ axfr, delta, full, none, refused, notified atomic.Int64 }
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	st := &s.stats
+	return Stats{AXFR: st.axfr.Load(), IXFRDelta: st.delta.Load(), IXFRFull: st.full.Load(), IXFRNone: st.none.Load(),
+		Refused: st.refused.Load(), Notified: st.notified.Load()}
 }
 
 // zone is one served zone: immutable but for its current version.
@@ -147,7 +167,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{o: o, conns: make(chan struct{}, o.MaxConns)}
 	s.zones.Store(&zoneSet{byKey: map[string]*zone{}})
-	s.notifier = newNotifier(o)
+	s.notifier = newNotifier(o, &s.stats.notified)
 	return s, nil
 }
 
