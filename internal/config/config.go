@@ -93,6 +93,9 @@ type Config struct {
 	// Discovery is how the platform discovers unregistered assets (see
 	// DiscoveryConfig); nil when the file has no discovery: key.
 	Discovery *DiscoveryConfig `yaml:"discovery"`
+	// RPZ serves the blocklists as response policy zones over AXFR and
+	// IXFR (see RPZConfig); nil when the file has no rpz: key.
+	RPZ *RPZConfig `yaml:"rpz"`
 	// Correlation is how sensors' detections become national decisions
 	// (see CorrelationConfig); nil when the file has no correlation: key
 	// (the defaults apply).
@@ -243,6 +246,9 @@ func (c Config) Validate() error {
 		bad("%s", p)
 	}
 	for _, p := range c.Discovery.problems() {
+		bad("%s", p)
+	}
+	for _, p := range c.RPZ.problems() {
 		bad("%s", p)
 	}
 	for _, p := range c.Correlation.problems() {
@@ -434,6 +440,7 @@ func (c Config) Redacted() Config {
 	c.Database = redactURL(c.Database)
 	c.NATS = redactNATS(c.NATS)
 	c.SMTP = redactURL(c.SMTP)
+	c.RPZ = c.RPZ.redacted()
 	return c
 }
 

@@ -86,8 +86,14 @@ func (r *rec) rate() uint32 {
 // read decodes the record at the start of b and returns its length, or
 // false when b ends inside it.
 func (t *template) read(b []byte, r *rec) (int, bool) {
-	if t.fixed && len(b) < t.minSize {
-		return 0, false
+	if t.fixed {
+		if len(b) < t.minSize {
+			return 0, false
+		}
+		for _, w := range t.wanted {
+			r.set(w.kind, b[w.off:w.off+int(w.length)])
+		}
+		return t.minSize, true
 	}
 	off := 0
 	for _, f := range t.fields {
@@ -109,55 +115,60 @@ func (t *template) read(b []byte, r *rec) (int, bool) {
 		if off+l > len(b) {
 			return 0, false
 		}
-		v := b[off : off+l]
-		off += l
-		switch f.kind {
-		case kSkip:
-		case kSrc4:
-			r.src = netip.AddrFrom4([4]byte(v))
-		case kDst4:
-			r.dst = netip.AddrFrom4([4]byte(v))
-		case kSrc6:
-			r.src = netip.AddrFrom16([16]byte(v)).Unmap()
-		case kDst6:
-			r.dst = netip.AddrFrom16([16]byte(v)).Unmap()
-		case kSrcPort:
-			r.sport = uint16(uintN(v))
-		case kDstPort:
-			r.dport = uint16(uintN(v))
-		case kProto:
-			r.proto = v[0]
-		case kBytes:
-			r.bytes, r.hasDelta = uintN(v), true
-		case kPackets:
-			r.packets, r.hasDelta = uintN(v), true
-		case kBytesTotal:
-			r.bytesTotal = uintN(v)
-		case kPktsTotal:
-			r.pktsTotal = uintN(v)
-		case kEndUptime:
-			r.endUptime, r.hasUptime = uint32(uintN(v)), true
-		case kEndSec:
-			r.endNs = int64(uintN(v)) * 1e9
-		case kEndMs:
-			r.endNs = int64(uintN(v)) * 1e6
-		case kEndMicro:
-			s, frac := binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])
-			r.endNs = (int64(s)+ntpEpoch)*1e9 + int64((uint64(frac&^0x7ff)*1e9)>>32)
-		case kEndNano:
-			s, frac := binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])
-			r.endNs = (int64(s)+ntpEpoch)*1e9 + int64((uint64(frac)*1e9)>>32)
-		case kInitMs:
-			r.initMs = uintN(v)
-		case kSampling:
-			r.sampling = uintN(v)
-		case kPktInterval:
-			r.pktInterval = uintN(v)
-		case kPktSpace:
-			r.pktSpace = uintN(v)
+		if f.kind != kSkip {
+			r.set(f.kind, b[off:off+l])
 		}
+		off += l
 	}
 	return off, true
+}
+
+// set records field v of kind k; v has the length kindOf asked for.
+func (r *rec) set(k uint8, v []byte) {
+	switch k {
+	case kSrc4:
+		r.src = netip.AddrFrom4([4]byte(v))
+	case kDst4:
+		r.dst = netip.AddrFrom4([4]byte(v))
+	case kSrc6:
+		r.src = netip.AddrFrom16([16]byte(v)).Unmap()
+	case kDst6:
+		r.dst = netip.AddrFrom16([16]byte(v)).Unmap()
+	case kSrcPort:
+		r.sport = uint16(uintN(v))
+	case kDstPort:
+		r.dport = uint16(uintN(v))
+	case kProto:
+		r.proto = v[0]
+	case kBytes:
+		r.bytes, r.hasDelta = uintN(v), true
+	case kPackets:
+		r.packets, r.hasDelta = uintN(v), true
+	case kBytesTotal:
+		r.bytesTotal = uintN(v)
+	case kPktsTotal:
+		r.pktsTotal = uintN(v)
+	case kEndUptime:
+		r.endUptime, r.hasUptime = uint32(uintN(v)), true
+	case kEndSec:
+		r.endNs = int64(uintN(v)) * 1e9
+	case kEndMs:
+		r.endNs = int64(uintN(v)) * 1e6
+	case kEndMicro:
+		s, frac := binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])
+		r.endNs = (int64(s)+ntpEpoch)*1e9 + int64((uint64(frac&^0x7ff)*1e9)>>32)
+	case kEndNano:
+		s, frac := binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])
+		r.endNs = (int64(s)+ntpEpoch)*1e9 + int64((uint64(frac)*1e9)>>32)
+	case kInitMs:
+		r.initMs = uintN(v)
+	case kSampling:
+		r.sampling = uintN(v)
+	case kPktInterval:
+		r.pktInterval = uintN(v)
+	case kPktSpace:
+		r.pktSpace = uintN(v)
+	}
 }
 
 // sinceInit returns the unix ms of uptime ms after init (unix ms), the

@@ -43,12 +43,19 @@ type field struct {
 	kind   uint8
 }
 
+// wanted is a field read from a fixed-size record, at its offset.
+type wanted struct {
+	off int
+	field
+}
+
 // template is a compiled template; immutable once published except seen.
 type template struct {
 	fields  []field
-	minSize int  // a record's size with every variable-length field empty
-	fixed   bool // no variable-length field: every record is minSize
-	options bool // an options template: its data carries no flows
+	wanted  []wanted // fixed templates: the fields read, at their offsets
+	minSize int      // a record's size with every variable-length field empty
+	fixed   bool     // no variable-length field: every record is minSize
+	options bool     // an options template: its data carries no flows
 	raw     []byte
 	seen    atomic.Int64 // unix ns of the last time the exporter sent it
 }
@@ -164,67 +171,101 @@ func (d *Decoder) learnTemplates(dom domainKey, b []byte, options bool, now time
 		default:
 			count = int(a)
 		}
-		t := &template{options: options, fixed: true}
+		// First the record's extent, so a template sent again (most
+		// template sets) costs a comparison and no allocation.
 		p := hdr
-		tooMany := count > maxTemplateFields
-		if !tooMany {
-			t.fields = make([]field, 0, count)
-		}
-		for i := 0; i < count; i++ {
+		for range count {
 			if len(b) < p+4 {
 				return ErrMalformed
 			}
-			ie := binary.BigEndian.Uint16(b[p:])
-			l := binary.BigEndian.Uint16(b[p+2:])
+			if !v9 && binary.BigEndian.Uint16(b[p:])&0x8000 != 0 {
+				p += 4 // the Private Enterprise Number
+			}
 			p += 4
-			enterprise := !v9 && ie&0x8000 != 0
-			if enterprise {
-				if len(b) < p+4 {
-					return ErrMalformed
-				}
-				p += 4 // the Private Enterprise Number: the field is skipped
-			}
-			if tooMany {
-				continue
-			}
-			f := field{length: l, kind: kSkip}
-			if !enterprise && i >= scopes {
-				f.kind = kindOf(ie, l, options)
-			}
-			if l == varLength {
-				if v9 {
-					return ErrMalformed // v9 has no variable-length fields
-				}
-				t.fixed = false
-				t.minSize++
-			} else {
-				t.minSize += int(l)
-			}
-			t.fields = append(t.fields, f)
+		}
+		if len(b) < p {
+			return ErrMalformed
 		}
 		raw := b[:p]
 		b = b[p:]
-		if tooMany || t.minSize == 0 {
+		k := templateKey{dom, id}
+		if d.refresh(k, raw, now) {
+			continue
+		}
+		if count > maxTemplateFields {
 			d.refused.Add(1)
 			continue
 		}
-		d.store(templateKey{dom, id}, t, raw, now)
+		t, err := compile(raw[hdr:], count, scopes, options, v9)
+		if err != nil {
+			return err
+		}
+		if t.minSize == 0 {
+			d.refused.Add(1) // records of no bytes: nothing to read, endless
+			continue
+		}
+		d.store(k, t, raw, now)
 	}
+}
+
+// compile builds the template of count field specifiers in b, the first
+// scopes of them scope fields.
+func compile(b []byte, count, scopes int, options, v9 bool) (*template, error) {
+	t := &template{options: options, fixed: true, fields: make([]field, 0, count)}
+	p := 0
+	for i := range count {
+		ie := binary.BigEndian.Uint16(b[p:])
+		l := binary.BigEndian.Uint16(b[p+2:])
+		p += 4
+		enterprise := !v9 && ie&0x8000 != 0
+		if enterprise {
+			p += 4 // the field is skipped by its length
+		}
+		f := field{length: l, kind: kSkip}
+		if !enterprise && i >= scopes {
+			f.kind = kindOf(ie, l, options)
+		}
+		if l == varLength {
+			if v9 {
+				return nil, ErrMalformed // v9 has no variable-length fields
+			}
+			t.fixed = false
+			t.minSize++
+		} else {
+			t.minSize += int(l)
+		}
+		t.fields = append(t.fields, f)
+	}
+	if t.fixed {
+		off := 0
+		for _, f := range t.fields {
+			if f.kind != kSkip {
+				t.wanted = append(t.wanted, wanted{off: off, field: f})
+			}
+			off += int(f.length)
+		}
+	}
+	return t, nil
+}
+
+// refresh marks the template under k seen at now if the exporter sent it
+// unchanged, and says whether it did.
+func (d *Decoder) refresh(k templateKey, raw []byte, now time.Time) bool {
+	d.mu.RLock()
+	old := d.templates[k]
+	d.mu.RUnlock()
+	if old != nil && bytes.Equal(old.raw, raw) {
+		old.seen.Store(now.UnixNano())
+		return true
+	}
+	return false
 }
 
 // store publishes t under k, or refreshes the template there when the
 // exporter sent the same one again.
 func (d *Decoder) store(k templateKey, t *template, raw []byte, now time.Time) {
-	ns := now.UnixNano()
-	d.mu.RLock()
-	old := d.templates[k]
-	d.mu.RUnlock()
-	if old != nil && bytes.Equal(old.raw, raw) {
-		old.seen.Store(ns)
-		return
-	}
 	t.raw = bytes.Clone(raw)
-	t.seen.Store(ns)
+	t.seen.Store(now.UnixNano())
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.templates[k]; !ok && len(d.templates) >= d.maxTemplates {
