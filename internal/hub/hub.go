@@ -21,6 +21,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/intel/shadowserver"
 	"github.com/rampart-cert/rampart/internal/queue"
 	"github.com/rampart-cert/rampart/internal/store"
+	"github.com/rampart-cert/rampart/internal/taxii"
 )
 
 // Sentinel errors.
@@ -199,7 +200,10 @@ type Sighting struct {
 
 // RecordSighting records that p's organization (or one below it) saw an
 // indicator. The value is normalized; an indicator the hub does not hold
-// is store.ErrNotFound.
+// is store.ErrNotFound, and so is one that p may not know of (the TLP
+// policy, taxii.MayKnow: AMBER+STRICT that does not concern p's
+// organization, RED that names neither p nor its organization), with the
+// same words, so a sighting never reveals what the hub holds.
 func (h *Hub) RecordSighting(ctx context.Context, p auth.Principal, s Sighting) (store.Sighting, error) {
 	v, err := intel.NormalizeValue(s.Kind, s.Value)
 	if err != nil {
@@ -213,11 +217,39 @@ func (h *Hub) RecordSighting(ctx context.Context, p auth.Principal, s Sighting) 
 	}
 	// Found as the platform: a member may report seeing a value whatever
 	// its marking; the answer carries only the member's own count.
+	noSuch := fmt.Errorf("hub: sighting: %w: the hub holds no %s indicator %q", store.ErrNotFound, s.Kind, v)
 	in, err := h.d.Store.FindIndicator(ctx, sys, store.IndicatorKey{Kind: s.Kind, Value: v})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Sighting{}, noSuch
+	}
 	if err != nil {
 		return store.Sighting{}, err
 	}
+	known, err := h.mayKnow(ctx, p, &in)
+	if err != nil {
+		return store.Sighting{}, err
+	}
+	if !known {
+		return store.Sighting{}, noSuch
+	}
 	return h.d.Store.RecordSighting(ctx, p, store.Sighting{IndicatorID: in.ID, OrgID: s.OrgID, Count: s.Count, FirstSeen: s.FirstSeen, LastSeen: s.LastSeen})
+}
+
+// mayKnow applies the TLP policy to an indicator found as the platform:
+// whether p may learn that the hub holds it.
+func (h *Hub) mayKnow(ctx context.Context, p auth.Principal, in *store.StoredIndicator) (bool, error) {
+	a := taxii.Audience{TLP: in.TLP, People: in.Recipients.Users, RecipientOrgs: in.Recipients.Orgs}
+	if in.TLP == intel.TLPAmberStrict && p.OrgID != 0 && !p.Role.Global() && !p.System {
+		pg, err := h.d.Store.IndicatorsConcerning(ctx, sys, store.ConcernFilter{OrgID: p.OrgID, IndicatorID: in.ID,
+			PageRequest: store.PageRequest{Limit: 1}})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return false, fmt.Errorf("hub: sighting: %w", err)
+		}
+		if len(pg.Items) > 0 {
+			a.Orgs = []int64{p.OrgID}
+		}
+	}
+	return taxii.MayKnow(p, a), nil
 }
 
 type kindValue struct {

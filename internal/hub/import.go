@@ -214,6 +214,9 @@ const maxHitBatch = 5000
 type batch struct {
 	recs []intel.Record
 	hits []finding.Finding
+	// concerns link the owners warned to the indicators kept (not the
+	// report rows, which are routed and not kept).
+	concerns []store.Concern
 }
 
 // tally is what the writer counts.
@@ -257,7 +260,7 @@ func (h *Hub) run(ctx context.Context, id string, req ImportRequest, read func(c
 				cancel(err)
 			}
 			clear(b.recs) // the store keeps none of them
-			b.recs, b.hits = b.recs[:0], nil
+			b.recs, b.hits, b.concerns = b.recs[:0], nil, nil
 			select {
 			case spare <- b:
 			default:
@@ -290,14 +293,18 @@ func (h *Hub) run(ctx context.Context, id string, req ImportRequest, read func(c
 	emit := func(r intel.Record) error {
 		r.Feed = req.Feed
 		run.Records++
+		kept := r.Category != intel.CategoryExposed && r.Category != intel.CategoryLeak
 		for _, hh := range reg.match(&r) {
 			if r.Category == intel.CategoryLeak {
 				lk.add(&r, hh)
 				continue
 			}
 			cur.hits = append(cur.hits, warning(&r, hh))
+			if kept {
+				cur.concerns = append(cur.concerns, store.Concern{OrgID: hh.m.OrgID, Key: store.IndicatorKey{Kind: r.Kind, Value: r.Value}})
+			}
 		}
-		if r.Category == intel.CategoryExposed || r.Category == intel.CategoryLeak {
+		if !kept {
 			events++
 		} else {
 			// The store keeps neither the row nor its detail.
@@ -350,6 +357,12 @@ func (h *Hub) write(ctx context.Context, run runRef, b *batch, t *tally) error {
 			return fmt.Errorf("hub: apply indicators: %w", err)
 		}
 		t.sum.Add(sum)
+	}
+	if len(b.concerns) > 0 {
+		// After the batch's indicators are stored, so every key is found.
+		if _, err := h.d.Store.AddConcerns(ctx, sys, b.concerns); err != nil {
+			return fmt.Errorf("hub: record what concerns the owners warned: %w", err)
+		}
 	}
 	if len(b.hits) == 0 || h.d.Findings == nil {
 		return nil

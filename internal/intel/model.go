@@ -133,6 +133,9 @@ type Record struct {
 	Detail map[string]string `json:"detail,omitempty"`
 	// Raw is the source row or object, cut to MaxRaw bytes, for evidence.
 	Raw string `json:"raw,omitempty"`
+	// Recipients are whom a TLP:RED record is for; Normalize drops them
+	// from a record of any other marking.
+	Recipients Recipients `json:"recipients,omitzero"`
 }
 
 // MaxRaw bounds Record.Raw.
@@ -197,6 +200,11 @@ func (r *Record) Normalize(now time.Time) error {
 	r.Labels = slices.Compact(r.Labels)
 	if len(r.Raw) > MaxRaw {
 		r.Raw = r.Raw[:MaxRaw]
+	}
+	if r.TLP != TLPRed {
+		r.Recipients = Recipients{}
+	} else if err := r.Recipients.normalize(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -339,6 +347,9 @@ type Indicator struct {
 	Labels     []string  `json:"labels,omitempty"`
 	Sources    []Source  `json:"sources,omitempty"`
 	Sightings  int       `json:"sightings"`
+	// Recipients of a TLP:RED indicator: everyone any of its RED sources
+	// named (each was told the value by one of them).
+	Recipients Recipients `json:"recipients,omitzero"`
 }
 
 // Source is one feed's part of an indicator.
@@ -362,8 +373,8 @@ func (in *Indicator) Active(now time.Time) bool {
 // for the first record of a value). Confidence is the highest; the marking
 // is the strictest any source asked for (sharing must honour every
 // source's restriction); first seen the earliest, last seen and valid-until
-// the latest; labels the union; a more specific category replaces
-// CategoryBlocklist.
+// the latest; labels the union; recipients the union of those the RED
+// records named; a more specific category replaces CategoryBlocklist.
 func (in *Indicator) Merge(r Record) {
 	if in.Kind == "" {
 		in.Kind, in.Value = r.Kind, r.Value
@@ -384,6 +395,9 @@ func (in *Indicator) Merge(r Record) {
 		if in.Category == CategoryBlocklist && r.Category != "" {
 			in.Category = r.Category
 		}
+	}
+	if r.TLP == TLPRed {
+		in.Recipients.union(r.Recipients)
 	}
 	for _, l := range r.Labels {
 		if !slices.Contains(in.Labels, l) {

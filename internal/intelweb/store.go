@@ -2,13 +2,11 @@ package intelweb
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
-	"github.com/rampart-cert/rampart/internal/intel"
 	"github.com/rampart-cert/rampart/internal/org"
 	"github.com/rampart-cert/rampart/internal/store"
 )
@@ -35,84 +33,49 @@ const MaxConcerning = 50_000
 // errEnough stops a walk that has what it needs.
 var errEnough = errors.New("intelweb: enough")
 
-// Concerning returns the IDs of the indicators that concern organization
-// orgID itself (not its descendants): those it reported seeing and those
-// an early-warning finding of its assets names. At most MaxConcerning.
+// Concerning returns the IDs of the indicators that concern
+// organization orgID itself (not its descendants): those it reported
+// seeing, those an early-warning finding of its assets names and the
+// TLP:RED ones naming it. At most MaxConcerning, the oldest first.
 func Concerning(ctx context.Context, st Store, orgID int64) (map[int64]bool, error) {
 	set := map[int64]bool{}
 	if orgID == 0 {
 		return set, nil
 	}
-	pr := store.PageRequest{Limit: store.MaxLimit}
-	for {
-		pg, err := st.ListSightings(ctx, sys, store.SightingFilter{OrgID: orgID, PageRequest: pr})
-		if err != nil {
-			return nil, fmt.Errorf("intelweb: sightings of organization %d: %w", orgID, err)
+	err := eachConcerning(ctx, st, store.ConcernFilter{OrgID: orgID}, func(si store.StoredIndicator) error {
+		set[si.ID] = true
+		if len(set) >= MaxConcerning {
+			return errEnough
 		}
-		for _, s := range pg.Items {
-			if s.OrgID == orgID && len(set) < MaxConcerning {
-				set[s.IndicatorID] = true
-			}
-		}
-		if pg.Next == "" || len(set) >= MaxConcerning {
-			break
-		}
-		pr.After = pg.Next
-	}
-	seen := map[store.IndicatorKey]bool{}
-	f := store.FindingFilter{OrgID: orgID, Check: "intel.", PageRequest: store.PageRequest{Limit: store.MaxLimit}}
-	for len(set) < MaxConcerning {
-		pg, err := st.ListFindings(ctx, sys, f)
-		if err != nil {
-			return nil, fmt.Errorf("intelweb: early warnings of organization %d: %w", orgID, err)
-		}
-		for i := range pg.Items {
-			fd := &pg.Items[i]
-			if fd.OrgID != orgID {
-				continue
-			}
-			k, ok := evidenceIndicator(fd.Evidence)
-			if !ok || seen[k] {
-				continue
-			}
-			seen[k] = true
-			in, err := st.FindIndicator(ctx, sys, k)
-			if errors.Is(err, store.ErrNotFound) {
-				continue // a report row about an owned service: routed, not kept
-			}
-			if err != nil {
-				return nil, fmt.Errorf("intelweb: indicator of finding %d: %w", fd.ID, err)
-			}
-			if len(set) < MaxConcerning {
-				set[in.ID] = true
-			}
-		}
-		if pg.Next == "" {
-			break
-		}
-		f.After = pg.Next
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		return nil, err
 	}
 	return set, nil
 }
 
-// evidenceIndicator reads the indicator an early-warning finding names
-// ({"indicator": {"kind": …, "value": …}}).
-func evidenceIndicator(ev json.RawMessage) (store.IndicatorKey, bool) {
-	if len(ev) == 0 {
-		return store.IndicatorKey{}, false
+// eachConcerning calls fn for the indicators that concern an
+// organization (store.Intel.IndicatorsConcerning), in Seq order, a page
+// at a time. fn's error stops it and is returned as is.
+func eachConcerning(ctx context.Context, st Store, f store.ConcernFilter, fn func(store.StoredIndicator) error) error {
+	f.Limit = store.MaxLimit
+	for {
+		pg, err := st.IndicatorsConcerning(ctx, sys, f)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // the organization is gone: nothing concerns it
+		}
+		if err != nil {
+			return fmt.Errorf("intelweb: indicators concerning organization %d: %w", f.OrgID, err)
+		}
+		for _, si := range pg.Items {
+			if err := fn(si); err != nil {
+				return err
+			}
+		}
+		if pg.Next == "" {
+			return nil
+		}
+		f.After = pg.Next
 	}
-	var e struct {
-		Indicator struct {
-			Kind  string `json:"kind"`
-			Value string `json:"value"`
-		} `json:"indicator"`
-	}
-	if json.Unmarshal(ev, &e) != nil || e.Indicator.Value == "" {
-		return store.IndicatorKey{}, false
-	}
-	k := intel.Kind(e.Indicator.Kind)
-	if !k.Valid() {
-		return store.IndicatorKey{}, false
-	}
-	return store.IndicatorKey{Kind: k, Value: e.Indicator.Value}, true
 }

@@ -28,10 +28,6 @@ var _ taxii.Backend = (*TAXII)(nil)
 // NewTAXII returns the store-backed TAXII backend.
 func NewTAXII(st Store) *TAXII { return &TAXII{st: st} }
 
-// readable is the strictest marking anyone but the platform may read
-// through TAXII: RED needs named people, which the store does not record.
-const readable = intel.TLPAmberStrict
-
 func nationalCollection(t intel.TLP) taxii.Collection {
 	return taxii.Collection{ID: taxii.NationalCollectionID(t), Alias: "national-" + strings.ToLower(strings.ReplaceAll(string(t), "+", "-")),
 		Title:       "National, up to TLP:" + string(t),
@@ -144,27 +140,23 @@ func (b *TAXII) Objects(ctx context.Context, p auth.Principal, collectionID stri
 	if len(q.Types) > 0 && !slices.Contains(q.Types, "indicator") || len(q.SpecVersions) > 0 && !slices.Contains(q.SpecVersions, "2.1") {
 		return taxii.Page{}, nil // the collections hold STIX 2.1 indicators only
 	}
-	// What concerns the reader's own organization decides AMBER+STRICT;
-	// an organization's collection is what concerns that organization.
+	// What concerns the reader's own organization decides AMBER+STRICT
+	// in a national collection; an organization's collection is read
+	// from the store's list of what concerns that organization. TLP:RED
+	// goes by the recipients the store returns with each indicator.
 	var mine map[int64]bool
-	switch {
-	case !s.National():
-		if mine, err = Concerning(ctx, b.st, s.OrgID); err != nil {
-			return taxii.Page{}, err
-		}
-	case !p.SeesAll() && s.Ceiling.Rank() >= intel.TLPAmberStrict.Rank():
+	if s.National() && !p.SeesAll() && s.Ceiling.Rank() >= intel.TLPAmberStrict.Rank() {
 		if mine, err = Concerning(ctx, b.st, p.OrgID); err != nil {
 			return taxii.Page{}, err
 		}
 	}
 	audience := func(in *intel.Indicator) taxii.Audience {
-		a := taxii.Audience{TLP: in.TLP}
-		if mine[in.ID] {
-			if s.National() {
-				a.Orgs = []int64{p.OrgID}
-			} else {
-				a.Orgs = []int64{s.OrgID}
-			}
+		a := taxii.Audience{TLP: in.TLP, People: in.Recipients.Users, RecipientOrgs: in.Recipients.Orgs}
+		switch {
+		case !s.National():
+			a.Orgs = []int64{s.OrgID}
+		case mine[in.ID]:
+			a.Orgs = []int64{p.OrgID}
 		}
 		return a
 	}
@@ -198,14 +190,10 @@ func (b *TAXII) Objects(ctx context.Context, p auth.Principal, collectionID stri
 		return nil
 	}
 	if s.National() {
-		ceiling := s.Ceiling
-		if !p.System && ceiling.Rank() > readable.Rank() {
-			ceiling = readable
-		}
-		f := store.IndicatorFilter{MaxTLP: ceiling, AfterSeq: q.After.Seq, ChangedSince: q.AddedAfter}
+		f := store.IndicatorFilter{MaxTLP: s.Ceiling, AfterSeq: q.After.Seq, ChangedSince: q.AddedAfter}
 		err = b.st.EachIndicator(ctx, sys, f, keep)
 	} else {
-		err = b.eachOf(ctx, mine, q.After.Seq, keep)
+		err = eachConcerning(ctx, b.st, store.ConcernFilter{OrgID: s.OrgID, AfterSeq: q.After.Seq, ChangedSince: q.AddedAfter}, keep)
 	}
 	if err != nil && !errors.Is(err, errEnough) {
 		return taxii.Page{}, fmt.Errorf("intelweb: collection %s: %w", collectionID, err)
@@ -216,32 +204,6 @@ func (b *TAXII) Objects(ctx context.Context, p auth.Principal, collectionID stri
 		pg.Next = pg.Objects[limit-1].Position()
 	}
 	return pg, nil
-}
-
-// eachOf calls fn for the indicators of ids changed after seq, in Seq
-// order.
-func (b *TAXII) eachOf(ctx context.Context, ids map[int64]bool, seq int64, fn func(store.StoredIndicator) error) error {
-	list := make([]store.StoredIndicator, 0, len(ids))
-	for id := range ids {
-		in, err := b.st.GetIndicator(ctx, sys, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if in.Seq > seq {
-			in.Sources = nil
-			list = append(list, in)
-		}
-	}
-	slices.SortFunc(list, func(a, c store.StoredIndicator) int { return cmp.Compare(a.Seq, c.Seq) })
-	for _, in := range list {
-		if err := fn(in); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // object is the TAXII object of a stored indicator: the hub's STIX

@@ -61,7 +61,7 @@ func TestTAXIICollectionsByAudience(t *testing.T) {
 	if !slices.Equal(ids, want) {
 		t.Errorf("A's member sees collections %v, want the national ones and A's own", ids)
 	}
-	analyst := auth.Principal{UserID: 1, Role: auth.RoleAnalyst, Name: "analyst"}
+	analyst := auth.Principal{UserID: 9999, Role: auth.RoleAnalyst, Name: "analyst"}
 	cs, _ = b.Collections(ctx, analyst)
 	if len(cs) != len(intel.TLPs)+3 {
 		t.Errorf("the analyst sees %d collections, want %d (national and every organization's)", len(cs), len(intel.TLPs)+3)
@@ -77,7 +77,7 @@ func TestTAXIIVisibilityByTLP(t *testing.T) {
 	b := intelweb.NewTAXII(w.st)
 	a := w.principal("A", auth.RoleViewer)
 	bm := w.principal("B", auth.RoleOrgMember)
-	analyst := auth.Principal{UserID: 1, Role: auth.RoleAnalyst, Name: "analyst"}
+	analyst := auth.Principal{UserID: 9999, Role: auth.RoleAnalyst, Name: "analyst"}
 	orgA := taxii.OrgCollectionID(w.orgs["A"].ID)
 	orgB := "org-" + strconv.FormatInt(w.orgs["B"].ID, 10) // the alias works too
 	national := func(tl intel.TLP) string { return taxii.NationalCollectionID(tl) }
@@ -91,16 +91,26 @@ func TestTAXIIVisibilityByTLP(t *testing.T) {
 		// A's collection: the AMBER+STRICT early warning on its range.
 		{"A reads its own", a, orgA, []string{"198.51.100.7"}, nil},
 		{"B cannot open A's", bm, orgA, nil, taxii.ErrNotFound},
-		{"B reads its own", bm, orgB, []string{"203.0.113.9"}, nil},
+		{"B reads its own and the RED naming it", bm, orgB, []string{"203.0.113.9", "red.example.org"}, nil},
 		{"the analyst reads A's", analyst, orgA, []string{"198.51.100.7"}, nil},
 		// National, up to AMBER: CLEAR, GREEN, AMBER for every member.
 		{"A national amber", a, national(intel.TLPAmber), []string{"10.0.0.0/8", "203.0.113.5", "203.0.113.6", "a.example.vn", "phish.example.net"}, nil},
 		// Up to AMBER+STRICT: only the strict ones that concern the reader.
 		{"A national strict", a, national(intel.TLPAmberStrict), []string{"10.0.0.0/8", "198.51.100.7", "203.0.113.5", "203.0.113.6", "a.example.vn", "phish.example.net"}, nil},
 		{"B national strict", bm, national(intel.TLPAmberStrict), []string{"10.0.0.0/8", "203.0.113.5", "203.0.113.6", "203.0.113.9", "a.example.vn", "phish.example.net"}, nil},
-		// RED has no named people in the store: nobody reads it, not even an analyst.
+		// RED reaches its recipients only: B (named) in its own
+		// collection and the national RED one, Alice of A (named) in the
+		// national RED one; not A's collection, not Carol of A, not the
+		// analyst, and evil.example.com (RED, naming nobody) no one.
 		{"A national red", a, national(intel.TLPRed), []string{"10.0.0.0/8", "198.51.100.7", "203.0.113.5", "203.0.113.6", "a.example.vn", "phish.example.net"}, nil},
 		{"analyst national red", analyst, national(intel.TLPRed), []string{"10.0.0.0/8", "198.51.100.7", "203.0.113.5", "203.0.113.6", "203.0.113.9", "a.example.vn", "phish.example.net"}, nil},
+		{"B national red", bm, national(intel.TLPRed), []string{"10.0.0.0/8", "203.0.113.5", "203.0.113.6", "203.0.113.9", "a.example.vn", "phish.example.net", "red.example.org"}, nil},
+		{"B national strict holds no red", bm, national(intel.TLPAmberStrict), []string{"10.0.0.0/8", "203.0.113.5", "203.0.113.6", "203.0.113.9", "a.example.vn", "phish.example.net"}, nil},
+		{"Alice national red", w.user("alice"), national(intel.TLPRed), []string{"10.0.0.0/8", "198.51.100.7", "203.0.113.5", "203.0.113.6", "a.example.vn", "phish.example.net", "red.example.org"}, nil},
+		{"Carol national red", w.user("carol"), national(intel.TLPRed), []string{"10.0.0.0/8", "198.51.100.7", "203.0.113.5", "203.0.113.6", "a.example.vn", "phish.example.net"}, nil},
+		{"Alice reads A's without red", w.user("alice"), orgA, []string{"198.51.100.7"}, nil},
+		{"the analyst reads B's without red", analyst, orgB, []string{"203.0.113.9"}, nil},
+		{"B's feed token reads B's red", auth.Principal{TokenID: 5, OrgID: w.orgs["B"].ID, Role: auth.RoleFeedConsumer, Name: "siem"}, orgB, []string{"203.0.113.9", "red.example.org"}, nil},
 		{"A national green", a, national(intel.TLPGreen), []string{"10.0.0.0/8", "203.0.113.5", "a.example.vn", "phish.example.net"}, nil},
 	}
 	for _, c := range cases {
@@ -122,7 +132,7 @@ func TestTAXIIPagesInChangeOrder(t *testing.T) {
 	w := newWorld(t)
 	b := intelweb.NewTAXII(w.st)
 	ctx := context.Background()
-	analyst := auth.Principal{UserID: 1, Role: auth.RoleAnalyst, Name: "analyst"}
+	analyst := auth.Principal{UserID: 9999, Role: auth.RoleAnalyst, Name: "analyst"}
 	coll := taxii.NationalCollectionID(intel.TLPAmber)
 	first, err := b.Objects(ctx, analyst, coll, taxii.Query{Limit: 2})
 	if err != nil {
@@ -187,7 +197,7 @@ func TestConcerning(t *testing.T) {
 	ctx := context.Background()
 	for code, want := range map[string][]int64{
 		"A":  {w.ind["198.51.100.7"].ID},
-		"B":  {w.ind["203.0.113.9"].ID},
+		"B":  {w.ind["203.0.113.9"].ID, w.ind["red.example.org"].ID},
 		"VN": nil, // a parent is not the organization concerned
 	} {
 		set, err := intelweb.Concerning(ctx, w.st, w.orgs[code].ID)
@@ -198,6 +208,8 @@ func TestConcerning(t *testing.T) {
 		for id := range set {
 			got = append(got, id)
 		}
+		slices.Sort(got)
+		slices.Sort(want)
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: %v, want %v", code, got, want)
 		}

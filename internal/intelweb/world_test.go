@@ -28,6 +28,8 @@ type world struct {
 	st   *sqlstore.Store
 	orgs map[string]org.Organization
 	ind  map[string]store.StoredIndicator // by value
+	// users are stored people (a RED indicator names one).
+	users map[string]auth.User
 }
 
 var now = time.Date(2030, 5, 1, 8, 0, 0, 0, time.UTC)
@@ -43,7 +45,7 @@ func newWorld(t *testing.T) *world {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, st: st, orgs: map[string]org.Organization{}, ind: map[string]store.StoredIndicator{}}
+	w := &world{t: t, st: st, orgs: map[string]org.Organization{}, ind: map[string]store.StoredIndicator{}, users: map[string]auth.User{}}
 	sys := auth.SystemPrincipal
 	for _, o := range []org.Organization{
 		{Code: "VN", Name: "Việt Nam", NameEN: "Vietnam", Kind: org.KindNational},
@@ -57,6 +59,14 @@ func newWorld(t *testing.T) *world {
 			t.Fatal(err)
 		}
 		w.orgs[o.Code] = o
+	}
+	// Alice of A is named on a TLP:RED indicator; Carol of A is not.
+	for name, code := range map[string]string{"alice": "A", "carol": "A"} {
+		u := auth.User{Name: name, Role: auth.RoleOrgMember, OrgID: w.orgs[code].ID, PasswordHash: "h"}
+		if err := st.CreateUser(ctx, sys, &u); err != nil {
+			t.Fatal(err)
+		}
+		w.users[name] = u
 	}
 	for _, a := range []asset.Asset{
 		{OrgID: w.orgs["A"].ID, Kind: asset.KindCIDR, Value: "198.51.100.0/24"},
@@ -86,6 +96,13 @@ func newWorld(t *testing.T) *world {
 		rec(intel.KindDomain, "a.example.vn", intel.TLPClear, intel.CategoryPhishing),
 		rec(intel.KindDomain, "phish.example.net", intel.TLPClear, intel.CategoryPhishing),
 	}
+	// TLP:RED for organization B and for Alice of A, by name.
+	red := rec(intel.KindDomain, "red.example.org", intel.TLPRed, intel.CategoryC2)
+	red.Recipients = intel.Recipients{Orgs: []int64{w.orgs["B"].ID}, Users: []int64{w.users["alice"].ID}}
+	if err := red.Normalize(now); err != nil {
+		t.Fatal(err)
+	}
+	recs = append(recs, red)
 	if _, err := st.ApplyIndicators(ctx, sys, recs); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +131,18 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What the hub does after recording an early warning.
+	if _, err := st.AddConcerns(ctx, sys, []store.Concern{{OrgID: w.orgs["A"].ID, Key: store.IndicatorKey{Kind: intel.KindIPv4, Value: "198.51.100.7"}}}); err != nil {
+		t.Fatal(err)
+	}
 	return w
+}
+
+// user is the principal of a stored user.
+func (w *world) user(name string) auth.Principal {
+	u := w.users[name]
+	o := w.orgs[map[string]string{"alice": "A", "carol": "A"}[name]]
+	return auth.Principal{UserID: u.ID, Name: name, Role: u.Role, OrgID: o.ID, OrgPath: o.Path}
 }
 
 // principal is a member of organization code with role r.

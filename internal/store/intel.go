@@ -110,6 +110,25 @@ type SightingFilter struct {
 	OrgID       int64 // this organization's subtree
 }
 
+// Concern says that an indicator concerns an organization: an early
+// warning of the organization's assets named it.
+type Concern struct {
+	OrgID int64        `json:"org_id"`
+	Key   IndicatorKey `json:"key"`
+}
+
+// ConcernFilter narrows IndicatorsConcerning. Pages follow Seq, ascending
+// (the cursor is the last Seq).
+type ConcernFilter struct {
+	PageRequest
+	// OrgID is the organization (itself, not its descendants); required.
+	OrgID        int64
+	IndicatorID  int64     // only this indicator (is it one of them?)
+	MaxTLP       intel.TLP // marked at most this ("" any the principal may see)
+	AfterSeq     int64     // changed after this stamp
+	ChangedSince time.Time // modified at or after this time
+}
+
 // Feed formats the hub knows; a TAXII feed polls a collection.
 const (
 	FeedSTIX         = "stix"
@@ -247,7 +266,9 @@ type Intel interface {
 	// feed named by a record that is not stored yet is created (no
 	// location, run on demand). Only indicators and sources that change
 	// are written; each changed indicator gets a new Seq. A record that is
-	// not normalized is ErrInvalid.
+	// not normalized, or that names a recipient organization or user that
+	// does not exist, is ErrInvalid. Recipients (TLP:RED) are returned in
+	// StoredIndicator.Recipients by every read.
 	ApplyIndicators(ctx context.Context, p auth.Principal, records []intel.Record) (ApplySummary, error)
 	GetIndicator(ctx context.Context, p auth.Principal, id int64) (StoredIndicator, error)
 	// FindIndicator finds an indicator by kind and normalized value.
@@ -264,6 +285,20 @@ type Intel interface {
 	// widening the first and last seen, and returns the stored total.
 	RecordSighting(ctx context.Context, p auth.Principal, s Sighting) (Sighting, error)
 	ListSightings(ctx context.Context, p auth.Principal, f SightingFilter) (Page[Sighting], error)
+
+	// IndicatorsConcerning pages through the indicators that concern
+	// one organization itself, in Seq order, with their recipients: those
+	// it reported seeing (RecordSighting), those its early warnings named
+	// (AddConcerns) and the TLP:RED ones naming it a recipient. It is one
+	// indexed query a page, whatever the number of indicators. It needs
+	// auth.PermReadFeeds and the organization in p's subtree
+	// (ErrNotFound otherwise); markings are limited as for ListIndicators.
+	IndicatorsConcerning(ctx context.Context, p auth.Principal, f ConcernFilter) (Page[StoredIndicator], error)
+	// AddConcerns records that indicators concern organizations; a key
+	// the hub holds no indicator of (a report row routed, not kept) is
+	// skipped, a concern stored before changes nothing. It returns how
+	// many were new. Intelligence administration only.
+	AddConcerns(ctx context.Context, p auth.Principal, cs []Concern) (int, error)
 
 	// CreateFeed stores f (Name unique: ErrConflict) and sets its ID.
 	CreateFeed(ctx context.Context, p auth.Principal, f *Feed) error

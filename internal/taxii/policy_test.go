@@ -53,10 +53,41 @@ func TestMayRead(t *testing.T) {
 		{"sensor reads nothing", sensorA, aud(intel.TLPClear), false},
 		{"nobody reads nothing", anon, aud(intel.TLPClear), false},
 		{"the system reads red", auth.SystemPrincipal, aud(intel.TLPRed), true},
+		{"red to a member of a named org", bobB, Audience{TLP: intel.TLPRed, RecipientOrgs: []int64{orgB}}, true},
+		{"red to the feed token of a named org", feedA, Audience{TLP: intel.TLPRed, RecipientOrgs: []int64{orgA}}, true},
+		{"red not to the parent of a named org", parentAdmin, Audience{TLP: intel.TLPRed, RecipientOrgs: []int64{orgA}}, false},
+		{"red not to an org it only concerns", aliceA, Audience{TLP: intel.TLPRed, Orgs: []int64{orgA}, RecipientOrgs: []int64{orgB}}, false},
+		{"red not to an analyst by role when an org is named", analyst, Audience{TLP: intel.TLPRed, RecipientOrgs: []int64{orgA}}, false},
+		{"recipient orgs mean nothing below red", bobB, Audience{TLP: intel.TLPAmberStrict, RecipientOrgs: []int64{orgB}}, false},
 	}
 	for _, c := range cases {
 		if got := MayRead(c.p, c.a); got != c.want {
 			t.Errorf("%s: MayRead = %v, want %v", c.name, got, c.want)
+		}
+		// MayKnow is MayRead for whoever may read feeds.
+		if c.p.Can(auth.PermReadFeeds) && MayKnow(c.p, c.a) != c.want {
+			t.Errorf("%s: MayKnow = %v, want %v", c.name, !c.want, c.want)
+		}
+	}
+}
+
+func TestMayKnowWithoutFeeds(t *testing.T) {
+	sensorA := auth.Principal{TokenID: 9, OrgID: 10, Role: auth.RoleSensor}
+	for _, c := range []struct {
+		a    Audience
+		want bool
+	}{
+		{Audience{TLP: intel.TLPAmber}, true},
+		{Audience{TLP: intel.TLPAmberStrict, Orgs: []int64{20}}, false},
+		{Audience{TLP: intel.TLPAmberStrict, Orgs: []int64{10}}, true},
+		{Audience{TLP: intel.TLPRed, Orgs: []int64{10}}, false},
+		{Audience{TLP: intel.TLPRed, RecipientOrgs: []int64{10}}, true},
+	} {
+		if got := MayKnow(sensorA, c.a); got != c.want {
+			t.Errorf("sensor, %+v: MayKnow = %v, want %v", c.a, got, c.want)
+		}
+		if MayRead(sensorA, c.a) {
+			t.Errorf("sensor, %+v: MayRead", c.a)
 		}
 	}
 }
@@ -96,6 +127,8 @@ func TestMaySeeAndHolds(t *testing.T) {
 		{"red in national red", Scope{Ceiling: intel.TLPRed}, Audience{TLP: intel.TLPRed}, true},
 		{"org's indicator in its collection", Scope{OrgID: 10}, Audience{TLP: intel.TLPRed, Orgs: []int64{20, 10}}, true},
 		{"another org's not in it", Scope{OrgID: 10}, Audience{TLP: intel.TLPClear, Orgs: []int64{20}}, false},
+		{"red naming the org in its collection", Scope{OrgID: 10}, Audience{TLP: intel.TLPRed, RecipientOrgs: []int64{10}}, true},
+		{"red naming another org not in it", Scope{OrgID: 10}, Audience{TLP: intel.TLPRed, RecipientOrgs: []int64{20}}, false},
 	}
 	for _, c := range holds {
 		if got := c.s.Holds(c.a); got != c.want {

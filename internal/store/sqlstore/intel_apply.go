@@ -131,6 +131,8 @@ func checkRecord(i int, r *intel.Record) error {
 		return invalid("record %d: category %q", i, r.Category)
 	case r.LastSeen.IsZero():
 		return invalid("record %d: no last seen (normalize the record first)", i)
+	case r.TLP != intel.TLPRed && !r.Recipients.Empty():
+		return invalid("record %d: recipients on a record marked %s (only TLP:RED names recipients)", i, r.TLP)
 	}
 	return nil
 }
@@ -147,9 +149,11 @@ type planned struct {
 	ind     intel.Indicator
 	created int64
 	isNew   bool
-	hash    int64   // valueHash of its kind and value
-	row     bool    // the indicator row changes
-	sources []int32 // indexes into ind.Sources that change
+	hash    int64 // valueHash of its kind and value
+	row     bool  // the indicator row changes
+	// recipients: the indicator's recipients grew (TLP:RED).
+	recipients bool
+	sources    []int32 // indexes into ind.Sources that change
 }
 
 // Bulk statement sizes: rows per multi-row statement, values per IN list.
@@ -169,12 +173,14 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 		return sum, nil
 	}
 	names := map[string]bool{}
+	named := false // some record names recipients
 	for i := range records {
 		r := &records[i]
 		if err := checkRecord(i, r); err != nil {
 			return sum, s.fail(op, err)
 		}
 		names[r.Feed] = true
+		named = named || !r.Recipients.Empty()
 	}
 	g := groupRecords(records, valueHash)
 	order, hashes, chains, next := g.order, g.hashes, g.chains, g.next
@@ -199,8 +205,16 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 		if err != nil {
 			return err
 		}
+		if named {
+			if err := s.checkRecipients(ctx, tx, records); err != nil {
+				return err
+			}
+		}
 		plans, err := s.loadPlans(ctx, tx, order, hashes, feeds)
 		if err != nil {
+			return err
+		}
+		if err := s.loadRecipients(ctx, tx, plans); err != nil {
 			return err
 		}
 		stamp := micros(now())
@@ -223,6 +237,8 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 				before = pl.ind
 				before.Sources = slices.Clone(pl.ind.Sources)
 				before.Labels = slices.Clone(pl.ind.Labels)
+				before.Recipients.Orgs = slices.Clone(pl.ind.Recipients.Orgs)
+				before.Recipients.Users = slices.Clone(pl.ind.Recipients.Users)
 			}
 			for i := chains[ki].first; i >= 0; i = next[i] {
 				// The store keeps times to the microsecond: a record
@@ -232,10 +248,13 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 				r.FirstSeen, r.LastSeen, r.ValidUntil = usec(r.FirstSeen), usec(r.LastSeen), usec(r.ValidUntil)
 				pl.ind.Merge(r)
 			}
+			pl.recipients = !pl.ind.Recipients.Equal(before.Recipients)
 			if pl.id == 0 {
 				pl.isNew, pl.row, pl.created = true, true, stamp
 			} else {
-				pl.row = !sameRow(&before, &pl.ind)
+				// New recipients are a change: the indicator reaches
+				// someone new, who reads it after its new stamp.
+				pl.row = !sameRow(&before, &pl.ind) || pl.recipients
 			}
 			for j := range pl.ind.Sources {
 				if !sourceIn(before.Sources, pl.ind.Sources[j]) {
@@ -277,6 +296,11 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 		}
 		if err := s.writeSources(ctx, tx, upserts, feeds, nSources); err != nil {
 			return err
+		}
+		if named {
+			if err := s.writeRecipients(ctx, tx, upserts); err != nil {
+				return err
+			}
 		}
 		_, err = tx.ExecContext(ctx, s.q("UPDATE intel_seq SET seq = ?, next_id = ? WHERE id = 1"), seq, nextID)
 		return err

@@ -133,6 +133,9 @@ func (s *Store) oneIndicator(ctx context.Context, p auth.Principal, op, cond str
 	if err := s.fillSources(ctx, items); err != nil {
 		return si, s.fail(op, err)
 	}
+	if err := s.fillRecipients(ctx, s.r, items); err != nil {
+		return si, s.fail(op, err)
+	}
 	return items[0], nil
 }
 
@@ -209,6 +212,9 @@ func (s *Store) ListIndicators(ctx context.Context, p auth.Principal, f store.In
 		return page, s.fail(op, err)
 	}
 	page = finishPage(items, limit, func(si store.StoredIndicator) int64 { return si.Seq })
+	if err := s.fillRecipients(ctx, s.r, page.Items); err != nil {
+		return page, s.fail(op, err)
+	}
 	if f.Sources {
 		if err := s.fillSources(ctx, page.Items); err != nil {
 			return page, s.fail(op, err)
@@ -241,6 +247,9 @@ func (s *Store) EachIndicator(ctx context.Context, p auth.Principal, f store.Ind
 			if err := s.fillSources(ctx, items); err != nil {
 				return s.fail(op, err)
 			}
+		}
+		if err := s.fillRecipients(ctx, s.r, items); err != nil {
+			return s.fail(op, err)
 		}
 		for _, it := range items {
 			if err := fn(it); err != nil {

@@ -26,7 +26,7 @@ func testIntel(t *testing.T, s store.Store) {
 	}{
 		{"List", testIntelList}, {"Apply", testIntelApply}, {"Sightings", testIntelSightings}, {"Feeds", testIntelFeeds},
 		{"Reviews", testIntelReviews}, {"Consumers", testIntelConsumers}, {"Feedback", testIntelFeedback},
-		{"ConcurrentApply", testIntelConcurrentApply},
+		{"ConcurrentApply", testIntelConcurrentApply}, {"Recipients", testIntelRecipients}, {"Concerning", testIntelConcerning},
 	} {
 		if !t.Run(part.name, func(t *testing.T) { part.fn(t, f) }) {
 			return
