@@ -313,7 +313,7 @@ func SourceKinds() []Kind {
 		// kind an analyst names.
 		manual("manual."),
 		manual("manual.finding"),
-	}, monitorKinds()...)
+	}, append(monitorKinds(), sensorKinds()...)...)
 }
 
 // manual is the kind of a finding entered by a person, under id.
