@@ -35,8 +35,8 @@ type Report struct {
 	ID   string    `json:"id"`   // random; a report sent twice is counted once
 	Sent time.Time `json:"sent"` // the sensor's clock when it was made
 	// Stats are the sensor's counters when it made the report.
-	Stats      Stats             `json:"stats"`
-	Detections []WireDetection   `json:"detections,omitempty"`
+	Stats      Stats           `json:"stats"`
+	Detections []WireDetection `json:"detections,omitempty"`
 }
 
 // Stats are a sensor's counters, cumulative since it started (Started),
