@@ -39,6 +39,7 @@ var findingParams = []param{
 	{"kev", "boolean", "KEV-listed (true) or not (false)"}, {"overdue", "boolean", "active and past due"},
 	{"q", "string", "substring of the target or title"},
 	{"waiver", "string", "pending: an owner's request to accept the risk or mark a false positive awaits a decision"},
+	{"sort", "string", "id (default, oldest first) or likelihood: KEV-listed first, then by EPSS score, then by severity"},
 }
 
 // findingFilter reads the finding filters shared by list and export.
@@ -48,7 +49,10 @@ func (s *Server) findingFilter(r *http.Request) (store.FindingFilter, error) {
 		return store.FindingFilter{}, err
 	}
 	q := r.URL.Query()
-	f := store.FindingFilter{PageRequest: pr, Check: q.Get("check"), Query: q.Get("q"), Now: s.Now()}
+	f := store.FindingFilter{PageRequest: pr, Check: q.Get("check"), Query: q.Get("q"), Now: s.Now(), Sort: q.Get("sort")}
+	if f.Sort != "" && f.Sort != store.SortID && f.Sort != store.SortLikelihood {
+		return f, errf(CodeBadRequest, "sort must be id or likelihood")
+	}
 	if f.OrgID, err = queryInt(r, "org_id"); err != nil {
 		return f, err
 	}

@@ -24,6 +24,7 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	format := fs.String("format", "html", "html, pdf, csv or xlsx")
 	lang := fs.String("lang", "vi", "vi or en")
 	out := fs.String("out", "-", "output file, - for standard output")
+	order := fs.String("order", "severity", "findings table order: severity, or likelihood (KEV, then EPSS, then severity)")
 	c, err := load(env, fs, f, args)
 	if err != nil {
 		return err
@@ -64,7 +65,15 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := report.Build(ctx, st, p, root, time.Now(), report.WithCatalog(cats.Kinds), report.WithFrameworks(cats.Frameworks))
+	opts := []report.Option{report.WithCatalog(cats.Kinds), report.WithFrameworks(cats.Frameworks)}
+	switch *order {
+	case "severity":
+	case "likelihood":
+		opts = append(opts, report.WithLikelihoodOrder())
+	default:
+		return fmt.Errorf("%w: --order must be severity or likelihood", errUsage)
+	}
+	r, err := report.Build(ctx, st, p, root, time.Now(), opts...)
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,11 @@ type Finding struct {
 	Evidence  json.RawMessage `json:"evidence,omitempty"` // what the source saw, as JSON
 	CVE       []string        `json:"cve"`
 	KEV       bool            `json:"kev"`
-	State     State           `json:"state"`
+	// EPSS is the exploit prediction score (0-1) of the finding's CVE, as
+	// its evidence says (EPSSOf); 0 when unknown. The store keeps it in a
+	// column so lists sort by exploit likelihood.
+	EPSS  float64 `json:"epss,omitempty"`
+	State State   `json:"state"`
 
 	FirstSeen time.Time  `json:"first_seen"`
 	LastSeen  time.Time  `json:"last_seen"`

@@ -91,6 +91,7 @@ type FindingRow struct {
 	Check       string           `json:"check"`
 	Severity    finding.Severity `json:"severity"`
 	KEV         bool             `json:"kev"`
+	EPSS        float64          `json:"epss,omitempty"`
 	State       finding.State    `json:"state"`
 	Target      string           `json:"target"`
 	Title       string           `json:"title"`
@@ -125,7 +126,13 @@ type Option func(*options)
 type options struct {
 	kinds      *catalog.Catalog
 	frameworks *assess.Catalog
+	likelihood bool
 }
+
+// WithLikelihoodOrder orders the findings table by exploit likelihood
+// (finding.Likelihood: KEV-listed first, then EPSS, then severity)
+// instead of severity first.
+func WithLikelihoodOrder() Option { return func(o *options) { o.likelihood = true } }
 
 // WithCatalog gives problems their bilingual titles from the finding
 // catalog.
@@ -411,7 +418,7 @@ func (r *Report) scanFindings(ctx context.Context, st Source, p auth.Principal, 
 			a.Penalty += finding.DebtWeight(f.Severity, f.KEV, now.Sub(*f.DueAt).Hours()/24)
 		}
 		if len(r.Findings) < MaxFindingRows {
-			r.Findings = append(r.Findings, FindingRow{ID: f.ID, OrgCode: code(f.OrgID), Check: f.Check, Severity: f.Severity, KEV: f.KEV,
+			r.Findings = append(r.Findings, FindingRow{ID: f.ID, OrgCode: code(f.OrgID), Check: f.Check, Severity: f.Severity, KEV: f.KEV, EPSS: f.EPSS,
 				State: f.State, Target: f.Target, Title: f.Title, FirstSeen: f.FirstSeen, DueAt: f.DueAt, DaysOverdue: days})
 		} else {
 			r.MoreFindings++
@@ -437,9 +444,18 @@ func (r *Report) scanFindings(ctx context.Context, st Source, p auth.Principal, 
 	if len(r.Top) > TopProblems {
 		r.Top = r.Top[:TopProblems]
 	}
-	// Worst first in the findings table: severity, then days overdue.
+	// Worst first in the findings table: severity, then days overdue; or
+	// the most likely to be exploited first.
 	sort.SliceStable(r.Findings, func(i, j int) bool {
 		a, b := r.Findings[i], r.Findings[j]
+		if o.likelihood {
+			x := finding.Finding{KEV: a.KEV, EPSS: a.EPSS, Severity: a.Severity}
+			y := finding.Finding{KEV: b.KEV, EPSS: b.EPSS, Severity: b.Severity}
+			if c := finding.Likelihood(&x, &y); c != 0 {
+				return c < 0
+			}
+			return a.DaysOverdue > b.DaysOverdue
+		}
 		if a.Severity != b.Severity {
 			return a.Severity.Rank() > b.Severity.Rank()
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
@@ -267,5 +268,31 @@ func TestSample(t *testing.T) {
 	}
 	if err := os.WriteFile(*sampleOut, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBuildLikelihoodOrder: with WithLikelihoodOrder the findings table
+// starts with the KEV-listed findings and never puts a less likely finding
+// (finding.Likelihood) before a more likely one.
+func TestBuildLikelihoodOrder(t *testing.T) {
+	s := newSample(t)
+	r, err := Build(context.Background(), s.st, s.admin, s.orgs["VN"].ID, sampleNow, WithLikelihoodOrder())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Findings) != 13 || !r.Findings[0].KEV || !r.Findings[1].KEV || r.Findings[2].KEV {
+		t.Fatalf("KEV-listed findings are not first: %+v", r.Findings)
+	}
+	for i := 1; i < len(r.Findings); i++ {
+		a, b := r.Findings[i-1], r.Findings[i]
+		x := finding.Finding{KEV: a.KEV, EPSS: a.EPSS, Severity: a.Severity}
+		y := finding.Finding{KEV: b.KEV, EPSS: b.EPSS, Severity: b.Severity}
+		if finding.Likelihood(&x, &y) > 0 {
+			t.Fatalf("row %d (%s %v) before row %d (%s %v)", i-1, a.Check, a.Severity, i, b.Check, b.Severity)
+		}
+	}
+	bySeverity := s.build(t, s.admin, "VN")
+	if bySeverity.Findings[0].Severity != finding.Critical {
+		t.Fatalf("the default order starts with %s", bySeverity.Findings[0].Severity)
 	}
 }

@@ -31,7 +31,17 @@ type FindingFilter struct {
 	// WaiverPending: an owner's request to accept the risk or mark a
 	// false positive awaits a decision.
 	WaiverPending bool
+	// Sort is the order: "" (or SortID) ascending ID; SortLikelihood the
+	// most likely to be exploited first (finding.Likelihood: KEV, then
+	// EPSS, then severity; newest first among equals).
+	Sort string
 }
+
+// The orders of FindingFilter.Sort.
+const (
+	SortID         = "id"
+	SortLikelihood = "likelihood"
+)
 
 // Coverage says what a source examined (finding.Coverage).
 type Coverage = finding.Coverage

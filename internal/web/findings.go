@@ -22,10 +22,25 @@ type findingRow struct {
 	Overdue    bool
 }
 
+// EPSSText is the finding's exploit probability as a percentage ("97%",
+// "0.4%"), empty when unknown.
+func (r findingRow) EPSSText() string {
+	switch p := r.EPSS * 100; {
+	case r.EPSS <= 0:
+		return ""
+	case p >= 10:
+		return strconv.FormatFloat(p, 'f', 0, 64) + "%"
+	case p >= 1:
+		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+	default:
+		return strconv.FormatFloat(p, 'f', 2, 64) + "%"
+	}
+}
+
 // findingFilter is the list's filter as the form shows it.
 type findingFilter struct {
-	Severity, State, Check, KEV, Org, Asset, Q string
-	Overdue, Waiver                            bool
+	Severity, State, Check, KEV, Org, Asset, Q, Sort string
+	Overdue, Waiver                                  bool
 }
 
 type findingsData struct {
@@ -43,7 +58,7 @@ type findingsData struct {
 func parseFindingFilter(q url.Values, now func() store.FindingFilter) (findingFilter, store.FindingFilter, error) {
 	ff := findingFilter{Severity: q.Get("severity"), State: q.Get("state"), Check: strings.TrimSpace(q.Get("check")),
 		KEV: q.Get("kev"), Org: q.Get("org"), Asset: q.Get("asset"), Q: strings.TrimSpace(q.Get("q")), Overdue: q.Get("overdue") == "1",
-		Waiver: q.Get("waiver") == "pending"}
+		Waiver: q.Get("waiver") == "pending", Sort: q.Get("sort")}
 	sf := now()
 	if ff.Severity != "" {
 		sev, err := finding.ParseSeverity(ff.Severity)
@@ -63,6 +78,14 @@ func parseFindingFilter(q url.Values, now func() store.FindingFilter) (findingFi
 		sf.State = st
 	}
 	sf.Check, sf.Query, sf.Overdue, sf.WaiverPending = ff.Check, ff.Q, ff.Overdue, ff.Waiver
+	switch ff.Sort {
+	case "", store.SortID:
+		ff.Sort = ""
+	case store.SortLikelihood:
+		sf.Sort = store.SortLikelihood
+	default:
+		return ff, sf, &uiError{status: http.StatusBadRequest, key: "error.invalid"}
+	}
 	switch ff.KEV {
 	case "yes":
 		t := true

@@ -171,6 +171,13 @@ func (s *Server) reportDownload(w http.ResponseWriter, r *http.Request, c *reqCt
 	if s.Assess != nil {
 		opts = append(opts, report.WithFrameworks(s.Assess.Frameworks))
 	}
+	switch q.Get("order") {
+	case "", "severity":
+	case "likelihood":
+		opts = append(opts, report.WithLikelihoodOrder())
+	default:
+		return &uiError{status: http.StatusBadRequest, key: "error.invalid"}
+	}
 	rep, err := report.Build(r.Context(), s.st, p, id, c.now, opts...)
 	if err != nil {
 		return err

@@ -32,7 +32,7 @@ import (
 var _ store.Findings = (*Store)(nil)
 
 const findingCols = "id, key, org_id, asset_id, check_id, family, severity, target, subject, title, evidence, cve, kev, state, " +
-	"first_seen, last_seen, due_from, due_at, fixed_at, until_at, reason, approver, verify_requested_at, last_job_id, updated_at, source, source_ref, waiver"
+	"first_seen, last_seen, due_from, due_at, fixed_at, until_at, reason, approver, verify_requested_at, last_job_id, updated_at, source, source_ref, waiver, epss"
 
 // findingColsF is findingCols qualified with the alias f.
 var findingColsF = "f." + strings.ReplaceAll(findingCols, ", ", ", f.")
@@ -61,7 +61,7 @@ func scanFinding(sc scanner, extra ...any) (findingRow, error) {
 	)
 	dest := append([]any{&f.ID, &f.Key, &f.OrgID, &f.AssetID, &f.Check, &f.Family, &sev, &f.Target, &f.Subject, &f.Title,
 		&evidence, &cve, &f.KEV, &state, &f.FirstSeen, &f.LastSeen, &f.DueFrom, &due, &fixed, &until,
-		&f.Reason, &f.Approver, &verify, &f.LastJobID, &f.UpdatedAt, &src, &f.SourceRef, &waiver}, extra...)
+		&f.Reason, &f.Approver, &verify, &f.LastJobID, &f.UpdatedAt, &src, &f.SourceRef, &waiver, &f.EPSS}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return r, err
 	}
@@ -96,14 +96,14 @@ func findingArgs(f *store.Finding) []any {
 	return []any{f.Key, f.OrgID, f.AssetID, f.Check, f.Family, string(f.Severity), f.Target, f.Subject, f.Title,
 		evidenceArg(f.Evidence), cveJSON(f.CVE), f.KEV, string(f.State), f.FirstSeen, f.LastSeen, f.DueFrom,
 		nullTime(f.DueAt), nullTime(f.FixedAt), nullTime(f.Until), f.Reason, f.Approver, nullTime(f.VerifyRequestedAt),
-		f.LastJobID, f.UpdatedAt, f.Severity.Rank(), string(src), f.SourceRef, waiverArg(f.Waiver)}
+		f.LastJobID, f.UpdatedAt, f.Severity.Rank(), string(src), f.SourceRef, waiverArg(f.Waiver), finding.EPSSOf(f.Evidence)}
 }
 
 const findingInsertCols = "key, org_id, asset_id, check_id, family, severity, target, subject, title, evidence, cve, kev, state, " +
 	"first_seen, last_seen, due_from, due_at, fixed_at, until_at, reason, approver, verify_requested_at, last_job_id, updated_at, severity_rank, " +
-	"source, source_ref, waiver"
+	"source, source_ref, waiver, epss"
 
-const findingInsertN = 28
+const findingInsertN = 29
 
 // waiverArg stores a pending waiver as JSON, or NULL.
 func waiverArg(w *finding.Waiver) any {
@@ -237,6 +237,18 @@ func (s *Store) ListFindings(ctx context.Context, p auth.Principal, fl store.Fin
 	if err := needRead(p); err != nil {
 		return page, s.fail(op, err)
 	}
+	var lk *likelihoodKey
+	switch fl.Sort {
+	case "", store.SortID:
+	case store.SortLikelihood:
+		k, err := decodeLikelihood(fl.After)
+		if err != nil {
+			return page, s.fail(op, err)
+		}
+		lk, fl.After = &k, ""
+	default:
+		return page, s.fail(op, invalid("unknown sort %q (id or likelihood)", fl.Sort))
+	}
 	limit, after, sc, err := s.listStart(ctx, p, fl.PageRequest)
 	if err != nil {
 		return page, s.fail(op, err)
@@ -245,10 +257,17 @@ func (s *Store) ListFindings(ctx context.Context, p auth.Principal, fl store.Fin
 	if err != nil {
 		return page, s.fail(op, err)
 	}
-	if after > 0 {
+	order := " ORDER BY f.id"
+	if lk != nil {
+		order = " ORDER BY f.kev DESC, f.epss DESC, f.severity_rank DESC, f.id DESC"
+		if lk.id > 0 {
+			w.add("(f.kev < ? OR (f.kev = ? AND (f.epss < ? OR (f.epss = ? AND (f.severity_rank < ? OR (f.severity_rank = ? AND f.id < ?))))))",
+				lk.kev, lk.kev, lk.epss, lk.epss, lk.rank, lk.rank, lk.id)
+		}
+	} else if after > 0 {
 		w.add("f.id > ?", after)
 	}
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+findingColsF+" FROM findings f"+w.String()+" ORDER BY f.id LIMIT ?"), append(w.args, limit+1)...)
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+findingColsF+" FROM findings f"+w.String()+order+" LIMIT ?"), append(w.args, limit+1)...)
 	if err != nil {
 		return page, s.fail(op, err)
 	}
@@ -263,6 +282,13 @@ func (s *Store) ListFindings(ctx context.Context, p auth.Principal, fl store.Fin
 	}
 	if err := rows.Err(); err != nil {
 		return page, s.fail(op, err)
+	}
+	if lk != nil {
+		page = finishPage(items, limit, func(store.Finding) int64 { return 0 })
+		if len(items) > limit {
+			page.Next = encodeLikelihood(&items[limit-1])
+		}
+		return page, nil
 	}
 	return finishPage(items, limit, func(f store.Finding) int64 { return f.ID }), nil
 }

@@ -272,20 +272,20 @@ func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, fs []finding.Fin
 // neither the unique key index nor a statement journal for it.
 const findingUpdate = "UPDATE findings SET org_id = ?, family = ?, severity = ?, target = ?, subject = ?, " +
 	"title = ?, evidence = ?, cve = ?, kev = ?, state = ?, last_seen = ?, due_from = ?, due_at = ?, fixed_at = ?, until_at = ?, " +
-	"reason = ?, approver = ?, verify_requested_at = ?, last_job_id = ?, updated_at = ?, severity_rank = ?, waiver = ? WHERE id = ?"
+	"reason = ?, approver = ?, verify_requested_at = ?, last_job_id = ?, updated_at = ?, severity_rank = ?, waiver = ?, epss = ? WHERE id = ?"
 
 // findingUpdateArgs are findingUpdate's values for f.
 func findingUpdateArgs(f *finding.Finding) []any {
 	return []any{f.OrgID, f.Family, string(f.Severity), f.Target, f.Subject, f.Title, evidenceArg(f.Evidence), cveJSON(f.CVE), f.KEV,
 		string(f.State), f.LastSeen, f.DueFrom, nullTime(f.DueAt), nullTime(f.FixedAt), nullTime(f.Until), f.Reason, f.Approver,
-		nullTime(f.VerifyRequestedAt), f.LastJobID, f.UpdatedAt, f.Severity.Rank(), waiverArg(f.Waiver), f.ID}
+		nullTime(f.VerifyRequestedAt), f.LastJobID, f.UpdatedAt, f.Severity.Rank(), waiverArg(f.Waiver), finding.EPSSOf(f.Evidence), f.ID}
 }
 
 // findingTypes are the PostgreSQL types of findingInsertCols, for the
 // VALUES list of a batched update.
 var findingTypes = []string{"TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BOOLEAN", "TEXT",
 	"TIMESTAMPTZ", "TIMESTAMPTZ", "TIMESTAMPTZ", "TIMESTAMPTZ", "TIMESTAMPTZ", "TIMESTAMPTZ", "TEXT", "TEXT", "TIMESTAMPTZ", "TEXT", "TIMESTAMPTZ", "INTEGER",
-	"TEXT", "TEXT", "TEXT"}
+	"TEXT", "TEXT", "TEXT", "DOUBLE PRECISION"}
 
 // updateFindings rewrites whole rows: on PostgreSQL in batches of
 // UPDATE ... FROM (VALUES ...), saving a round trip per row; on SQLite,
@@ -339,17 +339,17 @@ func (s *Store) refreshFindings(ctx context.Context, tx *sql.Tx, rs []finding.Fi
 		return nil
 	}
 	args := func(f *finding.Finding) []any {
-		return []any{f.ID, evidenceArg(f.Evidence), f.Title, cveJSON(f.CVE), f.LastSeen, f.LastJobID, f.UpdatedAt}
+		return []any{f.ID, evidenceArg(f.Evidence), f.Title, cveJSON(f.CVE), f.LastSeen, f.LastJobID, f.UpdatedAt, finding.EPSSOf(f.Evidence)}
 	}
 	if s.d.postgres() && len(rs) > 1 {
-		const row = "(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TIMESTAMPTZ), CAST(? AS TEXT), CAST(? AS TIMESTAMPTZ))"
+		const row = "(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TIMESTAMPTZ), CAST(? AS TEXT), CAST(? AS TIMESTAMPTZ), CAST(? AS DOUBLE PRECISION))"
 		stmt := func(n int) string {
 			return s.q("UPDATE findings AS f SET evidence = v.evidence, title = v.title, cve = v.cve, last_seen = v.last_seen, last_job_id = v.last_job_id, " +
-				"updated_at = v.updated_at FROM (VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") +
-				") AS v(id, evidence, title, cve, last_seen, last_job_id, updated_at) WHERE f.id = v.id")
+				"updated_at = v.updated_at, epss = v.epss FROM (VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") +
+				") AS v(id, evidence, title, cve, last_seen, last_job_id, updated_at, epss) WHERE f.id = v.id")
 		}
 		return batches(ctx, tx, rs, stmt, func(st *sql.Stmt, chunk []finding.Finding) error {
-			a := make([]any, 0, len(chunk)*7)
+			a := make([]any, 0, len(chunk)*8)
 			for i := range chunk {
 				a = append(a, args(&chunk[i])...)
 			}
@@ -357,7 +357,7 @@ func (s *Store) refreshFindings(ctx context.Context, tx *sql.Tx, rs []finding.Fi
 			return err
 		})
 	}
-	st, err := tx.PrepareContext(ctx, s.q("UPDATE findings SET evidence = ?, title = ?, cve = ?, last_seen = ?, last_job_id = ?, updated_at = ? WHERE id = ?"))
+	st, err := tx.PrepareContext(ctx, s.q("UPDATE findings SET evidence = ?, title = ?, cve = ?, last_seen = ?, last_job_id = ?, updated_at = ?, epss = ? WHERE id = ?"))
 	if err != nil {
 		return err
 	}

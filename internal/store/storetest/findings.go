@@ -37,6 +37,7 @@ func testFindings(t *testing.T, s store.Store) {
 		{"Sources", testFindingSources},
 		{"WorstForAsset", testWorstForAsset},
 		{"Debt", testDebt},
+		{"Likelihood", testFindingLikelihood},
 	} {
 		t.Run(part.name, func(t *testing.T) { part.fn(t, f) })
 	}
