@@ -181,6 +181,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer ing.Stop()
+	// Sensors at members' gateways: their reports become early-warning
+	// findings of their organization and go to the correlator.
+	_, stopSensors, err := startSensorIngest(bg, st, q, svc, guard, nil, log)
+	if err != nil {
+		return err
+	}
+	defer stopSensors()
 
 	if !*noScheduler {
 		go sched.Run(bg)
@@ -225,6 +232,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	// blocklist cache for the API and the console (a review decided in
 	// either rebuilds it).
 	blocklists := intelweb.NewBlocklists(st, intelweb.BlocklistOptions{Logger: log})
+	// The same lists as response policy zones over AXFR/IXFR, when the
+	// configuration has an rpz: section.
+	stopRPZ, err := startRPZ(bg, c, st, blocklists, log)
+	if err != nil {
+		return err
+	}
+	defer stopRPZ()
 	srv := api.New(api.Deps{Imports: importGate, Assess: assessSvc, Workers: workers, Store: st, Guard: guard, Claims: claims, Queue: q, Findings: svc, Logger: log, Registry: reg, Version: Version, Catalog: cats.Kinds,
 		Throttle: throttle, MetricsPublic: c.MetricsPublic, Hub: intelHub, Blocklists: blocklists, PublicURL: c.PublicURL, Discovery: disc,
 		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
