@@ -44,7 +44,7 @@ type Stats struct {
 	Packets     uint64 // datagrams received
 	Bytes       uint64 // their payload bytes
 	Truncated   uint64 // datagrams over MaxPacket, not decoded
-	KernelDrops uint64 // datagrams the kernel dropped: socket buffers full (SO_RXQ_OVFL)
+	KernelDrops uint64 // datagrams the kernel dropped: socket buffers full (Linux SO_MEMINFO)
 	DecoderStats
 }
 
@@ -55,11 +55,12 @@ type Collector struct {
 	sink  func([]sensor.Event)
 	dec   *Decoder
 	conns []net.PacketConn
+	raws  []syscall.RawConn // for the kernel's drop counts
 	addr  netip.AddrPort
 	rbuf  int
 
 	packets, bytes, truncated atomic.Uint64
-	drops                     []atomic.Uint32 // per socket: the kernel's running count
+	lastDrops                 atomic.Uint64 // KernelDrops when last asked (sockets closed: kept)
 }
 
 // Listen receives flows on addr until ctx ends and calls sink with them,
@@ -109,17 +110,19 @@ func New(cfg Config, sink func([]sensor.Event)) (*Collector, error) {
 			return nil, fmt.Errorf("netflow: listen %s: %w", addr, err)
 		}
 		c.conns = append(c.conns, pc)
+		if sc, ok := pc.(syscall.Conn); ok {
+			if rc, err := sc.SyscallConn(); err == nil {
+				c.raws = append(c.raws, rc)
+			}
+		}
 		if i == 0 {
 			c.addr = pc.LocalAddr().(*net.UDPAddr).AddrPort()
 			addr = c.addr.String() // the others bind the port the first got
-			if sc, ok := pc.(syscall.Conn); ok {
-				if rc, err := sc.SyscallConn(); err == nil {
-					c.rbuf = rcvbufOf(rc)
-				}
+			if len(c.raws) > 0 {
+				c.rbuf = rcvbufOf(c.raws[0])
 			}
 		}
 	}
-	c.drops = make([]atomic.Uint32, len(c.conns))
 	return c, nil
 }
 
@@ -133,7 +136,9 @@ func (c *Collector) ReadBuffer() int { return c.rbuf }
 // Decoder is the collector's decoder (its templates and counters).
 func (c *Collector) Decoder() *Decoder { return c.dec }
 
-// Stats returns the collector's counters.
+// Stats returns the collector's counters. KernelDrops is asked of the
+// kernel (a system call per socket) and stays at its last value once the
+// collector has stopped.
 func (c *Collector) Stats() Stats {
 	s := Stats{
 		Packets:      c.packets.Load(),
@@ -141,9 +146,16 @@ func (c *Collector) Stats() Stats {
 		Truncated:    c.truncated.Load(),
 		DecoderStats: c.dec.Stats(),
 	}
-	for i := range c.drops {
-		s.KernelDrops += uint64(c.drops[i].Load())
+	var drops uint64
+	for _, rc := range c.raws {
+		if d, ok := socketDrops(rc); ok {
+			drops += d
+		}
 	}
+	if drops > c.lastDrops.Load() {
+		c.lastDrops.Store(drops)
+	}
+	s.KernelDrops = c.lastDrops.Load()
 	return s
 }
 
@@ -157,11 +169,11 @@ func (c *Collector) Run(ctx context.Context) error {
 		once  sync.Once
 		first error
 	)
-	for i, pc := range c.conns {
+	for _, pc := range c.conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.read(ctx, i, pc); err != nil {
+			if err := c.read(ctx, pc); err != nil {
 				once.Do(func() { first = err })
 				cancel()
 			}
@@ -178,10 +190,12 @@ func (c *Collector) Run(ctx context.Context) error {
 				return
 			case now := <-tick.C:
 				c.dec.Expire(now)
+				c.Stats()
 			}
 		}
 	}()
 	<-ctx.Done()
+	c.Stats() // the kernel's drop counts, while the sockets are open
 	c.closeAll()
 	wg.Wait()
 	return first
@@ -200,7 +214,7 @@ type batchReader interface {
 
 // read is one socket's reader: a batch of datagrams per call into
 // buffers allocated once, decoded into one reused slice of events.
-func (c *Collector) read(ctx context.Context, i int, pc net.PacketConn) error {
+func (c *Collector) read(ctx context.Context, pc net.PacketConn) error {
 	var br batchReader
 	if c.addr.Addr().Is4() {
 		br = ipv4.NewPacketConn(pc)
@@ -209,15 +223,11 @@ func (c *Collector) read(ctx context.Context, i int, pc net.PacketConn) error {
 	}
 	ms := make([]ipv4.Message, c.cfg.Batch)
 	buf := make([]byte, c.cfg.Batch*(c.cfg.MaxPacket+1))
-	oob := make([]byte, c.cfg.Batch*oobSize)
 	for j := range ms {
 		// One byte more than MaxPacket tells a datagram of exactly
 		// MaxPacket from a longer one cut to fit, where MSG_TRUNC is not
 		// reported.
 		ms[j].Buffers = [][]byte{buf[j*(c.cfg.MaxPacket+1) : (j+1)*(c.cfg.MaxPacket+1)]}
-		if oobSize > 0 {
-			ms[j].OOB = oob[j*oobSize : (j+1)*oobSize]
-		}
 	}
 	events := make([]sensor.Event, 0, c.cfg.Batch*30)
 	for {
@@ -254,11 +264,6 @@ func (c *Collector) read(ctx context.Context, i int, pc net.PacketConn) error {
 				from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 			}
 			events, _ = c.dec.Decode(from, m.Buffers[0][:m.N], now, events)
-		}
-		if n > 0 && oobSize > 0 {
-			if d, ok := kernelDrops(ms[n-1].OOB[:ms[n-1].NN]); ok {
-				c.drops[i].Store(d)
-			}
 		}
 		c.packets.Add(uint64(n))
 		c.bytes.Add(bytes)

@@ -26,7 +26,7 @@
 // Each reader decodes its batch into one reused slice of events and calls
 // the sink with it, so a slow sink slows its reader and the kernel queue
 // absorbs the burst; what the kernel had to drop because the queue was
-// full is counted from SO_RXQ_OVFL (Stats.KernelDrops). A datagram larger
+// full is asked of it (SO_MEMINFO, Stats.KernelDrops). A datagram larger
 // than Config.MaxPacket is counted (Stats.Truncated) and not decoded.
 //
 // # Decoding

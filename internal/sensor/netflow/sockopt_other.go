@@ -20,8 +20,4 @@ func control(rcvbuf int) func(network, address string, c syscall.RawConn) error 
 
 func rcvbufOf(syscall.RawConn) int { return 0 }
 
-var oobSize = 0
-
-func kernelDrops([]byte) (uint32, bool) { return 0, false }
-
 const msgTrunc = 0 // a cut datagram is told by its length alone
