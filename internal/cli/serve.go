@@ -181,6 +181,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer ing.Stop()
+	// Sensors at members' gateways: their reports become early-warning
+	// findings of their organization and go to the correlator.
+	_, stopSensors, err := startSensorIngest(bg, st, q, svc, guard, nil, log)
+	if err != nil {
+		return err
+	}
+	defer stopSensors()
 
 	if !*noScheduler {
 		go sched.Run(bg)
