@@ -1,7 +1,7 @@
 // Package eve parses Suricata's EVE JSON output (one JSON object per line)
 // into sensor.Events: alert, dns, http, tls, ssh, flow and netflow records.
 // Other event types (stats, fileinfo, anomaly, smtp, ...) are recognized
-// and skipped.
+// by their event_type and skipped without walking the rest of the line.
 //
 // The parser is built for a gateway's full event rate: a purpose-built
 // scanner (sensor/internal/jsonscan) walks each line once, keeps only the
@@ -106,6 +106,9 @@ func (p *Parser) Parse(line []byte, ev *sensor.Event) (bool, error) {
 	if len(line) > MaxLine {
 		return false, ErrTooLong
 	}
+	if skipped(line) {
+		return false, nil
+	}
 	p.r = record{}
 	if err := p.s.Object(line, p.top); err != nil {
 		if p.r.err != nil {
@@ -156,6 +159,30 @@ func (p *Parser) Parse(line []byte, ev *sensor.Event) (bool, error) {
 	}
 	*ev = e
 	return true, nil
+}
+
+// typeKey is how Suricata writes the event type.
+var typeKey = []byte(`"event_type":"`)
+
+// skipped reports, without walking the line, whether it is a record of a
+// type Parse skips (stats records are large and frequent). Only Suricata
+// writes keys: a string it logs from traffic has its quotes escaped, so
+// `"event_type":"` can only be the key itself.
+func skipped(line []byte) bool {
+	i := bytes.Index(line, typeKey)
+	if i < 0 {
+		return false
+	}
+	rest := line[i+len(typeKey):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return false
+	}
+	switch string(rest[:j]) {
+	case "alert", "dns", "http", "tls", "ssh", "flow", "netflow", "":
+		return false
+	}
+	return bytes.IndexByte(rest[:j], '\\') < 0
 }
 
 // body fills the type-specific fields from the nested objects.
