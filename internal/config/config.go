@@ -100,6 +100,9 @@ type Config struct {
 	// (see CorrelationConfig); nil when the file has no correlation: key
 	// (the defaults apply).
 	Correlation *CorrelationConfig `yaml:"correlation"`
+	// DNS is the protective DNS policy sent to `rampart dns` resolvers
+	// (see DNSConfig); nil when the file has no dns: key.
+	DNS *DNSConfig `yaml:"dns"`
 }
 
 // ClaimsConfig bounds ownership claims below the national level.
@@ -252,6 +255,9 @@ func (c Config) Validate() error {
 		bad("%s", p)
 	}
 	for _, p := range c.Correlation.problems() {
+		bad("%s", p)
+	}
+	for _, p := range c.DNS.problems() {
 		bad("%s", p)
 	}
 	return errors.Join(errs...)
