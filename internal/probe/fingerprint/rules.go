@@ -509,13 +509,18 @@ func (r *Rules) Match(kind string, facts map[string]string) (m Match, ok bool) {
 				m.Service = x.service
 			}
 			m.RuleIDs = append(m.RuleIDs, x.id)
+			product := x.product.render(lookup, false)
 			if m.Product == "" {
-				m.Product = x.product.render(lookup, false)
+				m.Product = product
 			}
-			if m.Version == "" {
+			// A version or CPE comes only from a rule about the product
+			// chosen (or about none): an Exchange server does not take the
+			// version of the IIS it runs on.
+			same := product == "" || product == m.Product
+			if m.Version == "" && same {
 				m.Version = x.version.render(lookup, false)
 			}
-			if m.CPE == "" && len(x.cpe) > 0 {
+			if m.CPE == "" && len(x.cpe) > 0 && same {
 				m.CPE = padCPE(x.cpe.render(lookup, true))
 			}
 			for k, t := range x.extra {
