@@ -28,6 +28,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/decision"
 	"github.com/rampart-cert/rampart/internal/discovery"
 	"github.com/rampart-cert/rampart/internal/finding/catalog"
 	"github.com/rampart-cert/rampart/internal/findings"
@@ -99,6 +100,11 @@ type Deps struct {
 	// discovery and sweeps (with the scan scheduler); nil makes one over
 	// Store and Guard without sweeps.
 	Discovery *discovery.Service
+	// Decisions approves, rejects and lifts national decisions and adds
+	// bouncers; nil makes one over Store (when it keeps decisions) with
+	// the default correlation options. It also serves /v1/decisions (the
+	// CrowdSec bouncer endpoints) and /decisions/{format}.
+	Decisions *decision.Service
 	// PublicURL is the platform's public base URL ("https://cert.example"),
 	// for TAXII discovery and links in exports; empty: the request's host.
 	PublicURL string
@@ -181,9 +187,10 @@ func New(d Deps) *Server {
 			Name: "rampart_scope_index_entries", Help: "Assets in the in-memory scope index.",
 		}, func() float64 { n, _, _ := d.Guard.Stats(); return float64(n) }))
 	}
-	s.routes = append(append(s.table(), s.intelRoutes()...), s.discoveryRoutes()...)
+	s.routes = append(append(append(s.table(), s.intelRoutes()...), s.discoveryRoutes()...), s.decisionRoutes()...)
 	s.intelDefaults()
 	s.discoveryDefaults()
+	s.decisionDefaults()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
 	}

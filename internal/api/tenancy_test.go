@@ -240,6 +240,11 @@ func TestTenancyEveryRoute(t *testing.T) {
 		probes[k] = v
 	}
 	secrets = append(secrets, discSecrets...)
+	decProbes, decSecrets := decisionTenancy(t, e, beta) // decisions_test.go
+	for k, v := range decProbes {
+		probes[k] = v
+	}
+	secrets = append(secrets, decSecrets...)
 	// Routes that involve no other organization's object.
 	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/openapi.json": true, "GET /api/v1/me": true}
 

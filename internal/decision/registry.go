@@ -20,6 +20,7 @@ type Store interface {
 	EachAsset(ctx context.Context, p auth.Principal, fn func(asset.Asset) error) error
 	AssetsVersion(ctx context.Context) (int64, error)
 	GetOrg(ctx context.Context, p auth.Principal, id int64) (org.Organization, error)
+	GetOrgByCode(ctx context.Context, p auth.Principal, code string) (org.Organization, error)
 }
 
 var sys = auth.SystemPrincipal

@@ -2,6 +2,8 @@ package decision
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -126,4 +128,35 @@ func (s *Service) Run(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// BouncerKeyPrefix starts every bouncer key, so a leaked one is
+// recognized (API tokens start with auth.TokenPrefix).
+const BouncerKeyPrefix = "rbk_"
+
+// NewBouncerKey returns a new bouncer key: the prefix and 40 hex digits
+// (160 random bits).
+func NewBouncerKey() string {
+	var b [20]byte
+	_, _ = rand.Read(b[:])
+	return BouncerKeyPrefix + hex.EncodeToString(b[:])
+}
+
+// AddBouncer registers a bouncer, for an organization (by code) or the
+// platform (""), and returns its key: shown once, only its hash is kept.
+func (s *Service) AddBouncer(ctx context.Context, p auth.Principal, name, orgCode string) (store.Bouncer, string, error) {
+	b := store.Bouncer{Name: strings.TrimSpace(name)}
+	if orgCode = strings.TrimSpace(orgCode); orgCode != "" {
+		o, err := s.st.GetOrgByCode(ctx, p, orgCode)
+		if err != nil {
+			return store.Bouncer{}, "", fmt.Errorf("decision: bouncer %s: organization %s: %w", b.Name, orgCode, err)
+		}
+		b.OrgID = o.ID
+	}
+	key := NewBouncerKey()
+	b.KeyHash, b.KeyPrefix = auth.HashToken(key), key[:len(BouncerKeyPrefix)+6]
+	if err := s.st.CreateBouncer(ctx, p, &b); err != nil {
+		return store.Bouncer{}, "", err
+	}
+	return b, key, nil
 }
