@@ -3,8 +3,8 @@
 // lost at ≥ 1,000,000 flows/s, v5 and IPFIX, received, decoded and
 // matched).
 //
-//	go run ./bench/netflow                          # 10M flows per run, 1M flows/s then unpaced
-//	go run ./bench/netflow -flows 30000000 -rates 2000000
+//	go run ./bench/netflow                          # 10M flows a run at 1M, 2M flows/s and unpaced
+//	go run ./bench/netflow -flows 30000000 -rates 2000000 -rcvbuf 67108864
 //
 // The generator (ours, in this process) sends NetFlow v5 datagrams of 30
 // flows and IPFIX messages of 37 flows (one template: addresses, ports,
@@ -22,6 +22,11 @@
 //   - nfcapd: `nfcapd -w DIR -b ADDR -p PORT -B BYTES` writing to a
 //     temporary directory; flows stored are counted afterwards with
 //     `nfdump -R DIR -I`.
+//
+// Both ask for the same receive buffer, -rcvbuf, by default
+// net.core.rmem_max: nfcapd's SO_RCVBUF cannot pass it, so the default
+// compares like with like. The collector may pass it (SO_RCVBUFFORCE as
+// root: its default asks 64 MiB); -rcvbuf 67108864 shows what that buys.
 //
 // After the generator stops, each receiver reads what its sockets hold
 // (their queues in /proc/net/udp empty), then gets SIGTERM. Lost = sent - received. Flows/s = received / sending time.
@@ -47,6 +52,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -69,10 +75,10 @@ func main() {
 		child      = flag.Bool("child", false, "internal: run the collector, print its counts as JSON on SIGTERM")
 		addr       = flag.String("addr", "127.0.77.1:0", "internal (child): listen address")
 		flows      = flag.Int("flows", 10_000_000, "flows sent per run")
-		rates      = flag.String("rates", "1000000,0", "send rates to run, flows/s, comma-separated (0: unpaced)")
+		rates      = flag.String("rates", "1000000,2000000,0", "send rates to run, flows/s, comma-separated (0: unpaced)")
 		formats    = flag.String("formats", "v5,ipfix", "formats to run")
 		indicators = flag.Int("indicators", 1_000_000, "address indicators in the matcher (0: no matching)")
-		rcvbuf     = flag.Int("rcvbuf", 64<<20, "receive buffer asked by both receivers, bytes")
+		rcvbuf     = flag.Int("rcvbuf", 0, "receive buffer asked by both receivers, bytes (0: net.core.rmem_max, what nfcapd can get)")
 		skipNfcapd = flag.Bool("no-nfcapd", false, "run rampart only")
 	)
 	flag.Parse()
@@ -81,6 +87,12 @@ func main() {
 			fail("child: %v", err)
 		}
 		return
+	}
+	if *rcvbuf <= 0 {
+		*rcvbuf, _ = strconv.Atoi(readTrim("/proc/sys/net/core/rmem_max"))
+		if *rcvbuf <= 0 {
+			*rcvbuf = 4 << 20
+		}
 	}
 	var rs []int
 	for _, s := range strings.Split(*rates, ",") {
@@ -228,6 +240,17 @@ func runChild(addr string, indicators, rcvbuf int) error {
 		if err := m.Apply(synth.New(1).Addrs(indicators)); err != nil {
 			return err
 		}
+	}
+	if path := os.Getenv("NETFLOW_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	snap := m.Snapshot()
 	var matched atomic.Uint64

@@ -41,3 +41,27 @@ func TestKernelDrops(t *testing.T) {
 		t.Errorf("stats %+v: received and dropped should add up to the 200 sent", s)
 	}
 }
+
+// TestOversized: a datagram over MaxPacket is counted and not decoded;
+// the next one is.
+func TestOversized(t *testing.T) {
+	c, got := collect(t, "127.0.51.2:0")
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(c.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	big := make([]byte, DefaultMaxPacket+1)
+	copy(big, nftest.AppendV5(nil, []nftest.Flow{flow(1)}, export, 1, 0))
+	conn.Write(big)
+	conn.Write(nftest.AppendV5(nil, []nftest.Flow{flow(2)}, export, 2, 0))
+	deadline := time.Now().Add(2 * time.Second)
+	for c.Stats().Packets < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s := c.Stats()
+	evs := got()
+	if s.Truncated != 1 || len(evs) != 1 || evs[0].SrcPort != flow(2).SrcPort {
+		t.Errorf("stats %+v, events %+v", s, evs)
+	}
+}
