@@ -28,6 +28,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/rampart-cert/rampart/internal/sensor"
 	"github.com/rampart-cert/rampart/internal/sensor/internal/fields"
@@ -344,4 +345,19 @@ func port(n uint64) uint16 {
 		return 0
 	}
 	return uint16(n)
+}
+
+// PathOf returns the log kind a Zeek file name implies ("conn" for
+// "conn.log", "conn.2026-12-07-10-00-00.log" or "dns.json"), for logs
+// whose records carry no _path; "" when the name says nothing.
+func PathOf(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	kind, _, _ := strings.Cut(name, ".")
+	switch kind {
+	case "conn", "dns", "http", "ssl", "notice", "ssh":
+		return kind
+	}
+	return ""
 }

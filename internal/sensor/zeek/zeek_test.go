@@ -193,3 +193,12 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestPathOf(t *testing.T) {
+	for name, want := range map[string]string{"conn.log": "conn", "/var/log/zeek/current/dns.log": "dns",
+		"ssl.2026-12-07-10-00-00.log": "ssl", "weird.log": "", "files.json": "", "notice.json": "notice"} {
+		if got := PathOf(name); got != want {
+			t.Errorf("PathOf(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
