@@ -37,8 +37,13 @@ func (t *Template) Applies(tg check.Target) bool {
 			ok = true
 		}
 	}
+	// A listed port is a hint for a service the fingerprint could not
+	// name. When the template names its services and the port holds
+	// another identified one (an HTTP server on 5432 is not PostgreSQL),
+	// the port alone does not select it.
+	portOK := len(a.Services) == 0 || unidentified(tg.Service)
 	for _, p := range a.Ports {
-		if p == tg.Addr.Port() {
+		if p == tg.Addr.Port() && portOK {
 			ok = true
 		}
 	}
@@ -52,6 +57,15 @@ func (t *Template) Applies(tg check.Target) bool {
 		if strings.EqualFold(p, tg.Product) {
 			return true
 		}
+	}
+	return false
+}
+
+// unidentified reports a service name that says nothing of the protocol.
+func unidentified(service string) bool {
+	switch strings.ToLower(service) {
+	case "", "unknown", "tcpwrapped", "tcp":
+		return true
 	}
 	return false
 }

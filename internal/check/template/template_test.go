@@ -199,3 +199,33 @@ func FuzzJSONPath(f *testing.F) {
 	f.Add([]byte(`{"version":{"number":"6.8.23"}}`), "version.number")
 	f.Fuzz(func(t *testing.T, doc []byte, path string) { JSONPath(doc, path) })
 }
+
+// TestPortNeedsTheService: a template that names its services runs on one
+// of its ports only when the service there is unidentified or listed; a
+// ports-only template keeps running on its ports whatever answers.
+func TestPortNeedsTheService(t *testing.T) {
+	pg := &Template{AppliesTo: Applies{Services: []string{"postgresql"}, Ports: []uint16{5432}}}
+	at := func(service string, port uint16) check.Target {
+		return check.Target{Kind: check.TargetService, Addr: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port), Service: service}
+	}
+	cases := []struct {
+		t       *Template
+		service string
+		port    uint16
+		want    bool
+	}{
+		{pg, "postgresql", 5432, true},
+		{pg, "postgresql", 15432, true},
+		{pg, "", 5432, true},
+		{pg, "unknown", 5432, true},
+		{pg, "http", 5432, false},
+		{pg, "https", 5432, false},
+		{pg, "http", 80, false},
+		{load(t)["template.redis-open-info"], "http", 6379, true},
+	}
+	for _, c := range cases {
+		if got := c.t.Applies(at(c.service, c.port)); got != c.want {
+			t.Errorf("services %v ports %v on %s:%d: Applies = %v, want %v", c.t.AppliesTo.Services, c.t.AppliesTo.Ports, c.service, c.port, got, c.want)
+		}
+	}
+}
