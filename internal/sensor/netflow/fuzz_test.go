@@ -41,11 +41,12 @@ func TestCaptureSoftflowd(t *testing.T) {
 		t.Skip("NETFLOW_CAPTURE=1 rewrites testdata/softflowd-v*.bin")
 	}
 	needSoftflowd(t)
-	pcap := filepath.Join(t.TempDir(), "seed.pcap")
-	if _, _, err := writeTraffic(pcap, 12, 3); err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir()
 	for _, v := range []string{"5", "9", "10"} {
+		pcap := filepath.Join(dir, "seed"+v+".pcap")
+		if _, _, err := writeTraffic(pcap, 12, 3, v != "5"); err != nil {
+			t.Fatal(err)
+		}
 		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -70,13 +71,13 @@ func TestCaptureSoftflowd(t *testing.T) {
 }
 
 // TestCapturedDatagrams decodes the recorded datagrams: every flow of the
-// seed capture, no fault.
+// seed capture (v9 and IPFIX with IPv6 conversations), no fault.
 func TestCapturedDatagrams(t *testing.T) {
-	want, _, err := writeTraffic(filepath.Join(t.TempDir(), "seed.pcap"), 12, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, v := range []string{"5", "9", "10"} {
+		want, _, err := writeTraffic(filepath.Join(t.TempDir(), "seed.pcap"), 12, 3, v != "5")
+		if err != nil {
+			t.Fatal(err)
+		}
 		d := NewDecoder(0, 0)
 		n := 0
 		for _, pkt := range readCapture(t, v) {

@@ -66,8 +66,11 @@ func runSoftflowd(t *testing.T, pcap, collector, version string) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, softflowd, "-d", "-r", pcap, "-n", collector, "-v", version,
-		"-p", filepath.Join(dir, "pid"), "-c", "none")
+	args := []string{"-d", "-r", pcap, "-n", collector, "-v", version, "-p", filepath.Join(dir, "pid"), "-c", "none"}
+	if version != "5" {
+		args = append(args, "-6") // IPv6 flows too (v5 has no room for them)
+	}
+	cmd := exec.CommandContext(ctx, softflowd, args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("softflowd -v %s: %v\n%s", version, err, out)
@@ -79,17 +82,26 @@ func runSoftflowd(t *testing.T, pcap, collector, version string) {
 // and export its flows as NetFlow v5, v9 and IPFIX to a collector on a
 // loopback address, and checks every flow of the file arrives once with
 // its addresses, ports, protocol, packet and byte counts, and its end time.
+// v9 and IPFIX get IPv6 conversations too.
 func TestSoftflowd(t *testing.T) {
 	needSoftflowd(t)
 	dir := t.TempDir()
-	pcap := filepath.Join(dir, "traffic.pcap")
-	want, packets, err := writeTraffic(pcap, 120, 7)
+	pcap4, pcap6 := filepath.Join(dir, "traffic.pcap"), filepath.Join(dir, "traffic6.pcap")
+	want4, packets4, err := writeTraffic(pcap4, 120, 7, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want6, packets6, err := writeTraffic(pcap6, 120, 7, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	first := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	for i, version := range []string{"5", "9", "10"} {
 		t.Run("v"+version, func(t *testing.T) {
+			pcap, want, packets := pcap6, want6, packets6
+			if version == "5" {
+				pcap, want, packets = pcap4, want4, packets4
+			}
 			c, got := collect(t, fmt.Sprintf("127.0.%d.%d:0", 90+i, 2+i))
 			runSoftflowd(t, pcap, c.Addr().String(), version)
 			var evs []sensor.Event

@@ -77,21 +77,35 @@ func (w *pcapWriter) packet(ts time.Time, k flowKey, payload int, tcpFlags byte)
 		binary.BigEndian.PutUint16(l4[2:], k.dport)
 		binary.BigEndian.PutUint16(l4[4:], uint16(len(l4)))
 	}
-	ip := make([]byte, 20, 20+len(l4))
-	ip[0] = 0x45
-	binary.BigEndian.PutUint16(ip[2:], uint16(20+len(l4)))
-	binary.BigEndian.PutUint16(ip[4:], 1)
-	ip[8] = 64
-	ip[9] = k.proto
-	s, d := k.src.As4(), k.dst.As4()
-	copy(ip[12:], s[:])
-	copy(ip[16:], d[:])
-	binary.BigEndian.PutUint16(ip[10:], checksum(ip))
+	var ip []byte
+	etherType := uint16(0x0800)
+	if k.src.Is4() {
+		ip = make([]byte, 20, 20+len(l4))
+		ip[0] = 0x45
+		binary.BigEndian.PutUint16(ip[2:], uint16(20+len(l4)))
+		binary.BigEndian.PutUint16(ip[4:], 1)
+		ip[8] = 64
+		ip[9] = k.proto
+		s, d := k.src.As4(), k.dst.As4()
+		copy(ip[12:], s[:])
+		copy(ip[16:], d[:])
+		binary.BigEndian.PutUint16(ip[10:], checksum(ip))
+	} else {
+		etherType = 0x86dd
+		ip = make([]byte, 40, 40+len(l4))
+		ip[0] = 0x60
+		binary.BigEndian.PutUint16(ip[4:], uint16(len(l4)))
+		ip[6] = k.proto
+		ip[7] = 64
+		s, d := k.src.As16(), k.dst.As16()
+		copy(ip[8:], s[:])
+		copy(ip[24:], d[:])
+	}
 	ip = append(ip, l4...)
 	frame := make([]byte, 14, 14+len(ip))
 	copy(frame[0:6], []byte{2, 0, 0, 0, 0, 1})
 	copy(frame[6:12], []byte{2, 0, 0, 0, 0, 2})
-	binary.BigEndian.PutUint16(frame[12:], 0x0800)
+	binary.BigEndian.PutUint16(frame[12:], etherType)
 	frame = append(frame, ip...)
 	w.b = binary.LittleEndian.AppendUint32(w.b, uint32(ts.Unix()))
 	w.b = binary.LittleEndian.AppendUint32(w.b, uint32(ts.Nanosecond()/1000))
@@ -102,8 +116,9 @@ func (w *pcapWriter) packet(ts time.Time, k flowKey, payload int, tcpFlags byte)
 }
 
 // writeTraffic writes conversations between 10.x and 127.x addresses to
-// path and returns each direction's packet and byte counts.
-func writeTraffic(path string, conversations int, seed uint64) (map[flowKey]flowCount, int, error) {
+// path and returns each direction's packet and byte counts. With v6, one
+// conversation in four is between fd00::/64 addresses instead.
+func writeTraffic(path string, conversations int, seed uint64, v6 bool) (map[flowKey]flowCount, int, error) {
 	r := rand.New(rand.NewPCG(seed, 1))
 	w := newPcap()
 	want := make(map[flowKey]flowCount)
@@ -114,6 +129,10 @@ func writeTraffic(path string, conversations int, seed uint64) (map[flowKey]flow
 		server := netip.AddrFrom4([4]byte{127, 0, byte(r.IntN(4)), byte(1 + r.IntN(254))})
 		if i%3 == 0 {
 			client, server = server, client
+		}
+		if v6 && i%4 == 1 {
+			client = netip.AddrFrom16([16]byte{0xfd, 0, 15: byte(1 + r.IntN(254))})
+			server = netip.AddrFrom16([16]byte{0xfd, 0, 14: 1, 15: byte(1 + r.IntN(254))})
 		}
 		k := flowKey{src: client, dst: server, sport: uint16(20000 + i), dport: []uint16{80, 443, 53, 123, 22}[r.IntN(5)], proto: 6}
 		if k.dport == 53 || k.dport == 123 {
