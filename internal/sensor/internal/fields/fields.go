@@ -144,14 +144,104 @@ func Addr(b []byte) (netip.Addr, bool) {
 	if a, ok := addr4(b); ok {
 		return a, true
 	}
-	if bytes.IndexByte(b, ':') < 0 || len(b) > 64 {
+	if i := bytes.IndexByte(b, '%'); i >= 0 { // a zone, ignored
+		if i == len(b)-1 {
+			return netip.Addr{}, false
+		}
+		b = b[:i]
+	}
+	a, ok := addr6(b)
+	if !ok {
 		return netip.Addr{}, false
 	}
-	a, err := netip.ParseAddr(string(b))
-	if err != nil {
-		return netip.Addr{}, false
+	return a.Unmap(), true
+}
+
+// addr6 parses an IPv6 address without a zone (RFC 4291 text: up to eight
+// groups of one to four hex digits, one "::", a dotted IPv4 tail).
+func addr6(b []byte) (netip.Addr, bool) {
+	var ip [16]byte
+	ellipsis := -1 // where "::" is, in bytes of ip
+	i, n := 0, 0
+	if len(b) >= 2 && b[0] == ':' && b[1] == ':' {
+		ellipsis, i = 0, 2
+		if len(b) == 2 {
+			return netip.AddrFrom16(ip), true
+		}
 	}
-	return a.Unmap().WithZone(""), true
+	for i < len(b) {
+		if n == 16 {
+			return netip.Addr{}, false
+		}
+		// A group of hex digits.
+		v, j := 0, i
+		for ; j < len(b) && j-i < 5; j++ {
+			c := b[j]
+			switch {
+			case c >= '0' && c <= '9':
+				v = v<<4 | int(c-'0')
+			case c >= 'a' && c <= 'f':
+				v = v<<4 | int(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				v = v<<4 | int(c-'A'+10)
+			default:
+				goto end
+			}
+		}
+	end:
+		digits := j - i
+		if digits == 0 || digits > 4 {
+			return netip.Addr{}, false
+		}
+		if j < len(b) && b[j] == '.' {
+			// The dotted IPv4 tail: the last 4 bytes.
+			if n > 12 {
+				return netip.Addr{}, false
+			}
+			v4, ok := addr4(b[i:])
+			if !ok {
+				return netip.Addr{}, false
+			}
+			a4 := v4.As4()
+			copy(ip[n:], a4[:])
+			n += 4
+			i = len(b)
+			break
+		}
+		ip[n], ip[n+1] = byte(v>>8), byte(v)
+		n += 2
+		i = j
+		if i == len(b) {
+			break
+		}
+		if b[i] != ':' || i+1 == len(b) {
+			return netip.Addr{}, false
+		}
+		i++
+		if b[i] == ':' {
+			if ellipsis >= 0 {
+				return netip.Addr{}, false
+			}
+			ellipsis = n
+			i++
+			if i == len(b) {
+				break
+			}
+		}
+	}
+	if ellipsis < 0 {
+		if n != 16 {
+			return netip.Addr{}, false
+		}
+	} else {
+		if n == 16 {
+			return netip.Addr{}, false // "::" must stand for at least one group
+		}
+		gap := 16 - n
+		copy(ip[ellipsis+gap:], ip[ellipsis:n])
+		clear(ip[ellipsis : ellipsis+gap])
+	}
+	return netip.AddrFrom16(ip), true
 }
 
 func addr4(b []byte) (netip.Addr, bool) {

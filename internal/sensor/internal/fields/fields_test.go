@@ -2,6 +2,7 @@ package fields
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -37,7 +38,7 @@ func TestAddrName(t *testing.T) {
 			t.Errorf("Addr(%q) = %v, %v", in, a, ok)
 		}
 	}
-	for _, bad := range []string{"", "1.2.3", "1.2.3.4.5", "01.2.3.4", "256.1.1.1", "a.b.c.d", "1..2.3"} {
+	for _, bad := range []string{"", "1.2.3", "1.2.3.4.5", "01.2.3.4", "256.1.1.1", "a.b.c.d", "1..2.3", "1::2::3", "12345::1", ":1", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7:8::", "fe80::1%", "::ffff:1.2.3"} {
 		if _, ok := Addr([]byte(bad)); ok {
 			t.Errorf("Addr(%q) accepted", bad)
 		}
@@ -65,7 +66,7 @@ func TestLoginFailure(t *testing.T) {
 
 // FuzzTime checks Time against time.Parse on what both accept.
 func FuzzTime(f *testing.F) {
-	for _, s := range []string{"2022-07-10T23:50:05.533101+0000", "2022-02-08T09:40:31.064321-0500", "2018-03-24T17:15:20.629574Z", "2024-02-29T00:00:00+07:00"} {
+	for _, s := range []string{"::", "::1", "1::", "2001:db8::1:2", "::ffff:1.2.3.4", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:1.2.3.4", "fe80::1%eth0", "1::2::3", ":1", "12345::1", "2022-07-10T23:50:05.533101+0000", "2022-02-08T09:40:31.064321-0500", "2018-03-24T17:15:20.629574Z", "2024-02-29T00:00:00+07:00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -75,7 +76,14 @@ func FuzzTime(f *testing.F) {
 			t.Fatalf("Time(%q) = %v, time.Parse %v", s, got, ref)
 		}
 		Name(nil, []byte(s))
-		Addr([]byte(s))
+		got6, ok6 := Addr([]byte(s))
+		ref6, refErr := netip.ParseAddr(s)
+		if refErr == nil && !strings.Contains(s, "%") && (!ok6 || got6 != ref6.Unmap()) {
+			t.Fatalf("Addr(%q) = %v, %v; netip %v", s, got6, ok6, ref6)
+		}
+		if ok6 && refErr != nil && !strings.Contains(s, "%") {
+			t.Fatalf("Addr(%q) accepted what netip refuses: %v", s, refErr)
+		}
 		Epoch([]byte(s))
 		LoginPath([]byte(s))
 	})
