@@ -15,7 +15,6 @@ import (
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/hub"
 	"github.com/rampart-cert/rampart/internal/intel"
-	"github.com/rampart-cert/rampart/internal/intel/stix"
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
@@ -37,7 +36,24 @@ type pushRecord struct {
 	LastSeen   time.Time      `json:"last_seen,omitzero"`
 	ValidUntil time.Time      `json:"valid_until,omitzero"`
 	Labels     []string       `json:"labels,omitempty"` // "malware:emotet", "actor:apt1", "campaign:x"
+	// ExternalID is the submitter's own ID of the record (kept on the
+	// indicator's source and in early warnings).
+	ExternalID string `json:"external_id,omitempty"`
+	// Detail is what the record says beyond the value: the port of an
+	// exposed service, the infection name … (keys lower case; never a
+	// password: a key that names a secret stays out of early warnings).
+	Detail map[string]string `json:"detail,omitempty"`
+	// Recipients name whom a TLP:RED record is for: platform
+	// organization IDs and user IDs. Only with "tlp": "red".
+	Recipients *intel.Recipients `json:"recipients,omitempty"`
 }
+
+// Bounds of a pushed record's detail and external ID.
+const (
+	maxPushDetail      = 32   // keys
+	maxPushDetailValue = 1024 // bytes of a key or a value
+	maxPushExternalID  = 200  // bytes
+)
 
 // pushRejection is one record or object refused, with why.
 type pushRejection struct {
@@ -109,7 +125,7 @@ func (s *Server) pushIndicators(w http.ResponseWriter, r *http.Request, p auth.P
 			return refusedAll("no record accepted", rejected)
 		}
 		if len(recs) > 0 {
-			run, err := s.Hub.Import(ctx, hub.ImportRequest{Format: store.FeedSTIX, Feed: feed, Name: "push.json"}, bundleOf(recs, s.Now()))
+			run, err := s.Hub.ImportRecords(ctx, hub.ImportRequest{Format: "json", Feed: feed, Name: "push.json"}, recs)
 			if err != nil {
 				return importFailure(err)
 			}
@@ -156,9 +172,13 @@ func readPushRecords(r io.Reader, feed string, now time.Time) ([]intel.Record, [
 			continue
 		}
 		rec := intel.Record{Kind: pr.Kind, Value: pr.Value, Feed: feed, Category: pr.Category, Confidence: intel.DefaultConfidence,
-			TLP: pr.TLP, FirstSeen: pr.FirstSeen, LastSeen: pr.LastSeen, ValidUntil: pr.ValidUntil, Labels: pr.Labels}
+			TLP: pr.TLP, FirstSeen: pr.FirstSeen, LastSeen: pr.LastSeen, ValidUntil: pr.ValidUntil, Labels: pr.Labels, ExternalID: pr.ExternalID}
 		if pr.Confidence != nil {
 			rec.Confidence = *pr.Confidence
+		}
+		if reason := pushExtras(&pr, &rec); reason != "" {
+			rejected = append(rejected, pushRejection{Index: i, Value: cutString(pr.Value, 200), Reason: reason})
+			continue
 		}
 		if err := rec.Normalize(now); err != nil {
 			rejected = append(rejected, pushRejection{Index: i, Value: cutString(pr.Value, 200), Reason: err.Error()})
@@ -179,24 +199,32 @@ func readPushRecords(r io.Reader, feed string, now time.Time) ([]intel.Record, [
 	return recs, rejected, nil
 }
 
-// bundleOf streams records as the hub's own STIX export, the form its
-// import reads: category, marking, confidence, times and labels travel;
-// each record is one indicator object.
-func bundleOf(recs []intel.Record, now time.Time) io.Reader {
-	pr, pw := io.Pipe()
-	go func() {
-		bw := stix.NewBundleWriter(pw, stix.ExportOptions{Now: now})
-		for _, rec := range recs {
-			var in intel.Indicator
-			in.Merge(rec)
-			if err := bw.Write(&in); err != nil {
-				pw.CloseWithError(err)
-				return
+// pushExtras checks and copies a pushed record's external ID, detail
+// and recipients; it returns why they are refused, or "".
+func pushExtras(pr *pushRecord, rec *intel.Record) string {
+	if len(pr.ExternalID) > maxPushExternalID {
+		return fmt.Sprintf("external_id is longer than %d bytes", maxPushExternalID)
+	}
+	if len(pr.Detail) > maxPushDetail {
+		return fmt.Sprintf("detail has more than %d keys", maxPushDetail)
+	}
+	if len(pr.Detail) > 0 {
+		rec.Detail = make(map[string]string, len(pr.Detail))
+		for k, v := range pr.Detail {
+			k = strings.ToLower(strings.TrimSpace(k))
+			if k == "" || len(k) > maxPushDetailValue || len(v) > maxPushDetailValue {
+				return fmt.Sprintf("detail: keys must be non-empty and keys and values at most %d bytes", maxPushDetailValue)
 			}
+			rec.Detail[k] = strings.ToValidUTF8(v, "")
 		}
-		pw.CloseWithError(bw.Close())
-	}()
-	return pr
+	}
+	if pr.Recipients != nil && !pr.Recipients.Empty() {
+		if t, err := intel.ParseTLP(string(pr.TLP)); err != nil || t != intel.TLPRed {
+			return `recipients are for TLP:RED records only ("tlp": "red")`
+		}
+		rec.Recipients = *pr.Recipients
+	}
+	return ""
 }
 
 // importFailure is what the client sees of a failed import: a bundle

@@ -71,6 +71,29 @@ func (h *Hub) Import(ctx context.Context, req ImportRequest, r io.Reader) (Run, 
 	return h.processObject(ctx, id, req)
 }
 
+// ImportRecords applies records already read and normalized (a member's
+// or partner's JSON push) through the same path as an input: matched for
+// early warnings, merged, recorded on req.Feed as one run. Every field
+// travels: the detail and the external ID reach the early warnings'
+// evidence and the indicator's source, the recipients of a TLP:RED
+// record the indicator. It does not pass through the object store: the
+// records are in memory already, and their number is bounded by the
+// caller.
+func (h *Hub) ImportRecords(ctx context.Context, req ImportRequest, recs []intel.Record) (Run, error) {
+	id := newRunID(h.d.Now())
+	if req.Feed == "" {
+		return Run{}, fmt.Errorf("%w: records need a feed name", ErrFormat)
+	}
+	return h.run(ctx, id, req, func(ctx context.Context, emit intel.Emit) (*intel.Rejections, error) {
+		for i := range recs {
+			if err := emit(recs[i]); err != nil {
+				return nil, err
+			}
+		}
+		return &intel.Rejections{}, nil
+	})
+}
+
 // ImportFile reads a local file in place, or a MISP feed directory.
 func (h *Hub) ImportFile(ctx context.Context, req ImportRequest, path string) (Run, error) {
 	fi, err := os.Stat(path)

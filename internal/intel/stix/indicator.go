@@ -1,6 +1,8 @@
 package stix
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -35,6 +37,9 @@ type indicator struct {
 	c2Phase     bool      // a kill-chain phase of command and control
 	references  string
 	category    string // x_rampart_category, our own export's category
+	// recipients: x_rampart_recipients, whom a TLP:RED indicator is for
+	// ({"orgs": [platform organization IDs], "users": [user IDs]}).
+	recipients intel.Recipients
 	bad         string // a property that makes the indicator unreadable
 	raw         string
 }
@@ -142,6 +147,12 @@ func decodeIndicator(obj []byte, ms []member, index int, g *graph) indicator {
 			in.references = readReferences(v)
 		case "x_rampart_category":
 			in.category, _ = str(v)
+		case "x_rampart_recipients":
+			dec := json.NewDecoder(bytes.NewReader(v))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&in.recipients); err != nil && in.bad == "" {
+				in.bad = `x_rampart_recipients is not {"orgs": [IDs], "users": [IDs]}`
+			}
 		}
 	}
 	return in
@@ -333,6 +344,7 @@ func (p *parser) records(in *indicator) ([]intel.Record, string) {
 		TLP:        p.opt.DefaultTLP,
 		ValidUntil: in.validUntil,
 		Raw:        in.raw,
+		Recipients: in.recipients,
 	}
 	if in.hasConf {
 		base.Confidence = int(in.confidence)
