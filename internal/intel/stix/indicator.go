@@ -40,8 +40,8 @@ type indicator struct {
 	// recipients: x_rampart_recipients, whom a TLP:RED indicator is for
 	// ({"orgs": [platform organization IDs], "users": [user IDs]}).
 	recipients intel.Recipients
-	bad         string // a property that makes the indicator unreadable
-	raw         string
+	bad        string // a property that makes the indicator unreadable
+	raw        string
 }
 
 func (in *indicator) where() string {
