@@ -20,6 +20,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/config"
+	"github.com/rampart-cert/rampart/internal/decision"
 	"github.com/rampart-cert/rampart/internal/events"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/findings"
@@ -239,7 +240,19 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer stopRPZ()
-	srv := api.New(api.Deps{Imports: importGate, Assess: assessSvc, Workers: workers, Store: st, Guard: guard, Claims: claims, Queue: q, Findings: svc, Logger: log, Registry: reg, Version: Version, Catalog: cats.Kinds,
+	// National decisions: the analysts' service over the store, its
+	// expiry sweeper; the API serves the CrowdSec bouncer endpoints
+	// (/v1/) and the decisions' blocklists (/decisions/).
+	decOpts, err := decision.OptionsFrom(c.Correlation)
+	if err != nil {
+		return err
+	}
+	var decisions *decision.Service
+	if ds, ok := st.(decision.Store); ok {
+		decisions = decision.NewService(ds, decOpts, nil, log)
+		go decisions.Run(bg, 0)
+	}
+	srv := api.New(api.Deps{Decisions: decisions, Imports: importGate, Assess: assessSvc, Workers: workers, Store: st, Guard: guard, Claims: claims, Queue: q, Findings: svc, Logger: log, Registry: reg, Version: Version, Catalog: cats.Kinds,
 		Throttle: throttle, MetricsPublic: c.MetricsPublic, Hub: intelHub, Blocklists: blocklists, PublicURL: c.PublicURL, Discovery: disc,
 		ScannerInfo: api.ScannerInfo{Operator: operatorName(c), Contact: c.Scanner.Contact, UserAgent: c.ScannerUserAgent(Version)}})
 
@@ -253,7 +266,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		}
 		mux := http.NewServeMux()
 		apiH := srv.Handler()
-		for _, p := range []string{"/api/", "/healthz", "/readyz", "/metrics", "/scanner", "/taxii2/", "/taxii2", "/blocklists/"} {
+		for _, p := range []string{"/api/", "/healthz", "/readyz", "/metrics", "/scanner", "/taxii2/", "/taxii2", "/blocklists/", "/v1/", "/decisions/"} {
 			mux.Handle(p, apiH)
 		}
 		mux.Handle("/", console.Handler())
