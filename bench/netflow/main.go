@@ -34,7 +34,11 @@
 // (SO_RXQ_OVFL) and the kernel's input backlog drops during the run
 // (/proc/net/softnet_stat: on loopback the sender's CPU delivers, and a
 // full backlog drops datagrams before any socket sees them).
-// Without nfcapd (apt-get install nfdump) its rows are skipped.
+// CPU-ns/fl is the receiver's CPU time (user and system, from the
+// kernel's accounting of the child; rampart's without loading the
+// matcher) per flow received: unlike flows/s it hardly moves with the
+// load of other processes. Without nfcapd (apt-get install nfdump) its
+// rows are skipped.
 package main
 
 import (
@@ -113,7 +117,7 @@ func main() {
 	}
 	fmt.Printf("bench/netflow: %d flows a run, matcher of %d indicators, receive buffer asked %d bytes (net.core.rmem_max %s)\n",
 		*flows, *indicators, *rcvbuf, readTrim("/proc/sys/net/core/rmem_max"))
-	fmt.Printf("%-7s %-6s %10s %12s %12s %10s %14s %10s\n", "tool", "format", "rate", "sent", "received", "lost", "received/s", "matched")
+	fmt.Printf("%-7s %-6s %10s %12s %12s %10s %14s %10s %9s\n", "tool", "format", "rate", "sent", "received", "lost", "received/s", "matched", "CPU-ns/fl")
 	type key struct {
 		format string
 		rate   int
@@ -174,6 +178,7 @@ func rateName(r int) string {
 type result struct {
 	sent, received, matched uint64
 	took                    time.Duration // sending time
+	cpu                     time.Duration // the receiver's CPU time (user and system) for the run
 	note                    string
 }
 
@@ -184,8 +189,12 @@ func (r result) print(tool, format string, rate int) {
 	if tool == "rampart" {
 		matched = strconv.FormatUint(r.matched, 10)
 	}
-	fmt.Printf("%-7s %-6s %10s %12d %12d %10d %14.0f %10s  (sent at %.0f flows/s%s)\n", tool, format, rateName(rate),
-		r.sent, r.received, int64(r.sent)-int64(r.received), r.perSec(), matched, float64(r.sent)/r.took.Seconds(), r.note)
+	perFlow := 0.0
+	if r.received > 0 {
+		perFlow = float64(r.cpu.Nanoseconds()) / float64(r.received)
+	}
+	fmt.Printf("%-7s %-6s %10s %12d %12d %10d %14.0f %10s %9.0f  (sent at %.0f flows/s%s)\n", tool, format, rateName(rate),
+		r.sent, r.received, int64(r.sent)-int64(r.received), r.perSec(), matched, perFlow, float64(r.sent)/r.took.Seconds(), r.note)
 }
 
 // childCounts is what the child prints.
@@ -210,10 +219,15 @@ func runRampart(self string, gen *generator, rate, indicators, rcvbuf int) (resu
 	if err != nil || !strings.HasPrefix(line, "ready ") {
 		return result{}, fmt.Errorf("child did not start: %q %v", line, err)
 	}
-	to, err := netip.ParseAddrPort(strings.TrimSpace(strings.TrimPrefix(line, "ready ")))
+	f := strings.Fields(line)
+	if len(f) != 3 {
+		return result{}, fmt.Errorf("child said %q", line)
+	}
+	to, err := netip.ParseAddrPort(f[1])
 	if err != nil {
 		return result{}, err
 	}
+	setup, _ := strconv.ParseInt(f[2], 10, 64) // CPU ns spent loading the matcher
 	backlog := softnetDrops()
 	_, dropped, _ := udpQueue(to)
 	sent, took, err := gen.send(to, rate)
@@ -228,7 +242,7 @@ func runRampart(self string, gen *generator, rate, indicators, rcvbuf int) (resu
 		return result{}, fmt.Errorf("child counts: %w", err)
 	}
 	cmd.Wait()
-	return result{sent: sent, received: c.Flows, matched: c.Matched, took: took,
+	return result{sent: sent, received: c.Flows, matched: c.Matched, took: took, cpu: cpuOf(cmd) - time.Duration(setup),
 		note: fmt.Sprintf(", socket drops %d (collector's count %d), backlog drops %d, rcvbuf %d", dropped, c.KernelDrops, backlog, c.ReadBuffer)}, nil
 }
 
@@ -272,7 +286,7 @@ func runChild(addr string, indicators, rcvbuf int) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	fmt.Printf("ready %s\n", c.Addr())
+	fmt.Printf("ready %s %d\n", c.Addr(), selfCPU())
 	if err := c.Run(ctx); err != nil {
 		return err
 	}
@@ -315,6 +329,7 @@ func runNfcapd(nfcapd string, gen *generator, rate, rcvbuf int) (result, error) 
 	backlog = softnetDrops() - backlog
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
+	cpu := cpuOf(cmd)
 	out, err := exec.Command(filepath.Join(filepath.Dir(nfcapd), "nfdump"), "-R", dir, "-I").CombinedOutput()
 	if err != nil {
 		return result{}, fmt.Errorf("nfdump -I: %v\n%s", err, out)
@@ -324,7 +339,7 @@ func runNfcapd(nfcapd string, gen *generator, rate, rcvbuf int) (result, error) 
 		return result{}, fmt.Errorf("nfdump -I: no flow count in\n%s", out)
 	}
 	n, _ := strconv.ParseUint(string(m[1]), 10, 64)
-	return result{sent: sent, received: n, took: took, note: fmt.Sprintf(", socket drops %d, backlog drops %d", dropped, backlog)}, nil
+	return result{sent: sent, received: n, took: took, cpu: cpu, note: fmt.Sprintf(", socket drops %d, backlog drops %d", dropped, backlog)}, nil
 }
 
 // softnetDrops sums the packets the kernel dropped because a CPU's input
@@ -344,6 +359,23 @@ func softnetDrops() uint64 {
 		}
 	}
 	return n
+}
+
+// cpuOf is the CPU time of an ended child.
+func cpuOf(cmd *exec.Cmd) time.Duration {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+}
+
+// selfCPU is this process's CPU time so far, ns.
+func selfCPU() int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 func freePort(host string) (int, error) {

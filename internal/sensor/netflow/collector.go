@@ -31,6 +31,8 @@ const (
 type Config struct {
 	Addr         string        // UDP address to listen on, "host:port" (port 0: any)
 	Readers      int           // sockets (SO_REUSEPORT) each with its reader goroutine; default GOMAXPROCS, at most 16
+	Workers      int           // goroutines decoding flows and calling the sink; default GOMAXPROCS
+	Queue        int           // batches read and not yet decoded, at most (user-space buffering); default 4 per worker, at least 2 per reader
 	ReadBuffer   int           // receive buffer per socket, bytes; default DefaultReadBuffer
 	MaxPacket    int           // largest datagram decoded, bytes (≤ 65535); default DefaultMaxPacket
 	Batch        int           // datagrams per read call; default DefaultBatch
@@ -100,6 +102,13 @@ func New(cfg Config, sink func([]sensor.Event)) (*Collector, error) {
 		cfg.Batch = DefaultBatch
 	}
 	cfg.Readers = min(cfg.Readers, maxReaders)
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = 4 * cfg.Workers
+	}
+	cfg.Queue = max(cfg.Queue, 2*cfg.Readers)
 	c := &Collector{cfg: cfg, sink: sink, dec: NewDecoder(cfg.TemplateTTL, cfg.MaxTemplates)}
 	lc := net.ListenConfig{Control: control(cfg.ReadBuffer)}
 	addr := cfg.Addr
@@ -165,23 +174,35 @@ func (c *Collector) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
+		readers, workers, janitor sync.WaitGroup
+		once                      sync.Once
+		first                     error
 	)
-	for _, pc := range c.conns {
-		wg.Add(1)
+	free := make(chan *batch, c.cfg.Queue)
+	for range c.cfg.Queue {
+		free <- c.newBatch()
+	}
+	work := make(chan *batch, c.cfg.Queue)
+	for range c.cfg.Workers {
+		workers.Add(1)
 		go func() {
-			defer wg.Done()
-			if err := c.read(ctx, pc); err != nil {
+			defer workers.Done()
+			c.work(work, free)
+		}()
+	}
+	for _, pc := range c.conns {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			if err := c.read(ctx, pc, free, work); err != nil {
 				once.Do(func() { first = err })
 				cancel()
 			}
 		}()
 	}
-	wg.Add(1)
-	go func() { // the janitor: forget expired templates
-		defer wg.Done()
+	janitor.Add(1)
+	go func() { // forget expired templates; keep the kernel's drop count
+		defer janitor.Done()
 		tick := time.NewTicker(min(c.dec.ttl/4, time.Minute))
 		defer tick.Stop()
 		for {
@@ -197,7 +218,10 @@ func (c *Collector) Run(ctx context.Context) error {
 	<-ctx.Done()
 	c.Stats() // the kernel's drop counts, while the sockets are open
 	c.closeAll()
-	wg.Wait()
+	readers.Wait()
+	close(work) // the workers finish what was read, then stop
+	workers.Wait()
+	janitor.Wait()
 	return first
 }
 
@@ -212,32 +236,61 @@ type batchReader interface {
 	ReadBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
-// read is one socket's reader: a batch of datagrams per call into
-// buffers allocated once, decoded into one reused slice of events.
-func (c *Collector) read(ctx context.Context, pc net.PacketConn) error {
+// batch is one read call's datagrams on their way from a reader to a
+// worker; batches and their buffers are allocated once and reused.
+type batch struct {
+	ms   []ipv4.Message
+	n    int
+	now  time.Time
+	from []netip.AddrPort
+	err  []error // the learn pass's fault per datagram
+	skip []bool  // truncated
+}
+
+func (c *Collector) newBatch() *batch {
+	b := &batch{
+		ms:   make([]ipv4.Message, c.cfg.Batch),
+		from: make([]netip.AddrPort, c.cfg.Batch),
+		err:  make([]error, c.cfg.Batch),
+		skip: make([]bool, c.cfg.Batch),
+	}
+	buf := make([]byte, c.cfg.Batch*(c.cfg.MaxPacket+1))
+	for j := range b.ms {
+		// One byte more than MaxPacket tells a datagram of exactly
+		// MaxPacket from a longer one cut to fit, where MSG_TRUNC is not
+		// reported.
+		b.ms[j].Buffers = [][]byte{buf[j*(c.cfg.MaxPacket+1) : (j+1)*(c.cfg.MaxPacket+1)]}
+	}
+	return b
+}
+
+// read is one socket's reader: a batch of datagrams per call, whose
+// templates and options it learns in arrival order before a worker
+// decodes their flows. When every batch is in the workers' hands it
+// waits, and the socket's buffer fills.
+func (c *Collector) read(ctx context.Context, pc net.PacketConn, free <-chan *batch, work chan<- *batch) error {
 	var br batchReader
 	if c.addr.Addr().Is4() {
 		br = ipv4.NewPacketConn(pc)
 	} else {
 		br = ipv6.NewPacketConn(pc)
 	}
-	ms := make([]ipv4.Message, c.cfg.Batch)
-	buf := make([]byte, c.cfg.Batch*(c.cfg.MaxPacket+1))
-	for j := range ms {
-		// One byte more than MaxPacket tells a datagram of exactly
-		// MaxPacket from a longer one cut to fit, where MSG_TRUNC is not
-		// reported.
-		ms[j].Buffers = [][]byte{buf[j*(c.cfg.MaxPacket+1) : (j+1)*(c.cfg.MaxPacket+1)]}
-	}
-	events := make([]sensor.Event, 0, c.cfg.Batch*30)
+	var b *batch
 	for {
+		if b == nil {
+			select {
+			case b = <-free:
+			case <-ctx.Done():
+				return nil
+			}
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err := pc.SetReadDeadline(time.Now().Add(readTimeout)); err != nil {
 			return nil // closed
 		}
-		n, err := br.ReadBatch(ms, 0)
+		n, err := br.ReadBatch(b.ms, 0)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -248,27 +301,45 @@ func (c *Collector) read(ctx context.Context, pc net.PacketConn) error {
 			}
 			return fmt.Errorf("netflow: read %s: %w", c.addr, err)
 		}
-		now := time.Now()
-		events = events[:0]
+		b.n, b.now = n, time.Now()
 		var bytes uint64
-		for j := range ms[:n] {
-			m := &ms[j]
+		for j := range b.ms[:n] {
+			m := &b.ms[j]
 			bytes += uint64(m.N)
-			if m.N > c.cfg.MaxPacket || m.Flags&msgTrunc != 0 {
+			b.skip[j] = m.N > c.cfg.MaxPacket || m.Flags&msgTrunc != 0
+			if b.skip[j] {
 				c.truncated.Add(1)
 				continue
 			}
-			var from netip.AddrPort
+			b.from[j] = netip.AddrPort{}
 			if ua, ok := m.Addr.(*net.UDPAddr); ok {
-				from = ua.AddrPort()
-				from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+				from := ua.AddrPort()
+				b.from[j] = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 			}
-			events, _ = c.dec.Decode(from, m.Buffers[0][:m.N], now, events)
+			b.err[j] = c.dec.learn(b.from[j], m.Buffers[0][:m.N], b.now)
 		}
 		c.packets.Add(uint64(n))
 		c.bytes.Add(bytes)
+		work <- b
+		b = nil
+	}
+}
+
+// work is a worker: it decodes the flows of each batch into one reused
+// slice of events and hands them to the sink.
+func (c *Collector) work(work <-chan *batch, free chan<- *batch) {
+	events := make([]sensor.Event, 0, c.cfg.Batch*32)
+	for b := range work {
+		events = events[:0]
+		for j := range b.ms[:b.n] {
+			if !b.skip[j] {
+				m := &b.ms[j]
+				events = c.dec.flowsOf(b.from[j], m.Buffers[0][:m.N], b.now, events, b.err[j])
+			}
+		}
 		if len(events) > 0 {
 			c.sink(events)
 		}
+		free <- b
 	}
 }

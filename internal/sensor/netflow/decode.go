@@ -106,6 +106,46 @@ func (d *Decoder) Templates() int {
 // reference to pkt. On a fault it returns the flows decoded before it and
 // an error wrapping ErrShort, ErrVersion or ErrMalformed.
 func (d *Decoder) Decode(exporter netip.AddrPort, pkt []byte, now time.Time, out []sensor.Event) ([]sensor.Event, error) {
+	out, err := d.decode(modeAll, exporter, pkt, now, out)
+	if err != nil {
+		d.malformed.Add(1)
+	}
+	return out, err
+}
+
+// What a pass over a datagram does. The collector learns a datagram's
+// templates and options in its reader, in arrival order (modeLearn), and
+// decodes its flows in a worker (modeFlows), so flows of one exporter
+// decode on several cores and still never miss a template that came
+// before them.
+const (
+	modeAll   uint8 = iota // templates, options data and flows
+	modeLearn              // templates (and withdrawals) and options data only
+	modeFlows              // flows only: the templates were learned by a modeLearn pass
+)
+
+// learn is the reader's pass: templates and options data. It returns the
+// datagram's fault, counted.
+func (d *Decoder) learn(exporter netip.AddrPort, pkt []byte, now time.Time) error {
+	_, err := d.decode(modeLearn, exporter, pkt, now, nil)
+	if err != nil {
+		d.malformed.Add(1)
+	}
+	return err
+}
+
+// flowsOf is the worker's pass over a datagram learn has seen: its flows,
+// appended to out. A fault learn did not see (inside a flow record) is
+// counted.
+func (d *Decoder) flowsOf(exporter netip.AddrPort, pkt []byte, now time.Time, out []sensor.Event, learnErr error) []sensor.Event {
+	out, err := d.decode(modeFlows, exporter, pkt, now, out)
+	if err != nil && learnErr == nil {
+		d.malformed.Add(1)
+	}
+	return out
+}
+
+func (d *Decoder) decode(mode uint8, exporter netip.AddrPort, pkt []byte, now time.Time, out []sensor.Event) ([]sensor.Event, error) {
 	n := len(out)
 	var err error
 	if len(pkt) < 2 {
@@ -113,19 +153,20 @@ func (d *Decoder) Decode(exporter netip.AddrPort, pkt []byte, now time.Time, out
 	} else {
 		switch binary.BigEndian.Uint16(pkt) {
 		case 5:
-			out, err = d.decodeV5(pkt, out)
+			if mode != modeLearn {
+				out, err = d.decodeV5(pkt, out)
+			} else if len(pkt) < v5Header {
+				err = ErrShort
+			}
 		case 9:
-			out, err = d.decodeV9(exporter, pkt, now, out)
+			out, err = d.decodeV9(mode, exporter, pkt, now, out)
 		case 10:
-			out, err = d.decodeIPFIX(exporter, pkt, now, out)
+			out, err = d.decodeIPFIX(mode, exporter, pkt, now, out)
 		default:
 			err = ErrVersion
 		}
 	}
 	d.flows.Add(uint64(len(out) - n))
-	if err != nil {
-		d.malformed.Add(1)
-	}
 	return out, err
 }
 
@@ -153,7 +194,7 @@ func (d *Decoder) Expire(now time.Time) {
 // decodeV9 walks a NetFlow v9 export packet (RFC 3954 §5): a 20-byte
 // header, then FlowSets (ID 0 templates, 1 options templates, ≥ 256 data)
 // to the end of the datagram.
-func (d *Decoder) decodeV9(exporter netip.AddrPort, pkt []byte, now time.Time, out []sensor.Event) ([]sensor.Event, error) {
+func (d *Decoder) decodeV9(mode uint8, exporter netip.AddrPort, pkt []byte, now time.Time, out []sensor.Event) ([]sensor.Event, error) {
 	if len(pkt) < 20 {
 		return out, ErrShort
 	}
@@ -163,6 +204,7 @@ func (d *Decoder) decodeV9(exporter netip.AddrPort, pkt []byte, now time.Time, o
 		export:   time.Unix(int64(binary.BigEndian.Uint32(pkt[8:])), 0),
 		recvd:    now,
 		input:    "netflow",
+		mode:     mode,
 	}
 	return d.walkSets(&h, pkt[20:], out)
 }
@@ -170,7 +212,7 @@ func (d *Decoder) decodeV9(exporter netip.AddrPort, pkt []byte, now time.Time, o
 // decodeIPFIX walks an IPFIX message (RFC 7011 §3): a 16-byte header whose
 // length covers the message, then Sets (ID 2 templates, 3 options
 // templates, ≥ 256 data).
-func (d *Decoder) decodeIPFIX(exporter netip.AddrPort, pkt []byte, now time.Time, out []sensor.Event) ([]sensor.Event, error) {
+func (d *Decoder) decodeIPFIX(mode uint8, exporter netip.AddrPort, pkt []byte, now time.Time, out []sensor.Event) ([]sensor.Event, error) {
 	if len(pkt) < 16 {
 		return out, ErrShort
 	}
@@ -183,6 +225,7 @@ func (d *Decoder) decodeIPFIX(exporter netip.AddrPort, pkt []byte, now time.Time
 		export: time.Unix(int64(binary.BigEndian.Uint32(pkt[4:])), 0),
 		recvd:  now,
 		input:  "ipfix",
+		mode:   mode,
 	}
 	return d.walkSets(&h, pkt[16:l], out)
 }
@@ -194,6 +237,7 @@ type header struct {
 	export   time.Time
 	recvd    time.Time
 	input    string
+	mode     uint8 // modeAll, modeLearn or modeFlows
 }
 
 func (d *Decoder) walkSets(h *header, b []byte, out []sensor.Event) ([]sensor.Event, error) {
@@ -208,6 +252,8 @@ func (d *Decoder) walkSets(h *header, b []byte, out []sensor.Event) ([]sensor.Ev
 		b = b[l:]
 		var err error
 		switch {
+		case h.mode == modeFlows && (id < 256):
+			// Templates were learned by the modeLearn pass.
 		case v9 && id == 0, !v9 && id == 2:
 			err = d.learnTemplates(h.dom, body, false, h.recvd)
 		case v9 && id == 1, !v9 && id == 3:

@@ -22,12 +22,21 @@
 // and port), asks for a large receive buffer (SO_RCVBUFFORCE when the
 // process may, else SO_RCVBUF within net.core.rmem_max), and reads each
 // socket in its own goroutine with recvmmsg (golang.org/x/net ReadBatch),
-// Config.Batch datagrams per system call, into buffers allocated once.
-// Each reader decodes its batch into one reused slice of events and calls
-// the sink with it, so a slow sink slows its reader and the kernel queue
-// absorbs the burst; what the kernel had to drop because the queue was
-// full is asked of it (SO_MEMINFO, Stats.KernelDrops). A datagram larger
-// than Config.MaxPacket is counted (Stats.Truncated) and not decoded.
+// Config.Batch datagrams per system call, into batches of buffers
+// allocated once. A reader learns the templates and options of its
+// datagrams in arrival order, then hands the batch to one of
+// Config.Workers goroutines, which decode the flows into a reused slice
+// of events and call the sink with it; so one exporter's flows, which
+// the kernel always gives to the same socket, are decoded on several
+// cores and never miss a template sent before them. (A template that
+// changes under the same ID may apply to data of the datagram just
+// before it that a worker had not reached yet; exporters do not reuse an
+// ID that way while data of the old one is in flight.) At most
+// Config.Queue batches wait for workers; then the reader waits, the
+// socket's buffer absorbs the burst, and what the kernel has to drop
+// beyond it is asked of the kernel (SO_MEMINFO, Stats.KernelDrops). A
+// datagram larger than Config.MaxPacket is counted (Stats.Truncated) and
+// not decoded.
 //
 // # Decoding
 //

@@ -27,9 +27,14 @@ func uintN(b []byte) uint64 {
 // sampling interval.
 func (d *Decoder) decodeData(h *header, id uint16, b []byte, out []sensor.Event) ([]sensor.Event, error) {
 	t := d.lookup(h.dom, id, h.recvd)
-	if t == nil {
-		d.noTemplate.Add(1)
+	switch {
+	case t == nil:
+		if h.mode != modeLearn {
+			d.noTemplate.Add(1)
+		}
 		return out, nil
+	case t.options && h.mode == modeFlows, !t.options && h.mode == modeLearn:
+		return out, nil // the other pass's
 	}
 	info := d.domain(h.dom)
 	for len(b) >= t.minSize {

@@ -3,6 +3,7 @@ package netflow
 import (
 	"context"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,12 +57,59 @@ func TestOversized(t *testing.T) {
 	conn.Write(big)
 	conn.Write(nftest.AppendV5(nil, []nftest.Flow{flow(2)}, export, 2, 0))
 	deadline := time.Now().Add(2 * time.Second)
-	for c.Stats().Packets < 2 && time.Now().Before(deadline) {
+	for len(got()) < 1 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
+	time.Sleep(20 * time.Millisecond)
 	s := c.Stats()
 	evs := got()
 	if s.Truncated != 1 || len(evs) != 1 || evs[0].SrcPort != flow(2).SrcPort {
 		t.Errorf("stats %+v, events %+v", s, evs)
+	}
+}
+
+// TestTemplateThenDataAcrossWorkers: a template followed at once by data
+// in datagrams of their own, decoded by several workers: the reader
+// learns the template before any worker sees the data, so no flow waits
+// for it.
+func TestTemplateThenDataAcrossWorkers(t *testing.T) {
+	var (
+		mu  sync.Mutex
+		got int
+	)
+	c, err := New(Config{Addr: "127.0.51.3:0", Readers: 1, Workers: 4, Batch: 4}, func(evs []sensor.Event) {
+		mu.Lock()
+		got += len(evs)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(c.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const rounds, per = 50, 10
+	for r := range rounds {
+		id := uint16(256 + r) // a new template each round, data right behind it
+		conn.Write(nftest.NewMessage(10, 1, time.Now(), 0, 0).Template(id, nftest.Flow4Template).Bytes())
+		for range per {
+			conn.Write(nftest.NewMessage(10, 1, time.Now(), 0, 0).Data(id, records(flow(1), flow(2)), 0).Bytes())
+		}
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for c.Stats().Flows+2*c.Stats().NoTemplate < rounds*per*2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // the sink called
+	mu.Lock()
+	defer mu.Unlock()
+	if s := c.Stats(); got != rounds*per*2 || s.NoTemplate != 0 {
+		t.Errorf("%d flows, want %d; stats %+v", got, rounds*per*2, s)
 	}
 }
