@@ -240,6 +240,14 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer stopRPZ()
+	// Protective DNS: the intel snapshot `rampart dns` and `rampart
+	// sensor` follow, and the resolvers' blocked-query reports become
+	// findings of the asking organization.
+	pdns, err := startProtectiveDNS(bg, st, svc, q, c, func(ctx context.Context) error { _, err := blocklists.List(ctx); return err }, log)
+	if err != nil {
+		return err
+	}
+	defer pdns.Stop()
 	// National decisions: the analysts' service over the store, its
 	// expiry sweeper; the API serves the CrowdSec bouncer endpoints
 	// (/v1/) and the decisions' blocklists (/decisions/).

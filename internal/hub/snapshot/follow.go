@@ -46,6 +46,21 @@ const (
 // FollowOptions tune Follow; the zero value is the default.
 type FollowOptions struct {
 	Logger *slog.Logger
+	// Initial is the snapshot the handler already has (the caller read
+	// the cache with LoadCache and applied it before serving): Follow
+	// starts from it instead of reading the cache again.
+	Initial *Snapshot
+}
+
+// LoadCache reads the snapshot kept in cacheDir; an error wrapping
+// os.ErrNotExist when there is none.
+func LoadCache(cacheDir string) (*Snapshot, error) {
+	fh, err := os.Open(filepath.Join(cacheDir, CacheFile))
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	return ReadSnapshot(fh)
 }
 
 // Follow keeps h up to date with the platform's snapshot until ctx ends
@@ -67,7 +82,9 @@ func FollowWith(ctx context.Context, nc *nats.Conn, cacheDir string, h Handler, 
 		return fmt.Errorf("snapshot: cache directory: %w", err)
 	}
 	f := &follower{nc: nc, dir: cacheDir, h: h, log: o.Logger.With("component", "intel-follow")}
-	if s, err := f.loadCache(); err == nil {
+	if o.Initial != nil {
+		f.cur = o.Initial
+	} else if s, err := LoadCache(cacheDir); err == nil {
 		f.cur = s
 		h.Apply(s)
 		f.log.Info("intel snapshot from cache", "version", s.Version, "entries", len(s.Entries))
@@ -266,15 +283,6 @@ func (f *follower) fetch(ctx context.Context) error {
 	f.h.Apply(s)
 	f.log.Info("intel snapshot fetched", "version", s.Version, "entries", len(s.Entries))
 	return nil
-}
-
-func (f *follower) loadCache() (*Snapshot, error) {
-	fh, err := os.Open(filepath.Join(f.dir, CacheFile))
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	return ReadSnapshot(fh)
 }
 
 // save writes the snapshot to the cache after deltas, at most every
