@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -122,9 +123,8 @@ func (s *Server) tryUpstream(ctx context.Context, u *upstream, req []byte, q *qu
 // exchangeUDP sends req from a fresh socket (a random source port per
 // query) and waits for a matching reply, ignoring others until the
 // deadline.
-func exchangeUDP(ctx context.Context, addr string, req []byte, q *query) ([]byte, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "udp", addr)
+func exchangeUDP(ctx context.Context, addr netip.AddrPort, req []byte, q *query) ([]byte, error) {
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
 	if err != nil {
 		return nil, err
 	}
@@ -151,9 +151,9 @@ func exchangeUDP(ctx context.Context, addr string, req []byte, q *query) ([]byte
 
 // exchangeTCP sends req over TCP and reads one reply (at most 65,535
 // bytes by the length prefix), which must match.
-func exchangeTCP(ctx context.Context, addr string, req []byte, q *query) ([]byte, error) {
+func exchangeTCP(ctx context.Context, addr netip.AddrPort, req []byte, q *query) ([]byte, error) {
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := d.DialContext(ctx, "tcp", addr.String())
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func (s *Server) entryFrom(reply []byte, q *query, key string, now time.Time) (*
 	for _, rr := range m.Answer {
 		h := rr.Header()
 		switch {
-		case h.Class != classIN && h.Rrtype != mdns.TypeRRSIG:
+		case h.Class != classIN && h.Rrtype != mdns.TypeRRSIG || h.Rdlength == 0:
 			continue
 		case inChain(h.Name):
 			if c, ok := rr.(*mdns.CNAME); ok && len(chain) < 16 {
@@ -254,7 +254,7 @@ func (s *Server) entryFrom(reply []byte, q *query, key string, now time.Time) (*
 	auth := m.Ns[:0]
 	for _, rr := range m.Ns {
 		h := rr.Header()
-		if !under(h.Name) {
+		if !under(h.Name) || h.Class != classIN && h.Rrtype != mdns.TypeRRSIG || h.Rdlength == 0 {
 			continue
 		}
 		switch v := rr.(type) {
@@ -298,6 +298,11 @@ func (s *Server) entryFrom(reply []byte, q *query, key string, now time.Time) (*
 	wire, err := m.Pack()
 	if err != nil {
 		return nil, fmt.Errorf("repack reply: %w", err)
+	}
+	// What was unpacked must pack back into what unpacks: a record that
+	// does not (miekg/dns packs some empty rdata wrongly) is not served.
+	if err := new(mdns.Msg).Unpack(wire); err != nil {
+		return nil, fmt.Errorf("repacked reply: %w", err)
 	}
 	offs, err := ttlOffsets(wire)
 	if err != nil {

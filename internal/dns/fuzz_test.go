@@ -83,3 +83,55 @@ func FuzzAnswerLocal(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUpstreamReply feeds arbitrary upstream replies to the checks and the
+// cache entry builder; whatever is accepted must be answerable and unpack.
+func FuzzUpstreamReply(f *testing.F) {
+	qm := new(mdns.Msg)
+	qm.SetQuestion("www.ok.test.", mdns.TypeA)
+	qb, _ := qm.Pack()
+	for _, answers := range [][]mdns.RR{
+		{rr("www.ok.test. 300 IN A 192.0.2.9")},
+		{rr("www.ok.test. 300 IN CNAME cdn.test."), rr("cdn.test. 60 IN A 192.0.2.1"), rr("bank.test. 60 IN A 6.6.6.6")},
+		nil,
+	} {
+		up := new(mdns.Msg)
+		up.SetReply(qm)
+		up.Answer = answers
+		if answers == nil {
+			up.Rcode = mdns.RcodeNameError
+			up.Ns = []mdns.RR{rr("test. 60 IN SOA ns.test. h.test. 1 2 3 4 30")}
+		}
+		b, _ := up.Pack()
+		f.Add(b)
+	}
+	s, err := NewServer(Config{Listen: "127.0.0.1:0", Upstreams: []string{"127.0.0.1:1"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, reply []byte) {
+		var q query
+		if err := q.parse(qb); err != nil {
+			t.Fatal(err)
+		}
+		if len(reply) >= 2 {
+			copy(reply, qb[:2]) // the ID is checked first; let the rest through
+		}
+		if !matches(reply, qb, &q) {
+			return
+		}
+		e, err := s.entryFrom(reply, &q, string(q.key), time.Now())
+		if err != nil {
+			return
+		}
+		w := &worker{}
+		out := s.cachedReply(w.out, qb, &q, e, time.Now().Add(time.Minute), overUDP)
+		var m mdns.Msg
+		if err := m.Unpack(out); err != nil {
+			t.Fatalf("cached reply %x from %x does not unpack: %v", out, reply, err)
+		}
+		if m.Id != qm.Id || len(m.Question) != 1 || m.Question[0].Name != "www.ok.test." {
+			t.Fatalf("reply %v", &m)
+		}
+	})
+}

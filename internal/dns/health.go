@@ -65,7 +65,7 @@ func (s *Server) Health() Health {
 	}
 	anyOK := false
 	for _, u := range s.upstreams {
-		uh := UpstreamHealth{Addr: u.addr}
+		uh := UpstreamHealth{Addr: u.addr.String()}
 		ok, bad := u.lastOK.Load(), u.lastErr.Load()
 		if ok != 0 {
 			t := time.Unix(0, ok).UTC()

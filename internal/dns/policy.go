@@ -92,17 +92,22 @@ var (
 // and compact (an open-addressing table of 16-byte slots keyed by the hash
 // of each listed name, the names themselves in one byte arena).
 type Policy struct {
-	version  int64
-	lists    []listInfo
-	slots    []slot
-	mask     uint64
-	arena    []byte
-	blocked  int // distinct blocked names
-	allowed  int // distinct allowlisted names
-	rejected int // names skipped as invalid
-	redirA   netip.Addr
-	redirA6  netip.Addr
-	ttl      uint32
+	version int64
+	lists   []listInfo
+	slots   []slot
+	mask    uint64
+	// bloom has one bit per hash (top bits), set for every listed name:
+	// most label suffixes of a query are not listed, and a clear bit in
+	// this small array spares the read of a slot in the large table.
+	bloom      []uint64
+	bloomShift uint
+	arena      []byte
+	blocked    int // distinct blocked names
+	allowed    int // distinct allowlisted names
+	rejected   int // names skipped as invalid
+	redirA     netip.Addr
+	redirA6    netip.Addr
+	ttl        uint32
 }
 
 type listInfo struct {
@@ -173,6 +178,13 @@ func Compile(spec *PolicySpec) (*Policy, error) {
 	}
 	p.slots = make([]slot, size)
 	p.mask = uint64(size - 1)
+	bits, shift := 1<<12, uint(64-12)
+	for bits < 8*size { // 16 to 32 bits a name: few false positives
+		bits <<= 1
+		shift--
+	}
+	p.bloom = make([]uint64, bits/64)
+	p.bloomShift = shift
 	p.arena = make([]byte, 0, bytes)
 	for i, l := range spec.Lists {
 		for _, n := range l.Names {
@@ -201,6 +213,8 @@ func (p *Policy) insert(raw string, kind uint8, list uint16) {
 		s := &p.slots[i]
 		if s.kind == 0 {
 			*s = slot{h: h, off: uint32(start), n: uint8(len(n)), kind: kind, list: list}
+			b := h >> p.bloomShift
+			p.bloom[b>>6] |= 1 << (b & 63)
 			p.count(0, kind)
 			return
 		}
@@ -288,6 +302,9 @@ func find[T ~string | ~[]byte](p *Policy, h uint64, name T) *slot {
 	if len(name) > 255 {
 		return nil
 	}
+	if b := h >> p.bloomShift; p.bloom[b>>6]&(1<<(b&63)) == 0 {
+		return nil
+	}
 	for i := h & p.mask; ; i = (i + 1) & p.mask {
 		s := &p.slots[i]
 		if s.kind == 0 {
@@ -324,4 +341,4 @@ func (p *Policy) Lists() []string {
 func (p *Policy) TTL() uint32 { return p.ttl }
 
 // SizeBytes is the memory the compiled table and names take.
-func (p *Policy) SizeBytes() int { return len(p.slots)*16 + cap(p.arena) }
+func (p *Policy) SizeBytes() int { return len(p.slots)*16 + cap(p.arena) + 8*len(p.bloom) }

@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,7 +154,7 @@ type feedState struct {
 
 // upstream is one forwarding target and what the server knows of it.
 type upstream struct {
-	addr    string
+	addr    netip.AddrPort
 	lastOK  atomic.Int64 // unix nanoseconds
 	lastErr atomic.Int64
 	errMsg  atomic.Pointer[string]
@@ -206,7 +206,7 @@ func NewServer(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("%w: upstream %q: %v", ErrConfig, u, err)
 		}
 		s.upstreams = append(s.upstreams, &upstream{addr: addr,
-			hist: s.m.upstream.WithLabelValues(addr), errs: s.m.upstreamErrs.WithLabelValues(addr)})
+			hist: s.m.upstream.WithLabelValues(addr.String()), errs: s.m.upstreamErrs.WithLabelValues(addr.String())})
 	}
 	if cfg.TLSListen != "" {
 		switch {
@@ -236,26 +236,17 @@ func setDefault[T comparable](v *T, def T) {
 	}
 }
 
-// upstreamAddr turns "host", "host:port", "[v6]:port" or a bare IPv6
-// address into a dialable address (port 53 by default).
-func upstreamAddr(u string) (string, error) {
+// upstreamAddr reads "IP", "IP:port" or "[IPv6]:port" (port 53 by
+// default). Upstreams are addresses, not names: a resolver that needs a
+// resolver to find its upstream has nowhere to ask.
+func upstreamAddr(u string) (netip.AddrPort, error) {
 	if ap, err := netip.ParseAddrPort(u); err == nil {
-		return ap.String(), nil
+		return ap, nil
 	}
-	if a, err := netip.ParseAddr(u); err == nil {
-		return netip.AddrPortFrom(a, 53).String(), nil
+	if a, err := netip.ParseAddr(strings.Trim(u, "[]")); err == nil {
+		return netip.AddrPortFrom(a.Unmap(), 53), nil
 	}
-	host, port, err := net.SplitHostPort(u)
-	if err != nil {
-		if u == "" {
-			return "", errors.New("empty address")
-		}
-		return net.JoinHostPort(u, "53"), nil
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil || host == "" {
-		return "", fmt.Errorf("bad port or host")
-	}
-	return u, nil
+	return netip.AddrPort{}, errors.New("want IP or IP:port")
 }
 
 // SetPolicy makes p the policy of every query from now on, atomically;

@@ -208,9 +208,13 @@ func ixfrSerial(m *dns.Msg) (uint32, bool) {
 // carrying the error.
 func tsigError(m *dns.Msg, ts *dns.TSIG, code uint16) *dns.Msg {
 	r := new(dns.Msg).SetRcode(m, dns.RcodeNotAuth)
+	alg := ts.Algorithm
+	if _, ok := dns.IsDomainName(alg); !ok || alg == "" || alg == "." {
+		alg = dns.HmacSHA256 // a name that does not pack would garble the record
+	}
 	r.Extra = append(r.Extra, &dns.TSIG{
 		Hdr:       dns.RR_Header{Name: ts.Hdr.Name, Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
-		Algorithm: ts.Algorithm, TimeSigned: ts.TimeSigned, Fudge: ts.Fudge, OrigId: m.Id, Error: code,
+		Algorithm: alg, TimeSigned: ts.TimeSigned, Fudge: ts.Fudge, OrigId: m.Id, Error: code,
 	})
 	return r
 }
