@@ -33,7 +33,9 @@ import (
 	"log"
 	"math/rand/v2"
 	"net/netip"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -51,6 +53,7 @@ func main() {
 	events := flag.Int("events", 3_000_000, "events per measurement")
 	hit := flag.Int("hit", 2, "percent of lines naming a listed address or domain")
 	seed := flag.Uint64("seed", 1, "random seed")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the parse+match run to this file")
 	flag.Parse()
 	log.SetFlags(0)
 	runtime.GOMAXPROCS(1)
@@ -85,6 +88,7 @@ func main() {
 	})
 	row("parse", r, size)
 
+	stopProfile := startProfile(*cpuprofile)
 	r = measure(*events, func(i int) bool {
 		if ok, _ := p.Parse(lines[i&mask], &ev); !ok {
 			return false
@@ -97,6 +101,7 @@ func main() {
 		}
 		return h1 || h2 || h3
 	})
+	stopProfile()
 	row("parse+match", r, size)
 	matched := r
 
@@ -233,6 +238,25 @@ func generate(g *synth.Gen, addrs, names []match.Change, count, hit int, seed ui
 		log.Fatal("newline in a generated line")
 	}
 	return out, float64(total) / float64(count)
+}
+
+// startProfile starts a CPU profile into path ("" for none) and returns
+// what stops it.
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 type result struct {

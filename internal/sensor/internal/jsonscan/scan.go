@@ -228,7 +228,23 @@ func skipWS(b []byte, i int) int {
 // stringEnd returns the index of the closing quote of the string whose
 // content starts at b[i], and whether the content has escapes.
 func stringEnd(b []byte, i int) (int, bool, error) {
+	// Most keys and values are short: a plain loop over their first bytes
+	// beats the call into IndexByte; long strings go on with IndexByte.
 	esc := false
+	for end := min(len(b), i+24); i < end; {
+		switch b[i] {
+		case '"':
+			return i, esc, nil
+		case '\\':
+			esc = true
+			i += 2
+			continue
+		}
+		i++
+	}
+	if i > len(b) {
+		return 0, false, ErrSyntax
+	}
 	for {
 		j := bytes.IndexByte(b[i:], '"')
 		if j < 0 {
