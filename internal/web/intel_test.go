@@ -139,6 +139,7 @@ func TestIntelGoldenPages(t *testing.T) {
 		"intel_feed":      fmt.Sprintf("/intel/feeds/%d", w.feeds["urlhaus"].ID),
 		"intel_reviews":   "/intel/reviews",
 		"intel_consumers": "/intel/consumers",
+		"intel_feed_form": fmt.Sprintf("/intel/feeds/%d/edit", w.feeds["urlhaus"].ID),
 	}
 	for _, lang := range []string{"vi", "en"} {
 		for name, path := range pages {
