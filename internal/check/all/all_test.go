@@ -17,7 +17,7 @@ vuln.known-cve
 dns.spf-missing dns.spf-permissive dns.dmarc-missing dns.dmarc-policy-none dns.zone-transfer dns.dangling-cname dns.dnssec-missing dns.open-resolver mail.starttls-missing
 mail.dkim-missing mail.dkim-weak-key mail.mta-sts-missing mail.mta-sts-invalid mail.tls-rpt-missing dns.subdomain-takeover
 svc.snmp-default-community svc.ntp-amplifier svc.ssdp-exposed svc.memcached-udp svc.ipmi-exposed svc.tftp-exposed
-http.apache-server-status http.apache-server-info http.phpinfo-exposed http.trace-enabled http.admin-console-exposed http.cors-reflects-origin`)
+http.apache-server-status http.apache-server-info http.phpinfo-exposed http.trace-enabled http.admin-console-exposed http.cors-reflects-origin http.js-library-vulnerable`)
 
 func TestCatalogShips(t *testing.T) {
 	r, errs := Registry("../template/builtin")

@@ -52,6 +52,7 @@ func Checks(cache *site.Cache) []check.Check {
 		newTraceEnabled(cache),
 		newAdminConsole(cache),
 		newCORSReflects(cache),
+		newJSLibraries(cache),
 	}
 }
 

@@ -160,8 +160,8 @@ func TestRegisterAndApplies(t *testing.T) {
 	if err := rhttp.Register(r); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(r.Select([]string{"http"})); n != 15 {
-		t.Fatalf("registered %d http checks, want 15", n)
+	if n := len(r.Select([]string{"http"})); n != 16 {
+		t.Fatalf("registered %d http checks, want 16", n)
 	}
 	for _, c := range r.All() {
 		m := c.Meta()
