@@ -186,50 +186,88 @@ func Compile(spec *PolicySpec) (*Policy, error) {
 	p.bloom = make([]uint64, bits/64)
 	p.bloomShift = shift
 	p.arena = make([]byte, 0, bytes)
+	// Normalize and hash every name in order (sequential writes), sort the
+	// entries by home slot (a stable radix sort keeps spec order among
+	// equal names: the first list wins), then place them: in home order
+	// the table is written front to back instead of at random, which on a
+	// table of tens of megabytes is most of the time of a compile.
+	ents := make([]slot, 0, total)
 	for i, l := range spec.Lists {
 		for _, n := range l.Names {
-			p.insert(n, kindBlock, uint16(i))
+			ents = p.entry(ents, n, kindBlock, uint16(i))
 		}
 	}
 	for _, n := range spec.Allow {
-		p.insert(n, kindAllow, 0)
+		ents = p.entry(ents, n, kindAllow, 0)
+	}
+	ents = sortByHome(ents, p.mask)
+	for i := range ents {
+		p.place(&ents[i])
 	}
 	return p, nil
 }
 
-// insert adds one name. It appends the normalized name to the arena and
-// takes it back if the name is invalid or already there.
-func (p *Policy) insert(raw string, kind uint8, list uint16) {
+// entry appends the table entry of one raw name (none if it is invalid).
+func (p *Policy) entry(ents []slot, raw string, kind uint8, list uint16) []slot {
 	start := len(p.arena)
-	name, ok := normalizeInto(p.arena, raw)
+	a, ok := normalizeInto(p.arena, raw)
 	if !ok {
 		p.rejected++
-		return
+		return ents
 	}
-	p.arena = name
-	n := name[start:]
-	h := hashName(n)
-	for i := h & p.mask; ; i = (i + 1) & p.mask {
+	p.arena = a
+	n := a[start:]
+	return append(ents, slot{h: hashName(n), off: uint32(start), n: uint8(len(n)), kind: kind, list: list})
+}
+
+// place puts e in the table, or merges it into the entry of the same name
+// (a duplicate's bytes stay unused in the arena).
+func (p *Policy) place(e *slot) {
+	for i := e.h & p.mask; ; i = (i + 1) & p.mask {
 		s := &p.slots[i]
 		if s.kind == 0 {
-			*s = slot{h: h, off: uint32(start), n: uint8(len(n)), kind: kind, list: list}
-			b := h >> p.bloomShift
+			*s = *e
+			b := e.h >> p.bloomShift
 			p.bloom[b>>6] |= 1 << (b & 63)
-			p.count(0, kind)
+			p.count(0, e.kind)
 			return
 		}
-		if s.h == h && string(p.arena[s.off:s.off+uint32(s.n)]) == string(n) {
-			p.arena = p.arena[:start] // a duplicate: keep the first copy
-			if s.kind&kind == 0 {
-				p.count(s.kind, kind)
-				s.kind |= kind
-				if kind == kindBlock {
-					s.list = list
+		if s.h == e.h && s.n == e.n && string(p.arena[s.off:s.off+uint32(s.n)]) == string(p.arena[e.off:e.off+uint32(e.n)]) {
+			if s.kind&e.kind == 0 {
+				p.count(s.kind, e.kind)
+				s.kind |= e.kind
+				if e.kind == kindBlock {
+					s.list = e.list
 				}
 			}
 			return
 		}
 	}
+}
+
+// sortByHome sorts entries by their home slot (h & mask), stably: a least
+// significant digit radix sort, 11 bits a pass.
+func sortByHome(a []slot, mask uint64) []slot {
+	if len(a) < 2 {
+		return a
+	}
+	tmp := make([]slot, len(a))
+	for shift := uint(0); mask>>shift != 0; shift += 11 {
+		var count [2049]int
+		for i := range a {
+			count[(a[i].h&mask)>>shift&2047+1]++
+		}
+		for i := 1; i < len(count); i++ {
+			count[i] += count[i-1]
+		}
+		for i := range a {
+			d := (a[i].h & mask) >> shift & 2047
+			tmp[count[d]] = a[i]
+			count[d]++
+		}
+		a, tmp = tmp, a
+	}
+	return a
 }
 
 func (p *Policy) count(had, kind uint8) {
