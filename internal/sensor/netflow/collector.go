@@ -23,6 +23,7 @@ const (
 	DefaultReadBuffer = 64 << 20 // bytes asked of the kernel per socket
 	DefaultMaxPacket  = 9216     // a jumbo frame's payload; exporters keep datagrams under the path MTU
 	DefaultBatch      = 64       // datagrams per recvmmsg
+	DefaultCoalesce   = time.Millisecond
 	maxReaders        = 16
 	readTimeout       = 500 * time.Millisecond
 )
@@ -33,6 +34,7 @@ type Config struct {
 	Readers      int           // sockets (SO_REUSEPORT) each with its reader goroutine; default GOMAXPROCS, at most 16
 	Workers      int           // goroutines decoding flows and calling the sink; default GOMAXPROCS
 	Queue        int           // batches read and not yet decoded, at most (user-space buffering); default 4 per worker, at least 2 per reader
+	Coalesce     time.Duration // after a read that did not fill half a batch, wait this long before the next; default DefaultCoalesce, negative: never
 	ReadBuffer   int           // receive buffer per socket, bytes; default DefaultReadBuffer
 	MaxPacket    int           // largest datagram decoded, bytes (≤ 65535); default DefaultMaxPacket
 	Batch        int           // datagrams per read call; default DefaultBatch
@@ -104,6 +106,9 @@ func New(cfg Config, sink func([]sensor.Event)) (*Collector, error) {
 	cfg.Readers = min(cfg.Readers, maxReaders)
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Coalesce == 0 {
+		cfg.Coalesce = DefaultCoalesce
 	}
 	if cfg.Queue <= 0 {
 		cfg.Queue = 4 * cfg.Workers
@@ -275,8 +280,22 @@ func (c *Collector) read(ctx context.Context, pc net.PacketConn, free <-chan *ba
 	} else {
 		br = ipv6.NewPacketConn(pc)
 	}
-	var b *batch
+	var (
+		b     *batch
+		short bool // the last read did not fill half a batch
+	)
 	for {
+		if short && c.cfg.Coalesce > 0 {
+			// Let datagrams gather in the socket's buffer: one wake-up
+			// and one system call for many instead of one for each, at
+			// the cost of a millisecond's delay of flows that exporters
+			// held for seconds anyway.
+			select {
+			case <-time.After(c.cfg.Coalesce):
+			case <-ctx.Done():
+				return nil
+			}
+		}
 		if b == nil {
 			select {
 			case b = <-free:
@@ -297,11 +316,13 @@ func (c *Collector) read(ctx context.Context, pc net.PacketConn, free <-chan *ba
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				short = false
 				continue
 			}
 			return fmt.Errorf("netflow: read %s: %w", c.addr, err)
 		}
 		b.n, b.now = n, time.Now()
+		short = n < len(b.ms)/2
 		var bytes uint64
 		for j := range b.ms[:n] {
 			m := &b.ms[j]

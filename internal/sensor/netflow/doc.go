@@ -23,7 +23,9 @@
 // process may, else SO_RCVBUF within net.core.rmem_max), and reads each
 // socket in its own goroutine with recvmmsg (golang.org/x/net ReadBatch),
 // Config.Batch datagrams per system call, into batches of buffers
-// allocated once. A reader learns the templates and options of its
+// allocated once. After a read that did not fill half a batch the reader
+// waits Config.Coalesce (1 ms) so that the next takes many datagrams for
+// one wake-up and one system call. A reader learns the templates and options of its
 // datagrams in arrival order, then hands the batch to one of
 // Config.Workers goroutines, which decode the flows into a reused slice
 // of events and call the sink with it; so one exporter's flows, which
