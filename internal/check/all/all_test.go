@@ -13,7 +13,7 @@ tls.cert-expired tls.cert-expiring tls.cert-self-signed tls.cert-untrusted tls.h
 http.no-https-redirect http.missing-hsts http.missing-security-headers http.exposed-git http.exposed-env http.exposed-backup http.directory-listing http.exposed-admin-panel http.version-disclosure
 web.gambling-injection web.defacement
 svc.redis-unauthenticated svc.elasticsearch-unauthenticated svc.mongodb-unauthenticated svc.memcached-exposed svc.database-exposed svc.ftp-anonymous svc.telnet-exposed svc.rdp-exposed svc.smb-exposed svc.vnc-exposed svc.docker-api-exposed svc.end-of-life svc.mqtt-anonymous svc.rsync-open-modules svc.ajp-exposed svc.smb-null-session svc.smb-signing-not-required svc.smbv1-enabled svc.ssh-weak-algorithms svc.ssh-weak-host-key svc.ssh-password-auth svc.dh-weak-group svc.ftp-cleartext svc.http-basic-cleartext svc.smtp-open-relay svc.smtp-user-enumeration svc.dns-version-disclosure
-vuln.known-cve
+vuln.known-cve vuln.cms-known-cve
 dns.spf-missing dns.spf-permissive dns.dmarc-missing dns.dmarc-policy-none dns.zone-transfer dns.dangling-cname dns.dnssec-missing dns.open-resolver mail.starttls-missing
 mail.dkim-missing mail.dkim-weak-key mail.mta-sts-missing mail.mta-sts-invalid mail.tls-rpt-missing dns.subdomain-takeover
 svc.snmp-default-community svc.ntp-amplifier svc.ssdp-exposed svc.memcached-udp svc.ipmi-exposed svc.tftp-exposed

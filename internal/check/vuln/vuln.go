@@ -37,7 +37,7 @@ var ErrNoDB = errors.New(`vuln: no vulnerability database in env.Extra["vuln"]`)
 func Register(r *check.Registry) error { return r.Register(Checks()...) }
 
 // Checks returns the family's checks.
-func Checks() []check.Check { return []check.Check{BackportFixed{}, KnownCVE{}} }
+func Checks() []check.Check { return []check.Check{BackportFixed{}, NewCMSKnownCVE(), KnownCVE{}} }
 
 // KnownCVE is vuln.known-cve.
 type KnownCVE struct{}
