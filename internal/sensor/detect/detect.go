@@ -5,6 +5,11 @@
 // alerts). Detections are aggregated: one source seen ten thousand times
 // in a window is one Detection with a count.
 //
+// An indicator hit names the listed party and the internal host: for an
+// address, Source is the listed address; for a name, Name is the name
+// asked, Indicator the listing (Config.Describe), and Source the server
+// that answered for it (TLS, HTTP), never a DNS resolver.
+//
 // Time is event time: windows open at a state's first event and close
 // when a later event or a Flush finds them older than the window, so a
 // replayed log gives the same detections as the live traffic did. Memory
@@ -91,7 +96,10 @@ type Config struct {
 	VolumeAlpha      float64
 
 	// MaxTracked caps the entries of each table (sources, pairs, member
-	// addresses); default 100,000.
+	// addresses); default 100,000. A scanning source costs up to about
+	// 1 KB (the distinct ports and hosts kept to reach the thresholds),
+	// other entries 100–300 bytes: the default bounds the detector to
+	// roughly 150 MB under a flood of distinct sources.
 	MaxTracked int
 
 	// Describe, if set, returns the indicator value for a listing ID, for

@@ -79,6 +79,11 @@ func TestIndicatorHitsOnSample(t *testing.T) {
 		if h.Indicator == "bing.com" && !strings.HasSuffix(h.Name, "bing.com") {
 			t.Errorf("bing.com hit names %q", h.Name)
 		}
+		// www.bing.com was asked of the resolver, then reached over TLS
+		// at 204.79.197.200: the server is the source, never the resolver.
+		if h.Name == "www.bing.com" && h.Source != netip.MustParseAddr("204.79.197.200") {
+			t.Errorf("www.bing.com hit from %v", h.Source)
+		}
 		if h.Indicator == "91.240.118.172" && (h.Source != netip.MustParseAddr("91.240.118.172") || h.Count < 2) {
 			t.Errorf("address hit %+v", h)
 		}

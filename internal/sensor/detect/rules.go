@@ -79,8 +79,10 @@ func (d *Detector) match(ev *sensor.Event) {
 	}
 	if ev.Name != "" {
 		if id, ok := d.ind.LookupName(ev.Name); ok {
+			// The server that answered for the name, if the event says:
+			// not a DNS event's resolver, not a member address.
 			remote := ev.Dst
-			if d.Internal(remote) {
+			if ev.Type == sensor.TypeDNS || d.Internal(remote) {
 				remote = netip.Addr{}
 			}
 			d.hit(hitKey{name: ev.Name, internal: ev.Src}, id, remote, ev.Time)
@@ -99,7 +101,10 @@ func (d *Detector) hit(k hitKey, id int64, remote netip.Addr, t time.Time) {
 		*s = hitState{}
 		s.add(t, d.cfg.HitWindow)
 	}
-	s.id, s.remote = id, remote
+	s.id = id
+	if remote.IsValid() {
+		s.remote = remote
+	}
 }
 
 func (d *Detector) closeHit(k hitKey, s *hitState) { d.reportHit(k, s) }
