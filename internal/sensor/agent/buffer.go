@@ -240,7 +240,7 @@ func (b *buffer) append(r record) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.w == nil || b.sizes[b.segs[len(b.segs)-1]] >= b.segMax {
+	if b.w == nil || b.sizes[b.segs[len(b.segs)-1]] > 0 && b.sizes[b.segs[len(b.segs)-1]]+int64(len(data)) > b.segMax {
 		if err := b.rotate(); err != nil {
 			return err
 		}
@@ -285,7 +285,9 @@ func (b *buffer) rotate() error {
 
 // enforceCap deletes the oldest segments while the buffer holds more
 // than its cap, counting what they held unsent as dropped. The segment
-// being written is kept.
+// being written is kept: the buffer holds at most the cap, or one
+// record when a single one is larger (the agent keeps reports well
+// under the cap).
 func (b *buffer) enforceCap() {
 	for len(b.segs) > 1 && b.total() > b.cap {
 		old := b.segs[0]
