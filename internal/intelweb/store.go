@@ -56,10 +56,13 @@ func Concerning(ctx context.Context, st Store, orgID int64) (map[int64]bool, err
 }
 
 // eachConcerning calls fn for the indicators that concern an
-// organization (store.Intel.IndicatorsConcerning), in Seq order, a page
-// at a time. fn's error stops it and is returned as is.
+// organization (store.Intel.IndicatorsConcerning), in Seq order, pages of
+// f.Limit (0: store.MaxLimit) at a time. fn's error stops it and is
+// returned as is.
 func eachConcerning(ctx context.Context, st Store, f store.ConcernFilter, fn func(store.StoredIndicator) error) error {
-	f.Limit = store.MaxLimit
+	if f.Limit <= 0 || f.Limit > store.MaxLimit {
+		f.Limit = store.MaxLimit
+	}
 	for {
 		pg, err := st.IndicatorsConcerning(ctx, sys, f)
 		if errors.Is(err, store.ErrNotFound) {

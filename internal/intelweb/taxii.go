@@ -193,7 +193,10 @@ func (b *TAXII) Objects(ctx context.Context, p auth.Principal, collectionID stri
 		f := store.IndicatorFilter{MaxTLP: s.Ceiling, AfterSeq: q.After.Seq, ChangedSince: q.AddedAfter}
 		err = b.st.EachIndicator(ctx, sys, f, keep)
 	} else {
-		err = eachConcerning(ctx, b.st, store.ConcernFilter{OrgID: s.OrgID, AfterSeq: q.After.Seq, ChangedSince: q.AddedAfter}, keep)
+		// A page asks the store for one more than it serves (to know
+		// whether more follow): one query when nothing is filtered out.
+		f := store.ConcernFilter{OrgID: s.OrgID, AfterSeq: q.After.Seq, ChangedSince: q.AddedAfter, PageRequest: store.PageRequest{Limit: limit + 1}}
+		err = eachConcerning(ctx, b.st, f, keep)
 	}
 	if err != nil && !errors.Is(err, errEnough) {
 		return taxii.Page{}, fmt.Errorf("intelweb: collection %s: %w", collectionID, err)
