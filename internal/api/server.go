@@ -188,6 +188,7 @@ func New(d Deps) *Server {
 		}, func() float64 { n, _, _ := d.Guard.Stats(); return float64(n) }))
 	}
 	s.routes = append(append(append(s.table(), s.intelRoutes()...), s.discoveryRoutes()...), s.decisionRoutes()...)
+	s.routes = append(s.routes, s.dnsRoutes()...)
 	s.intelDefaults()
 	s.discoveryDefaults()
 	s.decisionDefaults()

@@ -245,6 +245,11 @@ func TestTenancyEveryRoute(t *testing.T) {
 		probes[k] = v
 	}
 	secrets = append(secrets, decSecrets...)
+	dnsProbes, dnsSecrets := dnsTenancy(t, e, beta) // dns_test.go
+	for k, v := range dnsProbes {
+		probes[k] = v
+	}
+	secrets = append(secrets, dnsSecrets...)
 	// Routes that involve no other organization's object.
 	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/openapi.json": true, "GET /api/v1/me": true}
 
