@@ -97,9 +97,11 @@ type Config struct {
 
 	// MaxTracked caps the entries of each table (sources, pairs, member
 	// addresses); default 100,000. A scanning source costs up to about
-	// 1 KB (the distinct ports and hosts kept to reach the thresholds),
-	// other entries 100–300 bytes: the default bounds the detector to
-	// roughly 150 MB under a flood of distinct sources.
+	// 600 bytes (the distinct ports and hosts kept to reach the
+	// thresholds), other entries 100–300 bytes: with the scan, brute-force
+	// and alert tables full the heap held 116 MB (measured), so the
+	// default bounds the detector to about 150 MB under a flood of
+	// distinct sources.
 	MaxTracked int
 
 	// Describe, if set, returns the indicator value for a listing ID, for

@@ -245,3 +245,19 @@ func TestConfig(t *testing.T) {
 		t.Error("private default")
 	}
 }
+
+func TestAlertAggregation(t *testing.T) {
+	d := mustNew(t, Config{}, nil)
+	for i := range 12 {
+		d.Observe(&sensor.Event{Time: t0.Add(time.Duration(i) * time.Second), Type: sensor.TypeAlert, Src: netip.MustParseAddr("10.0.0.9"),
+			Dst: netip.MustParseAddr("192.0.2.66"), SrcPort: 50000, DstPort: 443, Severity: 1, Signature: fmt.Sprintf("ET MALWARE %d", i%6)})
+	}
+	d.Observe(&sensor.Event{Time: t0, Type: sensor.TypeAlert, Src: netip.MustParseAddr("192.0.2.67"), Dst: netip.MustParseAddr("10.0.0.9"), Severity: 3, Signature: "low"})
+	got := d.Flush(t0.Add(time.Hour))
+	// The internal host's alerts against an outside address are blamed on
+	// the outside address; severity 3 is not reported.
+	if len(got) != 1 || got[0].Source != netip.MustParseAddr("192.0.2.66") || got[0].Target != netip.MustParseAddr("10.0.0.9") ||
+		got[0].Count != 12 || got[0].Port != 443 || got[0].Detail != "12 alerts of severity 1: ET MALWARE 0 (and over 3 other signatures)" {
+		t.Errorf("%+v", got)
+	}
+}

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"net/netip"
@@ -137,9 +138,9 @@ func (d *Detector) reportHit(k hitKey, s *hitState) {
 
 type scanState struct {
 	window
-	ports      []uint16     // distinct ports, up to ScanPorts
-	hosts      []netip.Addr // distinct targets, up to ScanHosts
-	morePorts  bool         // more distinct ports than kept
+	ports      []uint16 // distinct ports, up to ScanPorts
+	hosts      []uint64 // distinct targets (hostKey), up to ScanHosts
+	morePorts  bool     // more distinct ports than kept
 	moreHosts  bool
 	target     netip.Addr
 	port       uint16
@@ -174,13 +175,22 @@ func (d *Detector) scan(ev *sensor.Event) {
 			s.morePorts = true
 		}
 	}
-	if !slices.Contains(s.hosts, ev.Dst) {
+	if h := hostKey(ev.Dst); !slices.Contains(s.hosts, h) {
 		if len(s.hosts) < d.cfg.ScanHosts {
-			s.hosts = append(s.hosts, ev.Dst)
+			s.hosts = append(s.hosts, h)
 		} else {
 			s.moreHosts = true
 		}
 	}
+}
+
+// hostKey folds an address into 8 bytes for counting distinct targets (a
+// third of a netip.Addr's size; IPv4 addresses never collide).
+func hostKey(a netip.Addr) uint64 {
+	b := a.As16()
+	hi := binary.BigEndian.Uint64(b[:8])
+	lo := binary.BigEndian.Uint64(b[8:])
+	return lo ^ hi*0x9e3779b97f4a7c15
 }
 
 func (d *Detector) closeScan(k netip.Addr, s *scanState) { d.reportScan(k, s) }
@@ -345,8 +355,9 @@ func (d *Detector) reportAuth(k authKey, s *authState) {
 type alertState struct {
 	window
 	signature string // the first
-	sigs      int    // distinct signatures, up to 16 kept apart
-	seen      [16]string
+	sigs      int    // distinct signatures kept in seen
+	seen      [4]string
+	moreSigs  bool // more distinct signatures than seen holds
 	target    netip.Addr
 	port      uint16
 	severity  uint8 // the highest (lowest number)
@@ -364,20 +375,21 @@ func (d *Detector) alert(ev *sensor.Event) {
 		s.add(ev.Time, d.cfg.Window)
 	}
 	if s.count == 1 {
+		// The port is the service's (DstPort), whichever side is ours.
 		s.signature, s.target, s.port, s.severity = ev.Signature, in, ev.DstPort, ev.Severity
-		if in == ev.Src {
-			s.port = ev.SrcPort
-		}
 	} else {
 		if s.target != in {
 			s.target = netip.Addr{}
+		}
+		if s.port != ev.DstPort {
+			s.port = 0
 		}
 		if ev.Severity < s.severity {
 			s.severity = ev.Severity
 		}
 	}
 	known := false
-	for _, x := range s.seen[:min(s.sigs, len(s.seen))] {
+	for _, x := range s.seen[:s.sigs] {
 		if x == ev.Signature {
 			known = true
 			break
@@ -386,8 +398,10 @@ func (d *Detector) alert(ev *sensor.Event) {
 	if !known {
 		if s.sigs < len(s.seen) {
 			s.seen[s.sigs] = ev.Signature
+			s.sigs++
+		} else {
+			s.moreSigs = true
 		}
-		s.sigs++
 	}
 }
 
@@ -399,7 +413,10 @@ func (d *Detector) reportAlert(src netip.Addr, s *alertState) {
 	}
 	det := sensor.Detection{Kind: sensor.DetectAlert, Source: src, Target: s.target, Port: s.port, Count: s.count, First: s.first, Last: s.last}
 	det.Detail = fmt.Sprintf("%d alerts of severity %d: %s", s.count, s.severity, s.signature)
-	if s.sigs > 1 {
+	switch {
+	case s.moreSigs:
+		det.Detail += fmt.Sprintf(" (and over %d other signatures)", s.sigs-1)
+	case s.sigs > 1:
 		det.Detail += fmt.Sprintf(" (and %d other signatures)", s.sigs-1)
 	}
 	d.out = append(d.out, det)
