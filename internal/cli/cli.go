@@ -51,6 +51,7 @@ func commands() []command {
 		{"import", "import organizations or assets (CSV, JSON), or findings of a third-party tool (SARIF, Nuclei, Nmap)", runImport},
 		{"monitor", "monitoring of internet resources: look-alikes of a domain, judge a zone, import expiry dates, one round of a detector, RPKI validity", runMonitor},
 		{"dns", "protective DNS resolver: blocks the hub's malicious domains, reports who asked; --listen ADDR --nats URL --upstream ADDR[,ADDR]", runDNS},
+		{"sensor", "run at a member's gateway: Suricata EVE, Zeek, NetFlow and syslog in, detections out to the platform's NATS", runSensor},
 		{"sensors", "sensors at members' gateways: add NAME --org CODE issues a sensor's NATS key, list, revoke", runSensors},
 		{"bouncers", "bouncers pulling national decisions: add NAME [--org CODE] prints a new key (CrowdSec bouncers use it unchanged), list, delete", runBouncers},
 		{"intel", "threat intelligence: import STIX, MISP, CSV and Shadowserver reports, list, add and run feeds", runIntel},
