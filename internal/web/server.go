@@ -12,6 +12,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/assess"
 	"github.com/rampart-cert/rampart/internal/auth"
+	"github.com/rampart-cert/rampart/internal/decision"
 	"github.com/rampart-cert/rampart/internal/discovery"
 	"github.com/rampart-cert/rampart/internal/finding/catalog"
 	"github.com/rampart-cert/rampart/internal/findings"
@@ -62,6 +63,9 @@ type Deps struct {
 	// Discovery proposes discovered assets to their owners, runs
 	// discovery and sweeps; nil makes one over Store without sweeps.
 	Discovery *discovery.Service
+	// Decisions approves, rejects and lifts national decisions and adds
+	// bouncers; nil makes one over Store when it keeps decisions.
+	Decisions *decision.Service
 }
 
 // findingStore is the store with its Findings part.
@@ -131,6 +135,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s.intelDefaults()
 	s.discoveryDefaults()
+	s.decisionDefaults()
 	s.routes()
 	return s, nil
 }
@@ -196,6 +201,8 @@ func (s *Server) routes() {
 	m.Handle("POST /orgs/{id}/webhooks/{wid}/delete", s.authed(s.webhookDelete))
 	s.intelRoutes(m)
 	s.discoveryRoutes(m)
+	s.sensorRoutes(m)
+	s.decisionRoutes(m)
 	m.Handle("/", s.public(func(w http.ResponseWriter, r *http.Request, c *reqCtx) error { return errNotFound }))
 }
 
