@@ -284,6 +284,8 @@ func startUnbound(o opts, work, name, addr string, d dataset, rpz bool, cpu stri
   do-ip6: no
   access-control: 127.0.0.0/8 allow
   so-reuseport: no
+  so-rcvbuf: 4m
+  so-sndbuf: 4m
   module-config: "respip iterator"
 include: "%s"
 remote-control:

@@ -19,6 +19,11 @@ import (
 // cut by the kernel and the reply, failing to unpack, is dropped.
 const maxUpstreamUDP = 4096
 
+// maxCachedReply is the largest reply kept in the cache, so that the
+// cache's size in entries bounds its memory (an upstream sending 64 KB
+// replies over TCP would otherwise fill gigabytes).
+const maxCachedReply = 8192
+
 // Errors of forwarding.
 var (
 	errMismatch = errors.New("dns: upstream reply does not match the query")
@@ -41,7 +46,7 @@ func (s *Server) resolve(ctx context.Context, q *query, pkt []byte) *cacheEntry 
 		}
 	}
 	e := s.exchange(ctx, q, pkt, key)
-	if s.cache != nil && e.expires > e.storedAt {
+	if s.cache != nil && e.expires > e.storedAt && len(e.msg) <= maxCachedReply {
 		s.cache.put(e)
 	}
 	s.inflight.done(key, c, e)
