@@ -201,6 +201,7 @@ func (s *Server) routes() {
 	m.Handle("POST /orgs/{id}/webhooks/{wid}/delete", s.authed(s.webhookDelete))
 	s.intelRoutes(m)
 	s.discoveryRoutes(m)
+	s.sensorRoutes(m)
 	s.decisionRoutes(m)
 	m.Handle("/", s.public(func(w http.ResponseWriter, r *http.Request, c *reqCtx) error { return errNotFound }))
 }
