@@ -183,8 +183,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer ing.Stop()
 	// Sensors at members' gateways: their reports become early-warning
-	// findings of their organization and go to the correlator.
-	_, stopSensors, err := startSensorIngest(bg, st, q, svc, guard, nil, log)
+	// findings of their organization and go to the correlator, which
+	// makes national decisions.
+	_, stopSensors, err := startSensorIngest(bg, c, st, q, svc, guard, log)
 	if err != nil {
 		return err
 	}
