@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -34,10 +35,6 @@ func startRPZ(ctx context.Context, c config.Config, st rpzConsumers, lists *inte
 	if c.RPZ == nil {
 		return func() {}, nil
 	}
-	s, err := rpz.New(rpz.Options{Source: lists, Zones: rpzZones(st, c.RPZ, log), Debounce: c.RPZ.Debounce, History: c.RPZ.History, Logger: log})
-	if err != nil {
-		return nil, err
-	}
 	ln, err := net.Listen("tcp", c.RPZ.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("rpz: listen on %s: %w", c.RPZ.Listen, err)
@@ -46,6 +43,19 @@ func startRPZ(ctx context.Context, c config.Config, st rpzConsumers, lists *inte
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("rpz: listen on %s (udp): %w", ln.Addr(), err)
+	}
+	// NOTIFY leaves from the listening address when it is one address:
+	// secondaries take NOTIFY from their primary's address.
+	var source netip.Addr
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsUnspecified() {
+		source = ap.Addr().Unmap()
+	}
+	s, err := rpz.New(rpz.Options{Source: lists, Zones: rpzZones(st, c.RPZ, log), Debounce: c.RPZ.Debounce, History: c.RPZ.History,
+		NotifySource: source, Logger: log})
+	if err != nil {
+		ln.Close()
+		pc.Close()
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,7 +51,7 @@ func TestBINDSecondaryTSIG(t *testing.T) {
 	secondary := net.JoinHostPort("127.0.0.1", strconv.Itoa(namedPort))
 	specs := []rpz.ZoneSpec{{Consumer: blocklist.Consumer{Name: "bind-hanoi", Zone: "rpz.hanoi.test."}, Key: keyA, Notify: []string{secondary}}}
 	s, err := rpz.New(rpz.Options{Source: src, Zones: func(context.Context) ([]rpz.ZoneSpec, error) { return specs, nil },
-		Poll: 100 * time.Millisecond, Debounce: 200 * time.Millisecond, Logger: quiet()})
+		Poll: 100 * time.Millisecond, Debounce: 200 * time.Millisecond, NotifySource: netip.MustParseAddr("127.88.55.2"), Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,6 @@ zone "rpz.hanoi.test" {
 	type secondary;
 	primaries port %[6]d { %[5]s key %[3]q; };
 	file "rpz.hanoi.test.db";
-	allow-notify { 127.0.0.0/8; };
 	request-ixfr yes;
 };
 `, dir, namedPort, keyA.Name, keyA.Secret, primary.IP, primary.Port)

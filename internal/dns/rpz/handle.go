@@ -119,7 +119,7 @@ func (s *Server) serve(raw []byte, src netip.Addr, tcp bool, send func([]byte) e
 		if err != nil {
 			return a.msg(tsigError(m, ts, dns.RcodeBadSig))
 		}
-		a.st = k.key.start(mac, m.Id, uint64(s.o.Now().Unix()))
+		a.st = k.key.start(mac, m.Id, s.o.Now)
 		if !strings.EqualFold(q.Name, k.origin) {
 			// A key opens its own zone only. REFUSED, signed: a
 			// NOTAUTH answer cannot carry a valid signature (RFC 8945

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,6 +92,9 @@ func (n *notifier) once(ctx context.Context, z *zone, target string, serial uint
 	m.Answer = []dns.RR{&dns.SOA{Hdr: dns.RR_Header{Name: z.origin, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: recordTTL},
 		Ns: soaMName, Mbox: soaRName, Serial: serial, Refresh: soaRefresh, Retry: soaRetry, Expire: soaExpire, Minttl: soaMinimum}}
 	c := &dns.Client{Net: "udp", Timeout: n.o.NotifyTimeout}
+	if n.o.NotifySource.IsValid() {
+		c.Dialer = &net.Dialer{LocalAddr: net.UDPAddrFromAddrPort(netip.AddrPortFrom(n.o.NotifySource, 0))}
+	}
 	if z.key != nil {
 		m.SetTsig(z.key.name, dns.HmacSHA256, tsigFudge, n.o.Now().Unix())
 		c.TsigSecret = map[string]string{z.key.name: z.key.b64}

@@ -69,8 +69,12 @@ type Options struct {
 	// waiting 1s, 2s, 4s ... between tries).
 	NotifyTimeout time.Duration
 	NotifyTries   int
-	Now           func() time.Time
-	Logger        *slog.Logger
+	// NotifySource is the address NOTIFYs are sent from (secondaries
+	// take them from their primary's address); invalid: the system
+	// chooses.
+	NotifySource netip.Addr
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 // Server serves RPZ zones over AXFR and IXFR and tells secondaries of

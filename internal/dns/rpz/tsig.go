@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -62,11 +63,11 @@ type tsigState struct {
 	prior  []byte
 	first  bool
 	origID uint16
-	now    uint64
+	now    func() time.Time // the signing time of each message: a long transfer stays within the fudge
 	mac    hash.Hash
 }
 
-func (s *signer) start(reqMAC []byte, origID uint16, now uint64) *tsigState {
+func (s *signer) start(reqMAC []byte, origID uint16, now func() time.Time) *tsigState {
 	return &tsigState{s: s, prior: reqMAC, first: true, origID: origID, now: now, mac: hmac.New(sha256.New, s.secret)}
 }
 
@@ -77,8 +78,9 @@ func (s *signer) start(reqMAC []byte, origID uint16, now uint64) *tsigState {
 func (t *tsigState) sign(msg []byte, off int) []byte {
 	var u16 [2]byte
 	var timers [8]byte
-	binary.BigEndian.PutUint16(timers[0:], uint16(t.now>>32))
-	binary.BigEndian.PutUint32(timers[2:], uint32(t.now))
+	now := uint64(t.now().Unix())
+	binary.BigEndian.PutUint16(timers[0:], uint16(now>>32))
+	binary.BigEndian.PutUint32(timers[2:], uint32(now))
 	binary.BigEndian.PutUint16(timers[6:], tsigFudge)
 
 	h := t.mac

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -206,7 +207,10 @@ func TestUnboundSecondary(t *testing.T) {
 		bc.Zone = "rpz.rampart."
 		return []rpz.ZoneSpec{{Consumer: bc, AllowUnsigned: prefixes("127.0.0.0/8"), Notify: []string{resolver}}}, nil
 	}
-	s, err := rpz.New(rpz.Options{Source: h.lists, Zones: zones, Poll: 100 * time.Millisecond, Debounce: 200 * time.Millisecond, Logger: quiet()})
+	// NOTIFY leaves from the primary's address: secondaries take it from
+	// their primaries without an allow-notify.
+	s, err := rpz.New(rpz.Options{Source: h.lists, Zones: zones, Poll: 100 * time.Millisecond, Debounce: 200 * time.Millisecond,
+		NotifySource: netip.MustParseAddr(base + "2"), Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +260,6 @@ stub-zone:
 rpz:
 	name: rpz.rampart.
 	primary: %[6]s@%[7]d
-	allow-notify: 127.0.0.0/8
 	rpz-log: yes
 `, base, unboundPort, dir, authHost, authPort, primary.IP, primary.Port)
 	confPath := filepath.Join(dir, "unbound.conf")
@@ -300,8 +303,8 @@ rpz:
 	if after <= before {
 		t.Errorf("serial %d after the change, was %d", after, before)
 	}
-	if st := s.Stats(); st.IXFRDelta == 0 {
-		t.Errorf("unbound did not get the change by IXFR: %+v", st)
+	if st := s.Stats(); st.IXFRDelta == 0 || st.Notified == 0 {
+		t.Errorf("unbound did not get the change by NOTIFY and IXFR: %+v", st)
 	}
 	if took > 5*time.Second {
 		t.Errorf("the change took %s to reach unbound", took)
