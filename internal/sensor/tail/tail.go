@@ -5,6 +5,13 @@
 // outputs). Lines are capped; a longer one is skipped and counted, never
 // buffered whole.
 //
+// Rotation and truncation are looked for when the file is idle (at its
+// end): a writer renames, then reopens, so the old file stops growing.
+// Copytruncate has the race `tail -F` has: lines written between the
+// copy and the truncation are lost, and a writer that refills the file
+// past the reader's offset before the reader looks is read from that
+// offset.
+//
 // Following polls (Config.Poll) rather than using inotify: it works the
 // same on every file system, including network and container mounts, and
 // costs one stat per poll when the file is idle. The package imports only
@@ -82,7 +89,7 @@ func Follow(ctx context.Context, cfg Config, st *Stats, fn func(line []byte, off
 			if err != nil {
 				return err
 			}
-			if n > 0 {
+			if n > 0 && ctx.Err() == nil {
 				continue // more may be there; check rotation only when idle
 			}
 			if err := t.check(); err != nil {
@@ -148,11 +155,15 @@ func (t *follower) open(first bool) (bool, error) {
 	return true, nil
 }
 
-// drain reads what the open file has and delivers its complete lines; it
-// returns the bytes read.
+// drainMax is how much drain reads before returning, so a file that
+// never stops growing still lets Follow look at its context.
+const drainMax = 1 << 20
+
+// drain reads what the open file has (up to drainMax) and delivers its
+// complete lines; it returns the bytes read.
 func (t *follower) drain() (int, error) {
 	total := 0
-	for {
+	for total < drainMax {
 		n, err := t.f.Read(t.rd[:])
 		if n > 0 {
 			total += n
@@ -167,6 +178,7 @@ func (t *follower) drain() (int, error) {
 			return total, fmt.Errorf("tail: read %s: %w", t.cfg.Path, err)
 		}
 	}
+	return total, nil
 }
 
 // feed splits data into lines, keeping an incomplete last one.
@@ -245,8 +257,14 @@ func (t *follower) check() error {
 	// Rotated: finish the old file (a writer may have added to it after
 	// our last read), deliver a last line without its newline, then move
 	// to the new file from its start.
-	if _, err := t.drain(); err != nil {
-		return err
+	for {
+		n, err := t.drain()
+		if err != nil {
+			return err
+		}
+		if n < drainMax {
+			break
+		}
 	}
 	if len(t.buf) > 0 && !t.skip {
 		if err := t.deliver(t.buf); err != nil {

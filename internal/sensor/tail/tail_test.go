@@ -187,3 +187,52 @@ func TestCallbackError(t *testing.T) {
 		t.Errorf("Follow = %v", err)
 	}
 }
+
+// TestStopsWhileBusy checks that a file growing without pause does not
+// keep Follow from returning when its context ends.
+func TestStopsWhileBusy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "busy.json")
+	appendFile(t, path, "x\n")
+	stopWriting := make(chan struct{})
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		line := []byte(strings.Repeat("y", 200) + "\n")
+		for {
+			select {
+			case <-stopWriting:
+				return
+			default:
+				f.Write(line)
+			}
+		}
+	}()
+	defer func() { close(stopWriting); <-wrote }()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	seen := make(chan struct{}, 1)
+	go func() {
+		done <- Follow(ctx, Config{Path: path, Poll: time.Millisecond}, nil, func([]byte, int64) error {
+			select {
+			case seen <- struct{}{}:
+			default:
+			}
+			return nil
+		})
+	}()
+	<-seen
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Follow did not return after its context ended")
+	}
+}
