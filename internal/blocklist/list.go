@@ -171,84 +171,129 @@ var tlpOf = map[intel.TLP]uint8{intel.TLPClear: 0, intel.TLPGreen: 1, intel.TLPA
 // nil: no guard) are left out and returned for review, in input order,
 // as are values that cannot be rendered safely.
 func Build(indicators []intel.Indicator, g *Guard) (*List, []Review) {
-	l := &List{addrs: make([]entry, 0, len(indicators)/2), others: make([]entry, 0, len(indicators)/4)}
+	b := NewBuilder(g, len(indicators))
 	var review []Review
-	var newest int64
-	kindIndex := make(map[intel.Kind]uint8, len(intel.Kinds))
-	for i, k := range intel.Kinds {
-		kindIndex[k] = uint8(i)
-	}
-	catIndex := make(map[intel.Category]uint8, len(intel.Categories))
-	for i, c := range intel.Categories {
-		catIndex[c] = uint8(i)
-	}
 	for i := range indicators {
-		in := &indicators[i]
-		if r, ok := g.Check(in.Kind, in.Value); ok {
-			r.IndicatorID = in.ID
+		if r, held := b.Add(&indicators[i]); held {
 			review = append(review, r)
-			continue
-		}
-		k, ok := kindIndex[in.Kind]
-		if !ok {
-			review = append(review, malformedReview(in))
-			continue
-		}
-		e := entry{value: in.Value, kind: k, category: noCategory,
-			confidence: uint8(min(max(in.Confidence, 0), 100)), lastSeen: in.LastSeen.Unix()}
-		if c, ok := catIndex[in.Category]; ok {
-			e.category = c
-		}
-		if !in.ValidUntil.IsZero() {
-			e.validUntil = in.ValidUntil.Unix()
-		}
-		if t, ok := tlpOf[in.TLP]; ok {
-			e.tlp = t
-		} else {
-			e.tlp = tlpOf[intel.TLPRed]
-		}
-		newest = max(newest, e.lastSeen)
-		switch in.Kind {
-		case intel.KindIPv4, intel.KindIPv6, intel.KindCIDR:
-			p, ok := parsePrefix(in.Value)
-			if !ok || in.Kind != intel.KindCIDR && (!p.IsSingleIP() || (in.Kind == intel.KindIPv4) != p.Addr().Is4()) {
-				review = append(review, malformedReview(in))
-				continue
-			}
-			e.addr, e.bits, e.v6 = toU128(p.Addr()), uint8(p.Bits()), !p.Addr().Is4()
-			l.addrs = append(l.addrs, e)
-		default:
-			if !safeValue(in.Value) || in.Kind == intel.KindDomain && !validDomain(in.Value) {
-				review = append(review, malformedReview(in))
-				continue
-			}
-			l.others = append(l.others, e)
 		}
 	}
-	slices.SortFunc(l.addrs, func(a, b entry) int {
-		if a.v6 != b.v6 {
-			if b.v6 {
-				return -1
-			}
-			return 1
-		}
-		if c := a.addr.cmp(b.addr); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.bits, b.bits)
-	})
-	slices.SortFunc(l.others, func(a, b entry) int {
-		if a.kind != b.kind {
-			return cmp.Compare(a.kind, b.kind)
-		}
-		return strings.Compare(a.value, b.value)
-	})
-	// One entry per (kind, value): a duplicate would repeat a line.
-	l.addrs = slices.CompactFunc(l.addrs, func(a, b entry) bool { return a.v6 == b.v6 && a.addr == b.addr && a.bits == b.bits })
-	l.others = slices.CompactFunc(l.others, func(a, b entry) bool { return a.kind == b.kind && a.value == b.value })
-	l.Serial = uint32(max(newest, 0))
-	return l, review
+	return b.List(), review
 }
+
+// Builder makes a List from indicators handed over one at a time, so the
+// caller need not hold them all: it keeps only the packed entries (a
+// tenth of an indicator's memory). Create it with NewBuilder; it is not
+// safe for concurrent use, and List ends it.
+type Builder struct {
+	g      *Guard
+	l      *List
+	newest int64
+}
+
+// kindIndex numbers a kind for entries (its index in intel.Kinds).
+func kindIndex(k intel.Kind) (uint8, bool) {
+	i := slices.Index(intel.Kinds, k)
+	return uint8(i), i >= 0
+}
+
+// NewBuilder returns a builder guarded by g (nil: no guard), with room
+// for about n indicators.
+func NewBuilder(g *Guard, n int) *Builder {
+	return &Builder{g: g, l: &List{addrs: make([]entry, 0, n/2), others: make([]entry, 0, n/4)}}
+}
+
+// Add adds an indicator; one the guard refuses, or whose value cannot be
+// rendered safely, is left out and its review returned with held true.
+func (b *Builder) Add(in *intel.Indicator) (r Review, held bool) {
+	e, addr, r, held := b.entryOf(in)
+	if held {
+		return r, true
+	}
+	b.newest = max(b.newest, e.lastSeen)
+	if addr {
+		b.l.addrs = append(b.l.addrs, e)
+	} else {
+		b.l.others = append(b.l.others, e)
+	}
+	return Review{}, false
+}
+
+// entryOf packs an indicator, or says why it stays out.
+func (b *Builder) entryOf(in *intel.Indicator) (e entry, addr bool, r Review, held bool) {
+	if r, ok := b.g.Check(in.Kind, in.Value); ok {
+		r.IndicatorID = in.ID
+		return e, false, r, true
+	}
+	k, ok := kindIndex(in.Kind)
+	if !ok {
+		return e, false, malformedReview(in), true
+	}
+	e = entry{value: in.Value, kind: k, category: noCategory,
+		confidence: uint8(min(max(in.Confidence, 0), 100)), lastSeen: in.LastSeen.Unix()}
+	if c := slices.Index(intel.Categories, in.Category); c >= 0 {
+		e.category = uint8(c)
+	}
+	if !in.ValidUntil.IsZero() {
+		e.validUntil = in.ValidUntil.Unix()
+	}
+	if t, ok := tlpOf[in.TLP]; ok {
+		e.tlp = t
+	} else {
+		e.tlp = tlpOf[intel.TLPRed]
+	}
+	switch in.Kind {
+	case intel.KindIPv4, intel.KindIPv6, intel.KindCIDR:
+		p, ok := parsePrefix(in.Value)
+		if !ok || in.Kind != intel.KindCIDR && (!p.IsSingleIP() || (in.Kind == intel.KindIPv4) != p.Addr().Is4()) {
+			return e, false, malformedReview(in), true
+		}
+		e.addr, e.bits, e.v6 = toU128(p.Addr()), uint8(p.Bits()), !p.Addr().Is4()
+		return e, true, Review{}, false
+	}
+	if !safeValue(in.Value) || in.Kind == intel.KindDomain && !validDomain(in.Value) {
+		return e, false, malformedReview(in), true
+	}
+	return e, false, Review{}, false
+}
+
+// List sorts what was added into a list; the builder is done.
+func (b *Builder) List() *List {
+	l := b.l
+	b.l = nil
+	slices.SortFunc(l.addrs, cmpAddr)
+	slices.SortFunc(l.others, cmpOther)
+	// One entry per (kind, value): a duplicate would repeat a line.
+	l.addrs = slices.CompactFunc(l.addrs, sameAddr)
+	l.others = slices.CompactFunc(l.others, sameOther)
+	l.Serial = uint32(max(b.newest, 0))
+	return l
+}
+
+// The orders and identities of entries: addresses by family, address,
+// prefix length; the others by kind and value.
+func cmpAddr(a, b entry) int {
+	if a.v6 != b.v6 {
+		if b.v6 {
+			return -1
+		}
+		return 1
+	}
+	if c := a.addr.cmp(b.addr); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.bits, b.bits)
+}
+
+func cmpOther(a, b entry) int {
+	if a.kind != b.kind {
+		return cmp.Compare(a.kind, b.kind)
+	}
+	return strings.Compare(a.value, b.value)
+}
+
+func sameAddr(a, b entry) bool  { return a.v6 == b.v6 && a.addr == b.addr && a.bits == b.bits }
+func sameOther(a, b entry) bool { return a.kind == b.kind && a.value == b.value }
 
 // parsePrefix reads an address or a network, canonical.
 func parsePrefix(s string) (netip.Prefix, bool) {

@@ -90,3 +90,42 @@ func BenchmarkBlocklistBuild(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBlocklistChange serves the blocklist of 100,000 indicators
+// after 100 of them changed (a feed's small run): what a consumer's next
+// pull costs.
+func BenchmarkBlocklistChange(b *testing.B) {
+	st := benchStore(b, 100_000)
+	bl := intelweb.NewBlocklists(st, intelweb.BlocklistOptions{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	if _, err := bl.List(ctx); err != nil {
+		b.Fatal(err)
+	}
+	round := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		round++
+		recs := make([]intel.Record, 0, 100)
+		for i := 1; len(recs) < 100; i++ {
+			if i%3 == 0 {
+				continue // a name in benchStore
+			}
+			r := intel.Record{Kind: intel.KindIPv4, Value: fmt.Sprintf("100.%d.%d.%d", i>>16&255, i>>8&255, i&255), Feed: "bench", TLP: intel.TLPAmber,
+				Confidence: 60 + round%30, LastSeen: now.Add(time.Duration(round) * time.Second)}
+			if err := r.Normalize(now); err != nil {
+				b.Fatal(err)
+			}
+			recs = append(recs, r)
+		}
+		if _, err := st.ApplyIndicators(ctx, auth.SystemPrincipal, recs); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		l, err := bl.List(ctx)
+		if err != nil || l.Len() != 100_000 {
+			b.Fatalf("%v, %d entries", err, l.Len())
+		}
+	}
+}

@@ -41,11 +41,13 @@ type Blocklists struct {
 	mu      sync.Mutex // one build at a time; guards what follows
 	cur     *blocklist.List
 	stamp   listStamp
-	built   time.Time
+	built   time.Time // of the last full build
 	gen     int64
 	guard   *blocklist.Guard
 	guardAt int64 // assets version the guard's index was built at
-	held    int   // indicators held back at the last build
+	// held are the indicators held back from the list (by ID), as of the
+	// last build and the updates since.
+	held map[int64]bool
 }
 
 type listStamp struct{ seq, assets, gen int64 }
@@ -78,8 +80,11 @@ func (b *Blocklists) Handler() *blocklist.Handler {
 	return &blocklist.Handler{Lookup: b.Lookup, List: b.List, Now: b.o.Now, Logger: b.o.Logger}
 }
 
-// List returns the current list, rebuilding it when the indicators, the
-// registry or a review changed, or when it is older than Refresh.
+// List returns the current list. When only indicators changed since it
+// was made, it is updated with them (the changed indicators are read,
+// not all); when the registry or a review changed, or the last full
+// build is older than Refresh (indicators expire without changing), it
+// is built again from every indicator.
 func (b *Blocklists) List(ctx context.Context) (*blocklist.List, error) {
 	seq, err := b.st.IntelSeq(ctx)
 	if err != nil {
@@ -93,8 +98,20 @@ func (b *Blocklists) List(ctx context.Context) (*blocklist.List, error) {
 	defer b.mu.Unlock()
 	want := listStamp{seq, av, b.gen}
 	now := b.o.Now()
-	if b.cur != nil && b.stamp == want && now.Sub(b.built) < b.o.Refresh {
+	fresh := b.cur != nil && now.Sub(b.built) < b.o.Refresh
+	if fresh && b.stamp == want {
 		return b.cur, nil
+	}
+	if fresh && b.stamp.assets == av && b.stamp.gen == b.gen && seq > b.stamp.seq {
+		l, err := b.update(ctx, av, now, b.stamp.seq)
+		if err == nil {
+			b.cur, b.stamp = l, want
+			return l, nil
+		}
+		if !errors.Is(err, errEnough) {
+			return nil, err
+		}
+		// Too many changed to hold them: build it all again.
 	}
 	l, held, err := b.build(ctx, av, now)
 	if err != nil {
@@ -108,7 +125,7 @@ func (b *Blocklists) List(ctx context.Context) (*blocklist.List, error) {
 func (b *Blocklists) Held() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.held
+	return len(b.held)
 }
 
 // Check tells whether the guard holds an indicator back today, and why in
@@ -168,71 +185,169 @@ var lenient = sync.OnceValue(func() *blocklist.Guard {
 	return &blocklist.Guard{Suffixes: empty, MaxPrefix4: 1, MaxPrefix6: 1}
 })
 
-// build makes the list of the active indicators the guard lets through
-// (or an analyst approved) and queues the rest for review. b.mu is held.
-func (b *Blocklists) build(ctx context.Context, av int64, now time.Time) (*blocklist.List, int, error) {
+// maxUpdate is the fewest changed indicators an update may hold (a
+// quarter of the list, when more): past that the list is built again,
+// streaming, rather than holding the changes.
+const maxUpdate = 10_000
+
+// listed is the strictest marking a list holds: blocklist never renders
+// RED, so the build never reads it.
+const listed = intel.TLPAmberStrict
+
+// sorter decides, for one build or update, which indicators go in the
+// list and which wait for an analyst. b.mu is held while it is used.
+type sorter struct {
+	g       *blocklist.Guard
+	reviews map[int64]store.Review
+	queue   []queued
+	held    map[int64]bool
+}
+
+type queued struct {
+	id     int64
+	reason string
+}
+
+// newSorter reads the review decisions and the guard.
+func (b *Blocklists) newSorter(ctx context.Context, av int64, held map[int64]bool) (*sorter, error) {
 	g, err := b.guardFor(ctx, av)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	reviews := map[int64]store.Review{}
+	so := &sorter{g: g, reviews: map[int64]store.Review{}, held: held}
 	rf := store.ReviewFilter{PageRequest: store.PageRequest{Limit: store.MaxLimit}}
 	for {
 		pg, err := b.st.ListReviews(ctx, sys, rf)
 		if err != nil {
-			return nil, 0, fmt.Errorf("intelweb: blocklist: reviews: %w", err)
+			return nil, fmt.Errorf("intelweb: blocklist: reviews: %w", err)
 		}
 		for _, r := range pg.Items {
-			reviews[r.IndicatorID] = r
+			so.reviews[r.IndicatorID] = r
 		}
 		if pg.Next == "" {
-			break
+			return so, nil
 		}
 		rf.After = pg.Next
 	}
-	type queued struct {
-		id     int64
-		reason string
+}
+
+// ask queues an indicator for review unless it waits with that reason.
+func (so *sorter) ask(id int64, reason string) {
+	if r, ok := so.reviews[id]; !ok || r.Reason != reason {
+		so.queue = append(so.queue, queued{id, reason})
 	}
-	var queue []queued
-	ask := func(id int64, reason string) {
-		if r, ok := reviews[id]; !ok || r.Reason != reason {
-			queue = append(queue, queued{id, reason})
+}
+
+// keep reports whether an active indicator goes in the list: the guard
+// lets it through, or an analyst approved it for the guard's reason.
+func (so *sorter) keep(in *intel.Indicator) bool {
+	delete(so.held, in.ID)
+	if rv, hold := so.g.Check(in.Kind, in.Value); hold {
+		so.ask(in.ID, rv.Reason.EN)
+		if r, ok := so.reviews[in.ID]; !ok || r.State != store.ReviewApproved || r.Reason != rv.Reason.EN ||
+			rv.Rule == blocklist.RuleSpecial || rv.Rule == blocklist.RuleMalformed {
+			so.held[in.ID] = true
+			return false
 		}
 	}
-	var kept []intel.Indicator
-	held := 0
-	err = b.st.EachIndicator(ctx, sys, store.IndicatorFilter{Active: true, Now: now}, func(si store.StoredIndicator) error {
-		in := si.Indicator
+	return true
+}
+
+// heldBack records what the list's own check refused (a value that
+// cannot be written safely).
+func (so *sorter) heldBack(more []blocklist.Review) {
+	for _, rv := range more {
+		so.ask(rv.IndicatorID, rv.Reason.EN)
+		so.held[rv.IndicatorID] = true
+	}
+}
+
+// flush queues the reviews asked for.
+func (b *Blocklists) flush(ctx context.Context, so *sorter) error {
+	for _, q := range so.queue {
+		if _, _, err := b.st.QueueReview(ctx, sys, q.id, q.reason); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("intelweb: blocklist: queue review of indicator %d: %w", q.id, err)
+		}
+	}
+	if len(so.queue) > 0 {
+		b.o.Logger.Info("blocklist: indicators held back for review", "new", len(so.queue), "held", len(so.held))
+	}
+	return nil
+}
+
+// build makes the list of the active indicators the guard lets through
+// (or an analyst approved) and queues the rest for review. Indicators
+// stream into the list's builder, which keeps only its packed entries.
+// b.mu is held.
+func (b *Blocklists) build(ctx context.Context, av int64, now time.Time) (*blocklist.List, map[int64]bool, error) {
+	so, err := b.newSorter(ctx, av, map[int64]bool{})
+	if err != nil {
+		return nil, nil, err
+	}
+	n := 0
+	if b.cur != nil {
+		n = b.cur.Len()
+	}
+	lb := blocklist.NewBuilder(lenient(), n)
+	var more []blocklist.Review
+	err = b.st.EachIndicator(ctx, sys, store.IndicatorFilter{Active: true, Now: now, MaxTLP: listed}, func(si store.StoredIndicator) error {
+		in := &si.Indicator
+		if !so.keep(in) {
+			return nil
+		}
 		in.Labels, in.Sources = nil, nil
-		if rv, hold := g.Check(in.Kind, in.Value); hold {
-			ask(in.ID, rv.Reason.EN)
-			if r, ok := reviews[in.ID]; !ok || r.State != store.ReviewApproved || r.Reason != rv.Reason.EN ||
-				rv.Rule == blocklist.RuleSpecial || rv.Rule == blocklist.RuleMalformed {
-				held++
-				return nil
-			}
+		if rv, held := lb.Add(in); held {
+			more = append(more, rv)
 		}
-		kept = append(kept, in)
 		return nil
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("intelweb: blocklist: indicators: %w", err)
+		return nil, nil, fmt.Errorf("intelweb: blocklist: indicators: %w", err)
 	}
-	l, more := blocklist.Build(kept, lenient())
-	for _, rv := range more {
-		ask(rv.IndicatorID, rv.Reason.EN)
-		held++
+	so.heldBack(more)
+	if err := b.flush(ctx, so); err != nil {
+		return nil, nil, err
 	}
-	for _, q := range queue {
-		if _, _, err := b.st.QueueReview(ctx, sys, q.id, q.reason); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, 0, fmt.Errorf("intelweb: blocklist: queue review of indicator %d: %w", q.id, err)
+	return lb.List(), so.held, nil
+}
+
+// update brings the current list up to date with the indicators changed
+// after stamp seq: each is put in again as it is now, or dropped
+// (expired, marked RED, held back). b.mu is held.
+func (b *Blocklists) update(ctx context.Context, av int64, now time.Time, seq int64) (*blocklist.List, error) {
+	so, err := b.newSorter(ctx, av, b.held)
+	if err != nil {
+		return nil, err
+	}
+	var changes []blocklist.Change
+	most := max(maxUpdate, b.cur.Len()/4)
+	err = b.st.EachIndicator(ctx, sys, store.IndicatorFilter{AfterSeq: seq}, func(si store.StoredIndicator) error {
+		if len(changes) == most {
+			return errEnough
 		}
+		in := si.Indicator
+		in.Labels, in.Sources = nil, nil
+		drop := !in.Active(now) || in.TLP.Rank() > listed.Rank()
+		if drop {
+			delete(so.held, in.ID)
+		} else {
+			drop = !so.keep(&in)
+		}
+		changes = append(changes, blocklist.Change{Indicator: in, Drop: drop})
+		return nil
+	})
+	if errors.Is(err, errEnough) {
+		return nil, err
 	}
-	if len(queue) > 0 {
-		b.o.Logger.Info("blocklist: indicators held back for review", "new", len(queue), "held", held)
+	if err != nil {
+		return nil, fmt.Errorf("intelweb: blocklist: changed indicators: %w", err)
 	}
-	return l, held, nil
+	l, more := b.cur.Update(changes, lenient())
+	so.heldBack(more)
+	if err := b.flush(ctx, so); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // HashKey is how a consumer's key is kept (store.Consumer.KeyHash):

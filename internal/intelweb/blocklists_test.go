@@ -199,3 +199,61 @@ func TestConsumerOf(t *testing.T) {
 		}
 	}
 }
+
+// Between full builds the list follows the indicators that changed: a new
+// one is in, one now marked RED or already expired is out, one that now covers a
+// registered asset is held for review; the result is what a full build
+// makes.
+func TestBlocklistFollowsChanges(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	sys := auth.SystemPrincipal
+	b := intelweb.NewBlocklists(w.st, intelweb.BlocklistOptions{Now: func() time.Time { return now }})
+	if _, err := b.List(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec := func(kind intel.Kind, value string, tlp intel.TLP, mod func(*intel.Record)) intel.Record {
+		r := intel.Record{Kind: kind, Value: value, Feed: "later-feed", TLP: tlp, Category: intel.CategoryC2, Confidence: 90, LastSeen: now.Add(-time.Minute)}
+		if mod != nil {
+			mod(&r)
+		}
+		if err := r.Normalize(now); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	_, err := w.st.ApplyIndicators(ctx, sys, []intel.Record{
+		rec(intel.KindIPv4, "192.0.2.44", intel.TLPGreen, nil),                                                            // new
+		rec(intel.KindIPv4, "203.0.113.5", intel.TLPRed, nil),                                                             // now RED
+		rec(intel.KindIPv4, "192.0.2.45", intel.TLPAmber, func(r *intel.Record) { r.ValidUntil = now.Add(-time.Second) }), // new, expired
+		rec(intel.KindDomain, "b.example.vn", intel.TLPClear, nil),                                                        // B's registered name
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := b.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"192.0.2.44", "203.0.113.6", "203.0.113.9", "phish.example.net"}
+	if got := plain(t, l); !slices.Equal(got, want) {
+		t.Fatalf("updated list %v, want %v", got, want)
+	}
+	if b.Held() != 4 {
+		t.Errorf("held %d, want 4 (b.example.vn too)", b.Held())
+	}
+	in, _ := w.st.FindIndicator(ctx, sys, store.IndicatorKey{Kind: intel.KindDomain, Value: "b.example.vn"})
+	pg, err := w.st.ListReviews(ctx, sys, store.ReviewFilter{IndicatorID: in.ID})
+	if err != nil || len(pg.Items) != 1 || pg.Items[0].State != store.ReviewPending {
+		t.Fatalf("review of b.example.vn: %+v %v", pg.Items, err)
+	}
+	// A full build agrees.
+	b.Invalidate()
+	full, err := b.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plain(t, full); !slices.Equal(got, want) {
+		t.Errorf("full build %v, want %v", got, want)
+	}
+}
