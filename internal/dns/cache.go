@@ -51,7 +51,7 @@ func newCache(size int) *cache {
 		n /= 2
 	}
 	c := &cache{seed: maphash.MakeSeed(), shards: make([]cacheShard, n), mask: uint64(n - 1)}
-	per := (size + n - 1) / n
+	per := max(size/n, 1) // the bound holds: never more than size in all
 	for i := range c.shards {
 		c.shards[i].m = make(map[string]*cacheEntry)
 		c.shards[i].max = per

@@ -219,6 +219,9 @@ func (s *Server) entryFrom(reply []byte, q *query, key string, now time.Time) (*
 	if err := m.Unpack(reply); err != nil {
 		return nil, fmt.Errorf("upstream reply: %w", err)
 	}
+	if len(m.Question) != 1 {
+		return nil, errMismatch
+	}
 	chain := []string{strings.ToLower(m.Question[0].Name)}
 	inChain := func(n string) bool {
 		n = strings.ToLower(n)

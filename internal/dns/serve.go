@@ -306,7 +306,10 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn, tr transport) {
 		if n < 12 {
 			return
 		}
-		pkt = append(pkt[:0], make([]byte, n)...)
+		if cap(pkt) < n {
+			pkt = make([]byte, n)
+		}
+		pkt = pkt[:n]
 		if _, err := io.ReadFull(c, pkt); err != nil {
 			return
 		}

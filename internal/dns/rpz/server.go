@@ -194,6 +194,27 @@ func (s *Server) Serial(name string) (uint32, bool) {
 	return 0, false
 }
 
+// ZoneInfo describes one served zone.
+type ZoneInfo struct {
+	Consumer   string
+	Origin     string
+	Serial     uint32
+	Domains    int // blocked domains (two triggers each)
+	IPTriggers int
+	Journal    int // changes kept for IXFR
+}
+
+// Zones describes the zones served now.
+func (s *Server) Zones() []ZoneInfo {
+	var out []ZoneInfo
+	for _, z := range s.zones.Load().list {
+		v := z.cur.Load()
+		out = append(out, ZoneInfo{Consumer: z.name, Origin: z.origin, Serial: v.serial,
+			Domains: len(v.content.domains), IPTriggers: len(v.content.ips), Journal: len(v.journal)})
+	}
+	return out
+}
+
 // Update reads the source and the zones once and publishes what
 // changed: a zone whose content changed gets a new serial, a journal
 // entry and a NOTIFY to its secondaries. force re-renders even when
