@@ -21,7 +21,7 @@
 //   - http: TypeHTTP, Name the hostname; a POST to a login path answered
 //     401 or 403 becomes TypeAuthFail with Signature "http" (the web login
 //     failure the brute-force detector counts), Name still the hostname.
-//   - tls: TypeTLS, Name the SNI.
+//   - tls, quic: TypeTLS, Name the SNI.
 //   - ssh: TypeSSH (EVE records the banners, not the outcome).
 //   - flow, netflow: TypeFlow with Bytes and Packets of both directions.
 package eve
@@ -67,7 +67,7 @@ type record struct {
 	ts, typ, src, dst, proto        []byte
 	srcPort, dstPort                []byte
 	alert, dns, http, tls, ssh, flw []byte
-	netflow                         []byte
+	netflow, quic                   []byte
 	err                             error
 }
 
@@ -125,7 +125,7 @@ func (p *Parser) Parse(line []byte, ev *sensor.Event) (bool, error) {
 		t = sensor.TypeDNS
 	case "http":
 		t = sensor.TypeHTTP
-	case "tls":
+	case "tls", "quic":
 		t = sensor.TypeTLS
 	case "ssh":
 		t = sensor.TypeSSH
@@ -179,7 +179,7 @@ func skipped(line []byte) bool {
 		return false
 	}
 	switch string(rest[:j]) {
-	case "alert", "dns", "http", "tls", "ssh", "flow", "netflow", "":
+	case "alert", "dns", "http", "tls", "quic", "ssh", "flow", "netflow", "":
 		return false
 	}
 	return bytes.IndexByte(rest[:j], '\\') < 0
@@ -238,7 +238,11 @@ func (p *Parser) body(typ string, e *sensor.Event) error {
 			}
 		}
 	case sensor.TypeTLS:
-		if err := p.walk('t', p.r.tls); err != nil {
+		obj := p.r.tls
+		if typ == "quic" {
+			obj = p.r.quic
+		}
+		if err := p.walk('t', obj); err != nil {
 			return err
 		}
 		e.Name = p.hostName(in.sni, in.sniEsc)
@@ -351,6 +355,8 @@ func (p *Parser) topField(key []byte, v jsonscan.Value) error {
 		r.http = object(v)
 	case "tls":
 		r.tls = object(v)
+	case "quic":
+		r.quic = object(v)
 	case "ssh":
 		r.ssh = object(v)
 	case "flow":

@@ -161,6 +161,12 @@ func TestOrderEscapesUnknown(t *testing.T) {
 	if ev.Name != "c2.evil.example" {
 		t.Errorf("v3 dns: %+v", ev)
 	}
+	// QUIC carries its SNI like TLS.
+	ev = parseOne(t, `{"timestamp":"2025-01-01T00:00:00+0000","event_type":"quic","src_ip":"10.0.0.3","src_port":50000,"dest_ip":"203.0.113.3","dest_port":443,`+
+		`"proto":"UDP","quic":{"version":"1","sni":"Video.Example","ua":"x"}}`)
+	if ev.Type != sensor.TypeTLS || ev.Name != "video.example" || ev.Proto != 17 {
+		t.Errorf("quic: %+v", ev)
+	}
 }
 
 func TestLoginFailure(t *testing.T) {
