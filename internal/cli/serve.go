@@ -267,7 +267,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	handler := srv.Handler()
 	{
-		console, err := web.New(web.Deps{Imports: importGate, Store: st, Workers: workers, Dashboard: st, Guard: guard, Claims: claims, Findings: svc, Queue: q, Catalog: cats.Kinds, Assess: assessSvc, Throttle: throttle,
+		console, err := web.New(web.Deps{Decisions: decisions, Imports: importGate, Store: st, Workers: workers, Dashboard: st, Guard: guard, Claims: claims, Findings: svc, Queue: q, Catalog: cats.Kinds, Assess: assessSvc, Throttle: throttle,
 			Hub: intelHub, Blocklists: blocklists, Discovery: disc,
 			Logger: log, Version: Version, SecureCookies: strings.HasPrefix(c.PublicURL, "https://")})
 		if err != nil {
