@@ -78,3 +78,42 @@ func login(t *testing.T, base, name, password string) string {
 	}
 	return r.Token
 }
+
+// TestDemoSensors: `serve --demo` runs sensors at three members'
+// gateways; within a minute their detections are findings of each, and
+// the attacker all three saw is a national decision.
+func TestDemoSensors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo scans the whole lab")
+	}
+	env := map[string]string{"RAMPART_DATA": t.TempDir()}
+	base, _, _ := serve(t, env, "--demo", "--demo-base", "127.77.66.0", "--no-scheduler")
+	token := login(t, base, "admin", demoPassword)
+	a := apiClient{t, base, token}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var page store.Page[store.Finding]
+		a.call("GET", "/api/v1/findings?limit=1000", nil, &page)
+		orgs := map[int64]bool{}
+		for _, f := range page.Items {
+			if f.Check == "sensor.ids-alert" && f.Subject == demoAttacker {
+				orgs[f.OrgID] = true
+			}
+		}
+		var decisions store.Page[store.Decision]
+		a.call("GET", "/api/v1/decisions", nil, &decisions)
+		decided := false
+		for _, d := range decisions.Items {
+			if d.Value == demoAttacker && d.Orgs >= 3 {
+				decided = true
+			}
+		}
+		if len(orgs) == 3 && decided {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute: sensor findings of %d organizations, decisions %+v", len(orgs), decisions.Items)
+		}
+		time.Sleep(time.Second)
+	}
+}

@@ -190,6 +190,15 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer stopSensors()
+	if lab != nil && q.Embedded() {
+		// Demo sensors at three members' gateways, attacked from one
+		// address: detections within a minute, a national decision.
+		stopDemoSensors, err := startDemoSensors(bg, c.Data, q.ClientURL(), lab, log)
+		if err != nil {
+			return err
+		}
+		defer stopDemoSensors()
+	}
 
 	if !*noScheduler {
 		go sched.Run(bg)
