@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/blocklist"
 	"github.com/rampart-cert/rampart/internal/config"
@@ -31,7 +33,7 @@ const rpzConsumersEvery = 5 * time.Second
 // configuration has an rpz: section (see config.RPZConfig): it listens
 // on rpz.listen (TCP and UDP) and keeps the zones in step with the hub.
 // stop ends both and waits for them.
-func startRPZ(ctx context.Context, c config.Config, st rpzConsumers, lists *intelweb.Blocklists, log *slog.Logger) (stop func(), err error) {
+func startRPZ(ctx context.Context, c config.Config, st rpzConsumers, lists *intelweb.Blocklists, reg prometheus.Registerer, log *slog.Logger) (stop func(), err error) {
 	if c.RPZ == nil {
 		return func() {}, nil
 	}
@@ -56,6 +58,13 @@ func startRPZ(ctx context.Context, c config.Config, st rpzConsumers, lists *inte
 		ln.Close()
 		pc.Close()
 		return nil, err
+	}
+	if reg != nil {
+		if err := reg.Register(rpzCollector{s}); err != nil {
+			ln.Close()
+			pc.Close()
+			return nil, fmt.Errorf("rpz: metrics: %w", err)
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -144,4 +153,36 @@ func rpzSpec(z config.RPZZone, byName map[string]store.Consumer) (rpz.ZoneSpec, 
 		sp.Key = &rpz.Key{Name: z.KeyName, Secret: z.KeySecret}
 	}
 	return sp, nil
+}
+
+// rpzCollector is the RPZ server's metrics: each zone's serial and
+// triggers (a secondary's serial compared with it tells whether it keeps
+// up), transfers by kind, refusals and answered NOTIFYs.
+type rpzCollector struct{ s *rpz.Server }
+
+var (
+	rpzSerialDesc   = prometheus.NewDesc("rampart_rpz_zone_serial", "SOA serial of each RPZ zone.", []string{"consumer", "zone"}, nil)
+	rpzTriggersDesc = prometheus.NewDesc("rampart_rpz_zone_triggers", "Triggers (records besides SOA and NS) of each RPZ zone.", []string{"consumer", "zone"}, nil)
+	rpzXfrDesc      = prometheus.NewDesc("rampart_rpz_transfers_total", "Zone transfers answered, by kind: axfr, ixfr (differences), ixfr_full (serial older than the journal), up_to_date.", []string{"kind"}, nil)
+	rpzRefusedDesc  = prometheus.NewDesc("rampart_rpz_refused_total", "RPZ requests refused: unsigned from elsewhere, unknown key, bad signature, another consumer's zone.", nil, nil)
+	rpzNotifyDesc   = prometheus.NewDesc("rampart_rpz_notify_answered_total", "NOTIFY messages answered by secondaries.", nil, nil)
+)
+
+func (rpzCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{rpzSerialDesc, rpzTriggersDesc, rpzXfrDesc, rpzRefusedDesc, rpzNotifyDesc} {
+		ch <- d
+	}
+}
+
+func (c rpzCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, z := range c.s.Zones() {
+		ch <- prometheus.MustNewConstMetric(rpzSerialDesc, prometheus.GaugeValue, float64(z.Serial), z.Consumer, z.Origin)
+		ch <- prometheus.MustNewConstMetric(rpzTriggersDesc, prometheus.GaugeValue, float64(2*z.Domains+z.IPTriggers), z.Consumer, z.Origin)
+	}
+	st := c.s.Stats()
+	for kind, n := range map[string]int64{"axfr": st.AXFR, "ixfr": st.IXFRDelta, "ixfr_full": st.IXFRFull, "up_to_date": st.IXFRNone} {
+		ch <- prometheus.MustNewConstMetric(rpzXfrDesc, prometheus.CounterValue, float64(n), kind)
+	}
+	ch <- prometheus.MustNewConstMetric(rpzRefusedDesc, prometheus.CounterValue, float64(st.Refused))
+	ch <- prometheus.MustNewConstMetric(rpzNotifyDesc, prometheus.CounterValue, float64(st.Notified))
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/config"
@@ -80,7 +81,8 @@ func TestServeRPZ(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	stop, err := startRPZ(ctx, c, st, intelweb.NewBlocklists(st, intelweb.BlocklistOptions{Logger: log}), log)
+	reg := prometheus.NewRegistry()
+	stop, err := startRPZ(ctx, c, st, intelweb.NewBlocklists(st, intelweb.BlocklistOptions{Logger: log}), reg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,5 +126,24 @@ func TestServeRPZ(t *testing.T) {
 		if _, err := axfr("rpz.rampart.", key); err == nil || !strings.Contains(err.Error(), "bad authentication") {
 			t.Errorf("key %s: %v, want a refusal", key, err)
 		}
+	}
+	// The metrics: the zone's serial and triggers, one AXFR, the refusals (and any before the zone was up).
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			name := mf.GetName()
+			for _, l := range m.GetLabel() {
+				name += "," + l.GetValue()
+			}
+			got[name] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	if got["rampart_rpz_zone_triggers,bind-hanoi,rpz.hanoi.rampart."] != 2 || got["rampart_rpz_zone_serial,bind-hanoi,rpz.hanoi.rampart."] == 0 ||
+		got["rampart_rpz_transfers_total,axfr"] != 1 || got["rampart_rpz_refused_total"] < 3 {
+		t.Errorf("metrics %v", got)
 	}
 }

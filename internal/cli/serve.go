@@ -245,7 +245,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	blocklists := intelweb.NewBlocklists(st, intelweb.BlocklistOptions{Logger: log})
 	// The same lists as response policy zones over AXFR/IXFR, when the
 	// configuration has an rpz: section.
-	stopRPZ, err := startRPZ(bg, c, st, blocklists, log)
+	stopRPZ, err := startRPZ(bg, c, st, blocklists, reg, log)
 	if err != nil {
 		return err
 	}
