@@ -60,7 +60,8 @@ type Config struct {
 	// ScanPorts and ScanHosts: one source opening flows to at least this
 	// many distinct ports, or distinct internal hosts, within Window is a
 	// port scan (defaults 25 and 25). Only flows towards internal hosts
-	// count: outbound browsing is not scanning.
+	// count (outbound browsing is not scanning), and not one-way records
+	// from a port under 1024 to one above (a server's replies).
 	ScanPorts, ScanHosts int
 
 	// Login failures count as SSH or web by their Signature (the
@@ -85,7 +86,8 @@ type Config struct {
 	// member address is summed (default 10 s). A spike is an interval
 	// whose bytes reach both VolumeMinBytes and VolumeFactor times the
 	// address's baseline, or whose packets reach both VolumeMinPackets
-	// and VolumeFactor times the packet baseline. The baselines are
+	// and VolumeFactor times the packet baseline; a byte spike carried
+	// by a single flow (a download) is not one. The baselines are
 	// exponentially weighted moving averages over past intervals with
 	// weight VolumeAlpha (empty intervals count as zero). Defaults:
 	// 100 MB (80 Mbit/s), 200,000 packets (20 kpps), factor 10, alpha 0.1.

@@ -138,6 +138,11 @@ func TestPortScan(t *testing.T) {
 	for p := range 30 { // outbound: not a scan of the member
 		d.Observe(flow("203.0.113.10", "192.0.2.1", uint16(1000+p), time.Duration(p)*time.Second, 60, 1))
 	}
+	for p := range 30 { // a web server's replies to a member's browser (one-way records)
+		ev := flow("192.0.2.80", "203.0.113.10", uint16(40000+p), time.Duration(p)*time.Second, 1500, 1)
+		ev.SrcPort = 443
+		d.Observe(ev)
+	}
 	for p := range 30 { // slow: one port a minute never fills a window
 		d.Observe(flow("198.51.100.9", "203.0.113.10", uint16(1000+p), time.Duration(p)*time.Minute, 60, 1))
 	}
@@ -206,6 +211,8 @@ func TestVolumeSpike(t *testing.T) {
 		ds[0].Source != netip.MustParseAddr("198.51.100.99") || !ds[0].First.Equal(t0.Add(300*time.Second)) {
 		t.Fatalf("spike %+v", ds)
 	}
+	// One 500 MB download in an interval is a transfer, not a flood.
+	d.Observe(flow("192.0.2.90", "203.0.113.81", 443, 301*time.Second, 500_000_000, 400_000/4))
 	// A quiet interval after: no spike.
 	d.Observe(flow("192.0.2.50", "203.0.113.80", 443, 325*time.Second, 2_000_000, 2000))
 	if ds := d.Flush(t0.Add(340 * time.Second)); len(ds) != 0 {

@@ -152,6 +152,12 @@ func (d *Detector) scan(ev *sensor.Event) {
 	if !ev.Src.IsValid() {
 		return
 	}
+	// A one-way flow record (NetFlow) from a service port to a high port
+	// is a server's reply to one of ours, not a probe: a web server
+	// answering a member's browser reaches many of its ports.
+	if ev.SrcPort != 0 && ev.SrcPort < 1024 && ev.DstPort >= 1024 {
+		return
+	}
 	s, _ := d.scans.touch(ev.Src)
 	if !s.add(ev.Time, d.cfg.Window) {
 		d.closeScan(ev.Src, s)
@@ -464,7 +470,9 @@ func (d *Detector) advance(dst netip.Addr, s *volState, now time.Time) {
 	a := d.cfg.VolumeAlpha
 	f := d.cfg.VolumeFactor
 	b, p := float64(s.bytes), float64(s.packets)
-	spike := (s.bytes >= d.cfg.VolumeMinBytes && b >= f*s.baseBytes) ||
+	// A byte spike carried by one flow is a transfer (a download, a
+	// backup), not a flood.
+	spike := (s.bytes >= d.cfg.VolumeMinBytes && b >= f*s.baseBytes && 2*s.topBytes < s.bytes) ||
 		(s.packets >= d.cfg.VolumeMinPackets && p >= f*s.basePackets)
 	if spike {
 		if !s.spiking {
