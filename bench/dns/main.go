@@ -131,7 +131,7 @@ func run(o opts) error {
 		return err
 	}
 	defer stop(up.proc)
-	if _, err := waitReady(upstreamAddr, "", allowedName(1), time.Now(), 60*time.Second); err != nil {
+	if _, err := waitReady(up.proc, upstreamAddr, "", allowedName(1), time.Now(), 60*time.Second); err != nil {
 		return fmt.Errorf("upstream unbound: %w", err)
 	}
 
@@ -141,7 +141,7 @@ func run(o opts) error {
 		return err
 	}
 	defer stop(ub.proc)
-	if ub.load, err = waitReady(unboundAddr, blockedProbe, allowedName(1), ub.startedAt(), 300*time.Second); err != nil {
+	if ub.load, err = waitReady(ub.proc, unboundAddr, blockedProbe, allowedName(1), ub.startedAt(), 300*time.Second); err != nil {
 		return fmt.Errorf("unbound: %w", err)
 	}
 	ub.loadCPU = procCPU(ub.proc.Process.Pid)
@@ -159,7 +159,7 @@ func run(o opts) error {
 		return err
 	}
 	defer stop(ra.proc)
-	if ra.load, err = waitReady(rampartAddr, blockedProbe, allowedName(1), start, 120*time.Second); err != nil {
+	if ra.load, err = waitReady(ra.proc, rampartAddr, blockedProbe, allowedName(1), start, 120*time.Second); err != nil {
 		return fmt.Errorf("rampart: %w", err)
 	}
 	ra.loadCPU = procCPU(ra.proc.Process.Pid)
@@ -203,14 +203,14 @@ func run(o opts) error {
 	if out, err := ctl.CombinedOutput(); err != nil {
 		return fmt.Errorf("unbound-control reload: %v: %s", err, out)
 	}
-	if ub.reload, err = waitReady(unboundAddr, marker, "", t, 300*time.Second); err != nil {
+	if ub.reload, err = waitReady(ub.proc, unboundAddr, marker, "", t, 300*time.Second); err != nil {
 		return fmt.Errorf("unbound reload: %w", err)
 	}
 	ub.reloadCPU = procCPU(ub.proc.Process.Pid) - cpu0
 	cpu0 = procCPU(ra.proc.Process.Pid)
 	t = time.Now()
 	_ = ra.proc.Process.Signal(syscall.SIGHUP)
-	if ra.reload, err = waitReady(rampartAddr, marker, "", t, 120*time.Second); err != nil {
+	if ra.reload, err = waitReady(ra.proc, rampartAddr, marker, "", t, 120*time.Second); err != nil {
 		return fmt.Errorf("rampart reload: %w", err)
 	}
 	ra.reloadCPU = procCPU(ra.proc.Process.Pid) - cpu0
@@ -326,7 +326,7 @@ func free(addr string) error {
 
 // waitReady polls addr until blocked (if any) gets NXDOMAIN and allowed
 // (if any) an address, and returns the time since start.
-func waitReady(addr, blocked, allowed string, start time.Time, limit time.Duration) (time.Duration, error) {
+func waitReady(cmd *exec.Cmd, addr, blocked, allowed string, start time.Time, limit time.Duration) (time.Duration, error) {
 	c := &mdns.Client{Timeout: 200 * time.Millisecond}
 	ok := func(name string, rcode int) bool {
 		if name == "" {
@@ -340,6 +340,9 @@ func waitReady(addr, blocked, allowed string, start time.Time, limit time.Durati
 	for time.Since(start) < limit {
 		if ok(blocked, mdns.RcodeNameError) && ok(allowed, mdns.RcodeSuccess) {
 			return time.Since(start), nil
+		}
+		if exited(cmd.Process.Pid) {
+			return 0, fmt.Errorf("%s exited (see its messages above; where AppArmor confines unbound to /etc/unbound, run aa-complain /usr/sbin/unbound or -dir under /etc/unbound)", cmd.Args[min(3, len(cmd.Args)-1)])
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -442,6 +445,20 @@ func procCPU(pid int) time.Duration {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	k, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+k) * 10 * time.Millisecond
+}
+
+// exited reports whether pid is gone or a zombie (nobody waits for the
+// servers before stop).
+func exited(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2] == 'Z' || s[i+2] == 'X'
+	}
+	return false
 }
 
 func loadAvg() string {
