@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -162,6 +163,9 @@ type indicatorData struct {
 	STIXID    string
 	Sightings []sightingRow
 	Review    *reviewRow
+	// Recipients name whom a TLP:RED indicator is for: organizations and
+	// people as the user sees them (a number when not).
+	Recipients []string
 }
 
 // intelIndicator shows one indicator: its sources, the sightings of the
@@ -184,6 +188,16 @@ func (s *Server) intelIndicator(w http.ResponseWriter, r *http.Request, c *reqCt
 	names := s.orgNames(r.Context(), c)
 	for _, sg := range in.SightingList {
 		d.Sightings = append(d.Sightings, sightingRow{Sighting: sg, OrgName: names(sg.OrgID)})
+	}
+	for _, id := range in.Recipients.Orgs {
+		d.Recipients = append(d.Recipients, cmp.Or(names(id), "#"+strconv.FormatInt(id, 10)))
+	}
+	for _, id := range in.Recipients.Users {
+		n := "#" + strconv.FormatInt(id, 10)
+		if u, err := s.st.GetUser(r.Context(), c.p(), id); err == nil {
+			n = u.Name
+		}
+		d.Recipients = append(d.Recipients, n)
 	}
 	if in.Review != nil {
 		rr, err := s.reviewRow(r.Context(), c, *in.Review)

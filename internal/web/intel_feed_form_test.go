@@ -11,6 +11,7 @@ import (
 
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/intel"
+	"github.com/rampart-cert/rampart/internal/store"
 )
 
 // TestIntelFeedForm adds a TAXII feed in the console and edits it: the
@@ -99,5 +100,35 @@ func TestIntelFeedForm(t *testing.T) {
 	}
 	if _, err := w.st.GetFeedByName(context.Background(), auth.SystemPrincipal, "no-token"); err == nil {
 		t.Error("a refused post created a feed")
+	}
+}
+
+// TestIntelIndicatorRecipients: the page of a TLP:RED indicator names its
+// recipients for the national level; a member does not see the page.
+func TestIntelIndicatorRecipients(t *testing.T) {
+	w := newIntelWorld(t)
+	ctx := context.Background()
+	r := intel.Record{Kind: intel.KindDomain, Value: "red-only.example", Feed: "partner-cert", TLP: intel.TLPRed, Confidence: 80,
+		Recipients: intel.Recipients{Orgs: []int64{w.orgs["CUCA"].ID}}}
+	if err := r.Normalize(testNow); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.st.ApplyIndicators(ctx, auth.SystemPrincipal, []intel.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := w.st.FindIndicator(ctx, auth.SystemPrincipal, store.IndicatorKey{Kind: intel.KindDomain, Value: "red-only.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := w.client()
+	admin.login("admin", "")
+	page := "/intel/indicators/" + strconv.FormatInt(in.ID, 10)
+	if code, body := admin.get(page + "?lang=en"); code != 200 || !strings.Contains(body, "Recipients (TLP:RED)</dt><dd>Security Department</dd>") {
+		t.Errorf("admin: %d\n%s", code, body)
+	}
+	sob := w.client()
+	sob.login("sob", "")
+	if code, _ := sob.get(page); code != http.StatusNotFound {
+		t.Errorf("member: %d", code)
 	}
 }
