@@ -113,7 +113,7 @@ func (s *Server) cachedReply(b []byte, pkt []byte, q *query, e *cacheEntry, now 
 	b = append(b[:0], e.msg...)
 	binary.BigEndian.PutUint16(b, q.id)
 	fl := binary.BigEndian.Uint16(b[2:])
-	keep := uint16(flagAA | flagTC | 0xf)
+	keep := uint16(0xf) // the rcode; a forwarder's answer is not authoritative (AA)
 	if q.do || q.flags&flagAD != 0 {
 		keep |= flagAD
 	}

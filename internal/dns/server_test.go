@@ -352,3 +352,21 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestForwardedAnswerNotAuthoritative(t *testing.T) {
+	up := startUpstream(t, func(w mdns.ResponseWriter, r *mdns.Msg) {
+		m := new(mdns.Msg)
+		m.SetReply(r)
+		m.Authoritative = true
+		m.Answer = []mdns.RR{rr(r.Question[0].Name + " 300 IN A 192.0.2.1")}
+		_ = w.WriteMsg(m)
+	})
+	s, _ := startServer(t, Config{Upstreams: []string{up.addr}}, nil)
+	udp, _, _ := s.Addr()
+	for i := 0; i < 2; i++ {
+		r := ask(t, "udp", udp, "a.test.", mdns.TypeA, false)
+		if r.Authoritative || !r.RecursionAvailable || !r.RecursionDesired || len(r.Answer) != 1 {
+			t.Fatalf("flags or answer: %v", r)
+		}
+	}
+}
