@@ -56,3 +56,22 @@ func TestPublicServices(t *testing.T) {
 		t.Error("a bad prefix parsed")
 	}
 }
+
+func FuzzParseNetworks(f *testing.F) {
+	f.Add(publicInfraText)
+	f.Add("203.0.113.0/24 never_auto\n198.51.100.7\n# comment\n")
+	f.Add("::ffff:1.2.3.4/128 x\n2001:db8::/32\tname with spaces # c\n")
+	f.Add("1.2.3.4/99\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		n, err := ParseNetworks(strings.NewReader(text))
+		if err != nil {
+			return
+		}
+		for i := 1; i < len(n.list); i++ {
+			if n.list[i-1].Prefix.Bits() < n.list[i].Prefix.Bits() {
+				t.Fatalf("not most specific first: %v", n.list)
+			}
+		}
+		_, _ = n.Lookup(netip.MustParseAddr("203.0.113.7"))
+	})
+}
