@@ -200,7 +200,10 @@ func Compile(spec *PolicySpec) (*Policy, error) {
 	for _, n := range spec.Allow {
 		ents = p.entry(ents, n, kindAllow, 0)
 	}
-	ents = sortByHome(ents, p.mask)
+	// The table, at least twice as long as the entries and still empty,
+	// is the sort's scratch space: no second copy of the entries.
+	sortByHome(ents, p.slots[:len(ents)], p.mask)
+	clear(p.slots[:len(ents)])
 	for i := range ents {
 		p.place(&ents[i])
 	}
@@ -245,29 +248,31 @@ func (p *Policy) place(e *slot) {
 	}
 }
 
-// sortByHome sorts entries by their home slot (h & mask), stably: a least
-// significant digit radix sort, 11 bits a pass.
-func sortByHome(a []slot, mask uint64) []slot {
+// sortByHome sorts a by home slot (h & mask), stably, with tmp (as long
+// as a) as scratch: a least significant digit radix sort, 11 bits a pass.
+func sortByHome(a, tmp []slot, mask uint64) {
 	if len(a) < 2 {
-		return a
+		return
 	}
-	tmp := make([]slot, len(a))
+	src, dst := a, tmp
 	for shift := uint(0); mask>>shift != 0; shift += 11 {
 		var count [2049]int
-		for i := range a {
-			count[(a[i].h&mask)>>shift&2047+1]++
+		for i := range src {
+			count[(src[i].h&mask)>>shift&2047+1]++
 		}
 		for i := 1; i < len(count); i++ {
 			count[i] += count[i-1]
 		}
-		for i := range a {
-			d := (a[i].h & mask) >> shift & 2047
-			tmp[count[d]] = a[i]
+		for i := range src {
+			d := (src[i].h & mask) >> shift & 2047
+			dst[count[d]] = src[i]
 			count[d]++
 		}
-		a, tmp = tmp, a
+		src, dst = dst, src
 	}
-	return a
+	if &src[0] != &a[0] {
+		copy(a, src)
+	}
 }
 
 func (p *Policy) count(had, kind uint8) {
