@@ -38,11 +38,16 @@ var errEnough = errors.New("intelweb: enough")
 // seeing, those an early-warning finding of its assets names and the
 // TLP:RED ones naming it. At most MaxConcerning, the oldest first.
 func Concerning(ctx context.Context, st Store, orgID int64) (map[int64]bool, error) {
+	return concerning(ctx, st, store.ConcernFilter{OrgID: orgID})
+}
+
+// concerning is Concerning narrowed by f (f.OrgID is the organization).
+func concerning(ctx context.Context, st Store, f store.ConcernFilter) (map[int64]bool, error) {
 	set := map[int64]bool{}
-	if orgID == 0 {
+	if f.OrgID == 0 {
 		return set, nil
 	}
-	err := eachConcerning(ctx, st, store.ConcernFilter{OrgID: orgID}, func(si store.StoredIndicator) error {
+	err := eachConcerning(ctx, st, f, func(si store.StoredIndicator) error {
 		set[si.ID] = true
 		if len(set) >= MaxConcerning {
 			return errEnough

@@ -146,7 +146,8 @@ func (b *TAXII) Objects(ctx context.Context, p auth.Principal, collectionID stri
 	// goes by the recipients the store returns with each indicator.
 	var mine map[int64]bool
 	if s.National() && !p.SeesAll() && s.Ceiling.Rank() >= intel.TLPAmberStrict.Rank() {
-		if mine, err = Concerning(ctx, b.st, p.OrgID); err != nil {
+		// Only AMBER+STRICT asks whether it concerns the reader.
+		if mine, err = concerning(ctx, b.st, store.ConcernFilter{OrgID: p.OrgID, TLP: intel.TLPAmberStrict}); err != nil {
 			return taxii.Page{}, err
 		}
 	}

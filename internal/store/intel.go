@@ -125,6 +125,7 @@ type ConcernFilter struct {
 	OrgID        int64
 	IndicatorID  int64     // only this indicator (is it one of them?)
 	MaxTLP       intel.TLP // marked at most this ("" any the principal may see)
+	TLP          intel.TLP // marked exactly this ("" any)
 	AfterSeq     int64     // changed after this stamp
 	ChangedSince time.Time // modified at or after this time
 }

@@ -169,6 +169,13 @@ func (s *Store) IndicatorsConcerning(ctx context.Context, p auth.Principal, f st
 	if f.IndicatorID != 0 {
 		w.add("i.id = ?", f.IndicatorID)
 	}
+	if f.TLP != "" {
+		t, err := intel.ParseTLP(string(f.TLP))
+		if err != nil {
+			return page, s.fail(op, invalid("TLP: %v", err))
+		}
+		w.add("i.tlp = ?", t.Rank())
+	}
 	items, err := queryAll(ctx, s.r, scanIndicator, s.q("SELECT "+indicatorCols+" FROM intel_indicators i"+w.String()+" ORDER BY i.seq LIMIT "+strconv.Itoa(limit+1)), w.args...)
 	if err != nil {
 		return page, s.fail(op, err)

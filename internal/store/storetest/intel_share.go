@@ -138,6 +138,9 @@ func testIntelConcerning(t *testing.T, f *fixture) {
 	if got := list(sys, store.ConcernFilter{OrgID: c1.ID, AfterSeq: find(t, s, intel.KindIPv4, "203.0.113.2").Seq}); !slices.Equal(got, want[2:]) {
 		t.Fatalf("concerning B1 after a stamp: %v", got)
 	}
+	if got := list(sys, store.ConcernFilter{OrgID: c1.ID, TLP: intel.TLPAmberStrict}); !slices.Equal(got, []string{"203.0.113.2"}) {
+		t.Fatalf("concerning B1 marked AMBER+STRICT: %v", got)
+	}
 	if got := list(sys, store.ConcernFilter{OrgID: c1.ID, IndicatorID: id("203.0.113.2")}); !slices.Equal(got, []string{"203.0.113.2"}) {
 		t.Fatalf("one indicator: %v", got)
 	}
