@@ -12,9 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
-
 	"github.com/rampart-cert/rampart/internal/sensor"
 )
 
@@ -236,35 +233,43 @@ func (c *Collector) closeAll() {
 	}
 }
 
-// batchReader is ipv4.PacketConn or ipv6.PacketConn: recvmmsg on Linux.
-type batchReader interface {
-	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+// receiver reads a batch of datagrams from one socket: recvmmsg on
+// 64-bit Linux (recv_mmsg.go), golang.org/x/net's ReadBatch elsewhere
+// (recv_xnet.go). It sets b.size, b.from and b.trunc of the datagrams it
+// read and returns their number.
+type receiver interface {
+	recv(b *batch) (int, error)
 }
 
 // batch is one read call's datagrams on their way from a reader to a
 // worker; batches and their buffers are allocated once and reused.
 type batch struct {
-	ms   []ipv4.Message
-	n    int
-	now  time.Time
-	from []netip.AddrPort
-	err  []error // the learn pass's fault per datagram
-	skip []bool  // truncated
+	bufs  [][]byte // MaxPacket+1 bytes each
+	size  []int    // bytes received in each
+	trunc []bool   // the kernel cut the datagram to fit
+	from  []netip.AddrPort
+	err   []error // the learn pass's fault per datagram
+	skip  []bool  // over MaxPacket: not decoded
+	n     int
+	now   time.Time
 }
 
 func (c *Collector) newBatch() *batch {
+	n := c.cfg.Batch
 	b := &batch{
-		ms:   make([]ipv4.Message, c.cfg.Batch),
-		from: make([]netip.AddrPort, c.cfg.Batch),
-		err:  make([]error, c.cfg.Batch),
-		skip: make([]bool, c.cfg.Batch),
+		bufs:  make([][]byte, n),
+		size:  make([]int, n),
+		trunc: make([]bool, n),
+		from:  make([]netip.AddrPort, n),
+		err:   make([]error, n),
+		skip:  make([]bool, n),
 	}
-	buf := make([]byte, c.cfg.Batch*(c.cfg.MaxPacket+1))
-	for j := range b.ms {
+	buf := make([]byte, n*(c.cfg.MaxPacket+1))
+	for j := range b.bufs {
 		// One byte more than MaxPacket tells a datagram of exactly
 		// MaxPacket from a longer one cut to fit, where MSG_TRUNC is not
 		// reported.
-		b.ms[j].Buffers = [][]byte{buf[j*(c.cfg.MaxPacket+1) : (j+1)*(c.cfg.MaxPacket+1)]}
+		b.bufs[j] = buf[j*(c.cfg.MaxPacket+1) : (j+1)*(c.cfg.MaxPacket+1)]
 	}
 	return b
 }
@@ -274,11 +279,9 @@ func (c *Collector) newBatch() *batch {
 // decodes their flows. When every batch is in the workers' hands it
 // waits, and the socket's buffer fills.
 func (c *Collector) read(ctx context.Context, pc net.PacketConn, free <-chan *batch, work chan<- *batch) error {
-	var br batchReader
-	if c.addr.Addr().Is4() {
-		br = ipv4.NewPacketConn(pc)
-	} else {
-		br = ipv6.NewPacketConn(pc)
+	rcv, err := c.newReceiver(pc)
+	if err != nil {
+		return err
 	}
 	var (
 		b     *batch
@@ -309,7 +312,7 @@ func (c *Collector) read(ctx context.Context, pc net.PacketConn, free <-chan *ba
 		if err := pc.SetReadDeadline(time.Now().Add(readTimeout)); err != nil {
 			return nil // closed
 		}
-		n, err := br.ReadBatch(b.ms, 0)
+		n, err := rcv.recv(b)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -322,22 +325,16 @@ func (c *Collector) read(ctx context.Context, pc net.PacketConn, free <-chan *ba
 			return fmt.Errorf("netflow: read %s: %w", c.addr, err)
 		}
 		b.n, b.now = n, time.Now()
-		short = n < len(b.ms)/2
+		short = n < len(b.bufs)/2
 		var bytes uint64
-		for j := range b.ms[:n] {
-			m := &b.ms[j]
-			bytes += uint64(m.N)
-			b.skip[j] = m.N > c.cfg.MaxPacket || m.Flags&msgTrunc != 0
+		for j := range n {
+			bytes += uint64(b.size[j])
+			b.skip[j] = b.size[j] > c.cfg.MaxPacket || b.trunc[j]
 			if b.skip[j] {
 				c.truncated.Add(1)
 				continue
 			}
-			b.from[j] = netip.AddrPort{}
-			if ua, ok := m.Addr.(*net.UDPAddr); ok {
-				from := ua.AddrPort()
-				b.from[j] = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-			}
-			b.err[j] = c.dec.learn(b.from[j], m.Buffers[0][:m.N], b.now)
+			b.err[j] = c.dec.learn(b.from[j], b.bufs[j][:b.size[j]], b.now)
 		}
 		c.packets.Add(uint64(n))
 		c.bytes.Add(bytes)
@@ -352,10 +349,9 @@ func (c *Collector) work(work <-chan *batch, free chan<- *batch) {
 	events := make([]sensor.Event, 0, c.cfg.Batch*32)
 	for b := range work {
 		events = events[:0]
-		for j := range b.ms[:b.n] {
+		for j := range b.n {
 			if !b.skip[j] {
-				m := &b.ms[j]
-				events = c.dec.flowsOf(b.from[j], m.Buffers[0][:m.N], b.now, events, b.err[j])
+				events = c.dec.flowsOf(b.from[j], b.bufs[j][:b.size[j]], b.now, events, b.err[j])
 			}
 		}
 		if len(events) > 0 {

@@ -1,4 +1,4 @@
-//go:build !linux || mips || mipsle || mips64 || mips64le
+//go:build !(linux && (amd64 || arm64 || riscv64 || ppc64le || loong64 || s390x))
 
 package netflow
 
