@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +23,7 @@ func RunDecisions(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ExpiryAndStream", testDecisionStream},
 		{"Tenancy", testDecisionTenancy},
 		{"Bouncers", testBouncers},
+		{"ConcurrentApply", testDecisionConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -256,5 +259,44 @@ func testBouncers(t *testing.T, s store.Store, ds store.Decisions) {
 	must(t, err, "audit")
 	if len(entries.Items) != 2 {
 		t.Fatalf("bouncer audit: %+v", entries.Items)
+	}
+}
+
+// testDecisionConcurrent applies the same new value from several writers
+// at once: one decision, every increment counted.
+func testDecisionConcurrent(t *testing.T, _ store.Store, ds store.Decisions) {
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Second)
+	const writers = 8
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		created int
+		errs    []error
+	)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, c, err := ds.ApplyDecision(ctx, sys, newDecision("203.0.113.99", store.DecisionActive, at.Add(time.Hour),
+				evidence(fmt.Sprintf("O%d", i), "gw", "port-scan", 10, at)))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if c {
+				created++
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 || created != 1 {
+		t.Fatalf("created %d, errors %v", created, errs)
+	}
+	pg, err := ds.ListDecisions(ctx, sys, store.DecisionFilter{Query: "203.0.113.99"})
+	must(t, err, "list")
+	if len(pg.Items) != 1 || pg.Items[0].Orgs != writers || pg.Items[0].Detections != 10*writers {
+		t.Fatalf("after concurrent applies: %+v", pg.Items)
 	}
 }
