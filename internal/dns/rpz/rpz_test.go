@@ -159,8 +159,11 @@ func TestUnsignedFromAllowedSource(t *testing.T) {
 }
 
 func TestIXFRDeltaAndSerial(t *testing.T) {
+	// Names in every version: the differences stay shorter than the zone.
+	keep := []string{"k1.example", "k2.example", "k3.example", "k4.example", "k5.example", "k6.example"}
+	with := func(names ...string) []string { return append(slices.Clone(keep), names...) }
 	src := &source{}
-	src.set(t, domains("a.example", "b.example", "c.example"))
+	src.set(t, domains(with("a.example", "b.example", "c.example")...))
 	clock := time.Now()
 	var mu sync.Mutex
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
@@ -176,12 +179,12 @@ func TestIXFRDeltaAndSerial(t *testing.T) {
 		t.Fatalf("unchanged zone: serial %d, was %d", got, s1)
 	}
 	// Two changes within the same second: the serial still rises.
-	src.set(t, append(domains("a.example", "c.example", "d.example"), ind(intel.KindIPv4, "203.0.113.5", 80)))
+	src.set(t, append(domains(with("a.example", "c.example", "d.example")...), ind(intel.KindIPv4, "203.0.113.5", 80)))
 	if err := s.Update(ctx, false); err != nil {
 		t.Fatal(err)
 	}
 	s2, _ := s.Serial("hanoi")
-	src.set(t, domains("a.example", "d.example", "e.example"))
+	src.set(t, domains(with("a.example", "d.example", "e.example")...))
 	if err := s.Update(ctx, false); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +220,7 @@ func TestIXFRDeltaAndSerial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := triggers(texts(rrs)); !slices.Equal(got, zoneOf("rpz.hanoi.test.", []string{"a.example", "d.example", "e.example"})) {
+	if got := triggers(texts(rrs)); !slices.Equal(got, zoneOf("rpz.hanoi.test.", with("a.example", "d.example", "e.example"))) {
 		t.Fatalf("IXFR from an unknown serial: %v", got)
 	}
 	// Over UDP an IXFR gets the current SOA only.
@@ -380,5 +383,38 @@ func TestBadSpecsAreLeftOut(t *testing.T) {
 	}
 	if _, ok := s.Serial("hanoi"); !ok {
 		t.Error("a good zone left out with the bad ones")
+	}
+}
+
+// TestIXFRLongerThanZoneIsFull: differences that hold more records than
+// the zone itself are answered with the whole zone.
+func TestIXFRLongerThanZoneIsFull(t *testing.T) {
+	src := &source{}
+	src.set(t, domains("a0.example", "keep.example"))
+	s, addr := start(t, src, twoConsumers(), nil)
+	ctx := context.Background()
+	first, _ := s.Serial("hanoi")
+	for i := 1; i <= 3; i++ {
+		src.set(t, domains("a"+strconv.Itoa(i)+".example", "keep.example"))
+		if err := s.Update(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last, _ := s.Serial("hanoi")
+	// From the last but one: 4 records of difference, the zone has 4 too.
+	rrs, err := xfr(addr, "rpz.hanoi.test.", keyA, true, last-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(rrs); len(got) != 8 || got[1] != "SOA "+itoa(last-1) {
+		t.Fatalf("IXFR of one change: %v", got)
+	}
+	// From the first: 12 records of differences against 4 in the zone.
+	rrs, err = xfr(addr, "rpz.hanoi.test.", keyA, true, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(rrs); len(got) != 7 || got[1] != "NS localhost." {
+		t.Fatalf("IXFR of three changes: %v", got)
 	}
 }

@@ -32,6 +32,11 @@ type delta struct {
 
 func (d *delta) size() int { return len(d.delDoms) + len(d.addDoms) + len(d.delIPs) + len(d.addIPs) }
 
+// records is how many trigger records the delta's IXFR sequence holds.
+func (d *delta) records() int {
+	return 2*(len(d.delDoms)+len(d.addDoms)) + len(d.delIPs) + len(d.addIPs)
+}
+
 // version is an immutable state of a zone: its serial, content and the
 // journal of the changes that led to it (oldest first), for IXFR.
 type version struct {
@@ -200,11 +205,16 @@ func (v *version) advance(c content, now time.Time, history int) *version {
 const maxJournal = 1 << 20
 
 // since returns the deltas that take a secondary at serial from to v, or
-// false when the journal does not reach back that far.
+// false when the journal does not reach back that far or the deltas
+// hold more records than the zone (the whole zone is then shorter).
 func (v *version) since(from uint32) ([]*delta, bool) {
 	for i, d := range v.journal {
 		if d.from == from {
-			return v.journal[i:], true
+			n := 0
+			for _, x := range v.journal[i:] {
+				n += x.records() + 2 // and its two SOAs
+			}
+			return v.journal[i:], n <= v.content.records()+2 // the whole zone's NS and second SOA
 		}
 	}
 	return nil, false
