@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 //
 //	GET|HEAD /v1/decisions/stream?startup=true|false  new and deleted since the bouncer's last pull
 //	GET|HEAD /v1/decisions?ip=|range=|scope=&value=   the active decisions matching
+//	POST /v1/usage-metrics                             newer bouncers' reports: read and dropped
 //
 // A bouncer authenticates with its own key in X-Api-Key (rampart bouncers
 // add). startup=true returns every active decision; later calls what
@@ -80,6 +82,10 @@ func (h *LAPI) logger() *slog.Logger {
 var _ http.Handler = (*LAPI)(nil)
 
 func (h *LAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.TrimSuffix(r.URL.Path, "/") == "/v1/usage-metrics" {
+		h.usageMetrics(w, r)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		lapiError(w, http.StatusMethodNotAllowed, "only GET and HEAD")
@@ -152,6 +158,32 @@ func (h *LAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.record(ctx, r, b, q.startup, store.BouncerPull{At: now, Cursor: cursor, New: len(resp.New), Deleted: len(resp.Deleted)})
 	writeJSON(w, resp)
+}
+
+// maxMetricsBody bounds a bouncer's usage metrics report.
+const maxMetricsBody = 1 << 20
+
+// usageMetrics answers POST /v1/usage-metrics, which newer bouncers send
+// every half hour: the report is read (at most maxMetricsBody, valid
+// JSON) and dropped, so they do not log errors; the pulls themselves are
+// what the console shows.
+func (h *LAPI) usageMetrics(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		lapiError(w, http.StatusMethodNotAllowed, "only POST")
+		return
+	}
+	if _, ok := h.authenticate(w, r); !ok {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxMetricsBody))
+	if err != nil || !json.Valid(body) {
+		lapiError(w, http.StatusBadRequest, "usage metrics: a JSON body of at most 1 MiB")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusCreated)
+	_, _ = w.Write([]byte(`{"message":"usage metrics received"}`))
 }
 
 // authenticate finds the bouncer of the request's key, or answers 403 as

@@ -88,6 +88,22 @@ func TestLAPIStream(t *testing.T) {
 	if code, _ := get(t, srv, "GET", "/v1/alerts", k1); code != 404 {
 		t.Fatalf("other route: %d", code)
 	}
+	// Newer bouncers report usage metrics: accepted and dropped.
+	for body, want := range map[string]int{`{"remediation_components":[{"version":"v0.0.31"}]}`: 201, `{nope`: 400} {
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/usage-metrics", strings.NewReader(body))
+		req.Header.Set("X-Api-Key", k1)
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Fatalf("usage metrics %s: %d, want %d", body, res.StatusCode, want)
+		}
+	}
+	if code, _ := get(t, srv, "POST", "/v1/usage-metrics", ""); code != 403 {
+		t.Fatalf("usage metrics without a key: %d", code)
+	}
 
 	// Startup: everything active, as CrowdSec spells it.
 	code, body := get(t, srv, "GET", "/v1/decisions/stream?startup=true", k1)
