@@ -149,7 +149,8 @@ func (p *Parser) header(b []byte) header {
 		}
 		h.time, rest = t, rest[sp:]
 	default:
-		return header{msg: b}
+		// No timestamp: "host tag: msg" or "tag: msg" (journald and some
+		// relays), else a bare message such as a web server's own log.
 	}
 	rest = bytes.TrimLeft(rest, " ")
 	// host (optional), then "tag[pid]:" or "tag:".

@@ -201,6 +201,9 @@ func TestFramingAndWeb(t *testing.T) {
 		// Apache vhost_combined from a file, basic-auth user.
 		{`portal.example.vn:443 2001:db8::7 - admin [09/Jan/2026:10:00:02 +0000] "POST /user/login?destination=x HTTP/2.0" 401 12 "-" "curl/8"`,
 			"2001:db8::7", "admin", "http", time.Date(2026, 1, 9, 10, 0, 2, 0, time.UTC)},
+		// No timestamp: host and tag, or the tag alone.
+		{`gw sshd[12]: Invalid user a from 192.0.2.5 port 1`, "192.0.2.5", "a", "sshd", time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)},
+		{`sshd[12]: Failed password for root from 192.0.2.6 port 2 ssh2`, "192.0.2.6", "root", "sshd", time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)},
 		// PAM from another service.
 		{`Jan  9 10:00:03 mx dovecot[77]: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=bob rhost=192.0.2.9  user=bob`,
 			"192.0.2.9", "bob", "dovecot", time.Date(2026, 1, 9, 10, 0, 3, 0, time.UTC)},
