@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -112,7 +113,11 @@ func (s *Server) serve(raw []byte, src netip.Addr, tcp bool, send func([]byte) e
 				code = dns.RcodeBadTime
 			}
 			s.stats.refused.Add(1)
-			s.o.Logger.Warn("rpz: TSIG refused", "from", src, "key", k.key.name, "err", err)
+			// Anyone can send bad signatures: a warning every 10 s at most.
+			if now := time.Now().Unix(); now-s.warned.Load() >= 10 {
+				s.warned.Store(now)
+				s.o.Logger.Warn("rpz: TSIG refused", "from", src, "key", k.key.name, "err", err)
+			}
 			return a.msg(tsigError(m, ts, code))
 		}
 		mac, err := hex.DecodeString(ts.MAC)

@@ -91,6 +91,7 @@ type Server struct {
 
 	notifier *notifier
 	stats    stats
+	warned   atomic.Int64 // when a refused signature was last logged (Unix seconds)
 }
 
 // Stats counts what the server answered since it started.
