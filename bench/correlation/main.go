@@ -1,10 +1,10 @@
 // Command correlation measures how long a source seen attacking three
 // organizations takes to reach a bouncer (issue 16: within 5 s).
 //
-//	go run ./bench/correlation [-rounds 30] [-poll 1s] [-sources 10000]
+//	go run ./bench/correlation [-rounds 30] [-poll 1s] [-sources 10000] [-driver sqlite|postgres]
 //
-// It runs the platform's parts for real, on loopback: a SQLite store in a
-// temporary file with the constituency (orgs members and a registered
+// It runs the platform's parts for real, on loopback: a store (a SQLite
+// file, or a fresh schema on PostgreSQL) with the constituency (orgs members and a registered
 // network each), the correlator, and the CrowdSec Local API stream
 // (decision.LAPI, the handler the API mounts at /v1/) on 127.0.0.1:0.
 // A bouncer polls GET /v1/decisions/stream every -poll over HTTP with its
@@ -20,6 +20,8 @@ package main
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -30,11 +32,14 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
@@ -50,17 +55,16 @@ func main() {
 	poll := flag.Duration("poll", time.Second, "the bouncer's update frequency")
 	members := flag.Int("orgs", 50, "member organizations")
 	sources := flag.Int("sources", 10000, "background sources seen by one or two organizations")
+	driver := flag.String("driver", "sqlite", "sqlite or postgres")
+	dsn := flag.String("dsn", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL server (driver postgres); a fresh schema is made and dropped")
 	flag.Parse()
 	log.SetFlags(0)
 	ctx := context.Background()
 	quiet := slog.New(slog.DiscardHandler)
 
-	dir, err := os.MkdirTemp("", "rampart-bench-correlation-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	st, err := sqlstore.Open(ctx, "sqlite", filepath.Join(dir, "rampart.db"), quiet)
+	storeDSN, cleanup := prepare(*driver, *dsn)
+	defer cleanup()
+	st, err := sqlstore.Open(ctx, *driver, storeDSN, quiet)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -214,6 +218,7 @@ func main() {
 		log.Fatalf("%d decisions never reached the bouncer", len(waiting))
 	}
 	fmt.Printf("decisions made: %d (background sources: none, as they should)\n", corr.Made())
+	fmt.Printf("store: %s\n", *driver)
 	fmt.Printf("end to end, first detection → in the bouncer's pull (poll every %s, %d rounds): %s\n", *poll, len(got), pct(got))
 	fmt.Printf("  Observe ×3 (policy, registry, store write): %s\n", pct(observe))
 	fmt.Printf("  one stream pull over HTTP: %s\n", pct(pulls))
@@ -246,4 +251,43 @@ func pct(ds []time.Duration) string {
 		return d.Round(time.Millisecond).String()
 	}
 	return fmt.Sprintf("p50 %s, p95 %s, max %s", r(at(0.5)), r(at(0.95)), r(s[len(s)-1]))
+}
+
+// prepare returns the store's DSN: a temporary SQLite file, or a fresh
+// PostgreSQL schema; cleanup removes it.
+func prepare(driver, dsn string) (string, func()) {
+	switch driver {
+	case "sqlite":
+		dir, err := os.MkdirTemp("", "rampart-bench-correlation-")
+		if err != nil {
+			log.Fatal(err)
+		}
+		return filepath.Join(dir, "rampart.db"), func() { os.RemoveAll(dir) }
+	case "postgres":
+		var b [4]byte
+		_, _ = crand.Read(b[:])
+		schema := "rampart_bench_" + hex.EncodeToString(b[:])
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			log.Fatalf("postgres: %v", err)
+		}
+		if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+schema); err != nil {
+			log.Fatal(err)
+		}
+		u, err := url.Parse(dsn)
+		if err != nil {
+			log.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String(), func() {
+			if _, err := conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+				log.Print(err)
+			}
+			conn.Close(context.Background())
+		}
+	}
+	log.Fatalf("unknown driver %q", driver)
+	return "", nil
 }
