@@ -61,7 +61,7 @@ func equalFold[T ~string | ~[]byte](norm []byte, name T) bool {
 }
 
 // NormalizeName returns the form in which a policy holds a name: lower
-// case, no trailing dot, no leading "*.", surrounding spaces removed; ok is
+// case, no trailing dot, no leading "*." (any number), surrounding spaces removed; ok is
 // false for a name a policy skips (empty, the root, longer than 253 bytes,
 // an empty label or one over 63 bytes, a space, control character or
 // backslash).
@@ -83,7 +83,7 @@ func normalizeInto(dst []byte, raw string) ([]byte, bool) {
 	if end > start && raw[end-1] == '.' {
 		end--
 	}
-	if end-start >= 2 && raw[start] == '*' && raw[start+1] == '.' {
+	for end-start >= 2 && raw[start] == '*' && raw[start+1] == '.' {
 		start += 2
 	}
 	if end <= start || end-start > 253 {
