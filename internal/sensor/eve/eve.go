@@ -64,11 +64,11 @@ type Parser struct {
 
 // record is what the top-level walk keeps: byte ranges into the line.
 type record struct {
-	ts, typ, src, dst, proto        []byte
-	srcPort, dstPort                []byte
-	alert, dns, http, tls, ssh, flw []byte
-	netflow, quic                   []byte
-	err                             error
+	ts, typ, src, dst, proto   []byte
+	srcPort, dstPort           []byte
+	alert, dns, http, tls, flw []byte
+	netflow, quic              []byte
+	err                        error
 }
 
 // inner is what a walk of a nested object keeps.
@@ -98,9 +98,10 @@ func NewParser() *Parser {
 	return p
 }
 
-// Parse parses one line into ev. It returns false, nil for a valid record
-// of a type it skips (stats, fileinfo, anomaly, ...), and an error wrapping
-// ErrInvalid for a line that is not a usable EVE record. ev is overwritten
+// Parse parses one line into ev. It returns false, nil for a record of a
+// type it skips (stats, fileinfo, anomaly, ...: recognized by event_type,
+// the rest unread), and an error wrapping ErrInvalid for a line that is
+// not a usable EVE record. ev is overwritten
 // only when Parse returns true.
 func (p *Parser) Parse(line []byte, ev *sensor.Event) (bool, error) {
 	if len(line) > MaxLine {
@@ -357,8 +358,6 @@ func (p *Parser) topField(key []byte, v jsonscan.Value) error {
 		r.tls = object(v)
 	case "quic":
 		r.quic = object(v)
-	case "ssh":
-		r.ssh = object(v)
 	case "flow":
 		r.flw = object(v)
 	case "netflow":
