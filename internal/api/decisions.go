@@ -29,6 +29,9 @@ type decisionCreate struct {
 	Value  string `json:"value"`            // an address or CIDR
 	TTL    string `json:"ttl,omitempty"`    // a Go duration ("4h"); default: the configured TTL
 	Reason string `json:"reason,omitempty"` // kept with the decision and in the audit log
+	// Names are host names the address serves, blocked in the RPZ zone
+	// too (at most 50).
+	Names []string `json:"names,omitempty"`
 }
 
 // bouncerCreate registers a bouncer.
@@ -171,7 +174,10 @@ func (s *Server) createDecision(w http.ResponseWriter, r *http.Request, p auth.P
 	if len(req.Reason) > 2000 {
 		return errf(CodeBadRequest, "reason: at most 2000 bytes")
 	}
-	d, err := s.Decisions.Create(r.Context(), p, req.Value, ttl, req.Reason)
+	if len(req.Names) > 50 {
+		return errf(CodeBadRequest, "names: at most 50")
+	}
+	d, err := s.Decisions.Create(r.Context(), p, req.Value, ttl, req.Reason, req.Names...)
 	if errors.Is(err, decision.ErrValue) {
 		return errf(CodeBadRequest, err.Error())
 	}

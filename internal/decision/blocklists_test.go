@@ -2,6 +2,7 @@ package decision
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,9 +16,17 @@ func TestBlocklists(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	svc := NewService(w.st, Options{}, w.clk.Now, quiet)
-	for _, v := range []string{"203.0.113.7", "198.51.100.0/24", "2001:db8:1::/48"} {
+	for _, v := range []string{"198.51.100.0/24", "2001:db8:1::/48"} {
 		if _, err := svc.Create(ctx, w.analyst(), v, time.Hour, ""); err != nil {
 			t.Fatal(err)
+		}
+	}
+	if _, err := svc.Create(ctx, w.analyst(), "203.0.113.7", time.Hour, "phishing host", "Login-Bank.example.", "cdn.login-bank.example"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"gov.vn", "not a name", "-x.example"} {
+		if _, err := svc.Create(ctx, w.analyst(), "203.0.113.8", time.Hour, "", bad); !errors.Is(err, ErrValue) {
+			t.Errorf("name %q: %v", bad, err)
 		}
 	}
 	k := w.bouncer("fw")
@@ -35,7 +44,7 @@ func TestBlocklists(t *testing.T) {
 		"ipset":    {"rampart-decisions", "203.0.113.7"},
 		"mikrotik": {"rampart-decisions", "198.51.100.0/24"},
 		"plain":    {"203.0.113.7\n"},
-		"rpz":      {"decisions.rpz.rampart.", "32.7.113.0.203.rpz-ip"},
+		"rpz":      {"decisions.rpz.rampart.", "32.7.113.0.203.rpz-ip", "\nlogin-bank.example CNAME .", "\ncdn.login-bank.example CNAME ."},
 	} {
 		code, body := get(t, srv, "GET", "/decisions/"+format, k)
 		if code != 200 {

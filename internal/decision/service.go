@@ -64,9 +64,11 @@ func (s *Service) Lift(ctx context.Context, p auth.Principal, id int64, note str
 }
 
 // Create records an analyst's decision on an address or network, active
-// at once for ttl (the TTL when 0). Special addresses, networks wider
-// than the guard allows and malformed values are ErrValue.
-func (s *Service) Create(ctx context.Context, p auth.Principal, value string, ttl time.Duration, reason string) (store.Decision, error) {
+// at once for ttl (the TTL when 0), with the host names it serves if any
+// (they go into the RPZ zone). Special addresses, networks wider than the
+// guard allows, malformed values and names, and public suffixes are
+// ErrValue.
+func (s *Service) Create(ctx context.Context, p auth.Principal, value string, ttl time.Duration, reason string, names ...string) (store.Decision, error) {
 	pfx, err := parseNet(strings.TrimSpace(value))
 	if err != nil {
 		return store.Decision{}, fmt.Errorf("%w: %v", ErrValue, err)
@@ -86,13 +88,49 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, value string, tt
 		return store.Decision{}, fmt.Errorf("%w: a decision lasts at most a year", ErrValue)
 	}
 	reason = strings.TrimSpace(reason)
+	var clean []string
+	for _, n := range names {
+		n = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(n)), ".")
+		if n == "" {
+			continue
+		}
+		if !hostName(n) {
+			return store.Decision{}, fmt.Errorf("%w: %q is not a host name", ErrValue, n)
+		}
+		if r, held := (*blocklist.Guard)(nil).Check(intel.KindDomain, n); held {
+			return store.Decision{}, fmt.Errorf("%w: %s", ErrValue, r.Reason.EN)
+		}
+		clean = append(clean, n)
+	}
+	if len(clean) > 50 {
+		return store.Decision{}, fmt.Errorf("%w: at most 50 names", ErrValue)
+	}
 	d, created, err := s.st.ApplyDecision(ctx, p, store.Decision{Value: v, Scope: scope, Type: store.TypeBan, Origin: store.OriginAnalyst,
-		Scenario: "rampart/manual", Reason: reason, State: store.DecisionActive, Until: s.now().Add(ttl)})
+		Scenario: "rampart/manual", Reason: reason, State: store.DecisionActive, Until: s.now().Add(ttl), Names: clean})
 	if err == nil && !created && !d.State.Live() {
 		return d, fmt.Errorf("%w: decision %d on %s was %s by %s until %s", store.ErrConflict, d.ID, d.Value, d.State, d.DecidedBy,
 			d.Until.Format(time.RFC3339))
 	}
 	return d, err
+}
+
+// hostName reports whether n is a lower-case DNS host name of at least
+// two labels.
+func hostName(n string) bool {
+	if len(n) > 253 || !strings.Contains(n, ".") {
+		return false
+	}
+	for l := range strings.SplitSeq(n, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // canonical spells a network as the store keeps it: an address alone for
