@@ -22,6 +22,7 @@ const (
 	DefaultBatch      = 64       // datagrams per recvmmsg
 	DefaultCoalesce   = time.Millisecond
 	maxReaders        = 16
+	flushAt           = 4096 // events a worker hands over at once, about: a datagram of tiny records cannot grow its slice without bound
 	readTimeout       = 500 * time.Millisecond
 )
 
@@ -30,7 +31,7 @@ type Config struct {
 	Addr         string        // UDP address to listen on, "host:port" (port 0: any)
 	Readers      int           // sockets (SO_REUSEPORT) each with its reader goroutine; default GOMAXPROCS, at most 16
 	Workers      int           // goroutines decoding flows and calling the sink; default GOMAXPROCS
-	Queue        int           // batches read and not yet decoded, at most (user-space buffering); default 4 per worker, at least 2 per reader
+	Queue        int           // batches read and not yet decoded, at most (user-space buffering); default 4 per worker up to 32, at least 2 per reader
 	Coalesce     time.Duration // after a read that did not fill half a batch, wait this long before the next; default DefaultCoalesce, negative: never
 	ReadBuffer   int           // receive buffer per socket, bytes; default DefaultReadBuffer
 	MaxPacket    int           // largest datagram decoded, bytes (≤ 65535); default DefaultMaxPacket
@@ -108,7 +109,7 @@ func New(cfg Config, sink func([]sensor.Event)) (*Collector, error) {
 		cfg.Coalesce = DefaultCoalesce
 	}
 	if cfg.Queue <= 0 {
-		cfg.Queue = 4 * cfg.Workers
+		cfg.Queue = min(4*cfg.Workers, 32)
 	}
 	cfg.Queue = max(cfg.Queue, 2*cfg.Readers)
 	c := &Collector{cfg: cfg, sink: sink, dec: NewDecoder(cfg.TemplateTTL, cfg.MaxTemplates)}
@@ -352,6 +353,10 @@ func (c *Collector) work(work <-chan *batch, free chan<- *batch) {
 		for j := range b.n {
 			if !b.skip[j] {
 				events = c.dec.flowsOf(b.from[j], b.bufs[j][:b.size[j]], b.now, events, b.err[j])
+			}
+			if len(events) >= flushAt {
+				c.sink(events)
+				events = events[:0]
 			}
 		}
 		if len(events) > 0 {
