@@ -242,3 +242,46 @@ func TestCorrelatorBounded(t *testing.T) {
 		t.Fatalf("dropped %d after the window emptied", c.Dropped())
 	}
 }
+
+// TestCorrelatorConcurrent: detections from many goroutines at once (the
+// ingester's consumers) make one decision per source seen by three
+// organizations, and none for the others.
+func TestCorrelatorConcurrent(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	c := NewCorrelator(w.st, Options{}, w.clk.Now, quiet)
+	errs := make(chan error, 64)
+	for g := range 8 {
+		go func() {
+			var err error
+			for i := range 50 {
+				src := netip.AddrFrom4([4]byte{203, 0, 113, byte(i)})
+				org := []string{"A", "B", "C"}[(g+i)%3]
+				if i%2 == 1 {
+					org = "A" // odd sources: one organization only
+				}
+				if e := c.Observe(ctx, w.detection(org, src.String())); e != nil && err == nil {
+					err = e
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	pg, err := w.st.ListDecisions(ctx, sys, store.DecisionFilter{PageRequest: store.PageRequest{Limit: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pg.Items) != 25 || c.Made() != 25 {
+		t.Fatalf("%d decisions (made %d), want 25", len(pg.Items), c.Made())
+	}
+	for _, d := range pg.Items {
+		if d.Orgs != 3 || d.State != store.DecisionActive {
+			t.Fatalf("decision: %+v", d)
+		}
+	}
+}
