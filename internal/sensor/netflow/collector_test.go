@@ -113,3 +113,49 @@ func TestTemplateThenDataAcrossWorkers(t *testing.T) {
 		t.Errorf("%d flows, want %d; stats %+v", got, rounds*per*2, s)
 	}
 }
+
+// TestListen: the helper `rampart sensor --netflow ADDR` calls receives
+// until its context ends, and reports a bad address.
+func TestListen(t *testing.T) {
+	port, err := net.ListenPacket("udp", "127.0.51.4:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := port.LocalAddr().String()
+	port.Close()
+	got := make(chan sensor.Event, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Listen(ctx, addr, func(evs []sensor.Event) {
+			select {
+			case got <- evs[0]:
+			default:
+			}
+		})
+	}()
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var e sensor.Event
+	for wait := true; wait; {
+		conn.Write(nftest.AppendV5(nil, []nftest.Flow{flow(7)}, export, 1, 0))
+		select {
+		case e = <-got:
+			wait = false
+		case <-time.After(100 * time.Millisecond): // not bound yet
+		case err := <-done:
+			t.Fatalf("Listen: %v", err)
+		}
+	}
+	checkFlow(t, e, flow(7), "netflow")
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Listen after cancel: %v", err)
+	}
+	if err := Listen(context.Background(), "127.0.51.4:notaport", func([]sensor.Event) {}); err == nil {
+		t.Error("bad address accepted")
+	}
+}

@@ -332,3 +332,36 @@ func TestHostileTemplates(t *testing.T) {
 		}
 	}
 }
+
+// TestIPFIXOptionsSampling: options data of a domain (scope
+// meteringProcessId; samplingPacketInterval 1, samplingPacketSpace 9:
+// one packet in 10) scales the counts of that domain's flows, and its
+// systemInitTimeMilliseconds dates records that carry sysUpTime times.
+func TestIPFIXOptionsSampling(t *testing.T) {
+	boot := export.Add(-time.Hour)
+	opts := binary.BigEndian.AppendUint32(nil, 1)                        // meteringProcessId (scope)
+	opts = binary.BigEndian.AppendUint64(opts, uint64(boot.UnixMilli())) // systemInitTimeMilliseconds
+	opts = binary.BigEndian.AppendUint32(opts, 1)                        // samplingPacketInterval
+	opts = binary.BigEndian.AppendUint32(opts, 9)                        // samplingPacketSpace
+	uptime := []nftest.Field{nftest.F(8, 4), nftest.F(12, 4), nftest.F(2, 4), nftest.F(1, 4), nftest.F(21, 4)}
+	rec := func(f nftest.Flow, endUptime uint32) []byte {
+		b := append(f.Src.AsSlice(), f.Dst.AsSlice()...)
+		b = binary.BigEndian.AppendUint32(b, uint32(f.Packets))
+		b = binary.BigEndian.AppendUint32(b, uint32(f.Bytes))
+		return binary.BigEndian.AppendUint32(b, endUptime)
+	}
+	pkt := nftest.NewMessage(10, 5, export, 0, 1).
+		OptionsTemplate(400, []nftest.Field{nftest.F(143, 4)}, []nftest.Field{nftest.F(160, 8), nftest.F(305, 4), nftest.F(306, 4)}).
+		Template(401, uptime).
+		Data(400, opts, 0).
+		Data(401, rec(flow(1), 30*60*1000), 0).
+		Bytes()
+	d := NewDecoder(0, 0)
+	evs, err := d.Decode(exporterA, pkt, export, nil)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("%d events, %v", len(evs), err)
+	}
+	if e := evs[0]; e.Packets != 20 || e.Bytes != 2000 || !e.Time.Equal(boot.Add(30*time.Minute)) {
+		t.Errorf("got %+v", e)
+	}
+}
