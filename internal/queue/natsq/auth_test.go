@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -455,7 +456,8 @@ func TestDocumentedClusterConfig(t *testing.T) {
 	}
 	platformCreds, platformPub := seedOf("platform")
 	workerCreds, workerPub := seedOf("worker")
-	block = strings.NewReplacer("UPLATFORM_PUBLIC_KEY", platformPub, "UWORKER_PUBLIC_KEY", workerPub).Replace(block)
+	sensorCreds, sensorPub := seedOf("sensor")
+	block = strings.NewReplacer("UPLATFORM_PUBLIC_KEY", platformPub, "UWORKER_PUBLIC_KEY", workerPub, "USENSOR_PUBLIC_KEY", sensorPub).Replace(block)
 	conf := filepath.Join(dir, "nats.conf")
 	cfg := "listen: 127.0.0.1:-1\njetstream { store_dir: " + strconv.Quote(filepath.Join(dir, "js")) + " }\n" + block
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
@@ -466,6 +468,21 @@ func TestDocumentedClusterConfig(t *testing.T) {
 		t.Fatalf("docs/nats.md configuration: %v", err)
 	}
 	sopts.NoSigs = true
+	// The documented sensor is what the embedded server gives one.
+	found := false
+	for _, u := range sopts.Nkeys {
+		if u.Nkey != sensorPub {
+			continue
+		}
+		found = true
+		want := EdgePermissions(Edge{Role: EdgeSensor, Name: "gw1", Org: "MOH", PublicKey: sensorPub})
+		if !slices.Equal(u.Permissions.Publish.Allow, want.Publish.Allow) || !slices.Equal(u.Permissions.Subscribe.Allow, want.Subscribe.Allow) {
+			t.Errorf("docs/nats.md's sensor: %+v %+v\nEdgePermissions: %+v %+v", u.Permissions.Publish, u.Permissions.Subscribe, want.Publish, want.Subscribe)
+		}
+	}
+	if !found {
+		t.Error("no sensor user in docs/nats.md")
+	}
 	srv, err := server.NewServer(sopts)
 	if err != nil {
 		t.Fatal(err)
@@ -530,6 +547,16 @@ func TestDocumentedClusterConfig(t *testing.T) {
 	defer cancel()
 	if err := w.Publish(short, "rampart.jobs.hanoi.scan", []byte("forged"), "forged", nil); err == nil {
 		t.Error("worker user queued a job")
+	}
+	// The sensor user publishes its reports, not another's.
+	sq := openWorker(t, url, sensorCreds)
+	if err := sq.Publish(ctx, "rampart.sensor.MOH.gw1.detections", []byte("{}"), "s-1", nil); err != nil {
+		t.Errorf("sensor user publishing its report: %v", err)
+	}
+	shortS, cancelS := context.WithTimeout(ctx, time.Second)
+	defer cancelS()
+	if err := sq.Publish(shortS, "rampart.sensor.MOE.gw1.detections", []byte("{}"), "s-2", nil); err == nil {
+		t.Error("sensor user published for another organization")
 	}
 	short2, cancel2 := context.WithTimeout(ctx, time.Second)
 	defer cancel2()
