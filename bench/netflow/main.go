@@ -15,7 +15,7 @@
 // address:
 //
 //   - rampart: this program as a child running netflow.Collector (its
-//     default configuration) whose sink looks both addresses of every
+//     default configuration but the receive buffer) whose sink looks both addresses of every
 //     flow up in a matcher (internal/intel/match) loaded with -indicators
 //     synthetic address indicators (1,000,000); about 1% of the generated
 //     destinations are listed. It reports flows decoded and matched.
@@ -29,11 +29,13 @@
 // root: its default asks 64 MiB); -rcvbuf 67108864 shows what that buys.
 //
 // After the generator stops, each receiver reads what its sockets hold
-// (their queues in /proc/net/udp empty), then gets SIGTERM. Lost = sent - received. Flows/s = received / sending time.
-// Rampart's rows also say where losses happened: its sockets' drop count
-// (SO_RXQ_OVFL) and the kernel's input backlog drops during the run
-// (/proc/net/softnet_stat: on loopback the sender's CPU delivers, and a
-// full backlog drops datagrams before any socket sees them).
+// (their queues in /proc/net/udp empty), then gets SIGTERM. Lost = sent -
+// received. Flows/s = received / sending time. The rows also say where
+// losses happened: the receiver's socket drops (/proc/net/udp, both
+// tools; for rampart also the collector's own count, SO_MEMINFO) and the
+// kernel's input backlog drops during the run (/proc/net/softnet_stat: on
+// loopback the sender's CPU delivers, and a full backlog drops datagrams
+// before any socket sees them).
 // CPU-ns/fl is the receiver's CPU time (user and system, from the
 // kernel's accounting of the child; rampart's without loading the
 // matcher) per flow received: unlike flows/s it hardly moves with the
