@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -237,7 +238,22 @@ func (s *Server) Update(ctx context.Context, force bool) error {
 	}
 	old := s.zones.Load()
 	next := &zoneSet{byKey: map[string]*zone{}}
-	var changed []*zone
+	// Several zones share one copy of the names (a million names are
+	// some 30 MB of strings a zone otherwise).
+	var pool []string
+	if len(specs) > 1 && l != nil {
+		short := ""
+		for i := range specs {
+			if o := Origin(&specs[i].Consumer); short == "" || len(o) < len(short) {
+				short = o
+			}
+		}
+		c, err := render(l, poolConsumer(short), now, nil)
+		if err != nil {
+			return err
+		}
+		pool = c.domains
+	}
 	names := map[string]bool{}
 	for i := range specs {
 		// A zone that cannot be served is left out, not the others.
@@ -256,10 +272,28 @@ func (s *Server) Update(ctx context.Context, force bool) error {
 		if z.key != nil {
 			next.byKey[z.key.name] = z
 		}
-		c, err := render(l, &z.spec.Consumer, now)
-		if err != nil {
-			return err
-		}
+		next.list = append(next.list, z)
+	}
+	// Render the zones on every core, then publish them in order.
+	contents := make([]content, len(next.list))
+	errs := make([]error, len(next.list))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, z := range next.list {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			contents[i], errs[i] = render(l, &z.spec.Consumer, now, pool)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var changed []*zone
+	for i, z := range next.list {
+		c := contents[i]
 		var prev *version
 		for _, oz := range old.list {
 			if oz.name == z.name && oz.origin == z.origin {
@@ -278,7 +312,6 @@ func (s *Server) Update(ctx context.Context, force bool) error {
 			s.o.Logger.Info("rpz: zone changed", "consumer", z.name, "zone", z.origin, "serial", v.serial,
 				"domains", len(c.domains), "ip_triggers", len(c.ips))
 		}
-		next.list = append(next.list, z)
 	}
 	s.zones.Store(next)
 	s.lastList, s.lastSpecs, s.rendered = l, specs, now

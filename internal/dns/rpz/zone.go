@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/blocklist"
+	"github.com/rampart-cert/rampart/internal/intel"
 )
 
 // content is what one zone holds besides its SOA and NS: the blocked
@@ -49,8 +50,12 @@ type version struct {
 // blocklist package's RPZ rendering (filters, address merging, name
 // length limits are its own), read back line by line while it is
 // written, so the zone and the RPZ file over HTTP never disagree.
-func render(l *blocklist.List, c *blocklist.Consumer, now time.Time) (content, error) {
-	var p renderParser
+//
+// pool, when not nil, is a sorted superset of the domains (the pool
+// rendering): a domain found there is that string, not a new one, so
+// the zones of many consumers share their names' bytes.
+func render(l *blocklist.List, c *blocklist.Consumer, now time.Time, pool []string) (content, error) {
+	p := renderParser{pool: pool}
 	if l != nil {
 		if _, err := l.Render(&p, blocklist.FormatRPZ, c, now); err != nil {
 			return content{}, fmt.Errorf("rpz: render zone %s: %w", c.Zone, err)
@@ -75,6 +80,8 @@ func render(l *blocklist.List, c *blocklist.Consumer, now time.Time) (content, e
 type renderParser struct {
 	c    content
 	rest []byte
+	pool []string
+	pi   int // the pool's first name not below the last domain read
 }
 
 func (p *renderParser) Write(b []byte) (int, error) {
@@ -114,7 +121,22 @@ func (p *renderParser) line(l []byte) {
 		p.c.ips = append(p.c.ips, string(owner))
 		return
 	}
+	// Domains come sorted, as the pool is: walk it alongside.
+	for p.pi < len(p.pool) && p.pool[p.pi] < string(owner) {
+		p.pi++
+	}
+	if p.pi < len(p.pool) && p.pool[p.pi] == string(owner) {
+		p.c.domains = append(p.c.domains, p.pool[p.pi])
+		return
+	}
 	p.c.domains = append(p.c.domains, string(owner))
+}
+
+// poolConsumer renders every domain any consumer can get: the widest
+// filter (TLP up to AMBER+STRICT, no confidence or age limit) and the
+// shortest origin of the zones, so fewest names are cut for length.
+func poolConsumer(origin string) *blocklist.Consumer {
+	return &blocklist.Consumer{Name: "pool", MaxTLP: intel.TLPAmberStrict, Zone: origin}
 }
 
 // validOwner: a relative name the wire packer can write (labels of 1-63

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/rampart-cert/rampart/internal/blocklist"
 	"github.com/rampart-cert/rampart/internal/intel"
@@ -25,7 +26,7 @@ func TestRenderParserChunks(t *testing.T) {
 	}
 	l, _ := blocklist.Build(in, nil)
 	c := &blocklist.Consumer{Name: "x", Zone: "rpz.test."}
-	whole, err := render(l, c, now)
+	whole, err := render(l, c, now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +53,22 @@ func TestRenderParserChunks(t *testing.T) {
 			t.Errorf("writes of %d bytes: %+v, want %+v", size, p.c, whole)
 		}
 	}
+	// With a pool: the same zone, its names the pool's strings.
+	pool, err := render(l, poolConsumer("rpz.test."), now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pooled, err := render(l, c, now, pool.domains)
+	if err != nil || !slices.Equal(pooled.domains, whole.domains) || !slices.Equal(pooled.ips, whole.ips) {
+		t.Fatalf("pooled zone %+v %v", pooled, err)
+	}
+	for i, d := range pooled.domains {
+		if unsafe.StringData(d) != unsafe.StringData(pool.domains[slices.Index(pool.domains, d)]) {
+			t.Errorf("domain %d (%s) is a copy, not the pool's", i, d)
+		}
+	}
 	// No list yet: an empty zone, not an error.
-	if empty, err := render(nil, c, now); err != nil || empty.records() != 0 {
+	if empty, err := render(nil, c, now, nil); err != nil || empty.records() != 0 {
 		t.Fatalf("no list: %+v %v", empty, err)
 	}
 }
