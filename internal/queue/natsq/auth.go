@@ -309,20 +309,5 @@ func updateWorkers(dataDir string, f func([]Worker) ([]Worker, error)) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dataDir, WorkersFile+".*")
-	if err != nil {
-		return fmt.Errorf("natsq: workers: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(append(data, '\n'))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(dataDir, WorkersFile))
-	}
-	if err != nil {
-		return fmt.Errorf("natsq: workers: %w", err)
-	}
-	return nil
+	return writeAtomic(dataDir, WorkersFile, append(data, '\n'))
 }
