@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rampart-cert/rampart/internal/store"
 )
 
 // TestCrowdSecFirewallBouncer runs Debian's crowdsec-firewall-bouncer,
@@ -191,6 +193,21 @@ prometheus:
 	}
 	waitFor("the short decision in the set", func(r string) bool { return strings.Contains(r, "192.0.2.77") })
 	waitFor("the expired decision gone", func(r string) bool { return !strings.Contains(r, "192.0.2.77") })
+	// A decision extended while the attack goes on stays in the set past
+	// its first end.
+	short, err := svc.Create(ctx, w.analyst(), "192.0.2.88", 6*time.Second, "extended")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the decision to extend in the set", func(r string) bool { return strings.Contains(r, "192.0.2.88") })
+	if _, _, err := w.st.ApplyDecision(ctx, sys, store.Decision{Value: short.Value, Scope: short.Scope, Type: short.Type, Origin: short.Origin,
+		State: store.DecisionActive, Until: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Second)
+	if r := ruleset(); !strings.Contains(r, "192.0.2.88") {
+		t.Fatalf("the extended decision left the set at its first end:\n%s\nbouncer log:\n%s", r, logs())
+	}
 	list, err := w.st.ListBouncers(ctx, sys)
 	if err != nil || len(list) != 1 || list[0].Pulls == 0 || list[0].TotalNew < 4 || list[0].TotalDeleted < 2 {
 		t.Fatalf("the bouncer's pulls: %+v %v", list, err)

@@ -150,6 +150,11 @@ func (h *LAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			switch {
 			case d.State == store.DecisionActive && d.Until.After(now):
+				if d.ActivatedAt != nil && d.UpdatedAt.After(*d.ActivatedAt) {
+					// Extended: bouncers skip an address they hold (with
+					// its first timeout), so it is deleted and added again.
+					resp.Deleted = append(resp.Deleted, toLAPI(d, now))
+				}
 				resp.New = append(resp.New, toLAPI(d, now))
 			case d.ActivatedAt != nil:
 				resp.Deleted = append(resp.Deleted, toLAPI(d, now))
