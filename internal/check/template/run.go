@@ -184,7 +184,11 @@ func doHTTP(ctx context.Context, env *check.Env, tg check.Target, r *Request) (r
 		}
 		req.URL.Opaque = r.Path
 	} else if strings.Contains(r.Path, "%") {
-		req.URL.Opaque = r.Path // keep the encoding exactly as written
+		// Keep the encoding exactly as written; the query is part of the
+		// opaque path, so it must not be appended a second time.
+		req.URL.Opaque = r.Path
+		req.URL.RawQuery = ""
+		req.URL.ForceQuery = false
 	}
 	if tg.Host != "" {
 		req.Host = tg.Host
