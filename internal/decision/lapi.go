@@ -131,7 +131,7 @@ func (h *LAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for i := range active {
-			if q.wants(&active[i]) {
+			if q.wants(&active[i]) && active[i].Until.Sub(now) >= time.Second {
 				resp.New = append(resp.New, toLAPI(&active[i], now))
 			}
 		}
@@ -149,7 +149,10 @@ func (h *LAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			switch {
-			case d.State == store.DecisionActive && d.Until.After(now):
+			case d.State == store.DecisionActive && d.Until.Sub(now) < time.Second:
+				// Runs out before a bouncer could use it ("0s" is no
+				// timeout to nftables): the expiry sends it as deleted.
+			case d.State == store.DecisionActive:
 				if d.ActivatedAt != nil && d.UpdatedAt.After(*d.ActivatedAt) {
 					// Extended: bouncers skip an address they hold (with
 					// its first timeout), so it is deleted and added again.
