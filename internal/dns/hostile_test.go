@@ -218,3 +218,19 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	pool.AddCert(leaf)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
+
+func TestBadVersCounted(t *testing.T) {
+	up := startUpstream(t, zone(nil))
+	s, _ := startServer(t, Config{Upstreams: []string{up.addr}}, nil)
+	udp, _, _ := s.Addr()
+	m := new(mdns.Msg)
+	m.SetQuestion("x.test.", mdns.TypeA)
+	m.SetEdns0(1232, false)
+	m.IsEdns0().SetVersion(2)
+	if r, _, err := (&mdns.Client{}).Exchange(m, udp.String()); err != nil || r.Rcode != mdns.RcodeBadVers {
+		t.Fatalf("%v %v", r, err)
+	}
+	if n := s.m.queries[typeIndex(mdns.TypeA)][rcodeBadVers].Load(); n != 1 || rcodeName(rcodeBadVers) != "BADVERS" {
+		t.Fatalf("BADVERS counted %d", n)
+	}
+}

@@ -11,7 +11,7 @@ import (
 // metrics are counted with plain atomics on the query path and turned into
 // Prometheus samples only when scraped.
 type metrics struct {
-	queries   [len(metricTypes) + 1][16]atomic.Uint64 // [type][rcode]
+	queries   [len(metricTypes) + 1][24]atomic.Uint64 // [type][rcode], extended rcodes up to 23
 	hits      atomic.Uint64
 	misses    atomic.Uint64
 	malformed atomic.Uint64
@@ -56,7 +56,7 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) query(qtype uint16, rcode int) {
-	m.queries[typeIndex(qtype)][rcode&15].Add(1)
+	m.queries[typeIndex(qtype)][min(max(rcode, 0), 23)].Add(1)
 }
 
 // blockCounters returns the counters of a policy's lists, by list index.
@@ -169,6 +169,9 @@ func b2f(b bool) float64 {
 }
 
 func rcodeName(rc int) string {
+	if rc == rcodeBadVers {
+		return "BADVERS" // miekg/dns names 16 BADSIG (TSIG); in an OPT it is BADVERS
+	}
 	if n, ok := mdns.RcodeToString[rc]; ok {
 		return n
 	}
