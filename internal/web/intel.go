@@ -26,6 +26,8 @@ import (
 
 func (s *Server) intelRoutes(m *http.ServeMux) {
 	m.Handle("GET /intel", s.authed(s.intelIndicators))
+	m.Handle("GET /intel/indicators/new", s.authed(s.intelIndicatorNewForm))
+	m.Handle("POST /intel/indicators/new", s.authed(s.intelIndicatorCreate))
 	m.Handle("GET /intel/indicators/{id}", s.authed(s.intelIndicator))
 	m.Handle("GET /intel/warnings", s.authed(s.intelWarnings))
 	m.Handle("GET /intel/feeds", s.authed(s.intelFeeds))
@@ -96,6 +98,7 @@ type indicatorsData struct {
 	Categories  []intel.Category
 	TLPs        []intel.TLP
 	SeesAll     bool
+	CanSubmit   bool // may submit indicators (the push API's right)
 	Next, First string
 }
 
@@ -130,7 +133,8 @@ func (s *Server) intelIndicators(w http.ResponseWriter, r *http.Request, c *reqC
 	for i := range page.Items {
 		intelweb.HideSubmitters(c.p(), own, page.Items[i].Sources)
 	}
-	d := indicatorsData{F: ff, Rows: page.Items, Kinds: intel.Kinds, Categories: intel.Categories, TLPs: intel.TLPs, SeesAll: c.p().SeesAll()}
+	d := indicatorsData{F: ff, Rows: page.Items, Kinds: intel.Kinds, Categories: intel.Categories, TLPs: intel.TLPs, SeesAll: c.p().SeesAll(),
+		CanSubmit: c.p().Can(auth.PermWriteFeeds)}
 	d.Next, d.First = pageLinks(q, page.Next)
 	return s.page(w, r, c, "intel", "intel.title", "intel", d)
 }
