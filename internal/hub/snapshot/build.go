@@ -38,6 +38,11 @@ type builder struct {
 
 	guard   *blocklist.Guard
 	guardAt int64
+
+	// byID is what the last build or change admitted, by indicator, so
+	// a change reads only the indicators stamped after seq.
+	byID map[int64]Entry
+	seq  int64
 }
 
 // guardFor returns the guard over the registry at assets version av.
@@ -93,8 +98,27 @@ func (b *builder) approved(ctx context.Context) (map[int64]store.Review, error) 
 	}
 }
 
-// build returns the sorted entries at now.
-func (b *builder) build(ctx context.Context, av int64, now time.Time) ([]Entry, error) {
+// admit returns the entry of an indicator that may leave to the edges.
+func (b *builder) admit(in *intel.Indicator, g *blocklist.Guard, ok map[int64]store.Review, now time.Time) (Entry, bool) {
+	if in.TLP.Rank() > b.maxTLP.Rank() || !in.Active(now) {
+		return Entry{}, false
+	}
+	if rv, hold := g.Check(in.Kind, in.Value); hold {
+		r, found := ok[in.ID]
+		if !found || r.Reason != rv.Reason.EN || rv.Rule == blocklist.RuleSpecial || rv.Rule == blocklist.RuleMalformed {
+			return Entry{}, false
+		}
+	}
+	e := Entry{Kind: in.Kind, Value: in.Value, Category: in.Category, Confidence: in.Confidence, TLP: in.TLP, Feed: feedOf(in)}
+	if validEntry(&e) != nil {
+		return Entry{}, false
+	}
+	return e, true
+}
+
+// build returns the sorted entries at now, reading every indicator;
+// seq is the store's change stamp read before it.
+func (b *builder) build(ctx context.Context, av, seq int64, now time.Time) ([]Entry, error) {
 	g, err := b.guardFor(ctx, av)
 	if err != nil {
 		return nil, err
@@ -103,23 +127,13 @@ func (b *builder) build(ctx context.Context, av int64, now time.Time) ([]Entry, 
 	if err != nil {
 		return nil, err
 	}
+	byID := map[int64]Entry{}
 	var out []Entry
 	err = b.st.EachIndicator(ctx, sys, store.IndicatorFilter{Active: true, Now: now, MaxTLP: b.maxTLP, Sources: true}, func(si store.StoredIndicator) error {
-		in := &si.Indicator
-		if in.TLP.Rank() > b.maxTLP.Rank() || !in.Active(now) {
-			return nil
+		if e, admitted := b.admit(&si.Indicator, g, ok, now); admitted {
+			byID[si.ID] = e
+			out = append(out, e)
 		}
-		if rv, hold := g.Check(in.Kind, in.Value); hold {
-			r, found := ok[in.ID]
-			if !found || r.Reason != rv.Reason.EN || rv.Rule == blocklist.RuleSpecial || rv.Rule == blocklist.RuleMalformed {
-				return nil
-			}
-		}
-		e := Entry{Kind: in.Kind, Value: in.Value, Category: in.Category, Confidence: in.Confidence, TLP: in.TLP, Feed: feedOf(in)}
-		if validEntry(&e) != nil {
-			return nil
-		}
-		out = append(out, e)
 		return nil
 	})
 	if err != nil {
@@ -127,7 +141,47 @@ func (b *builder) build(ctx context.Context, av int64, now time.Time) ([]Entry, 
 	}
 	SortEntries(out)
 	out = slices.CompactFunc(out, func(a, b Entry) bool { return a.Key() == b.Key() })
+	b.byID, b.seq = byID, seq
 	return out, nil
+}
+
+// changes reads the indicators stamped after the last build or change
+// and returns what they add, change and remove; seq is the store's
+// change stamp read before. The registry (av) must be the one of the
+// last full build. Indicators that expire without changing, and rows
+// committed out of stamp order, wait for the next full build.
+func (b *builder) changes(ctx context.Context, av, seq int64, now time.Time) (add []Entry, remove []Key, err error) {
+	g, err := b.guardFor(ctx, av)
+	if err != nil {
+		return nil, nil, err
+	}
+	ok, err := b.approved(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = b.st.EachIndicator(ctx, sys, store.IndicatorFilter{AfterSeq: b.seq, Sources: true}, func(si store.StoredIndicator) error {
+		old, had := b.byID[si.ID]
+		e, admitted := b.admit(&si.Indicator, g, ok, now)
+		switch {
+		case admitted:
+			b.byID[si.ID] = e
+			if had && old.Key() != e.Key() {
+				remove = append(remove, old.Key())
+			}
+			if !had || old != e {
+				add = append(add, e)
+			}
+		case had:
+			delete(b.byID, si.ID)
+			remove = append(remove, old.Key())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("snapshot: changed indicators: %w", err)
+	}
+	b.seq = max(b.seq, seq)
+	return add, remove, nil
 }
 
 // feedOf is the feed an indicator is listed under: its most confident

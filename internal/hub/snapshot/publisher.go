@@ -63,7 +63,8 @@ type Publisher struct {
 	cur *Snapshot
 	gen int64
 
-	putVer int64 // the version the bucket holds; Run's goroutine only
+	putNext *Snapshot     // the snapshot putLoop stores next
+	putWake chan struct{} // wakes putLoop
 }
 
 // NewPublisher returns a publisher.
@@ -113,7 +114,7 @@ func NewPublisher(o Options) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: jetstream: %w", err)
 	}
-	p := &Publisher{o: o, js: js, wake: make(chan struct{}, 1),
+	p := &Publisher{o: o, js: js, wake: make(chan struct{}, 1), putWake: make(chan struct{}, 1),
 		b: builder{st: o.Store, maxTLP: o.MaxTLP, guardO: o.Guard, guardAt: -1}}
 	p.o.Logger = o.Logger.With("component", "intel-snapshot")
 	return p, nil
@@ -163,6 +164,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	go p.putLoop(ctx, obs)
 	var last stamp
 	var built time.Time
 	tick := time.NewTicker(p.o.Poll)
@@ -170,15 +172,24 @@ func (p *Publisher) Run(ctx context.Context) error {
 	failures := 0
 	for {
 		st, err := p.stamp(ctx)
-		if err == nil && (p.Current() == nil || st != last || p.o.Now().Sub(built) >= p.o.Refresh) {
+		refresh := p.o.Now().Sub(built) >= p.o.Refresh
+		if err == nil && (p.Current() == nil || st != last || refresh) {
 			if p.Current() != nil {
 				st, err = p.settle(ctx, st)
 			}
+			// A change of the registry or a review decision may hold
+			// back or release any indicator: read them all; otherwise
+			// only those stamped since.
+			full := p.Current() == nil || refresh || st.assets != last.assets || st.gen != last.gen
 			if err == nil {
-				err = p.publish(ctx, obs, st.assets)
+				err = p.publish(ctx, obs, st, full)
 			}
 			if err == nil {
-				last, built, failures = st, p.o.Now(), 0
+				last = st
+				if full {
+					built = p.o.Now()
+				}
+				failures = 0
 			}
 		}
 		if err != nil {
@@ -264,21 +275,25 @@ func storedVersion(ctx context.Context, obs jetstream.ObjectStore) (int64, error
 	return v, nil
 }
 
-// publish builds the snapshot and, when it changed, sends the delta and
-// stores the whole.
-func (p *Publisher) publish(ctx context.Context, obs jetstream.ObjectStore, av int64) error {
+// publish sends what changed since the last snapshot and stores the
+// whole: from every indicator when full, else from those stamped since.
+func (p *Publisher) publish(ctx context.Context, obs jetstream.ObjectStore, st stamp, full bool) error {
 	now := p.o.Now()
-	entries, err := p.b.build(ctx, av, now)
-	if err != nil {
-		return err
-	}
-	if p.o.Reviews != nil {
-		if err := p.o.Reviews(ctx); err != nil {
-			p.o.Logger.Warn("intel snapshot: review queue", "err", err)
-		}
-	}
-	next := &Snapshot{Built: now.UTC(), Entries: entries, Allow: p.o.Allow, DNS: p.o.DNS}
 	prev := p.Current()
+	next := &Snapshot{Built: now.UTC(), Allow: p.o.Allow, DNS: p.o.DNS}
+	var d *Delta
+	if full {
+		entries, err := p.b.build(ctx, st.assets, st.seq, now)
+		if err != nil {
+			return err
+		}
+		if p.o.Reviews != nil {
+			if err := p.o.Reviews(ctx); err != nil {
+				p.o.Logger.Warn("intel snapshot: review queue", "err", err)
+			}
+		}
+		next.Entries = entries
+	}
 	if prev == nil {
 		// The first build of this process: continue the numbering of
 		// what the bucket holds, and tell followers to fetch it whole.
@@ -291,28 +306,88 @@ func (p *Publisher) publish(ctx context.Context, obs jetstream.ObjectStore, av i
 			return err
 		}
 		p.setCurrent(next)
-		p.o.Logger.Info("intel snapshot published", "version", next.Version, "entries", len(entries))
+		p.o.Logger.Info("intel snapshot published", "version", next.Version, "entries", len(next.Entries))
 		return p.send(&Delta{Version: next.Version, Prev: stored, Built: next.Built, Full: true})
 	}
 	next.Version = max(prev.Version+1, now.UnixMilli())
-	d := Diff(prev, next)
-	if d.Empty() {
-		if p.putVer < prev.Version {
-			return p.put(ctx, obs, prev) // an earlier store failed
+	if full {
+		d = Diff(prev, next)
+	} else {
+		add, remove, err := p.b.changes(ctx, st.assets, st.seq, now)
+		if err != nil {
+			return err
 		}
+		d = &Delta{Version: next.Version, Prev: prev.Version, Built: next.Built, Add: add, Remove: remove}
+		next.Entries = slices.Clone(prev.Entries)
+		cur := *next
+		cur.Version = prev.Version
+		if err := cur.Apply(d); err != nil {
+			return err
+		}
+		next = &cur
+	}
+	if d.Empty() {
 		return nil
 	}
 	// The delta first, so followers change within the second; the whole
-	// snapshot after, for those that missed it or start later.
+	// snapshot after, in the background, for those that missed it or
+	// start later.
 	if err := p.send(d); err != nil {
 		return err
 	}
 	p.setCurrent(next)
-	if err := p.put(ctx, obs, next); err != nil {
-		return err
-	}
-	p.o.Logger.Debug("intel snapshot changed", "version", next.Version, "added", len(d.Add), "removed", len(d.Remove))
+	p.schedulePut(next)
+	p.o.Logger.Debug("intel snapshot changed", "version", next.Version, "added", len(d.Add), "removed", len(d.Remove), "full", full)
 	return nil
+}
+
+// schedulePut hands s to putLoop, replacing a snapshot still waiting.
+func (p *Publisher) schedulePut(s *Snapshot) {
+	p.mu.Lock()
+	p.putNext = s
+	p.mu.Unlock()
+	select {
+	case p.putWake <- struct{}{}:
+	default:
+	}
+}
+
+// putLoop stores the latest snapshot scheduled, retrying a failure
+// unless a newer one came meanwhile.
+func (p *Publisher) putLoop(ctx context.Context, obs jetstream.ObjectStore) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.putWake:
+		}
+		p.mu.Lock()
+		s := p.putNext
+		p.putNext = nil
+		p.mu.Unlock()
+		if s == nil {
+			continue
+		}
+		if err := p.put(ctx, obs, s); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			p.o.Logger.Warn("intel snapshot: store failed", "version", s.Version, "err", err)
+			p.mu.Lock()
+			if p.putNext == nil {
+				p.putNext = s
+			}
+			p.mu.Unlock()
+			go func() {
+				if sleep(ctx, time.Second) {
+					select {
+					case p.putWake <- struct{}{}:
+					default:
+					}
+				}
+			}()
+		}
+	}
 }
 
 func (p *Publisher) setCurrent(s *Snapshot) {
@@ -347,6 +422,5 @@ func (p *Publisher) put(ctx context.Context, obs jetstream.ObjectStore, s *Snaps
 	if _, err := obs.Put(ctx, meta, io.Reader(&buf)); err != nil {
 		return fmt.Errorf("snapshot: store version %d: %w", s.Version, err)
 	}
-	p.putVer = s.Version
 	return nil
 }

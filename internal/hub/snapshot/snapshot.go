@@ -358,10 +358,25 @@ func (s *Snapshot) Apply(d *Delta) error {
 		for _, e := range d.Add {
 			gone[e.Key()] = true
 		}
-		s.Entries = slices.DeleteFunc(s.Entries, func(e Entry) bool { return gone[e.Key()] })
-		s.Entries = append(s.Entries, d.Add...)
-		SortEntries(s.Entries)
-		s.Entries = slices.CompactFunc(s.Entries, func(a, b Entry) bool { return a.Key() == b.Key() })
+		kept := slices.DeleteFunc(s.Entries, func(e Entry) bool { return gone[e.Key()] })
+		adds := slices.Clone(d.Add)
+		SortEntries(adds)
+		adds = slices.CompactFunc(adds, func(a, b Entry) bool { return a.Key() == b.Key() })
+		// Both are sorted: merge them in one pass rather than sorting a
+		// million entries for a handful of changes.
+		out := make([]Entry, 0, len(kept)+len(adds))
+		i, j := 0, 0
+		for i < len(kept) && j < len(adds) {
+			if compareEntries(kept[i], adds[j]) <= 0 {
+				out = append(out, kept[i])
+				i++
+			} else {
+				out = append(out, adds[j])
+				j++
+			}
+		}
+		out = append(append(out, kept[i:]...), adds[j:]...)
+		s.Entries = out
 	}
 	if d.AllowSet {
 		s.Allow = slices.Clone(d.Allow)
@@ -374,13 +389,13 @@ func (s *Snapshot) Apply(d *Delta) error {
 }
 
 // SortEntries sorts entries by kind, then value.
-func SortEntries(es []Entry) {
-	slices.SortFunc(es, func(a, b Entry) int {
-		if c := strings.Compare(string(a.Kind), string(b.Kind)); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Value, b.Value)
-	})
+func SortEntries(es []Entry) { slices.SortFunc(es, compareEntries) }
+
+func compareEntries(a, b Entry) int {
+	if c := strings.Compare(string(a.Kind), string(b.Kind)); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Value, b.Value)
 }
 
 // Diff returns the delta that turns old into new (both sorted by
