@@ -76,7 +76,7 @@ func (s *Server) sensorsPage(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 	if err != nil {
 		return err
 	}
-	return s.page(w, r, c, "sensors", "sensors.title", "sensors", d)
+	return s.page(w, r, c, "sensors", "sensors.title", "intel", d)
 }
 
 // DetectionKind is a detection kind's name for people.
