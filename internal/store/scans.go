@@ -126,6 +126,18 @@ type ScanPolicy struct {
 	// ports too and run the UDP checks; off unless the organization turns
 	// it on (one-shot scans ask with rampart scan --udp).
 	UDP bool `json:"udp"`
+	// Ports is the TCP port list the organization's scans probe, as for
+	// --ports (22,80,8000-8100, top100, top1000, all); empty: the
+	// platform's default. An asset's ScanProfile may override it, as it
+	// may Families, Rate, UDP and Credentials.
+	Ports string `json:"ports"`
+	// Families are the check families the organization's scans run (tls,
+	// http, svc, ...); empty: every family.
+	Families []string `json:"families"`
+	// Rate is the probes per second of one of the organization's scan
+	// jobs; 0: the platform's default. A worker's own ceiling still
+	// applies.
+	Rate int `json:"rate"`
 	// Route is where the organization's scans run, inherited down the
 	// tree (org.InheritRoute). It is read only here: GetScanPolicy fills
 	// it, SetScanPolicy ignores it; Regions.SetOrgRegions changes it.

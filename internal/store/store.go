@@ -238,6 +238,7 @@ type Store interface {
 	Users
 	Audit
 	Scans
+	ScanProfiles
 	Findings
 	Notifications
 	AlertQueue

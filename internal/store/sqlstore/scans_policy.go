@@ -26,7 +26,20 @@ const (
 // dropped in first-seen order; window days sorted without duplicates.
 // Slices are never nil, so the policy marshals as [] rather than null.
 func normalizePolicy(sp store.ScanPolicy) (store.ScanPolicy, error) {
-	out := store.ScanPolicy{Exclusions: []string{}, Blackouts: []store.Window{}, Credentials: sp.Credentials, UDP: sp.UDP}
+	out := store.ScanPolicy{Exclusions: []string{}, Blackouts: []store.Window{}, Credentials: sp.Credentials, UDP: sp.UDP, Rate: sp.Rate}
+	var err error
+	if out.Ports, err = store.NormalizePorts(sp.Ports); err != nil {
+		return out, err
+	}
+	if out.Families, err = store.NormalizeFamilies(sp.Families); err != nil {
+		return out, err
+	}
+	if len(out.Families) == 0 {
+		out.Families = nil // every family, as an unset policy
+	}
+	if err := store.CheckRate(sp.Rate); err != nil {
+		return out, err
+	}
 	if len(sp.Exclusions) > maxExclusions {
 		return out, invalid("a scan policy has at most %d exclusions, not %d", maxExclusions, len(sp.Exclusions))
 	}
@@ -110,12 +123,12 @@ func clockMinutes(s string) (int, error) {
 // loadPolicy reads an organization's policy; none stored is the empty one.
 func (s *Store) loadPolicy(ctx context.Context, q querier, orgID int64, lock bool) (store.ScanPolicy, error) {
 	sp := store.ScanPolicy{Exclusions: []string{}, Blackouts: []store.Window{}}
-	query := "SELECT exclusions, blackouts, credentials, udp FROM scan_policies WHERE org_id = ?"
+	query := "SELECT exclusions, blackouts, credentials, udp, ports, families, rate FROM scan_policies WHERE org_id = ?"
 	if lock {
 		query += s.d.forUpdate()
 	}
-	var ex, bo []byte
-	err := q.QueryRowContext(ctx, s.q(query), orgID).Scan(&ex, &bo, &sp.Credentials, &sp.UDP)
+	var ex, bo, fams []byte
+	err := q.QueryRowContext(ctx, s.q(query), orgID).Scan(&ex, &bo, &sp.Credentials, &sp.UDP, &sp.Ports, &fams, &sp.Rate)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sp, nil
 	}
@@ -127,6 +140,12 @@ func (s *Store) loadPolicy(ctx context.Context, q querier, orgID int64, lock boo
 	}
 	if err := json.Unmarshal(bo, &sp.Blackouts); err != nil {
 		return sp, fmt.Errorf("scan policy of organization %d: blackouts: %w", orgID, err)
+	}
+	if err := json.Unmarshal(fams, &sp.Families); err != nil {
+		return sp, fmt.Errorf("scan policy of organization %d: families: %w", orgID, err)
+	}
+	if len(sp.Families) == 0 {
+		sp.Families = nil
 	}
 	if sp.Exclusions == nil {
 		sp.Exclusions = []string{}
@@ -196,9 +215,10 @@ func (s *Store) SetScanPolicy(ctx context.Context, p auth.Principal, orgID int64
 		if mustJSON(cur) == after {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO scan_policies (org_id, exclusions, blackouts, credentials, udp, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (org_id) DO UPDATE SET exclusions = excluded.exclusions, blackouts = excluded.blackouts, credentials = excluded.credentials, udp = excluded.udp, updated_at = excluded.updated_at`),
-			orgID, mustJSON(norm.Exclusions), mustJSON(norm.Blackouts), norm.Credentials, norm.UDP, now())
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO scan_policies (org_id, exclusions, blackouts, credentials, udp, ports, families, rate, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (org_id) DO UPDATE SET exclusions = excluded.exclusions, blackouts = excluded.blackouts, credentials = excluded.credentials, udp = excluded.udp,
+				ports = excluded.ports, families = excluded.families, rate = excluded.rate, updated_at = excluded.updated_at`),
+			orgID, mustJSON(norm.Exclusions), mustJSON(norm.Blackouts), norm.Credentials, norm.UDP, norm.Ports, mustJSON(familiesOrEmpty(norm.Families)), norm.Rate, now())
 		if err != nil {
 			return err
 		}
