@@ -90,3 +90,52 @@ func TestDecisionsConsole(t *testing.T) {
 		t.Errorf("member adds a bouncer: %d", resp.StatusCode)
 	}
 }
+
+// TestDecisionsGoldenPages: the decisions list, a decision with its
+// evidence and the bouncers, in both languages.
+func TestDecisionsGoldenPages(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	at := testNow.Add(-time.Hour)
+	d, _, err := w.st.ApplyDecision(ctx, auth.SystemPrincipal, store.Decision{Value: "203.0.113.7", Scope: store.ScopeIP, Type: store.TypeBan,
+		Origin: store.OriginCorrelation, State: store.DecisionPending, Rule: "registered-asset",
+		Reason: "would block 203.0.113.0/24 of SOB (a registered asset of the constituency)", Until: testNow.Add(3 * time.Hour),
+		Evidence: []store.DecisionEvidence{
+			{Org: "CUCA", Sensor: "gw-cuca", Kinds: []string{"ssh-bruteforce"}, Count: 412, First: at, Last: at.Add(5 * time.Minute), Target: "192.0.2.1", Detail: "412 failed SSH logins for 37 users"},
+			{Org: "SOB", Sensor: "gw-sob", Kinds: []string{"port-scan"}, Count: 40, First: at, Last: at.Add(time.Minute), Target: "192.0.2.9", Detail: "40 ports in 1 minute"},
+			{Org: "BTT", Sensor: "gw-btt", Kinds: []string{"port-scan", "ids-alert"}, Count: 9, First: at, Last: at.Add(2 * time.Minute)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.st.ApplyDecision(ctx, auth.SystemPrincipal, store.Decision{Value: "198.51.100.0/24", Scope: store.ScopeRange, Type: store.TypeBan,
+		Origin: store.OriginAnalyst, Scenario: "rampart/manual", Reason: "botnet", State: store.DecisionActive, Until: testNow.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	// The store stamps creation with the real clock; the pages show it.
+	if _, err := w.st.DB().ExecContext(ctx, "UPDATE decisions SET created_at = ?, updated_at = ?", at, at); err != nil {
+		t.Fatal(err)
+	}
+	b := store.Bouncer{Name: "fw-cuca", OrgID: w.orgs["CUCA"].ID, KeyHash: auth.HashToken("golden-key"), KeyPrefix: "rbk_1a2b3c"}
+	if err := w.st.CreateBouncer(ctx, auth.SystemPrincipal, &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.st.RecordPull(ctx, b.ID, store.BouncerPull{At: at, Cursor: 2, New: 1, Addr: "192.0.2.50", Agent: "crowdsec-firewall-bouncer/v0.0.25"}); err != nil {
+		t.Fatal(err)
+	}
+	c := w.client()
+	c.login("admin", "")
+	pages := map[string]string{
+		"intel_decisions": "/intel/decisions",
+		"intel_decision":  fmt.Sprintf("/intel/decisions/%d", d.ID),
+		"intel_bouncers":  "/intel/bouncers",
+	}
+	for _, lang := range []string{"vi", "en"} {
+		for name, path := range pages {
+			code, body := c.get(path + "?lang=" + lang)
+			if code != 200 {
+				t.Fatalf("%s: %d\n%s", path, code, body)
+			}
+			golden(t, name+"."+lang+".html", body)
+		}
+	}
+}

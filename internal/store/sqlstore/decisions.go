@@ -174,6 +174,8 @@ func mergeDecision(cur, d store.Decision) store.Decision {
 		e.First, e.Last = e.First.UTC().Truncate(time.Microsecond), e.Last.UTC().Truncate(time.Microsecond)
 		i := slices.IndexFunc(ev, func(x store.DecisionEvidence) bool { return x.Org == e.Org && x.Sensor == e.Sensor })
 		if i < 0 {
+			e.Kinds = slices.Clone(e.Kinds)
+			slices.Sort(e.Kinds)
 			ev = append(ev, e)
 			continue
 		}
