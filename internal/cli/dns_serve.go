@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rampart-cert/rampart/internal/config"
 	"github.com/rampart-cert/rampart/internal/dns"
 	"github.com/rampart-cert/rampart/internal/findings"
@@ -33,6 +35,30 @@ func (p *protectiveDNS) Stop() {
 	for _, f := range p.stop {
 		f()
 	}
+}
+
+// Collectors are the metrics of the snapshot and the ingester.
+func (p *protectiveDNS) Collectors() []prometheus.Collector {
+	out := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_intel_snapshot_version", Help: "Version of the intel snapshot last published to edges."},
+			func() float64 {
+				if s := p.Publisher.Current(); s != nil {
+					return float64(s.Version)
+				}
+				return 0
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_intel_snapshot_entries", Help: "Indicators in the intel snapshot last published to edges."},
+			func() float64 {
+				if s := p.Publisher.Current(); s != nil {
+					return float64(len(s.Entries))
+				}
+				return 0
+			}),
+	}
+	if p.Ingest != nil {
+		out = append(out, p.Ingest.Collectors()...)
+	}
+	return out
 }
 
 // snapshotOptions is the publisher's configuration from the dns:

@@ -373,6 +373,9 @@ func TestProtectiveDNSEndToEnd(t *testing.T) {
 			t.Errorf("a finding for an address of no organization: %s", k)
 		}
 	}
+	if w.pdns.Ingest.Unmapped() == 0 {
+		t.Error("the query of an address of no organization was not counted as unmapped")
+	}
 	before := a[from+" evil-c2.example"]
 	for range 10 {
 		ask(t, r.udp, from, "evil-c2.example")

@@ -258,6 +258,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer pdns.Stop()
+	reg.MustRegister(pdns.Collectors()...)
 	// National decisions: the analysts' service over the store, its
 	// expiry sweeper; the API serves the CrowdSec bouncer endpoints
 	// (/v1/) and the decisions' blocklists (/decisions/).

@@ -9,10 +9,12 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
@@ -71,6 +73,8 @@ type Ingest struct {
 	ixVer int64
 
 	unmapped uint64 // items from addresses of no organization
+
+	reports, refused, items atomic.Uint64
 }
 
 // IngestOptions tune NewIngest.
@@ -223,6 +227,8 @@ func (in *Ingest) Handle(ctx context.Context, resolver string, r *BlockedReport)
 	if err != nil {
 		return fmt.Errorf("dns: ingest: client networks: %w", err)
 	}
+	in.reports.Add(1)
+	in.items.Add(uint64(len(r.Items)))
 	rep := store.DNSBlockedReport{Resolver: resolver, ReportID: r.ID, At: in.now()}
 	var lost uint64
 	for _, it := range r.Items {
@@ -315,6 +321,7 @@ func (in *Ingest) handleMessage(ctx context.Context, m *queue.Message) error {
 	}
 	r, err := DecodeBlockedReport(m.Data)
 	if err != nil {
+		in.refused.Add(1)
 		in.log.Warn("blocked-query report refused", "resolver", name, "err", err)
 		return nil
 	}
@@ -324,4 +331,18 @@ func (in *Ingest) handleMessage(ctx context.Context, m *queue.Message) error {
 		return nil
 	}
 	return err
+}
+
+// Collectors are the ingester's metrics: reports and items received,
+// reports refused, items from addresses of no organization.
+func (in *Ingest) Collectors() []prometheus.Collector {
+	counter := func(name, help string, f func() uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f()) })
+	}
+	return []prometheus.Collector{
+		counter("rampart_dns_ingest_reports_total", "Blocked-query reports of resolvers ingested.", in.reports.Load),
+		counter("rampart_dns_ingest_items_total", "Items (client, name, list) of the reports ingested.", in.items.Load),
+		counter("rampart_dns_ingest_refused_total", "Blocked-query reports refused as malformed.", in.refused.Load),
+		counter("rampart_dns_ingest_unmapped_total", "Report items from addresses no organization's client network holds.", in.Unmapped),
+	}
 }
