@@ -33,6 +33,7 @@ type Store interface {
 	ListAssets(ctx context.Context, p auth.Principal, f store.AssetFilter) (store.Page[asset.Asset], error)
 	GetOrg(ctx context.Context, p auth.Principal, id int64) (org.Organization, error)
 	GetScanPolicy(ctx context.Context, p auth.Principal, orgID int64) (store.ScanPolicy, error)
+	GetAssetScanProfile(ctx context.Context, p auth.Principal, assetID int64) (store.ScanProfile, error)
 	CreateScanJob(ctx context.Context, p auth.Principal, j *store.ScanJob) error
 	RecordScan(ctx context.Context, r store.ScanReport) error
 }
@@ -339,7 +340,13 @@ func (s *Service) job(ctx context.Context, p auth.Principal, a asset.Asset, reas
 	if err := s.inBlackout(pol); err != nil {
 		return store.ScanJob{}, err
 	}
-	return s.d.Scheduler.Job(a, pol, reason, by, s.d.Now())
+	// The asset's scan profile overrides its organization's policy. It is
+	// read as the platform: whoever may scan the asset gets its profile.
+	prof, err := s.d.Store.GetAssetScanProfile(ctx, auth.SystemPrincipal, a.ID)
+	if err != nil {
+		return store.ScanJob{}, err
+	}
+	return s.d.Scheduler.Job(a, pol.ForAsset(prof), reason, by, s.d.Now())
 }
 
 // enqueue stores and publishes a built job.

@@ -28,6 +28,7 @@ type SchedulerStore interface {
 	DueAssets(ctx context.Context, now time.Time, limit int) ([]store.DueAsset, error)
 	GetAsset(ctx context.Context, p auth.Principal, id int64) (asset.Asset, error)
 	GetScanPolicy(ctx context.Context, p auth.Principal, orgID int64) (store.ScanPolicy, error)
+	GetAssetScanProfile(ctx context.Context, p auth.Principal, assetID int64) (store.ScanProfile, error)
 	CreateScanJob(ctx context.Context, p auth.Principal, j *store.ScanJob) error
 	SetAssetSchedule(ctx context.Context, assetID int64, last, next time.Time) error
 }
@@ -171,6 +172,11 @@ func (s *Scheduler) plan(ctx context.Context, d store.DueAsset, now time.Time) (
 	if err != nil {
 		return false, err
 	}
+	prof, err := s.st.GetAssetScanProfile(ctx, sys, a.ID)
+	if err != nil {
+		return false, err
+	}
+	pol = pol.ForAsset(prof) // the asset's own profile wins over its organization's
 	if InBlackout(pol.Blackouts, now) {
 		// Look again in a quarter of an hour; the window will end.
 		return false, s.st.SetAssetSchedule(ctx, a.ID, lastOr(d, now), now.Add(15*time.Minute))
@@ -216,6 +222,18 @@ func (s *Scheduler) baseJob(a asset.Asset, pol store.ScanPolicy, reason, by stri
 	p.AssetKind, p.AssetValue, p.Exclusions = a.Kind, a.Value, pol.Exclusions
 	p.Credentials = pol.Credentials // default-password attempts only for an organization that opts in
 	p.UDP = pol.UDP                 // UDP only for an organization whose policy turns it on
+	// The scan profile (the asset's override of its organization's
+	// policy, store.ScanPolicy.ForAsset): what it leaves unset keeps the
+	// platform's defaults.
+	if pol.Ports != "" {
+		p.Ports = pol.Ports
+	}
+	if len(pol.Families) > 0 {
+		p.Checks = slices.Clone(pol.Families)
+	}
+	if pol.Rate > 0 {
+		p.Rate = pol.Rate
+	}
 	if oa, ok := s.scope.(OrgAddrs); ok {
 		// Platform-approved ranges in Defaults come first, then the
 		// organization's own addresses.
