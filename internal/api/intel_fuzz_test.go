@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rampart-cert/rampart/internal/intel"
 )
 
 // FuzzReadPushRecords feeds the push API's JSON reader hostile bodies:
@@ -20,6 +22,8 @@ func FuzzReadPushRecords(f *testing.F) {
 		`[{"kind":"ipv5","value":"x"},{"kind":"ipv4","value":"203.0.113.13","colour":"red"},{"kind":"ipv4","value":"1.2.3.4","confidence":150}]`,
 		`[1, "x", null, [], {}]`,
 		`[]`, `{}`, `[{"kind":`, `[{"kind":"ipv4","value":"203.0.113.1"}] []`,
+		`[{"kind":"ipv4","value":"192.0.2.20","category":"exposed","detail":{"Port":"161","tag":"snmp"},"external_id":"scan-7"}]`,
+		`[{"kind":"domain","value":"red.example.org","tlp":"red","recipients":{"orgs":[3,3,1],"users":[9]}},{"kind":"domain","value":"g.example.org","tlp":"green","recipients":{"orgs":[1]}},{"kind":"domain","value":"n.example.org","tlp":"red","recipients":{"orgs":[-1]}}]`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -44,6 +48,14 @@ func FuzzReadPushRecords(f *testing.F) {
 		for _, r := range recs {
 			if r.Feed != "push:test" {
 				t.Fatalf("feed %q", r.Feed)
+			}
+			if !r.Recipients.Empty() && r.TLP != intel.TLPRed {
+				t.Fatalf("recipients on a %s record", r.TLP)
+			}
+			for k := range r.Detail {
+				if k == "" || k != strings.ToLower(k) {
+					t.Fatalf("detail key %q", k)
+				}
 			}
 			again := r
 			again.Labels = append([]string(nil), r.Labels...)

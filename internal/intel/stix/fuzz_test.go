@@ -29,6 +29,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(buf.Bytes())
 	f.Add([]byte(`{"objects":[{"type":"indicator","id":"indicator--1","pattern":"[ipv4-addr:value = '192.0.2.1' OR ipv4-addr:value = 'x']"}]}`))
 	f.Add([]byte(`{"more":true,"objects":[]}`))
+	f.Add([]byte(`{"objects":[{"type":"indicator","id":"indicator--2","pattern":"[ipv4-addr:value = '192.0.2.2']","object_marking_refs":["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"],"x_rampart_recipients":{"orgs":[3,3,9],"users":[4]}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opt := Options{Now: testNow, MaxObject: 1 << 16, MaxPending: 1000}
 		run := func(seek bool) ([]intel.Record, *Result, error) {
