@@ -124,7 +124,7 @@ type rehuntReport struct {
 // evidence says the retro-hunt found it.
 func rehunt(ctx context.Context, inv inventory, rec recorder, db *vulndb.DB, job string, now time.Time) (rehuntReport, error) {
 	var rep rehuntReport
-	checks := vuln.Checks()
+	checks := vuln.InventoryChecks()
 	ids := make([]string, len(checks))
 	for i, c := range checks {
 		ids[i] = c.Meta().ID
