@@ -31,7 +31,9 @@ func cmsSite(t *testing.T, pages map[string]string) *check.Env {
 	addr := srv.Listener.Addr().String()
 	var d net.Dialer
 	return &check.Env{
-		Dial:      func(ctx context.Context, network, _ string) (net.Conn, error) { return d.DialContext(ctx, network, addr) },
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
 		UserAgent: "Rampart-test", Timeout: 3 * time.Second, MaxRead: 1 << 20, Now: time.Now,
 		Extra: map[string]any{ExtraKey: testDB(t)},
 	}
