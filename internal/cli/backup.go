@@ -25,10 +25,11 @@ JetStream state that matters, while serve keeps running. See docs/operations.md.
 // backupStreams are the JetStream streams a backup keeps, in the order
 // it snapshots them around the database (see takeBackup).
 var (
-	// streamsBeforeDB are consumed into the database: results waiting for
-	// ingestion. Taken first, every result is either in the snapshot or
-	// already applied in the database copy taken after it.
-	streamsBeforeDB = []string{queue.StreamResults}
+	// streamsBeforeDB are consumed into the database: results and
+	// sensors' reports waiting for ingestion. Taken first, every one is
+	// either in the snapshot or already applied in the database copy taken
+	// after it (a report applied twice counts once: its ID is kept).
+	streamsBeforeDB = []string{queue.StreamResults, queue.StreamSensors}
 	// streamsAfterDB are produced from the database or beside it: queued
 	// jobs, published finding events with the notifier's position, the
 	// defacement baselines. Taken after, every job and event the database
