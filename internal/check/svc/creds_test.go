@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -127,6 +128,22 @@ func postgresAt(t *testing.T, password string) netip.AddrPort {
 	}
 	ap := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), freePort(t, "127.0.0.1"))
 	startDaemonAs(t, ap, as, bin, "-D", filepath.Join(dir, "data"), "-h", "127.0.0.1", "-p", strconv.Itoa(int(ap.Port())), "-k", dir, "-c", "fsync=off")
+	// The port accepts before the server takes logins (57P03, "the
+	// database system is starting up"): wait for that to pass.
+	for range 150 {
+		c, err := net.DialTimeout("tcp", ap.String(), time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		c.Write(pgStartup("postgres"))
+		msg, err := ReadPGMessage(c)
+		c.Close()
+		if err != nil || msg.Type != 'E' || !bytes.Contains(msg.Body, []byte("57P03")) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	return ap
 }
 
