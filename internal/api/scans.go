@@ -112,7 +112,8 @@ func (s *Server) listObservations(w http.ResponseWriter, r *http.Request, p auth
 
 func (s *Server) getScanPolicy(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	return getByID(w, r, func(ctx context.Context, id int64) (store.ScanPolicy, error) {
-		return s.Store.GetScanPolicy(ctx, p, id)
+		sp, err := s.Store.GetScanPolicy(ctx, p, id)
+		return policyOut(sp), err
 	})
 }
 
@@ -132,8 +133,13 @@ func (s *Server) putScanPolicy(w http.ResponseWriter, r *http.Request, p auth.Pr
 		Credentials bool `json:"credentials"`
 		// UDP turns the UDP scan and checks on for the organization's
 		// scheduled scans; absent means off.
-		UDP   bool             `json:"udp"`
-		Route *json.RawMessage `json:"route,omitempty"` // read only (GET echoes it); ignored
+		UDP bool `json:"udp"`
+		// Ports, Families and Rate are the organization's scan profile;
+		// absent means the platform's default (every family).
+		Ports    string           `json:"ports"`
+		Families []string         `json:"families"`
+		Rate     int              `json:"rate"`
+		Route    *json.RawMessage `json:"route,omitempty"` // read only (GET echoes it); ignored
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
@@ -141,7 +147,11 @@ func (s *Server) putScanPolicy(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if req == nil || req.Exclusions == nil || req.Blackouts == nil {
 		return errf(CodeInvalid, "scan policy must give exclusions and blackouts; an empty list [] clears one")
 	}
-	sp := store.ScanPolicy{Exclusions: *req.Exclusions, Blackouts: *req.Blackouts, Credentials: req.Credentials, UDP: req.UDP}
+	if err := s.checkProfile(&req.Ports, &req.Families, &req.Rate); err != nil {
+		return err
+	}
+	sp := store.ScanPolicy{Exclusions: *req.Exclusions, Blackouts: *req.Blackouts, Credentials: req.Credentials, UDP: req.UDP,
+		Ports: req.Ports, Families: req.Families, Rate: req.Rate}
 	if err := s.Store.SetScanPolicy(r.Context(), p, id, sp); err != nil {
 		return err
 	}
@@ -149,7 +159,7 @@ func (s *Server) putScanPolicy(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, sp)
+	writeJSON(w, 200, policyOut(sp))
 	return nil
 }
 

@@ -216,6 +216,25 @@ func (c *Catalog) Families() []string {
 	return slices.Compact(out)
 }
 
+// FamiliesOf returns the families of the kinds that src reports, sorted
+// and without repeats: FamiliesOf(finding.SourceScan) are the check
+// families a scan profile may choose.
+func (c *Catalog) FamiliesOf(src finding.Source) []string {
+	if c == nil {
+		return nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []string
+	for _, k := range c.kinds {
+		if k.Source == src {
+			out = append(out, k.Family)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // HasFamily reports whether some registered kind belongs to family.
 func (c *Catalog) HasFamily(family string) bool {
 	if c == nil {
