@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,9 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/findings"
+	"github.com/rampart-cert/rampart/internal/hub/snapshot"
+	"github.com/rampart-cert/rampart/internal/intel"
 	"github.com/rampart-cert/rampart/internal/org"
 	"github.com/rampart-cert/rampart/internal/queue"
 	"github.com/rampart-cert/rampart/internal/queue/natsq"
@@ -123,6 +128,17 @@ func TestSensorEndToEnd(t *testing.T) {
 	must(t, err)
 	defer c.Stop()
 
+	// The hub's snapshot, as its publisher leaves it: one listed address.
+	js, err := jetstream.New(q.Conn())
+	must(t, err)
+	obs, err := js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: snapshot.Bucket})
+	must(t, err)
+	var snap bytes.Buffer
+	must(t, snapshot.WriteSnapshot(&snap, &snapshot.Snapshot{Version: 7, Built: time.Now().UTC(),
+		Entries: []snapshot.Entry{{Kind: intel.KindIPv4, Value: "45.1.2.3", Category: intel.CategoryC2, Confidence: 90}}}))
+	_, err = obs.Put(ctx, jetstream.ObjectMeta{Name: snapshot.ObjectName, Metadata: map[string]string{"version": "7"}}, &snap)
+	must(t, err)
+
 	eveFile := filepath.Join(t.TempDir(), "eve.json")
 	now := time.Now()
 	var lines []string
@@ -142,6 +158,12 @@ func TestSensorEndToEnd(t *testing.T) {
 	if ag.Name() != "gw1" || ag.Org() != "A" {
 		t.Fatalf("agent is %s of %s", ag.Name(), ag.Org())
 	}
+	// Once the sensor holds the hub's indicators, an internal host talks
+	// to the listed address.
+	waitFor(t, "the indicators", 20*time.Second, func() bool { return ag.Stats().Indicators == 1 })
+	hit := eveFlow(now, "198.51.100.30", "45.1.2.3", 443)
+	appendLines(t, eveFile, hit)
+	lines = append(lines, hit)
 	var fs []store.Finding
 	waitFor(t, "the sensor's findings", 20*time.Second, func() bool {
 		pg, err := st.ListFindings(ctx, sys, store.FindingFilter{Check: "sensor."})
@@ -151,7 +173,7 @@ func TestSensorEndToEnd(t *testing.T) {
 		for _, f := range fs {
 			kinds[f.Check] = true
 		}
-		return kinds["sensor.ids-alert"] && kinds["sensor.port-scan"]
+		return kinds["sensor.ids-alert"] && kinds["sensor.port-scan"] && kinds["sensor.indicator-hit"]
 	})
 	for _, f := range fs {
 		if f.OrgID != a.ID {
@@ -159,6 +181,9 @@ func TestSensorEndToEnd(t *testing.T) {
 		}
 		if f.Check == "sensor.port-scan" && (f.Subject != "203.0.113.9" || f.Target != "198.51.100.20") {
 			t.Errorf("port scan finding: %+v", f)
+		}
+		if f.Check == "sensor.indicator-hit" && (f.Subject != "45.1.2.3" || f.Target != "198.51.100.30") {
+			t.Errorf("indicator hit finding: %+v", f)
 		}
 	}
 	waitFor(t, "the registry's event count", 10*time.Second, func() bool {
