@@ -11,6 +11,7 @@
 // it in order when the platform is back, and says exactly how much it had
 // to drop past the cap.
 //
-// It must not import the store, the findings service or anything of the
-// platform's side: it talks to the platform over NATS only.
+// It keeps no platform state and calls no platform service (store,
+// findings, correlator): it talks to the platform over NATS only, with
+// the permissions natsq.EdgePermissions gives a sensor.
 package agent
