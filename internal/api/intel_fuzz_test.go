@@ -29,7 +29,7 @@ func FuzzReadPushRecords(f *testing.F) {
 	}
 	now := time.Date(2030, 5, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		recs, rejected, err := readPushRecords(strings.NewReader(string(body)), "push:test", now)
+		recs, rejected, err := readPushRecords(strings.NewReader(string(body)), "push:test", now, nil)
 		if err != nil {
 			if recs != nil || rejected != nil {
 				t.Fatalf("an error with results: %v", err)

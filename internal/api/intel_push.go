@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -116,7 +117,7 @@ func (s *Server) pushIndicators(w http.ResponseWriter, r *http.Request, p auth.P
 			res.Rejected = append(res.Rejected, pushRejection{Index: -1, Where: rj.Where, Reason: rj.Reason})
 		}
 	case "application/json":
-		recs, rejected, err := readPushRecords(body, feed, s.Now())
+		recs, rejected, err := readPushRecords(body, feed, s.Now(), s.recipientsExist(ctx))
 		if err != nil {
 			return err
 		}
@@ -144,8 +145,9 @@ func (s *Server) pushIndicators(w http.ResponseWriter, r *http.Request, p auth.P
 
 // readPushRecords reads a JSON array of records. A body that is not a
 // JSON array is refused whole; a record that is not a valid record (an
-// unknown field, a bad value) is listed with its reason and left out.
-func readPushRecords(r io.Reader, feed string, now time.Time) ([]intel.Record, []pushRejection, error) {
+// unknown field, a bad value, a recipient check refuses: nil checks
+// none) is listed with its reason and left out.
+func readPushRecords(r io.Reader, feed string, now time.Time, check func(intel.Recipients) string) ([]intel.Record, []pushRejection, error) {
 	dec := json.NewDecoder(r)
 	tok, err := dec.Token()
 	if err != nil {
@@ -188,6 +190,12 @@ func readPushRecords(r io.Reader, feed string, now time.Time) ([]intel.Record, [
 			rejected = append(rejected, pushRejection{Index: i, Value: cutString(pr.Value, 200), Reason: "valid_until is not after first_seen"})
 			continue
 		}
+		if check != nil && !rec.Recipients.Empty() {
+			if reason := check(rec.Recipients); reason != "" {
+				rejected = append(rejected, pushRejection{Index: i, Value: cutString(pr.Value, 200), Reason: reason})
+				continue
+			}
+		}
 		recs = append(recs, rec)
 	}
 	if _, err := dec.Token(); err != nil {
@@ -197,6 +205,40 @@ func readPushRecords(r io.Reader, feed string, now time.Time) ([]intel.Record, [
 		return nil, nil, errf(CodeBadRequest, "bad JSON body: more than one value")
 	}
 	return recs, rejected, nil
+}
+
+// recipientsExist checks that the organizations and people a record
+// names exist (the store would drop those that do not, and the submitter
+// should know), each looked up once a submission.
+func (s *Server) recipientsExist(ctx context.Context) func(intel.Recipients) string {
+	known := map[[2]int64]bool{}
+	exists := func(t, id int64) bool {
+		k := [2]int64{t, id}
+		if ok, seen := known[k]; seen {
+			return ok
+		}
+		var err error
+		if t == 0 {
+			_, err = s.Store.GetOrg(ctx, auth.SystemPrincipal, id)
+		} else {
+			_, err = s.Store.GetUser(ctx, auth.SystemPrincipal, id)
+		}
+		known[k] = err == nil
+		return err == nil
+	}
+	return func(r intel.Recipients) string {
+		for _, id := range r.Orgs {
+			if !exists(0, id) {
+				return fmt.Sprintf("recipient organization %d does not exist", id)
+			}
+		}
+		for _, id := range r.Users {
+			if !exists(1, id) {
+				return fmt.Sprintf("recipient user %d does not exist", id)
+			}
+		}
+		return ""
+	}
 }
 
 // pushExtras checks and copies a pushed record's external ID, detail

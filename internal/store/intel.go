@@ -267,9 +267,9 @@ type Intel interface {
 	// feed named by a record that is not stored yet is created (no
 	// location, run on demand). Only indicators and sources that change
 	// are written; each changed indicator gets a new Seq. A record that is
-	// not normalized, or that names a recipient organization or user that
-	// does not exist, is ErrInvalid. Recipients (TLP:RED) are returned in
-	// StoredIndicator.Recipients by every read.
+	// not normalized is ErrInvalid. Recipients (TLP:RED) that do not exist
+	// are dropped (the record reaches fewer, never more); they are
+	// returned in StoredIndicator.Recipients by every read.
 	ApplyIndicators(ctx context.Context, p auth.Principal, records []intel.Record) (ApplySummary, error)
 	GetIndicator(ctx context.Context, p auth.Principal, id int64) (StoredIndicator, error)
 	// FindIndicator finds an indicator by kind and normalized value.

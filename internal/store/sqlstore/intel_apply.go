@@ -205,8 +205,12 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 		if err != nil {
 			return err
 		}
+		// Recipients that do not exist are dropped: a RED record then
+		// reaches fewer, never more (a feed's stale ID must not fail its
+		// run; the API checks them first and says so).
+		var missing [2]map[int64]bool
 		if named {
-			if err := s.checkRecipients(ctx, tx, records); err != nil {
+			if missing, err = s.missingRecipients(ctx, tx, records); err != nil {
 				return err
 			}
 		}
@@ -246,6 +250,9 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 				// changed.
 				r := records[i]
 				r.FirstSeen, r.LastSeen, r.ValidUntil = usec(r.FirstSeen), usec(r.LastSeen), usec(r.ValidUntil)
+				if missing[0] != nil || missing[1] != nil {
+					r.Recipients = withoutMissing(r.Recipients, missing)
+				}
 				pl.ind.Merge(r)
 			}
 			pl.recipients = !pl.ind.Recipients.Equal(before.Recipients)

@@ -71,10 +71,12 @@ func (s *Store) readRecipients(ctx context.Context, q querier, ids []int64, dst 
 	return nil
 }
 
-// checkRecipients refuses records naming organizations or users that do
-// not exist. It reads only when a record names someone.
-func (s *Store) checkRecipients(ctx context.Context, tx *sql.Tx, records []intel.Record) error {
+// missingRecipients returns the organizations and users the records name
+// that do not exist (by list: orgs, users). It reads only when a record
+// names someone.
+func (s *Store) missingRecipients(ctx context.Context, tx *sql.Tx, records []intel.Record) ([2]map[int64]bool, error) {
 	var want [2][]int64
+	var missing [2]map[int64]bool
 	for i := range records {
 		r := &records[i].Recipients
 		want[0] = append(want[0], r.Orgs...)
@@ -92,17 +94,36 @@ func (s *Store) checkRecipients(ctx context.Context, tx *sql.Tx, records []intel
 				return id, sc.Scan(&id)
 			}, s.q("SELECT id FROM "+table+" WHERE "+cond), args...)
 			if err != nil {
-				return err
+				return missing, err
 			}
 			for _, id := range ids[:n] {
 				if !slices.Contains(found, id) {
-					return invalid("recipient %s %d does not exist", recipientTables[t].what, id)
+					if missing[t] == nil {
+						missing[t] = map[int64]bool{}
+					}
+					missing[t][id] = true
 				}
 			}
 			ids = ids[n:]
 		}
 	}
-	return nil
+	return missing, nil
+}
+
+// withoutMissing returns r without the recipients missing names (a copy
+// when it drops any).
+func withoutMissing(r intel.Recipients, missing [2]map[int64]bool) intel.Recipients {
+	out := intel.Recipients{}
+	for t := range recipientTables {
+		src := *recipientList(&r, t)
+		dst := recipientList(&out, t)
+		for _, id := range src {
+			if !missing[t][id] {
+				*dst = append(*dst, id)
+			}
+		}
+	}
+	return out
 }
 
 // loadRecipients reads the recipients of the stored TLP:RED indicators

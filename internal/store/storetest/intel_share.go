@@ -56,10 +56,12 @@ func testIntelRecipients(t *testing.T, f *fixture) {
 		}
 	}
 
-	_, err = s.ApplyIndicators(ctx, sys, []intel.Record{red("red-two.example", "red-a", intel.Recipients{Orgs: []int64{1 << 40}})})
-	wantErr(t, err, store.ErrInvalid, "unknown recipient organization")
-	_, err = s.ApplyIndicators(ctx, sys, []intel.Record{red("red-two.example", "red-a", intel.Recipients{Users: []int64{1 << 40}})})
-	wantErr(t, err, store.ErrInvalid, "unknown recipient user")
+	// Recipients that do not exist are dropped: the indicator reaches
+	// fewer, never more.
+	apply(t, s, red("red-three.example", "red-a", intel.Recipients{Orgs: []int64{1 << 40, f.a1.ID}, Users: []int64{1 << 40}}))
+	if r := find(t, s, intel.KindDomain, "red-three.example").Recipients; !slices.Equal(r.Orgs, []int64{f.a1.ID}) || len(r.Users) != 0 {
+		t.Fatalf("unknown recipients kept: %+v", r)
+	}
 	amber := rec(t, intel.KindDomain, "red-two.example", "red-a", nil)
 	amber.Recipients = intel.Recipients{Orgs: []int64{f.a1.ID}}
 	_, err = s.ApplyIndicators(ctx, sys, []intel.Record{amber})
@@ -129,7 +131,7 @@ func testIntelConcerning(t *testing.T, f *fixture) {
 	if got := list(sys, store.ConcernFilter{OrgID: c.ID}); len(got) != 0 {
 		t.Fatalf("B's parent is concerned by %v; only B1 is", got)
 	}
-	if got := list(sys, store.ConcernFilter{OrgID: f.a1.ID}); !slices.Equal(got, []string{"red-one.example", "203.0.113.5"}) { // red-one names A1
+	if got := list(sys, store.ConcernFilter{OrgID: f.a1.ID}); !slices.Equal(got, []string{"red-one.example", "red-three.example", "203.0.113.5"}) { // the RED ones name A1
 		t.Fatalf("concerning A1: %v", got)
 	}
 	if got := list(sys, store.ConcernFilter{OrgID: c1.ID, MaxTLP: intel.TLPAmber}); !slices.Equal(got, []string{"203.0.113.1", "203.0.113.3"}) {
