@@ -8,11 +8,13 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/sensor/agent"
+	"github.com/rampart-cert/rampart/internal/sensor/detect"
 )
 
 // sensorReady is what runSensor prints once it runs, for people and tests.
@@ -33,6 +35,7 @@ func runSensor(ctx context.Context, env *Env, args []string) error {
 	bufferMax := fs.String("buffer-max", "256MiB", "cap of the disk buffer; the oldest reports are dropped past it, and counted")
 	httpAddr := fs.String("http", "", "host:port serving /healthz and /stats (JSON)")
 	fromStart := fs.Bool("from-start", false, "read the files from their beginning (a replay) instead of only new lines")
+	thresholdsFile := fs.String("thresholds", "", "YAML file of detection thresholds (window, scan_ports, scan_hosts, ssh_failures, web_failures, volume_factor, …; docs/sensors.md); defaults otherwise")
 	c, err := load(env, fs, f, args)
 	if err != nil {
 		return err
@@ -51,9 +54,21 @@ func runSensor(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: --buffer-max: %v", errUsage, err)
 	}
+	var thresholds detect.Config
+	if *thresholdsFile != "" {
+		f, err := os.Open(*thresholdsFile)
+		if err != nil {
+			return fmt.Errorf("%w: --thresholds: %v", errUsage, err)
+		}
+		thresholds, err = detect.ReadThresholds(f, detect.Config{})
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%w: --thresholds %s: %v", errUsage, *thresholdsFile, err)
+		}
+	}
 	log := logger(env, c)
 	a, err := agent.New(agent.Config{NATS: c.NATS, Creds: c.NATSCreds, EVE: *eve, Zeek: *zeek, NetFlow: *netflowAddr, Syslog: *syslogAddr,
-		FromStart: *fromStart, Internal: nets, BufferDir: *bufferDir, BufferMax: capBytes, Version: Version, Logger: log})
+		FromStart: *fromStart, Internal: nets, BufferDir: *bufferDir, BufferMax: capBytes, Version: Version, Logger: log, Detect: thresholds})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
