@@ -129,15 +129,7 @@ func runSensorsRevoke(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fs, f := flags(env, "sensors revoke", false)
-	c, err := load(env, fs, f, args)
-	if err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: %s", errUsage, sensorsUsage)
-	}
-	dir, err := embeddedNATSDir(c)
+	dir, err := credentialsDir(env, "sensors revoke", sensorsUsage, args)
 	if err != nil {
 		return err
 	}
@@ -150,15 +142,7 @@ func runSensorsRevoke(env *Env, args []string) error {
 }
 
 func runSensorsList(env *Env, args []string) error {
-	fs, f := flags(env, "sensors list", false)
-	c, err := load(env, fs, f, args)
-	if err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: %s", errUsage, sensorsUsage)
-	}
-	dir, err := embeddedNATSDir(c)
+	dir, err := credentialsDir(env, "sensors list", sensorsUsage, args)
 	if err != nil {
 		return err
 	}

@@ -141,15 +141,7 @@ func runWorkerRevoke(env *Env, args []string) error {
 }
 
 func runWorkerList(env *Env, args []string) error {
-	fs, f := flags(env, "worker list", false)
-	c, err := load(env, fs, f, args)
-	if err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: %s", errUsage, workerCredsUsage)
-	}
-	dir, err := embeddedNATSDir(c)
+	dir, err := credentialsDir(env, "worker list", workerCredsUsage, args)
 	if err != nil {
 		return err
 	}
@@ -187,3 +179,19 @@ var credsRegionRE = sync.OnceValue(func() *regexp.Regexp {
 
 // errWrongRegion: a worker's --region differs from its credentials'.
 var errWrongRegion = errors.New("the credentials are for another region")
+
+// credentialsDir reads the flags of a credentials subcommand that takes
+// no other argument (worker list, sensors revoke NAME after its name is
+// taken, sensors list) and returns the embedded NATS server's directory,
+// where the issued keys live.
+func credentialsDir(env *Env, cmd, usage string, args []string) (string, error) {
+	fs, f := flags(env, cmd, false)
+	c, err := load(env, fs, f, args)
+	if err != nil {
+		return "", err
+	}
+	if fs.NArg() > 0 {
+		return "", fmt.Errorf("%w: %s", errUsage, usage)
+	}
+	return embeddedNATSDir(c)
+}
