@@ -28,6 +28,9 @@ const dnsReady = "rampart dns is answering"
 // runDNS is `rampart dns`: a protective resolver following the hub's
 // intel snapshot over NATS, reporting blocked queries to the platform.
 func runDNS(ctx context.Context, env *Env, args []string) error {
+	if ok, err := dnsAdmin(env, args); ok {
+		return err
+	}
 	fs, f := flags(env, "dns", false)
 	listen := fs.String("listen", "", "host:port of the plain DNS listeners (UDP and TCP)")
 	upstream := fs.String("upstream", "", "upstream resolvers queries are forwarded to, comma-separated (host or host:port)")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"github.com/rampart-cert/rampart/internal/auth"
@@ -87,37 +86,9 @@ func runSensorsAdd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var fh *os.File
-	if *out != "" {
-		// Create the file first, so a bad path leaves no key registered.
-		fh, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return fmt.Errorf("cli: sensors add: %w", err)
-		}
-	}
-	seed, e, err := natsq.IssueEdge(dir, natsq.EdgeSensor, name, o.Code)
+	e, file, err := issueEdgeKey(env, dir, natsq.EdgeSensor, name, o.Code, *out, "sensors add")
 	if err != nil {
-		if fh != nil {
-			fh.Close()
-			os.Remove(*out)
-		}
 		return err
-	}
-	if fh == nil {
-		_, err = env.Stdout.Write(seed)
-	} else {
-		_, err = fh.Write(seed)
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		_, _ = natsq.RevokeEdge(dir, natsq.EdgeSensor, name)
-		return fmt.Errorf("cli: sensors add: %w", err)
-	}
-	file := *out
-	if file == "" {
-		file = "FILE"
 	}
 	fmt.Fprintf(env.Stderr, "Issued sensor %s for organization %s (public key %s).\nA running serve admits it within seconds. At the member's gateway:\n  rampart sensor --nats nats://<platform>:<port> --creds %s --eve /var/log/suricata/eve.json\nThe seed is not kept on the platform; revoke with: rampart sensors revoke %s\n",
 		e.Name, e.Org, e.PublicKey, file, e.Name)
