@@ -277,6 +277,15 @@ func TestIncrementalMatchesFull(t *testing.T) {
 	waitFor(t, 5*time.Second, "changes", func() bool {
 		return !r.has(intel.KindDomain, "evil.example") && r.has(intel.KindDomain, "inc.example")
 	})
+	// The publisher may send a delta before it keeps the snapshot the
+	// delta leads to: compare against that snapshot, not the one before.
+	holds := func(s *snapshot.Snapshot, kind intel.Kind, value string) bool {
+		return s != nil && slices.ContainsFunc(s.Entries, func(e snapshot.Entry) bool { return e.Kind == kind && e.Value == value })
+	}
+	waitFor(t, 5*time.Second, "the publisher's snapshot after the changes", func() bool {
+		cur := w.pub.Current()
+		return !holds(cur, intel.KindDomain, "evil.example") && holds(cur, intel.KindDomain, "inc.example") && holds(cur, intel.KindIPv4, "203.0.113.5")
+	})
 	// A full build over the same store finds nothing to change.
 	want := w.pub.Current()
 	w.pub.Invalidate()
