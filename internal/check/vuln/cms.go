@@ -15,7 +15,7 @@ import (
 )
 
 // CMSKnownCVE is vuln.cms-known-cve: the core version of WordPress,
-// Joomla or Drupal that a site reveals, and the versions of WordPress
+// Joomla, Drupal or Moodle that a site reveals, and the versions of WordPress
 // plugins from their readme.txt, matched against the offline NVD data.
 // It shares the web family's page cache when the scan's env carries one.
 type CMSKnownCVE struct {
@@ -37,23 +37,26 @@ var metaCMS = check.Meta{
 		VI: "Phiên bản hệ quản trị nội dung hoặc plugin có lỗ hổng đã biết",
 	},
 	Description: check.Text{
-		EN: "The site runs WordPress, Joomla or Drupal, or a WordPress plugin, in a version that the National Vulnerability " +
-			"Database lists as affected by a published CVE. The version comes from what the site itself publishes (the generator " +
-			"tag, the feed, the release notes or manifest files shipped with the core, a plugin's readme.txt). Sites built on " +
-			"these systems are scanned for such versions by automated attacks within days of a disclosure.",
-		VI: "Website chạy WordPress, Joomla hoặc Drupal, hoặc một plugin WordPress, ở phiên bản mà Cơ sở dữ liệu lỗ hổng quốc " +
-			"gia Hoa Kỳ (NVD) ghi nhận là bị ảnh hưởng bởi lỗ hổng CVE đã công bố. Phiên bản được lấy từ chính những gì website " +
-			"công khai (thẻ generator, nguồn cấp tin, tệp ghi chú phát hành hoặc tệp manifest đi kèm mã nguồn, tệp readme.txt " +
-			"của plugin). Các website dùng những hệ thống này bị công cụ tấn công tự động dò tìm phiên bản lỗi chỉ vài ngày sau " +
-			"khi lỗ hổng được công bố.",
+		EN: "The site runs WordPress, Joomla, Drupal or Moodle, or a WordPress plugin, in a version that the National " +
+			"Vulnerability Database lists as affected by a published CVE. The version comes from what the site itself publishes " +
+			"(the generator tag, the feed, the release notes, upgrade notes or manifest files shipped with the core, a plugin's " +
+			"readme.txt). Moodle's upgrade notes name only the branch, so for Moodle a CVE is reported only when every release " +
+			"of that branch from the named one on is affected. Sites built on these systems are scanned for such versions by " +
+			"automated attacks within days of a disclosure.",
+		VI: "Website chạy WordPress, Joomla, Drupal hoặc Moodle, hoặc một plugin WordPress, ở phiên bản mà Cơ sở dữ liệu lỗ " +
+			"hổng quốc gia Hoa Kỳ (NVD) ghi nhận là bị ảnh hưởng bởi lỗ hổng CVE đã công bố. Phiên bản được lấy từ chính những gì " +
+			"website công khai (thẻ generator, nguồn cấp tin, tệp ghi chú phát hành, ghi chú nâng cấp hoặc tệp manifest đi kèm " +
+			"mã nguồn, tệp readme.txt của plugin). Ghi chú nâng cấp của Moodle chỉ cho biết nhánh phiên bản, nên với Moodle một " +
+			"CVE chỉ được báo khi mọi bản phát hành của nhánh đó, kể từ bản được nêu, đều bị ảnh hưởng. Các website dùng những " +
+			"hệ thống này bị công cụ tấn công tự động dò tìm phiên bản lỗi chỉ vài ngày sau khi lỗ hổng được công bố.",
 	},
 	Remediation: check.Text{
 		EN: "Update the core and every plugin to the current release (enable automatic security updates), remove plugins " +
-			"that are not used, and delete the release notes and manifest files (CHANGELOG.txt, readme.html, joomla.xml) " +
-			"from the web root or block them.",
+			"that are not used, and delete the release notes and manifest files (CHANGELOG.txt, readme.html, joomla.xml, " +
+			"Moodle's lib/upgrade.txt and UPGRADING.md) from the web root or block them; move Moodle to a supported branch.",
 		VI: "Cập nhật mã nguồn lõi và mọi plugin lên bản phát hành mới nhất (bật tự động cập nhật bảo mật), gỡ các plugin " +
-			"không dùng, và xóa hoặc chặn truy cập các tệp ghi chú phát hành, manifest (CHANGELOG.txt, readme.html, " +
-			"joomla.xml) trong thư mục web.",
+			"không dùng, xóa hoặc chặn truy cập các tệp ghi chú phát hành, manifest (CHANGELOG.txt, readme.html, " +
+			"joomla.xml, lib/upgrade.txt và UPGRADING.md của Moodle) trong thư mục web; chuyển Moodle sang nhánh còn được hỗ trợ.",
 	},
 	References: []string{"CWE-1395", "CWE-1104", "https://nvd.nist.gov/vuln", "https://www.cisa.gov/known-exploited-vulnerabilities-catalog"},
 }
@@ -70,6 +73,11 @@ type cmsFound struct {
 	version string
 	cpe     vulndb.CPE
 	from    string // the path that told the version
+	// upTo, when set, says version is only a lower bound: the site runs
+	// a release between version and upTo, and a CVE counts only when it
+	// affects both ends.
+	upTo  *vulndb.CPE
+	bound string // says so in the evidence
 }
 
 // Limits of what one site costs: plugin readmes fetched, bytes read.
@@ -127,18 +135,38 @@ func (c *CMSKnownCVE) Run(ctx context.Context, env *check.Env, t check.Target) (
 	if f, ok := joomla(ctx, s, page.Body); ok {
 		found = append(found, f)
 	}
+	if f, ok := moodle(ctx, s, page); ok {
+		found = append(found, f)
+	}
 	var out []check.Result
 	for _, f := range found {
 		sn := seen{product: f.product, version: f.version, cpe: &f.cpe, cpeRaw: f.cpe.String()}
-		for _, h := range db.MatchCPE(f.cpe) {
+		for _, h := range cmsHits(db, f) {
 			r := result(sn, h, "")
 			r.Check = metaCMS.ID
 			r.Evidence.Fields["version_from"] = f.from
+			if f.upTo != nil {
+				r.Evidence.Fields["version_bound"] = f.bound
+			}
 			r.Evidence.Response = check.Cap(fmt.Sprintf("GET %s → %s %s\n%s", f.from, f.product, f.version, r.Evidence.Response))
 			out = append(out, r)
 		}
 	}
 	return out, nil
+}
+
+// cmsHits matches f, and when its version is a lower bound keeps only
+// the CVEs that the top of the range is affected by as well.
+func cmsHits(db *vulndb.DB, f cmsFound) []vulndb.Hit {
+	hits := db.MatchCPE(f.cpe)
+	if f.upTo == nil || len(hits) == 0 {
+		return hits
+	}
+	top := map[string]bool{}
+	for _, h := range db.MatchCPE(*f.upTo) {
+		top[h.CVE.ID] = true
+	}
+	return slices.DeleteFunc(hits, func(h vulndb.Hit) bool { return !top[h.CVE.ID] })
 }
 
 // get fetches p and returns its body when it answered 200.

@@ -16,7 +16,7 @@ import (
 // cmsSite serves the pages of a site by path; others are 404.
 func cmsSite(t *testing.T, pages map[string]string) *check.Env {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return cmsEnv(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, ok := pages[r.URL.Path]
 		if !ok {
 			http.NotFound(w, r)
@@ -27,6 +27,12 @@ func cmsSite(t *testing.T, pages map[string]string) *check.Env {
 		}
 		w.Write([]byte(body))
 	}))
+}
+
+// cmsEnv is an env whose every dial reaches h, with the test NVD data.
+func cmsEnv(t *testing.T, h http.Handler) *check.Env {
+	t.Helper()
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	addr := srv.Listener.Addr().String()
 	var d net.Dialer
