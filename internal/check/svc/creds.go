@@ -154,8 +154,10 @@ func (credCheck) Meta() check.Meta { return metaCreds }
 // credService names the protocol the check speaks to t, "" for none.
 func credService(t check.Target) string {
 	switch s := strings.ToLower(t.Service); s {
-	case "postgresql", "mysql", "ssh", "ftp":
+	case "postgresql", "mysql", "ssh", "ftp", "mssql":
 		return s
+	case "ms-sql-s":
+		return "mssql"
 	case "http", "https", "http-alt", "https-alt":
 		return "http"
 	case "", "unknown", "tcpwrapped":
@@ -168,6 +170,8 @@ func credService(t check.Target) string {
 			return "ssh"
 		case 21:
 			return "ftp"
+		case 1433:
+			return "mssql"
 		case 8080, 3000, 15672:
 			return "http"
 		}
@@ -193,6 +197,8 @@ func (credCheck) Run(ctx context.Context, env *check.Env, t check.Target) ([]che
 		return credSSH(ctx, env, t, m)
 	case "ftp":
 		return credFTP(ctx, env, t, m)
+	case "mssql":
+		return credMSSQL(ctx, env, t, m)
 	case "http":
 		return credWeb(ctx, env, t, m)
 	}

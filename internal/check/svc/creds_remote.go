@@ -156,7 +156,7 @@ func (w *webClient) do(ctx context.Context, method, path, user, password string,
 func credWeb(ctx context.Context, env *check.Env, t check.Target, m check.Meta) ([]check.Result, error) {
 	w := newWebClient(env, t)
 	var out []check.Result
-	for _, app := range []func(context.Context, *webClient, check.Target, check.Meta) (*check.Result, error){webTomcat, webGrafana, webRabbitMQ, webJenkins, webPhpMyAdmin, webDevice} {
+	for _, app := range []func(context.Context, *webClient, check.Target, check.Meta) (*check.Result, error){webTomcat, webGrafana, webRabbitMQ, webJenkins, webPhpMyAdmin, webMikroTik, webDevice} {
 		r, err := app(ctx, w, t, m)
 		if err != nil {
 			if ctx.Err() != nil {
