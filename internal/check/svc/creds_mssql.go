@@ -524,8 +524,8 @@ func encryptionText(server byte) string {
 
 // mssqlAttempt is the outcome of one login.
 type mssqlAttempt struct {
-	reply      TDSLoginReply
-	prelogin   TDSPrelogin
+	reply    TDSLoginReply
+	prelogin TDSPrelogin
 	// noPrelogin: no PRELOGIN answer came (silence, a close, or bytes
 	// that are not TDS).
 	noPrelogin bool

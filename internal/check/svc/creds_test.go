@@ -354,7 +354,7 @@ func TestSCRAMVector(t *testing.T) {
 }
 
 func TestShippedCredentials(t *testing.T) {
-	for _, svc := range []string{"postgresql", "mysql", "tomcat-manager", "grafana", "rabbitmq", "ssh", "ftp"} {
+	for _, svc := range []string{"postgresql", "mysql", "tomcat-manager", "grafana", "rabbitmq", "ssh", "ftp", "mssql", "mikrotik-routeros"} {
 		if n := len(credentialsFor(svc)); n == 0 || n > maxAttempts {
 			t.Errorf("%s: %d entries", svc, n)
 		}
