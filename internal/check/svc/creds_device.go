@@ -20,7 +20,8 @@ import (
 // login is Basic or Digest are here. MikroTik's webfig and the ZTE and
 // Huawei ONT pages log in through their own scripted forms (webfig's
 // encrypted session, the ONTs' token forms), not HTTP authentication, and
-// are left out rather than guessed at.
+// are left out rather than guessed at; RouterOS v7's REST API, which does
+// take Basic, is creds_mikrotik.go's.
 
 // deviceFamily is one family of devices and where it asks for a login.
 type deviceFamily struct {
