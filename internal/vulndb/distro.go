@@ -31,13 +31,20 @@ import (
 //   - BIND: version.bind answers "9.18.49-1~deb12u3-Debian" or
 //     "9.18.30-0ubuntu0.22.04.2-Ubuntu" (the fingerprint keeps it as
 //     "9.18.49 Debian-1~deb12u3"); the epoch of bind9 is 1 in both. Red Hat
-//     answers "9.11.4-P2-RedHat-9.11.4-26.P2.el7_9.16": the package and the
-//     release (el7) are known, but no Red Hat data is imported, so nothing
-//     is suppressed for it.
+//     answers "9.11.4-P2-RedHat-9.11.4-26.P2.el7_9.16" (RHEL 7 and 8): the
+//     package's version-release and the release (el7) are known, the epoch
+//     (32) is assumed; RHEL 9 answers "9.16.23-RH": Red Hat's package, no
+//     release.
 //   - Apache httpd "Apache/2.4.62 (Debian)", nginx "nginx/1.18.0 (Ubuntu)":
 //     the distribution, never the revision or the release. Package is
 //     returned with an empty Version: useful for the end-of-life check, and
-//     never a reason to suppress a CVE.
+//     never a reason to suppress a CVE. Red Hat's family says "(Red Hat
+//     Enterprise Linux)", "(CentOS)", "(CentOS Stream)", "(Rocky Linux)",
+//     "(AlmaLinux)": with Red Hat's data a CVE fixed in the very upstream
+//     version the banner shows is not claimed (Backport.Unverified).
+//   - An RPM release with an el tag right after the upstream version
+//     ("8.0p1-el8", "2.4.37-62.el8", "1.20.1-14.el9_2.1") names the RHEL
+//     major release, and the package version-release when it is a full one.
 //   - Postfix, Dovecot, MariaDB and PostgreSQL banners are not mapped yet
 //     (Postfix shows no version at all; MariaDB's source package name
 //     changes between releases).
@@ -45,12 +52,13 @@ import (
 // Package is a distribution package a service runs, as far as its banner
 // tells.
 type Package struct {
-	Distro   string // "debian", "ubuntu", "rhel"
+	Distro   string // "debian", "ubuntu", "rhel", "centos", "centos-stream", "rocky", "almalinux"
 	Release  string // codename ("bookworm", "jammy") or "el7"; "" when the banner does not say
 	Source   string // source package: "openssh", "bind9", "apache2"
 	Upstream string // the upstream version the banner shows: "9.2p1"
 	// Version is the package version in the distribution's own form
-	// ("1:9.2p1-2+deb12u3"), "" when the banner shows no revision.
+	// ("1:9.2p1-2+deb12u3", "32:9.11.4-26.P2.el7_9.16"), "" when the
+	// banner shows no revision.
 	Version string
 	// Tag is the distribution part as the banner shows it
 	// ("Debian-2+deb12u3").
@@ -87,6 +95,12 @@ func DistroName(d string) string {
 		return "Red Hat Enterprise Linux"
 	case "centos":
 		return "CentOS"
+	case "centos-stream":
+		return "CentOS Stream"
+	case "rocky":
+		return "Rocky Linux"
+	case "almalinux":
+		return "AlmaLinux"
 	}
 	return d
 }
@@ -98,12 +112,14 @@ type sourcePackage struct {
 }
 
 // sourcePackages maps a fingerprint product and a distribution to the
-// source package the archive builds it from.
+// source package the archive builds it from. Red Hat's rebuilds use the
+// "rhel" entry; an RPM epoch is written out ("0").
 func sourcePackages() map[string]map[string]sourcePackage {
 	return map[string]map[string]sourcePackage{
 		"openssh": {
 			"debian": {"openssh", "1"},
 			"ubuntu": {"openssh", "1"},
+			"rhel":   {"openssh", "0"},
 		},
 		"isc bind": {
 			"debian": {"bind9", "1"},
@@ -113,12 +129,12 @@ func sourcePackages() map[string]map[string]sourcePackage {
 		"apache httpd": {
 			"debian": {"apache2", ""},
 			"ubuntu": {"apache2", ""},
-			"rhel":   {"httpd", ""},
-			"centos": {"httpd", ""},
+			"rhel":   {"httpd", "0"},
 		},
 		"nginx": {
 			"debian": {"nginx", ""},
 			"ubuntu": {"nginx", ""},
+			"rhel":   {"nginx", "1"},
 		},
 	}
 }
@@ -186,13 +202,17 @@ var (
 	taggedRE = sync.OnceValue(func() *regexp.Regexp {
 		return regexp.MustCompile(`^(\S+) (Debian|Ubuntu)-([0-9][0-9A-Za-z.+~]*)$`)
 	})
+	// Red Hat 9's: "9.16.23-RH".
+	bindRHRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(9\.[0-9]+\.[0-9]+(?:-[SP][0-9]+)?)-RH$`)
+	})
 	// An HTTP Server header naming a distribution: "Apache/2.4.62 (Debian)".
 	serverOSRE = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`(?i)Server: *(Apache|nginx)/([0-9][0-9.]*) \((Debian|Ubuntu|Red Hat Enterprise Linux|Red Hat|CentOS)\)`)
+		return regexp.MustCompile(`(?i)Server: *(Apache|nginx)/([0-9][0-9.]*) \((Debian|Ubuntu|Red Hat Enterprise Linux|Red Hat|CentOS Stream|CentOS|Rocky Linux|AlmaLinux)\)`)
 	})
 	debRelRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`deb([0-9]{1,2})u[0-9]+`) })
 	ubuntuRelRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`ubuntu[0-9.]*?([0-9]{2}\.[0-9]{2})(?:\.[0-9]+)*$`) })
-	elRelRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\.el([0-9]{1,2})(?:[._]|$)`) })
+	elRelRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[.+]el([0-9]{1,2})(?:[._+]|$)`) })
 )
 
 // maxBannerScan bounds how much of a banner DistroPackage reads.
@@ -236,7 +256,7 @@ func sshPackage(version, banner string) (Package, bool) {
 		distro, rev = m[2], m[3]
 	}
 	if distro == "" {
-		return Package{}, false
+		return elPackage("openssh", upstream, version, banner)
 	}
 	if upstream == "" {
 		return Package{}, false
@@ -256,10 +276,15 @@ func bindPackage(version string) (Package, bool) {
 		if r := elRelRE().FindStringSubmatch(m[2]); r != nil {
 			p.Release = "el" + r[1]
 		}
-		// The package version is in the tag, without its epoch (32 in
-		// RHEL); with no Red Hat data imported it is only shown.
-		p.Version = m[2]
+		// The package version-release is in the tag, without its epoch
+		// (32 in RHEL).
+		if v, err := ParseRPMVersion("32:" + m[2]); err == nil && v.Release != "" {
+			p.Version, p.EpochAssumed = v.String(), true
+		}
 		return p, true
+	}
+	if m := bindRHRE().FindStringSubmatch(version); m != nil {
+		return Package{Distro: "rhel", Source: "bind", Upstream: m[1], Tag: "RH"}, true
 	}
 	return Package{}, false
 }
@@ -316,6 +341,9 @@ func releaseOfRevision(distro, rev string) string {
 
 func httpPackage(prod, version, banner string) (Package, bool) {
 	upstream, _, _ := strings.Cut(version, " ")
+	if p, ok := elPackage(prod, upstream, version, banner); ok {
+		return p, true
+	}
 	m := serverOSRE().FindStringSubmatch(banner)
 	if m == nil || (upstream != "" && m[2] != upstream) {
 		return Package{}, false
@@ -333,8 +361,18 @@ func httpPackage(prod, version, banner string) (Package, bool) {
 		distro = "rhel"
 	case "centos":
 		distro = "centos"
+	case "centos stream":
+		distro = "centos-stream"
+	case "rocky linux":
+		distro = "rocky"
+	case "almalinux":
+		distro = "almalinux"
 	}
-	src, ok := sourcePackages()[prod][distro]
+	key := distro
+	if RedHatFamily(distro) || distro == "centos-stream" {
+		key = "rhel"
+	}
+	src, ok := sourcePackages()[prod][key]
 	if !ok {
 		return Package{}, false
 	}

@@ -32,8 +32,7 @@ import (
 //     whose "fixed" event is the fixed version. ReadOSV reads one record, an
 //     array of them, or {"vulns": [...]}.
 //
-// Red Hat's OVAL is not read yet: RHEL banners rarely show a package
-// release anyway (BIND's version.bind does).
+// Red Hat's OVAL v2 XML is read by ReadRedHatOVAL (redhat.go).
 //
 // Only records that can clear a package are kept (resolved with a fixed
 // version or never affected) and only for the source packages Rampart can
@@ -73,15 +72,7 @@ func ReadDebianTracker(r io.Reader, name string, fn func(DistroFix) error, bad f
 		return err
 	}
 	dec := json.NewDecoder(br)
-	syntax := func(err error) error {
-		if errors.Is(err, ErrTooLarge) {
-			return err
-		}
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return fmt.Errorf("%w: %s: byte %d: %v", ErrFormat, name, dec.InputOffset(), err)
-	}
+	syntax := syntaxErr(name, dec.InputOffset)
 	if tok, err := dec.Token(); err != nil {
 		return syntax(err)
 	} else if tok != json.Delim('{') {
@@ -276,15 +267,7 @@ func ReadOSV(r io.Reader, name string, fn func(DistroFix) error, bad func(*Recor
 		return err
 	}
 	dec := json.NewDecoder(br)
-	syntax := func(err error) error {
-		if errors.Is(err, ErrTooLarge) {
-			return err
-		}
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return fmt.Errorf("%w: %s: byte %d: %v", ErrFormat, name, dec.InputOffset(), err)
-	}
+	syntax := syntaxErr(name, dec.InputOffset)
 	n := 0
 	one := func(raw json.RawMessage) error {
 		n++
@@ -416,17 +399,9 @@ func osvFixes(rec osvRecord, fn func(DistroFix) error, bad func(error) error) er
 		if fixed == "" {
 			continue // not fixed: nothing to clear a package with
 		}
-		for _, c := range cves {
-			f := DistroFix{Distro: distro, Release: release, Package: a.Package.Name, CVE: c, Fixed: fixed, Advisory: adv, Source: string(KindOSV)}
-			if err := f.validate(); err != nil {
-				if err := bad(err); err != nil {
-					return err
-				}
-				break
-			}
-			if err := fn(f); err != nil {
-				return err
-			}
+		proto := DistroFix{Distro: distro, Release: release, Package: a.Package.Name, Fixed: fixed, Advisory: adv, Source: string(KindOSV)}
+		if err := emitPerCVE(proto, cves, fn, bad); err != nil {
+			return err
 		}
 	}
 	return nil

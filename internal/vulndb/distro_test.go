@@ -43,7 +43,7 @@ func TestDistroPackage(t *testing.T) {
 		{name: "bind old debian form", product: "ISC BIND", version: "9.18.24-1-Debian", ok: true,
 			want: Package{Distro: "debian", Source: "bind9", Upstream: "9.18.24", Version: "1:9.18.24-1", Tag: "Debian-1", EpochAssumed: true}},
 		{name: "bind red hat", product: "ISC BIND", version: "9.11.4-P2-RedHat-9.11.4-26.P2.el7_9.16", ok: true,
-			want: Package{Distro: "rhel", Release: "el7", Source: "bind", Upstream: "9.11.4-P2", Version: "9.11.4-26.P2.el7_9.16", Tag: "RedHat-9.11.4-26.P2.el7_9.16"}},
+			want: Package{Distro: "rhel", Release: "el7", Source: "bind", Upstream: "9.11.4-P2", Version: "32:9.11.4-26.P2.el7_9.16", Tag: "RedHat-9.11.4-26.P2.el7_9.16", EpochAssumed: true}},
 		{name: "bind upstream", product: "ISC BIND", version: "9.18.28", ok: false},
 		{name: "apache debian", product: "Apache httpd", version: "2.4.62",
 			banner: `HTTP/1.1 200 OK\r\nDate: Mon, 07 Dec 2026 09:00:00 GMT\r\nServer: Apache/2.4.62 (Debian)\r\n`, ok: true,

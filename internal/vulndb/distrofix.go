@@ -11,33 +11,53 @@ import (
 // Only records that can clear a package are kept (status resolved); an
 // open or undetermined issue is the same, for matching, as no record.
 type DistroFix struct {
-	Distro  string `json:"distro"`  // "debian", "ubuntu"
-	Release string `json:"release"` // codename: "bookworm", "jammy"
-	Package string `json:"package"` // source package: "openssh"
+	Distro  string `json:"distro"`  // "debian", "ubuntu", "rhel"
+	Release string `json:"release"` // codename: "bookworm", "jammy"; "el9" for RHEL 9
+	Package string `json:"package"` // source package: "openssh" (Red Hat: the binary package named so)
 	CVE     string `json:"cve"`
 	// Fixed is the first fixed version in the release's archive ("0":
-	// the release never had the vulnerable code).
+	// the release never had the vulnerable code); Red Hat's is an RPM
+	// epoch:version-release.
 	Fixed    string `json:"fixed"`
 	Urgency  string `json:"urgency,omitempty"`
-	Advisory string `json:"advisory,omitempty"` // "DSA-5724-1", "DLA-3842-1", "USN-6859-1"
+	Advisory string `json:"advisory,omitempty"` // "DSA-5724-1", "DLA-3842-1", "USN-6859-1", "RHSA-2024:4312"
 	// Source names the data it came from: "debian-tracker", "debian-dsa",
-	// "debian-dla", "osv".
+	// "debian-dla", "osv", "redhat-oval".
 	Source string `json:"source"`
+	// Stream is the upstream version the fix is for, where one release
+	// ships several (Red Hat's module streams and rebases: "2.4.37");
+	// "" for Debian and Ubuntu, whose releases carry one.
+	Stream string `json:"stream,omitempty"`
 }
 
 // NotAffected reports whether the record says the release never had the
 // vulnerable code.
 func (f DistroFix) NotAffected() bool { return f.Fixed == "0" }
 
-// Key identifies the record: distribution, release, package and CVE.
+// Key identifies the record: distribution, release, package and CVE (and
+// the stream, when there is one).
 func (f DistroFix) Key() string {
-	return f.Distro + "/" + f.Release + "/" + f.Package + "/" + f.CVE
+	k := f.Distro + "/" + f.Release + "/" + f.Package + "/" + f.CVE
+	if f.Stream != "" {
+		k += "/" + f.Stream
+	}
+	return k
 }
 
 // merge folds a newer report about the same key into f: the status and
 // fixed version of the newer one win; an advisory is kept when it names
 // the same fixed version (the DSA list and the tracker describe one fix).
+//
+// Red Hat's records of one stream keep the higher fixed version (two
+// advisories naming one CVE: the later fix is the one that is complete),
+// so the result does not depend on the order of the files.
 func (f DistroFix) merge(n DistroFix) DistroFix {
+	if f.Distro == "rhel" && n.Distro == "rhel" {
+		if c, err := CompareRPMVersions(f.Fixed, n.Fixed); err == nil && c > 0 {
+			return f
+		}
+		return n
+	}
 	out := n
 	if out.Advisory == "" && f.Advisory != "" && f.Fixed == n.Fixed {
 		out.Advisory = f.Advisory
@@ -58,8 +78,8 @@ func (f DistroFix) merge(n DistroFix) DistroFix {
 // validate checks a record before it is kept.
 func (f DistroFix) validate() error {
 	switch {
-	case f.Distro != "debian" && f.Distro != "ubuntu":
-		return fmt.Errorf("distribution %q is not debian or ubuntu", clip(f.Distro))
+	case f.Distro != "debian" && f.Distro != "ubuntu" && f.Distro != "rhel":
+		return fmt.Errorf("distribution %q is not debian, ubuntu or rhel", clip(f.Distro))
 	case f.Release == "" || len(f.Release) > 32:
 		return fmt.Errorf("release %q", clip(f.Release))
 	case f.Package == "" || len(f.Package) > 128:
@@ -67,8 +87,39 @@ func (f DistroFix) validate() error {
 	case !ValidCVEID(f.CVE):
 		return fmt.Errorf("%q is not a CVE ID", clip(f.CVE))
 	}
+	if f.Distro == "rhel" {
+		v, err := ParseRPMVersion(f.Fixed)
+		switch {
+		case err != nil:
+			return err
+		case !rhelReleaseRE().MatchString(f.Release):
+			return fmt.Errorf("release %q is not elN", clip(f.Release))
+		case v.Release == "":
+			return fmt.Errorf("rpm version %q has no release", clip(f.Fixed))
+		case f.Stream != v.Version:
+			return fmt.Errorf("stream %q is not the fixed version's %q", clip(f.Stream), clip(v.Version))
+		}
+		return nil
+	}
 	if f.Fixed != "0" {
 		if _, err := ParseDebVersion(f.Fixed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emitPerCVE hands fn one record per CVE, each proto with its CVE; the
+// first that does not validate goes to bad (which ends the read or not)
+// and ends the list.
+func emitPerCVE(proto DistroFix, cves []string, fn func(DistroFix) error, bad func(error) error) error {
+	for _, c := range cves {
+		f := proto
+		f.CVE = c
+		if err := f.validate(); err != nil {
+			return bad(err)
+		}
+		if err := fn(f); err != nil {
 			return err
 		}
 	}
@@ -115,7 +166,7 @@ func (db *DB) AddDistroFix(f DistroFix) {
 	k := pkgKey{f.Distro, f.Package, f.CVE}
 	list := db.distro[k]
 	for i := range list {
-		if list[i].Release == f.Release {
+		if list[i].Release == f.Release && list[i].Stream == f.Stream {
 			list[i] = list[i].merge(f)
 			return
 		}
@@ -133,6 +184,12 @@ type Backport struct {
 	// Fixed is true when the distribution's data shows the installed
 	// package fixed (or never affected).
 	Fixed bool
+	// Unverified is true when the distribution fixed the CVE in a package
+	// of the very upstream version the banner shows, but the banner does
+	// not show the package release (Red Hat's "Apache/2.4.37 (Red Hat
+	// Enterprise Linux)"): the service is not claimed vulnerable, nor
+	// fixed; Reason says how to verify.
+	Unverified bool
 	// By is the record that decided (for Fixed), or the closest one.
 	By DistroFix
 	// Reason says, in English, why: "fixed in Debian bookworm
@@ -155,7 +212,12 @@ type Backport struct {
 //     release. All of them must clear it, and there must be one.
 //   - When the epoch came from the table and the record's fixed version
 //     has another epoch, the record is not trusted.
+//   - Red Hat and its rebuilds (CentOS, Rocky Linux, AlmaLinux) follow
+//     other rules: see backportedRPM.
 func (db *DB) Backported(p Package, cve string) Backport {
+	if RedHatFamily(p.Distro) {
+		return db.backportedRPM(p, cve)
+	}
 	if p.Version == "" {
 		return Backport{Reason: fmt.Sprintf("the banner shows no %s package revision", DistroName(p.Distro))}
 	}

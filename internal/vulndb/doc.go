@@ -60,16 +60,21 @@
 //
 // # Distribution backports
 //
-// Debian and Ubuntu patch their packages without changing the upstream
-// version, so NVD's ranges report CVEs they fixed. DistroPackage reads the
-// distribution package a banner reveals (OpenSSH's "Debian-2+deb12u3",
-// BIND's version.bind "9.18.49-1~deb12u3-Debian"; distro.go says what each
-// banner gives and what is assumed), the import reads the distributions'
-// own data (the Debian tracker's JSON, the DSA and DLA lists, OSV records
-// such as Ubuntu's USNs; distro_input.go) into DistroFix records, and
-// DB.Backported says whether the installed revision is fixed, comparing
-// versions with Debian's ordering (CompareDebVersions, debversion.go) and
-// naming the advisory. Red Hat's OVAL is not read.
+// Debian, Ubuntu and Red Hat patch their packages without changing the
+// upstream version, so NVD's ranges report CVEs they fixed. DistroPackage
+// reads the distribution package a banner reveals (OpenSSH's
+// "Debian-2+deb12u3", BIND's version.bind "9.18.49-1~deb12u3-Debian" or
+// "9.11.36-RedHat-9.11.36-11.el8_9.1", an ".el9_2" release, Apache's
+// "(Red Hat Enterprise Linux)"; distro.go says what each banner gives and
+// what is assumed), the import reads the distributions' own data (the
+// Debian tracker's JSON, the DSA and DLA lists, OSV records such as
+// Ubuntu's USNs, distro_input.go; Red Hat's OVAL v2 XML, redhat.go) into
+// DistroFix records, and DB.Backported says whether the installed
+// revision is fixed, comparing versions with Debian's ordering
+// (CompareDebVersions, debversion.go) or RPM's (CompareRPMVersions,
+// rpmversion.go) and naming the advisory. A RHEL-family banner without
+// the package release gets no "fixed" verdict: a CVE Red Hat fixed in the
+// very upstream version shown is Unverified (redhat_match.go).
 //
 // # Snapshot
 //

@@ -3,6 +3,7 @@ package vulndb
 import (
 	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -68,8 +69,9 @@ const (
 	KindEPSS Kind = "epss"
 )
 
-// decompress returns r, transparently gunzipped when it starts with the
-// gzip magic, behind a size cap and a buffer.
+// decompress returns r, transparently gunzipped or bunzipped when it
+// starts with the gzip or bzip2 magic (Red Hat publishes its OVAL files
+// bzip2'd), behind a size cap and a buffer.
 func decompress(r io.Reader, name string) (*bufio.Reader, *capReader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -79,6 +81,8 @@ func decompress(r io.Reader, name string) (*bufio.Reader, *capReader, error) {
 		}
 		zr.Multistream(true)
 		br = bufio.NewReaderSize(zr, 64<<10)
+	} else if magic, err := br.Peek(4); err == nil && string(magic[:3]) == "BZh" && magic[3] >= '1' && magic[3] <= '9' {
+		br = bufio.NewReaderSize(bzip2.NewReader(br), 64<<10)
 	}
 	cr := &capReader{r: br, name: name, max: MaxFileBytes, maxRecord: MaxRecordBytes}
 	return bufio.NewReaderSize(cr, 64<<10), cr, nil
@@ -89,8 +93,9 @@ func decompress(r io.Reader, name string) (*bufio.Reader, *capReader, error) {
 // with "[01 Jul 2024] DSA-" (or DLA-); KEV JSON carries "catalogVersion" or
 // "cveID"; OSV carries "schema_version" or "affected" with "ecosystem";
 // the Debian tracker's JSON has "releases" objects with a "status"; any
-// other JSON object or array is taken as NVD. It returns "" when it cannot
-// tell.
+// other JSON object or array is taken as NVD; XML whose root is OVAL's
+// oval_definitions and that names Red Hat is Red Hat's OVAL. It returns
+// "" when it cannot tell.
 func Detect(head []byte) Kind {
 	head = bytes.TrimLeft(head, " \t\r\n\ufeff")
 	if len(head) == 0 {
@@ -100,6 +105,12 @@ func Detect(head []byte) Kind {
 		return KindDebianList
 	}
 	switch head[0] {
+	case '<':
+		if bytes.Contains(head, []byte("<oval_definitions")) &&
+			(bytes.Contains(head, []byte("com.redhat")) || bytes.Contains(head, []byte("Red Hat"))) {
+			return KindRedHatOVAL
+		}
+		return ""
 	case '#':
 		return KindEPSS
 	case '{', '[':
@@ -119,6 +130,21 @@ func Detect(head []byte) Kind {
 		return KindEPSS
 	}
 	return ""
+}
+
+// syntaxErr wraps a streaming decoder's error as ErrFormat, naming the
+// file and the byte the decoder stopped at; a size cap's error passes
+// through.
+func syntaxErr(name string, offset func() int64) func(error) error {
+	return func(err error) error {
+		if errors.Is(err, ErrTooLarge) {
+			return err
+		}
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("%w: %s: byte %d: %v", ErrFormat, name, offset(), err)
+	}
 }
 
 // firstLine returns b up to its first newline.

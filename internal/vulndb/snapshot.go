@@ -101,7 +101,8 @@ type state struct {
 
 // Import merges files (NVD API 2.0 JSON in any shape, the KEV catalog, EPSS
 // CSV, the Debian security tracker's JSON, Debian's DSA and DLA lists, OSV
-// records such as Ubuntu's notices; each plain or gzip'd, the format
+// records such as Ubuntu's notices, Red Hat's OVAL; each plain, gzip'd or
+// bzip2'd, the format
 // detected from the content) into the snapshot in dir, creating it if
 // needed. It is idempotent: importing the same data again changes nothing.
 // On conflicts a CVE with a later lastModified wins, a KEV entry from the
@@ -213,7 +214,7 @@ func (st *state) importFile(path string) (FileSummary, bool, error) {
 			st.m.KEVCatalog = cat.Version
 			changed = true
 		}
-	case KindDebianTracker, KindDebianList, KindOSV:
+	case KindDebianTracker, KindDebianList, KindOSV, KindRedHatOVAL:
 		fix := func(f DistroFix) error {
 			k := f.Key()
 			old, ok := st.distro[k]
@@ -233,6 +234,8 @@ func (st *state) importFile(path string) (FileSummary, bool, error) {
 			err = ReadDebianTracker(br, path, fix, bad)
 		case KindDebianList:
 			err = ReadDebianList(br, path, fix, bad)
+		case KindRedHatOVAL:
+			err = ReadRedHatOVAL(br, path, fix, bad)
 		default:
 			err = ReadOSV(br, path, fix, bad)
 		}
@@ -252,7 +255,7 @@ func (st *state) importFile(path string) (FileSummary, bool, error) {
 			changed = true
 		}
 	default:
-		return fsum, false, fmt.Errorf("%w: %s: not NVD JSON, a KEV catalog, an EPSS CSV, the Debian tracker's JSON, a DSA/DLA list nor OSV", ErrFormat, path)
+		return fsum, false, fmt.Errorf("%w: %s: not NVD JSON, a KEV catalog, an EPSS CSV, the Debian tracker's JSON, a DSA/DLA list, OSV nor Red Hat OVAL", ErrFormat, path)
 	}
 	if err != nil {
 		return fsum, false, err
