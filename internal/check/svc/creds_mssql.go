@@ -129,12 +129,12 @@ func readTDSPacket(r io.Reader, want byte) (typ, status byte, payload []byte, er
 // message, at most maxReply bytes of payload in all.
 func ReadTDSMessage(r io.Reader, want byte) ([]byte, error) {
 	var payload []byte
-	for {
+	for n := 0; ; n++ {
 		_, status, p, err := readTDSPacket(r, want)
 		if err != nil {
 			return nil, err
 		}
-		if len(payload)+len(p) > maxReply {
+		if len(payload)+len(p) > maxReply || n >= maxReply/tdsHeaderLen {
 			return nil, fmt.Errorf("%w: message over %d bytes", errTDS, maxReply)
 		}
 		payload = append(payload, p...)
@@ -263,7 +263,7 @@ func (c *tdsTLSConn) Read(b []byte) (int, error) {
 		if typ != tdsTypePrelogin && typ != tdsTypeReply {
 			return 0, fmt.Errorf("%w: packet type 0x%02x during the TLS handshake", errTDS, typ)
 		}
-		if c.readLen += len(p); c.readLen > maxHandshake {
+		if c.readLen += tdsHeaderLen + len(p); c.readLen > maxHandshake {
 			return 0, fmt.Errorf("%w: TLS handshake over %d bytes", errTDS, maxHandshake)
 		}
 		c.in = p

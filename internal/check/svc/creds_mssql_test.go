@@ -33,6 +33,9 @@ import (
 type tdsFixture struct {
 	user, password string
 	encryption     byte // what its PRELOGIN answer says
+	// failWith, when set, is the error number of every refusal (18486:
+	// the login is locked out).
+	failWith uint32
 
 	logins   atomic.Int32 // LOGIN7 records received
 	refused  atomic.Int32 // ERROR 18456 sent
@@ -134,7 +137,11 @@ func (f *tdsFixture) serve(t *testing.T) netip.AddrPort {
 			return
 		}
 		f.refused.Add(1)
-		writeTDS(wr, tdsTypeReply, tdsLoginFailed(user))
+		reply := tdsLoginFailed(user)
+		if f.failWith != 0 {
+			binary.LittleEndian.PutUint32(reply[3:], f.failWith)
+		}
+		writeTDS(wr, tdsTypeReply, reply)
 	})
 }
 
@@ -243,6 +250,11 @@ func TestCredentialsMSSQL(t *testing.T) {
 		if fx.logins.Load() != maxAttempts || fx.refused.Load() != maxAttempts {
 			t.Fatalf("encryption %d: %d logins, %d refusals; want %d", enc, fx.logins.Load(), fx.refused.Load(), maxAttempts)
 		}
+	}
+	// Locked out (18486): the first answer ends the attempts, quietly.
+	fx := &tdsFixture{user: "sa", password: "Vq8-long-unguessable-9", encryption: EncryptOff, failWith: 18486}
+	if rs := runCreds(t, target(fx.serve(t), "mssql")); len(rs) != 0 || fx.logins.Load() != 1 {
+		t.Fatalf("locked out: %+v, %d logins", rs, fx.logins.Load())
 	}
 }
 
