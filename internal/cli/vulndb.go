@@ -23,8 +23,9 @@ import (
 
 const vulndbUsage = `usage: rampart vulndb import [--no-rehunt] FILE...
 FILE: NVD API 2.0 JSON, the CISA KEV catalog JSON, an EPSS CSV, the Debian
-security tracker's JSON, a Debian DSA/DLA list, OSV records (Ubuntu USNs);
-each plain or gzip'd, the format read from the content.
+security tracker's JSON, a Debian DSA/DLA list, OSV records (Ubuntu USNs),
+Red Hat's OVAL v2 XML (rhel-8.oval.xml, rhel-9.oval.xml); each plain,
+gzip'd or bzip2'd, the format read from the content.
 
 When the import changes the data and this data directory holds the
 platform's database, the stored inventory (every open service the scans

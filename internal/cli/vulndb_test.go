@@ -169,6 +169,68 @@ func TestVulnDBImportRetroHunt(t *testing.T) {
 	}
 }
 
+// TestVulnDBImportRedHat: a RHEL web server ("Apache/2.4.37 (Red Hat
+// Enterprise Linux)", no package release in the banner) was observed;
+// NVD's record of CVE-2021-40438 opens a finding. Red Hat's OVAL data
+// shows the CVE fixed in RHEL 8's httpd 2.4.37 itself: once imported, the
+// retro-hunt fixes the finding and the informational vuln.backport-fixed
+// names the advisory and how to verify the installed release.
+func TestVulnDBImportRedHat(t *testing.T) {
+	ctx := context.Background()
+	data := filepath.Join(t.TempDir(), "data")
+	must0(t, os.MkdirAll(data, 0o750))
+	st, err := sqlstore.Open(ctx, "sqlite", filepath.Join(data, "rampart.db"), nil)
+	must0(t, err)
+	must0(t, st.Migrate(ctx))
+	sys := auth.SystemPrincipal
+	root := org.Organization{Code: "VN", Name: "VN", NameEN: "VN", Kind: org.KindNational}
+	must0(t, st.CreateOrg(ctx, sys, &root))
+	host := asset.Asset{OrgID: root.ID, Kind: asset.KindIPv4, Value: "203.0.113.8"}
+	must0(t, st.CreateAsset(ctx, sys, &host))
+	must0(t, st.RecordScan(ctx, store.ScanReport{JobID: "scan-rh", AssetID: host.ID, At: time.Now().Add(-time.Hour).UTC(),
+		Hosts: []string{"203.0.113.8"}, Ports: []int{443},
+		Open: []store.Observation{{IP: "203.0.113.8", Port: 443, Service: "https", TLS: true, Product: "Apache httpd", Version: "2.4.37",
+			CPE:    "cpe:2.3:a:apache:http_server:2.4.37:*:*:*:*:*:*:*",
+			Banner: "HTTP/1.1 403 Forbidden\r\nServer: Apache/2.4.37 (Red Hat Enterprise Linux) OpenSSL/1.1.1k\r\n"}}}))
+	st.Close()
+
+	r := must(t, runCLI(t, nil, "", "vulndb", "import", "--data", data, filepath.Join(vulndbSamples, "nvd", "CVE-2021-40438.json")))
+	if !strings.Contains(r.stdout, "1 new findings") {
+		t.Fatalf("NVD import: %s%s", r.stdout, r.stderr)
+	}
+	r = must(t, runCLI(t, nil, "", "vulndb", "import", "--data", data, filepath.Join(vulndbSamples, "redhat", "rhel-8-excerpt.oval.xml"),
+		filepath.Join(vulndbSamples, "redhat", "rhel-9-excerpt.oval.xml.bz2")))
+	if !strings.Contains(r.stdout, "rhel-8-excerpt.oval.xml (redhat-oval): 5 records, 5 added") ||
+		!strings.Contains(r.stdout, "rhel-9-excerpt.oval.xml.bz2 (redhat-oval): 1 records, 1 added, 0 updated, 0 unchanged, 1 rejected") ||
+		!strings.Contains(r.stdout, "1 new findings, 0 reopened, 1 fixed") || !strings.Contains(r.stderr, "RHSA-2099:9003") {
+		t.Fatalf("Red Hat import: %s%s", r.stdout, r.stderr)
+	}
+	st, err = sqlstore.Open(ctx, "sqlite", filepath.Join(data, "rampart.db"), nil)
+	must0(t, err)
+	defer st.Close()
+	page, err := st.ListFindings(ctx, sys, store.FindingFilter{PageRequest: store.PageRequest{Limit: 100}})
+	must0(t, err)
+	var cve, info *finding.Finding
+	for i, f := range page.Items {
+		switch {
+		case f.Check == "vuln.known-cve" && f.Subject == "CVE-2021-40438":
+			cve = &page.Items[i]
+		case f.Check == "vuln.backport-fixed":
+			info = &page.Items[i]
+		}
+	}
+	if cve == nil || cve.State != finding.StateFixed {
+		t.Fatalf("CVE-2021-40438 on RHEL's httpd: %+v", cve)
+	}
+	if info == nil || info.Severity != finding.Info || info.DueAt != nil || info.State != finding.StateOpen ||
+		!strings.Contains(string(info.Evidence), "RHSA-2099:8001") || !strings.Contains(string(info.Evidence), `"verify_command":"rpm -q httpd"`) {
+		t.Fatalf("backport-fixed: %+v", info)
+	}
+	if !strings.Contains(vulndbUsage, "Red Hat's OVAL") {
+		t.Fatal("usage does not name Red Hat's OVAL")
+	}
+}
+
 func must0(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
