@@ -154,6 +154,9 @@ type planned struct {
 	// recipients: the indicator's recipients grew (TLP:RED).
 	recipients bool
 	sources    []int32 // indexes into ind.Sources that change
+	// onRow: the indicator's only source is kept on its row (src_feed,
+	// src_ext) rather than in intel_sources; wasOnRow: it was, as loaded.
+	onRow, wasOnRow bool
 }
 
 // Bulk statement sizes: rows per multi-row statement, values per IN list.
@@ -268,6 +271,7 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 					pl.sources = append(pl.sources, int32(j))
 				}
 			}
+			s.placeSources(pl)
 			switch {
 			case pl.isNew:
 				fresh = append(fresh, pl)
@@ -298,7 +302,7 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 		if len(upserts) == 0 {
 			return nil
 		}
-		if err := s.writeIndicators(ctx, tx, upserts, stamp); err != nil {
+		if err := s.writeIndicators(ctx, tx, upserts, feeds, stamp); err != nil {
 			return err
 		}
 		if err := s.writeSources(ctx, tx, upserts, feeds, nSources); err != nil {
@@ -452,19 +456,19 @@ func (s *Store) loadPlans(ctx context.Context, tx *sql.Tx, keys []ikey, keyHashe
 		n := min(len(hashes), applyIn)
 		cond, args := s.inInts("vhash", hashes[:n])
 		hashes = hashes[n:]
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, kind, value, category, confidence, tlp, first_seen, last_seen, valid_until, labels, created
-			FROM intel_indicators WHERE `+cond), args...)
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, kind, value, category, confidence, tlp, first_seen, last_seen, valid_until, labels, created,
+			src_feed, src_ext FROM intel_indicators WHERE `+cond), args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
 			pl := &planned{}
 			var (
-				kind, value, cat, labels string
-				conf, tlp                int
-				first, last, valid, cr   int64
+				kind, value, cat, labels, ext string
+				conf, tlp                     int
+				first, last, valid, cr, feed  int64
 			)
-			if err := rows.Scan(&pl.id, &kind, &value, &cat, &conf, &tlp, &first, &last, &valid, &labels, &cr); err != nil {
+			if err := rows.Scan(&pl.id, &kind, &value, &cat, &conf, &tlp, &first, &last, &valid, &labels, &cr, &feed, &ext); err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -475,6 +479,11 @@ func (s *Store) loadPlans(ctx context.Context, tx *sql.Tx, keys []ikey, keyHashe
 			pl.created = cr
 			pl.ind = intel.Indicator{Kind: k.kind, Value: value, Category: intel.Category(cat), Confidence: conf, TLP: tlpOfRank(tlp),
 				FirstSeen: fromMicros(first), LastSeen: fromMicros(last), ValidUntil: fromMicros(valid), Labels: decodeLabels(labels)}
+			if feed != 0 {
+				pl.wasOnRow = true
+				pl.ind.Sources = []intel.Source{{Feed: feeds.name[feed], ExternalID: ext, Confidence: conf, TLP: pl.ind.TLP,
+					FirstSeen: pl.ind.FirstSeen, LastSeen: pl.ind.LastSeen, ValidUntil: pl.ind.ValidUntil}}
+			}
 			plans[k] = pl
 			byID[pl.id] = pl
 		}
@@ -519,135 +528,15 @@ func (s *Store) loadPlans(ctx context.Context, tx *sql.Tx, keys []ikey, keyHashe
 	return plans, nil
 }
 
-// bulk runs a multi-row statement over rows in chunks of applyRows: head
-// and tail surround the VALUES list, each row written as row ("(?, ?,
-// 7)": placeholders and literals the whole statement shares), args
-// appends row i's values. The full-size statement is prepared once.
-//
-// The arguments of the next chunk are built on another goroutine while
-// the database runs the current one: boxing a million rows' values is a
-// fifth of an import's time, and the writer is the import's bottleneck.
-// args must therefore only read what it is given.
-func (s *Store) bulk(ctx context.Context, tx *sql.Tx, rows int, row, head, tail string, args func(dst []any, i int) []any) error {
-	stmt := func(n int) string {
-		return s.q(head + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + tail)
-	}
-	return s.bulkChunks(ctx, tx, rows, strings.Count(row, "?"), stmt, nil, args)
-}
-
-// bulkChunks is bulk with the statement of n rows made by stmt (ready for
-// the driver), per values a row, and lead, when not nil, appending the
-// values a chunk's statement starts with, given its first row.
-func (s *Store) bulkChunks(ctx context.Context, tx *sql.Tx, rows, per int, stmt func(n int) string,
-	lead func(dst []any, first int) []any, args func(dst []any, i int) []any) error {
-	if rows == 0 {
-		return nil
-	}
-	type chunk struct {
-		n   int
-		buf []any
-	}
-	const depth = 2 // chunks built ahead
-	ready, free, stop := make(chan chunk, depth), make(chan []any, depth+1), make(chan struct{})
-	for range depth + 1 {
-		free <- make([]any, 0, applyRows*per+2)
-	}
-	go func() {
-		defer close(ready)
-		for start := 0; start < rows; start += applyRows {
-			var buf []any
-			select {
-			case buf = <-free:
-			case <-stop:
-				return
-			}
-			n := min(applyRows, rows-start)
-			buf = buf[:0]
-			if lead != nil {
-				buf = lead(buf, start)
-			}
-			for i := start; i < start+n; i++ {
-				buf = args(buf, i)
-			}
-			ready <- chunk{n, buf}
-		}
-	}()
-	defer func() {
-		close(stop)
-		for range ready { // let the builder finish before returning
-		}
-	}()
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-	for c := range ready {
-		if c.n == applyRows {
-			if full == nil {
-				st, err := tx.PrepareContext(ctx, stmt(c.n))
-				if err != nil {
-					return err
-				}
-				full = st
-			}
-			if _, err := full.ExecContext(ctx, c.buf...); err != nil {
-				return err
-			}
-		} else if _, err := tx.ExecContext(ctx, stmt(c.n), c.buf...); err != nil {
-			return err
-		}
-		clear(c.buf) // drop references to the rows written
-		free <- c.buf
-	}
-	return nil
-}
-
-// inInts is "col is one of vals": an IN list on SQLite, one array
-// parameter on PostgreSQL (see findingsWhereIn).
-func (s *Store) inInts(col string, vals []int64) (string, []any) {
-	if !s.d.postgres() {
-		args := make([]any, len(vals))
-		for i, v := range vals {
-			args[i] = v
-		}
-		return col + " IN (" + placeholders(len(vals), 1) + ")", args
-	}
-	b := make([]byte, 0, len(vals)*12+2)
-	b = append(b, '{')
-	for i, v := range vals {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, v, 10)
-	}
-	return col + " = ANY(CAST(? AS BIGINT[]))", []any{string(append(b, '}'))}
-}
-
-// valueHash is an indicator's vhash: 64-bit FNV-1a of its kind, a zero
-// byte and its value.
-func valueHash(k intel.Kind, v string) int64 {
-	const prime = 1099511628211
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(k); i++ {
-		h = (h ^ uint64(k[i])) * prime
-	}
-	h *= prime // the zero byte
-	for i := 0; i < len(v); i++ {
-		h = (h ^ uint64(v[i])) * prime
-	}
-	return int64(h)
-}
-
 // writeIndicators inserts new rows and rewrites changed ones (by ID),
 // stamping each with its new seq (held in ind.ID until here). New rows go
 // in plain INSERTs, which SQLite does faster than upserts.
-func (s *Store) writeIndicators(ctx context.Context, tx *sql.Tx, ups []*planned, stamp int64) error {
-	const head = `INSERT INTO intel_indicators (id, vhash, kind, value, category, confidence, tlp, first_seen, last_seen, valid_until, labels, seq, created, modified) VALUES `
+func (s *Store) writeIndicators(ctx context.Context, tx *sql.Tx, ups []*planned, feeds feedRefs, stamp int64) error {
+	const head = `INSERT INTO intel_indicators (id, vhash, kind, value, category, confidence, tlp, first_seen, last_seen, valid_until, labels, seq,
+		src_feed, src_ext, created, modified) VALUES `
 	const tail = ` ON CONFLICT (id) DO UPDATE SET category = excluded.category, confidence = excluded.confidence, tlp = excluded.tlp,
 		first_seen = excluded.first_seen, last_seen = excluded.last_seen, valid_until = excluded.valid_until, labels = excluded.labels,
-		seq = excluded.seq, modified = excluded.modified`
+		seq = excluded.seq, src_feed = excluded.src_feed, src_ext = excluded.src_ext, modified = excluded.modified`
 	var fresh, changed []*planned
 	for _, pl := range ups {
 		if pl.isNew {
@@ -660,7 +549,7 @@ func (s *Store) writeIndicators(ctx context.Context, tx *sql.Tx, ups []*planned,
 	// (a changed row keeps its created: the upsert does not set it).
 	lit := strconv.FormatInt(stamp, 10)
 	if !s.d.postgres() && consecutive(fresh) {
-		if err := s.insertFresh(ctx, tx, fresh, lit); err != nil {
+		if err := s.insertFresh(ctx, tx, fresh, feeds, lit); err != nil {
 			return err
 		}
 		fresh = nil
@@ -670,11 +559,12 @@ func (s *Store) writeIndicators(ctx context.Context, tx *sql.Tx, ups []*planned,
 		tail string
 	}{{fresh, ""}, {changed, tail}} {
 		rows := part.rows
-		err := s.bulk(ctx, tx, len(rows), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "+lit+", "+lit+")", head, part.tail, func(dst []any, i int) []any {
+		err := s.bulk(ctx, tx, len(rows), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "+lit+", "+lit+")", head, part.tail, func(dst []any, i int) []any {
 			pl := rows[i]
 			in := &pl.ind
+			feed, ext := rowSource(pl, feeds)
 			return append(dst, pl.id, pl.hash, string(in.Kind), in.Value, string(in.Category), in.Confidence, in.TLP.Rank(),
-				micros(in.FirstSeen), micros(in.LastSeen), micros(in.ValidUntil), encodeLabels(in.Labels), in.ID)
+				micros(in.FirstSeen), micros(in.LastSeen), micros(in.ValidUntil), encodeLabels(in.Labels), in.ID, feed, ext)
 		})
 		if err != nil {
 			return err
@@ -701,13 +591,14 @@ func consecutive(fresh []*planned) bool {
 // Only those two are numbered: the driver looks each parameter's name up
 // in a list of the statement's named ones, so naming them all would make
 // binding quadratic.
-func (s *Store) insertFresh(ctx context.Context, tx *sql.Tx, fresh []*planned, lit string) error {
-	const per = 10
-	row := ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + lit + ", " + lit + ")"
+func (s *Store) insertFresh(ctx context.Context, tx *sql.Tx, fresh []*planned, feeds feedRefs, lit string) error {
+	const per = 12
+	row := ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + lit + ", " + lit + ")"
 	stmt := func(n int) string {
 		b := make([]byte, 0, (len(row)+24)*n+200)
 		// ?1 and ?2 come first, so the unnumbered parameters count on from 3.
-		b = append(b, `INSERT INTO intel_indicators (id, seq, vhash, kind, value, category, confidence, tlp, first_seen, last_seen, valid_until, labels, created, modified) VALUES `...)
+		b = append(b, `INSERT INTO intel_indicators (id, seq, vhash, kind, value, category, confidence, tlp, first_seen, last_seen, valid_until, labels,
+			src_feed, src_ext, created, modified) VALUES `...)
 		for k := range n {
 			if k > 0 {
 				b = append(b, ", "...)
@@ -722,31 +613,63 @@ func (s *Store) insertFresh(ctx context.Context, tx *sql.Tx, fresh []*planned, l
 	}, func(dst []any, i int) []any {
 		pl := fresh[i]
 		in := &pl.ind
+		feed, ext := rowSource(pl, feeds)
 		return append(dst, pl.hash, string(in.Kind), in.Value, string(in.Category), in.Confidence, in.TLP.Rank(),
-			micros(in.FirstSeen), micros(in.LastSeen), micros(in.ValidUntil), encodeLabels(in.Labels))
+			micros(in.FirstSeen), micros(in.LastSeen), micros(in.ValidUntil), encodeLabels(in.Labels), feed, ext)
 	})
 }
 
-// writeSources inserts or rewrites the sources that changed: those of new
-// indicators in plain INSERTs, the others as upserts.
-//
-// On SQLite a new indicator's only source usually says what its row says
-// (one record made both): its row then passes just the indicator's ID,
-// the feed and the external ID, and takes the rest from the indicator row
-// written a moment before. Binding each value costs the SQLite driver
-// more than reading it back.
+// rowSource is what an indicator row's src_feed and src_ext hold: its
+// only source when that is kept on the row, else 0 and "".
+func rowSource(pl *planned, feeds feedRefs) (int64, string) {
+	if !pl.onRow {
+		return 0, ""
+	}
+	return feeds.id[pl.ind.Sources[0].Feed], pl.ind.Sources[0].ExternalID
+}
+
+// placeSources decides where a merged indicator's sources are kept. On
+// SQLite, an only source that says what the row says stays on the row
+// (src_feed, src_ext): a new indicator then writes no intel_sources row.
+// An indicator whose source was on the row and no longer can be (a second
+// source, or one that differs from the row) writes all its sources to
+// intel_sources, and its row says it keeps none. One whose sources are in
+// intel_sources keeps them there.
+func (s *Store) placeSources(pl *planned) {
+	single := !s.d.postgres() && len(pl.ind.Sources) == 1 && sourceIsRow(&pl.ind, &pl.ind.Sources[0])
+	switch {
+	case pl.isNew:
+		pl.onRow = single
+	case !pl.wasOnRow:
+		return
+	case single:
+		pl.onRow = true
+		pl.row = pl.row || len(pl.sources) > 0 // the source lives in the row
+	default:
+		pl.row = true // src_feed becomes 0
+		pl.sources = pl.sources[:0]
+		for j := range pl.ind.Sources {
+			pl.sources = append(pl.sources, int32(j))
+		}
+		return
+	}
+	if pl.onRow {
+		pl.sources = pl.sources[:0]
+	}
+}
+
+// writeSources inserts or rewrites the sources that changed and are kept
+// in intel_sources (see placeSources): those of new indicators in plain
+// INSERTs, the others as upserts.
 func (s *Store) writeSources(ctx context.Context, tx *sql.Tx, ups []*planned, feeds feedRefs, n int) error {
 	type ref struct{ pl, src int32 }
-	var fresh, changed, same []ref
+	var fresh, changed []ref
 	for i, pl := range ups {
 		for _, j := range pl.sources {
-			switch {
-			case !pl.isNew:
-				changed = append(changed, ref{int32(i), j})
-			case !s.d.postgres() && len(pl.ind.Sources) == 1 && sourceIsRow(&pl.ind, &pl.ind.Sources[j]):
-				same = append(same, ref{int32(i), j})
-			default:
+			if pl.isNew {
 				fresh = append(fresh, ref{int32(i), j})
+			} else {
+				changed = append(changed, ref{int32(i), j})
 			}
 		}
 	}
@@ -768,15 +691,7 @@ func (s *Store) writeSources(ctx context.Context, tx *sql.Tx, ups []*planned, fe
 			return err
 		}
 	}
-	// CROSS JOIN keeps the listed rows the outer loop: one probe of the
-	// indicators' primary key each, in the order of their IDs.
-	return s.bulk(ctx, tx, len(same), "(?, ?, ?)",
-		cols+"SELECT i.id, v.column2, v.column3, i.confidence, i.tlp, i.first_seen, i.last_seen, i.valid_until FROM (VALUES ",
-		") AS v CROSS JOIN intel_indicators i ON i.id = v.column1", func(dst []any, i int) []any {
-			pl := ups[same[i].pl]
-			src := &pl.ind.Sources[same[i].src]
-			return append(dst, pl.id, feeds.id[src.Feed], src.ExternalID)
-		})
+	return nil
 }
 
 // sourceIsRow reports whether src holds what in's row holds.

@@ -199,7 +199,7 @@ func (s *Store) DeleteFeed(ctx context.Context, p auth.Principal, id int64) erro
 			return err
 		}
 		var used int
-		if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM (SELECT 1 FROM intel_sources WHERE feed_id = ? LIMIT 1) x"), id).Scan(&used); err != nil {
+		if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM (SELECT 1 FROM intel_source_rows WHERE feed_id = ? LIMIT 1) x"), id).Scan(&used); err != nil {
 			return err
 		}
 		if used > 0 {

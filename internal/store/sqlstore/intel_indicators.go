@@ -76,10 +76,11 @@ func (s *Store) indicatorWhere(ctx context.Context, p auth.Principal, f store.In
 		w.add("i.category = ?", string(f.Category))
 	}
 	if f.Feed != "" {
-		// A probe of the sources' primary key per indicator: an index
-		// of sources by feed would cost every import more than this
-		// filter saves.
-		w.add("EXISTS (SELECT 1 FROM intel_sources c WHERE c.indicator_id = i.id AND c.feed_id = (SELECT d.id FROM intel_feeds d WHERE d.name = ?))", f.Feed)
+		// The source kept on the row, else a probe of the sources'
+		// primary key per indicator: an index of sources by feed would
+		// cost every import more than this filter saves.
+		w.add(`(i.src_feed = (SELECT d.id FROM intel_feeds d WHERE d.name = ?)
+			OR EXISTS (SELECT 1 FROM intel_sources c WHERE c.indicator_id = i.id AND c.feed_id = (SELECT d.id FROM intel_feeds d WHERE d.name = ?)))`, f.Feed, f.Feed)
 	}
 	if f.Label != "" {
 		b, _ := json.Marshal(strings.ToLower(strings.TrimSpace(f.Label)))
@@ -155,7 +156,7 @@ func (s *Store) fillSources(ctx context.Context, items []store.StoredIndicator) 
 		chunk := ids[:n]
 		ids = ids[n:]
 		rows, err := s.r.QueryContext(ctx, s.q(`SELECT c.indicator_id, d.name, c.external_id, c.confidence, c.tlp, c.first_seen, c.last_seen, c.valid_until
-			FROM intel_sources c JOIN intel_feeds d ON d.id = c.feed_id WHERE c.indicator_id IN (`+placeholders(n, 1)+`) ORDER BY c.indicator_id, d.name`), chunk...)
+			FROM intel_source_rows c JOIN intel_feeds d ON d.id = c.feed_id WHERE c.indicator_id IN (`+placeholders(n, 1)+`) ORDER BY c.indicator_id, d.name`), chunk...)
 		if err != nil {
 			return err
 		}
