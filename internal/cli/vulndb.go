@@ -19,6 +19,7 @@ import (
 	"github.com/rampart-cert/rampart/internal/findings"
 	"github.com/rampart-cert/rampart/internal/store"
 	"github.com/rampart-cert/rampart/internal/vulndb"
+	"github.com/rampart-cert/rampart/internal/worker"
 )
 
 const vulndbUsage = `usage: rampart vulndb import [--no-rehunt] FILE...
@@ -142,11 +143,14 @@ func rehunt(ctx context.Context, inv inventory, rec recorder, db *vulndb.DB, job
 		}
 		for _, o := range page.Items {
 			ip, err := netip.ParseAddr(o.IP)
-			if err != nil || o.Port < 1 || o.Port > 65535 || o.Proto != "tcp" {
+			if err != nil || o.Port < 1 || o.Port > 65535 || (o.Proto != "tcp" && o.Proto != check.ProtoUDP) {
 				continue
 			}
 			t := check.Target{Kind: check.TargetService, Addr: netip.AddrPortFrom(ip, uint16(o.Port)), Host: o.Host,
 				Service: o.Service, Product: o.Product, Version: o.Version, CPE: o.CPE, TLS: o.TLS, Banner: o.Banner}
+			if o.Proto == check.ProtoUDP {
+				t.Proto = check.ProtoUDP
+			}
 			var ran []string
 			var seen []finding.Finding
 			for _, c := range checks {
@@ -173,7 +177,7 @@ func rehunt(ctx context.Context, inv inventory, rec recorder, db *vulndb.DB, job
 				batches[o.AssetID] = b
 				order = append(order, o.AssetID)
 			}
-			b.Covered = append(b.Covered, finding.Coverage{AssetID: o.AssetID, OrgID: o.OrgID, Target: t.Addr.String(), Checks: slices.Clone(ran)})
+			b.Covered = append(b.Covered, finding.Coverage{AssetID: o.AssetID, OrgID: o.OrgID, Target: worker.FindingTarget(t), Checks: slices.Clone(ran)})
 			b.Seen = append(b.Seen, seen...)
 			rep.Findings += len(seen)
 		}
@@ -217,7 +221,7 @@ func rehuntFinding(o store.Observation, t check.Target, r check.Result, job stri
 	if cve == nil {
 		cve = []string{}
 	}
-	target := t.Addr.String()
+	target := worker.FindingTarget(t)
 	return finding.Finding{Key: finding.Key(o.AssetID, r.Check, target, r.Subject), OrgID: o.OrgID, AssetID: o.AssetID,
 		Check: r.Check, Family: vuln.Family, Severity: r.Severity, Target: target, Subject: r.Subject, Title: r.Title,
 		Evidence: raw, CVE: cve, KEV: r.KEV}

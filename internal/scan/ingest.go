@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -213,15 +216,17 @@ func (in *Ingester) portscan(ctx context.Context, job store.ScanJob, r scanjob.R
 	if err != nil {
 		return in.st.SetJobState(ctx, job.ID, store.JobFailed, r.Worker, "bad port spec in result: "+err.Error(), nil)
 	}
-	ports := make([]int, len(ports16))
-	for i, p := range ports16 {
-		ports[i] = int(p)
+	var udp16 []uint16
+	if pr.UDPPorts != "" {
+		if udp16, err = target.ParsePorts(pr.UDPPorts); err != nil {
+			return in.st.SetJobState(ctx, job.ID, store.JobFailed, r.Worker, "bad udp port spec in result: "+err.Error(), nil)
+		}
 	}
 	at := r.Finished.UTC()
 	if at.IsZero() {
 		at = time.Now().UTC()
 	}
-	reps := in.reports(job, pr, ports, at)
+	reps := in.reports(job, pr, ints(ports16), ints(udp16), at)
 	closed, err := in.closing(ctx, reps)
 	if err != nil {
 		return err
@@ -259,11 +264,24 @@ func (in *Ingester) portscan(ctx context.Context, job store.ScanJob, r scanjob.R
 // else registered an address it reached: another organization's claim on
 // an address must neither receive this job's observations nor have them
 // taken away (review F1, F2).
-func (in *Ingester) reports(job store.ScanJob, pr scanjob.PortscanResult, ports []int, at time.Time) []store.ScanReport {
+//
+// A UDP scan (udpPorts) covers the hosts the job reached over TCP and
+// those that answered over UDP: their UDP services not heard again close.
+func (in *Ingester) reports(job store.ScanJob, pr scanjob.PortscanResult, ports, udpPorts []int, at time.Time) []store.ScanReport {
 	rep := store.ScanReport{JobID: job.ID, OrgID: job.OrgID, AssetID: job.AssetID, At: at, Ports: ports, Hosts: pr.Hosts}
+	if len(udpPorts) > 0 {
+		rep.UDPPorts, rep.UDPHosts = udpPorts, slices.Clone(pr.Hosts)
+	}
 	for _, op := range pr.Open {
+		proto := "tcp"
+		if op.Proto == "udp" {
+			proto = "udp"
+			if len(udpPorts) > 0 && !slices.Contains(rep.UDPHosts, op.IP) {
+				rep.UDPHosts = append(rep.UDPHosts, op.IP)
+			}
+		}
 		rep.Open = append(rep.Open, store.Observation{
-			IP: op.IP, Port: op.Port, Proto: "tcp", Host: op.Host, State: "open",
+			IP: op.IP, Port: op.Port, Proto: proto, Host: op.Host, State: "open",
 			Service: op.Service, Product: op.Product, Version: op.Version, CPE: op.CPE,
 			TLS: op.TLS, Banner: op.Banner, Cert: op.Cert,
 		})
@@ -274,26 +292,54 @@ func (in *Ingester) reports(job store.ScanJob, pr scanjob.PortscanResult, ports 
 	return []store.ScanReport{rep}
 }
 
-// closing lists the "ip:port" services that the reports are about to close:
-// open now, on a host the scan reached, probed, and not seen open, and last
-// seen open before the report. An older report (a redelivery, a delayed
-// worker) closes nothing that a newer one saw open (review F4 of the
-// reliability review).
+func ints(ps []uint16) []int {
+	out := make([]int, len(ps))
+	for i, p := range ps {
+		out[i] = int(p)
+	}
+	return out
+}
+
+// serviceKey names a service as findings' targets do: "ip:port" for TCP
+// ("[ip]:port" for IPv6), "ip:port/udp" for UDP.
+func serviceKey(ip string, port int, proto string) string {
+	k := net.JoinHostPort(ip, strconv.Itoa(port))
+	if proto == "udp" {
+		k += "/udp"
+	}
+	return k
+}
+
+// closing lists the services ("ip:port", "ip:port/udp") that the reports
+// are about to close: open now, on a host the scan of their protocol
+// covered, probed, and not seen open, and last seen open before the
+// report. An older report (a redelivery, a delayed worker) closes nothing
+// that a newer one saw open (review F4 of the reliability review).
 func (in *Ingester) closing(ctx context.Context, reps []store.ScanReport) ([]string, error) {
 	var out []string
 	for _, rep := range reps {
-		if len(rep.Hosts) == 0 {
-			continue
-		}
-		probed := make(map[int]bool, len(rep.Ports))
+		probed := map[string]map[int]bool{"tcp": {}, "udp": {}}
 		for _, p := range rep.Ports {
-			probed[p] = true
+			probed["tcp"][p] = true
 		}
+		for _, p := range rep.UDPPorts {
+			probed["udp"][p] = true
+		}
+		covers := map[string]map[string]bool{"tcp": {}, "udp": {}}
+		for _, h := range rep.Hosts {
+			covers["tcp"][h] = true
+		}
+		for _, h := range rep.UDPHosts {
+			covers["udp"][h] = true
+		}
+		hosts := slices.Concat(rep.Hosts, rep.UDPHosts)
+		slices.Sort(hosts)
+		hosts = slices.Compact(hosts)
 		open := map[string]bool{}
 		for _, o := range rep.Open {
-			open[fmt.Sprintf("%s:%d", o.IP, o.Port)] = true
+			open[serviceKey(o.IP, o.Port, o.Proto)] = true
 		}
-		for _, h := range rep.Hosts {
+		for _, h := range hosts {
 			f := store.ObservationFilter{AssetID: rep.AssetID, IP: h, State: "open", PageRequest: store.PageRequest{Limit: store.MaxLimit}}
 			for {
 				page, err := in.st.ListObservations(ctx, auth.SystemPrincipal, f)
@@ -301,8 +347,8 @@ func (in *Ingester) closing(ctx context.Context, reps []store.ScanReport) ([]str
 					return nil, err
 				}
 				for _, o := range page.Items {
-					key := fmt.Sprintf("%s:%d", o.IP, o.Port)
-					if probed[o.Port] && !open[key] && o.LastSeen.Before(rep.At) {
+					key := serviceKey(o.IP, o.Port, o.Proto)
+					if covers[o.Proto][h] && probed[o.Proto][o.Port] && !open[key] && o.LastSeen.Before(rep.At) {
 						out = append(out, key)
 					}
 				}

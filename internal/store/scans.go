@@ -70,7 +70,7 @@ type Observation struct {
 	AssetID   int64           `json:"asset_id"`
 	IP        string          `json:"ip"`
 	Port      int             `json:"port"`
-	Proto     string          `json:"proto"`          // "tcp"
+	Proto     string          `json:"proto"`          // "tcp" or "udp"
 	Host      string          `json:"host,omitempty"` // the name it was reached by, if any
 	State     string          `json:"state"`          // "open" or "closed"
 	Service   string          `json:"service,omitempty"`
@@ -106,8 +106,14 @@ type ScanReport struct {
 	// Hosts are the addresses the job probed and reached; ports of these
 	// hosts in Ports that are not in Open get closed.
 	Hosts []string
-	Ports []int // the port set probed
+	Ports []int // the TCP port set probed
 	Open  []Observation
+	// UDPPorts is the UDP port set probed, empty when the job ran no UDP
+	// scan; UDPHosts are the addresses that scan covered (those the job
+	// reached over TCP or UDP). Their udp observations on UDPPorts that
+	// are not in Open get closed; a TCP-only report closes no udp one.
+	UDPHosts []string
+	UDPPorts []int
 }
 
 // ScanPolicy is an organization's scanning rules.

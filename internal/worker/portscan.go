@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -109,6 +110,9 @@ func (w *PortscanWorker) Handle(ctx context.Context, j scanjob.Job) (json.RawMes
 		return nil, fmt.Errorf("worker: job %s: %w", j.ID, err)
 	}
 	res := sink.result(p.Ports, sum)
+	if p.UDP {
+		res.UDPPorts = portSpec(cfg.UDPPorts)
+	}
 	return json.Marshal(res)
 }
 
@@ -346,14 +350,16 @@ type jobSink struct {
 const defaultUDPRate = 5000
 
 func (s *jobSink) Port(p engine.Port) {
-	if p.Proto == check.ProtoUDP {
-		// Observations are TCP ports (the ingester closes the ones not
-		// seen again); a UDP service shows through its checks' findings
-		// and coverage, on targets "ip:port/udp".
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if p.Proto == check.ProtoUDP {
+		// An observation too, proto "udp"; the ingester closes it when a
+		// later UDP scan of the job's UDP ports no longer hears it.
+		s.open = append(s.open, scanjob.OpenPort{IP: p.IP.String(), Port: int(p.Port), Proto: check.ProtoUDP, Host: p.Host,
+			Service: p.Service.Service, Product: p.Service.Product, Version: p.Service.Version, CPE: p.Service.CPE,
+			Banner: p.Service.Banner})
+		return
+	}
 	s.open = append(s.open, scanjob.OpenPort{IP: p.IP.String(), Port: int(p.Port), Host: p.Host, Service: p.Service.Service,
 		Product: p.Service.Product, Version: p.Service.Version, CPE: p.Service.CPE, TLS: p.Service.TLS, Banner: p.Service.Banner,
 		Cert: certSummary(p.Service.Extra)})
@@ -421,7 +427,10 @@ func (s *jobSink) result(ports string, sum engine.Summary) scanjob.PortscanResul
 		if s.open[i].IP != s.open[j].IP {
 			return s.open[i].IP < s.open[j].IP
 		}
-		return s.open[i].Port < s.open[j].Port
+		if s.open[i].Port != s.open[j].Port {
+			return s.open[i].Port < s.open[j].Port
+		}
+		return s.open[i].Proto < s.open[j].Proto
 	})
 	res := scanjob.PortscanResult{Ports: ports, Open: s.open, Findings: s.findings, Covered: s.covered,
 		Stats: scanjob.ScanStats{Hosts: sum.Hosts, Probed: sum.Probed, Open: sum.Open, ElapsedMS: sum.Elapsed.Milliseconds(), Rate: sum.Rate}}
@@ -434,8 +443,20 @@ func (s *jobSink) result(ports string, sum engine.Summary) scanjob.PortscanResul
 	if len(res.Hosts) == 0 && sum.Hosts == 1 && sum.Closed > 0 && len(sum.Targets) == 1 {
 		res.Hosts = append(res.Hosts, sum.Targets[0].String())
 	}
-	res.Unreachable = len(res.Hosts) == 0 && len(s.covered) == 0
+	res.Unreachable = len(res.Hosts) == 0 && len(s.covered) == 0 && len(s.open) == 0
 	return res
+}
+
+// portSpec writes ports as a spec ParsePorts reads back ("53,69,123").
+func portSpec(ports []uint16) string {
+	var b strings.Builder
+	for i, p := range ports {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(int(p)))
+	}
+	return b.String()
 }
 
 // certSummary keeps the certificate and TLS details a fingerprint saw

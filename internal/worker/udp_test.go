@@ -32,9 +32,9 @@ func (udpSeen) Run(context.Context, *check.Env, check.Target) ([]check.Result, e
 }
 
 // A job with UDP on scans the job's UDP ports and runs the UDP checks:
-// their findings and coverage name "ip:port/udp", and the UDP port is not
-// an observation (those are TCP ports). A job with UDP off sends nothing
-// over UDP.
+// their findings and coverage name "ip:port/udp", and the UDP port is an
+// observation with proto "udp". A job with UDP off sends nothing over UDP
+// and says it scanned no UDP port.
 func TestPortscanJobUDP(t *testing.T) {
 	const ip = "127.42.11.1"
 	echo := udptest.Start(t, ip, 0, func(req []byte, _ netip.AddrPort, w udptest.Responder) { w.Reply([]byte("hello")) })
@@ -61,7 +61,7 @@ func TestPortscanJobUDP(t *testing.T) {
 		return res
 	}
 	res := run(false)
-	if echo.Requests.Load() != 0 || len(res.Findings) != 0 {
+	if echo.Requests.Load() != 0 || len(res.Findings) != 0 || res.UDPPorts != "" {
 		t.Fatalf("UDP off: %d probes, findings %+v", echo.Requests.Load(), res.Findings)
 	}
 	res = run(true)
@@ -72,7 +72,10 @@ func TestPortscanJobUDP(t *testing.T) {
 	if len(res.Covered) != 1 || res.Covered[0].Target != want {
 		t.Fatalf("covered %+v", res.Covered)
 	}
-	if len(res.Open) != 0 {
-		t.Fatalf("a UDP port became an observation: %+v", res.Open)
+	// The UDP port is an observation too, and the result says which UDP
+	// ports were scanned, so the ingester may close those not heard again.
+	if len(res.Open) != 1 || res.Open[0].Proto != "udp" || res.Open[0].IP != ip || res.Open[0].Port != int(echo.Addr.Port()) ||
+		res.Open[0].Banner != "hello" || res.UDPPorts != strconv.Itoa(int(echo.Addr.Port())) || res.Unreachable {
+		t.Fatalf("UDP port as an observation: %+v, udp ports %q", res.Open, res.UDPPorts)
 	}
 }

@@ -54,8 +54,11 @@ type PortscanParams struct {
 
 // PortscanResult is the Data of a portscan job's result.
 type PortscanResult struct {
-	Hosts       []string   `json:"hosts"` // addresses that answered at all
-	Ports       string     `json:"ports"` // the port spec probed
+	Hosts []string `json:"hosts"` // addresses that answered at all
+	Ports string   `json:"ports"` // the TCP port spec probed
+	// UDPPorts is the UDP port spec probed, empty when the job ran no UDP
+	// scan: only then do UDP services not seen again get closed.
+	UDPPorts    string     `json:"udp_ports,omitempty"`
 	Open        []OpenPort `json:"open"`
 	Unreachable bool       `json:"unreachable,omitempty"` // nothing answered
 	Stats       ScanStats  `json:"stats"`
@@ -63,8 +66,8 @@ type PortscanResult struct {
 	// on each target (what was looked for, so what was not found is fixed).
 	Findings []FindingOut  `json:"findings,omitempty"`
 	Covered  []CoverageOut `json:"covered,omitempty"`
-	// ClosedNow lists "ip:port" services that were open before this
-	// scan and are closed now; the ingester fills it, so every check's
+	// ClosedNow lists "ip:port" (TCP) and "ip:port/udp" services that
+	// were open before this scan and are closed now; the ingester fills it, so every check's
 	// findings there count as fixed.
 	ClosedNow []string `json:"-"`
 }
@@ -73,6 +76,7 @@ type PortscanResult struct {
 type OpenPort struct {
 	IP      string          `json:"ip"`
 	Port    int             `json:"port"`
+	Proto   string          `json:"proto,omitempty"` // "udp" for a UDP service; empty for TCP
 	Host    string          `json:"host,omitempty"`
 	Service string          `json:"service,omitempty"`
 	Product string          `json:"product,omitempty"`

@@ -23,8 +23,8 @@ const maxEvidenceText = 1024
 // they come, in any order: everything about one address (it answered, its
 // open ports, the findings and coverage of its services) stays in one
 // part, and so does everything about one name or URL target; every part
-// carries Ports and Stats. So a part never fixes what another part of the
-// same scan sees, and a part applied twice changes nothing.
+// carries Ports, UDPPorts and Stats. So a part never fixes what another
+// part of the same scan sees, and a part applied twice changes nothing.
 //
 // When one address alone does not fit, its findings' evidence is cut to
 // maxEvidenceText bytes; if it still does not fit the error wraps
@@ -74,10 +74,10 @@ func SplitPortscan(pr PortscanResult, max int) ([]PortscanResult, error) {
 	}
 	sort.Strings(keys)
 
-	empty, _ := json.Marshal(PortscanResult{Ports: pr.Ports, Stats: pr.Stats})
+	empty, _ := json.Marshal(PortscanResult{Ports: pr.Ports, UDPPorts: pr.UDPPorts, Stats: pr.Stats})
 	budget := max - len(empty)
 	var parts []PortscanResult
-	cur, used := PortscanResult{Ports: pr.Ports, Stats: pr.Stats}, 0
+	cur, used := PortscanResult{Ports: pr.Ports, UDPPorts: pr.UDPPorts, Stats: pr.Stats}, 0
 	for _, k := range keys {
 		g := groups[k]
 		size := groupSize(g)
@@ -89,7 +89,7 @@ func SplitPortscan(pr PortscanResult, max int) ([]PortscanResult, error) {
 		}
 		if used > 0 && used+size > budget {
 			parts = append(parts, cur)
-			cur, used = PortscanResult{Ports: pr.Ports, Stats: pr.Stats}, 0
+			cur, used = PortscanResult{Ports: pr.Ports, UDPPorts: pr.UDPPorts, Stats: pr.Stats}, 0
 		}
 		cur.Hosts = append(cur.Hosts, g.Hosts...)
 		cur.Open = append(cur.Open, g.Open...)

@@ -63,16 +63,19 @@ type obsKey struct {
 // observations deduplicated (the last of a key wins) with their cert as a
 // column value.
 type preparedReport struct {
-	at    time.Time
-	hosts map[string]bool
-	ports map[int]bool
-	open  []store.Observation
-	certs []any
-	keys  map[obsKey]bool
+	at       time.Time
+	hosts    map[string]bool
+	ports    map[int]bool
+	udpHosts map[string]bool
+	udpPorts map[int]bool
+	open     []store.Observation
+	certs    []any
+	keys     map[obsKey]bool
 }
 
 func prepareReport(r store.ScanReport) (preparedReport, error) {
-	pr := preparedReport{at: r.At.UTC().Truncate(time.Microsecond), hosts: map[string]bool{}, ports: map[int]bool{}, keys: map[obsKey]bool{}}
+	pr := preparedReport{at: r.At.UTC().Truncate(time.Microsecond), hosts: map[string]bool{}, ports: map[int]bool{},
+		udpHosts: map[string]bool{}, udpPorts: map[int]bool{}, keys: map[obsKey]bool{}}
 	switch {
 	case r.JobID == "":
 		return pr, invalid("scan report job id is required")
@@ -93,6 +96,19 @@ func prepareReport(r store.ScanReport) (preparedReport, error) {
 			return pr, err
 		}
 		pr.ports[p] = true
+	}
+	for _, h := range r.UDPHosts {
+		ip, err := canonicalIP(h)
+		if err != nil {
+			return pr, err
+		}
+		pr.udpHosts[ip] = true
+	}
+	for _, p := range r.UDPPorts {
+		if err := checkPort(p); err != nil {
+			return pr, err
+		}
+		pr.udpPorts[p] = true
 	}
 	idx := map[obsKey]int{}
 	for _, o := range r.Open {
@@ -143,10 +159,12 @@ func prepareReport(r store.ScanReport) (preparedReport, error) {
 //     Host, Service, Product, Version, CPE, Banner and Cert are replaced
 //     only by non-empty values (TLS by the new flag when it is set or the
 //     service was identified). JobID names the job.
-//   - Ports carries no protocol, and the port scan is TCP: open tcp
-//     observations of the reported Hosts on Ports that the report does not
-//     list become closed at r.At. Observations of other addresses or
-//     protocols are left alone.
+//   - Ports are TCP ports: open tcp observations of the reported Hosts on
+//     Ports that the report does not list become closed at r.At. UDPPorts
+//     are UDP ports, and close the open udp observations of UDPHosts on
+//     them the same way; a report without UDPPorts (no UDP scan ran)
+//     closes no udp observation. Observations of other addresses are
+//     left alone.
 //   - Reports apply in time order, not arrival order: a row last changed
 //     after r.At (seen later, or closed later) is left as it is, so a
 //     redelivered old report never reopens or closes what a newer one
@@ -222,15 +240,18 @@ func (s *Store) upsertObservations(ctx context.Context, tx *sql.Tx, orgID int64,
 	})
 }
 
-// closeObservations closes the open tcp observations of the reported hosts
-// on probed ports that the report did not list. The candidates are read
-// (and locked) first, the few rows of one asset that are open, so the
-// statement never carries the whole port set.
+// closeObservations closes the open observations of the reported hosts
+// on probed ports that the report did not list, tcp and udp each by its
+// own hosts and ports. The candidates are read (and locked) first, the few
+// rows of one asset that are open, so the statement never carries the
+// whole port set.
 func (s *Store) closeObservations(ctx context.Context, tx *sql.Tx, orgID int64, r store.ScanReport, pr preparedReport) error {
-	if len(pr.hosts) == 0 || len(pr.ports) == 0 {
+	tcp := len(pr.hosts) > 0 && len(pr.ports) > 0
+	udp := len(pr.udpHosts) > 0 && len(pr.udpPorts) > 0
+	if !tcp && !udp {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, s.q("SELECT id, ip, port FROM observations WHERE asset_id = ? AND state = ? AND proto = 'tcp' AND last_seen < ?"+s.d.forUpdate()),
+	rows, err := tx.QueryContext(ctx, s.q("SELECT id, ip, port, proto FROM observations WHERE asset_id = ? AND state = ? AND proto IN ('tcp', 'udp') AND last_seen < ?"+s.d.forUpdate()),
 		r.AssetID, obsOpen, pr.at)
 	if err != nil {
 		return err
@@ -238,15 +259,20 @@ func (s *Store) closeObservations(ctx context.Context, tx *sql.Tx, orgID int64, 
 	var ids []any
 	for rows.Next() {
 		var (
-			id   int64
-			ip   string
-			port int
+			id    int64
+			ip    string
+			port  int
+			proto string
 		)
-		if err := rows.Scan(&id, &ip, &port); err != nil {
+		if err := rows.Scan(&id, &ip, &port, &proto); err != nil {
 			rows.Close()
 			return err
 		}
-		if pr.hosts[ip] && pr.ports[port] && !pr.keys[obsKey{ip, port, "tcp"}] {
+		hosts, ports := pr.hosts, pr.ports
+		if proto == "udp" {
+			hosts, ports = pr.udpHosts, pr.udpPorts
+		}
+		if hosts[ip] && ports[port] && !pr.keys[obsKey{ip, port, proto}] {
 			ids = append(ids, id)
 		}
 	}

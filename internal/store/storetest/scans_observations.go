@@ -118,8 +118,8 @@ func testRecordScan(t *testing.T, f *fixture) {
 		t.Fatalf("ssh closed by a report that did not probe it: %+v", o)
 	}
 
-	// UDP: Ports are the TCP port set, so a report closes no udp
-	// observation.
+	// UDP: Ports are the TCP port set, so a report without UDPPorts (no
+	// UDP scan) closes no udp observation.
 	t5 := t4.Add(time.Hour)
 	must(t, s.RecordScan(ctx, store.ScanReport{JobID: "rec-6", AssetID: a.ID, At: t5, Hosts: []string{ip}, Ports: []int{53},
 		Open: []store.Observation{{IP: ip, Port: 53, Proto: "UDP", Service: "domain"}, {IP: ip, Port: 53, Service: "domain"}}}), "udp and tcp 53")
@@ -127,6 +127,21 @@ func testRecordScan(t *testing.T, f *fixture) {
 	m = obsByPort(t, f, a.ID)
 	if u, tc := m[ip+"/53/udp"], m[ip+"/53/tcp"]; u.State != "open" || tc.State != "closed" {
 		t.Fatalf("after closing 53: udp %+v, tcp %+v", u, tc)
+	}
+	// A UDP scan of 53 on another host, or of another UDP port, closes
+	// nothing; one of this host that no longer hears 53 closes the udp
+	// observation alone.
+	must(t, s.RecordScan(ctx, store.ScanReport{JobID: "rec-7a", AssetID: a.ID, At: t5.Add(2 * time.Hour), UDPHosts: []string{"192.0.2.11"}, UDPPorts: []int{53}}), "udp other host")
+	must(t, s.RecordScan(ctx, store.ScanReport{JobID: "rec-7b", AssetID: a.ID, At: t5.Add(2 * time.Hour), UDPHosts: []string{ip}, UDPPorts: []int{161}}), "udp other port")
+	if u := obsByPort(t, f, a.ID)[ip+"/53/udp"]; u.State != "open" {
+		t.Fatalf("udp 53 closed by a report that did not probe it: %+v", u)
+	}
+	t7 := t5.Add(3 * time.Hour)
+	must(t, s.RecordScan(ctx, store.ScanReport{JobID: "rec-7c", AssetID: a.ID, At: t7, Hosts: []string{ip}, Ports: []int{22},
+		UDPHosts: []string{ip}, UDPPorts: []int{53}, Open: []store.Observation{{IP: ip, Port: 22}}}), "udp 53 gone")
+	m = obsByPort(t, f, a.ID)
+	if u, ssh := m[ip+"/53/udp"], m[ip+"/22/tcp"]; u.State != "closed" || u.ClosedAt == nil || !u.ClosedAt.Equal(t7) || u.JobID != "rec-7c" || ssh.State != "open" {
+		t.Fatalf("after the UDP scan without 53: udp %+v, ssh %+v", u, ssh)
 	}
 
 	// IPv6 in canonical form, and the IP filter takes any spelling.
@@ -181,6 +196,8 @@ func testRecordScanInvalid(t *testing.T, f *fixture) {
 		"open bad ip":   {JobID: "inv-1", AssetID: a.ID, At: later, Open: []store.Observation{good, {IP: "fe80::1%eth0", Port: 22}}},
 		"open no ip":    {JobID: "inv-1", AssetID: a.ID, At: later, Open: []store.Observation{good, {Port: 22}}},
 		"bad proto":     {JobID: "inv-1", AssetID: a.ID, At: later, Open: []store.Observation{good, {IP: ip, Port: 22, Proto: "sctp"}}},
+		"bad udp host":  {JobID: "inv-1", AssetID: a.ID, At: later, UDPHosts: []string{"192.0.2.256"}, UDPPorts: []int{53}, Open: []store.Observation{good}},
+		"udp port 0":    {JobID: "inv-1", AssetID: a.ID, At: later, UDPHosts: []string{ip}, UDPPorts: []int{0}, Open: []store.Observation{good}},
 		"bad cert json": {JobID: "inv-1", AssetID: a.ID, At: later, Open: []store.Observation{good, {IP: ip, Port: 443, Cert: json.RawMessage("{")}}},
 	} {
 		wantErr(t, s.RecordScan(ctx, r), store.ErrInvalid, name)
