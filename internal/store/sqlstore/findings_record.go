@@ -66,7 +66,7 @@ func (s *Store) RecordFindings(ctx context.Context, b store.FindingBatch) ([]sto
 		if err != nil {
 			return err
 		}
-		changes, err = s.savePlan(ctx, tx, plan)
+		changes, err = s.savePlanValid(ctx, tx, plan, validSeen(seen))
 		return err
 	})
 	if err != nil {
@@ -126,6 +126,12 @@ func (s *Store) assetTiers(ctx context.Context, tx *sql.Tx, seen []finding.Findi
 // updates of the touched and the fixed, the history, and the changes'
 // events in the outbox. It returns the changes with IDs set.
 func (s *Store) savePlan(ctx context.Context, tx *sql.Tx, p finding.Plan) ([]finding.Change, error) {
+	return s.savePlanValid(ctx, tx, p, nil)
+}
+
+// savePlanValid is savePlan for a plan whose evidence in valid is known
+// to be JSON.
+func (s *Store) savePlanValid(ctx context.Context, tx *sql.Tx, p finding.Plan, valid validEvidence) ([]finding.Change, error) {
 	if err := s.tallyPlan(ctx, tx, p); err != nil { // aggregates.go
 		return nil, err
 	}
@@ -192,7 +198,7 @@ func (s *Store) savePlan(ctx context.Context, tx *sql.Tx, p finding.Plan) ([]fin
 	if err := s.addFindingEvents(ctx, tx, p.History); err != nil {
 		return nil, err
 	}
-	if err := s.enqueueChanges(ctx, tx, changes); err != nil {
+	if err := s.enqueueRecorded(ctx, tx, changes, valid); err != nil {
 		return nil, err
 	}
 	return changes, nil
@@ -236,9 +242,13 @@ func (s *Store) findingsWhereIn(ctx context.Context, tx *sql.Tx, col, typ string
 }
 
 // insertFindings inserts new findings in multi-row statements and returns
-// their IDs by key.
+// their IDs by key: on PostgreSQL as the statements return them, on SQLite
+// as they follow from the last one (insertFindingsSQLite).
 func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, fs []finding.Finding) (map[string]int64, error) {
 	ids := make(map[string]int64, len(fs))
+	if !s.d.postgres() {
+		return ids, s.insertFindingsSQLite(ctx, tx, fs, ids)
+	}
 	stmt := func(n int) string {
 		return s.q("INSERT INTO findings (" + findingInsertCols + ") VALUES " + placeholders(n, findingInsertN) + " RETURNING id, key")
 	}
@@ -409,4 +419,37 @@ func pgArray(vals []any) string {
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+// insertFindingsSQLite inserts fs in multi-row statements without
+// RETURNING, which makes SQLite gather the rows it returns in a temporary
+// table and hand them over one step each. The IDs of one statement's rows
+// follow from its last: the table's INTEGER PRIMARY KEY AUTOINCREMENT gives
+// the rows of an INSERT ... VALUES one more than the largest ID so far,
+// each in turn, and only this transaction writes (SQLite has one writer).
+func (s *Store) insertFindingsSQLite(ctx context.Context, tx *sql.Tx, fs []finding.Finding, ids map[string]int64) error {
+	stmt := func(n int) string {
+		return "INSERT INTO findings (" + findingInsertCols + ") VALUES " + placeholders(n, findingInsertN)
+	}
+	return batches(ctx, tx, fs, stmt, func(st *sql.Stmt, chunk []finding.Finding) error {
+		args := make([]any, 0, len(chunk)*findingInsertN)
+		for i := range chunk {
+			args = append(args, findingArgs(&chunk[i])...)
+		}
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
+			return fmt.Errorf("insert findings: %d rows inserted of %d (%v)", n, len(chunk), err)
+		}
+		for i := range chunk {
+			ids[chunk[i].Key] = last - int64(len(chunk)-1-i)
+		}
+		return nil
+	})
 }
