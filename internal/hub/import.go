@@ -240,6 +240,11 @@ type batch struct {
 	// concerns link the owners warned to the indicators kept (not the
 	// report rows, which are routed and not kept).
 	concerns []store.Concern
+	// prep is recs made ready to apply on the reading side, when the
+	// store prepares batches (store.IndicatorPreparer); prepErr is why it
+	// could not.
+	prep    store.PreparedIndicators
+	prepErr error
 }
 
 // tally is what the writer counts.
@@ -283,7 +288,7 @@ func (h *Hub) run(ctx context.Context, id string, req ImportRequest, read func(c
 				cancel(err)
 			}
 			clear(b.recs) // the store keeps none of them
-			b.recs, b.hits, b.concerns = b.recs[:0], nil, nil
+			b.recs, b.hits, b.concerns, b.prep, b.prepErr = b.recs[:0], nil, nil, nil, nil
 			select {
 			case spare <- b:
 			default:
@@ -304,7 +309,13 @@ func (h *Hub) run(ctx context.Context, id string, req ImportRequest, read func(c
 		}
 	}
 	cur := newBatch()
+	// A store that prepares batches has the next one grouped and merged
+	// while it writes the last: the writer is the import's bottleneck.
+	preparer, _ := h.d.Store.(store.IndicatorPreparer)
 	send := func() error {
+		if preparer != nil && len(cur.recs) > 0 {
+			cur.prep, cur.prepErr = preparer.PrepareIndicators(sys, cur.recs)
+		}
 		select {
 		case batches <- cur:
 			cur = newBatch()
@@ -375,7 +386,18 @@ type runRef struct {
 // write applies one batch and records its early warnings.
 func (h *Hub) write(ctx context.Context, run runRef, b *batch, t *tally) error {
 	if len(b.recs) > 0 {
-		sum, err := h.d.Store.ApplyIndicators(ctx, sys, b.recs)
+		var (
+			sum store.ApplySummary
+			err error
+		)
+		switch p, _ := h.d.Store.(store.IndicatorPreparer); {
+		case b.prepErr != nil:
+			err = b.prepErr
+		case b.prep != nil && p != nil:
+			sum, err = p.ApplyPreparedIndicators(ctx, sys, b.prep)
+		default:
+			sum, err = h.d.Store.ApplyIndicators(ctx, sys, b.recs)
+		}
 		if err != nil {
 			return fmt.Errorf("hub: apply indicators: %w", err)
 		}

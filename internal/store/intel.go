@@ -63,6 +63,24 @@ type ApplySummary struct {
 	Seq int64 `json:"seq"`
 }
 
+// PreparedIndicators is a batch of records a store made ready to apply
+// (IndicatorPreparer): checked, grouped by value and merged as if every
+// value were new, work that needs no transaction.
+type PreparedIndicators interface {
+	// Len is the number of records.
+	Len() int
+}
+
+// IndicatorPreparer is a store that splits ApplyIndicators in two, so an
+// import prepares its next batch while the store writes the last one:
+// ApplyPreparedIndicators(ctx, p, PrepareIndicators(p, records)) does what
+// ApplyIndicators(ctx, p, records) does. A prepared batch is applied once,
+// and its records are not changed until it has been.
+type IndicatorPreparer interface {
+	PrepareIndicators(p auth.Principal, records []intel.Record) (PreparedIndicators, error)
+	ApplyPreparedIndicators(ctx context.Context, p auth.Principal, b PreparedIndicators) (ApplySummary, error)
+}
+
 // Add adds o to s.
 func (s *ApplySummary) Add(o ApplySummary) {
 	s.Records += o.Records

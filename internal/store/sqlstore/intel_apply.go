@@ -167,26 +167,119 @@ const (
 
 // ApplyIndicators merges records into indicators in one transaction.
 func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records []intel.Record) (store.ApplySummary, error) {
+	b, err := s.PrepareIndicators(p, records)
+	if err != nil {
+		return store.ApplySummary{}, err
+	}
+	return s.ApplyPreparedIndicators(ctx, p, b)
+}
+
+// prepared is a batch ready to apply: the records checked and grouped by
+// value, and each value merged as if it were new (merged[j] for order[j]),
+// which it is in a bulk import; a value found stored is merged again from
+// the records in the transaction. A batch that names recipients is not
+// merged ahead (the transaction drops the recipients that do not exist).
+type prepared struct {
+	records []intel.Record
+	names   map[string]bool
+	named   bool // some record names recipients
+	g       grouped
+	merged  []planned
+	// rank is each value's place in the order of the hashes, the order
+	// new rows take their IDs in.
+	rank    []int32
+	applied bool
+}
+
+func (b *prepared) Len() int { return len(b.records) }
+
+// PrepareIndicators checks and groups records and merges each value as
+// new: the part of an apply that needs no transaction (store.IndicatorPreparer).
+func (s *Store) PrepareIndicators(p auth.Principal, records []intel.Record) (store.PreparedIndicators, error) {
+	const op = "apply indicators"
+	if err := needIntelAdmin(p); err != nil {
+		return nil, s.fail(op, err)
+	}
+	b := &prepared{records: records, names: map[string]bool{}}
+	for i := range records {
+		r := &records[i]
+		if err := checkRecord(i, r); err != nil {
+			return nil, s.fail(op, err)
+		}
+		b.names[r.Feed] = true
+		b.named = b.named || !r.Recipients.Empty()
+	}
+	b.g = groupRecords(records, valueHash)
+	n := len(b.g.order)
+	byHash := make([]int32, n)
+	for j := range byHash {
+		byHash[j] = int32(j)
+	}
+	slices.SortFunc(byHash, func(x, y int32) int { return cmp.Compare(b.g.hashes[x], b.g.hashes[y]) })
+	b.rank = make([]int32, n)
+	for r, j := range byHash {
+		b.rank[j] = int32(r)
+	}
+	if b.named {
+		return b, nil
+	}
+	// New indicators come from slabs: one source each, usually. Fewer
+	// objects, less for the collector to trace.
+	b.merged = make([]planned, n)
+	srcSlab, idxSlab := make([]intel.Source, n), make([]int32, n)
+	for j := range b.merged {
+		pl := &b.merged[j]
+		pl.ind.Sources, pl.sources = srcSlab[j:j:j+1], idxSlab[j:j:j+1]
+		pl.hash = b.g.hashes[j]
+		mergeChain(&pl.ind, records, b.g, j, [2]map[int64]bool{})
+		for k := range pl.ind.Sources {
+			pl.sources = append(pl.sources, int32(k))
+		}
+		pl.isNew, pl.row = true, true
+		pl.recipients = !pl.ind.Recipients.Empty()
+	}
+	return b, nil
+}
+
+// mergeChain merges the records of value j into in, their times cut to
+// the microsecond the store keeps (a record merged into what was loaded
+// then compares equal when nothing changed), without the recipients in
+// missing.
+func mergeChain(in *intel.Indicator, records []intel.Record, g grouped, j int, missing [2]map[int64]bool) {
+	for i := g.chains[j].first; i >= 0; i = g.next[i] {
+		r := records[i]
+		r.FirstSeen, r.LastSeen, r.ValidUntil = usec(r.FirstSeen), usec(r.LastSeen), usec(r.ValidUntil)
+		if missing[0] != nil || missing[1] != nil {
+			r.Recipients = withoutMissing(r.Recipients, missing)
+		}
+		in.Merge(r)
+	}
+}
+
+// ApplyPreparedIndicators applies a batch PrepareIndicators made, in one
+// transaction.
+func (s *Store) ApplyPreparedIndicators(ctx context.Context, p auth.Principal, pb store.PreparedIndicators) (store.ApplySummary, error) {
 	const op = "apply indicators"
 	var sum store.ApplySummary
 	if err := needIntelAdmin(p); err != nil {
 		return sum, s.fail(op, err)
 	}
+	b, ok := pb.(*prepared)
+	if !ok || b == nil {
+		return sum, s.fail(op, invalid("a batch this store did not prepare"))
+	}
+	if b.applied {
+		return sum, s.fail(op, invalid("a prepared batch applied twice"))
+	}
+	b.applied = true
+	records, g := b.records, b.g
+	order, hashes := g.order, g.hashes
 	if len(records) == 0 {
 		return sum, nil
 	}
-	names := map[string]bool{}
-	named := false // some record names recipients
-	for i := range records {
-		r := &records[i]
-		if err := checkRecord(i, r); err != nil {
-			return sum, s.fail(op, err)
-		}
-		names[r.Feed] = true
-		named = named || !r.Recipients.Empty()
-	}
-	g := groupRecords(records, valueHash)
-	order, hashes, chains, next := g.order, g.hashes, g.chains, g.next
+	// What the batch holds is the transaction's to change: it is never
+	// applied again, and the records go back to the caller.
+	defer func() { b.records, b.merged = nil, nil }()
 	sum.Records = len(records)
 	var (
 		from    int64   // the stamp when the transaction began
@@ -204,7 +297,7 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 		if err := s.catchUp(ctx, tx, seq); err != nil {
 			return err
 		}
-		feeds, err := s.feedIDs(ctx, tx, names)
+		feeds, err := s.feedIDs(ctx, tx, b.names)
 		if err != nil {
 			return err
 		}
@@ -212,7 +305,7 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 		// reaches fewer, never more (a feed's stale ID must not fail its
 		// run; the API checks them first and says so).
 		var missing [2]map[int64]bool
-		if named {
+		if b.named {
 			if missing, err = s.missingRecipients(ctx, tx, records); err != nil {
 				return err
 			}
@@ -225,70 +318,64 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 			return err
 		}
 		stamp := micros(now())
-		var changed, fresh []*planned
-		nSources := 0
-		// New indicators come from slabs: one source each, usually, which
-		// changes. Fewer objects, less for the collector to trace.
-		slab := make([]planned, len(order)-len(plans))
-		srcSlab, idxSlab := make([]intel.Source, len(slab)), make([]int32, len(slab))
+		var changed []*planned
+		// New rows take IDs and stamps in the order of their hashes: the
+		// table and both indexes then grow in order within the batch,
+		// which SQLite does at a fraction of the cost of scattered
+		// inserts into the hash index.
+		freshAt := make([]*planned, len(order))
+		nFresh, nSources := 0, 0
 		for ki, k := range order {
 			pl := plans[k]
 			if pl == nil {
-				pl = &slab[0]
-				pl.ind.Sources, pl.sources = srcSlab[:0:1], idxSlab[:0:1]
-				slab, srcSlab, idxSlab = slab[1:], srcSlab[1:], idxSlab[1:]
+				if b.merged != nil {
+					pl = &b.merged[ki] // merged as new ahead of the transaction
+				} else {
+					pl = &planned{hash: hashes[ki], isNew: true, row: true}
+					mergeChain(&pl.ind, records, g, ki, missing)
+					for j := range pl.ind.Sources {
+						pl.sources = append(pl.sources, int32(j))
+					}
+					pl.recipients = !pl.ind.Recipients.Empty()
+				}
+				pl.created = stamp
+				s.placeSources(pl)
+				freshAt[b.rank[ki]] = pl
+				nFresh++
+				nSources += len(pl.sources)
+				continue
 			}
 			pl.hash = hashes[ki]
-			var before intel.Indicator
-			if pl.id != 0 {
-				before = pl.ind
-				before.Sources = slices.Clone(pl.ind.Sources)
-				before.Labels = slices.Clone(pl.ind.Labels)
-				before.Recipients.Orgs = slices.Clone(pl.ind.Recipients.Orgs)
-				before.Recipients.Users = slices.Clone(pl.ind.Recipients.Users)
-			}
-			for i := chains[ki].first; i >= 0; i = next[i] {
-				// The store keeps times to the microsecond: a record
-				// merged into what it loaded compares equal when nothing
-				// changed.
-				r := records[i]
-				r.FirstSeen, r.LastSeen, r.ValidUntil = usec(r.FirstSeen), usec(r.LastSeen), usec(r.ValidUntil)
-				if missing[0] != nil || missing[1] != nil {
-					r.Recipients = withoutMissing(r.Recipients, missing)
-				}
-				pl.ind.Merge(r)
-			}
+			before := pl.ind
+			before.Sources = slices.Clone(pl.ind.Sources)
+			before.Labels = slices.Clone(pl.ind.Labels)
+			before.Recipients.Orgs = slices.Clone(pl.ind.Recipients.Orgs)
+			before.Recipients.Users = slices.Clone(pl.ind.Recipients.Users)
+			mergeChain(&pl.ind, records, g, ki, missing)
 			pl.recipients = !pl.ind.Recipients.Equal(before.Recipients)
-			if pl.id == 0 {
-				pl.isNew, pl.row, pl.created = true, true, stamp
-			} else {
-				// New recipients are a change: the indicator reaches
-				// someone new, who reads it after its new stamp.
-				pl.row = !sameRow(&before, &pl.ind) || pl.recipients
-			}
+			// New recipients are a change: the indicator reaches someone
+			// new, who reads it after its new stamp.
+			pl.row = !sameRow(&before, &pl.ind) || pl.recipients
 			for j := range pl.ind.Sources {
 				if !sourceIn(before.Sources, pl.ind.Sources[j]) {
 					pl.sources = append(pl.sources, int32(j))
 				}
 			}
 			s.placeSources(pl)
-			switch {
-			case pl.isNew:
-				fresh = append(fresh, pl)
-			case !pl.row && len(pl.sources) == 0:
+			if !pl.row && len(pl.sources) == 0 {
 				sum.Unchanged++
 				continue
-			default:
-				changed = append(changed, pl)
 			}
+			changed = append(changed, pl)
 			nSources += len(pl.sources)
 		}
+		fresh := make([]*planned, 0, nFresh)
+		for _, pl := range freshAt {
+			if pl != nil {
+				fresh = append(fresh, pl)
+			}
+		}
 		sum.New, sum.Updated = len(fresh), len(changed)
-		// New rows take IDs and stamps in the order of their hashes: the
-		// table and both indexes then grow in order within the batch,
-		// which SQLite does at a fraction of the cost of scattered
-		// inserts into the hash index.
-		slices.SortFunc(fresh, func(a, b *planned) int { return cmp.Compare(a.hash, b.hash) })
 		upserts := append(changed, fresh...)
 		for _, pl := range upserts {
 			if pl.isNew {
@@ -308,7 +395,7 @@ func (s *Store) ApplyIndicators(ctx context.Context, p auth.Principal, records [
 		if err := s.writeSources(ctx, tx, upserts, feeds, nSources); err != nil {
 			return err
 		}
-		if named {
+		if b.named {
 			if err := s.writeRecipients(ctx, tx, upserts); err != nil {
 				return err
 			}

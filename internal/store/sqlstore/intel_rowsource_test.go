@@ -166,3 +166,30 @@ func checkMerged(t *testing.T, s *Store, step string, applied []intel.Record, mo
 		}
 	}
 }
+
+// A prepared batch is applied once; a bad record fails the preparation
+// and nothing is stored.
+func TestPreparedIndicatorsOnce(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	b, err := s.PrepareIndicators(sysP, benchRecords(30, "once", at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := s.ApplyPreparedIndicators(ctx, sysP, b); err != nil || sum.New != 30 {
+		t.Fatalf("apply: %+v, %v; want 30 new", sum, err)
+	}
+	if _, err := s.ApplyPreparedIndicators(ctx, sysP, b); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("applied twice: %v, want ErrInvalid", err)
+	}
+	bad := benchRecords(3, "once", at.Add(time.Hour))
+	bad[2].Confidence = 101
+	if _, err := s.PrepareIndicators(sysP, bad); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("a bad record: %v, want ErrInvalid", err)
+	}
+	got, err := s.FindIndicator(ctx, sysP, store.IndicatorKey{Kind: bad[0].Kind, Value: bad[0].Value})
+	if err != nil || !got.LastSeen.Equal(at) {
+		t.Fatalf("after the refused batch: %+v, %v; want last seen %v", got.Indicator, err, at)
+	}
+}
