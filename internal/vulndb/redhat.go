@@ -63,6 +63,7 @@ const (
 	maxOVALRefs     = 1 << 20 // test references kept across definitions
 	maxOVALCVEs     = 4096    // CVEs of one definition
 	maxOVALCriteria = 64      // nesting of criteria
+	maxOVALStates   = 16      // states of one test
 )
 
 type ovalReference struct {
@@ -213,13 +214,13 @@ func ReadRedHatOVAL(r io.Reader, name string, fn func(DistroFix) error, bad func
 			var err error
 			switch t.Name.Local {
 			case "definitions":
-				err = rd.section(t, "definition", rd.definition)
+				err = rd.section("definition", rd.definition)
 			case "tests":
-				err = rd.section(t, "rpminfo_test", rd.test)
+				err = rd.section("rpminfo_test", rd.test)
 			case "objects":
-				err = rd.section(t, "rpminfo_object", rd.object)
+				err = rd.section("rpminfo_object", rd.object)
 			case "states":
-				err = rd.section(t, "rpminfo_state", rd.state)
+				err = rd.section("rpminfo_state", rd.state)
 			default:
 				cr.startRecord()
 				err = dec.Skip()
@@ -252,7 +253,7 @@ type rhReader struct {
 
 // section reads the children of a section element, handing those named
 // elem to one and skipping the others.
-func (rd *rhReader) section(start xml.StartElement, elem string, one func(xml.StartElement) error) error {
+func (rd *rhReader) section(elem string, one func(xml.StartElement) error) error {
 	for {
 		tok, err := rd.dec.Token()
 		if err != nil {
@@ -417,6 +418,9 @@ func (rd *rhReader) test(start xml.StartElement) error {
 	var t ovalTest
 	if err := rd.dec.DecodeElement(&t, &start); err != nil {
 		return err
+	}
+	if len(t.States) > maxOVALStates {
+		t.States = t.States[:maxOVALStates] // Red Hat's have one or two
 	}
 	rd.tests[t.ID] = &t
 	rd.need[t.Object.ID] = true
