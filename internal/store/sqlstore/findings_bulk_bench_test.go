@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -42,9 +43,8 @@ func rusageCPU() time.Duration {
 // benchRecordWarnings records n new early warnings in batches of 5,000
 // (the hub's), spread over one /24 asset per 256, each its own
 // organization's: a scan report whose every row is owned.
-func benchRecordWarnings(b *testing.B, open func(testing.TB) *Store, n int) {
+func benchRecordWarnings(b *testing.B, open func(testing.TB) *Store, n, batch int) {
 	ctx := context.Background()
-	const batch = 5000
 	for b.Loop() {
 		b.StopTimer()
 		s := open(b)
@@ -82,15 +82,24 @@ func benchRecordWarnings(b *testing.B, open func(testing.TB) *Store, n int) {
 			}
 		}
 		b.StartTimer()
+		if !s.d.postgres() {
+			if st, err := os.Stat(dbFile(b, s) + "-wal"); err == nil {
+				b.ReportMetric(float64(st.Size())/(1<<20), "wal-MB")
+			}
+		}
 		b.ReportMetric(took.Seconds(), "s/record")
 		b.ReportMetric(cpu.Seconds(), "cpu-s/record")
 		b.ReportMetric(cpu.Seconds()*1e6/float64(n), "cpu-µs/finding")
 	}
 }
 
-func BenchmarkRecordWarnings100k(b *testing.B) { benchRecordWarnings(b, openSQLite, 100_000) }
-func BenchmarkRecordWarnings1M(b *testing.B)   { benchRecordWarnings(b, openSQLite, 1_000_000) }
+func BenchmarkRecordWarnings100k(b *testing.B) { benchRecordWarnings(b, openSQLite, 100_000, 5000) }
+func BenchmarkRecordWarnings1M(b *testing.B)   { benchRecordWarnings(b, openSQLite, 1_000_000, 5000) }
 func BenchmarkRecordWarnings100kPostgres(b *testing.B) {
 	postgresDSN(b)
-	benchRecordWarnings(b, openPostgres, 100_000)
+	benchRecordWarnings(b, openPostgres, 100_000, 5000)
+}
+
+func BenchmarkRecordWarnings1MBatch20k(b *testing.B) {
+	benchRecordWarnings(b, openSQLite, 1_000_000, 20000)
 }

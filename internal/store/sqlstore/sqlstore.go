@@ -28,6 +28,7 @@ type Store struct {
 	box  *auth.SecretBox // seals TOTP secrets at rest; nil keeps them clear (see UseSecretBox)
 	dash dashCache       // kept dashboard overviews (dashboard_cache.go)
 	seen intelSeen       // indicator values stored, for ApplyIndicators (intel_seen.go)
+	ckpt *checkpointer   // SQLite: checkpoints off the writer's path (checkpoint.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -57,7 +58,9 @@ func Open(ctx context.Context, driver, dsn string, logger *slog.Logger) (*Store,
 		// The single writer keeps a 64 MiB page cache: recording a scan's
 		// findings reads and rewrites thousands of rows and their indexes,
 		// and SQLite's 2 MiB default sends most of it back to the file.
-		w, err := sql.Open("sqlite", dsn+sep+"_pragma=journal_mode(WAL)&"+common+"&_pragma=cache_size(-65536)&_txlock=immediate")
+		// It leaves checkpoints to the checkpointer but for a backstop.
+		w, err := sql.Open("sqlite", dsn+sep+"_pragma=journal_mode(WAL)&"+common+"&_pragma=cache_size(-65536)"+
+			"&_pragma=wal_autocheckpoint("+strconv.Itoa(writerCheckpointPages)+")&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 		}
@@ -77,7 +80,13 @@ func Open(ctx context.Context, driver, dsn string, logger *slog.Logger) (*Store,
 		n := max(4, runtime.GOMAXPROCS(0))
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
-		s.w, s.r = w, r
+		ck, err := startCheckpointer(dsn+sep+common, logger)
+		if err != nil {
+			w.Close()
+			r.Close()
+			return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+		}
+		s.w, s.r, s.ckpt = w, r, ck
 	case "postgres":
 		c, err := newPGConnector(dsn)
 		if err != nil {
@@ -117,7 +126,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close releases the connections.
 func (s *Store) Close() error {
-	err := s.w.Close()
+	err := errors.Join(s.ckpt.close(), s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}
@@ -177,6 +186,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 	if err := tx.Commit(); err != nil {
 		return s.fail(op, err)
 	}
+	s.ckpt.kick()
 	return nil
 }
 
