@@ -324,7 +324,7 @@ func (s *Store) ApplyPreparedIndicators(ctx context.Context, p auth.Principal, p
 		// which SQLite does at a fraction of the cost of scattered
 		// inserts into the hash index.
 		freshAt := make([]*planned, len(order))
-		nFresh, nSources := 0, 0
+		nFresh := 0
 		for ki, k := range order {
 			pl := plans[k]
 			if pl == nil {
@@ -342,7 +342,6 @@ func (s *Store) ApplyPreparedIndicators(ctx context.Context, p auth.Principal, p
 				s.placeSources(pl)
 				freshAt[b.rank[ki]] = pl
 				nFresh++
-				nSources += len(pl.sources)
 				continue
 			}
 			pl.hash = hashes[ki]
@@ -367,7 +366,6 @@ func (s *Store) ApplyPreparedIndicators(ctx context.Context, p auth.Principal, p
 				continue
 			}
 			changed = append(changed, pl)
-			nSources += len(pl.sources)
 		}
 		fresh := make([]*planned, 0, nFresh)
 		for _, pl := range freshAt {
@@ -392,7 +390,7 @@ func (s *Store) ApplyPreparedIndicators(ctx context.Context, p auth.Principal, p
 		if err := s.writeIndicators(ctx, tx, upserts, feeds, stamp); err != nil {
 			return err
 		}
-		if err := s.writeSources(ctx, tx, upserts, feeds, nSources); err != nil {
+		if err := s.writeSources(ctx, tx, upserts, feeds); err != nil {
 			return err
 		}
 		if b.named {
@@ -672,7 +670,7 @@ func consecutive(fresh []*planned) bool {
 }
 
 // insertFresh inserts new rows with consecutive IDs and stamps on SQLite
-// binding ten values a row rather than twelve (each bound value costs the
+// binding twelve values a row rather than fourteen (each bound value costs the
 // SQLite driver a lock and a call): a statement's first two values are
 // its first row's ID and stamp, which the other rows add their place to.
 // Only those two are numbered: the driver looks each parameter's name up
@@ -748,7 +746,7 @@ func (s *Store) placeSources(pl *planned) {
 // writeSources inserts or rewrites the sources that changed and are kept
 // in intel_sources (see placeSources): those of new indicators in plain
 // INSERTs, the others as upserts.
-func (s *Store) writeSources(ctx context.Context, tx *sql.Tx, ups []*planned, feeds feedRefs, n int) error {
+func (s *Store) writeSources(ctx context.Context, tx *sql.Tx, ups []*planned, feeds feedRefs) error {
 	type ref struct{ pl, src int32 }
 	var fresh, changed []ref
 	for i, pl := range ups {
