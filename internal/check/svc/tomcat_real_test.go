@@ -274,16 +274,18 @@ func TestTomcatReal(t *testing.T) {
 
 	t.Run("AJPWithoutSecret", func(t *testing.T) {
 		rs := run(t, "svc.ajp-exposed", target(weak.ajp, "ajp13"))
-		if len(rs) != 1 || rs[0].Evidence.Response != "CPong (41 42 00 01 09)" || rs[0].Severity != finding.High {
+		if len(rs) != 1 || rs[0].Evidence.Response != "CPong (41 42 00 01 09)" || rs[0].Severity != finding.High ||
+			rs[0].Evidence.Fields["forwarded_status"] == "403" {
 			t.Fatalf("AJP connector without a secret: %+v", rs)
 		}
 	})
 	// A connector with a secret still answers CPing (Tomcat checks the
-	// secret on forwarded requests only): it is reachable, which is what
-	// svc.ajp-exposed reports.
+	// secret on forwarded requests only) but refuses a forwarded request
+	// without it: reachable, guarded, reported low.
 	t.Run("AJPWithSecret", func(t *testing.T) {
 		rs := run(t, "svc.ajp-exposed", target(strong.ajp, "ajp13"))
-		if len(rs) != 1 || rs[0].Evidence.Response != "CPong (41 42 00 01 09)" {
+		if len(rs) != 1 || rs[0].Evidence.Response != "CPong (41 42 00 01 09)" || rs[0].Severity != finding.Low ||
+			rs[0].Evidence.Fields["forwarded_status"] != "403" {
 			t.Fatalf("AJP connector with a secret: %+v", rs)
 		}
 	})
