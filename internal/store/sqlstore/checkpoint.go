@@ -17,18 +17,25 @@ import (
 // goes on; the writer checkpoints itself only when the log reaches
 // writerCheckpointPages, which bounds the log if the checkpointer falls
 // behind (a checkpoint that runs beside a writer cannot rewind the log;
-// the writer's own can).
+// the writer's own can). A batch of 5,000 new findings logs tens of MiB
+// (their rows, events and outbox messages, and the index pages they
+// touch), hence a backstop well above that.
 //
 // Durability is unchanged: a checkpoint syncs the log before copying and
 // the database after, whichever connection runs it (synchronous=NORMAL).
 
 // writerCheckpointPages is the writer's own autocheckpoint threshold
-// (64 MiB of 4 KiB pages).
-const writerCheckpointPages = 16384
+// (256 MiB of 4 KiB pages).
+const writerCheckpointPages = 65536
 
-// checkpointEvery is the least time between two checkpoints: a stream of
-// small commits costs at most a few syncs a second.
-const checkpointEvery = 250 * time.Millisecond
+// checkpointEvery is the least time between two checkpoints of less than
+// checkpointBig pages (SQLite's own autocheckpoint threshold): a stream of
+// small commits costs at most a few syncs a second, while the log of a
+// stream of large ones is copied as fast as it grows.
+const (
+	checkpointEvery = 250 * time.Millisecond
+	checkpointBig   = 1000
+)
 
 type checkpointer struct {
 	db     *sql.DB
@@ -77,8 +84,13 @@ func (c *checkpointer) run() {
 		}
 		// PASSIVE copies what no reader still needs and waits for no
 		// lock: it never holds up the writer or a reader.
-		if _, err := c.db.ExecContext(c.ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && c.ctx.Err() == nil {
+		var busy, logged, copied int
+		err := c.db.QueryRowContext(c.ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logged, &copied)
+		if err != nil && c.ctx.Err() == nil {
 			c.log.Warn("sqlstore: checkpoint", "err", err)
+		}
+		if err == nil && logged >= checkpointBig {
+			continue
 		}
 		select {
 		case <-c.ctx.Done():

@@ -58,9 +58,10 @@ func Open(ctx context.Context, driver, dsn string, logger *slog.Logger) (*Store,
 		// The single writer keeps a 64 MiB page cache: recording a scan's
 		// findings reads and rewrites thousands of rows and their indexes,
 		// and SQLite's 2 MiB default sends most of it back to the file.
-		// It leaves checkpoints to the checkpointer but for a backstop.
+		// It leaves checkpoints to the checkpointer but for a backstop,
+		// and cuts the log file back to 64 MiB when it starts it over.
 		w, err := sql.Open("sqlite", dsn+sep+"_pragma=journal_mode(WAL)&"+common+"&_pragma=cache_size(-65536)"+
-			"&_pragma=wal_autocheckpoint("+strconv.Itoa(writerCheckpointPages)+")&_txlock=immediate")
+			"&_pragma=wal_autocheckpoint("+strconv.Itoa(writerCheckpointPages)+")&_pragma=journal_size_limit(67108864)&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 		}
