@@ -1,8 +1,6 @@
 package sqlstore
 
 import (
-	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -13,17 +11,14 @@ import (
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
-// enqueueRecorded appends the events of a recorded batch's changes to the
-// outbox, as enqueueChanges does. A report whose every row is a new
+// recordedEvents are the outbox messages of a recorded batch's changes,
+// as enqueueChanges writes them. A report whose every row is a new
 // finding spends more on encoding its events with encoding/json (which
 // reflects over each change and re-validates and compacts each evidence)
 // than on storing them, so each change is written by appendChangeJSON.
 // valid holds the evidence the batch validated (Batch.Normalize): those
 // need not be checked again.
-func (s *Store) enqueueRecorded(ctx context.Context, tx *sql.Tx, changes []finding.Change, valid validEvidence) error {
-	if len(changes) == 0 {
-		return nil
-	}
+func recordedEvents(changes []finding.Change, valid validEvidence) ([]store.OutboxMessage, error) {
 	t := now()
 	msgs := make([]store.OutboxMessage, len(changes))
 	var buf []byte
@@ -36,7 +31,7 @@ func (s *Store) enqueueRecorded(ctx context.Context, tx *sql.Tx, changes []findi
 			buf = buf[:start]
 			data, err := json.Marshal(c)
 			if err != nil {
-				return fmt.Errorf("outbox: %w", err)
+				return nil, fmt.Errorf("outbox: %w", err)
 			}
 			buf = append(buf, data...)
 		}
@@ -47,7 +42,35 @@ func (s *Store) enqueueRecorded(ctx context.Context, tx *sql.Tx, changes []findi
 			buf = make([]byte, 0, max(64<<10, 2*(len(buf)-start)))
 		}
 	}
-	return s.enqueue(ctx, tx, msgs)
+	return msgs, nil
+}
+
+// encodeInBackground is the number of changes from which savePlanValid
+// encodes their events beside its other writes rather than before them.
+const encodeInBackground = 256
+
+// pendingEvents encodes the events of changes, in a goroutine of its own
+// when there are many: the caller goes on writing the plan meanwhile
+// (the machine's other core encodes while this one runs SQLite). wait
+// returns them.
+func pendingEvents(changes []finding.Change, valid validEvidence) (wait func() ([]store.OutboxMessage, error)) {
+	type result struct {
+		msgs []store.OutboxMessage
+		err  error
+	}
+	if len(changes) < encodeInBackground {
+		msgs, err := recordedEvents(changes, valid)
+		return func() ([]store.OutboxMessage, error) { return msgs, err }
+	}
+	done := make(chan result, 1) // the goroutine never blocks, even if nobody waits
+	go func() {
+		msgs, err := recordedEvents(changes, valid)
+		done <- result{msgs, err}
+	}()
+	return func() ([]store.OutboxMessage, error) {
+		r := <-done
+		return r.msgs, r.err
+	}
 }
 
 // validEvidence names evidence known to be valid JSON by where its bytes

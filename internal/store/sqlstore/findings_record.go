@@ -150,6 +150,7 @@ func (s *Store) savePlanValid(ctx context.Context, tx *sql.Tx, p finding.Plan, v
 			changes[i].Finding.ID = ids[changes[i].Finding.Key]
 		}
 	}
+	events := pendingEvents(changes, valid) // changes is read-only from here
 	if err := s.updateFindings(ctx, tx, p.Update); err != nil {
 		return nil, err
 	}
@@ -198,7 +199,11 @@ func (s *Store) savePlanValid(ctx context.Context, tx *sql.Tx, p finding.Plan, v
 	if err := s.addFindingEvents(ctx, tx, p.History); err != nil {
 		return nil, err
 	}
-	if err := s.enqueueRecorded(ctx, tx, changes, valid); err != nil {
+	msgs, err := events()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.enqueue(ctx, tx, msgs); err != nil {
 		return nil, err
 	}
 	return changes, nil
