@@ -121,8 +121,8 @@ func evidenceArg(e json.RawMessage) any {
 }
 
 func cveJSON(cve []string) string {
-	if cve == nil {
-		cve = []string{}
+	if len(cve) == 0 {
+		return "[]" // as json.Marshal writes an empty list, without its reflection (most findings name no CVE)
 	}
 	return mustJSON(cve)
 }

@@ -74,3 +74,16 @@ func TestRecordManyNewFindings(t *testing.T) {
 		})
 	}
 }
+
+// The CVE column holds the list as json.Marshal writes it, empty or not.
+func TestCVEJSONAsMarshal(t *testing.T) {
+	for _, cve := range [][]string{nil, {}, {"CVE-2021-41773"}, {"CVE-2024-0001", "CVE-2024-0002"}} {
+		want := []string{}
+		if cve != nil {
+			want = cve
+		}
+		if b, _ := json.Marshal(want); cveJSON(cve) != string(b) {
+			t.Errorf("cveJSON(%#v) = %s, want %s", cve, cveJSON(cve), b)
+		}
+	}
+}
