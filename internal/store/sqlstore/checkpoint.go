@@ -28,12 +28,13 @@ import (
 // (256 MiB of 4 KiB pages).
 const writerCheckpointPages = 65536
 
-// checkpointEvery is the least time between two checkpoints of less than
-// checkpointBig pages (SQLite's own autocheckpoint threshold): a stream of
-// small commits costs at most a few syncs a second, while the log of a
-// stream of large ones is copied as fast as it grows.
+// checkpointEvery is the least time between two checkpoints of a log of
+// less than checkpointBig pages (SQLite's own autocheckpoint threshold):
+// a stream of small commits costs at most one checkpoint (two syncs) a
+// second, while the log of a stream of large ones is copied as fast as it
+// grows.
 const (
-	checkpointEvery = 250 * time.Millisecond
+	checkpointEvery = time.Second
 	checkpointBig   = 1000
 )
 
