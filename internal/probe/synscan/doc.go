@@ -10,9 +10,12 @@
 // # How
 //
 // SYNs (an IPv4 header and a TCP header with an MSS option, checksums
-// computed here) go out on a raw IPv4 socket with IP_HDRINCL, a batch of
+// computed here) go out on raw IPv4 sockets with IP_HDRINCL, a batch of
 // Config.Batch per sendmmsg call, so the kernel routes them and resolves
-// the next hop. Nothing is kept per probe: the sequence number of each
+// the next hop. There is one socket per core (at most four), each with
+// its own goroutine: the kernel does most of a SYN's work on the CPU
+// that sends it, so the scan fills one batch while the others are sent,
+// within one shared rate. Nothing is kept per probe: the sequence number of each
 // SYN is a keyed hash of the destination address and port and the source
 // port (a random key per scan), and a SYN-ACK counts only when its
 // acknowledgment number is that hash plus one. Answers are read from a

@@ -122,8 +122,12 @@ func scanRole(mode string) error {
 		return nil
 	}
 	if mode == "syn" {
-		st, err := synscan.Scan(context.Background(), synscan.Config{Ports: ports, Wait: 500 * time.Millisecond},
-			seq, func(o synscan.Open) { print(o.Target.Addr, o.Port) }, nil)
+		cfg := synscan.Config{Ports: ports, Wait: 500 * time.Millisecond}
+		// Optional: retries, a rate and a batch size.
+		fmt.Sscan(os.Getenv("RAMPART_SYNSCAN_RETRIES"), &cfg.Retries)
+		fmt.Sscan(os.Getenv("RAMPART_SYNSCAN_RATE"), &cfg.Rate)
+		fmt.Sscan(os.Getenv("RAMPART_SYNSCAN_BATCH"), &cfg.Batch)
+		st, err := synscan.Scan(context.Background(), cfg, seq, func(o synscan.Open) { print(o.Target.Addr, o.Port) }, nil)
 		if err != nil {
 			return err
 		}
@@ -260,6 +264,39 @@ func TestSYNScanMatchesConnectScan(t *testing.T) {
 	}
 	if !slices.Equal(conn, syn) {
 		t.Fatalf("connect scan %v\nsyn scan %v", conn, syn)
+	}
+}
+
+// With a retry at a set rate, in small batches (so the senders, one a
+// core, take turns): the second pass sends again only to the pairs that
+// did not answer, the rate holds over both passes, the open set is the
+// same.
+func TestSYNScanRetriesAtARate(t *testing.T) {
+	lab := needLab(t)
+	ports := []uint16{22, 80, 443, 8080}
+	open := layout(60, ports, 7)
+	serve(t, lab, open)
+	var want []string
+	for _, a := range open {
+		want = append(want, a.String())
+	}
+	slices.Sort(want)
+	t.Setenv("RAMPART_SYNSCAN_RETRIES", "1")
+	t.Setenv("RAMPART_SYNSCAN_RATE", "20000")
+	t.Setenv("RAMPART_SYNSCAN_BATCH", "64")
+	got, stats, err := scan(t, lab, "syn", "10.99.0.0/22", "22,80,443,8080")
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("syn scan: %v\n%v\nwant %v", err, got, want)
+	}
+	var st synscan.Stats
+	if err := json.Unmarshal([]byte(stats), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Probed != 4096 || st.Open != 60 || st.Sent != 4096+4096-60 {
+		t.Fatalf("stats %s: want 4096 probed, 60 open, %d sent", stats, 4096+4096-60)
+	}
+	if st.SendRate > 20000*1.1 {
+		t.Fatalf("sent %.0f SYNs/s, the rate is 20,000", st.SendRate)
 	}
 }
 

@@ -10,7 +10,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -204,11 +206,12 @@ func Scan(ctx context.Context, cfg Config, targets iter.Seq[target.Target], onOp
 		cfg.SourcePort = uint16(40000 + rand.IntN(20000))
 	}
 	start := time.Now()
-	snd, err := newSender(cfg.Batch)
+	pace := &pacer{rate: float64(cfg.Rate)}
+	pool, err := newSendPool(ctx, senders(), cfg.Batch, pace)
 	if err != nil {
 		return st, err
 	}
-	defer snd.close()
+	defer pool.close()
 	rcv, err := newReceiver(cfg.SourcePort)
 	if err != nil {
 		return st, err
@@ -264,8 +267,17 @@ func Scan(ctx context.Context, cfg Config, targets iter.Seq[target.Target], onOp
 	if cfg.SourceAddr != [4]byte{} {
 		src = netip.AddrFrom4(cfg.SourceAddr)
 	}
-	pace := &pacer{rate: float64(cfg.Rate)}
-	pass := func(first bool) error {
+	pass := func(first bool) (err error) {
+		snd, err := pool.get()
+		if err != nil {
+			return err
+		}
+		defer func() {
+			pool.put(snd)
+			if derr := pool.drain(); err == nil {
+				err = derr
+			}
+		}()
 		next, stopIter := iter.Pull(targets)
 		defer stopIter()
 		batch := make([]netip.Addr, 0, cfg.HostBatch)
@@ -322,10 +334,10 @@ func Scan(ctx context.Context, cfg Config, targets iter.Seq[target.Target], onOp
 					}
 					snd.add(src, a, sport, port, cookie(key, a, port, sport))
 					if snd.full() {
-						if err := sendBatch(ctx, snd, pace); err != nil {
+						pool.put(snd)
+						if snd, err = pool.get(); err != nil {
 							return err
 						}
-						st.Sent += cfg.Batch
 					}
 				}
 			}
@@ -336,17 +348,13 @@ func Scan(ctx context.Context, cfg Config, targets iter.Seq[target.Target], onOp
 		if err = pass(i == 0); err != nil {
 			break
 		}
-		n := snd.n
-		if err = sendBatch(ctx, snd, pace); err != nil {
-			break
-		}
-		st.Sent += n
 		if i < cfg.Retries {
 			// Let the answers to this pass come in before the next.
 			sleep(ctx, min(cfg.Wait, 200*time.Millisecond))
 		}
 	}
 	st.SendTime = time.Since(sendStart)
+	st.Sent = int(pool.sent.Load())
 	if err == nil {
 		sleep(ctx, cfg.Wait)
 	}
@@ -371,9 +379,10 @@ func Scan(ctx context.Context, cfg Config, targets iter.Seq[target.Target], onOp
 // pacer spaces batches so the SYNs leave at the configured rate: each
 // batch waits for its due time (start + sent/rate), so an oversleep is
 // made up by the next batches; after a stall of more than 100ms the
-// schedule restarts instead of bursting.
+// schedule restarts instead of bursting. The senders share it.
 type pacer struct {
 	rate  float64
+	mu    sync.Mutex
 	start time.Time
 	sent  float64
 }
@@ -382,6 +391,7 @@ func (p *pacer) wait(ctx context.Context, n int) {
 	if p.rate <= 0 {
 		return
 	}
+	p.mu.Lock()
 	now := time.Now()
 	if p.start.IsZero() {
 		p.start = now
@@ -391,10 +401,11 @@ func (p *pacer) wait(ctx context.Context, n int) {
 		p.start, p.sent = now, 0
 		due = now
 	}
+	p.sent += float64(n)
+	p.mu.Unlock()
 	if d := due.Sub(now); d > 0 {
 		sleep(ctx, d)
 	}
-	p.sent += float64(n)
 }
 
 // sendBatch sends the queued SYNs within the rate.
@@ -424,4 +435,113 @@ func routeSource(a netip.Addr) (netip.Addr, error) {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap(), nil
+}
+
+// senders is how many raw sockets send at once: on a veth or a fast NIC
+// the kernel's work for each SYN runs on the sending CPU, so one socket
+// per core (at most four) is what keeps the send rate up.
+func senders() int { return min(max(runtime.GOMAXPROCS(0), 1), 4) }
+
+// sendPool is n senders, each with its own raw socket and goroutine: the
+// scan fills one sender's batch while the others are in sendmmsg.
+type sendPool struct {
+	ctx         context.Context
+	n           int
+	free, ready chan *sender
+	all         []*sender
+	wg          sync.WaitGroup
+	sent        atomic.Int64
+	mu          sync.Mutex
+	err         error
+}
+
+func newSendPool(ctx context.Context, n, batch int, pace *pacer) (*sendPool, error) {
+	p := &sendPool{ctx: ctx, n: n, free: make(chan *sender, n), ready: make(chan *sender, n)}
+	for range n {
+		s, err := newSender(batch)
+		if err != nil {
+			for _, o := range p.all {
+				o.close()
+			}
+			return nil, err
+		}
+		p.all = append(p.all, s)
+		p.free <- s
+	}
+	p.wg.Add(n)
+	for range n {
+		go func() {
+			defer p.wg.Done()
+			for s := range p.ready {
+				k := s.n
+				if err := sendBatch(ctx, s, pace); err != nil {
+					p.fail(err)
+				} else {
+					p.sent.Add(int64(k))
+				}
+				s.n = 0
+				p.free <- s
+			}
+		}()
+	}
+	return p, nil
+}
+
+func (p *sendPool) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+func (p *sendPool) failed() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// get takes a sender with an empty batch, or the first send error.
+func (p *sendPool) get() (*sender, error) {
+	if err := p.failed(); err != nil {
+		return nil, err
+	}
+	select {
+	case s := <-p.free:
+		return s, nil
+	case <-p.ctx.Done():
+		return nil, p.ctx.Err()
+	}
+}
+
+// put hands a sender's batch to be sent (an empty one goes back as it is).
+func (p *sendPool) put(s *sender) {
+	if s == nil {
+		return
+	}
+	if s.n == 0 {
+		p.free <- s
+		return
+	}
+	p.ready <- s
+}
+
+// drain waits until every batch handed over has been sent.
+func (p *sendPool) drain() error {
+	held := make([]*sender, 0, p.n)
+	for len(held) < p.n {
+		held = append(held, <-p.free)
+	}
+	for _, s := range held {
+		p.free <- s
+	}
+	return p.failed()
+}
+
+func (p *sendPool) close() {
+	close(p.ready)
+	p.wg.Wait()
+	for _, s := range p.all {
+		s.close()
+	}
 }
