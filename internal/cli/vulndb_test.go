@@ -178,21 +178,12 @@ func TestVulnDBImportRetroHunt(t *testing.T) {
 func TestVulnDBImportRedHat(t *testing.T) {
 	ctx := context.Background()
 	data := filepath.Join(t.TempDir(), "data")
-	must0(t, os.MkdirAll(data, 0o750))
-	st, err := sqlstore.Open(ctx, "sqlite", filepath.Join(data, "rampart.db"), nil)
-	must0(t, err)
-	must0(t, st.Migrate(ctx))
 	sys := auth.SystemPrincipal
-	root := org.Organization{Code: "VN", Name: "VN", NameEN: "VN", Kind: org.KindNational}
-	must0(t, st.CreateOrg(ctx, sys, &root))
-	host := asset.Asset{OrgID: root.ID, Kind: asset.KindIPv4, Value: "203.0.113.8"}
-	must0(t, st.CreateAsset(ctx, sys, &host))
-	must0(t, st.RecordScan(ctx, store.ScanReport{JobID: "scan-rh", AssetID: host.ID, At: time.Now().Add(-time.Hour).UTC(),
+	seedScannedHost(t, data, org.Organization{Code: "VN", Name: "VN", NameEN: "VN", Kind: org.KindNational}, store.ScanReport{JobID: "scan-rh",
 		Hosts: []string{"203.0.113.8"}, Ports: []int{443},
 		Open: []store.Observation{{IP: "203.0.113.8", Port: 443, Service: "https", TLS: true, Product: "Apache httpd", Version: "2.4.37",
 			CPE:    "cpe:2.3:a:apache:http_server:2.4.37:*:*:*:*:*:*:*",
-			Banner: "HTTP/1.1 403 Forbidden\r\nServer: Apache/2.4.37 (Red Hat Enterprise Linux) OpenSSL/1.1.1k\r\n"}}}))
-	st.Close()
+			Banner: "HTTP/1.1 403 Forbidden\r\nServer: Apache/2.4.37 (Red Hat Enterprise Linux) OpenSSL/1.1.1k\r\n"}}})
 
 	r := must(t, runCLI(t, nil, "", "vulndb", "import", "--data", data, filepath.Join(vulndbSamples, "nvd", "CVE-2021-40438.json")))
 	if !strings.Contains(r.stdout, "1 new findings") {
@@ -205,7 +196,7 @@ func TestVulnDBImportRedHat(t *testing.T) {
 		!strings.Contains(r.stdout, "1 new findings, 0 reopened, 1 fixed") || !strings.Contains(r.stderr, "RHSA-2099:9003") {
 		t.Fatalf("Red Hat import: %s%s", r.stdout, r.stderr)
 	}
-	st, err = sqlstore.Open(ctx, "sqlite", filepath.Join(data, "rampart.db"), nil)
+	st, err := sqlstore.Open(ctx, "sqlite", filepath.Join(data, "rampart.db"), nil)
 	must0(t, err)
 	defer st.Close()
 	page, err := st.ListFindings(ctx, sys, store.FindingFilter{PageRequest: store.PageRequest{Limit: 100}})
@@ -229,6 +220,26 @@ func TestVulnDBImportRedHat(t *testing.T) {
 	if !strings.Contains(vulndbUsage, "Red Hat's OVAL") {
 		t.Fatal("usage does not name Red Hat's OVAL")
 	}
+}
+
+// seedScannedHost makes the platform's database in data (created) with
+// one organization, its IPv4 asset (the report's first host) and the
+// report of a scan of it an hour ago; it returns the asset.
+func seedScannedHost(t *testing.T, data string, o org.Organization, rep store.ScanReport) asset.Asset {
+	t.Helper()
+	ctx := context.Background()
+	must0(t, os.MkdirAll(data, 0o750))
+	st, err := sqlstore.Open(ctx, "sqlite", filepath.Join(data, "rampart.db"), nil)
+	must0(t, err)
+	defer st.Close()
+	must0(t, st.Migrate(ctx))
+	sys := auth.SystemPrincipal
+	must0(t, st.CreateOrg(ctx, sys, &o))
+	host := asset.Asset{OrgID: o.ID, Kind: asset.KindIPv4, Value: rep.Hosts[0]}
+	must0(t, st.CreateAsset(ctx, sys, &host))
+	rep.AssetID, rep.At = host.ID, time.Now().Add(-time.Hour).UTC()
+	must0(t, st.RecordScan(ctx, rep))
+	return host
 }
 
 func must0(t *testing.T, err error) {

@@ -2,13 +2,10 @@ package cli
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/rampart-cert/rampart/internal/asset"
 	"github.com/rampart-cert/rampart/internal/auth"
 	"github.com/rampart-cert/rampart/internal/finding"
 	"github.com/rampart-cert/rampart/internal/org"
@@ -31,25 +28,16 @@ func TestVulnDBRetroHuntUDP(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	must0(t, os.MkdirAll(data, 0o750))
-	st, err := sqlstore.Open(ctx, "sqlite", filepath.Join(data, "rampart.db"), nil)
-	must0(t, err)
-	must0(t, st.Migrate(ctx))
 	sys := auth.SystemPrincipal
-	o := org.Organization{Code: "U", Name: "U", NameEN: "U", Kind: org.KindAgency}
-	must0(t, st.CreateOrg(ctx, sys, &o))
-	host := asset.Asset{OrgID: o.ID, Kind: asset.KindIPv4, Value: "192.0.2.11"}
-	must0(t, st.CreateAsset(ctx, sys, &host))
-	must0(t, st.RecordScan(ctx, store.ScanReport{JobID: "scan-u", AssetID: host.ID, At: time.Now().Add(-time.Hour).UTC(),
+	host := seedScannedHost(t, data, org.Organization{Code: "U", Name: "U", NameEN: "U", Kind: org.KindAgency}, store.ScanReport{JobID: "scan-u",
 		Hosts: []string{"192.0.2.11"}, UDPHosts: []string{"192.0.2.11"}, UDPPorts: []int{11211},
-		Open: []store.Observation{{IP: "192.0.2.11", Port: 11211, Proto: "udp", Service: "memcached", Product: "memcached", Version: "1.5.5"}}}))
-	st.Close()
+		Open: []store.Observation{{IP: "192.0.2.11", Port: 11211, Proto: "udp", Service: "memcached", Product: "memcached", Version: "1.5.5"}}})
 
 	r := must(t, runCLI(t, nil, "", "vulndb", "import", "--data", data, write(t, dir, "CVE-2018-1000115.json", memcachedCVE)))
 	if !strings.Contains(r.stdout, "retro-hunt: 1 open services on 1 assets matched again, 1 new findings") {
 		t.Fatalf("import: %s%s", r.stdout, r.stderr)
 	}
-	st, err = sqlstore.Open(ctx, "sqlite", filepath.Join(data, "rampart.db"), nil)
+	st, err := sqlstore.Open(ctx, "sqlite", filepath.Join(data, "rampart.db"), nil)
 	must0(t, err)
 	defer st.Close()
 	page, err := st.ListFindings(ctx, sys, store.FindingFilter{AssetID: host.ID})
