@@ -218,6 +218,20 @@ func scan(t *testing.T, lab *netnslab.Lab, mode, targets, ports string, prefix .
 	return open, stats, nil
 }
 
+// serveLayout listens on n pairs of layout over the four ports the tests
+// scan and returns them as a scan prints them, sorted.
+func serveLayout(t *testing.T, lab *netnslab.Lab, n int, seed uint64) []string {
+	t.Helper()
+	open := layout(n, []uint16{22, 80, 443, 8080}, seed)
+	serve(t, lab, open)
+	var want []string
+	for _, a := range open {
+		want = append(want, a.String())
+	}
+	slices.Sort(want)
+	return want
+}
+
 // layout picks n open pairs among 10.99.0.0/22 × ports.
 func layout(n int, ports []uint16, seed uint64) []netip.AddrPort {
 	r := rand.New(rand.NewPCG(seed, 1))
@@ -239,14 +253,7 @@ func layout(n int, ports []uint16, seed uint64) []netip.AddrPort {
 // connect scan, on 1,024 hosts × 4 ports in the targets namespace.
 func TestSYNScanMatchesConnectScan(t *testing.T) {
 	lab := needLab(t)
-	ports := []uint16{22, 80, 443, 8080}
-	open := layout(60, ports, 3)
-	serve(t, lab, open)
-	var want []string
-	for _, a := range open {
-		want = append(want, a.String())
-	}
-	slices.Sort(want)
+	want := serveLayout(t, lab, 60, 3)
 	syn, stats, err := scan(t, lab, "syn", "10.99.0.0/22", "22,80,443,8080")
 	if err != nil {
 		t.Fatalf("syn scan: %v", err)
@@ -273,14 +280,7 @@ func TestSYNScanMatchesConnectScan(t *testing.T) {
 // same.
 func TestSYNScanRetriesAtARate(t *testing.T) {
 	lab := needLab(t)
-	ports := []uint16{22, 80, 443, 8080}
-	open := layout(60, ports, 7)
-	serve(t, lab, open)
-	var want []string
-	for _, a := range open {
-		want = append(want, a.String())
-	}
-	slices.Sort(want)
+	want := serveLayout(t, lab, 60, 7)
 	t.Setenv("RAMPART_SYNSCAN_RETRIES", "1")
 	t.Setenv("RAMPART_SYNSCAN_RATE", "20000")
 	t.Setenv("RAMPART_SYNSCAN_BATCH", "64")
@@ -318,14 +318,7 @@ func TestSYNScanWithoutCapability(t *testing.T) {
 // and connect-scans, with the same open set.
 func TestEngineSYN(t *testing.T) {
 	lab := needLab(t)
-	ports := []uint16{22, 80, 443, 8080}
-	open := layout(20, ports, 5)
-	serve(t, lab, open)
-	var want []string
-	for _, a := range open {
-		want = append(want, a.String())
-	}
-	slices.Sort(want)
+	want := serveLayout(t, lab, 20, 5)
 	got, info, err := scan(t, lab, "engine", "10.99.0.0/22", "22,80,443,8080")
 	if err != nil || !slices.Equal(got, want) || !strings.Contains(info, "portscan syn\n") || strings.Contains(info, "problem") {
 		t.Fatalf("syn: %v %q\n%v\nwant %v", err, info, got, want)
