@@ -276,7 +276,10 @@ func (h *Hub) run(ctx context.Context, id string, req ImportRequest, read func(c
 		werr error
 	)
 	done := make(chan struct{})
-	rr := runRef{id: run.ID, feed: run.Feed, started: run.Started}
+	// A store that prepares batches has the next one grouped and merged
+	// while it writes the last: the writer is the import's bottleneck.
+	preparer, _ := h.d.Store.(store.IndicatorPreparer)
+	rr := runRef{id: run.ID, feed: run.Feed, started: run.Started, preparer: preparer}
 	go func() {
 		defer close(done)
 		for b := range batches {
@@ -309,9 +312,6 @@ func (h *Hub) run(ctx context.Context, id string, req ImportRequest, read func(c
 		}
 	}
 	cur := newBatch()
-	// A store that prepares batches has the next one grouped and merged
-	// while it writes the last: the writer is the import's bottleneck.
-	preparer, _ := h.d.Store.(store.IndicatorPreparer)
 	send := func() error {
 		if preparer != nil && len(cur.recs) > 0 {
 			cur.prep, cur.prepErr = preparer.PrepareIndicators(sys, cur.recs)
@@ -381,6 +381,7 @@ func (h *Hub) run(ctx context.Context, id string, req ImportRequest, read func(c
 type runRef struct {
 	id, feed string
 	started  time.Time
+	preparer store.IndicatorPreparer // nil: the store applies records as they are
 }
 
 // write applies one batch and records its early warnings.
@@ -390,11 +391,11 @@ func (h *Hub) write(ctx context.Context, run runRef, b *batch, t *tally) error {
 			sum store.ApplySummary
 			err error
 		)
-		switch p, _ := h.d.Store.(store.IndicatorPreparer); {
+		switch {
 		case b.prepErr != nil:
 			err = b.prepErr
-		case b.prep != nil && p != nil:
-			sum, err = p.ApplyPreparedIndicators(ctx, sys, b.prep)
+		case b.prep != nil:
+			sum, err = run.preparer.ApplyPreparedIndicators(ctx, sys, b.prep)
 		default:
 			sum, err = h.d.Store.ApplyIndicators(ctx, sys, b.recs)
 		}

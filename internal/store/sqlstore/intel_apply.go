@@ -230,15 +230,21 @@ func (s *Store) PrepareIndicators(p auth.Principal, records []intel.Record) (sto
 	for j := range b.merged {
 		pl := &b.merged[j]
 		pl.ind.Sources, pl.sources = srcSlab[j:j:j+1], idxSlab[j:j:j+1]
-		pl.hash = b.g.hashes[j]
-		mergeChain(&pl.ind, records, b.g, j, [2]map[int64]bool{})
-		for k := range pl.ind.Sources {
-			pl.sources = append(pl.sources, int32(k))
-		}
-		pl.isNew, pl.row = true, true
-		pl.recipients = !pl.ind.Recipients.Empty()
+		pl.planNew(records, b.g, j, [2]map[int64]bool{})
 	}
 	return b, nil
+}
+
+// planNew makes pl the plan of value j as a new indicator: its records
+// merged, every source and the row to write.
+func (pl *planned) planNew(records []intel.Record, g grouped, j int, missing [2]map[int64]bool) {
+	pl.hash = g.hashes[j]
+	mergeChain(&pl.ind, records, g, j, missing)
+	for k := range pl.ind.Sources {
+		pl.sources = append(pl.sources, int32(k))
+	}
+	pl.isNew, pl.row = true, true
+	pl.recipients = !pl.ind.Recipients.Empty()
 }
 
 // mergeChain merges the records of value j into in, their times cut to
@@ -331,12 +337,8 @@ func (s *Store) ApplyPreparedIndicators(ctx context.Context, p auth.Principal, p
 				if b.merged != nil {
 					pl = &b.merged[ki] // merged as new ahead of the transaction
 				} else {
-					pl = &planned{hash: hashes[ki], isNew: true, row: true}
-					mergeChain(&pl.ind, records, g, ki, missing)
-					for j := range pl.ind.Sources {
-						pl.sources = append(pl.sources, int32(j))
-					}
-					pl.recipients = !pl.ind.Recipients.Empty()
+					pl = &planned{}
+					pl.planNew(records, g, ki, missing)
 				}
 				pl.created = stamp
 				s.placeSources(pl)
