@@ -225,6 +225,19 @@ const ReopenGrace = 90 * 24 * time.Hour
 func Reconcile(b Batch, seen []Finding, existing map[string]Finding, now time.Time) (Plan, error) {
 	var p Plan
 	actor := ActorOf(b.Source, b.Ref)
+	// A report of thousands of new findings grows three slices of wide
+	// structs: sized once, they are not copied over and over.
+	fresh := 0
+	for i := range seen {
+		if _, ok := existing[seen[i].Key]; !ok {
+			fresh++
+		}
+	}
+	if fresh > 0 {
+		p.Insert = make([]Finding, 0, fresh)
+		p.History = make([]HistoryEntry, 0, fresh)
+		p.Changes = make([]Change, 0, fresh)
+	}
 	for _, f := range seen {
 		cur, ok := existing[f.Key]
 		if !ok {

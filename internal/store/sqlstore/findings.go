@@ -38,8 +38,8 @@ const findingCols = "id, key, org_id, asset_id, check_id, family, severity, targ
 var findingColsF = "f." + strings.ReplaceAll(findingCols, ", ", ", f.")
 
 // activeStates is the SQL form of finding.State.Active. It is written the
-// same everywhere so that SQLite matches it against the partial index
-// findings_due.
+// same everywhere so that SQLite matches it against the partial indexes
+// (findings_active_due, findings_debt ...).
 const activeStates = "f.state IN ('open', 'acknowledged', 'reopened')"
 
 // acceptedStates are the states with an expiry (partial index findings_until).
@@ -335,13 +335,13 @@ func (s *Store) FindingHistory(ctx context.Context, p auth.Principal, id int64) 
 	return out, s.fail(op, rows.Err())
 }
 
-const findingEventInsert = "INSERT INTO finding_events (finding_id, at, actor, action, from_state, to_state, reason, until_at, job_id, evidence) VALUES "
+const findingEventInsert = "finding_events (finding_id, at, actor, action, from_state, to_state, reason, until_at, job_id, evidence) VALUES "
 
 const findingEventN = 10
 
 // addFindingEvents appends events with multi-row inserts.
 func (s *Store) addFindingEvents(ctx context.Context, tx *sql.Tx, evs []finding.HistoryEntry) error {
-	stmt := func(n int) string { return s.q(findingEventInsert + placeholders(n, findingEventN)) }
+	stmt := func(n int) string { return s.q(s.insertInto(findingEventInsert) + placeholders(n, findingEventN)) }
 	return batches(ctx, tx, evs, stmt, func(st *sql.Stmt, chunk []finding.HistoryEntry) error {
 		args := make([]any, 0, len(chunk)*findingEventN)
 		for _, e := range chunk {

@@ -46,13 +46,7 @@ func (s *Store) RecordFindings(ctx context.Context, b store.FindingBatch) ([]sto
 		if err != nil {
 			return err
 		}
-		var keys []any
-		for _, f := range seen {
-			if _, ok := existing[f.Key]; !ok {
-				keys = append(keys, f.Key)
-			}
-		}
-		more, err := s.findingsWhereIn(ctx, tx, "f.key", "TEXT", keys)
+		more, err := s.findingsSeen(ctx, tx, seen, existing)
 		if err != nil {
 			return err
 		}
@@ -225,23 +219,58 @@ func (s *Store) findingsWhereIn(ctx context.Context, tx *sql.Tx, col, typ string
 			query = "SELECT " + findingColsF + " FROM findings f WHERE " + col + " = ANY(CAST(? AS " + typ + "[])) FOR UPDATE"
 			args = []any{pgArray(vals)}
 		}
-		rows, err := tx.QueryContext(ctx, s.q(query), args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			r, err := scanFinding(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[r.Key] = r.Finding
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := queryFindingsInto(ctx, tx, s.q(query), args, out); err != nil {
 			return nil, err
 		}
 		vals = vals[n:]
+	}
+	return out, nil
+}
+
+// queryFindingsInto adds the findings query selects to out, by key.
+func queryFindingsInto(ctx context.Context, tx *sql.Tx, query string, args []any, out map[string]finding.Finding) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanFinding(rows)
+		if err != nil {
+			return err
+		}
+		out[r.Key] = r.Finding
+	}
+	return rows.Err()
+}
+
+// findingsSeen loads the stored findings of the seen keys not in loaded.
+// PostgreSQL finds them by key; SQLite, whose unique index is (asset_id,
+// key) (migration 0032), by asset and key together, as row values.
+func (s *Store) findingsSeen(ctx context.Context, tx *sql.Tx, seen []finding.Finding, loaded map[string]finding.Finding) (map[string]finding.Finding, error) {
+	var vals []any
+	pg := s.d.postgres()
+	for i := range seen {
+		if _, ok := loaded[seen[i].Key]; ok {
+			continue
+		}
+		if pg {
+			vals = append(vals, seen[i].Key)
+		} else {
+			vals = append(vals, seen[i].AssetID, seen[i].Key)
+		}
+	}
+	if pg {
+		return s.findingsWhereIn(ctx, tx, "f.key", "TEXT", vals)
+	}
+	out := make(map[string]finding.Finding, len(vals)/2)
+	for len(vals) > 0 {
+		n := min(len(vals)/2, batchRows)
+		query := "SELECT " + findingColsF + " FROM findings f WHERE (f.asset_id, f.key) IN (VALUES " + placeholders(n, 2) + ")"
+		if err := queryFindingsInto(ctx, tx, query, vals[:2*n], out); err != nil {
+			return nil, err
+		}
+		vals = vals[2*n:]
 	}
 	return out, nil
 }
@@ -434,7 +463,7 @@ func pgArray(vals []any) string {
 // each in turn, and only this transaction writes (SQLite has one writer).
 func (s *Store) insertFindingsSQLite(ctx context.Context, tx *sql.Tx, fs []finding.Finding, ids map[string]int64) error {
 	stmt := func(n int) string {
-		return "INSERT INTO findings (" + findingInsertCols + ") VALUES " + placeholders(n, findingInsertN)
+		return s.insertInto("findings ("+findingInsertCols+") VALUES ") + placeholders(n, findingInsertN)
 	}
 	return batches(ctx, tx, fs, stmt, func(st *sql.Stmt, chunk []finding.Finding) error {
 		args := make([]any, 0, len(chunk)*findingInsertN)

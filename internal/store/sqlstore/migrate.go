@@ -3,10 +3,12 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,7 +21,14 @@ type migration struct {
 	version int
 	name    string
 	sql     string
+	// foreignKeysOff: SQLite applies the migration with foreign keys off
+	// and checks them all before it commits (a table copied under a name
+	// other tables reference). Its first line says so: fkOffMarker.
+	foreignKeysOff bool
 }
+
+// fkOffMarker opens a SQLite migration that copies a referenced table.
+const fkOffMarker = "-- rampart: foreign keys off\n"
 
 // migrations returns the dialect's migrations in version order. Files are
 // named NNNN_description.sql under migrations/<dialect>/.
@@ -43,7 +52,7 @@ func (s *Store) migrations() ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
+		out = append(out, migration{version: v, name: e.Name(), sql: string(b), foreignKeysOff: strings.HasPrefix(string(b), fkOffMarker)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	for i := 1; i < len(out); i++ {
@@ -65,25 +74,105 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // they queue on an advisory lock keyed by the current schema, on SQLite on
 // the database's write lock (BEGIN IMMEDIATE); whoever comes second finds
 // the work done.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) error { return s.migrate(ctx, 0) }
+
+// migrate applies the migrations up to version upTo (0: all).
+func (s *Store) migrate(ctx context.Context, upTo int) error {
 	ms, err := s.migrations()
 	if err != nil {
 		return s.fail("migrate", err)
 	}
+	if upTo > 0 {
+		ms = slices.DeleteFunc(ms, func(m migration) bool { return m.version > upTo })
+	}
 	if s.d.postgres() {
 		return s.fail("migrate", s.migratePostgres(ctx, ms))
 	}
-	return s.write(ctx, "migrate", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, createMigrationsTable); err != nil {
-			return err
+	// The migrations up to one that needs foreign keys off go in one
+	// transaction; that one goes in its own.
+	for first := true; first || len(ms) > 0; first = false {
+		n := 0
+		for n < len(ms) && !ms[n].foreignKeysOff {
+			n++
 		}
-		for _, m := range ms {
-			if err := s.applyOne(ctx, tx, m); err != nil {
+		if n == 0 && len(ms) > 0 {
+			if err := s.applyForeignKeysOff(ctx, ms[0]); err != nil {
+				return s.fail("migrate", err)
+			}
+			ms = ms[1:]
+			continue
+		}
+		err := s.write(ctx, "migrate", func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, createMigrationsTable); err != nil {
 				return err
 			}
+			for _, m := range ms[:n] {
+				if err := s.applyOne(ctx, tx, m); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
+		ms = ms[n:]
+	}
+	return nil
+}
+
+// applyForeignKeysOff applies a SQLite migration the way SQLite's manual
+// says to change a table others reference: foreign keys off on the
+// writer's one connection (the pragma is a no-op inside a transaction),
+// the change in a transaction that commits only if PRAGMA
+// foreign_key_check finds nothing, foreign keys back on whatever happens.
+func (s *Store) applyForeignKeysOff(ctx context.Context, m migration) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return err
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // never reuse it without them
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := s.applyOne(ctx, tx, m); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return err
+	}
+	var broken []string
+	for rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			rows.Close()
+			return err
+		}
+		if len(broken) < 5 {
+			broken = append(broken, fmt.Sprintf("%s row %d -> %s", table, rowid.Int64, parent))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(broken) > 0 {
+		return fmt.Errorf("migration %s: foreign keys broken: %s", m.name, strings.Join(broken, "; "))
+	}
+	return tx.Commit()
 }
 
 func (s *Store) migratePostgres(ctx context.Context, ms []migration) error {

@@ -36,7 +36,7 @@ func (s *Store) enqueueChanges(ctx context.Context, tx *sql.Tx, changes []findin
 // enqueue appends messages to the outbox in multi-row statements.
 func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, msgs []store.OutboxMessage) error {
 	stmt := func(n int) string {
-		return s.q("INSERT INTO outbox (subject, msg_id, data, created_at) VALUES " + placeholders(n, 4))
+		return s.q(s.insertInto("outbox (subject, msg_id, data, created_at) VALUES ") + placeholders(n, 4))
 	}
 	return batches(ctx, tx, msgs, stmt, func(st *sql.Stmt, chunk []store.OutboxMessage) error {
 		args := make([]any, 0, 4*len(chunk))

@@ -194,6 +194,19 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 // q rebinds a query for the dialect.
 func (s *Store) q(query string) string { return s.d.rebind(query) }
 
+// insertInto begins a multi-row INSERT: "INSERT INTO " and into, the table
+// and its columns. On SQLite it is INSERT
+// OR FAIL: a failing row ends the statement (and the store rolls the
+// whole transaction back), so SQLite keeps no statement journal of the
+// pages the statement changes, which under a default ABORT it copies for
+// every statement of a long transaction.
+func (s *Store) insertInto(into string) string {
+	if s.d.postgres() {
+		return "INSERT INTO " + into
+	}
+	return "INSERT OR FAIL INTO " + into
+}
+
 // Errors used inside operations; fail adds the "sqlstore: op:" prefix.
 func notFound(what string, id any) error {
 	return fmt.Errorf("%w: %s %v", store.ErrNotFound, what, id)
