@@ -115,10 +115,11 @@ func (s *Store) assetTiers(ctx context.Context, tx *sql.Tx, seen []finding.Findi
 	return out, nil
 }
 
-// savePlan writes a finding.Plan: inserts (giving the new findings their
-// IDs, in their history entries and changes too), full rewrites, narrow
-// updates of the touched and the fixed, the history, and the changes'
-// events in the outbox. It returns the changes with IDs set.
+// savePlan writes a finding.Plan, which it may change: inserts (giving
+// the new findings their IDs, in their history entries and changes too),
+// full rewrites, narrow updates of the touched and the fixed, the history,
+// and the changes' events in the outbox. It returns the changes with IDs
+// set.
 func (s *Store) savePlan(ctx context.Context, tx *sql.Tx, p finding.Plan) ([]finding.Change, error) {
 	return s.savePlanValid(ctx, tx, p, nil)
 }
@@ -138,7 +139,10 @@ func (s *Store) savePlanValid(ctx context.Context, tx *sql.Tx, p finding.Plan, v
 			p.History[i].FindingID = ids[p.History[i].FindingKey]
 		}
 	}
-	changes := slices.Clone(p.Changes)
+	// The plan is the caller's to give away (every caller makes one per
+	// transaction): its changes get their IDs in place, not in a copy of
+	// thousands of wide structs.
+	changes := p.Changes
 	for i := range changes {
 		if changes[i].Finding.ID == 0 {
 			changes[i].Finding.ID = ids[changes[i].Finding.Key]
