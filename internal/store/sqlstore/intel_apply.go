@@ -684,7 +684,8 @@ func (s *Store) insertFresh(ctx context.Context, tx *sql.Tx, fresh []*planned, f
 	stmt := func(n int) string {
 		b := make([]byte, 0, (len(row)+24)*n+200)
 		// ?1 and ?2 come first, so the unnumbered parameters count on from 3.
-		b = append(b, `INSERT INTO intel_indicators (id, seq, vhash, kind, value, category, confidence, tlp, first_seen, last_seen, valid_until, labels,
+		// OR FAIL: no statement journal (see Store.insertInto).
+		b = append(b, `INSERT OR FAIL INTO intel_indicators (id, seq, vhash, kind, value, category, confidence, tlp, first_seen, last_seen, valid_until, labels,
 			src_feed, src_ext, created, modified) VALUES `...)
 		for k := range n {
 			if k > 0 {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -12,6 +13,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+
+	"modernc.org/sqlite"
 )
 
 //go:embed migrations
@@ -27,8 +31,16 @@ type migration struct {
 	foreignKeysOff bool
 }
 
-// fkOffMarker opens a SQLite migration that copies a referenced table.
-const fkOffMarker = "-- rampart: foreign keys off\n"
+// fkOffMarker is the first line of a SQLite migration that copies a
+// referenced table.
+const fkOffMarker = "-- rampart: foreign keys off"
+
+// firstLine is b's first line without its line end (LF or CRLF: a
+// checkout may have either).
+func firstLine(b []byte) string {
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSuffix(line, "\r")
+}
 
 // migrations returns the dialect's migrations in version order. Files are
 // named NNNN_description.sql under migrations/<dialect>/.
@@ -52,7 +64,7 @@ func (s *Store) migrations() ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b), foreignKeysOff: strings.HasPrefix(string(b), fkOffMarker)})
+		out = append(out, migration{version: v, name: e.Name(), sql: string(b), foreignKeysOff: firstLine(b) == fkOffMarker})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	for i := 1; i < len(out); i++ {
@@ -95,30 +107,61 @@ func (s *Store) migrate(ctx context.Context, upTo int) error {
 		for n < len(ms) && !ms[n].foreignKeysOff {
 			n++
 		}
+		var step func() error
 		if n == 0 && len(ms) > 0 {
-			if err := s.applyForeignKeysOff(ctx, ms[0]); err != nil {
-				return s.fail("migrate", err)
+			m := ms[0]
+			n = 1
+			step = func() error { return s.fail("migrate", s.applyForeignKeysOff(ctx, m)) }
+		} else {
+			batch := ms[:n]
+			step = func() error {
+				return s.write(ctx, "migrate", func(tx *sql.Tx) error {
+					if _, err := tx.ExecContext(ctx, createMigrationsTable); err != nil {
+						return err
+					}
+					for _, m := range batch {
+						if _, err := s.applyOne(ctx, tx, m); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
 			}
-			ms = ms[1:]
-			continue
 		}
-		err := s.write(ctx, "migrate", func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, createMigrationsTable); err != nil {
-				return err
-			}
-			for _, m := range ms[:n] {
-				if err := s.applyOne(ctx, tx, m); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := s.waitBusy(ctx, step); err != nil {
 			return err
 		}
 		ms = ms[n:]
 	}
 	return nil
+}
+
+// waitBusy runs step again for as long as another process holds the
+// database's write lock beyond busy_timeout (its own migration of a large
+// table may take minutes), until ctx ends: the second process to start
+// then finds the work done instead of failing.
+func (s *Store) waitBusy(ctx context.Context, step func() error) error {
+	for logged := false; ; logged = true {
+		err := step()
+		if !sqliteBusy(err) || ctx.Err() != nil {
+			return err
+		}
+		if !logged {
+			s.log.Info("sqlstore: another process holds the database's write lock; waiting to migrate")
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// sqliteBusy reports SQLITE_BUSY (primary code 5) or one of its extended
+// codes.
+func sqliteBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == 5
 }
 
 // applyForeignKeysOff applies a SQLite migration the way SQLite's manual
@@ -127,6 +170,15 @@ func (s *Store) migrate(ctx context.Context, upTo int) error {
 // the change in a transaction that commits only if PRAGMA
 // foreign_key_check finds nothing, foreign keys back on whatever happens.
 func (s *Store) applyForeignKeysOff(ctx context.Context, m migration) error {
+	// Applied already (every start after the first): nothing to take the
+	// write lock for, nor to check.
+	var done int
+	if err := s.w.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&done); err != nil {
+		return err
+	}
+	if done > 0 {
+		return nil
+	}
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return err
@@ -136,17 +188,27 @@ func (s *Store) applyForeignKeysOff(ctx context.Context, m migration) error {
 		return err
 	}
 	defer func() {
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); err != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // never reuse it without them
+		// Read back: the pragma does nothing, silently, inside a
+		// transaction. A connection left without foreign keys is closed
+		// rather than reused.
+		var on int
+		bg := context.WithoutCancel(ctx)
+		if _, err := conn.ExecContext(bg, "PRAGMA foreign_keys = ON"); err != nil || conn.QueryRowContext(bg, "PRAGMA foreign_keys").Scan(&on) != nil || on != 1 {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
-	tx, err := conn.BeginTx(ctx, nil)
+	// The transaction does not end with ctx: database/sql would roll it
+	// back on a goroutine of its own, racing the deferred pragma above. The
+	// statements take ctx, so a cancelled migration still stops, and the
+	// deferred Rollback ends it before foreign keys go back on.
+	tx, err := conn.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := s.applyOne(ctx, tx, m); err != nil {
-		return err
+	applied, err := s.applyOne(ctx, tx, m)
+	if err != nil || !applied {
+		return err // another process applied it meanwhile
 	}
 	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
 	if err != nil {
@@ -197,7 +259,7 @@ func (s *Store) migratePostgres(ctx context.Context, ms []migration) error {
 		if err != nil {
 			return err
 		}
-		if err := s.applyOne(ctx, tx, m); err != nil {
+		if _, err := s.applyOne(ctx, tx, m); err != nil {
 			_ = tx.Rollback()
 			return err
 		}
@@ -208,21 +270,22 @@ func (s *Store) migratePostgres(ctx context.Context, ms []migration) error {
 	return nil
 }
 
-// applyOne applies m in tx unless schema_migrations already records it.
-func (s *Store) applyOne(ctx context.Context, tx *sql.Tx, m migration) error {
+// applyOne applies m in tx unless schema_migrations already records it,
+// and reports whether it did.
+func (s *Store) applyOne(ctx context.Context, tx *sql.Tx, m migration) (bool, error) {
 	var n int
 	if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), m.version).Scan(&n); err != nil {
-		return err
+		return false, err
 	}
 	if n > 0 {
-		return nil
+		return false, nil
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("migration %s: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: %w", m.name, err)
 	}
 	if _, err := tx.ExecContext(ctx, s.q("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"), m.version, m.name, now()); err != nil {
-		return err
+		return false, err
 	}
 	s.log.Info("sqlstore: applied migration", "driver", s.d.name, "migration", m.name)
-	return nil
+	return true, nil
 }

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -144,4 +146,151 @@ func countRows(t *testing.T, s *Store, table string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// seedFindingsRaw writes n findings of one organization, each with one
+// history entry, in two statements (a database of migration 0031).
+func seedFindingsRaw(t *testing.T, s *Store, n int) {
+	t.Helper()
+	ctx := context.Background()
+	at := now()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"INSERT INTO orgs (code, name, name_en, kind, path, created_at, updated_at) VALUES ('X', 'X', 'X', 'ministry', '/1/', ?, ?)", []any{at, at}},
+		{`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?)
+		  INSERT INTO findings (key, org_id, asset_id, check_id, family, severity, severity_rank, target, state, first_seen, last_seen, due_from, updated_at, evidence)
+		  SELECT hex(randomblob(16)), 1, i / 50 + 1, 'c.x', 'c', 'high', 3, 't' || i, 'open', ?, ?, ?, ?, '{"a":"' || hex(randomblob(100)) || '"}' FROM c`,
+			[]any{n, at, at, at, at}},
+		{"INSERT INTO finding_events (finding_id, at, actor, action, to_state) SELECT id, ?, 'x', 'seen', 'open' FROM findings", []any{at}},
+	} {
+		if _, err := s.w.ExecContext(ctx, q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestMigrateCancelledKeepsForeignKeys cuts migration 0032 short at
+// different points: each time nothing is applied and the writer's
+// connection has foreign keys on again; then it runs to the end.
+func TestMigrateCancelledKeepsForeignKeys(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite", filepath.Join(t.TempDir(), "rampart.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.migrate(ctx, 31); err != nil {
+		t.Fatal(err)
+	}
+	seedFindingsRaw(t, s, 50000)
+	state := func() (fk, version, findings int) {
+		if err := s.w.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.w.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version); err != nil {
+			t.Fatal(err)
+		}
+		return fk, version, countRows(t, s, "findings")
+	}
+	for i := range 6 {
+		cctx, cancel := context.WithTimeout(ctx, time.Duration(20+40*i)*time.Millisecond)
+		err := s.Migrate(cctx)
+		cancel()
+		if fk, v, n := state(); err == nil || fk != 1 || v != 31 || n != 50000 {
+			t.Fatalf("cut at %d ms: %v; foreign keys %d, version %d, %d findings", 20+40*i, err, fk, v, n)
+		}
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fk, v, n := state(); fk != 1 || v < 32 || n != 50000 {
+		t.Fatalf("after: foreign keys %d, version %d, %d findings", fk, v, n)
+	}
+}
+
+// TestMigrateUpToDateChecksNothing: once 0032 is applied, Migrate neither
+// takes the write lock for it nor checks the foreign keys of the whole
+// database again (a broken reference written around the store shows it).
+func TestMigrateUpToDateChecksNothing(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "rampart.db")
+	s, err := Open(ctx, "sqlite", path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec("INSERT INTO finding_events (finding_id, at, actor, action, to_state) VALUES (424242, ?, 'x', 'seen', 'open')", now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate of an up-to-date database: %v", err)
+	}
+}
+
+// TestWaitBusy: a step that meets another process's write lock (a real
+// SQLITE_BUSY from a second connection) is run again until it passes, and
+// given up when the context ends.
+func TestWaitBusy(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "rampart.db")
+	s, err := Open(ctx, "sqlite", path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	holder, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	lock, err := holder.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(0)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	_, busy := other.BeginTx(ctx, nil)
+	if !sqliteBusy(busy) {
+		t.Fatalf("not SQLITE_BUSY: %v", busy)
+	}
+	if _, err := lock.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	err = s.waitBusy(ctx, func() error {
+		if calls++; calls < 3 {
+			return s.fail("migrate", busy)
+		}
+		return nil
+	})
+	if err != nil || calls != 3 {
+		t.Fatalf("%d calls, %v", calls, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	calls = 0
+	err = s.waitBusy(cctx, func() error { calls++; return busy })
+	if !errors.Is(err, busy) || calls < 2 {
+		t.Fatalf("%d calls, %v", calls, err)
+	}
+	if sqliteBusy(errors.New("database is locked")) || sqliteBusy(nil) {
+		t.Error("busy without SQLITE_BUSY")
+	}
 }
