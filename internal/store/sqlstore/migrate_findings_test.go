@@ -23,15 +23,7 @@ import (
 // given, foreign keys are on again, and (asset_id, key) is unique.
 func TestMigrateFindingsAssetKey(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "rampart.db")
-	s, err := Open(ctx, "sqlite", path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.migrate(ctx, 31); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := openMigratedTo(t, 31)
 	o := org.Organization{Code: "MOH", Name: "Bộ Y tế", Kind: org.KindMinistry}
 	if err := s.CreateOrg(ctx, sysP, &o); err != nil {
 		t.Fatal(err)
@@ -176,14 +168,7 @@ func seedFindingsRaw(t *testing.T, s *Store, n int) {
 // connection has foreign keys on again; then it runs to the end.
 func TestMigrateCancelledKeepsForeignKeys(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, "sqlite", filepath.Join(t.TempDir(), "rampart.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.migrate(ctx, 31); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := openMigratedTo(t, 31)
 	seedFindingsRaw(t, s, 50000)
 	state := func() (fk, version, findings int) {
 		if err := s.w.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
@@ -215,15 +200,7 @@ func TestMigrateCancelledKeepsForeignKeys(t *testing.T) {
 // database again (a broken reference written around the store shows it).
 func TestMigrateUpToDateChecksNothing(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "rampart.db")
-	s, err := Open(ctx, "sqlite", path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s, path := openMigratedTo(t, 0)
 	raw, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
@@ -242,12 +219,7 @@ func TestMigrateUpToDateChecksNothing(t *testing.T) {
 // given up when the context ends.
 func TestWaitBusy(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "rampart.db")
-	s, err := Open(ctx, "sqlite", path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, path := openMigratedTo(t, -1)
 	holder, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -293,4 +265,22 @@ func TestWaitBusy(t *testing.T) {
 	if sqliteBusy(errors.New("database is locked")) || sqliteBusy(nil) {
 		t.Error("busy without SQLITE_BUSY")
 	}
+}
+
+// openMigratedTo opens a SQLite store in a new file migrated up to version
+// upTo (0: every migration; -1: none) and returns it with its file's path.
+func openMigratedTo(t *testing.T, upTo int) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "rampart.db")
+	s, err := Open(context.Background(), "sqlite", path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if upTo >= 0 {
+		if err := s.migrate(context.Background(), upTo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, path
 }
