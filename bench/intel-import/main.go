@@ -65,6 +65,7 @@ func main() {
 	dir := flag.String("dir", "", "where to write the feeds and stores (default: a temporary directory)")
 	one := flag.String("one", "", "run one scenario in this process (used by the parent)")
 	cpuprof := flag.String("cpuprofile", "", "write each scenario's CPU profile to this path with the scenario's name appended")
+	flag.BoolVar(&keep, "keep", false, "keep each scenario's store under -dir for a look afterwards")
 	flag.Parse()
 	log.SetFlags(0)
 	if *one != "" {
@@ -88,7 +89,7 @@ func main() {
 		if err := generate(sc, work, *n); err != nil {
 			log.Fatal(err)
 		}
-		cmd := exec.Command(os.Args[0], "-one", sc, "-dir", work, "-n", fmt.Sprint(*n), "-owned", fmt.Sprint(*owned), "-cpuprofile", *cpuprof)
+		cmd := exec.Command(os.Args[0], "-one", sc, "-dir", work, "-n", fmt.Sprint(*n), "-owned", fmt.Sprint(*owned), "-cpuprofile", *cpuprof, fmt.Sprintf("-keep=%t", keep))
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			log.Fatalf("%s: %v", sc, err)
@@ -105,6 +106,9 @@ func feedPath(dir, sc string) string {
 	}
 	return filepath.Join(dir, "2026-12-01-scan_snmp-vn.csv")
 }
+
+// keep leaves each scenario's store in place (-keep).
+var keep bool
 
 var firstAddr = netip.MustParseAddr("10.64.0.0")
 
@@ -142,7 +146,11 @@ func runOne(sc, dir string, n, every int, cpuprof string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	if keep {
+		fmt.Println("store:", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
 	st, err := sqlstore.Open(ctx, "sqlite", filepath.Join(tmp, "rampart.db"), quiet)
 	if err != nil {
 		return err

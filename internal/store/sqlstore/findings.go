@@ -89,14 +89,19 @@ func scanFinding(sc scanner, extra ...any) (findingRow, error) {
 // findingArgs are the values of findingCols after id, in order, plus
 // severity_rank last, for inserts and full updates.
 func findingArgs(f *store.Finding) []any {
+	return appendFindingArgs(make([]any, 0, findingInsertN), f)
+}
+
+// appendFindingArgs appends findingArgs(f) to dst.
+func appendFindingArgs(dst []any, f *store.Finding) []any {
 	src := f.Source
 	if src == "" {
 		src = finding.SourceScan
 	}
-	return []any{f.Key, f.OrgID, f.AssetID, f.Check, f.Family, string(f.Severity), f.Target, f.Subject, f.Title,
+	return append(dst, f.Key, f.OrgID, f.AssetID, f.Check, f.Family, string(f.Severity), f.Target, f.Subject, f.Title,
 		evidenceArg(f.Evidence), cveJSON(f.CVE), f.KEV, string(f.State), f.FirstSeen, f.LastSeen, f.DueFrom,
 		nullTime(f.DueAt), nullTime(f.FixedAt), nullTime(f.Until), f.Reason, f.Approver, nullTime(f.VerifyRequestedAt),
-		f.LastJobID, f.UpdatedAt, f.Severity.Rank(), string(src), f.SourceRef, waiverArg(f.Waiver), finding.EPSSOf(f.Evidence)}
+		f.LastJobID, f.UpdatedAt, f.Severity.Rank(), string(src), f.SourceRef, waiverArg(f.Waiver), finding.EPSSOf(f.Evidence))
 }
 
 const findingInsertCols = "key, org_id, asset_id, check_id, family, severity, target, subject, title, evidence, cve, kev, state, " +
@@ -341,6 +346,13 @@ const findingEventN = 10
 
 // addFindingEvents appends events with multi-row inserts.
 func (s *Store) addFindingEvents(ctx context.Context, tx *sql.Tx, evs []finding.HistoryEntry) error {
+	if !s.d.postgres() {
+		return s.sharedInsert(ctx, tx, findingEventInsert, findingEventN, len(evs), func(i int, dst []any) []any {
+			e := &evs[i]
+			return append(dst, e.FindingID, e.At, e.Actor, string(e.Action), string(e.From), string(e.To), e.Reason,
+				nullTime(e.Until), e.JobID, evidenceArg(e.Evidence))
+		}, nil)
+	}
 	stmt := func(n int) string { return s.q(s.insertInto(findingEventInsert) + placeholders(n, findingEventN)) }
 	return batches(ctx, tx, evs, stmt, func(st *sql.Stmt, chunk []finding.HistoryEntry) error {
 		args := make([]any, 0, len(chunk)*findingEventN)

@@ -465,29 +465,21 @@ func pgArray(vals []any) string {
 // follow from its last: the table's INTEGER PRIMARY KEY AUTOINCREMENT gives
 // the rows of an INSERT ... VALUES one more than the largest ID so far,
 // each in turn, and only this transaction writes (SQLite has one writer).
+// The values the rows share are bound once (sharedInsert).
 func (s *Store) insertFindingsSQLite(ctx context.Context, tx *sql.Tx, fs []finding.Finding, ids map[string]int64) error {
-	stmt := func(n int) string {
-		return s.insertInto("findings ("+findingInsertCols+") VALUES ") + placeholders(n, findingInsertN)
-	}
-	return batches(ctx, tx, fs, stmt, func(st *sql.Stmt, chunk []finding.Finding) error {
-		args := make([]any, 0, len(chunk)*findingInsertN)
-		for i := range chunk {
-			args = append(args, findingArgs(&chunk[i])...)
-		}
-		res, err := st.ExecContext(ctx, args...)
-		if err != nil {
-			return err
-		}
-		last, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
-			return fmt.Errorf("insert findings: %d rows inserted of %d (%v)", n, len(chunk), err)
-		}
-		for i := range chunk {
-			ids[chunk[i].Key] = last - int64(len(chunk)-1-i)
-		}
-		return nil
-	})
+	return s.sharedInsert(ctx, tx, "findings ("+findingInsertCols+") VALUES ", findingInsertN, len(fs),
+		func(i int, dst []any) []any { return appendFindingArgs(dst, &fs[i]) },
+		func(res sql.Result, lo, hi int) error {
+			last, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != int64(hi-lo) {
+				return fmt.Errorf("insert findings: %d rows inserted of %d (%v)", n, hi-lo, err)
+			}
+			for i := lo; i < hi; i++ {
+				ids[fs[i].Key] = last - int64(hi-1-i)
+			}
+			return nil
+		})
 }
