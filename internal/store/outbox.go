@@ -8,11 +8,12 @@ import (
 // OutboxMessage is an event written in the same transaction as the change
 // it describes, waiting for the relay to publish it.
 type OutboxMessage struct {
-	ID        int64
+	ID        int64  // the store's name for it, to hand back to OutboxDone
 	Subject   string // e.g. "rampart.events.finding.new"
 	MsgID     string // idempotency key: the queue and consumers deduplicate on it
 	Data      []byte
 	CreatedAt time.Time
+	Parts     int // the store's own: how many messages a bundle of them holds (0: one message)
 }
 
 // Outbox is what the relay reads. The platform's own (no tenancy).

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rampart-cert/rampart/internal/finding"
+	"github.com/rampart-cert/rampart/internal/jsonw"
 	"github.com/rampart-cert/rampart/internal/store"
 )
 
@@ -49,7 +50,8 @@ func recordedEvents(changes []finding.Change, valid validEvidence) ([]store.Outb
 // encodes their events beside its other writes rather than before them.
 const encodeInBackground = 256
 
-// pendingEvents encodes the events of changes, in a goroutine of its own
+// pendingEvents encodes the events of changes (in one bundle when there
+// are many: outbox_bundle.go), in a goroutine of its own
 // when there are many: the caller goes on writing the plan meanwhile
 // (the machine's other core encodes while this one runs SQLite). wait
 // returns them.
@@ -60,12 +62,12 @@ func pendingEvents(changes []finding.Change, valid validEvidence) (wait func() (
 	}
 	if len(changes) < encodeInBackground {
 		msgs, err := recordedEvents(changes, valid)
-		return func() ([]store.OutboxMessage, error) { return msgs, err }
+		return func() ([]store.OutboxMessage, error) { return bundleMessages(msgs), err }
 	}
 	done := make(chan result, 1) // the goroutine never blocks, even if nobody waits
 	go func() {
 		msgs, err := recordedEvents(changes, valid)
-		done <- result{msgs, err}
+		done <- result{bundleMessages(msgs), err}
 	}()
 	return func() ([]store.OutboxMessage, error) {
 		r := <-done
@@ -104,7 +106,7 @@ func (v validEvidence) has(e json.RawMessage) bool {
 func appendChangeJSON(b []byte, c *finding.Change, valid validEvidence) ([]byte, bool) {
 	ok := true
 	b = append(b, `{"kind":`...)
-	b = appendJSONString(b, string(c.Kind))
+	b = jsonw.AppendString(b, string(c.Kind))
 	b = append(b, `,"finding":`...)
 	if b, ok = appendFindingJSON(b, &c.Finding, valid); !ok {
 		return b, false
@@ -128,25 +130,25 @@ func appendFindingJSON(b []byte, f *finding.Finding, valid validEvidence) ([]byt
 	b = append(b, `{"id":`...)
 	b = strconv.AppendInt(b, f.ID, 10)
 	b = append(b, `,"key":`...)
-	b = appendJSONString(b, f.Key)
+	b = jsonw.AppendString(b, f.Key)
 	b = append(b, `,"org_id":`...)
 	b = strconv.AppendInt(b, f.OrgID, 10)
 	b = append(b, `,"asset_id":`...)
 	b = strconv.AppendInt(b, f.AssetID, 10)
 	b = append(b, `,"source":`...)
-	b = appendJSONString(b, string(f.Source))
+	b = jsonw.AppendString(b, string(f.Source))
 	b = appendOptString(b, `,"source_ref":`, f.SourceRef)
 	b = append(b, `,"check":`...)
-	b = appendJSONString(b, f.Check)
+	b = jsonw.AppendString(b, f.Check)
 	b = append(b, `,"family":`...)
-	b = appendJSONString(b, f.Family)
+	b = jsonw.AppendString(b, f.Family)
 	b = append(b, `,"severity":`...)
-	b = appendJSONString(b, string(f.Severity))
+	b = jsonw.AppendString(b, string(f.Severity))
 	b = append(b, `,"target":`...)
-	b = appendJSONString(b, f.Target)
+	b = jsonw.AppendString(b, f.Target)
 	b = appendOptString(b, `,"subject":`, f.Subject)
 	b = append(b, `,"title":`...)
-	b = appendJSONString(b, f.Title)
+	b = jsonw.AppendString(b, f.Title)
 	if len(f.Evidence) > 0 {
 		if !valid.has(f.Evidence) && !json.Valid(f.Evidence) {
 			return b, false
@@ -163,7 +165,7 @@ func appendFindingJSON(b []byte, f *finding.Finding, valid validEvidence) ([]byt
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, c)
+			b = jsonw.AppendString(b, c)
 		}
 		b = append(b, ']')
 	}
@@ -176,7 +178,7 @@ func appendFindingJSON(b []byte, f *finding.Finding, valid validEvidence) ([]byt
 		}
 	}
 	b = append(b, `,"state":`...)
-	b = appendJSONString(b, string(f.State))
+	b = jsonw.AppendString(b, string(f.State))
 	b = append(b, `,"first_seen":`...)
 	if b, ok = appendJSONTime(b, f.FirstSeen); !ok {
 		return b, false
@@ -225,31 +227,7 @@ func appendOptString(b []byte, name, s string) []byte {
 	if s == "" {
 		return b
 	}
-	return appendJSONString(append(b, name...), s)
-}
-
-// jsonPlain is the ASCII that encoding/json writes as itself inside a
-// string and, outside strings, in compacted JSON: not a control
-// character, quote or backslash, nor <, > and & (escaped for HTML).
-var jsonPlain = func() (t [256]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
-
-// appendJSONString appends s quoted; anything but plain ASCII goes
-// through json.Marshal.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if !jsonPlain[s[i]] {
-			q, _ := json.Marshal(s) // a string always encodes
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	return jsonw.AppendString(append(b, name...), s)
 }
 
 // appendCompactJSON appends valid JSON as encoding/json writes a

@@ -36,37 +36,53 @@ func (s *Store) enqueueChanges(ctx context.Context, tx *sql.Tx, changes []findin
 // enqueue appends messages to the outbox in multi-row statements.
 func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, msgs []store.OutboxMessage) error {
 	stmt := func(n int) string {
-		return s.q(s.insertInto("outbox (subject, msg_id, data, created_at) VALUES ") + placeholders(n, 4))
+		return s.q(s.insertInto("outbox (subject, msg_id, data, created_at, parts) VALUES ") + placeholders(n, 5))
 	}
 	return batches(ctx, tx, msgs, stmt, func(st *sql.Stmt, chunk []store.OutboxMessage) error {
-		args := make([]any, 0, 4*len(chunk))
+		args := make([]any, 0, 5*len(chunk))
 		for _, m := range chunk {
-			args = append(args, m.Subject, m.MsgID, m.Data, m.CreatedAt)
+			args = append(args, m.Subject, m.MsgID, m.Data, m.CreatedAt, m.Parts)
 		}
 		_, err := st.ExecContext(ctx, args...)
 		return err
 	})
 }
 
-// OutboxPending returns up to limit messages, oldest first.
+// OutboxPending returns up to limit messages, oldest first. Of a bundle
+// (outbox_bundle.go) it returns the messages not yet published, as many
+// as limit allows, each with an ID of its own (bundlePartID).
 func (s *Store) OutboxPending(ctx context.Context, limit int) ([]store.OutboxMessage, error) {
 	const op = "outbox pending"
 	if limit <= 0 || limit > 10000 {
 		limit = 10000
 	}
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT id, subject, msg_id, data, created_at FROM outbox ORDER BY id LIMIT ?"), limit)
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT id, subject, msg_id, data, created_at, parts, done FROM outbox ORDER BY id LIMIT ?"), limit)
 	if err != nil {
 		return nil, s.fail(op, err)
 	}
 	defer rows.Close()
 	var out []store.OutboxMessage
-	for rows.Next() {
-		var m store.OutboxMessage
-		if err := rows.Scan(&m.ID, &m.Subject, &m.MsgID, &m.Data, &m.CreatedAt); err != nil {
+	for rows.Next() && len(out) < limit {
+		var (
+			m    store.OutboxMessage
+			done int
+		)
+		if err := rows.Scan(&m.ID, &m.Subject, &m.MsgID, &m.Data, &m.CreatedAt, &m.Parts, &done); err != nil {
 			return nil, s.fail(op, err)
 		}
 		m.CreatedAt = m.CreatedAt.UTC()
-		out = append(out, m)
+		if m.Parts == 0 {
+			out = append(out, m)
+			continue
+		}
+		ms, err := unbundle(m)
+		if err != nil {
+			return nil, s.fail(op, err)
+		}
+		for p := done; p < len(ms) && len(out) < limit; p++ {
+			ms[p].ID = bundlePartID(m.ID, p)
+			out = append(out, ms[p])
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.fail(op, err)
@@ -74,17 +90,39 @@ func (s *Store) OutboxPending(ctx context.Context, limit int) ([]store.OutboxMes
 	return out, nil
 }
 
-// OutboxDone deletes published messages.
+// OutboxDone deletes published messages: a row of one message, or a
+// bundle once its last message is published; of a bundle published only
+// in part, it records how far.
 func (s *Store) OutboxDone(ctx context.Context, ids []int64) error {
 	const op = "outbox done"
 	if len(ids) == 0 {
 		return nil
 	}
-	vals := make([]any, len(ids))
-	for i, id := range ids {
-		vals[i] = id
+	var (
+		whole []any
+		upTo  = map[int64]int{} // bundle row → parts published, at least
+		order []int64
+	)
+	for _, id := range ids {
+		row, part, ok := bundlePart(id)
+		if !ok {
+			whole = append(whole, id)
+			continue
+		}
+		if _, seen := upTo[row]; !seen {
+			order = append(order, row)
+		}
+		upTo[row] = max(upTo[row], part+1)
 	}
 	return s.write(ctx, op, func(tx *sql.Tx) error {
-		return s.execIn(ctx, tx, "DELETE FROM outbox WHERE id IN ", nil, vals)
+		for _, row := range order {
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE outbox SET done = ? WHERE id = ? AND done < ?"), upTo[row], row, upTo[row]); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, s.q("DELETE FROM outbox WHERE id = ? AND done >= parts"), row); err != nil {
+				return err
+			}
+		}
+		return s.execIn(ctx, tx, "DELETE FROM outbox WHERE id IN ", nil, whole)
 	})
 }
