@@ -38,12 +38,14 @@ const findingCols = "id, key, org_id, asset_id, check_id, family, severity, targ
 var findingColsF = "f." + strings.ReplaceAll(findingCols, ", ", ", f.")
 
 // activeStates is the SQL form of finding.State.Active. It is written the
-// same everywhere so that SQLite matches it against the partial indexes
-// (findings_active_due, findings_debt ...).
-const activeStates = "f.state IN ('open', 'acknowledged', 'reopened')"
+// same everywhere, and as the partial indexes' WHERE (findings_active_due,
+// findings_debt ...: sqlite/0034_findings_partial_or.sql), so that SQLite
+// uses them; comparisons joined by OR, as SQLite writes a row under an IN
+// list's WHERE at a cost.
+const activeStates = "(f.state = 'open' OR f.state = 'acknowledged' OR f.state = 'reopened')"
 
 // acceptedStates are the states with an expiry (partial index findings_until).
-const acceptedStates = "f.state IN ('risk-accepted', 'false-positive')"
+const acceptedStates = "(f.state = 'risk-accepted' OR f.state = 'false-positive')"
 
 // findingRow is a stored finding with what the store keeps beside it.
 type findingRow struct {

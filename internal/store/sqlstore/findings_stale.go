@@ -10,7 +10,7 @@ import (
 
 // feedSources is the SQL form of "a source closed by expiry", written as
 // the partial index findings_feed has it.
-const feedSources = "f.source IN ('intel', 'sensor', 'dns', 'discovery', 'monitor')"
+const feedSources = "(f.source = 'intel' OR f.source = 'sensor' OR f.source = 'dns' OR f.source = 'discovery' OR f.source = 'monitor')"
 
 // ExpireStale fixes the active findings of sources that close by expiry
 // (feeds, sensors, protective DNS, discovery, monitoring) that their source
