@@ -54,6 +54,11 @@ type Batch struct {
 	// Target are required; Family, Subject, Title, Evidence, CVE, KEV
 	// optional. Source, SourceRef and Key are filled from the batch.
 	Seen []Finding
+	// EncodedEvidence says that the caller wrote every evidence of Seen
+	// with an encoder of its own that writes only valid JSON (the
+	// hub's): Normalize does not parse it again. Evidence from outside
+	// the process never has it.
+	EncodedEvidence bool
 }
 
 // KeyOf derives the stable identity of a finding reported by a source. A
@@ -145,7 +150,7 @@ func (b *Batch) Normalize() ([]Finding, error) {
 		} else if f.Key != key {
 			return nil, fmt.Errorf("%w: seen[%d]: key %s is not the key of its source, asset, check, target and subject", ErrInvalid, i, f.Key)
 		}
-		if len(f.Evidence) > 0 && !json.Valid(f.Evidence) {
+		if len(f.Evidence) > 0 && !b.EncodedEvidence && !json.Valid(f.Evidence) {
 			return nil, fmt.Errorf("%w: seen[%d]: evidence is not JSON", ErrInvalid, i)
 		}
 		if f.CVE == nil {
@@ -249,8 +254,18 @@ func Reconcile(b Batch, seen []Finding, existing map[string]Finding, now time.Ti
 			n.FixedAt, n.Until, n.VerifyRequestedAt = nil, nil, nil
 			n.Reason, n.Approver, n.LastJobID = "", "", b.JobID
 			p.Insert = append(p.Insert, n)
+			// A feed's first report of a finding is the finding's own
+			// evidence until the feed reports it again: the entry does not
+			// repeat it (a report of a million new findings wrote each
+			// twice). The store shows it there while the finding has not
+			// been seen since (FindingHistory). A scan's entry keeps the
+			// proof that opened the finding.
+			var ev json.RawMessage
+			if b.Source == SourceScan {
+				ev = n.Evidence
+			}
 			p.History = append(p.History, HistoryEntry{FindingKey: n.Key, At: b.At, Actor: actor, Action: ActionSeen,
-				To: n.State, JobID: b.JobID, Evidence: n.Evidence})
+				To: n.State, JobID: b.JobID, Evidence: ev})
 			p.Changes = append(p.Changes, Change{Kind: ChangeNew, Finding: n, At: b.At, To: n.State, Actor: actor})
 			continue
 		}

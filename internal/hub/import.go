@@ -413,7 +413,8 @@ func (h *Hub) write(ctx context.Context, run runRef, b *batch, t *tally) error {
 	if len(b.hits) == 0 || h.d.Findings == nil {
 		return nil
 	}
-	changes, err := h.d.Findings.Record(ctx, finding.Batch{Source: finding.SourceIntel, Ref: run.feed, JobID: run.id, At: run.started, Seen: b.hits})
+	changes, err := h.d.Findings.Record(ctx, finding.Batch{Source: finding.SourceIntel, Ref: run.feed, JobID: run.id, At: run.started, Seen: b.hits,
+		EncodedEvidence: true}) // warningEvidence.appendJSON
 	if err != nil {
 		return fmt.Errorf("hub: record early warnings: %w", err)
 	}

@@ -310,7 +310,8 @@ func (s *Store) FindingHistory(ctx context.Context, p auth.Principal, id int64) 
 	if err != nil {
 		return nil, s.fail(op, err)
 	}
-	if _, err := s.loadFinding(ctx, s.r, sc, id, false); err != nil {
+	f, err := s.loadFinding(ctx, s.r, sc, id, false)
+	if err != nil {
 		return nil, s.fail(op, err)
 	}
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, finding_id, at, actor, action, from_state, to_state, reason, until_at, job_id, evidence
@@ -336,6 +337,10 @@ func (s *Store) FindingHistory(ctx context.Context, p auth.Principal, id int64) 
 		e.Until = timePtr(until)
 		if evidence.Valid {
 			e.Evidence = json.RawMessage(evidence.String)
+		} else if len(out) == 0 && e.From == "" && e.Action == finding.ActionSeen && f.LastSeen.Equal(f.FirstSeen) {
+			// A feed's opening entry: its evidence is the finding's own
+			// until the feed reports it again (finding.Reconcile).
+			e.Evidence = f.Evidence
 		}
 		out = append(out, e)
 	}

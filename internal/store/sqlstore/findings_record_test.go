@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"testing"
 	"time"
@@ -85,5 +86,70 @@ func TestCVEJSONAsMarshal(t *testing.T) {
 		if b, _ := json.Marshal(want); cveJSON(cve) != string(b) {
 			t.Errorf("cveJSON(%#v) = %s, want %s", cve, cveJSON(cve), b)
 		}
+	}
+}
+
+// A feed's opening history entry does not repeat the finding's evidence:
+// the history shows the finding's own while the feed has not reported it
+// again, and nothing once a later report has replaced it. A scan's entry
+// keeps its own copy.
+func TestFeedOpeningEvidence(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	o := org.Organization{Code: "VN", Name: "VN", Kind: org.KindNational}
+	if err := s.CreateOrg(ctx, sysP, &o); err != nil {
+		t.Fatal(err)
+	}
+	a := asset.Asset{OrgID: o.ID, Kind: asset.KindIPv4, Value: "203.0.113.9"}
+	if err := s.CreateAsset(ctx, sysP, &a); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	record := func(src finding.Source, at time.Time, ev string) store.Finding {
+		t.Helper()
+		ch, err := s.RecordFindings(ctx, store.FindingBatch{Source: src, Ref: "f", JobID: "run-" + at.Format(time.RFC3339), At: at, Policy: finding.DefaultPolicy,
+			Seen: []finding.Finding{{OrgID: o.ID, AssetID: a.ID, Check: "intel.exposed-service", Severity: finding.Medium,
+				Target: "203.0.113.9:161", Evidence: json.RawMessage(ev)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id int64
+		if len(ch) > 0 {
+			id = ch[0].Finding.ID
+		} else if err := s.r.QueryRowContext(ctx, "SELECT id FROM findings WHERE source = ?", string(src)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		f, err := s.GetFinding(ctx, sysP, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	history := func(id int64) (string, bool) {
+		t.Helper()
+		var stored sql.NullString
+		if err := s.r.QueryRowContext(ctx, "SELECT evidence FROM finding_events WHERE finding_id = ? ORDER BY id LIMIT 1", id).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		h, err := s.FindingHistory(ctx, sysP, id)
+		if err != nil || len(h) == 0 {
+			t.Fatalf("history %v, %v", h, err)
+		}
+		return string(h[0].Evidence), stored.Valid
+	}
+	f := record(finding.SourceIntel, at, `{"raw":"first"}`)
+	if ev, stored := history(f.ID); ev != `{"raw":"first"}` || stored {
+		t.Errorf("opening entry shows %s (a copy stored: %v)", ev, stored)
+	}
+	f = record(finding.SourceIntel, at.Add(24*time.Hour), `{"raw":"second"}`)
+	if string(f.Evidence) != `{"raw":"second"}` {
+		t.Fatalf("the finding's evidence is %s", f.Evidence)
+	}
+	if ev, _ := history(f.ID); ev != "" {
+		t.Errorf("after a second report the opening entry shows %s", ev)
+	}
+	g := record(finding.SourceScan, at, `{"banner":"x"}`)
+	if ev, stored := history(g.ID); ev != `{"banner":"x"}` || !stored {
+		t.Errorf("a scan's opening entry: %s (stored: %v)", ev, stored)
 	}
 }
