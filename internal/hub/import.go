@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -48,13 +49,13 @@ func newRunID(at time.Time) string {
 	return "run-" + at.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
 }
 
-// Import reads one input. With an object store the input is first
-// streamed into it and then read back, so a crash mid-run leaves it for
-// Resume; without one it is read in place. The input is never held whole
-// in memory. A run that fails (a malformed file, a report whose columns
-// changed) is recorded on its feed with the error; what was applied before
-// the failure stays, and running the same input again changes nothing
-// twice.
+// Import reads one input. With an object store the input is streamed into
+// it while it is parsed (storeWhileParsing), so a crash mid-run leaves it
+// for Resume; without one it is read in place. The input is never held
+// whole in memory. A run that fails (a malformed file, a report whose
+// columns changed) is recorded on its feed with the error; what was
+// applied before the failure stays, and running the same input again
+// changes nothing twice.
 func (h *Hub) Import(ctx context.Context, req ImportRequest, r io.Reader) (Run, error) {
 	id := newRunID(h.d.Now())
 	if err := h.check(&req); err != nil {
@@ -65,11 +66,70 @@ func (h *Hub) Import(ctx context.Context, req ImportRequest, r io.Reader) (Run, 
 			return h.parse(ctx, req, r, emit)
 		})
 	}
-	if _, err := h.d.Objects.PutObject(ctx, Bucket, id, requestMeta(req), &pacedReader{r: r, rate: h.d.ObjectRate, start: time.Now()}); err != nil {
-		return h.failed(ctx, id, req, fmt.Errorf("hub: store the input: %w", err))
-	}
-	return h.processObject(ctx, id, req)
+	return h.storeWhileParsing(ctx, id, req, r)
 }
+
+// storeWhileParsing runs an input as it streams into the object store: the
+// parser reads what is written, at the store's pace, so a report is not
+// first uploaded whole and then read back (which kept a large report's
+// early warnings waiting for its upload, and the store's memory holding
+// both). The object is complete only once all of the input is stored; a
+// run whose input could not be stored fails, and one that failed for a
+// reason that may pass keeps its complete input for Resume.
+func (h *Hub) storeWhileParsing(ctx context.Context, id string, req ImportRequest, r io.Reader) (Run, error) {
+	pr, pw := io.Pipe()
+	put := make(chan error, 1)
+	go func() {
+		_, err := h.d.Objects.PutObject(ctx, Bucket, id, requestMeta(req), pr)
+		pr.CloseWithError(cmp.Or(err, errStored)) // a writer still writing learns it failed
+		put <- err
+	}()
+	var (
+		stored  bool
+		putErr  error
+		waitPut = func(cause error) error {
+			if !stored {
+				stored = true
+				pw.CloseWithError(cause)
+				putErr = <-put
+			}
+			return putErr
+		}
+	)
+	src := io.TeeReader(&pacedReader{r: r, rate: h.d.ObjectRate, start: time.Now()}, pw)
+	outer := ctx
+	run, err := h.run(ctx, id, req, func(ctx context.Context, emit intel.Emit) (*intel.Rejections, error) {
+		rej, err := h.parse(ctx, req, src, emit)
+		var cause error // why the stored input is incomplete; nil: it is whole
+		if err == nil || (transient(err) && outer.Err() == nil) {
+			// What the parser did not read is stored all the same: all of
+			// it, for Resume if this run failed for a reason that passes.
+			if _, cerr := io.Copy(io.Discard, src); cerr != nil {
+				cause, err = cerr, cmp.Or(err, cerr)
+			}
+		} else {
+			cause = err // a failure that would fail again: nothing to keep
+		}
+		if perr := waitPut(cause); perr != nil && err == nil {
+			err = fmt.Errorf("hub: store the input: %w", perr)
+		}
+		return rej, err
+	})
+	if perr := waitPut(cmp.Or(err, errRunEnded)); perr != nil {
+		return run, err // nothing is stored to resume or remove
+	}
+	if err == nil || !transient(err) {
+		if derr := h.d.Objects.DeleteObject(context.WithoutCancel(ctx), Bucket, id); derr != nil {
+			h.d.Logger.Warn("hub: remove a processed input", "run", id, "err", derr)
+		}
+	}
+	return run, err
+}
+
+var (
+	errStored   = errors.New("hub: the input is stored")
+	errRunEnded = errors.New("hub: the run ended before its input was read")
+)
 
 // ImportRecords applies records already read and normalized (a member's
 // or partner's JSON push) through the same path as an input: matched for
