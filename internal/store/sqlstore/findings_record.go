@@ -254,9 +254,19 @@ func queryFindingsInto(ctx context.Context, tx *sql.Tx, query string, args []any
 func (s *Store) findingsSeen(ctx context.Context, tx *sql.Tx, seen []finding.Finding, loaded map[string]finding.Finding) (map[string]finding.Finding, error) {
 	var vals []any
 	pg := s.d.postgres()
+	var stocked map[int64]bool
+	if !pg {
+		var err error
+		if stocked, err = s.assetsWithFindings(ctx, tx, seen, loaded); err != nil {
+			return nil, err
+		}
+	}
 	for i := range seen {
 		if _, ok := loaded[seen[i].Key]; ok {
 			continue
+		}
+		if !pg && !stocked[seen[i].AssetID] {
+			continue // an asset without findings has none of these keys
 		}
 		if pg {
 			vals = append(vals, seen[i].Key)
@@ -275,6 +285,45 @@ func (s *Store) findingsSeen(ctx context.Context, tx *sql.Tx, seen []finding.Fin
 			return nil, err
 		}
 		vals = vals[2*n:]
+	}
+	return out, nil
+}
+
+// assetsWithFindings returns which assets of the seen findings not in
+// loaded have any stored finding, one index probe each: a report of new
+// findings on assets that have none (a feed's first report on them) then
+// looks none of its keys up.
+func (s *Store) assetsWithFindings(ctx context.Context, tx *sql.Tx, seen []finding.Finding, loaded map[string]finding.Finding) (map[int64]bool, error) {
+	var ids []any
+	asked := map[int64]bool{}
+	for i := range seen {
+		if _, ok := loaded[seen[i].Key]; ok || asked[seen[i].AssetID] {
+			continue
+		}
+		asked[seen[i].AssetID] = true
+		ids = append(ids, seen[i].AssetID)
+	}
+	out := make(map[int64]bool, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), batchRows)
+		rows, err := tx.QueryContext(ctx, "SELECT column1 FROM (VALUES "+strings.Repeat("(?), ", n-1)+"(?)) AS v"+
+			" WHERE EXISTS (SELECT 1 FROM findings f WHERE f.asset_id = v.column1)", ids[:n]...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		ids = ids[n:]
 	}
 	return out, nil
 }

@@ -153,3 +153,42 @@ func TestFeedOpeningEvidence(t *testing.T) {
 		t.Errorf("a scan's opening entry: %s (stored: %v)", ev, stored)
 	}
 }
+
+// A batch over an asset with findings and one without: the stored finding
+// is found (by asset and key), the other asset's is new.
+func TestRecordAssetsWithAndWithoutFindings(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	o := org.Organization{Code: "VN", Name: "VN", Kind: org.KindNational}
+	if err := s.CreateOrg(ctx, sysP, &o); err != nil {
+		t.Fatal(err)
+	}
+	var assets []asset.Asset
+	for _, v := range []string{"203.0.113.1", "203.0.113.2"} {
+		a := asset.Asset{OrgID: o.ID, Kind: asset.KindIPv4, Value: v}
+		if err := s.CreateAsset(ctx, sysP, &a); err != nil {
+			t.Fatal(err)
+		}
+		assets = append(assets, a)
+	}
+	seen := func(as ...asset.Asset) []finding.Finding {
+		var out []finding.Finding
+		for _, a := range as {
+			out = append(out, finding.Finding{OrgID: o.ID, AssetID: a.ID, Check: "intel.blocklisted", Severity: finding.Low, Target: a.Value})
+		}
+		return out
+	}
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	if ch, err := s.RecordFindings(ctx, store.FindingBatch{Source: finding.SourceIntel, Ref: "f", JobID: "run-1", At: at, Policy: finding.DefaultPolicy,
+		Seen: seen(assets[0])}); err != nil || len(ch) != 1 {
+		t.Fatalf("%d changes, %v", len(ch), err)
+	}
+	ch, err := s.RecordFindings(ctx, store.FindingBatch{Source: finding.SourceIntel, Ref: "f", JobID: "run-2", At: at.Add(time.Hour), Policy: finding.DefaultPolicy,
+		Seen: seen(assets[1], assets[0])})
+	if err != nil || len(ch) != 1 || ch[0].Kind != finding.ChangeNew || ch[0].Finding.AssetID != assets[1].ID {
+		t.Fatalf("changes %+v, %v", ch, err)
+	}
+	if n := countRows(t, s, "findings"); n != 2 {
+		t.Fatalf("%d findings, want 2", n)
+	}
+}
