@@ -404,12 +404,12 @@ func (ev *warningEvidence) appendJSON(b []byte) []byte {
 		b = jsonw.AppendField(b, "value", ev.Indicator.Value, false)
 		b = append(b, '}')
 	}
-	b = appendOpt(b, "category", ev.Category)
+	b = jsonw.AppendOpt(b, `,"category":`, ev.Category)
 	if ev.Confidence != 0 {
 		b = jsonw.AppendInt(b, "confidence", int64(ev.Confidence))
 	}
-	b = appendOpt(b, "first_seen", ev.FirstSeen)
-	b = appendOpt(b, "external_id", ev.ExternalID)
+	b = jsonw.AppendOpt(b, `,"first_seen":`, ev.FirstSeen)
+	b = jsonw.AppendOpt(b, `,"external_id":`, ev.ExternalID)
 	if len(ev.Labels) > 0 {
 		b = jsonw.AppendStrings(b, "labels", ev.Labels)
 	}
@@ -425,24 +425,16 @@ func (ev *warningEvidence) appendJSON(b []byte) []byte {
 		}
 		b = append(b, '}')
 	}
-	b = appendOpt(b, "raw", ev.Raw)
-	b = appendOpt(b, "leak", ev.Leak)
+	b = jsonw.AppendOpt(b, `,"raw":`, ev.Raw)
+	b = jsonw.AppendOpt(b, `,"leak":`, ev.Leak)
 	if len(ev.Accounts) > 0 {
 		b = jsonw.AppendStrings(b, "accounts", ev.Accounts)
 	}
 	if ev.More != 0 {
 		b = jsonw.AppendInt(b, "more_accounts", int64(ev.More))
 	}
-	b = appendOpt(b, "note", ev.Note)
+	b = jsonw.AppendOpt(b, `,"note":`, ev.Note)
 	return append(b, '}')
-}
-
-// appendOpt appends a string field unless it is empty (omitempty).
-func appendOpt(b []byte, name, s string) []byte {
-	if s == "" {
-		return b
-	}
-	return jsonw.AppendField(b, name, s, false)
 }
 
 // warningEvidence is an early warning's evidence as the owner reads it.

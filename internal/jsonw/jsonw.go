@@ -20,9 +20,6 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// Plain reports whether encoding/json writes c as itself inside a string.
-func Plain(c byte) bool { return plain[c] }
-
 // AppendString appends s quoted as json.Marshal writes it; anything but
 // plain ASCII goes through json.Marshal.
 func AppendString(b []byte, s string) []byte {
@@ -46,6 +43,15 @@ func AppendField(b []byte, name, s string, first bool) []byte {
 	b = AppendString(b, name)
 	b = append(b, ':')
 	return AppendString(b, s)
+}
+
+// AppendOpt appends prefix (such as `,"name":`) and the quoted s, unless
+// s is empty (omitempty).
+func AppendOpt(b []byte, prefix, s string) []byte {
+	if s == "" {
+		return b
+	}
+	return AppendString(append(b, prefix...), s)
 }
 
 // AppendInt appends `,"name":` and i.

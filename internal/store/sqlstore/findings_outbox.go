@@ -117,10 +117,10 @@ func appendChangeJSON(b []byte, c *finding.Change, valid validEvidence) ([]byte,
 			return b, false
 		}
 	}
-	b = appendOptString(b, `,"action":`, string(c.Action))
-	b = appendOptString(b, `,"from":`, string(c.From))
-	b = appendOptString(b, `,"to":`, string(c.To))
-	b = appendOptString(b, `,"actor":`, c.Actor)
+	b = jsonw.AppendOpt(b, `,"action":`, string(c.Action))
+	b = jsonw.AppendOpt(b, `,"from":`, string(c.From))
+	b = jsonw.AppendOpt(b, `,"to":`, string(c.To))
+	b = jsonw.AppendOpt(b, `,"actor":`, c.Actor)
 	return append(b, '}'), true
 }
 
@@ -137,7 +137,7 @@ func appendFindingJSON(b []byte, f *finding.Finding, valid validEvidence) ([]byt
 	b = strconv.AppendInt(b, f.AssetID, 10)
 	b = append(b, `,"source":`...)
 	b = jsonw.AppendString(b, string(f.Source))
-	b = appendOptString(b, `,"source_ref":`, f.SourceRef)
+	b = jsonw.AppendOpt(b, `,"source_ref":`, f.SourceRef)
 	b = append(b, `,"check":`...)
 	b = jsonw.AppendString(b, f.Check)
 	b = append(b, `,"family":`...)
@@ -146,7 +146,7 @@ func appendFindingJSON(b []byte, f *finding.Finding, valid validEvidence) ([]byt
 	b = jsonw.AppendString(b, string(f.Severity))
 	b = append(b, `,"target":`...)
 	b = jsonw.AppendString(b, f.Target)
-	b = appendOptString(b, `,"subject":`, f.Subject)
+	b = jsonw.AppendOpt(b, `,"subject":`, f.Subject)
 	b = append(b, `,"title":`...)
 	b = jsonw.AppendString(b, f.Title)
 	if len(f.Evidence) > 0 {
@@ -198,8 +198,8 @@ func appendFindingJSON(b []byte, f *finding.Finding, valid validEvidence) ([]byt
 			}
 		}
 	}
-	b = appendOptString(b, `,"reason":`, f.Reason)
-	b = appendOptString(b, `,"approver":`, f.Approver)
+	b = jsonw.AppendOpt(b, `,"reason":`, f.Reason)
+	b = jsonw.AppendOpt(b, `,"approver":`, f.Approver)
 	if f.Waiver != nil {
 		w, err := json.Marshal(f.Waiver)
 		if err != nil {
@@ -214,20 +214,12 @@ func appendFindingJSON(b []byte, f *finding.Finding, valid validEvidence) ([]byt
 			return b, false
 		}
 	}
-	b = appendOptString(b, `,"last_job_id":`, f.LastJobID)
+	b = jsonw.AppendOpt(b, `,"last_job_id":`, f.LastJobID)
 	b = append(b, `,"updated_at":`...)
 	if b, ok = appendJSONTime(b, f.UpdatedAt); !ok {
 		return b, false
 	}
 	return append(b, '}'), true
-}
-
-// appendOptString appends name and s unless s is empty (omitempty).
-func appendOptString(b []byte, name, s string) []byte {
-	if s == "" {
-		return b
-	}
-	return jsonw.AppendString(append(b, name...), s)
 }
 
 // appendCompactJSON appends valid JSON as encoding/json writes a
