@@ -195,7 +195,7 @@ func runOne(sc, dir string, n, every int, cpuprof string) error {
 		}
 	}
 	peak := watchHeap()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0, w0 := time.Now(), cpuTime(), written()
 	var run hub.Run
 	switch sc {
 	case "stix":
@@ -210,7 +210,7 @@ func runOne(sc, dir string, n, every int, cpuprof string) error {
 		run, err = h.Import(ctx, hub.ImportRequest{Format: "shadowserver", Name: filepath.Base(path)}, struct{ io.Reader }{f})
 		f.Close()
 	}
-	took, cpu := time.Since(start), cpuTime()-cpu0
+	took, cpu, wrote := time.Since(start), cpuTime()-cpu0, written()-w0
 	pprof.StopCPUProfile()
 	heap := peak()
 	if err != nil {
@@ -220,13 +220,13 @@ func runOne(sc, dir string, n, every int, cpuprof string) error {
 	mb := func(b uint64) float64 { return float64(b) / (1 << 20) }
 	switch sc {
 	case "stix", "csv":
-		fmt.Printf("%-12s %7d indicators (%5.0f MB) in %6.2f s (CPU %6.2f s): %8.0f/s; %d new; peak heap %4.0f MB, RSS %4.0f MB; goal ≤ 10 s: ratio %.2f\n",
+		fmt.Printf("%-12s %7d indicators (%5.0f MB) in %6.2f s (CPU %6.2f s): %8.0f/s; %d new; peak heap %4.0f MB, RSS %4.0f MB; wrote %5.0f MB; goal ≤ 10 s: ratio %.2f\n",
 			sc, run.Records, mb(uint64(fi.Size())), took.Seconds(), cpu.Seconds(), float64(run.Records)/took.Seconds(),
-			run.Indicators.New, mb(heap), mb(rss), 10/took.Seconds())
+			run.Indicators.New, mb(heap), mb(rss), mb(wrote), 10/took.Seconds())
 	default:
-		fmt.Printf("%-12s %7d rows (%5.0f MB) to %d owners in %6.2f s (CPU %6.2f s): %8.0f rows/s; %d early warnings; peak heap %4.0f MB, RSS %4.0f MB; goals ≤ 30 s: ratio %.2f, < 500 MB: ratio %.2f\n",
+		fmt.Printf("%-12s %7d rows (%5.0f MB) to %d owners in %6.2f s (CPU %6.2f s): %8.0f rows/s; %d early warnings; peak heap %4.0f MB, RSS %4.0f MB; wrote %5.0f MB; goals ≤ 30 s: ratio %.2f, < 500 MB: ratio %.2f\n",
 			sc, run.Records, mb(uint64(fi.Size())), owners, took.Seconds(), cpu.Seconds(), float64(run.Records)/took.Seconds(),
-			run.Hits, mb(heap), mb(rss), 30/took.Seconds(), 500/mb(rss))
+			run.Hits, mb(heap), mb(rss), mb(wrote), 30/took.Seconds(), 500/mb(rss))
 	}
 	return nil
 }
