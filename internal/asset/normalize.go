@@ -422,6 +422,98 @@ func normalizeURL(s string) (string, error) {
 	if !strings.Contains(s, "://") {
 		return "", errors.New("a URL starts with http:// or https://")
 	}
+	if v, err, ok := normalizePlainURL(s); ok {
+		return v, err
+	}
+	return normalizeParsedURL(s)
+}
+
+// normalizePlainURL is normalizeURL without url.Parse for the URLs feeds
+// carry by the million: a lower-case http or https scheme, a host of
+// letters, digits, dots and hyphens (no port, no user), and a path of
+// characters that need no escaping, without dot segments, query or
+// fragment. It gives what normalizeParsedURL gives (FuzzPlainURL holds
+// the two to the same answers); ok is false for any other URL. A URL
+// already in canonical form is returned as it is.
+func normalizePlainURL(s string) (_ string, _ error, ok bool) {
+	var scheme string
+	switch {
+	case strings.HasPrefix(s, "http://"):
+		scheme = s[:4]
+	case strings.HasPrefix(s, "https://"):
+		scheme = s[:5]
+	default:
+		return "", nil, false
+	}
+	rest := s[len(scheme)+3:]
+	end := strings.IndexByte(rest, '/')
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, path := rest[:end], rest[end:]
+	if authority == "" {
+		return "", nil, false
+	}
+	for i := 0; i < len(authority); i++ {
+		if c := authority[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
+			return "", nil, false
+		}
+	}
+	for i := 0; i < len(path); i++ {
+		if !plainPathByte(path[i]) {
+			return "", nil, false
+		}
+	}
+	if hasDotSegment(path) {
+		return "", nil, false
+	}
+	host, err := normalizeURLHost(authority)
+	if err != nil {
+		return "", err, true
+	}
+	if path == "" {
+		path = "/"
+	} else if host == authority {
+		return s, nil, true
+	}
+	return scheme + "://" + host + path, nil, true
+}
+
+// plainPathByte reports whether url.Parse keeps c in a path and
+// url.URL.EscapedPath writes it back as it is: letters, digits and
+// -._~$&+,/:;=@.
+func plainPathByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '.', '_', '~', '$', '&', '+', ',', '/', ':', ';', '=', '@':
+		return true
+	}
+	return false
+}
+
+// hasDotSegment reports whether a path has a "." or ".." segment (which
+// removeDotSegments resolves).
+func hasDotSegment(p string) bool {
+	for i := 0; i < len(p); {
+		j := strings.IndexByte(p[i:], '/')
+		if j < 0 {
+			j = len(p)
+		} else {
+			j += i
+		}
+		if seg := p[i:j]; seg == "." || seg == ".." {
+			return true
+		}
+		i = j + 1
+	}
+	return false
+}
+
+// normalizeParsedURL is normalizeURL through url.Parse.
+func normalizeParsedURL(s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil {
 		var ue *url.Error

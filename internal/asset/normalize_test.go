@@ -2,6 +2,7 @@ package asset
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -239,6 +240,33 @@ func FuzzNormalize(f *testing.F) {
 		}
 		if again != v {
 			t.Fatalf("Normalize(%s, %q) = %q, then %q", kind, s, v, again)
+		}
+	})
+}
+
+// FuzzPlainURL holds normalizePlainURL, the fast path of URL
+// normalization, to the answers of url.Parse's path, normalizeParsedURL.
+func FuzzPlainURL(f *testing.F) {
+	for _, s := range []string{
+		"http://bad-1.example/payload/1.exe", "https://Portal.Example.gov.vn", "http://10.0.0.1/bin.sh", "http://010.0.0.1/",
+		"http://host-2.bad-2.example/", "https://a.vn/x/./y", "https://a.vn/x/../y", "https://a.vn/..", "https://a.vn/.a/b.",
+		"http://a.vn.", "http://-a.vn/", "http://a..vn/", "http://a/", "http://1.2.3/", "http://a.vn//x;y=1,2@z:3~$&+",
+		"https://a.vn/%41", "https://a.vn/ x", "https://a.vn/é", "HTTP://a.vn/", "http://a.vn:80/", "http://u@a.vn/",
+		"http:///x", "http://xn--b-cng-an-63a1467e.gov.vn/", "http://xn--abc.vn/", "http://" + strings.Repeat("a", 64) + ".vn/",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > maxURLLen || !strings.Contains(s, "://") {
+			return
+		}
+		v, err, ok := normalizePlainURL(s)
+		if !ok {
+			return
+		}
+		want, wantErr := normalizeParsedURL(s)
+		if v != want || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Fatalf("normalizePlainURL(%q) = %q, %v; url.Parse's path gives %q, %v", s, v, err, want, wantErr)
 		}
 	})
 }
