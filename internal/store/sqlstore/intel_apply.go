@@ -619,7 +619,7 @@ func (s *Store) loadPlans(ctx context.Context, tx *sql.Tx, keys []ikey, keyHashe
 // stamping each with its new seq (held in ind.ID until here). New rows go
 // in plain INSERTs, which SQLite does faster than upserts.
 func (s *Store) writeIndicators(ctx context.Context, tx *sql.Tx, ups []*planned, feeds feedRefs, stamp int64) error {
-	const head = `INSERT INTO intel_indicators (id, vhash, kind, value, category, confidence, tlp, first_seen, last_seen, valid_until, labels, seq,
+	const head = `INSERT INTO intel_indicators (id, seq, vhash, kind, value, category, confidence, tlp, first_seen, last_seen, valid_until, labels,
 		src_feed, src_ext, created, modified) VALUES `
 	const tail = ` ON CONFLICT (id) DO UPDATE SET category = excluded.category, confidence = excluded.confidence, tlp = excluded.tlp,
 		first_seen = excluded.first_seen, last_seen = excluded.last_seen, valid_until = excluded.valid_until, labels = excluded.labels,
@@ -646,12 +646,10 @@ func (s *Store) writeIndicators(ctx context.Context, tx *sql.Tx, ups []*planned,
 		tail string
 	}{{fresh, ""}, {changed, tail}} {
 		rows := part.rows
+		rb := newRowBoxes(feeds)
 		err := s.bulk(ctx, tx, len(rows), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "+lit+", "+lit+")", head, part.tail, func(dst []any, i int) []any {
 			pl := rows[i]
-			in := &pl.ind
-			feed, ext := rowSource(pl, feeds)
-			return append(dst, pl.id, pl.hash, string(in.Kind), in.Value, string(in.Category), in.Confidence, in.TLP.Rank(),
-				micros(in.FirstSeen), micros(in.LastSeen), micros(in.ValidUntil), encodeLabels(in.Labels), in.ID, feed, ext)
+			return rb.indicatorRow(append(dst, pl.id, pl.ind.ID), pl)
 		})
 		if err != nil {
 			return err
@@ -680,6 +678,7 @@ func consecutive(fresh []*planned) bool {
 // binding quadratic.
 func (s *Store) insertFresh(ctx context.Context, tx *sql.Tx, fresh []*planned, feeds feedRefs, lit string) error {
 	const per = 12
+	rb := newRowBoxes(feeds)
 	row := ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + lit + ", " + lit + ")"
 	stmt := func(n int) string {
 		b := make([]byte, 0, (len(row)+24)*n+200)
@@ -699,21 +698,8 @@ func (s *Store) insertFresh(ctx context.Context, tx *sql.Tx, fresh []*planned, f
 	return s.bulkChunks(ctx, tx, len(fresh), per, stmt, func(dst []any, first int) []any {
 		return append(dst, fresh[first].id, fresh[first].ind.ID)
 	}, func(dst []any, i int) []any {
-		pl := fresh[i]
-		in := &pl.ind
-		feed, ext := rowSource(pl, feeds)
-		return append(dst, pl.hash, string(in.Kind), in.Value, string(in.Category), in.Confidence, in.TLP.Rank(),
-			micros(in.FirstSeen), micros(in.LastSeen), micros(in.ValidUntil), encodeLabels(in.Labels), feed, ext)
+		return rb.indicatorRow(dst, fresh[i])
 	})
-}
-
-// rowSource is what an indicator row's src_feed and src_ext hold: its
-// only source when that is kept on the row, else 0 and "".
-func rowSource(pl *planned, feeds feedRefs) (int64, string) {
-	if !pl.onRow {
-		return 0, ""
-	}
-	return feeds.id[pl.ind.Sources[0].Feed], pl.ind.Sources[0].ExternalID
 }
 
 // placeSources decides where a merged indicator's sources are kept. On

@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rampart-cert/rampart/internal/intel"
 )
@@ -131,4 +133,87 @@ func valueHash(k intel.Kind, v string) int64 {
 		h = (h ^ uint64(v[i])) * prime
 	}
 	return int64(h)
+}
+
+// rowBoxes turns an indicator row's values into the driver's arguments,
+// sharing the boxes of values that repeat from row to row (kinds,
+// categories, a feed's ID, its rows' labels and times): boxing a value
+// allocates, and the collector then runs on the core the parser needs.
+// One rowBoxes serves one goroutine.
+type rowBoxes struct {
+	kinds  map[intel.Kind]any
+	cats   map[intel.Category]any
+	feeds  feedRefs
+	feed   string // the feed of feedID
+	feedID any
+	labels []string // the labels of labelsJSON
+	json   any
+	micros [3]struct {
+		v   int64
+		box any
+	}
+}
+
+func newRowBoxes(feeds feedRefs) *rowBoxes {
+	return &rowBoxes{kinds: map[intel.Kind]any{}, cats: map[intel.Category]any{}, feeds: feeds}
+}
+
+func (rb *rowBoxes) kind(k intel.Kind) any {
+	b, ok := rb.kinds[k]
+	if !ok {
+		b = string(k)
+		rb.kinds[k] = b
+	}
+	return b
+}
+
+func (rb *rowBoxes) category(c intel.Category) any {
+	b, ok := rb.cats[c]
+	if !ok {
+		b = string(c)
+		rb.cats[c] = b
+	}
+	return b
+}
+
+// time boxes column i's time, as micros, reusing the last box of the
+// column when it is the same.
+func (rb *rowBoxes) time(i int, t time.Time) any {
+	v := micros(t)
+	m := &rb.micros[i]
+	if m.box == nil || m.v != v {
+		m.v, m.box = v, v
+	}
+	return m.box
+}
+
+// labelsJSON is encodeLabels(l), boxed.
+func (rb *rowBoxes) labelsJSON(l []string) any {
+	if rb.json == nil || !slices.Equal(rb.labels, l) {
+		rb.labels, rb.json = l, encodeLabels(l)
+	}
+	return rb.json
+}
+
+// source is what an indicator row's src_feed and src_ext hold, boxed: its
+// only source when that is kept on the row, else 0 and "".
+func (rb *rowBoxes) source(pl *planned) (any, any) {
+	if !pl.onRow {
+		return int64(0), ""
+	}
+	src := &pl.ind.Sources[0]
+	if rb.feedID == nil || rb.feed != src.Feed {
+		rb.feed, rb.feedID = src.Feed, rb.feeds.id[src.Feed]
+	}
+	return rb.feedID, src.ExternalID
+}
+
+// indicatorRow appends an indicator row's values but its ID and stamp:
+// vhash, kind, value, category, confidence, tlp, first_seen, last_seen,
+// valid_until, labels, src_feed and src_ext.
+func (rb *rowBoxes) indicatorRow(dst []any, pl *planned) []any {
+	in := &pl.ind
+	feed, ext := rb.source(pl)
+	return append(dst, pl.hash, rb.kind(in.Kind), in.Value, rb.category(in.Category), int64(in.Confidence), int64(in.TLP.Rank()),
+		rb.time(0, in.FirstSeen), rb.time(1, in.LastSeen), rb.time(2, in.ValidUntil), rb.labelsJSON(in.Labels), feed, ext)
 }
