@@ -174,11 +174,15 @@ func (r *Record) Normalize(now time.Time) error {
 	if r.Confidence < 0 || r.Confidence > 100 {
 		return fmt.Errorf("%w: confidence %d is outside 0-100", ErrInvalid, r.Confidence)
 	}
-	if r.TLP == "" {
+	switch {
+	case r.TLP == "":
 		r.TLP = TLPAmber
-	} else if t, err := ParseTLP(string(r.TLP)); err != nil {
-		return err
-	} else {
+	case slices.Contains(TLPs, r.TLP): // a marking already
+	default:
+		t, err := ParseTLP(string(r.TLP))
+		if err != nil {
+			return err
+		}
 		r.TLP = t
 	}
 	if r.Category == "" {
@@ -237,6 +241,11 @@ func NormalizeValue(k Kind, value string) (string, error) {
 		a, err := netip.ParseAddr(v)
 		if err != nil || a.Zone() != "" {
 			return "", fmt.Errorf("%w: %q is not an IP address", ErrInvalid, value)
+		}
+		if k == KindIPv4 && a.Is4() {
+			// netip reads only a strict dotted quad as IPv4, which is
+			// how it writes it back.
+			return v, nil
 		}
 		a = a.Unmap()
 		if (k == KindIPv4) != a.Is4() {

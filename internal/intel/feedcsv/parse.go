@@ -232,7 +232,10 @@ func (p *plan) row(line string, fields *[]string, feed string, now time.Time) (i
 	for i, c := range p.detail {
 		if s := get(c); s != "" {
 			if rec.Detail == nil {
-				rec.Detail = make(map[string]string, len(p.detail)+2)
+				// At most 8: a map of up to 8 is one small group; a
+				// larger hint builds a table, three times the cost,
+				// for columns that are mostly empty.
+				rec.Detail = make(map[string]string, min(len(p.detail), 8))
 			}
 			rec.Detail[p.detailKeys[i]] = s
 		}
