@@ -408,6 +408,12 @@ func (in *Indicator) Merge(r Record) {
 	if r.TLP == TLPRed {
 		in.Recipients.union(r.Recipients)
 	}
+	if len(in.Labels) == 0 && len(r.Labels) > 0 {
+		// An indicator's first labels: one slice, not one per label.
+		l := slices.Clone(r.Labels)
+		slices.Sort(l)
+		in.Labels = slices.Compact(l)
+	}
 	for _, l := range r.Labels {
 		if !slices.Contains(in.Labels, l) {
 			in.Labels = append(in.Labels, l)

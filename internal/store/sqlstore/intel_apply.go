@@ -427,7 +427,9 @@ type chain struct{ first, last int32 }
 // than one of kind and value; the rare values whose hash an earlier value
 // has are found by kind and value.
 func groupRecords(records []intel.Record, hash func(intel.Kind, string) int64) grouped {
-	g := grouped{next: make([]int32, len(records))}
+	// A batch is mostly values of their own: room for all of them.
+	g := grouped{next: make([]int32, len(records)), order: make([]ikey, 0, len(records)),
+		hashes: make([]int64, 0, len(records)), chains: make([]chain, 0, len(records))}
 	byHash := make(map[int64]int32, len(records)) // index in order
 	var spill map[ikey]int32                      // values whose hash another has
 	for i := range records {
