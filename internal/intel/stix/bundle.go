@@ -116,6 +116,8 @@ type parser struct {
 	// patterns and members are reused for every object.
 	patterns patternParser
 	members  []member
+	labels   map[string]readLabelResult // readLabel's answers
+
 }
 
 // read walks the top-level object of the input and calls fn for each

@@ -328,7 +328,7 @@ func (p *parser) records(in *indicator) ([]intel.Record, string) {
 	labels, h := p.g.about(in.id)
 	var labelTLP intel.TLP
 	for _, l := range in.labels {
-		lab, t, lh := readLabel(l)
+		lab, t, lh := p.readLabel(l)
 		if lab != "" {
 			labels = append(labels, lab)
 		}
@@ -431,6 +431,32 @@ func latest(ts ...time.Time) time.Time {
 		}
 	}
 	return l
+}
+
+// maxLabelCache bounds the labels the parser remembers.
+const maxLabelCache = 4096
+
+// readLabel is the package's readLabel, remembered: a bundle repeats a
+// few labels (a family, a threat type) over many indicators, whose
+// records then share the strings.
+func (p *parser) readLabel(l string) (string, intel.TLP, hint) {
+	if r, ok := p.labels[l]; ok {
+		return r.label, r.tlp, r.hint
+	}
+	lab, t, h := readLabel(l)
+	if p.labels == nil {
+		p.labels = map[string]readLabelResult{}
+	}
+	if len(p.labels) < maxLabelCache {
+		p.labels[l] = readLabelResult{lab, t, h}
+	}
+	return lab, t, h
+}
+
+type readLabelResult struct {
+	label string
+	tlp   intel.TLP
+	hint  hint
 }
 
 // readLabel reads one of the indicator's labels. A label that already
