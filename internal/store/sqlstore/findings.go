@@ -53,7 +53,7 @@ type findingRow struct {
 	path string // the organization's path, when loaded with it
 }
 
-func scanFinding(sc scanner, extra ...any) (findingRow, error) {
+func (s *Store) scanFinding(sc scanner, extra ...any) (findingRow, error) {
 	var (
 		r                         findingRow
 		f                         = &r.Finding
@@ -69,7 +69,11 @@ func scanFinding(sc scanner, extra ...any) (findingRow, error) {
 	}
 	f.Severity, f.State, f.Source = finding.Severity(sev), finding.State(state), finding.Source(src)
 	if evidence.Valid {
-		f.Evidence = json.RawMessage(evidence.String)
+		ev, err := s.unpackEvidence(evidence.String)
+		if err != nil {
+			return r, fmt.Errorf("finding %d: %w", f.ID, err)
+		}
+		f.Evidence = ev
 	}
 	if waiver.Valid && waiver.String != "" {
 		f.Waiver = new(finding.Waiver)
@@ -91,17 +95,18 @@ func scanFinding(sc scanner, extra ...any) (findingRow, error) {
 // findingArgs are the values of findingCols after id, in order, plus
 // severity_rank last, for inserts and full updates.
 func findingArgs(f *store.Finding) []any {
-	return appendFindingArgs(make([]any, 0, findingInsertN), f)
+	return appendFindingArgs(make([]any, 0, findingInsertN), f, nil)
 }
 
-// appendFindingArgs appends findingArgs(f) to dst.
-func appendFindingArgs(dst []any, f *store.Finding) []any {
+// appendFindingArgs appends findingArgs(f) to dst, with f's evidence as
+// pk packed it.
+func appendFindingArgs(dst []any, f *store.Finding, pk *packed) []any {
 	src := f.Source
 	if src == "" {
 		src = finding.SourceScan
 	}
 	return append(dst, f.Key, f.OrgID, f.AssetID, f.Check, f.Family, string(f.Severity), f.Target, f.Subject, f.Title,
-		evidenceArg(f.Evidence), cveJSON(f.CVE), f.KEV, string(f.State), f.FirstSeen, f.LastSeen, f.DueFrom,
+		pk.arg(f), cveJSON(f.CVE), f.KEV, string(f.State), f.FirstSeen, f.LastSeen, f.DueFrom,
 		nullTime(f.DueAt), nullTime(f.FixedAt), nullTime(f.Until), f.Reason, f.Approver, nullTime(f.VerifyRequestedAt),
 		f.LastJobID, f.UpdatedAt, f.Severity.Rank(), string(src), f.SourceRef, waiverArg(f.Waiver), finding.EPSSOf(f.Evidence))
 }
@@ -142,7 +147,7 @@ func (s *Store) loadFinding(ctx context.Context, q querier, sc scope, id int64, 
 		query += " FOR UPDATE OF f"
 	}
 	var path string
-	r, err := scanFinding(q.QueryRowContext(ctx, s.q(query), id), &path)
+	r, err := s.scanFinding(q.QueryRowContext(ctx, s.q(query), id), &path)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !sc.contains(path)) {
 		return findingRow{}, notFound("finding", id)
 	}
@@ -281,7 +286,7 @@ func (s *Store) ListFindings(ctx context.Context, p auth.Principal, fl store.Fin
 	defer rows.Close()
 	var items []store.Finding
 	for rows.Next() {
-		r, err := scanFinding(rows)
+		r, err := s.scanFinding(rows)
 		if err != nil {
 			return page, s.fail(op, err)
 		}
@@ -314,13 +319,27 @@ func (s *Store) FindingHistory(ctx context.Context, p auth.Principal, id int64) 
 	if err != nil {
 		return nil, s.fail(op, err)
 	}
+	out := []store.FindingEvent{}
+	// An opening recorded with its batch (finding_openings) is the first.
+	var (
+		open     store.FindingEvent
+		to, last = "", int64(0)
+	)
+	err = s.r.QueryRowContext(ctx, s.q("SELECT last_id, at, actor, to_state, job_id FROM finding_openings WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1"), id).
+		Scan(&last, &open.At, &open.Actor, &to, &open.JobID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, s.fail(op, err)
+	}
+	if err == nil && last >= id {
+		open.FindingID, open.At, open.Action, open.To = id, open.At.UTC(), finding.ActionSeen, finding.State(to)
+		out = append(out, open)
+	}
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, finding_id, at, actor, action, from_state, to_state, reason, until_at, job_id, evidence
 		FROM finding_events WHERE finding_id = ? ORDER BY id`), id)
 	if err != nil {
 		return nil, s.fail(op, err)
 	}
 	defer rows.Close()
-	out := []store.FindingEvent{}
 	for rows.Next() {
 		var (
 			e        store.FindingEvent
@@ -337,22 +356,31 @@ func (s *Store) FindingHistory(ctx context.Context, p auth.Principal, id int64) 
 		e.Until = timePtr(until)
 		if evidence.Valid {
 			e.Evidence = json.RawMessage(evidence.String)
-		} else if len(out) == 0 && e.From == "" && e.Action == finding.ActionSeen && f.LastSeen.Equal(f.FirstSeen) {
-			// A feed's opening entry: its evidence is the finding's own
-			// until the feed reports it again (finding.Reconcile).
-			e.Evidence = f.Evidence
 		}
 		out = append(out, e)
 	}
-	return out, s.fail(op, rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(op, err)
+	}
+	if len(out) > 0 && out[0].From == "" && out[0].Action == finding.ActionSeen && out[0].Evidence == nil && f.LastSeen.Equal(f.FirstSeen) {
+		// A feed's opening entry: its evidence is the finding's own
+		// until the feed reports it again (finding.Reconcile).
+		out[0].Evidence = f.Evidence
+	}
+	return out, nil
 }
 
 const findingEventInsert = "finding_events (finding_id, at, actor, action, from_state, to_state, reason, until_at, job_id, evidence) VALUES "
 
 const findingEventN = 10
 
-// addFindingEvents appends events with multi-row inserts.
+// addFindingEvents appends events with multi-row inserts; runs of
+// openings go to finding_openings (openingRuns).
 func (s *Store) addFindingEvents(ctx context.Context, tx *sql.Tx, evs []finding.HistoryEntry) error {
+	runs, evs := openingRuns(evs)
+	if err := s.addOpenings(ctx, tx, runs); err != nil {
+		return err
+	}
 	if !s.d.postgres() {
 		return s.sharedInsert(ctx, tx, findingEventInsert, findingEventN, len(evs), func(i int, dst []any) []any {
 			e := &evs[i]
@@ -370,6 +398,72 @@ func (s *Store) addFindingEvents(ctx context.Context, tx *sql.Tx, evs []finding.
 		_, err := st.ExecContext(ctx, args...)
 		return err
 	})
+}
+
+// openingRun is the opening entry of findings first … last, alike but
+// for the finding.
+type openingRun struct {
+	first, last int64
+	e           *finding.HistoryEntry
+}
+
+// minOpeningRun is the shortest run of openings kept as one row.
+const minOpeningRun = 8
+
+// openingRuns takes from evs the runs of at least minOpeningRun openings
+// (seen, from no state, without reason, expiry or evidence) of
+// consecutive finding IDs that share time, actor, state and job, and
+// returns them and the entries left, in order.
+func openingRuns(evs []finding.HistoryEntry) ([]openingRun, []finding.HistoryEntry) {
+	opening := func(e *finding.HistoryEntry) bool {
+		return e.FindingID > 0 && e.Action == finding.ActionSeen && e.From == "" && e.Reason == "" && e.Until == nil && len(e.Evidence) == 0
+	}
+	var (
+		runs []openingRun
+		rest []finding.HistoryEntry
+	)
+	for i := 0; i < len(evs); {
+		j := i + 1
+		if opening(&evs[i]) {
+			a := &evs[i]
+			for j < len(evs) {
+				b := &evs[j]
+				if !opening(b) || b.FindingID != a.FindingID+int64(j-i) || !b.At.Equal(a.At) || b.Actor != a.Actor || b.To != a.To || b.JobID != a.JobID {
+					break
+				}
+				j++
+			}
+		}
+		if j-i >= minOpeningRun {
+			runs = append(runs, openingRun{evs[i].FindingID, evs[j-1].FindingID, &evs[i]})
+		} else {
+			if rest == nil && len(runs) == 0 {
+				rest = make([]finding.HistoryEntry, 0, len(evs))
+			}
+			rest = append(rest, evs[i:j]...)
+		}
+		i = j
+	}
+	if len(runs) == 0 {
+		return nil, evs
+	}
+	return runs, rest
+}
+
+// addOpenings writes runs of openings to finding_openings.
+func (s *Store) addOpenings(ctx context.Context, tx *sql.Tx, runs []openingRun) error {
+	for len(runs) > 0 {
+		n := min(len(runs), batchRows)
+		args := make([]any, 0, n*6)
+		for _, r := range runs[:n] {
+			args = append(args, r.first, r.last, r.e.At, r.e.Actor, string(r.e.To), r.e.JobID)
+		}
+		if _, err := tx.ExecContext(ctx, s.q("INSERT INTO finding_openings (first_id, last_id, at, actor, to_state, job_id) VALUES "+placeholders(n, 6)), args...); err != nil {
+			return err
+		}
+		runs = runs[n:]
+	}
+	return nil
 }
 
 // WorstForAsset returns the worst severity among the asset's active

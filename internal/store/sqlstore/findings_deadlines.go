@@ -43,7 +43,7 @@ func (s *Store) MarkDeadlines(ctx context.Context, at time.Time) (int, error) {
 				stage string
 				due   sql.NullTime
 			)
-			r, err := scanFinding(rows, &stage, &due)
+			r, err := s.scanFinding(rows, &stage, &due)
 			if err != nil {
 				rows.Close()
 				return err

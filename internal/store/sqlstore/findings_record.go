@@ -41,6 +41,9 @@ func (s *Store) RecordFindings(ctx context.Context, b store.FindingBatch) ([]sto
 		return []store.FindingChange{}, nil
 	}
 	var changes []store.FindingChange
+	packing := s.packBatch(&b, seen)
+	// The packer reads seen, which is the caller's once this returns.
+	defer packing()
 	err = s.write(ctx, op, func(tx *sql.Tx) error {
 		existing, err := s.findingsWhereIn(ctx, tx, "f.asset_id", "BIGINT", coveredAssets)
 		if err != nil {
@@ -60,7 +63,13 @@ func (s *Store) RecordFindings(ctx context.Context, b store.FindingBatch) ([]sto
 		if err != nil {
 			return err
 		}
-		changes, err = s.savePlanValid(ctx, tx, plan, validSeen(seen))
+		pk := packing()
+		if ok, err := s.storeDict(ctx, tx, pk); err != nil {
+			return err
+		} else if !ok {
+			pk = nil
+		}
+		changes, err = s.savePlanValid(ctx, tx, plan, validSeen(seen), pk)
 		return err
 	})
 	if err != nil {
@@ -121,16 +130,31 @@ func (s *Store) assetTiers(ctx context.Context, tx *sql.Tx, seen []finding.Findi
 // and the changes' events in the outbox. It returns the changes with IDs
 // set.
 func (s *Store) savePlan(ctx context.Context, tx *sql.Tx, p finding.Plan) ([]finding.Change, error) {
-	return s.savePlanValid(ctx, tx, p, nil)
+	return s.savePlanValid(ctx, tx, p, nil, nil)
 }
 
 // savePlanValid is savePlan for a plan whose evidence in valid is known
-// to be JSON.
-func (s *Store) savePlanValid(ctx context.Context, tx *sql.Tx, p finding.Plan, valid validEvidence) ([]finding.Change, error) {
+// to be JSON, and of which pk (if not nil) holds packed evidence whose
+// dictionary tx has stored.
+func (s *Store) savePlanValid(ctx context.Context, tx *sql.Tx, p finding.Plan, valid validEvidence, pk *packed) ([]finding.Change, error) {
 	if err := s.tallyPlan(ctx, tx, p); err != nil { // aggregates.go
 		return nil, err
 	}
-	ids, err := s.insertFindings(ctx, tx, p.Insert)
+	// The plan is the caller's to give away (every caller makes one per
+	// transaction): its changes get their IDs in place, not in a copy of
+	// thousands of wide structs.
+	changes := p.Changes
+	var events func() ([]store.OutboxMessage, error)
+	want, err := s.predictFindingIDs(ctx, tx, p.Insert, len(changes))
+	if err != nil {
+		return nil, err
+	}
+	if want != nil {
+		// The events are encoded while the rows go in.
+		setChangeIDs(changes, want)
+		events = pendingEvents(changes, valid)
+	}
+	ids, err := s.insertFindings(ctx, tx, p.Insert, pk)
 	if err != nil {
 		return nil, err
 	}
@@ -139,20 +163,26 @@ func (s *Store) savePlanValid(ctx context.Context, tx *sql.Tx, p finding.Plan, v
 			p.History[i].FindingID = ids[p.History[i].FindingKey]
 		}
 	}
-	// The plan is the caller's to give away (every caller makes one per
-	// transaction): its changes get their IDs in place, not in a copy of
-	// thousands of wide structs.
-	changes := p.Changes
-	for i := range changes {
-		if changes[i].Finding.ID == 0 {
-			changes[i].Finding.ID = ids[changes[i].Finding.Key]
+	if want != nil && !maps.Equal(want, ids) {
+		// Not what SQLite gave: encode them again with the real IDs.
+		if _, err := events(); err != nil {
+			return nil, err
 		}
+		for i := range changes {
+			if _, ok := want[changes[i].Finding.Key]; ok {
+				changes[i].Finding.ID = 0
+			}
+		}
+		want = nil
 	}
-	events := pendingEvents(changes, valid) // changes is read-only from here
+	if want == nil {
+		setChangeIDs(changes, ids)
+		events = pendingEvents(changes, valid) // changes is read-only from here
+	}
 	if err := s.updateFindings(ctx, tx, p.Update); err != nil {
 		return nil, err
 	}
-	if err := s.refreshFindings(ctx, tx, p.Refresh); err != nil {
+	if err := s.refreshFindings(ctx, tx, p.Refresh, pk); err != nil {
 		return nil, err
 	}
 	// Touched rows share one last sighting per batch; group by it.
@@ -207,6 +237,37 @@ func (s *Store) savePlanValid(ctx context.Context, tx *sql.Tx, p finding.Plan, v
 	return changes, nil
 }
 
+// setChangeIDs gives the changes of new findings their IDs.
+func setChangeIDs(changes []finding.Change, ids map[string]int64) {
+	for i := range changes {
+		if changes[i].Finding.ID == 0 {
+			changes[i].Finding.ID = ids[changes[i].Finding.Key]
+		}
+	}
+}
+
+// predictFindingIDs returns the IDs SQLite will give fs, inserted in
+// order by insertFindingsSQLite, when there are enough changes to encode
+// beside the inserts (nil otherwise, and always on PostgreSQL). An
+// AUTOINCREMENT table gives each new row one more than the largest ID it
+// ever gave or holds, and this transaction is the only writer; the caller
+// still compares them with what the inserts return.
+func (s *Store) predictFindingIDs(ctx context.Context, tx *sql.Tx, fs []finding.Finding, changes int) (map[string]int64, error) {
+	if s.d.postgres() || len(fs) == 0 || changes < encodeInBackground {
+		return nil, nil
+	}
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'findings'), 0),
+		COALESCE((SELECT MAX(id) FROM findings), 0))`).Scan(&last); err != nil {
+		return nil, err
+	}
+	ids := make(map[string]int64, len(fs))
+	for i := range fs {
+		ids[fs[i].Key] = last + 1 + int64(i)
+	}
+	return ids, nil
+}
+
 // findingsWhereIn loads the findings whose col is one of vals, keyed by
 // key, locking them on PostgreSQL. There the values go as one array
 // parameter (col = ANY(?)): a cached generic plan of "IN ($1, ... $500)"
@@ -223,7 +284,7 @@ func (s *Store) findingsWhereIn(ctx context.Context, tx *sql.Tx, col, typ string
 			query = "SELECT " + findingColsF + " FROM findings f WHERE " + col + " = ANY(CAST(? AS " + typ + "[])) FOR UPDATE"
 			args = []any{pgArray(vals)}
 		}
-		if err := queryFindingsInto(ctx, tx, s.q(query), args, out); err != nil {
+		if err := s.queryFindingsInto(ctx, tx, s.q(query), args, out); err != nil {
 			return nil, err
 		}
 		vals = vals[n:]
@@ -232,14 +293,14 @@ func (s *Store) findingsWhereIn(ctx context.Context, tx *sql.Tx, col, typ string
 }
 
 // queryFindingsInto adds the findings query selects to out, by key.
-func queryFindingsInto(ctx context.Context, tx *sql.Tx, query string, args []any, out map[string]finding.Finding) error {
+func (s *Store) queryFindingsInto(ctx context.Context, tx *sql.Tx, query string, args []any, out map[string]finding.Finding) error {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		r, err := scanFinding(rows)
+		r, err := s.scanFinding(rows)
 		if err != nil {
 			return err
 		}
@@ -281,7 +342,7 @@ func (s *Store) findingsSeen(ctx context.Context, tx *sql.Tx, seen []finding.Fin
 	for len(vals) > 0 {
 		n := min(len(vals)/2, batchRows)
 		query := "SELECT " + findingColsF + " FROM findings f WHERE (f.asset_id, f.key) IN (VALUES " + placeholders(n, 2) + ")"
-		if err := queryFindingsInto(ctx, tx, query, vals[:2*n], out); err != nil {
+		if err := s.queryFindingsInto(ctx, tx, query, vals[:2*n], out); err != nil {
 			return nil, err
 		}
 		vals = vals[2*n:]
@@ -331,10 +392,10 @@ func (s *Store) assetsWithFindings(ctx context.Context, tx *sql.Tx, seen []findi
 // insertFindings inserts new findings in multi-row statements and returns
 // their IDs by key: on PostgreSQL as the statements return them, on SQLite
 // as they follow from the last one (insertFindingsSQLite).
-func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, fs []finding.Finding) (map[string]int64, error) {
+func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, fs []finding.Finding, pk *packed) (map[string]int64, error) {
 	ids := make(map[string]int64, len(fs))
 	if !s.d.postgres() {
-		return ids, s.insertFindingsSQLite(ctx, tx, fs, ids)
+		return ids, s.insertFindingsSQLite(ctx, tx, fs, ids, pk)
 	}
 	stmt := func(n int) string {
 		return s.q("INSERT INTO findings (" + findingInsertCols + ") VALUES " + placeholders(n, findingInsertN) + " RETURNING id, key")
@@ -431,12 +492,12 @@ func (s *Store) updateFindings(ctx context.Context, tx *sql.Tx, rs []finding.Fin
 // refreshFindings writes new evidence, title and CVE list with the last
 // sighting: columns no index holds. On PostgreSQL in batches of
 // UPDATE ... FROM (VALUES ...); on SQLite one prepared statement each.
-func (s *Store) refreshFindings(ctx context.Context, tx *sql.Tx, rs []finding.Finding) error {
+func (s *Store) refreshFindings(ctx context.Context, tx *sql.Tx, rs []finding.Finding, pk *packed) error {
 	if len(rs) == 0 {
 		return nil
 	}
 	args := func(f *finding.Finding) []any {
-		return []any{f.ID, evidenceArg(f.Evidence), f.Title, cveJSON(f.CVE), f.LastSeen, f.LastJobID, f.UpdatedAt, finding.EPSSOf(f.Evidence)}
+		return []any{f.ID, pk.arg(f), f.Title, cveJSON(f.CVE), f.LastSeen, f.LastJobID, f.UpdatedAt, finding.EPSSOf(f.Evidence)}
 	}
 	if s.d.postgres() && len(rs) > 1 {
 		const row = "(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TIMESTAMPTZ), CAST(? AS TEXT), CAST(? AS TIMESTAMPTZ), CAST(? AS DOUBLE PRECISION))"
@@ -515,9 +576,9 @@ func pgArray(vals []any) string {
 // the rows of an INSERT ... VALUES one more than the largest ID so far,
 // each in turn, and only this transaction writes (SQLite has one writer).
 // The values the rows share are bound once (sharedInsert).
-func (s *Store) insertFindingsSQLite(ctx context.Context, tx *sql.Tx, fs []finding.Finding, ids map[string]int64) error {
+func (s *Store) insertFindingsSQLite(ctx context.Context, tx *sql.Tx, fs []finding.Finding, ids map[string]int64, pk *packed) error {
 	return s.sharedInsert(ctx, tx, "findings ("+findingInsertCols+") VALUES ", findingInsertN, len(fs),
-		func(i int, dst []any) []any { return appendFindingArgs(dst, &fs[i]) },
+		func(i int, dst []any) []any { return appendFindingArgs(dst, &fs[i], pk) },
 		func(res sql.Result, lo, hi int) error {
 			last, err := res.LastInsertId()
 			if err != nil {

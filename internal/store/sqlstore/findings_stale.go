@@ -44,7 +44,7 @@ func (s *Store) ExpireStale(ctx context.Context, ttl func(finding.Source) time.D
 			}
 			var stale []finding.Finding
 			for rows.Next() {
-				r, err := scanFinding(rows)
+				r, err := s.scanFinding(rows)
 				if err != nil {
 					rows.Close()
 					return err

@@ -115,7 +115,7 @@ func (s *Store) ExpireAcceptances(ctx context.Context, at time.Time) (int, error
 		var due []findingRow
 		for rows.Next() {
 			var path string
-			r, err := scanFinding(rows, &path)
+			r, err := s.scanFinding(rows, &path)
 			if err != nil {
 				rows.Close()
 				return err

@@ -77,7 +77,7 @@ func (s *Store) expireSweep(ctx context.Context, op string, src finding.Source, 
 			}
 			var stale []finding.Finding
 			for rows.Next() {
-				r, err := scanFinding(rows)
+				r, err := s.scanFinding(rows)
 				if err != nil {
 					rows.Close()
 					return err

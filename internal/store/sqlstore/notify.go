@@ -535,7 +535,7 @@ func (s *Store) DigestFindings(ctx context.Context, q store.DigestQuery) (store.
 			sec  string
 			o    org.Organization
 		)
-		r, err := scanFinding(rows, &rank, &sec, &o.Code, &o.Name, &o.NameEN)
+		r, err := s.scanFinding(rows, &rank, &sec, &o.Code, &o.Name, &o.NameEN)
 		if err != nil {
 			return out, s.fail(op, err)
 		}
@@ -732,7 +732,7 @@ func (s *Store) EscalationCandidates(ctx context.Context, dueBefore time.Time) (
 			kind   string
 		)
 		o := &c.Org
-		r, err := scanFinding(rows, &o.ID, &parent, &o.Code, &o.Name, &o.NameEN, &kind, &o.Path, &o.CreatedAt, &o.UpdatedAt, &c.Level)
+		r, err := s.scanFinding(rows, &o.ID, &parent, &o.Code, &o.Name, &o.NameEN, &kind, &o.Path, &o.CreatedAt, &o.UpdatedAt, &c.Level)
 		if err != nil {
 			return nil, s.fail(op, err)
 		}
