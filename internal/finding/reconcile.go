@@ -55,9 +55,10 @@ type Batch struct {
 	// optional. Source, SourceRef and Key are filled from the batch.
 	Seen []Finding
 	// EncodedEvidence says that the caller wrote every evidence of Seen
-	// with an encoder of its own that writes only valid JSON (the
-	// hub's): Normalize does not parse it again. Evidence from outside
-	// the process never has it.
+	// with an encoder of its own that writes exactly what json.Marshal
+	// writes (valid, compact, HTML-escaped JSON: the hub's): Normalize
+	// does not parse it again, and a store may copy it into an event as
+	// it is. Evidence from outside the process never has it.
 	EncodedEvidence bool
 }
 

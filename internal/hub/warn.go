@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -235,24 +236,33 @@ func severityOf(kind string, c intel.Category, confidence int) finding.Severity 
 // secretKey reports a detail key that may carry a secret: such a value
 // never reaches a finding.
 func secretKey(k string) bool {
-	if v, ok := secretKeys.Load(k); ok {
-		return v.(bool)
+	known := secretKeys.Load()
+	if v, ok := (*known)[k]; ok {
+		return v
 	}
 	secret := isSecretKey(k)
-	if secretKeysN.Add(1) <= maxSecretKeys {
-		secretKeys.Store(k, secret)
+	secretMu.Lock()
+	defer secretMu.Unlock()
+	if known = secretKeys.Load(); len(*known) < maxSecretKeys {
+		next := make(map[string]bool, len(*known)+1)
+		maps.Copy(next, *known)
+		next[k] = secret
+		secretKeys.Store(&next)
 	}
 	return secret
 }
 
 // secretKeys remembers secretKey's answers: a report's rows have the same
-// fields, asked about a million times. A feed of ever new field names
-// fills it no further than maxSecretKeys.
+// fields, asked about a million times. It is read without a lock and
+// replaced by a copy with each new name (a report has a few dozen); a feed
+// of ever new field names fills it no further than maxSecretKeys.
 var (
-	secretKeys    sync.Map
-	secretKeysN   atomic.Int64
-	maxSecretKeys = int64(4096)
+	secretKeys    atomic.Pointer[map[string]bool]
+	secretMu      sync.Mutex
+	maxSecretKeys = 4096
 )
+
+func init() { secretKeys.Store(&map[string]bool{}) }
 
 func isSecretKey(k string) bool {
 	k = strings.ToLower(k)
@@ -371,17 +381,19 @@ func evidence(rec *intel.Record, kind string) json.RawMessage {
 		if !rec.FirstSeen.IsZero() {
 			ev.FirstSeen = rec.FirstSeen.UTC().Format(time.RFC3339)
 		}
+		// The row's own map is written, its keys sorted, rather than
+		// copied: a report of a million owned rows built a million maps.
+		var keys [24]string
+		ev.detailKeys, ev.detailFrom = keys[:0], rec.Detail
 		secret := false
-		for k, v := range rec.Detail {
+		for k := range rec.Detail {
 			if secretKey(k) {
 				secret = true
 				continue
 			}
-			if ev.Detail == nil {
-				ev.Detail = make(map[string]string, len(rec.Detail))
-			}
-			ev.Detail[k] = cut(v, 512)
+			ev.detailKeys = append(ev.detailKeys, k)
 		}
+		slices.Sort(ev.detailKeys)
 		if !secret {
 			ev.Raw = rec.Raw
 		}
@@ -413,7 +425,14 @@ func (ev *warningEvidence) appendJSON(b []byte) []byte {
 	if len(ev.Labels) > 0 {
 		b = jsonw.AppendStrings(b, "labels", ev.Labels)
 	}
-	if len(ev.Detail) > 0 {
+	switch {
+	case len(ev.detailKeys) > 0:
+		b = append(b, `,"detail":{`...)
+		for i, k := range ev.detailKeys {
+			b = jsonw.AppendField(b, k, cut(ev.detailFrom[k], 512), i == 0)
+		}
+		b = append(b, '}')
+	case ev.detailKeys == nil && len(ev.Detail) > 0:
 		keys := make([]string, 0, len(ev.Detail))
 		for k := range ev.Detail {
 			keys = append(keys, k)
@@ -454,6 +473,10 @@ type warningEvidence struct {
 	Accounts   []string          `json:"accounts,omitempty"`
 	More       int               `json:"more_accounts,omitempty"`
 	Note       string            `json:"note,omitempty"`
+	// detailKeys, when not nil, are written as Detail instead of it:
+	// these keys of detailFrom (sorted), each value cut to 512 bytes.
+	detailKeys []string
+	detailFrom map[string]string
 }
 
 type evidenceValue struct {

@@ -2,7 +2,11 @@ package hub
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/rampart-cert/rampart/internal/intel"
 )
 
 // An early warning's evidence is written as json.Marshal writes it.
@@ -40,4 +44,41 @@ func FuzzWarningEvidence(f *testing.F) {
 			t.Fatalf("appendJSON:\n%s\nwant\n%s", got, want)
 		}
 	})
+}
+
+// evidence writes a row's detail from the row's own map as json.Marshal
+// writes a copy of it: secret keys left out (and the raw row with them),
+// values cut to 512 bytes, keys sorted.
+func TestEvidenceDetailAsMarshal(t *testing.T) {
+	seen := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	long := strings.Repeat("x", 600)
+	for _, detail := range []map[string]string{
+		nil,
+		{},
+		{"port": "161", "tag": "snmp", "sysdesc": "Linux <r> & co", "banner": long, "Tỉnh": "Hà Nội"},
+		{"password": "hunter2", "port": "22"},
+		{"api_token": "t"},
+	} {
+		rec := intel.Record{Kind: intel.KindIPv4, Value: "10.64.0.1", Feed: "shadowserver:scan_snmp", TLP: intel.TLPAmber, Category: intel.CategoryExposed,
+			Confidence: 90, LastSeen: seen, Detail: detail, Raw: "2026-12-01,10.64.0.1,udp,161"}
+		want := warningEvidence{Feed: rec.Feed, Seen: "2026-12-01T00:00:00Z", TLP: "AMBER", Indicator: &evidenceValue{"ipv4", "10.64.0.1"},
+			Category: "exposed", Confidence: 90, Raw: rec.Raw}
+		for k, v := range detail {
+			if isSecretKey(k) {
+				want.Raw = ""
+				continue
+			}
+			if want.Detail == nil {
+				want.Detail = map[string]string{}
+			}
+			want.Detail[k] = cut(v, 512)
+		}
+		w, err := json.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := evidence(&rec, intel.FindingExposedService); string(got) != string(w) {
+			t.Errorf("evidence:\n%s\nwant\n%s", got, w)
+		}
+	}
 }

@@ -77,14 +77,21 @@ func pendingEvents(changes []finding.Change, valid validEvidence) (wait func() (
 
 // validEvidence names evidence known to be valid JSON by where its bytes
 // are (their first byte and length): a batch's seen findings, validated by
-// Batch.Normalize and shared, not copied, by the plan's changes.
+// Batch.Normalize and shared, not copied, by the plan's changes. A
+// negative length says the evidence is also written as json.Marshal
+// writes it (compact, HTML-escaped: Batch.EncodedEvidence), so an event
+// takes it as it is.
 type validEvidence map[*byte]int
 
-func validSeen(seen []finding.Finding) validEvidence {
+func validSeen(seen []finding.Finding, encoded bool) validEvidence {
 	v := make(validEvidence, len(seen))
 	for i := range seen {
 		if e := seen[i].Evidence; len(e) > 0 {
-			v[&e[0]] = len(e)
+			if encoded {
+				v[&e[0]] = -len(e)
+			} else {
+				v[&e[0]] = len(e)
+			}
 		}
 	}
 	return v
@@ -92,7 +99,12 @@ func validSeen(seen []finding.Finding) validEvidence {
 
 func (v validEvidence) has(e json.RawMessage) bool {
 	n, ok := v[&e[0]]
-	return ok && n == len(e)
+	return ok && (n == len(e) || n == -len(e))
+}
+
+func (v validEvidence) marshaled(e json.RawMessage) bool {
+	n, ok := v[&e[0]]
+	return ok && n == -len(e)
 }
 
 // appendChangeJSON appends c as json.Marshal writes it: the same fields in
@@ -150,11 +162,14 @@ func appendFindingJSON(b []byte, f *finding.Finding, valid validEvidence) ([]byt
 	b = append(b, `,"title":`...)
 	b = jsonw.AppendString(b, f.Title)
 	if len(f.Evidence) > 0 {
-		if !valid.has(f.Evidence) && !json.Valid(f.Evidence) {
+		switch {
+		case valid.marshaled(f.Evidence):
+			b = append(append(b, `,"evidence":`...), f.Evidence...)
+		case valid.has(f.Evidence) || json.Valid(f.Evidence):
+			b = appendCompactJSON(append(b, `,"evidence":`...), f.Evidence)
+		default:
 			return b, false
 		}
-		b = append(b, `,"evidence":`...)
-		b = appendCompactJSON(b, f.Evidence)
 	}
 	b = append(b, `,"cve":`...)
 	if f.CVE == nil {

@@ -72,7 +72,12 @@ func TestAppendChangeJSONCommonPath(t *testing.T) {
 		Source: finding.SourceIntel, SourceRef: "shadowserver", Check: "intel.exposed-service", Family: "intel", Severity: finding.Medium,
 		Target: "10.64.0.1:161", Subject: "snmp", Title: "Exposed service snmp on 10.64.0.1:161", Evidence: ev, CVE: []string{},
 		State: finding.StateOpen, FirstSeen: at, LastSeen: at, DueAt: &due, LastJobID: "run-1", UpdatedAt: at}}
-	if !sameAsMarshal(t, c, validSeen([]finding.Finding{c.Finding})) {
+	if !sameAsMarshal(t, c, validSeen([]finding.Finding{c.Finding}, false)) {
+		t.Fatal("handed back to json.Marshal")
+	}
+	// The hub's evidence, written as json.Marshal writes it, is taken as
+	// it is.
+	if !sameAsMarshal(t, c, validSeen([]finding.Finding{c.Finding}, true)) {
 		t.Fatal("handed back to json.Marshal")
 	}
 }
@@ -132,19 +137,19 @@ func TestAppendChangeJSONValidEvidence(t *testing.T) {
 	c := fullChange(t)
 	c.Finding.Evidence = json.RawMessage(`{"feed":"f","raw":"a b"}`)
 	seen := []finding.Finding{{Evidence: c.Finding.Evidence}}
-	sameAsMarshal(t, c, validSeen(seen))
+	sameAsMarshal(t, c, validSeen(seen, false))
 	// The same bytes elsewhere are not known valid: checked, still equal.
 	c.Finding.Evidence = bytes.Clone(c.Finding.Evidence)
-	if validSeen(seen).has(c.Finding.Evidence) {
+	if validSeen(seen, false).has(c.Finding.Evidence) {
 		t.Fatal("a copy counts as the validated evidence")
 	}
-	sameAsMarshal(t, c, validSeen(seen))
+	sameAsMarshal(t, c, validSeen(seen, false))
 	// A prefix of validated evidence is not known valid.
 	c.Finding.Evidence = seen[0].Evidence[:5]
-	if validSeen(seen).has(c.Finding.Evidence) {
+	if validSeen(seen, false).has(c.Finding.Evidence) {
 		t.Fatal("a prefix counts as the validated evidence")
 	}
-	if _, ok := appendChangeJSON(nil, &c, validSeen(seen)); ok {
+	if _, ok := appendChangeJSON(nil, &c, validSeen(seen, false)); ok {
 		t.Fatal("invalid evidence written")
 	}
 }
@@ -161,7 +166,10 @@ func FuzzAppendChangeJSON(f *testing.F) {
 		c.Finding.LastSeen = time.Unix(0, nanos).UTC()
 		sameAsMarshal(t, c, nil)
 		if json.Valid(c.Finding.Evidence) && len(evidence) > 0 {
-			sameAsMarshal(t, c, validSeen([]finding.Finding{c.Finding}))
+			sameAsMarshal(t, c, validSeen([]finding.Finding{c.Finding}, false))
+			if m, _ := json.Marshal(c.Finding.Evidence); string(m) == evidence {
+				sameAsMarshal(t, c, validSeen([]finding.Finding{c.Finding}, true))
+			}
 		}
 	})
 }

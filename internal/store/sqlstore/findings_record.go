@@ -69,7 +69,7 @@ func (s *Store) RecordFindings(ctx context.Context, b store.FindingBatch) ([]sto
 		} else if !ok {
 			pk = nil
 		}
-		changes, err = s.savePlanValid(ctx, tx, plan, validSeen(seen), pk)
+		changes, err = s.savePlanValid(ctx, tx, plan, validSeen(seen, b.EncodedEvidence), pk)
 		return err
 	})
 	if err != nil {
