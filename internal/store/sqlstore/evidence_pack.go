@@ -68,10 +68,12 @@ type packer struct {
 	db    *sql.DB // loads dictionaries the cache lacks; nil: never packs or unpacks
 }
 
-// packDict is a dictionary and its bytes.
+// packDict is a dictionary and its bytes, and its encoder when this
+// process packs with it.
 type packDict struct {
 	d   *s2.Dict
 	raw []byte
+	enc *dictEncoder
 }
 
 type packRun struct{ source, ref, job string }
@@ -190,12 +192,11 @@ func (j *packJob) work() {
 			start := len(block)
 			block = append(block, packMagic...)
 			block = binary.LittleEndian.AppendUint64(block, j.h)
-			enc := j.pd.d.Encode(block[len(block):cap(block)], ev)
-			if len(enc) >= len(ev) {
+			block = j.pd.enc.encode(block, ev)
+			if len(block)-start >= len(ev) {
 				block = block[:start]
 				continue
 			}
-			block = block[:len(block)+len(enc)]
 			j.out[i] = block[start:len(block):len(block)]
 		}
 	}
@@ -228,6 +229,9 @@ func (p *packer) dictFor(run packRun, seen []finding.Finding) (uint64, *packDict
 	if pd == nil {
 		pd = &packDict{d: d, raw: raw}
 		p.remember(h, pd)
+	}
+	if pd.enc == nil {
+		pd.enc = newDictEncoder(pd.raw)
 	}
 	p.runs[run] = h
 	return h, pd
