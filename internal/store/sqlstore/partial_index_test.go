@@ -18,7 +18,6 @@ func TestFindingQueriesUsePartialIndexes(t *testing.T) {
 		{"SELECT f.org_id, f.severity_rank, f.kev, COUNT(*) FROM findings f WHERE " + activeStates + " GROUP BY f.org_id, f.severity_rank, f.kev", "findings_debt"},
 		{"SELECT f.id FROM findings f WHERE " + acceptedStates + " AND f.until_at <= ? ORDER BY f.id", "findings_until"},
 		{"SELECT f.id FROM findings f WHERE " + feedSources + " AND f.source = 'intel' AND " + activeStates + " AND f.last_seen < ? ORDER BY f.id LIMIT 5000", "findings_feed"},
-		{"SELECT COUNT(*) FROM findings f WHERE " + activeStates + " AND f.check_id = ? AND f.org_id = ?", "findings_active_checks"},
 		{"SELECT COUNT(*) FROM findings f" + s.notYetIndex() + " WHERE " + activeStates, "findings_active_due"},
 	} {
 		q := c.query
