@@ -393,13 +393,18 @@ func FuzzUnpackEvidence(f *testing.F) {
 	})
 }
 
-// A new database gets pageSize; one that exists keeps its own.
+// A new database gets pageSize; one that exists keeps its own. The
+// writer keeps its temporary files in memory.
 func TestNewDatabasePageSize(t *testing.T) {
 	ctx := context.Background()
 	fx := newPackFixture(t)
 	var got int
 	if err := fx.s.r.QueryRowContext(ctx, "PRAGMA page_size").Scan(&got); err != nil || got != pageSize {
 		t.Fatalf("page size %d (%v), want %d", got, err, pageSize)
+	}
+	// The writer's statement journals stay in memory (2: MEMORY).
+	if err := fx.s.w.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&got); err != nil || got != 2 {
+		t.Fatalf("writer's temp_store %d (%v), want 2", got, err)
 	}
 	old := filepath.Join(t.TempDir(), "old.db")
 	db, err := sql.Open("sqlite", old)
