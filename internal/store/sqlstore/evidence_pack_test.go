@@ -449,14 +449,20 @@ func FuzzDictEncoder(f *testing.F) {
 	})
 }
 
-func TestDictEncoderRatio(t *testing.T) {
+// warningsAndDict returns n early warnings and a dictionary of the
+// first's evidence, as a batch makes it.
+func warningsAndDict(n int) ([]finding.Finding, []byte) {
 	fx := &packFixture{a: asset.Asset{ID: 1, OrgID: 1}}
-	seen := fx.warnings(0, 200)
+	seen := fx.warnings(0, n)
 	var dict []byte
 	for _, f := range seen[:6] {
 		dict = append(dict, f.Evidence...)
 	}
-	dict = dict[:packDictBytes]
+	return seen, dict[:packDictBytes]
+}
+
+func TestDictEncoderRatio(t *testing.T) {
+	seen, dict := warningsAndDict(200)
 	e, d := newDictEncoder(dict), s2.MakeDict(dict, nil)
 	var in, ours, theirs int
 	for _, f := range seen[10:] {
@@ -471,13 +477,7 @@ func TestDictEncoderRatio(t *testing.T) {
 }
 
 func BenchmarkPackEvidence(b *testing.B) {
-	fx := &packFixture{a: asset.Asset{ID: 1, OrgID: 1}}
-	seen := fx.warnings(0, 1000)
-	var dict []byte
-	for _, f := range seen[:6] {
-		dict = append(dict, f.Evidence...)
-	}
-	dict = dict[:packDictBytes]
+	seen, dict := warningsAndDict(1000)
 	e := newDictEncoder(dict)
 	buf := make([]byte, 0, 4096)
 	b.ResetTimer()

@@ -158,20 +158,16 @@ func newRowBoxes(feeds feedRefs) *rowBoxes {
 	return &rowBoxes{kinds: map[intel.Kind]any{}, cats: map[intel.Category]any{}, feeds: feeds}
 }
 
-func (rb *rowBoxes) kind(k intel.Kind) any {
-	b, ok := rb.kinds[k]
-	if !ok {
-		b = string(k)
-		rb.kinds[k] = b
-	}
-	return b
-}
+func (rb *rowBoxes) kind(k intel.Kind) any { return boxOnce(rb.kinds, k) }
 
-func (rb *rowBoxes) category(c intel.Category) any {
-	b, ok := rb.cats[c]
+func (rb *rowBoxes) category(c intel.Category) any { return boxOnce(rb.cats, c) }
+
+// boxOnce returns the box of s as a plain string, made on its first use.
+func boxOnce[S ~string](boxes map[S]any, s S) any {
+	b, ok := boxes[s]
 	if !ok {
-		b = string(c)
-		rb.cats[c] = b
+		b = string(s)
+		boxes[s] = b
 	}
 	return b
 }
