@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/klauspost/compress/s2"
 
@@ -103,10 +102,11 @@ type packedEvidence struct {
 }
 
 // arg is f's evidence as stored: packed if the batch packed it (and the
-// plan still carries that evidence).
+// plan still carries that evidence; the plan's evidence is the batch's
+// own bytes, which bytes.Equal recognizes by their address).
 func (pk *packed) arg(f *finding.Finding) any {
 	if pk != nil {
-		if e, ok := pk.by[f.Key]; ok && (len(e.src) == len(f.Evidence) && unsafe.SliceData(e.src) == unsafe.SliceData(f.Evidence) || bytes.Equal(e.src, f.Evidence)) {
+		if e, ok := pk.by[f.Key]; ok && bytes.Equal(e.src, f.Evidence) {
 			return e.v
 		}
 	}
@@ -115,8 +115,8 @@ func (pk *packed) arg(f *finding.Finding) any {
 
 // packJob packs a batch's evidence, packChunk findings at a time, on a
 // goroutine of its own while the writer reads what the batch concerns;
-// the writer joins in when it needs the result (finish), so it never
-// waits for a goroutine the machine has not run yet.
+// the writer joins in when it needs the result, so it never waits for a
+// goroutine the machine has not run yet.
 type packJob struct {
 	seen []finding.Finding
 	h    uint64
@@ -124,7 +124,6 @@ type packJob struct {
 	next atomic.Int64
 	out  [][]byte // by index in seen; nil: stored plain
 	done chan struct{}
-	res  func() *packed
 }
 
 const packChunk = 128
@@ -155,7 +154,7 @@ func (s *Store) packBatch(b *finding.Batch, seen []finding.Finding) func() *pack
 		defer close(j.done)
 		j.work()
 	}()
-	j.res = sync.OnceValue(func() *packed {
+	return sync.OnceValue(func() *packed {
 		j.work()
 		<-j.done
 		pk := &packed{hash: h, dict: pd, by: make(map[string]packedEvidence, n)}
@@ -169,7 +168,6 @@ func (s *Store) packBatch(b *finding.Batch, seen []finding.Finding) func() *pack
 		}
 		return pk
 	})
-	return j.res
 }
 
 // work packs chunks until none is left.
@@ -220,13 +218,13 @@ func (p *packer) dictFor(run packRun, seen []finding.Finding) (uint64, *packDict
 		raw = append(raw, seen[i].Evidence...)
 	}
 	raw = raw[:min(len(raw), packDictBytes)]
-	d := s2.MakeDict(raw, nil)
-	if d == nil {
-		return 0, nil
-	}
 	h := dictHash(raw)
 	pd := p.dicts[h]
 	if pd == nil {
+		d := s2.MakeDict(raw, nil)
+		if d == nil {
+			return 0, nil
+		}
 		pd = &packDict{d: d, raw: raw}
 		p.remember(h, pd)
 	}

@@ -33,14 +33,7 @@ func newPackFixture(t *testing.T) *packFixture {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "rampart.db")
-	s, err := Open(ctx, "sqlite", path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openSQLiteAt(t, path)
 	o := org.Organization{Code: "VN", Name: "VN", Kind: org.KindNational}
 	if err := s.CreateOrg(ctx, sysP, &o); err != nil {
 		t.Fatal(err)

@@ -17,18 +17,7 @@ import (
 func TestIntelSeenAcrossStores(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "shared.db")
-	open := func() *Store {
-		s, err := Open(ctx, "sqlite", path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if err := s.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	one, two := open(), open()
+	one, two := openSQLiteAt(t, path), openSQLiteAt(t, path)
 	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	recs := benchRecords(3000, "feed-1", at)
 	if _, err := one.ApplyIndicators(ctx, sysP, recs[:1000]); err != nil {

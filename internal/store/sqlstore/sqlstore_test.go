@@ -22,8 +22,15 @@ const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disa
 
 func openSQLite(t testing.TB) *Store {
 	t.Helper()
+	return openSQLiteAt(t, filepath.Join(t.TempDir(), "rampart.db"))
+}
+
+// openSQLiteAt opens and migrates the SQLite store at path (several
+// stores may share one file), closed when the test ends.
+func openSQLiteAt(t testing.TB, path string) *Store {
+	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, "sqlite", filepath.Join(t.TempDir(), "rampart.db"), nil)
+	s, err := Open(ctx, "sqlite", path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
